@@ -1,0 +1,19 @@
+-- luamig configuration. Evaluated as Lua; env("NAME", default) reads an environment variable.
+
+-- Where migration files live: <script_location>/versions/*.lua
+script_location = "migrations"
+
+-- The database. --url and $DATABASE_URL are used when this is unset. Never commit a password here:
+-- read it from the environment instead.
+-- url = env("DATABASE_URL", "postgresql://localhost/app")
+
+-- Alembic's version table; keep these as they are to share a database with Alembic.
+-- version_table = "alembic_version"
+-- version_table_schema = nil
+
+-- One transaction per revision (true), or one for the whole command (false).
+-- transaction_per_migration = true
+
+-- Limits for Lua code in migrations.
+-- lua_time_limit = "60s"
+-- lua_memory_limit = "512MiB"

@@ -1,0 +1,113 @@
+// All verbs are bound in this one file: CLI11 is header-only and slow to compile, so one translation unit keeps
+// the build fast. Each verb is a few lines: options into a struct, then one call into commands/.
+#include "cli/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstring>
+#include <regex>
+
+#include "commands/commands.hpp"
+#include "util/error.hpp"
+#include "util/output.hpp"
+
+namespace luamig::cli {
+namespace {
+
+// "-1", "-12" after upgrade/downgrade/history/stamp are relative targets, not options.
+std::vector<std::string> protect_relative_targets(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  static const std::regex relative(R"(-\d+)");
+  std::vector<std::string> out;
+  for (const auto& a : args) {
+    if (std::regex_match(a, relative)) {
+      out.push_back("--");
+      out.push_back(a);
+    } else {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"luamig: database migrations in Lua, compatible with Alembic's version table", "luamig"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  config::GlobalOptions g;
+  std::vector<std::string> xs;
+  app.set_version_flag("--version", std::string("luamig ") + LUAMIG_VERSION);
+  app.add_option("-c,--config", g.config_path, "Config file (default: $LUAMIG_CONFIG or ./luamig.lua)");
+  app.add_option("--url", g.url, "Database URL (overrides the config file and $DATABASE_URL)");
+  app.add_option("-x", xs, "KEY=VALUE passed to migrations as context.x.KEY (repeatable)")->take_all();
+  app.add_flag("-q,--quiet", g.quiet, "Print errors only");
+  app.add_flag("--no-color", g.no_color, "Never colour the output");
+
+  std::string dir, target, range, message, rev_id, head;
+  bool verbose = false, indicate = false, splice = false, purge = false;
+  std::vector<std::string> revs, labels, depends;
+
+  auto* init = app.add_subcommand("init", "Create a new project skeleton in DIR");
+  init->add_option("directory", dir, "Directory to create")->required();
+
+  auto* revision = app.add_subcommand("revision", "Create a new revision file");
+  revision->add_option("-m,--message", message, "Message (the file's first comment line)");
+  revision->add_option("--rev-id", rev_id, "Revision id to use instead of a random one");
+  revision->add_option("--head", head, "Revision the new one builds on (default: the single head)");
+  revision->add_flag("--splice", splice, "Allow --head to name a revision that is not a head");
+  revision->add_option("--branch-label", labels, "Branch label for the new revision");
+  revision->add_option("--depends-on", depends, "Revisions the new one depends on");
+
+  auto* merge = app.add_subcommand("merge", "Create a revision that merges several heads");
+  merge->add_option("revisions", revs, "Revisions to merge, or `heads`")->required();
+  merge->add_option("-m,--message", message, "Message");
+  merge->add_option("--rev-id", rev_id, "Revision id to use instead of a random one");
+
+  auto* upgrade = app.add_subcommand("upgrade", "Upgrade to a later revision");
+  upgrade->add_option("revision", target, "Target: head, heads, an id, +N, id+N")->required();
+  auto* downgrade = app.add_subcommand("downgrade", "Revert to an earlier revision");
+  downgrade->add_option("revision", target, "Target: base, an id, -N, id-N")->required();
+
+  auto* current = app.add_subcommand("current", "Show the database's current revision(s)");
+  current->add_flag("-v,--verbose", verbose, "Verbose output");
+  auto* history = app.add_subcommand("history", "List revisions, newest first");
+  history->add_option("-r,--rev-range", range, "Range A:B (e.g. base:head, -3:, current:)");
+  history->add_flag("-v,--verbose", verbose, "Verbose output");
+  history->add_flag("-i,--indicate-current", indicate, "Mark the database's current revision (connects)");
+  auto* heads = app.add_subcommand("heads", "Show the heads of the revision graph");
+  heads->add_flag("-v,--verbose", verbose, "Verbose output");
+  auto* show = app.add_subcommand("show", "Show one revision");
+  show->add_option("revision", target, "Revision")->required();
+  auto* stamp = app.add_subcommand("stamp", "Set the version table without running migrations");
+  stamp->add_option("revisions", revs, "Revision(s)")->required();
+  stamp->add_flag("--purge", purge, "Delete every row of the version table first");
+
+  auto args = protect_relative_targets(argc, argv);
+  std::reverse(args.begin(), args.end());   // CLI11 parses a reversed vector
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  for (const auto& kv : xs) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("-x '{}': expected KEY=VALUE", kv));
+    g.x[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  out::configure(g.quiet, g.no_color);
+
+  if (*init) commands::init(g, dir);
+  else if (*revision) commands::revision(g, {message, rev_id, head, splice, labels, depends});
+  else if (*merge) commands::merge(g, revs, message, rev_id);
+  else if (*upgrade) commands::upgrade(g, target);
+  else if (*downgrade) commands::downgrade(g, target);
+  else if (*current) commands::current(g, verbose);
+  else if (*history) commands::history(g, range, verbose, indicate);
+  else if (*heads) commands::heads(g, verbose);
+  else if (*show) commands::show(g, target);
+  else if (*stamp) commands::stamp(g, revs, purge);
+  return 0;
+}
+}  // namespace luamig::cli

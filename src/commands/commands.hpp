@@ -1,0 +1,34 @@
+#pragma once
+// One function per CLI verb. Each takes the global options and its own; errors are thrown as luamig::Error
+// (exit 1 or 2) or graph::GraphError (exit 2).
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace luamig::commands {
+
+void init(const config::GlobalOptions&, const std::string& directory);
+
+struct RevisionOptions {
+  std::string message;
+  std::string rev_id;             // "" = 12 random hex digits
+  std::string head;               // "" = the single current head
+  bool splice = false;
+  std::vector<std::string> branch_labels;
+  std::vector<std::string> depends_on;
+};
+void revision(const config::GlobalOptions&, const RevisionOptions&);
+
+void merge(const config::GlobalOptions&, const std::vector<std::string>& revisions, const std::string& message,
+           const std::string& rev_id);
+
+void upgrade(const config::GlobalOptions&, const std::string& target);
+void downgrade(const config::GlobalOptions&, const std::string& target);
+
+void current(const config::GlobalOptions&, bool verbose);
+void history(const config::GlobalOptions&, const std::string& range, bool verbose, bool indicate_current);
+void heads(const config::GlobalOptions&, bool verbose);
+void show(const config::GlobalOptions&, const std::string& revision);
+void stamp(const config::GlobalOptions&, const std::vector<std::string>& revisions, bool purge);
+}  // namespace luamig::commands

@@ -1,0 +1,42 @@
+#pragma once
+// A database connection as the engine sees it. Only db/ includes database client headers.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/url.hpp"
+#include "dialect/dialect.hpp"
+#include "util/rows.hpp"
+
+namespace luamig::db {
+
+using ResultRows = std::vector<std::vector<std::optional<std::string>>>;
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual const dialect::Dialect& dialect() const = 0;
+  // Transaction control. The connection tracks whether a transaction is open.
+  virtual void begin() = 0;
+  virtual void commit() = 0;
+  // Never throws: a failed rollback (connection gone) is ignored, the server discards the transaction anyway.
+  virtual void rollback() noexcept = 0;
+  virtual bool in_transaction() const = 0;
+  // Runs one statement with bound parameters; returns the affected row count. Throws SqlFailure.
+  virtual long long execute(const std::string& sql, const std::vector<Param>& params = {}) = 0;
+  // Runs a query and returns all rows as text (NULL = nullopt). For small catalog/version queries.
+  virtual ResultRows fetch(const std::string& sql, const std::vector<Param>& params = {}) = 0;
+  // Streams a query's rows in constant memory. REQUIRES: the stream is destroyed before the next statement.
+  virtual std::unique_ptr<RowStream> stream(const std::string& sql, const std::vector<Param>& params) = 0;
+  // Server process id (PostgreSQL backend pid), 0 when meaningless.
+  virtual int backend_pid() const { return 0; }
+};
+
+// Opens a connection for the URL's dialect. Throws RunError (exit 1) with a message naming host, port, database and
+// user, never the password.
+std::unique_ptr<Connection> connect(const config::DatabaseUrl& url);
+
+// Dialect implementations.
+std::unique_ptr<Connection> connect_postgresql(const config::DatabaseUrl& url);
+std::unique_ptr<Connection> connect_sqlite(const config::DatabaseUrl& url);
+}  // namespace luamig::db

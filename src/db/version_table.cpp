@@ -1,0 +1,71 @@
+#include "db/version_table.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "util/error.hpp"
+
+namespace luamig::db {
+
+VersionTable::VersionTable(Connection& conn, std::string table, std::string schema)
+    : conn_(conn), table_(std::move(table)), schema_(std::move(schema)) {
+  qualified_ = conn_.dialect().qualify(table_, schema_);
+}
+
+bool VersionTable::exists() { return !conn_.fetch(conn_.dialect().table_exists_query(), {table_, schema_}).empty(); }
+
+void VersionTable::ensure() {
+  if (!exists()) conn_.execute(create_sql());
+}
+
+std::vector<std::string> VersionTable::heads() {
+  if (!exists()) return {};
+  std::vector<std::string> out;
+  for (const auto& row : conn_.fetch(fmt::format("SELECT version_num FROM {}", qualified_)))
+    if (!row.empty() && row[0]) out.push_back(*row[0]);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void VersionTable::expect_one(long long n, const std::string& what) {
+  if (n != 1)
+    throw RunError(fmt::format("version table {} out of sync: {} changed {} rows instead of 1 (did another process "
+                               "change it?)",
+                               qualified_, what, n));
+}
+
+void VersionTable::insert(const std::string& rev) {
+  const auto& d = conn_.dialect();
+  expect_one(conn_.execute(fmt::format("INSERT INTO {} (version_num) VALUES ({})", qualified_, d.placeholder(1)), {rev}),
+             "inserting " + rev);
+}
+
+void VersionTable::remove(const std::string& rev) {
+  const auto& d = conn_.dialect();
+  expect_one(conn_.execute(fmt::format("DELETE FROM {} WHERE version_num = {}", qualified_, d.placeholder(1)), {rev}),
+             "deleting " + rev);
+}
+
+void VersionTable::update(const std::string& from, const std::string& to) {
+  const auto& d = conn_.dialect();
+  expect_one(conn_.execute(fmt::format("UPDATE {} SET version_num = {} WHERE version_num = {}", qualified_,
+                                       d.placeholder(1), d.placeholder(2)),
+                           {to, from}),
+             fmt::format("updating {} to {}", from, to));
+}
+
+void VersionTable::clear() { conn_.execute(fmt::format("DELETE FROM {}", qualified_)); }
+
+std::string VersionTable::insert_sql(const std::string& rev) const {
+  return fmt::format("INSERT INTO {} (version_num) VALUES ({})", qualified_, conn_.dialect().quote_literal(rev));
+}
+std::string VersionTable::remove_sql(const std::string& rev) const {
+  return fmt::format("DELETE FROM {} WHERE version_num = {}", qualified_, conn_.dialect().quote_literal(rev));
+}
+std::string VersionTable::update_sql(const std::string& from, const std::string& to) const {
+  return fmt::format("UPDATE {} SET version_num = {} WHERE version_num = {}", qualified_,
+                     conn_.dialect().quote_literal(to), conn_.dialect().quote_literal(from));
+}
+std::string VersionTable::create_sql() const { return conn_.dialect().create_version_table(table_, schema_); }
+}  // namespace luamig::db

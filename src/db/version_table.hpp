@@ -1,0 +1,37 @@
+#pragma once
+// The alembic_version table, kept exactly as Alembic keeps it: one row per applied head.
+#include <string>
+#include <vector>
+
+#include "db/connection.hpp"
+
+namespace luamig::db {
+
+class VersionTable {
+ public:
+  // `schema` "" means the connection's default schema.
+  VersionTable(Connection& conn, std::string table, std::string schema);
+  bool exists();
+  // Creates the table when missing (Alembic's DDL). Runs in the caller's transaction if one is open.
+  void ensure();
+  // Current heads, sorted. Empty when the table does not exist (never creates it).
+  std::vector<std::string> heads();
+  // Single-row changes; each checks that exactly one row changed, as Alembic's HeadMaintainer does, and throws
+  // RunError otherwise ("version table out of sync").
+  void insert(const std::string& rev);
+  void remove(const std::string& rev);
+  void update(const std::string& from, const std::string& to);
+  void clear();
+  // SQL text of the same statements, with literals inlined, for --sql scripts.
+  std::string insert_sql(const std::string& rev) const;
+  std::string remove_sql(const std::string& rev) const;
+  std::string update_sql(const std::string& from, const std::string& to) const;
+  std::string create_sql() const;
+  const std::string& qualified_name() const { return qualified_; }
+
+ private:
+  void expect_one(long long n, const std::string& what);
+  Connection& conn_;
+  std::string table_, schema_, qualified_;
+};
+}  // namespace luamig::db

@@ -1,0 +1,25 @@
+#include "dialect/postgresql.hpp"
+
+namespace luamig::dialect {
+
+std::string PostgreSQL::quote_ident(std::string_view s) const { return quote_doubling(s, '"'); }
+
+std::string PostgreSQL::quote_literal(std::string_view s) const {
+  // With standard_conforming_strings on (the default since 9.1) only quotes need doubling; a backslash
+  // switches to the E'' form so the text survives either setting.
+  if (s.find('\\') == std::string_view::npos) return quote_doubling(s, '\'');
+  std::string out = "E'";
+  for (char c : s) {
+    if (c == '\'' || c == '\\') out.push_back(c);
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+std::string PostgreSQL::table_exists_query() const {
+  return "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+         "WHERE c.relname = $1 AND c.relkind IN ('r', 'p') AND "
+         "n.nspname = (CASE WHEN $2 = '' THEN pg_catalog.current_schema() ELSE $2 END)";
+}
+}  // namespace luamig::dialect

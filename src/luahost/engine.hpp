@@ -1,0 +1,98 @@
+#pragma once
+// The Lua side of luamig: one lua_State per command, migration files each in a fresh sandboxed environment.
+// Only luahost/ includes Lua headers.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "luahost/services.hpp"
+#include "luahost/value.hpp"
+
+struct lua_State;
+
+namespace luamig::luahost {
+
+struct Limits {
+  std::chrono::milliseconds time{60000};   // Lua execution time per call; 0 = none
+  size_t memory = size_t{512} << 20;       // bytes the Lua state may hold; 0 = none
+};
+
+// Read-only values a migration sees as `context`.
+struct Context {
+  std::string environment;
+  std::string dialect = "postgresql";
+  std::map<std::string, std::string> x;
+  bool offline = false;
+};
+
+// A failure inside Lua code, with where it happened.
+struct ScriptFailure {
+  std::string message;      // the error message alone, without position
+  std::string file;         // the migration/hook file where it happened ("" if only engine code)
+  int line = 0;
+  std::string traceback;
+  std::optional<std::string> sql, sqlstate, db_message;   // set when a statement failed
+  bool timeout = false, memory = false;
+};
+
+class ScriptError : public std::runtime_error {
+ public:
+  explicit ScriptError(ScriptFailure f) : std::runtime_error(f.message), failure(std::move(f)) {}
+  ScriptFailure failure;
+};
+
+// A loaded migration or hooks file: its environment lives in the engine's registry.
+class Script {
+ public:
+  const std::string& path() const { return path_; }
+  bool has_function(const std::string& name) const;
+  // A global the file set (after load), copied out; Value nil when absent.
+  Value global(const std::string& name) const;
+
+ private:
+  friend class Engine;
+  Script(class Engine* e, std::string path, int env_ref) : engine_(e), path_(std::move(path)), env_ref_(env_ref) {}
+  Engine* engine_;
+  std::string path_;
+  int env_ref_;
+};
+
+class Engine {
+ public:
+  // `services` must outlive the engine. `project_lib_dir` is <script_location>/lib ("" for none).
+  Engine(Services* services, Context context, Limits limits, std::string project_lib_dir = "");
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Compiles `source` (text only, never bytecode) and runs its top level in a fresh sandbox environment.
+  // Throws ScriptError (syntax errors name file:line).
+  Script load(const std::string& path, const std::string& source, const std::optional<std::chrono::milliseconds>& time_limit = {});
+  // Calls a global function of the script with string arguments... and per-call context values
+  // (revision ids, direction). Throws ScriptError.
+  void call(const Script& script, const std::string& function, const std::map<std::string, std::string>& call_context,
+            const std::optional<std::chrono::milliseconds>& time_limit = {});
+  // Calls a hook function with Lua values built by `push_args` (a list of Values). Throws ScriptError.
+  void call_with(const Script& script, const std::string& function, const std::vector<Value>& args,
+                 const std::optional<std::chrono::milliseconds>& time_limit = {});
+  // Releases a script's environment.
+  void unload(Script& script);
+  const Limits& limits() const { return limits_; }
+
+ private:
+  friend class Script;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  Limits limits_;
+};
+
+// Checks that `source` compiles as Lua text; throws ScriptError naming path:line on a syntax error.
+void check_syntax(const std::string& path, const std::string& source);
+
+// Evaluates a config file (luamig.lua) in a restricted environment that offers env(name, default), string, table,
+// math, tostring, tonumber, type, pairs, ipairs; returns its globals. Throws ScriptError.
+Value eval_config(const std::string& path, const std::string& source);
+}  // namespace luamig::luahost

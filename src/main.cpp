@@ -1,0 +1,53 @@
+// luamig's entry point: the only place where errors become exit statuses.
+//   0 success, 1 a migration or database failure, 2 a usage, config or revision-graph error.
+#include <pthread.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "cli/cli.hpp"
+#include "graph/revision.hpp"
+#include "util/error.hpp"
+#include "util/output.hpp"
+
+namespace {
+struct MainArgs {
+  int argc;
+  char** argv;
+  int status = 0;
+};
+
+void* run_main(void* p) {
+  auto* a = static_cast<MainArgs*>(p);
+  try {
+    a->status = luamig::cli::run(a->argc, a->argv);
+  } catch (const luamig::graph::GraphError& e) {
+    luamig::out::error(std::string("ERROR: ") + e.what());
+    a->status = 2;
+  } catch (const luamig::Error& e) {
+    if (*e.what()) luamig::out::error(std::string("ERROR: ") + e.what());
+    a->status = e.exit_code();
+  } catch (const std::exception& e) {
+    luamig::out::error(std::string("ERROR: ") + e.what());
+    a->status = 1;
+  }
+  return nullptr;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Lua runs on a thread with a large stack: deep recursion in C functions (string.gsub callbacks, sort
+  // comparators) must hit Lua's own limits before the C stack runs out. The stack is reserved, not touched.
+  MainArgs args{argc, argv};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, size_t{256} << 20);
+  pthread_t thread;
+  if (pthread_create(&thread, &attr, run_main, &args) != 0) {
+    run_main(&args);
+  } else {
+    pthread_join(thread, nullptr);
+  }
+  pthread_attr_destroy(&attr);
+  return args.status;
+}
