@@ -37,16 +37,20 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
   config::GlobalOptions g;
-  std::vector<std::string> xs;
+  std::vector<std::string> xs, sets;
   app.set_version_flag("--version", std::string("luamig ") + LUAMIG_VERSION);
   app.add_option("-c,--config", g.config_path, "Config file (default: $LUAMIG_CONFIG or ./luamig.lua)");
   app.add_option("--url", g.url, "Database URL (overrides the config file and $DATABASE_URL)");
+  app.add_option("-e,--env", g.environment, "Environment from luamig.lua (default: $LUAMIG_ENV, then default_environment)");
+  app.add_option("--set", sets, "KEY=VALUE overriding a setting of luamig.lua (repeatable; see `luamig config`)")
+      ->take_all();
+  app.add_flag("--no-hooks", g.no_hooks, "Do not run the environment's hooks");
   app.add_option("-x", xs, "KEY=VALUE passed to migrations as context.x.KEY (repeatable)")->take_all();
   app.add_flag("-q,--quiet", g.quiet, "Print errors only");
   app.add_flag("--no-color", g.no_color, "Never colour the output");
 
   std::string dir, target, range, message, rev_id, head;
-  bool verbose = false, indicate = false, splice = false, purge = false;
+  bool verbose = false, indicate = false, splice = false, purge = false, force = false;
   std::vector<std::string> revs, labels, depends;
 
   auto* init = app.add_subcommand("init", "Create a new project skeleton in DIR");
@@ -69,6 +73,7 @@ int run(int argc, char** argv) {
   upgrade->add_option("revision", target, "Target: head, heads, an id, +N, id+N")->required();
   auto* downgrade = app.add_subcommand("downgrade", "Revert to an earlier revision");
   downgrade->add_option("revision", target, "Target: base, an id, -N, id-N")->required();
+  downgrade->add_flag("--force", force, "Downgrade even where the environment sets allow_downgrade = false");
 
   auto* current = app.add_subcommand("current", "Show the database's current revision(s)");
   current->add_flag("-v,--verbose", verbose, "Verbose output");
@@ -84,6 +89,12 @@ int run(int argc, char** argv) {
   stamp->add_option("revisions", revs, "Revision(s)")->required();
   stamp->add_flag("--purge", purge, "Delete every row of the version table first");
 
+  auto* config_cmd = app.add_subcommand("config", "Show the environment and every resolved setting with its source");
+  auto* env = app.add_subcommand("env", "Environments: `env show` (same as `config`), `env list`");
+  env->require_subcommand(1);
+  auto* env_show = env->add_subcommand("show", "Show the environment and every resolved setting with its source");
+  auto* env_list = env->add_subcommand("list", "List the environments of luamig.lua, the selected one marked");
+
   auto args = protect_relative_targets(argc, argv);
   std::reverse(args.begin(), args.end());   // CLI11 parses a reversed vector
   try {
@@ -96,18 +107,25 @@ int run(int argc, char** argv) {
     if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("-x '{}': expected KEY=VALUE", kv));
     g.x[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
+  for (const auto& kv : sets) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("--set '{}': expected KEY=VALUE", kv));
+    g.overrides.push_back({kv.substr(0, eq), kv.substr(eq + 1), "--set"});
+  }
   out::configure(g.quiet, g.no_color);
 
   if (*init) commands::init(g, dir);
   else if (*revision) commands::revision(g, {message, rev_id, head, splice, labels, depends});
   else if (*merge) commands::merge(g, revs, message, rev_id);
   else if (*upgrade) commands::upgrade(g, target);
-  else if (*downgrade) commands::downgrade(g, target);
+  else if (*downgrade) commands::downgrade(g, target, force);
   else if (*current) commands::current(g, verbose);
   else if (*history) commands::history(g, range, verbose, indicate);
   else if (*heads) commands::heads(g, verbose);
   else if (*show) commands::show(g, target);
   else if (*stamp) commands::stamp(g, revs, purge);
+  else if (*config_cmd || *env_show) commands::show_config(g);
+  else if (*env_list) commands::list_environments(g);
   return 0;
 }
 }  // namespace luamig::cli

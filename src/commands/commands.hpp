@@ -24,11 +24,17 @@ void merge(const config::GlobalOptions&, const std::vector<std::string>& revisio
            const std::string& rev_id);
 
 void upgrade(const config::GlobalOptions&, const std::string& target);
-void downgrade(const config::GlobalOptions&, const std::string& target);
+// REQUIRES nothing of `force`; it only matters where the environment sets allow_downgrade = false.
+void downgrade(const config::GlobalOptions&, const std::string& target, bool force);
 
 void current(const config::GlobalOptions&, bool verbose);
 void history(const config::GlobalOptions&, const std::string& range, bool verbose, bool indicate_current);
 void heads(const config::GlobalOptions&, bool verbose);
 void show(const config::GlobalOptions&, const std::string& revision);
 void stamp(const config::GlobalOptions&, const std::vector<std::string>& revisions, bool purge);
+
+// `luamig config` / `luamig env show`: the selected environment and every resolved setting with its source.
+void show_config(const config::GlobalOptions&);
+// `luamig env list`: the environments the config file defines, the selected one marked.
+void list_environments(const config::GlobalOptions&);
 }  // namespace luamig::commands

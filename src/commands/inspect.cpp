@@ -26,7 +26,7 @@ void current(const config::GlobalOptions& opts, bool verbose) {
   auto project = runner::Project::open(opts);
   const auto& map = project.load_graph();
   auto url = project.database_url();
-  if (verbose) out::line(fmt::format("Database: {}", url.masked()));
+  if (verbose) project.announce(url);
   auto conn = db::connect(url);
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
   if (verbose) {

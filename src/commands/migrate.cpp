@@ -7,8 +7,8 @@ void upgrade(const config::GlobalOptions& opts, const std::string& target) {
   runner::migrate(project, {graph::Direction::Up, target});
 }
 
-void downgrade(const config::GlobalOptions& opts, const std::string& target) {
+void downgrade(const config::GlobalOptions& opts, const std::string& target, bool force) {
   auto project = runner::Project::open(opts);
-  runner::migrate(project, {graph::Direction::Down, target});
+  runner::migrate(project, {graph::Direction::Down, target, force});
 }
 }  // namespace luamig::commands

@@ -17,7 +17,9 @@ namespace luamig::commands {
 void stamp(const config::GlobalOptions& opts, const std::vector<std::string>& revisions, bool purge) {
   auto project = runner::Project::open(opts);
   const auto& map = project.load_graph();
-  auto conn = db::connect(project.database_url());
+  auto url = project.database_url();
+  project.announce(url);
+  auto conn = db::connect(url);
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
   conn->begin();
   try {

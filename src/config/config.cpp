@@ -2,9 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cstdlib>
+#include <map>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include "luahost/engine.hpp"
@@ -23,22 +24,227 @@ std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
-const std::set<std::string> kKnownKeys = {
-    "script_location", "url", "version_table", "version_table_schema", "transaction_per_migration",
-    "lua_time_limit", "lua_memory_limit",
-};
+const char kEnvironmentsKey[] = "environments";
+const char kDefaultEnvironmentKey[] = "default_environment";
 
-std::string expect_string(const luahost::Value& v, const std::string& key, const fs::path& file) {
-  if (v.is_string()) return v.str();
-  if (v.is_number()) return fmt::format("{}", v.num());
-  throw ConfigError(fmt::format("{}: '{}' must be a string, got a {}", file.string(), key, v.type_name()));
+std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
+  return out;
 }
 
-bool expect_bool(const luahost::Value& v, const std::string& key, const fs::path& file) {
-  if (v.is_bool()) return v.boolean();
-  throw ConfigError(fmt::format("{}: '{}' must be true or false, got a {}", file.string(), key, v.type_name()));
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t b = 0;
+  while (b < s.size() && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  return s.substr(b);
+}
+
+std::string number_text(double n) {
+  if (n == static_cast<double>(static_cast<long long>(n))) return fmt::format("{}", static_cast<long long>(n));
+  return fmt::format("{}", n);
+}
+
+// Checks a value written as text (command line, environment variable) and stores it canonically.
+void assign_text(ResolvedSetting& out, const SettingSpec& spec, const std::string& raw, const std::string& what) {
+  std::string text = trim(raw);
+  out.list.clear();
+  switch (spec.kind) {
+    case Kind::Text: text = raw; break;
+    case Kind::Bool: {
+      auto b = parse_bool_text(text);
+      if (!b) throw ConfigError(fmt::format("{}: '{}' is not true or false", what, text));
+      text = *b ? "true" : "false";
+      break;
+    }
+    case Kind::Duration: parse_duration(text, what); break;
+    case Kind::Size: parse_size(text, what); break;
+    case Kind::List: {
+      std::string item;
+      for (size_t i = 0; i <= text.size(); ++i) {
+        if (i == text.size() || text[i] == ',') {
+          if (auto t = trim(item); !t.empty()) out.list.push_back(t);
+          item.clear();
+        } else {
+          item.push_back(text[i]);
+        }
+      }
+      text = join(out.list);
+      break;
+    }
+  }
+  out.text = text;
+}
+
+// Checks a value written in luamig.lua and stores it canonically.
+void assign_lua(ResolvedSetting& out, const SettingSpec& spec, const luahost::Value& v, const std::string& what) {
+  out.list.clear();
+  switch (spec.kind) {
+    case Kind::Text:
+      if (v.is_string()) out.text = v.str();
+      else if (v.is_number()) out.text = number_text(v.num());
+      else throw ConfigError(fmt::format("{} must be a string, got a {}", what, v.type_name()));
+      return;
+    case Kind::Bool:
+      if (!v.is_bool()) throw ConfigError(fmt::format("{} must be true or false, got a {}", what, v.type_name()));
+      out.text = v.boolean() ? "true" : "false";
+      return;
+    case Kind::Duration:
+    case Kind::Size:
+      if (v.is_number()) {
+        // A bare number: seconds for a duration, bytes for a size.
+        out.text = number_text(v.num()) + (spec.kind == Kind::Duration ? "s" : "");
+      } else if (v.is_string()) {
+        out.text = trim(v.str());
+      } else {
+        throw ConfigError(fmt::format("{} must be a {} such as {}, got a {}", what,
+                                      spec.kind == Kind::Duration ? "duration" : "size",
+                                      spec.kind == Kind::Duration ? "\"5s\" or \"10min\"" : "\"512MiB\"",
+                                      v.type_name()));
+      }
+      if (spec.kind == Kind::Duration) parse_duration(*out.text, what);
+      else parse_size(*out.text, what);
+      return;
+    case Kind::List:
+      if (v.is_string()) {
+        out.list = {v.str()};
+      } else if (v.is_table()) {
+        size_t n = 0;
+        for (const auto& [k, item] : v.table()) {
+          if (!k.is_number() || !item.is_string())
+            throw ConfigError(fmt::format("{} must be a string or a list of strings", what));
+          ++n;
+        }
+        out.list = v.string_list();
+        if (out.list.size() != n) throw ConfigError(fmt::format("{} must be a list without holes", what));
+      } else {
+        throw ConfigError(fmt::format("{} must be a string or a list of strings, got a {}", what, v.type_name()));
+      }
+      out.text = join(out.list);
+      return;
+  }
+}
+
+std::string environment_label(const std::string& name, const fs::path& file) {
+  return fmt::format("environment '{}' in {}", name, file.string());
+}
+
+// Validates the `environments` table and returns each block by name.
+std::map<std::string, const luahost::Value*> read_environments(const luahost::Value& v, const fs::path& file) {
+  std::map<std::string, const luahost::Value*> out;
+  if (!v.is_table())
+    throw ConfigError(fmt::format("{}: 'environments' must be a table of name = {{ settings }}, got a {}",
+                                  file.string(), v.type_name()));
+  for (const auto& [k, block] : v.table()) {
+    if (!k.is_string() || k.str().empty())
+      throw ConfigError(fmt::format("{}: 'environments' must be keyed by environment name (name = {{ ... }})",
+                                    file.string()));
+    const std::string& name = k.str();
+    if (!block.is_table())
+      throw ConfigError(fmt::format("{}: environment '{}' must be a table of settings, got a {}", file.string(),
+                                    name, block.type_name()));
+    for (const auto& [key, value] : block.table()) {
+      (void)value;
+      if (!key.is_string())
+        throw ConfigError(fmt::format("{}: environment '{}': settings must be written as key = value",
+                                      file.string(), name));
+      const auto* spec = find_setting(key.str());
+      if (!spec)
+        throw ConfigError(fmt::format("{}: environment '{}': unknown setting '{}' (known in an environment: {})",
+                                      file.string(), name, key.str(), known_setting_names(Scope::Anywhere)));
+      if (spec->scope == Scope::TopLevel)
+        throw ConfigError(fmt::format("{}: environment '{}': '{}' can only be set at the top level of the file",
+                                      file.string(), name, key.str()));
+    }
+    out[name] = &block;
+  }
+  return out;
+}
+
+void select_environment(Config& cfg, const GlobalOptions& opts, const std::optional<std::string>& default_env,
+                        const std::map<std::string, const luahost::Value*>& blocks) {
+  cfg.environments.clear();
+  for (const auto& [name, block] : blocks) cfg.environments.push_back(name);
+  std::string file = cfg.file.empty() ? std::string("luamig.lua") : cfg.file.string();
+  auto known = [&] {
+    return cfg.environments.empty() ? fmt::format("{} defines no environments, so the only one is 'default'", file)
+                                    : fmt::format("known: {}", join(cfg.environments));
+  };
+  std::string name, origin;
+  if (!opts.environment.empty()) {
+    name = opts.environment;
+    origin = "-e/--env";
+  } else if (const char* e = std::getenv("LUAMIG_ENV"); e && *e) {
+    name = e;
+    origin = "$LUAMIG_ENV";
+  } else if (default_env) {
+    name = *default_env;
+    origin = fmt::format("default_environment in {}", file);
+  } else if (blocks.empty()) {
+    cfg.environment = "default";
+    cfg.environment_origin = "built-in: no environments are defined";
+    return;
+  } else {
+    cfg.environment.clear();
+    cfg.environment_origin = "none selected";
+    cfg.selection_error = fmt::format(
+        "no environment selected: pass -e NAME, set LUAMIG_ENV, or set default_environment in {} ({})", file,
+        known());
+    return;
+  }
+  bool found = blocks.empty() ? name == "default" : blocks.count(name) > 0;
+  if (!found) throw ConfigError(fmt::format("unknown environment '{}' (from {}); {}", name, origin, known()));
+  cfg.environment = name;
+  cfg.environment_origin = origin;
+}
+
+Settings resolve(const GlobalOptions& opts, const Config& cfg, const luahost::Value* top,
+                 const luahost::Value* block) {
+  Settings settings;
+  std::string file = cfg.file.string();
+  for (const auto& spec : setting_specs()) {
+    ResolvedSetting r;
+    r.spec = &spec;
+    const SettingOverride* cli = nullptr;
+    for (const auto& o : opts.overrides)
+      if (o.key == spec.key) cli = &o;
+    const luahost::Value* in_block = block ? block->get(spec.key) : nullptr;
+    const luahost::Value* at_top = top ? top->get(spec.key) : nullptr;
+    const char* from_env = spec.env_var ? std::getenv(spec.env_var) : nullptr;
+    if (cli) {
+      r.source = Source::CommandLine;
+      r.origin = cli->flag;
+      assign_text(r, spec, cli->value, fmt::format("{} {}", cli->flag, spec.key));
+    } else if (in_block && !in_block->is_nil()) {
+      r.source = Source::Environment;
+      r.origin = environment_label(cfg.environment, cfg.file);
+      assign_lua(r, spec, *in_block, fmt::format("{}: environment '{}': '{}'", file, cfg.environment, spec.key));
+    } else if (at_top && !at_top->is_nil()) {
+      r.source = Source::TopLevel;
+      r.origin = "top level of " + file;
+      assign_lua(r, spec, *at_top, fmt::format("{}: '{}'", file, spec.key));
+    } else if (from_env && *from_env) {
+      r.source = Source::EnvVar;
+      r.origin = std::string("$") + spec.env_var;
+      assign_text(r, spec, from_env, r.origin);
+    } else {
+      r.source = Source::Default;
+      r.origin = "built-in default";
+      if (spec.default_value) assign_text(r, spec, spec.default_value, "built-in default");
+    }
+    settings.add(std::move(r));
+  }
+  return settings;
+}
+
+std::string known_top_level_names() {
+  return known_setting_names() + ", " + kEnvironmentsKey + ", " + kDefaultEnvironmentKey;
 }
 }  // namespace
+
+void Config::require_environment() const {
+  if (!selection_error.empty()) throw ConfigError(selection_error);
+}
 
 Config load(const GlobalOptions& opts) {
   Config cfg;
@@ -53,47 +259,85 @@ Config load(const GlobalOptions& opts) {
   } else {
     path = "luamig.lua";
   }
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    if (explicit_path) throw ConfigError(fmt::format("{}: config file not found", path.string()));
-    return cfg;
-  }
-  cfg.file = path;
-  // Paths in messages stay short and relative when the config is in the working directory.
-  cfg.root = fs::absolute(path).parent_path();
-  if (cfg.root == fs::current_path()) cfg.root.clear();
+  for (const auto& o : opts.overrides)
+    if (!find_setting(o.key))
+      throw ConfigError(fmt::format("{}: unknown setting '{}' (known: {})", o.flag, o.key, known_setting_names()));
+  GlobalOptions effective = opts;
+  if (!opts.url.empty()) effective.overrides.insert(effective.overrides.begin(), {"url", opts.url, "--url"});
+
   luahost::Value globals;
-  try {
-    globals = luahost::eval_config(path.string(), read_file(path));
-  } catch (const luahost::ScriptError& e) {
-    const auto& f = e.failure;
-    throw ConfigError(f.line ? fmt::format("{}:{}: {}", f.file, f.line, f.message) : fmt::format("{}: {}", f.file, f.message));
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    cfg.file = path;
+    // Paths in messages stay short and relative when the config is in the working directory.
+    cfg.root = fs::absolute(path).parent_path();
+    if (cfg.root == fs::current_path()) cfg.root.clear();
+    try {
+      globals = luahost::eval_config(path.string(), read_file(path));
+    } catch (const luahost::ScriptError& e) {
+      const auto& f = e.failure;
+      throw ConfigError(f.line ? fmt::format("{}:{}: {}", f.file, f.line, f.message)
+                               : fmt::format("{}: {}", f.file, f.message));
+    }
+  } else if (explicit_path) {
+    throw ConfigError(fmt::format("{}: config file not found", path.string()));
   }
-  for (const auto& [k, v] : globals.table()) {
-    if (!k.is_string()) continue;
-    const std::string& key = k.str();
-    if (!kKnownKeys.count(key))
-      throw ConfigError(fmt::format("{}: unknown setting '{}' (known: script_location, url, version_table, "
-                                    "version_table_schema, transaction_per_migration, lua_time_limit, "
-                                    "lua_memory_limit)",
-                                    path.string(), key));
-    if (key == "script_location") cfg.script_location = expect_string(v, key, path);
-    else if (key == "url") cfg.url = expect_string(v, key, path);
-    else if (key == "version_table") cfg.version_table = expect_string(v, key, path);
-    else if (key == "version_table_schema") cfg.version_table_schema = expect_string(v, key, path);
-    else if (key == "transaction_per_migration") cfg.transaction_per_migration = expect_bool(v, key, path);
-    else if (key == "lua_time_limit") cfg.lua_time_limit = parse_duration(expect_string(v, key, path), path.string() + ": lua_time_limit");
-    else if (key == "lua_memory_limit") cfg.lua_memory_limit = parse_size(expect_string(v, key, path), path.string() + ": lua_memory_limit");
+
+  std::map<std::string, const luahost::Value*> blocks;
+  std::optional<std::string> default_env;
+  if (globals.is_table()) {
+    for (const auto& [k, v] : globals.table()) {
+      if (!k.is_string()) continue;
+      const std::string& key = k.str();
+      if (key == kEnvironmentsKey) {
+        blocks = read_environments(v, path);
+      } else if (key == kDefaultEnvironmentKey) {
+        if (!v.is_string() || v.str().empty())
+          throw ConfigError(fmt::format("{}: 'default_environment' must be an environment name, got a {}",
+                                        path.string(), v.type_name()));
+        default_env = v.str();
+      } else if (!find_setting(key)) {
+        throw ConfigError(
+            fmt::format("{}: unknown setting '{}' (known: {})", path.string(), key, known_top_level_names()));
+      }
+    }
+  }
+  if (default_env && !blocks.count(*default_env)) {
+    std::vector<std::string> names;
+    for (const auto& [n, b] : blocks) names.push_back(n);
+    throw ConfigError(fmt::format("{}: default_environment '{}' is not defined in environments ({})", path.string(),
+                                  *default_env, names.empty() ? "none are defined" : "known: " + join(names)));
+  }
+  select_environment(cfg, opts, default_env, blocks);
+  const luahost::Value* block = nullptr;
+  if (auto it = blocks.find(cfg.environment); it != blocks.end()) block = it->second;
+  cfg.settings = resolve(effective, cfg, globals.is_table() ? &globals : nullptr, block);
+
+  const auto& s = cfg.settings;
+  cfg.script_location = s.text("script_location").value_or("migrations");
+  if (auto url = s.text("url"); url && !url->empty()) cfg.url = url;
+  cfg.version_table = s.text("version_table").value_or("alembic_version");
+  cfg.version_table_schema = s.text("version_table_schema").value_or("");
+  cfg.transaction_per_migration = s.boolean("transaction_per_migration");
+  cfg.lua_time_limit = s.duration("lua_time_limit").value_or(std::chrono::milliseconds(0));
+  cfg.lua_memory_limit = s.size("lua_memory_limit").value_or(0);
+  cfg.lock_timeout = s.duration("lock_timeout");
+  cfg.statement_timeout = s.duration("statement_timeout");
+  cfg.allow_downgrade = s.boolean("allow_downgrade");
+  cfg.hooks.clear();
+  for (const auto& h : s.list("hooks")) {
+    fs::path p(h);
+    cfg.hooks.push_back(p.is_absolute() ? p : cfg.script_dir() / p);
   }
   if (cfg.version_table.empty() || cfg.version_table.size() > 63)
-    throw ConfigError(fmt::format("{}: version_table must be 1 to 63 characters", path.string()));
+    throw ConfigError(fmt::format("{}: version_table must be 1 to 63 characters",
+                                  cfg.file.empty() ? std::string("luamig.lua") : cfg.file.string()));
   return cfg;
 }
 
 std::string resolve_url(const GlobalOptions& opts, const Config& cfg) {
   if (!opts.url.empty()) return opts.url;
   if (cfg.url && !cfg.url->empty()) return *cfg.url;
-  if (const char* env = std::getenv("DATABASE_URL"); env && *env) return env;
   return "";
 }
 }  // namespace luamig::config

@@ -1,6 +1,7 @@
 #pragma once
 // Everything about SQL text that differs between databases, for the engine's own statements (version table,
 // locking, catalog queries). Operations in migrations are rendered by the Lua dialect modules (lua/dialect/*.lua).
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +24,14 @@ class Dialect {
   virtual std::string table_exists_query() const = 0;
   virtual bool transactional_ddl() const { return true; }
   virtual std::string begin() const { return "BEGIN"; }
+  // Sets a server timeout ("lock_timeout", "statement_timeout") for the current transaction (`local`) or for the
+  // session; "" when the database has no such setting (then nothing is run).
+  virtual std::string set_timeout(std::string_view /*setting*/, std::chrono::milliseconds /*value*/,
+                                  bool /*local*/) const {
+    return "";
+  }
+  // Restores a session setting to its default; "" when unsupported.
+  virtual std::string reset_setting(std::string_view /*setting*/) const { return ""; }
 };
 
 // Wraps `s` in `q`, doubling every `q` inside: the quoting rule both dialects share.

@@ -22,4 +22,12 @@ std::string PostgreSQL::table_exists_query() const {
          "WHERE c.relname = $1 AND c.relkind IN ('r', 'p') AND "
          "n.nspname = (CASE WHEN $2 = '' THEN pg_catalog.current_schema() ELSE $2 END)";
 }
+
+std::string PostgreSQL::set_timeout(std::string_view setting, std::chrono::milliseconds value, bool local) const {
+  // Milliseconds are exact; SHOW prints the value back in the largest unit that divides it ("5s", "10min").
+  return std::string(local ? "SET LOCAL " : "SET ") + std::string(setting) + " = '" + std::to_string(value.count()) +
+         "ms'";
+}
+
+std::string PostgreSQL::reset_setting(std::string_view setting) const { return "RESET " + std::string(setting); }
 }  // namespace luamig::dialect

@@ -33,4 +33,29 @@ const char* Value::type_name() const {
     default: return "table";
   }
 }
+
+Value Value::list(const std::vector<Value>& items) {
+  auto t = std::make_shared<Table>(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    (*t)[i].first.v.emplace<double>(static_cast<double>(i + 1));
+    (*t)[i].second = items[i];
+  }
+  return Value{t};
+}
+
+Value Value::list(const std::vector<std::string>& items) {
+  auto t = std::make_shared<Table>(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    (*t)[i].first.v.emplace<double>(static_cast<double>(i + 1));
+    (*t)[i].second.v.emplace<std::string>(items[i]);
+  }
+  return Value{t};
+}
+
+Value Value::record(const std::vector<std::pair<std::string, Value>>& fields) {
+  auto t = std::make_shared<Table>();
+  for (const auto& [k, v] : fields)
+    if (!v.is_nil()) t->emplace_back(Value{k}, v);
+  return Value{t};
+}
 }  // namespace luamig::luahost

@@ -25,5 +25,15 @@ struct Value {
   // The values at keys 1..n of a table, or {*this} for a string, or {} for nil.
   std::vector<std::string> string_list() const;
   const char* type_name() const;
+
+  // Builders, for values handed to Lua (hook arguments).
+  static Value text(std::string s) { return Value{std::move(s)}; }
+  static Value number(double n) { return Value{n}; }
+  static Value flag(bool b) { return Value{b}; }
+  // A Lua sequence {items[1], items[2], ...}.
+  static Value list(const std::vector<Value>& items);
+  static Value list(const std::vector<std::string>& items);
+  // A Lua table with string keys; nil fields are left out.
+  static Value record(const std::vector<std::pair<std::string, Value>>& fields);
 };
 }  // namespace luamig::luahost

@@ -10,11 +10,14 @@ namespace luamig::runner {
 struct MigrateOptions {
   graph::Direction direction = graph::Direction::Up;
   std::string target;   // "head", "-1", "base", an id...
+  bool force = false;   // downgrade even where the environment sets allow_downgrade = false
 };
 
-// Runs the planned steps. Prints one line per step. On failure: rolls the failing step back, prints the report
-// (revision, file:line, SQL, SQLSTATE, traceback) and throws RunError (exit 1) whose message is already printed
-// (RunError::reported()).
+// Runs the planned steps with the environment's hooks (runner/hooks.hpp) and timeouts. Prints which environment
+// and database first, then one line per step. A downgrade where allow_downgrade = false, without `force`, is
+// refused before connecting (RunError, exit 2). On failure: rolls the failing step back, prints the report
+// (revision or hook, file:line, SQL, SQLSTATE, traceback), calls the on_error hooks and throws RunError (exit 1)
+// whose message is already printed (empty).
 void migrate(Project& project, const MigrateOptions& options);
 
 // Formats the per-step line: "Running upgrade a -> b, message".

@@ -1,7 +1,10 @@
 #include "runner/project.hpp"
 
+#include <fmt/format.h>
+
 #include "scripts/loader.hpp"
 #include "util/error.hpp"
+#include "util/output.hpp"
 
 namespace luamig::runner {
 
@@ -18,9 +21,16 @@ const graph::RevisionMap& Project::load_graph() {
 }
 
 config::DatabaseUrl Project::database_url() const {
+  cfg.require_environment();
   std::string url = config::resolve_url(opts, cfg);
   if (url.empty())
-    throw ConfigError("no database URL: pass --url, set `url` in luamig.lua, or set DATABASE_URL");
+    throw ConfigError(fmt::format("no database URL for environment '{}': pass --url, set `url` in luamig.lua, or "
+                                  "set DATABASE_URL",
+                                  cfg.environment));
   return config::parse_url(url);
+}
+
+void Project::announce(const config::DatabaseUrl& url) const {
+  out::line(fmt::format("Environment {}, database {}", cfg.environment, url.masked()));
 }
 }  // namespace luamig::runner

@@ -18,7 +18,11 @@ struct Project {
   static Project open(const config::GlobalOptions& opts);
   // Loads versions/*.lua into the graph (throws GraphError).
   const graph::RevisionMap& load_graph();
-  // The database URL, parsed; throws ConfigError when none is configured.
+  // The database URL, parsed; throws ConfigError when none is configured or when environments are defined but
+  // none was selected.
   config::DatabaseUrl database_url() const;
+  // Prints "Environment production, database postgresql://app:***@db/app": the first line of every command that
+  // acts on a database (suppressed by -q).
+  void announce(const config::DatabaseUrl& url) const;
 };
 }  // namespace luamig::runner

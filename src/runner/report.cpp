@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "luahost/engine.hpp"
+#include "runner/hooks.hpp"
 #include "util/output.hpp"
 #include "util/sql_failure.hpp"
 
@@ -32,26 +33,44 @@ std::string user_traceback(const std::string& tb) {
   }
   return out;
 }
+
+// The lines after the headline: where, the error, SQLSTATE and SQL, the user part of the Lua traceback.
+std::string details(const luahost::ScriptFailure& f, const std::string& fallback_file, const std::string& function) {
+  std::string text;
+  std::string where = f.file.empty() ? fallback_file : f.file;
+  if (f.line > 0) where += fmt::format(":{}", f.line);
+  if (!function.empty()) where += fmt::format(" (in {})", function);
+  text += fmt::format("  at {}\n", where);
+  if (f.db_message) {
+    text += fmt::format("  error: {}\n", *f.db_message);
+    if (f.sqlstate && !f.sqlstate->empty()) text += fmt::format("  SQLSTATE: {}\n", *f.sqlstate);
+    if (f.sql) text += fmt::format("  SQL: {}\n", *f.sql);
+  } else {
+    text += fmt::format("  error: {}\n", f.message);
+  }
+  std::string tb = user_traceback(f.traceback);
+  if (!tb.empty()) text += "  Lua traceback:\n" + tb;
+  return text;
+}
+
+void print(std::string text) {
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  out::error(text);
+}
 }  // namespace
 
 void report_step_failure(const graph::Step& step, const std::exception& error) {
   const auto& rev = *step.revision;
+  if (const auto* he = dynamic_cast<const HookError*>(&error)) {
+    print(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; the revision was rolled back.\n",
+                      direction_name(step.direction), rev.id, rev.message, he->function, he->file) +
+          details(he->failure, he->file, he->function));
+    return;
+  }
   std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; the revision was rolled back.\n",
                                  direction_name(step.direction), rev.id, rev.message);
   if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&error)) {
-    const auto& f = se->failure;
-    std::string where = f.file.empty() ? rev.path : f.file;
-    if (f.line > 0) where += fmt::format(":{}", f.line);
-    text += fmt::format("  at {}\n", where);
-    if (f.db_message) {
-      text += fmt::format("  error: {}\n", *f.db_message);
-      if (f.sqlstate && !f.sqlstate->empty()) text += fmt::format("  SQLSTATE: {}\n", *f.sqlstate);
-      if (f.sql) text += fmt::format("  SQL: {}\n", *f.sql);
-    } else {
-      text += fmt::format("  error: {}\n", f.message);
-    }
-    std::string tb = user_traceback(f.traceback);
-    if (!tb.empty()) text += "  Lua traceback:\n" + tb;
+    text += details(se->failure, rev.path, "");
   } else if (const auto* sf = dynamic_cast<const SqlFailure*>(&error)) {
     text += fmt::format("  in {}\n  error: {}\n", rev.path, sf->message());
     if (!sf->sqlstate().empty()) text += fmt::format("  SQLSTATE: {}\n", sf->sqlstate());
@@ -59,7 +78,11 @@ void report_step_failure(const graph::Step& step, const std::exception& error) {
   } else {
     text += fmt::format("  in {}\n  error: {}\n", rev.path, error.what());
   }
-  if (!text.empty() && text.back() == '\n') text.pop_back();
-  out::error(text);
+  print(text);
+}
+
+void report_hook_failure(const HookError& error, const std::string& consequence) {
+  print(fmt::format("ERROR: hook {} of {} failed; {}\n", error.function, error.file, consequence) +
+        details(error.failure, error.file, error.function));
 }
 }  // namespace luamig::runner
