@@ -15,18 +15,21 @@
 namespace luamig::cli {
 namespace {
 
-// "-1", "-12" after upgrade/downgrade/history/stamp are relative targets, not options.
+// "-1", "-12" after upgrade/downgrade/history/stamp are relative targets, not options. They move to the end,
+// behind "--", so that options written after them (`downgrade -1 --force`) are still options.
 std::vector<std::string> protect_relative_targets(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   static const std::regex relative(R"(-\d+)");
-  std::vector<std::string> out;
+  std::vector<std::string> out, relatives;
   for (const auto& a : args) {
-    if (std::regex_match(a, relative)) {
-      out.push_back("--");
+    if (std::regex_match(a, relative))
+      relatives.push_back(a);
+    else
       out.push_back(a);
-    } else {
-      out.push_back(a);
-    }
+  }
+  if (!relatives.empty()) {
+    out.push_back("--");
+    out.insert(out.end(), relatives.begin(), relatives.end());
   }
   return out;
 }
