@@ -1,5 +1,7 @@
 #include "dialect/postgresql.hpp"
 
+#include <fmt/format.h>
+
 namespace luamig::dialect {
 
 std::string PostgreSQL::quote_ident(std::string_view s) const { return quote_doubling(s, '"'); }
@@ -25,9 +27,8 @@ std::string PostgreSQL::table_exists_query() const {
 
 std::string PostgreSQL::set_timeout(std::string_view setting, std::chrono::milliseconds value, bool local) const {
   // Milliseconds are exact; SHOW prints the value back in the largest unit that divides it ("5s", "10min").
-  return std::string(local ? "SET LOCAL " : "SET ") + std::string(setting) + " = '" + std::to_string(value.count()) +
-         "ms'";
+  return fmt::format("SET {}{} = '{}ms'", local ? "LOCAL " : "", setting, value.count());
 }
 
-std::string PostgreSQL::reset_setting(std::string_view setting) const { return "RESET " + std::string(setting); }
+std::string PostgreSQL::reset_setting(std::string_view setting) const { return fmt::format("RESET {}", setting); }
 }  // namespace luamig::dialect

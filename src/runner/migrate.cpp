@@ -374,6 +374,16 @@ class Run {
     throw RunError("", 1);
   }
 
+  // True when the version table no longer shows what this run planned from: another process has migrated
+  // between our steps. Only dialects whose write lock is the transaction itself need the check.
+  bool moved_under_us() {
+    if (!conn_->dialect().serializes_by_transaction()) return false;
+    auto now = to_set(version_table_->heads());
+    if (now == heads_) return false;
+    heads_ = std::move(now);
+    return true;
+  }
+
   void run_steps(const graph::RevisionMap& map) {
     const bool per_step = cfg().transaction_per_migration;
     size_t done = 0;
@@ -381,8 +391,17 @@ class Run {
     for (size_t i = 0; i < steps_.size(); ++i) {
       const auto& step = steps_[i];
       auto step_started = Clock::now();
+      if (per_step) {
+        services_->begin();
+        if (moved_under_us()) {
+          conn_->rollback();
+          plan(map);
+          if (!hooks_.empty()) context_ = run_context(planned_heads(map), std::nullopt);
+          i = static_cast<size_t>(-1);
+          continue;
+        }
+      }
       try {
-        if (per_step) services_->begin();
         hooks_.call("before_migration", {step_value(i, std::nullopt), context_});
         run_script(step);
         record_version_change(map, step);
@@ -402,7 +421,7 @@ class Run {
         throw RunError(fmt::format("COMMIT failed: {} (SQLSTATE {}); nothing was applied", e.message(), e.sqlstate()));
       }
     }
-    if (steps_.empty()) out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
+    if (done == 0) out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
   }
 
   Project& project_;

@@ -8,6 +8,8 @@
 
 namespace luamig::runner {
 
+const char kDefaultUrl[] = "sqlite:///luamig.db";
+
 Project Project::open(const config::GlobalOptions& opts) {
   Project p;
   p.opts = opts;
@@ -23,10 +25,15 @@ const graph::RevisionMap& Project::load_graph() {
 config::DatabaseUrl Project::database_url() const {
   cfg.require_environment();
   std::string url = config::resolve_url(opts, cfg);
-  if (url.empty())
-    throw ConfigError(fmt::format("no database URL for environment '{}': pass --url, set `url` in luamig.lua, or "
-                                  "set DATABASE_URL",
-                                  cfg.environment));
+  if (url.empty()) {
+    // A named environment never falls back to a local file: "production" without a URL is a mistake to report.
+    if (!cfg.environments.empty())
+      throw ConfigError(fmt::format("no database URL for environment '{}': set `url` in its block of {}, pass "
+                                    "--url, or set DATABASE_URL",
+                                    cfg.environment, cfg.file.string()));
+    out::line(fmt::format("No database URL configured: using {} (a SQLite file in the working directory)", kDefaultUrl));
+    return config::parse_url(kDefaultUrl);
+  }
   return config::parse_url(url);
 }
 

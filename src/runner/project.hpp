@@ -9,6 +9,9 @@
 
 namespace luamig::runner {
 
+// The zero-setup database: used when no URL is given anywhere.
+extern const char kDefaultUrl[];
+
 struct Project {
   config::GlobalOptions opts;
   config::Config cfg;
@@ -18,8 +21,9 @@ struct Project {
   static Project open(const config::GlobalOptions& opts);
   // Loads versions/*.lua into the graph (throws GraphError).
   const graph::RevisionMap& load_graph();
-  // The database URL, parsed; throws ConfigError when none is configured or when environments are defined but
-  // none was selected.
+  // The database URL, parsed. Throws ConfigError when environments are defined but none was selected, or when the
+  // selected environment (one defined in luamig.lua) has no URL. With no environments and no URL anywhere:
+  // kDefaultUrl, a SQLite file in the working directory.
   config::DatabaseUrl database_url() const;
   // Prints "Environment production, database postgresql://app:***@db/app": the first line of every command that
   // acts on a database (suppressed by -q).
