@@ -17,3 +17,18 @@ script_location = "migrations"
 -- Limits for Lua code in migrations.
 -- lua_time_limit = "60s"
 -- lua_memory_limit = "512MiB"
+
+-- Environments: the same migrations against different databases, with their own settings and hooks. Any setting
+-- above may also be set per environment; the command line (--url, --set KEY=VALUE) wins over both. Pick one with
+-- -e NAME or $LUAMIG_ENV; `luamig config` shows what applies and why.
+-- default_environment = "development"
+-- environments = {
+--   development = { url = env("DATABASE_URL", "sqlite:///luamig.db") },
+--   production = {
+--     url = env("DATABASE_URL"),
+--     hooks = { "hooks/production.lua" },   -- relative to script_location
+--     lock_timeout = "5s",                  -- SET LOCAL lock_timeout in every migration transaction
+--     statement_timeout = "10min",
+--     allow_downgrade = false,              -- downgrade needs --force
+--   },
+-- }

@@ -178,7 +178,7 @@ class Run {
     if (options_.direction != graph::Direction::Down || cfg().allow_downgrade) return;
     const auto& origin = cfg().settings.get("allow_downgrade").origin;
     if (!options_.force)
-      throw RunError(fmt::format("downgrade refused: environment '{}' sets allow_downgrade = false ({}); nothing was "
+      throw RunError(fmt::format("downgrade refused: environment '{}' has allow_downgrade = false (set by {}); nothing was "
                                  "changed. Pass --force to downgrade anyway.",
                                  cfg().environment, origin),
                      2);

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -669,4 +670,70 @@ TEST_CASE("env: allow_downgrade = false refuses a downgrade unless --force", "[e
   CHECK(lm({"-e", "production", "--set", "allow_downgrade=true", "downgrade", "a1"}, in(p)).status == 0);
   CHECK(db.version_rows() == Strings{"a1"});
   CHECK(lm({"-e", "production", "upgrade", "head"}, in(p)).status == 0);
+}
+
+namespace {
+std::string source_file(const std::string& rel) {
+  std::ifstream f(std::string(LUAMIG_SOURCE_DIR) + "/" + rel, std::ios::binary);
+  REQUIRE(f.good());
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+TEST_CASE("env: the example config and production hooks", "[env]") {
+  TempDb db;
+  TempProject p;
+  // The repository's own luamig.lua and hooks, with migrations of this test.
+  p.write("luamig.lua", source_file("luamig.lua"));
+  p.write("migrations/hooks/shared.lua", source_file("migrations/hooks/shared.lua"));
+  p.write("migrations/hooks/production.lua", source_file("migrations/hooks/production.lua"));
+  write_three(p);
+  auto prod = in(p, {{"DATABASE_URL", db.url()}});
+
+  auto cfg = lm({"-e", "production", "config"}, prod);
+  REQUIRE(cfg.status == 0);
+  CHECK(setting(cfg.out, "hooks").value == "hooks/shared.lua, hooks/production.lua");
+  CHECK(setting(cfg.out, "lock_timeout").value == "5s");
+  CHECK(setting(cfg.out, "allow_downgrade").value == "false");
+
+  // Without a maintenance window, or outside it, production refuses before any revision runs.
+  auto r = lm({"-e", "production", "upgrade", "head"}, prod);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Contains("hook before_run of migrations/hooks/production.lua failed; nothing was changed") &&
+                        Contains("maintenance_window=open"));
+  r = lm({"-e", "production", "upgrade", "head", "-x", "maintenance_window=00:00-00:00"}, prod);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Contains("outside the maintenance window 00:00-00:00"));
+  CHECK(db.version_rows().empty());
+  CHECK_FALSE(db.table_exists("luamig_audit"));
+
+  // Inside the window: every applied revision is audited, under luamig's application_name.
+  r = lm({"-e", "production", "upgrade", "b2", "-x", "maintenance_window=00:00-24:00"}, prod);
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("upgrade on production: 2 steps, a1 .. b2"));
+  CHECK(db.version_rows() == Strings{"b2"});
+  CHECK(db.query_column("SELECT revision || ' ' || direction || ' ' || outcome || ' ' || application_name "
+                        "FROM luamig_audit ORDER BY id") ==
+        Strings{"a1 upgrade applied luamig upgrade (production)", "b2 upgrade applied luamig upgrade (production)"});
+
+  // A failing revision leaves no "applied" row, and on_error records the failure after the rollback.
+  p.write_migration("d4", "c3", "  op.execute('INSERT INTO missing_table VALUES (1)')", "", "broken");
+  r = lm({"-e", "production", "upgrade", "head", "-x", "maintenance_window=open"}, prod);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Contains("upgrade of d4 failed: relation \"missing_table\" does not exist"));
+  CHECK(db.version_rows() == Strings{"c3"});
+  CHECK(db.query_column("SELECT revision || ' ' || outcome || ' ' || coalesce(detail, '') FROM luamig_audit "
+                        "WHERE revision IN ('c3', 'd4') ORDER BY id") ==
+        Strings{"c3 applied ", "d4 failed relation \"missing_table\" does not exist (SQLSTATE 42P01)"});
+
+  // Nothing to do needs no window; production refuses to downgrade; without DATABASE_URL it has no database.
+  p.remove("migrations/versions/d4_broken.lua");
+  CHECK(lm({"-e", "production", "upgrade", "head"}, prod).status == 0);
+  CHECK(lm({"-e", "production", "downgrade", "base"}, prod).status == 2);
+  r = lm({"-e", "production", "upgrade", "head"}, in(p));
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Contains("no database URL for environment 'production'"));
+  CHECK_FALSE(p.exists("luamig.db"));
 }
