@@ -596,6 +596,23 @@ TEST_CASE("env: a hook's own error is reported with file, function and line", "[
   CHECK(db2.version_rows().empty());
   CHECK_FALSE(db2.table_exists("made_by_before_run"));
 
+  // A failing on_error is reported, its SQL rolled back, and the revision's error still decides the outcome.
+  TempDb db3;
+  p.write_migration("c3", "b2", "  error('c3 breaks')", "", "third");
+  p.write("migrations/hooks/guard.lua",
+          "function on_error(step, err, ctx)\n"
+          "  op.execute('CREATE TABLE made_by_on_error (id int)')\n"
+          "  error('on_error breaks too')\n"
+          "end\n");
+  r = lm({"-e", "production", "--url", db3.url(), "upgrade", "head"}, in(p));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Contains("upgrade of revision c3 (third) failed") && Contains("c3 breaks") &&
+                        Contains("hook on_error of migrations/hooks/guard.lua failed; its changes were rolled back") &&
+                        Contains("on_error breaks too") && Contains("guard.lua:3"));
+  CHECK(db3.version_rows() == Strings{"b2"});
+  CHECK_FALSE(db3.table_exists("made_by_on_error"));
+  write_three(p);
+
   p.write("migrations/hooks/guard.lua", "function after_run(ctx)\n  op.execute('SELECT 1/0')\nend\n");
   r = lm({"-e", "production", "--url", db2.url(), "upgrade", "head"}, in(p));
   CHECK(r.status == 1);
