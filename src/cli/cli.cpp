@@ -45,10 +45,13 @@ int run(int argc, char** argv) {
   app.add_option("-c,--config", g.config_path, "Config file (default: $LUAMIG_CONFIG or ./luamig.lua)");
   app.add_option("--url", g.url, "Database URL (overrides the config file and $DATABASE_URL)");
   app.add_option("-e,--env", g.environment, "Environment from luamig.lua (default: $LUAMIG_ENV, then default_environment)");
+  // One value per occurrence: `upgrade --set k=v head` must leave `head` to the verb.
   app.add_option("--set", sets, "KEY=VALUE overriding a setting of luamig.lua (repeatable; see `luamig config`)")
+      ->expected(1)
+      ->allow_extra_args(false)
       ->take_all();
   app.add_flag("--no-hooks", g.no_hooks, "Do not run the environment's hooks");
-  app.add_option("-x", xs, "KEY=VALUE passed to migrations as context.x.KEY (repeatable)")->take_all();
+  app.add_option("-x", xs, "KEY=VALUE passed to migrations as context.x.KEY (repeatable)")->expected(1)->allow_extra_args(false)->take_all();
   app.add_flag("-q,--quiet", g.quiet, "Print errors only");
   app.add_flag("--no-color", g.no_color, "Never colour the output");
 

@@ -75,10 +75,6 @@ const ResolvedSetting& Settings::get(std::string_view key) const {
   throw std::logic_error(fmt::format("setting '{}' is not registered", key));
 }
 
-ResolvedSetting& Settings::slot(std::string_view key) {
-  return const_cast<ResolvedSetting&>(static_cast<const Settings*>(this)->get(key));
-}
-
 bool Settings::boolean(std::string_view key) const {
   const auto& s = get(key);
   return s.text && parse_bool_text(*s.text).value_or(false);

@@ -70,8 +70,7 @@ class Settings {
   std::optional<size_t> size(std::string_view key) const;
   const std::vector<std::string>& list(std::string_view key) const { return get(key).list; }
 
-  // Used by the resolver.
-  ResolvedSetting& slot(std::string_view key);
+  // Used by the resolver (config.cpp), once per registered key in registry order.
   void add(ResolvedSetting s) { values_.push_back(std::move(s)); }
 
  private:

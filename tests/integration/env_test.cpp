@@ -378,7 +378,8 @@ TEST_CASE("env: lock_timeout and statement_timeout are in force inside migration
   // The command line wins; an environment without them leaves the server's defaults (0 = none).
   db.exec("DELETE FROM seen");
   REQUIRE(lm({"-e", "production", "--set", "lock_timeout=250ms", "downgrade", "base"}, in(p)).status == 0);
-  REQUIRE(lm({"-e", "production", "--set", "lock_timeout=250ms", "upgrade", "a1"}, in(p)).status == 0);
+  // Options may follow the verb, before or after its argument.
+  REQUIRE(lm({"upgrade", "--set", "lock_timeout=250ms", "a1", "-e", "production"}, in(p)).status == 0);
   CHECK(seen("a1", "lock_timeout") == "250ms");
   CHECK(seen("a1", "statement_timeout") == "10min");
   db.exec("DELETE FROM seen");
