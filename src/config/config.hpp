@@ -11,7 +11,8 @@
 
 namespace luamig::config {
 
-// A setting given on the command line: by a dedicated flag (--url) or by --set KEY=VALUE.
+// A setting given on the command line: by --set KEY=VALUE, or by a dedicated flag. A new flag for a registered
+// setting only appends {"key", value, "--flag"} here (cli.cpp); resolution and `luamig config` then show it.
 struct SettingOverride {
   std::string key;
   std::string value;
