@@ -59,6 +59,10 @@ void assign_text(ResolvedSetting& out, const SettingSpec& spec, const std::strin
     }
     case Kind::Duration: parse_duration(text, what); break;
     case Kind::Size: parse_size(text, what); break;
+    case Kind::Count:
+      if (!parse_count_text(text))
+        throw ConfigError(fmt::format("{}: '{}' is not a whole number from 0 to 1000000", what, text));
+      break;
     case Kind::List: {
       std::string item;
       for (size_t i = 0; i <= text.size(); ++i) {
@@ -104,6 +108,11 @@ void assign_lua(ResolvedSetting& out, const SettingSpec& spec, const luahost::Va
       }
       if (spec.kind == Kind::Duration) parse_duration(*out.text, what);
       else parse_size(*out.text, what);
+      return;
+    case Kind::Count:
+      if (!v.is_number() || v.num() < 0 || v.num() > 1000000 || v.num() != static_cast<double>(static_cast<long long>(v.num())))
+        throw ConfigError(fmt::format("{} must be a whole number from 0 to 1000000", what));
+      out.text = number_text(v.num());
       return;
     case Kind::List:
       if (v.is_string()) {

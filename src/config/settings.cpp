@@ -13,10 +13,13 @@ namespace {
 
 // The one place a setting is declared. Adding a key is adding a line; Config::load then accepts it at the top
 // level and (for Scope::Anywhere) in environment blocks, --set accepts it, and `luamig config` shows it.
-// Typed access: Config::settings.duration("key") / .boolean / .text / .size / .list.
+// Typed access: Config::settings.duration("key") / .boolean / .text / .size / .count / .list. A dedicated flag
+// appends {"key", value, "--flag"} to GlobalOptions::overrides. For example, for the migration lock:
+//   {"migration_lock_timeout", Kind::Duration, Scope::Anywhere, "10min", nullptr, "wait for another luamig"},
+//   {"lock_retries",           Kind::Count,    Scope::Anywhere, "3",     nullptr, "re-runs after 55P03"},
 //
-// Note on names: lock_timeout is PostgreSQL's lock_timeout, SET LOCAL in every migration transaction. A wait for
-// luamig's own advisory lock is a different thing and needs a key of its own (e.g. advisory_lock_timeout).
+// Note on names: lock_timeout is PostgreSQL's lock_timeout, SET LOCAL in every migration transaction. The wait for
+// luamig's own advisory lock is a different thing with a key of its own (migration_lock_timeout above).
 const std::vector<SettingSpec> kSpecs = {
     // key                         kind            scope            default            env var
     {"url",                        Kind::Text,     Scope::Anywhere, nullptr,           "DATABASE_URL",
@@ -78,6 +81,23 @@ const ResolvedSetting& Settings::get(std::string_view key) const {
 bool Settings::boolean(std::string_view key) const {
   const auto& s = get(key);
   return s.text && parse_bool_text(*s.text).value_or(false);
+}
+
+std::optional<long long> parse_count_text(std::string_view text) {
+  if (text.empty() || text.size() > 7) return std::nullopt;
+  long long n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  if (n > 1000000) return std::nullopt;
+  return n;
+}
+
+std::optional<long long> Settings::count(std::string_view key) const {
+  const auto& s = get(key);
+  if (!s.text) return std::nullopt;
+  return parse_count_text(*s.text);
 }
 
 std::optional<std::chrono::milliseconds> Settings::duration(std::string_view key) const {

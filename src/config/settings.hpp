@@ -22,6 +22,7 @@ enum class Kind {
   Bool,       // true/false; on the command line also yes/no, on/off, 1/0
   Duration,   // "500ms", "5s", "10min", "2h"; a bare number means seconds
   Size,       // "512MiB", "1GiB"; a bare number means bytes
+  Count,      // a whole number from 0 to 1,000,000 (retries, limits)
   List,       // a string or a list of strings
 };
 
@@ -68,6 +69,7 @@ class Settings {
   bool boolean(std::string_view key) const;
   std::optional<std::chrono::milliseconds> duration(std::string_view key) const;
   std::optional<size_t> size(std::string_view key) const;
+  std::optional<long long> count(std::string_view key) const;
   const std::vector<std::string>& list(std::string_view key) const { return get(key).list; }
 
   // Used by the resolver (config.cpp), once per registered key in registry order.
@@ -79,4 +81,6 @@ class Settings {
 
 // Parses a Bool written on the command line or in an environment variable: true/false, yes/no, on/off, 1/0.
 std::optional<bool> parse_bool_text(std::string_view text);
+// Parses a Count: digits only, at most 1,000,000.
+std::optional<long long> parse_count_text(std::string_view text);
 }  // namespace luamig::config
