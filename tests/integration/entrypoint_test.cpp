@@ -420,8 +420,11 @@ TEST_CASE("entrypoint: waiting for the lock times out naming the holder", "[entr
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("timed out after 5"));
 
-  // stamp takes the lock too.
+  // stamp and downgrade take the lock too.
   r = luamig::test::luamig({"stamp", "head", "--lock-timeout", "300ms"}, in(proj, db));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Contains("waiting for the migration lock"));
+  r = luamig::test::luamig({"downgrade", "base", "--lock-timeout", "300ms"}, in(proj, db));
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("waiting for the migration lock"));
 
@@ -541,4 +544,35 @@ TEST_CASE("entrypoint: check and check --wait", "[entrypoint]") {
   r = luamig::test::luamig({"check"}, in(proj, db));
   CHECK(r.status == 1);
   CHECK_THAT(r.out, Contains("zz99, which no revision file here defines"));
+}
+
+TEST_CASE("entrypoint: lock keys and settings", "[entrypoint]") {
+  using luamig::db::migration_lock_key;
+  CHECK(migration_lock_key("public", "alembic_version") == migration_lock_key("public", "alembic_version"));
+  CHECK(migration_lock_key("public", "alembic_version") != migration_lock_key("app", "alembic_version"));
+  CHECK(migration_lock_key("public", "alembic_version") != migration_lock_key("public", "other_version"));
+  CHECK(migration_lock_key("a.b", "c") != migration_lock_key("a", "b.c"));
+
+  TempProject proj;
+  column_project(proj, 1, "0");
+  RunOptions opts;
+  opts.cwd = proj.path();
+  opts.env = {{"DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none"}};
+  auto r = luamig::test::luamig({"--lock-timeout", "soon", "upgrade", "head"}, opts);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Contains("--lock-timeout: 'soon' is not a duration"));
+  r = luamig::test::luamig({"check", "--wait", "x"}, opts);
+  CHECK(r.status == 2);
+  proj.write_config("lock_retries = -1");
+  r = luamig::test::luamig({"upgrade", "head"}, opts);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Contains("'lock_retries' must be a whole number"));
+  proj.write_config("wait_for_db = \"forever\"");
+  r = luamig::test::luamig({"upgrade", "head"}, opts);
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Contains("wait_for_db"));
+  proj.write_config("migration_lock_timeout = \"2min\"\nlock_retry_delay = \"50ms\"\nlock_retries = 0\nwait_for_db = \"0\"");
+  r = luamig::test::luamig({"upgrade", "head"}, opts);
+  CHECK(r.status == 1);   // valid settings; no server at port 1
+  CHECK_THAT(r.err, Contains("cannot connect to PostgreSQL"));
 }
