@@ -12,6 +12,7 @@
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
+#include "util/output.hpp"
 
 namespace luamig::db {
 namespace {
@@ -19,9 +20,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 const char kPoolerAdvice[] =
-    "Session advisory locks need a session of their own: this is what PgBouncer does in transaction pooling mode "
-    "(pool_mode = transaction), which hands one server session to several clients. Point luamig at PostgreSQL "
-    "directly, or at a pool in session mode.";
+    "This is what a pooler in transaction mode does (PgBouncer with pool_mode = transaction): it hands one server "
+    "session to several clients, while a session advisory lock needs a session of its own. Point luamig at "
+    "PostgreSQL directly, or at a pool in session mode.";
 
 std::string two_decimals(double seconds) {
   return format_duration(std::chrono::nanoseconds(static_cast<long long>(seconds * 1e9)));
@@ -66,6 +67,13 @@ class PgMigrationLock : public MigrationLock {
     bool told = false;
     for (;;) {
       r = exec(fmt::format("SELECT pg_backend_pid(), pg_try_advisory_lock({})", key_));
+      if (r[0][0].as<int>() != first_pid && r[0][1].as<bool>()) {
+        // Taken (perhaps re-entrantly) on some other client's session: give it back, as far as the pooler lets us.
+        try {
+          exec(fmt::format("SELECT pg_advisory_unlock({})", key_));
+        } catch (const std::exception&) {
+        }
+      }
       check_same_session(first_pid, r[0][0].as<int>());
       if (r[0][1].as<bool>()) {
         pid_ = first_pid;
@@ -117,7 +125,11 @@ class PgMigrationLock : public MigrationLock {
     try {
       if (pid_) {
         pqxx::nontransaction tx(*conn_, "luamig_unlock");
-        tx.exec(fmt::format("SELECT pg_advisory_unlock({})", key_));
+        auto r = tx.exec(fmt::format("SELECT pg_backend_pid(), pg_advisory_unlock({})", key_));
+        if (!r[0][1].as<bool>())
+          out::warn(fmt::format("warning: the migration lock on {} was not held by the session that took it (pid {}; "
+                                "this statement ran on pid {}). {}",
+                                name_, pid_, r[0][0].c_str(), kPoolerAdvice));
       }
     } catch (...) {
     }

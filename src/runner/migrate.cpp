@@ -381,8 +381,10 @@ void migrate(Project& project, const MigrateOptions& options) {
     throw;
   } catch (const std::exception&) {
     // A statement cancelled by the stop surfaces as its own error; say what happened instead.
-    if (int sig = interrupt::requested())
+    if (int sig = interrupt::requested()) {
+      interrupt::acknowledge();
       throw interrupt::Stopped(sig, fmt::format("stopped by {} {}", interrupt::signal_name(sig), run.phase()));
+    }
     throw;
   }
 }

@@ -324,6 +324,15 @@ TEST_CASE("entrypoint: no server: fails at once or after --wait-for-db and never
   CHECK(count(r.err, "Database not reachable yet") >= 3);
   CHECK_THAT(r.err, Contains("gave up waiting for the database after 2"));
   CHECK_THAT(r.all(), !Contains("s3cr3t"));
+
+  // A container stopped while it waits for its database.
+  Spawned waiting(Strings{luamig_bin(), "--wait-for-db", "30s", "upgrade", "head"}, opts);
+  REQUIRE(waiting.wait_for_output("Database not reachable yet", 10000));
+  waiting.kill(SIGTERM);
+  r = waiting.wait(5000);
+  INFO(r.describe());
+  CHECK(r.status == 143);
+  CHECK_THAT(r.err, Contains("stopped by SIGTERM while waiting for the database; nothing was changed"));
 }
 
 TEST_CASE("entrypoint: SIGTERM during a long revision rolls back and releases the lock and exits 143",
@@ -575,4 +584,53 @@ TEST_CASE("entrypoint: lock keys and settings", "[entrypoint]") {
   r = luamig::test::luamig({"upgrade", "head"}, opts);
   CHECK(r.status == 1);   // valid settings; no server at port 1
   CHECK_THAT(r.err, Contains("cannot connect to PostgreSQL"));
+}
+
+TEST_CASE("entrypoint: PgBouncer in transaction pooling mode is detected", "[entrypoint]") {
+  const char* bouncer = "/usr/sbin/pgbouncer";
+  PgServer& pg = PgServer::shared();
+  if (::access(bouncer, X_OK) != 0 || pg.external()) {
+    WARN("skipped: needs " << bouncer << " (Debian package pgbouncer) and the test's own server");
+    return;
+  }
+  TempDb db;
+  TempProject proj;
+  column_project(proj, 3, "0");
+  replace_revision(proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"SELECT pg_sleep(1.5)\")");
+  // One server session for every client: what transaction pooling does under load, made certain.
+  TempProject dir;
+  int port = free_port();
+  dir.write("users.txt", "\"postgres\" \"\"\n");
+  dir.write("pgbouncer.ini", "[databases]\n* = host=127.0.0.1 port=" + std::to_string(pg.port()) +
+                                 "\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = " + std::to_string(port) +
+                                 "\nunix_socket_dir =\nauth_type = trust\nauth_file = " + dir.path("users.txt").string() +
+                                 "\npool_mode = transaction\ndefault_pool_size = 1\n");
+  ::chmod(dir.path().c_str(), 0755);
+  RunOptions bopts;
+  if (::geteuid() == 0) bopts.run_as_user = std::getenv("LUAMIG_TEST_PG_USER") ? std::getenv("LUAMIG_TEST_PG_USER") : "nobody";
+  Spawned pgb(Strings{bouncer, dir.path("pgbouncer.ini").string()}, bopts);
+  std::string url = "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/" + db.name();
+  RunOptions opts;
+  opts.cwd = proj.path();
+  opts.env = {{"DATABASE_URL", url}};
+  // Wait until the pooler accepts connections.
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    up = luamig::test::luamig({"check"}, opts).err.find("cannot connect") == std::string::npos;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(up);
+
+  Spawned a(Strings{luamig_bin(), "upgrade", "head"}, opts);
+  REQUIRE(!wait_for_value(db, "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1.5)%'").empty());
+  auto rb = luamig::test::luamig({"upgrade", "head", "--lock-timeout", "10s"}, opts);
+  INFO(rb.describe());
+  CHECK(rb.status == 1);
+  CHECK_THAT(rb.err, Contains("already holds it"));
+  CHECK_THAT(rb.err, Contains("PgBouncer with pool_mode = transaction"));
+  auto ra = a.wait();
+  INFO(ra.describe());
+  CHECK(ra.status == 0);
+  CHECK(db.version_rows() == Strings{"r03"});
+  CHECK(db.columns("t") == expected_columns({"r03"}));
 }
