@@ -86,19 +86,15 @@ Strings expected_columns(const Strings& version_rows) {
   return cols;
 }
 
-// Runs argv for each of `n` processes, all released at once through a FIFO they block on.
+// Runs luamig with `args` in `n` processes, released together: each polls for a file the test creates (a FIFO would
+// leave a process that opens it late blocked for good).
 std::vector<Spawned> start_together(const TempProject& proj, const TempDb& db, int n, const Strings& args) {
-  auto fifo = proj.path("go.fifo");
-  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  std::string cmd = "cat go.fifo >/dev/null; exec \"$0\"";
-  for (size_t i = 0; i < args.size(); ++i) cmd += " '" + args[i] + "'";
+  std::string cmd = "while [ ! -e go ]; do sleep 0.005; done; exec \"$0\"";
+  for (const auto& a : args) cmd += " '" + a + "'";
   std::vector<Spawned> procs;
   for (int i = 0; i < n; ++i) procs.emplace_back(Strings{"sh", "-c", cmd, luamig_bin()}, in(proj, db));
-  // Opening for writing releases every reader blocked in open(); closing gives them EOF.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  int fd = ::open(fifo.c_str(), O_WRONLY);
-  REQUIRE(fd >= 0);
-  ::close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  proj.write("go", "");
   return procs;
 }
 
@@ -233,7 +229,7 @@ TEST_CASE("entrypoint: the server closing the connection mid-revision fails clea
   replace_revision(proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"SELECT pg_sleep(20)\")");
   auto t0 = Clock::now();
   Spawned p(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
-  auto pid = wait_for_value(db, "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(20)%'");
+  auto pid = wait_for_value(db, "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(20)%' AND state = 'active'");
   REQUIRE(!pid.empty());
   db.exec("SELECT pg_terminate_backend(" + pid + ")");
   auto r = p.wait();
@@ -254,13 +250,22 @@ TEST_CASE("entrypoint: a lost migration lock stops the run before the next revis
   TempDb db;
   TempProject proj;
   column_project(proj, 3, "0");
-  replace_revision(proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"SELECT pg_sleep(1.5)\")");
+  // r02 waits at a gate the test holds until the lock is gone.
+  db.exec("CREATE TABLE gate (id int)");
+  replace_revision(proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"LOCK TABLE gate IN SHARE MODE\")");
+  auto gate = db.connect();
+  pqxx::nontransaction gtx(gate);
+  gtx.exec("BEGIN");
+  gtx.exec("LOCK TABLE gate IN ACCESS EXCLUSIVE MODE");
   Spawned p(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
+  REQUIRE(!wait_for_value(db, "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'LOCK TABLE gate%' AND "
+                              "wait_event_type = 'Lock'").empty());
   auto holder = wait_for_value(db, lock_holder_sql());
   REQUIRE(!holder.empty());
-  REQUIRE(!wait_for_value(db, "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1.5)%'").empty());
   // What a pooler in transaction mode, or a reset session, does to a session lock.
   db.exec("SELECT pg_terminate_backend(" + holder + ")");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));   // verification is at most every 200 ms
+  gtx.exec("COMMIT");
   auto r = p.wait();
   INFO(r.describe());
   CHECK(r.status == 1);
@@ -343,7 +348,7 @@ TEST_CASE("entrypoint: SIGTERM during a long revision rolls back and releases th
   replace_revision(proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n"
                        "  op.execute(\"SELECT pg_sleep(\" .. (context.x.sleep or \"0\") .. \")\")");
   Spawned a(Strings{luamig_bin(), "-x", "sleep=60", "upgrade", "head"}, in(proj, db));
-  REQUIRE(!wait_for_value(db, "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'").empty());
+  REQUIRE(!wait_for_value(db, "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' AND state = 'active'").empty());
   Spawned b(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
   REQUIRE(b.wait_for_output("Waiting for the migration lock, held by pid", 10000));
   auto t0 = Clock::now();
@@ -370,11 +375,12 @@ TEST_CASE("entrypoint: SIGINT interrupts a Lua loop and exits 130", "[entrypoint
   TempProject proj;
   column_project(proj, 2, "0");
   replace_revision(proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n"
+                       "  log.info(\"spinning\")\n"
                        "  local swallowed = pcall(function() while true do end end)\n"
                        "  while true do end");
   Spawned a(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
-  REQUIRE(a.wait_for_output("Running upgrade  -> r01", 10000));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  REQUIRE(a.wait_for_output("spinning", 10000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   auto t0 = Clock::now();
   a.kill(SIGINT);
   auto r = a.wait();
@@ -596,7 +602,9 @@ TEST_CASE("entrypoint: PgBouncer in transaction pooling mode is detected", "[ent
   TempDb db;
   TempProject proj;
   column_project(proj, 3, "0");
-  replace_revision(proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"SELECT pg_sleep(1.5)\")");
+  // r02 waits at a gate the test holds, so the second process surely arrives while the first holds the lock.
+  db.exec("CREATE TABLE gate (id int)");
+  replace_revision(proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"LOCK TABLE gate IN SHARE MODE\")");
   // One server session for every client: what transaction pooling does under load, made certain.
   TempProject dir;
   int port = free_port();
@@ -604,26 +612,56 @@ TEST_CASE("entrypoint: PgBouncer in transaction pooling mode is detected", "[ent
   dir.write("pgbouncer.ini", "[databases]\n* = host=127.0.0.1 port=" + std::to_string(pg.port()) +
                                  "\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = " + std::to_string(port) +
                                  "\nunix_socket_dir =\nauth_type = trust\nauth_file = " + dir.path("users.txt").string() +
-                                 "\npool_mode = transaction\ndefault_pool_size = 1\n");
+                                 "\nadmin_users = postgres\npool_mode = transaction\ndefault_pool_size = 1\n");
   ::chmod(dir.path().c_str(), 0755);
   RunOptions bopts;
   if (::geteuid() == 0) bopts.run_as_user = std::getenv("LUAMIG_TEST_PG_USER") ? std::getenv("LUAMIG_TEST_PG_USER") : "nobody";
   Spawned pgb(Strings{bouncer, dir.path("pgbouncer.ini").string()}, bopts);
-  std::string url = "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/" + db.name();
+  const std::string base = "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/";
   RunOptions opts;
   opts.cwd = proj.path();
-  opts.env = {{"DATABASE_URL", url}};
-  // Wait until the pooler accepts connections.
-  bool up = false;
-  for (int i = 0; i < 100 && !up; ++i) {
-    up = luamig::test::luamig({"check"}, opts).err.find("cannot connect") == std::string::npos;
-    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  REQUIRE(up);
+  opts.env = {{"DATABASE_URL", base + db.name()}};
+  // Clients waiting for the single server session, from the pooler's admin console (psql: libpqxx refuses it).
+  auto clients_waiting = [&]() -> int {
+    auto r = run({pg.bin_dir() + "/psql", "-h", "127.0.0.1", "-p", std::to_string(port), "-U", "postgres", "-d",
+                  "pgbouncer", "-At", "-c", "SHOW POOLS"});
+    if (r.status != 0) return -1;
+    // database|user|cl_active|cl_waiting|...
+    size_t pos = 0;
+    while (pos < r.out.size()) {
+      auto eol = r.out.find('\n', pos);
+      std::string line = r.out.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+      pos = eol == std::string::npos ? r.out.size() : eol + 1;
+      if (line.rfind(db.name() + "|", 0) != 0) continue;
+      Strings fields;
+      for (size_t b = 0, e; b <= line.size(); b = e + 1) {
+        e = line.find('|', b);
+        if (e == std::string::npos) e = line.size();
+        fields.push_back(line.substr(b, e - b));
+      }
+      return fields.size() > 3 ? std::stoi(fields[3]) : -1;
+    }
+    return 0;   // no pool yet: nobody waiting
+  };
+  auto t0 = Clock::now();
+  while (clients_waiting() < 0 && ms_since(t0) < 10000) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 
+  auto gate = db.connect();
+  pqxx::nontransaction gtx(gate);
+  gtx.exec("BEGIN");
+  gtx.exec("LOCK TABLE gate IN ACCESS EXCLUSIVE MODE");
   Spawned a(Strings{luamig_bin(), "upgrade", "head"}, opts);
-  REQUIRE(!wait_for_value(db, "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(1.5)%'").empty());
-  auto rb = luamig::test::luamig({"upgrade", "head", "--lock-timeout", "10s"}, opts);
+  bool a_at_gate = !wait_for_value(db, "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'LOCK TABLE gate%' AND "
+                                       "wait_event_type = 'Lock'").empty();
+  INFO("first process: " << a.out_so_far() << a.err_so_far() << "\npgbouncer: " << pgb.err_so_far());
+  REQUIRE(a_at_gate);
+  Spawned b(Strings{luamig_bin(), "upgrade", "head", "--lock-timeout", "10s"}, opts);
+  t0 = Clock::now();
+  while (clients_waiting() < 1 && ms_since(t0) < 20000) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(clients_waiting() >= 1);
+  gtx.exec("COMMIT");
+
+  auto rb = b.wait();
   INFO(rb.describe());
   CHECK(rb.status == 1);
   CHECK_THAT(rb.err, Contains("already holds it"));
