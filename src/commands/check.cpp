@@ -1,5 +1,6 @@
-// check: is the database at the head(s) of the revision graph? For readiness probes, CI, and application replicas
-// that wait for another process to migrate. Never creates the version table, never takes the migration lock.
+// check: is the database at the head(s) of the revision graph? For readiness probes, CI, and application
+// replicas that wait for another process to migrate. Never creates the version table, never takes the
+// migration lock.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -19,15 +20,18 @@ namespace luamig::commands {
 namespace {
 using Heads = std::set<std::string>;
 
-std::string list(const Heads& heads) { return heads.empty() ? "base" : fmt::format("{}", fmt::join(heads, ", ")); }
+std::string list(const Heads& heads) {
+  return heads.empty() ? "base" : fmt::format("{}", fmt::join(heads, ", "));
+}
 
 // One line saying how far the database is from head.
 std::string distance(const graph::RevisionMap& map, const Heads& current, const Heads& head) {
   for (const auto& id : current)
     if (!map.find(id))
-      return fmt::format("the database is at {}, which no revision file here defines (applied by a newer "
-                         "release?); head is {}",
-                         list(current), list(head));
+      return fmt::format(
+          "the database is at {}, which no revision file here defines (applied by a newer "
+          "release?); head is {}",
+          list(current), list(head));
   std::string pending;
   try {
     auto steps = graph::plan_upgrade(map, current, "heads");
@@ -67,7 +71,8 @@ int check(const config::GlobalOptions& opts, std::optional<std::chrono::millisec
   const auto started = Clock::now();
   const auto deadline = started + *wait;
   const auto url = project.database_url();
-  out::line(fmt::format("Waiting up to {} for the database to reach head ({})", format_duration(*wait), list(head)));
+  out::line(fmt::format("Waiting up to {} for the database to reach head ({})", format_duration(*wait),
+                        list(head)));
   std::unique_ptr<db::Connection> conn;
   std::string last;
   for (;;) {

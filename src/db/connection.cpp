@@ -32,8 +32,9 @@ std::unique_ptr<Connection> connect_waiting(const config::DatabaseUrl& url, std:
     } catch (const RunError& e) {
       auto now = Clock::now();
       if (now >= deadline)
-        throw RunError(fmt::format("gave up waiting for the database after {} (--wait-for-db / wait_for_db): {}",
-                                   format_duration(now - started), e.what()));
+        throw RunError(
+            fmt::format("gave up waiting for the database after {} (--wait-for-db / wait_for_db): {}",
+                        format_duration(now - started), e.what()));
       auto remaining = std::chrono::duration_cast<milliseconds>(deadline - now);
       auto pause = std::min(milliseconds(static_cast<long long>(pause_ms * jitter(rng))), remaining);
       if (on_retry) on_retry(e.what(), pause, now - started);

@@ -20,9 +20,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 const char kPoolerAdvice[] =
-    "This is what a pooler in transaction mode does (PgBouncer with pool_mode = transaction): it hands one server "
-    "session to several clients, while a session advisory lock needs a session of its own. Point luamig at "
-    "PostgreSQL directly, or at a pool in session mode.";
+    "This is what a pooler in transaction mode does (PgBouncer with pool_mode = transaction): it hands one "
+    "server session to several clients, while a session advisory lock needs a session of its own. Point "
+    "luamig at PostgreSQL directly, or at a pool in session mode.";
 
 std::string two_decimals(double seconds) {
   return format_duration(std::chrono::nanoseconds(static_cast<long long>(seconds * 1e9)));
@@ -30,7 +30,8 @@ std::string two_decimals(double seconds) {
 
 class PgMigrationLock : public MigrationLock {
  public:
-  PgMigrationLock(const config::DatabaseUrl& url, Connection& main, const LockRequest& request) : main_(main) {
+  PgMigrationLock(const config::DatabaseUrl& url, Connection& main, const LockRequest& request)
+      : main_(main) {
     try {
       conn_ = std::make_unique<pqxx::connection>(url.raw);
     } catch (const std::exception& e) {
@@ -42,23 +43,26 @@ class PgMigrationLock : public MigrationLock {
         "SELECT pg_backend_pid(), current_schema(), CASE WHEN current_setting('application_name') = '' "
         "THEN set_config('application_name', 'luamig', false) ELSE current_setting('application_name') END");
     int first_pid = r[0][0].as<int>();
-    std::string schema = request.schema.empty() ? (r[0][1].is_null() ? "public" : r[0][1].c_str()) : request.schema;
+    std::string schema =
+        request.schema.empty() ? (r[0][1].is_null() ? "public" : r[0][1].c_str()) : request.schema;
     name_ = fmt::format("\"{}\".\"{}\"", schema, request.table);
     key_ = migration_lock_key(schema, request.table);
     auto ukey = static_cast<unsigned long long>(key_);
     match_ = fmt::format(
-        "locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-        "AND classid = {}::oid AND objid = {}::oid AND objsubid = 1 AND granted",
+        "locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = "
+        "current_database())"
+        " AND classid = {}::oid AND objid = {}::oid AND objsubid = 1 AND granted",
         ukey >> 32, ukey & 0xffffffffULL);
 
     // A session that holds the lock before asking for it is shared with another client.
-    r = exec(fmt::format("SELECT pg_backend_pid(), EXISTS (SELECT 1 FROM pg_locks WHERE {} AND pid = pg_backend_pid())",
-                         match_));
+    r = exec(fmt::format(
+        "SELECT pg_backend_pid(), EXISTS (SELECT 1 FROM pg_locks WHERE {} AND pid = pg_backend_pid())",
+        match_));
     check_same_session(first_pid, r[0][0].as<int>());
     if (r[0][1].as<bool>())
-      throw RunError(fmt::format("the migration lock on {} cannot work: the session luamig just opened already holds "
-                                 "it. {}",
-                                 name_, kPoolerAdvice));
+      throw RunError(fmt::format(
+          "the migration lock on {} cannot work: the session luamig just opened already holds it. {}", name_,
+          kPoolerAdvice));
 
     const auto started = Clock::now();
     std::mt19937 rng(std::random_device{}());
@@ -68,7 +72,8 @@ class PgMigrationLock : public MigrationLock {
     for (;;) {
       r = exec(fmt::format("SELECT pg_backend_pid(), pg_try_advisory_lock({})", key_));
       if (r[0][0].as<int>() != first_pid && r[0][1].as<bool>()) {
-        // Taken (perhaps re-entrantly) on some other client's session: give it back, as far as the pooler lets us.
+        // Taken (perhaps re-entrantly) on some other client's session: give it back, as far as the pooler
+        // lets us.
         try {
           exec(fmt::format("SELECT pg_advisory_unlock({})", key_));
         } catch (const std::exception&) {
@@ -83,10 +88,10 @@ class PgMigrationLock : public MigrationLock {
       if (request.timeout.count() > 0 && waited >= request.timeout) {
         std::string holder = describe_holder();
         release();
-        throw RunError(fmt::format("timed out after {} waiting for the migration lock on {}: it is held by {}. Stop "
-                                   "that process, or wait longer with --lock-timeout (config: "
-                                   "migration_lock_timeout)",
-                                   format_duration(waited), name_, holder));
+        throw RunError(
+            fmt::format("timed out after {} waiting for the migration lock on {}: it is held by {}. Stop "
+                        "that process, or wait longer with --lock-timeout (config: migration_lock_timeout)",
+                        format_duration(waited), name_, holder));
       }
       if (!told && request.on_wait) {
         request.on_wait(describe_holder());
@@ -94,8 +99,9 @@ class PgMigrationLock : public MigrationLock {
       }
       auto pause = std::chrono::milliseconds(static_cast<long long>(pause_ms * jitter(rng)));
       if (request.timeout.count() > 0)
-        pause = std::min(pause, std::chrono::duration_cast<std::chrono::milliseconds>(request.timeout - waited) +
-                                    std::chrono::milliseconds(1));
+        pause =
+            std::min(pause, std::chrono::duration_cast<std::chrono::milliseconds>(request.timeout - waited) +
+                                std::chrono::milliseconds(1));
       if (!interrupt::sleep_for(pause)) {
         release();
         interrupt::throw_if_requested("while waiting for the migration lock; nothing was changed");
@@ -111,13 +117,14 @@ class PgMigrationLock : public MigrationLock {
     try {
       rows = main_.fetch(fmt::format("SELECT 1 FROM pg_locks WHERE {} AND pid = {}", match_, pid_));
     } catch (const std::exception&) {
-      return;   // the main connection's own failure is reported by whoever uses it next
+      return;  // the main connection's own failure is reported by whoever uses it next
     }
     if (rows.empty())
-      throw RunError(fmt::format("the migration lock on {} was lost: its session (pid {}) no longer holds it (the "
-                                 "lock connection was closed or reset). Stopping before the next revision. If "
-                                 "luamig connects through a pooler: {}",
-                                 name_, pid_, kPoolerAdvice));
+      throw RunError(
+          fmt::format("the migration lock on {} was lost: its session (pid {}) no longer holds it (the "
+                      "lock connection was closed or reset). Stopping before the next revision. If "
+                      "luamig connects through a pooler: {}",
+                      name_, pid_, kPoolerAdvice));
   }
 
   void release() noexcept override {
@@ -127,9 +134,10 @@ class PgMigrationLock : public MigrationLock {
         pqxx::nontransaction tx(*conn_, "luamig_unlock");
         auto r = tx.exec(fmt::format("SELECT pg_backend_pid(), pg_advisory_unlock({})", key_));
         if (!r[0][1].as<bool>())
-          out::warn(fmt::format("warning: the migration lock on {} was not held by the session that took it (pid {}; "
-                                "this statement ran on pid {}). {}",
-                                name_, pid_, r[0][0].c_str(), kPoolerAdvice));
+          out::warn(fmt::format(
+              "warning: the migration lock on {} was not held by the session that took it (pid {}; "
+              "this statement ran on pid {}). {}",
+              name_, pid_, r[0][0].c_str(), kPoolerAdvice));
       }
     } catch (...) {
     }
@@ -150,28 +158,31 @@ class PgMigrationLock : public MigrationLock {
 
   void check_same_session(int expected, int actual) {
     if (expected != actual)
-      throw RunError(fmt::format("the migration lock on {} cannot work: the lock connection's server session "
-                                 "changed between two statements (pid {} then {}). {}",
-                                 name_, expected, actual, kPoolerAdvice));
+      throw RunError(
+          fmt::format("the migration lock on {} cannot work: the lock connection's server session "
+                      "changed between two statements (pid {} then {}). {}",
+                      name_, expected, actual, kPoolerAdvice));
   }
 
   // "pid 42 (application_name 'luamig', client 10.0.0.3, holding it for 3.20 s)"
   std::string describe_holder() {
     pqxx::result r;
     try {
-      r = exec(fmt::format(
-          "SELECT l.pid, a.application_name, host(a.client_addr), "
-          "extract(epoch FROM now() - a.backend_start)::float8, extract(epoch FROM now() - a.query_start)::float8, "
-          "a.state = 'idle' AND a.query ILIKE '%advisory_lock%' "
-          "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE {} AND l.pid <> pg_backend_pid()",
-          match_));
+      r =
+          exec(fmt::format("SELECT l.pid, a.application_name, host(a.client_addr),"
+                           " extract(epoch FROM now() - a.backend_start)::float8,"
+                           " extract(epoch FROM now() - a.query_start)::float8,"
+                           " a.state = 'idle' AND a.query ILIKE '%advisory_lock%'"
+                           " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+                           " WHERE {} AND l.pid <> pg_backend_pid()",
+                           match_));
     } catch (const std::exception&) {
       return "another session";
     }
     if (r.empty()) return "another session (which has just released it)";
     const auto row = r[0];
-    std::string text = fmt::format("pid {} (application_name '{}'", row[0].c_str(),
-                                   row[1].is_null() ? "" : row[1].c_str());
+    std::string text =
+        fmt::format("pid {} (application_name '{}'", row[0].c_str(), row[1].is_null() ? "" : row[1].c_str());
     if (!row[2].is_null()) text += fmt::format(", client {}", row[2].c_str());
     if (!row[5].is_null() && row[5].as<bool>() && !row[4].is_null())
       text += fmt::format(", holding it for {}", two_decimals(row[4].as<double>()));

@@ -8,8 +8,8 @@
 
 namespace luamig::db {
 
-// Opens a second connection to `url` and takes pg_try_advisory_lock(key) on it, polling until request.timeout.
-// `main` runs the verification queries; it must outlive the lock.
+// Opens a second connection to `url` and takes pg_try_advisory_lock(key) on it, polling until
+// request.timeout. `main` runs the verification queries; it must outlive the lock.
 std::unique_ptr<MigrationLock> acquire_postgresql_lock(const config::DatabaseUrl& url, Connection& main,
                                                        const LockRequest& request);
 

@@ -11,7 +11,8 @@ std::unique_ptr<db::Connection> connect(const Project& project) {
   auto url = project.database_url();
   const auto wait = project.cfg.wait_for_db;
   return db::connect_waiting(
-      url, wait, [&](const std::string& reason, std::chrono::milliseconds pause, std::chrono::nanoseconds waited) {
+      url, wait,
+      [&](const std::string& reason, std::chrono::milliseconds pause, std::chrono::nanoseconds waited) {
         out::warn(fmt::format("Database not reachable yet: {}; retrying in {} (waited {} of {})", reason,
                               format_duration(pause), format_duration(waited), format_duration(wait)));
       });
@@ -24,8 +25,9 @@ std::unique_ptr<db::MigrationLock> take_migration_lock(const Project& project, d
   request.timeout = project.cfg.migration_lock_timeout;
   request.on_wait = [&](const std::string& holder) {
     auto limit = project.cfg.migration_lock_timeout;
-    out::line(fmt::format("Waiting for the migration lock, held by {}{}", holder,
-                          limit.count() > 0 ? fmt::format("; giving up after {}", format_duration(limit)) : ""));
+    out::line(
+        fmt::format("Waiting for the migration lock, held by {}{}", holder,
+                    limit.count() > 0 ? fmt::format("; giving up after {}", format_duration(limit)) : ""));
   };
   return conn.acquire_migration_lock(request);
 }

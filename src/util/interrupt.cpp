@@ -23,8 +23,8 @@ std::atomic<int> g_signal{0};
 
 // Never destroyed: the detached watcher and stopper threads may still wait on them while the process exits.
 struct State {
-  std::mutex mu;                  // guards everything below; held while stop actions run
-  std::condition_variable cv;     // notified when a stop arrives
+  std::mutex mu;               // guards everything below; held while stop actions run
+  std::condition_variable cv;  // notified when a stop arrives
   int scopes = 0;
   bool acknowledged = false;
   int next_id = 0;
@@ -37,8 +37,9 @@ State& state() {
 
 // Async-signal-safe enough for a last word before _exit: a single write(2).
 void say_and_exit(int sig, const char* why) {
-  std::string text = fmt::format("luamig: {} ({}); exiting at once, the server rolls back the open transaction\n",
-                                 why, signal_name(sig));
+  std::string text =
+      fmt::format("luamig: {} ({}); exiting at once, the server rolls back the open transaction\n", why,
+                  signal_name(sig));
   ssize_t ignored = ::write(STDERR_FILENO, text.data(), text.size());
   (void)ignored;
   ::_exit(exit_status(sig));
@@ -53,7 +54,8 @@ void run_actions_locked() {
   }
 }
 
-// Runs the stop actions now and every kRepeat until acknowledged; ends the process when the grace period is over.
+// Runs the stop actions now and every kRepeat until acknowledged; ends the process when the grace period is
+// over.
 void stopper(int sig) {
   auto deadline = Clock::now() + kGrace;
   std::unique_lock lock(state().mu);

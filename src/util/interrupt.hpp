@@ -1,16 +1,17 @@
 #pragma once
 // SIGINT/SIGTERM as a request to stop, handled on an ordinary thread instead of in a signal handler.
 //
-// install() blocks both signals in the calling thread (so in every thread created after it) and starts a watcher
-// thread that waits for them with sigwait(). What a signal does depends on whether a StopScope is alive:
-// - none (read-only verbs, scaffolding): the process ends at once with status 128 + signal. Nothing luamig does
-//   outside a StopScope leaves work half done that a transaction would not undo.
-// - one or more (a migration run): the stop flag is set and every registered stop action runs on the watcher thread
-//   (cancel the running statement, interrupt Lua); the actions repeat every 100 ms until the run calls
-//   acknowledge(), which closes the race of a statement sent just after the flag was read. The run then rolls back,
-//   releases its lock and returns with status 128 + signal.
-// A second signal, or a graceful stop taking longer than 10 s, ends the process at once (the server rolls back the
-// open transaction when the connection drops, so the database stays at a revision boundary).
+// install() blocks both signals in the calling thread (so in every thread created after it) and starts a
+// watcher thread that waits for them with sigwait(). What a signal does depends on whether a StopScope is
+// alive:
+// - none (read-only verbs, scaffolding): the process ends at once with status 128 + signal. Nothing luamig
+//   does outside a StopScope leaves work half done that a transaction would not undo.
+// - one or more (a migration run): the stop flag is set and every registered stop action runs on the watcher
+//   thread (cancel the running statement, interrupt Lua); the actions repeat every 100 ms until the run calls
+//   acknowledge(), which closes the race of a statement sent just after the flag was read. The run then rolls
+//   back, releases its lock and returns with status 128 + signal.
+// A second signal, or a graceful stop taking longer than 10 s, ends the process at once (the server rolls back
+// the open transaction when the connection drops, so the database stays at a revision boundary).
 #include <chrono>
 #include <functional>
 #include <string>
@@ -51,8 +52,8 @@ class OnStop {
   int id_;
 };
 
-// The run has seen the stop and is cleaning up: stop actions do not run again. When this returns, no action is
-// running.
+// The run has seen the stop and is cleaning up: stop actions do not run again. When this returns, no action
+// is running.
 void acknowledge();
 
 // Sleeps for `d`, or less when a stop is requested. Returns false when it returned early because of a stop.

@@ -1,12 +1,13 @@
-// Running luamig from container entrypoints: many processes at once, a server that is not up yet, signals, kill -9,
-// lost connections, lock_not_available retries, and `check`. Real PostgreSQL (tests/support/pg_server.hpp).
-#include <catch2/catch.hpp>
+// Running luamig from container entrypoints: many processes at once, a server that is not up yet, signals,
+// kill -9, lost connections, lock_not_available retries, and `check`. Real PostgreSQL
+// (tests/support/pg_server.hpp).
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
 #include <random>
@@ -42,15 +43,16 @@ RunOptions in(const TempProject& proj, const TempDb& db, int timeout_ms = 120000
   return opts;
 }
 
-// r01 creates the audit table; every revision inserts its id into it and sleeps `sleep` in SQL. Revision `failing`
-// (0 = none) raises an error instead.
+// r01 creates the audit table; every revision inserts its id into it and sleeps `sleep` in SQL. Revision
+// `failing` (0 = none) raises an error instead.
 void audit_project(const TempProject& proj, int count, const std::string& sleep, int failing = 0) {
   proj.write_config();
   for (int i = 1; i <= count; ++i) {
     std::string body;
     if (i == 1) body += "  op.execute(\"CREATE TABLE audit (rev text NOT NULL, backend int NOT NULL)\")\n";
     if (i == failing) body += "  error(\"revision " + rev_id(i) + " is broken\")\n";
-    body += "  op.execute(\"INSERT INTO audit (rev, backend) VALUES ('" + rev_id(i) + "', pg_backend_pid())\")\n";
+    body +=
+        "  op.execute(\"INSERT INTO audit (rev, backend) VALUES ('" + rev_id(i) + "', pg_backend_pid())\")\n";
     body += "  op.execute(\"SELECT pg_sleep(" + sleep + ")\")";
     proj.write_migration(rev_id(i), i == 1 ? std::nullopt : std::optional(rev_id(i - 1)), body, "",
                          "audit " + rev_id(i));
@@ -66,7 +68,8 @@ void column_project(const TempProject& proj, int count, const std::string& sleep
     body += "  op.execute(\"ALTER TABLE t ADD COLUMN c" + std::to_string(i) + " int\")\n";
     body += "  op.execute(\"SELECT pg_sleep(" + sleep + ")\")";
     proj.write_migration(rev_id(i), i == 1 ? std::nullopt : std::optional(rev_id(i - 1)), body,
-                         "  op.execute(\"ALTER TABLE t DROP COLUMN c" + std::to_string(i) + "\")", "col " + rev_id(i));
+                         "  op.execute(\"ALTER TABLE t DROP COLUMN c" + std::to_string(i) + "\")",
+                         "col " + rev_id(i));
   }
 }
 
@@ -86,8 +89,8 @@ Strings expected_columns(const Strings& version_rows) {
   return cols;
 }
 
-// Runs luamig with `args` in `n` processes, released together: each polls for a file the test creates (a FIFO would
-// leave a process that opens it late blocked for good).
+// Runs luamig with `args` in `n` processes, released together: each polls for a file the test creates (a FIFO
+// would leave a process that opens it late blocked for good).
 std::vector<Spawned> start_together(const TempProject& proj, const TempDb& db, int n, const Strings& args) {
   std::string cmd = "while [ ! -e go ]; do sleep 0.005; done; exec \"$0\"";
   for (const auto& a : args) cmd += " '" + a + "'";
@@ -98,7 +101,8 @@ std::vector<Spawned> start_together(const TempProject& proj, const TempDb& db, i
   return procs;
 }
 
-// Polls `sql` on the database until it returns a row with a non-null first column; returns it ("" on time-out).
+// Polls `sql` on the database until it returns a row with a non-null first column; returns it ("" on
+// time-out).
 std::string wait_for_value(const TempDb& db, const std::string& sql, int timeout_ms = 15000) {
   auto t0 = Clock::now();
   while (ms_since(t0) < timeout_ms) {
@@ -112,8 +116,9 @@ std::string wait_for_value(const TempDb& db, const std::string& sql, int timeout
 std::string lock_holder_sql() {
   long long key = luamig::db::migration_lock_key("public", "alembic_version");
   auto u = static_cast<unsigned long long>(key);
-  return "SELECT pid::text FROM pg_locks WHERE locktype = 'advisory' AND classid = " + std::to_string(u >> 32) +
-         "::oid AND objid = " + std::to_string(u & 0xffffffffULL) + "::oid AND objsubid = 1 AND granted";
+  return "SELECT pid::text FROM pg_locks WHERE locktype = 'advisory' AND classid = " +
+         std::to_string(u >> 32) + "::oid AND objid = " + std::to_string(u & 0xffffffffULL) +
+         "::oid AND objsubid = 1 AND granted";
 }
 
 int free_port() {
@@ -152,8 +157,8 @@ TEST_CASE("entrypoint: 16 processes upgrading at once apply each revision exactl
     if (r.out.find("Running upgrade") != std::string::npos) ++ran;
     if (r.out.find("Nothing to do: the database is at r50") != std::string::npos) ++nothing;
   }
-  WARN("16 processes, 50 revisions: " << ms_since(t0) << " ms; " << ran << " process(es) ran revisions, " << nothing
-                                      << " found nothing to do");
+  WARN("16 processes, 50 revisions: " << ms_since(t0) << " ms; " << ran << " process(es) ran revisions, "
+                                      << nothing << " found nothing to do");
   CHECK(db.query_value("SELECT count(*) FROM audit") == "50");
   CHECK(db.query_value("SELECT count(DISTINCT rev) FROM audit") == "50");
   CHECK(db.version_rows() == Strings{"r50"});
@@ -181,7 +186,8 @@ TEST_CASE("entrypoint: 8 processes and a failing revision all stop at the same r
   CHECK(db.query_value("SELECT count(DISTINCT rev) FROM audit") == "29");
 }
 
-TEST_CASE("entrypoint: kill -9 at random moments leaves the database at a revision boundary", "[entrypoint]") {
+TEST_CASE("entrypoint: kill -9 at random moments leaves the database at a revision boundary",
+          "[entrypoint]") {
   TempProject proj;
   column_project(proj, 50, "0.005");
   // Calibrate: how long a full run takes here.
@@ -205,7 +211,8 @@ TEST_CASE("entrypoint: kill -9 at random moments leaves the database at a revisi
     p.kill(SIGKILL);
     auto r = p.wait();
     auto rows = db.version_rows();
-    INFO("trial " << trial << ", killed after " << delay << " ms, version " << (rows.empty() ? "none" : rows[0]));
+    INFO("trial " << trial << ", killed after " << delay << " ms, version "
+                  << (rows.empty() ? "none" : rows[0]));
     CHECK(rows.size() <= 1);
     CHECK(db.columns("t") == expected_columns(rows));
     stopped_at[rows.empty() ? "base" : rows[0]]++;
@@ -218,7 +225,7 @@ TEST_CASE("entrypoint: kill -9 at random moments leaves the database at a revisi
   std::string dist;
   for (const auto& [k, v] : stopped_at) dist += k + "x" + std::to_string(v) + " ";
   WARN("full run " << full_ms << " ms; kill -9 left the database at: " << dist);
-  CHECK(stopped_at.size() >= 3);   // the kills did land at different moments
+  CHECK(stopped_at.size() >= 3);  // the kills did land at different moments
 }
 
 TEST_CASE("entrypoint: the server closing the connection mid-revision fails clearly and is not retried",
@@ -226,10 +233,13 @@ TEST_CASE("entrypoint: the server closing the connection mid-revision fails clea
   TempDb db;
   TempProject proj;
   column_project(proj, 3, "0");
-  replace_revision(proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"SELECT pg_sleep(20)\")");
+  replace_revision(
+      proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"SELECT pg_sleep(20)\")");
   auto t0 = Clock::now();
   Spawned p(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
-  auto pid = wait_for_value(db, "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(20)%' AND state = 'active'");
+  auto pid = wait_for_value(
+      db,
+      "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(20)%' AND state = 'active'");
   REQUIRE(!pid.empty());
   db.exec("SELECT pg_terminate_backend(" + pid + ")");
   auto r = p.wait();
@@ -252,19 +262,23 @@ TEST_CASE("entrypoint: a lost migration lock stops the run before the next revis
   column_project(proj, 3, "0");
   // r02 waits at a gate the test holds until the lock is gone.
   db.exec("CREATE TABLE gate (id int)");
-  replace_revision(proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"LOCK TABLE gate IN SHARE MODE\")");
+  replace_revision(
+      proj, 2,
+      "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"LOCK TABLE gate IN SHARE MODE\")");
   auto gate = db.connect();
   pqxx::nontransaction gtx(gate);
   gtx.exec("BEGIN");
   gtx.exec("LOCK TABLE gate IN ACCESS EXCLUSIVE MODE");
   Spawned p(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
-  REQUIRE(!wait_for_value(db, "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'LOCK TABLE gate%' AND "
-                              "wait_event_type = 'Lock'").empty());
+  REQUIRE(!wait_for_value(db,
+                          "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'LOCK TABLE gate%' AND "
+                          "wait_event_type = 'Lock'")
+               .empty());
   auto holder = wait_for_value(db, lock_holder_sql());
   REQUIRE(!holder.empty());
   // What a pooler in transaction mode, or a reset session, does to a session lock.
   db.exec("SELECT pg_terminate_backend(" + holder + ")");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));   // verification is at most every 200 ms
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // verification is at most every 200 ms
   gtx.exec("COMMIT");
   auto r = p.wait();
   INFO(r.describe());
@@ -293,8 +307,9 @@ TEST_CASE("entrypoint: --wait-for-db waits for a server that starts later", "[en
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK(ms_since(t0) >= 3000);
-  CHECK_THAT(r.err, Contains("Database not reachable yet: cannot connect to PostgreSQL (host 127.0.0.1, port " +
-                             std::to_string(pg.port())));
+  CHECK_THAT(r.err,
+             Contains("Database not reachable yet: cannot connect to PostgreSQL (host 127.0.0.1, port " +
+                      std::to_string(pg.port())));
   CHECK_THAT(r.err, Contains("retrying in"));
   CHECK(count(r.err, "Database not reachable yet") >= 3);
   CHECK(db.version_rows() == Strings{"r03"});
@@ -345,10 +360,14 @@ TEST_CASE("entrypoint: SIGTERM during a long revision rolls back and releases th
   TempDb db;
   TempProject proj;
   column_project(proj, 3, "0");
-  replace_revision(proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n"
-                       "  op.execute(\"SELECT pg_sleep(\" .. (context.x.sleep or \"0\") .. \")\")");
+  replace_revision(proj, 2,
+                   "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n"
+                   "  op.execute(\"SELECT pg_sleep(\" .. (context.x.sleep or \"0\") .. \")\")");
   Spawned a(Strings{luamig_bin(), "-x", "sleep=60", "upgrade", "head"}, in(proj, db));
-  REQUIRE(!wait_for_value(db, "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' AND state = 'active'").empty());
+  REQUIRE(!wait_for_value(db,
+                          "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' "
+                          "AND state = 'active'")
+               .empty());
   Spawned b(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
   REQUIRE(b.wait_for_output("Waiting for the migration lock, held by pid", 10000));
   auto t0 = Clock::now();
@@ -374,10 +393,11 @@ TEST_CASE("entrypoint: SIGINT interrupts a Lua loop and exits 130", "[entrypoint
   TempDb db;
   TempProject proj;
   column_project(proj, 2, "0");
-  replace_revision(proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n"
-                       "  log.info(\"spinning\")\n"
-                       "  local swallowed = pcall(function() while true do end end)\n"
-                       "  while true do end");
+  replace_revision(proj, 2,
+                   "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n"
+                   "  log.info(\"spinning\")\n"
+                   "  local swallowed = pcall(function() while true do end end)\n"
+                   "  while true do end");
   Spawned a(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
   REQUIRE(a.wait_for_output("spinning", 10000));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -426,7 +446,8 @@ TEST_CASE("entrypoint: waiting for the lock times out naming the holder", "[entr
     auto w = waiting.wait(5000);
     INFO(w.describe());
     CHECK(w.status == 130);
-    CHECK_THAT(w.err, Contains("stopped by SIGINT while waiting for the migration lock; nothing was changed"));
+    CHECK_THAT(w.err,
+               Contains("stopped by SIGINT while waiting for the migration lock; nothing was changed"));
   }
 
   // The config key does the same.
@@ -481,8 +502,9 @@ TEST_CASE("entrypoint: lock_not_available is retried and fails once retries are 
     auto r = p.wait();
     INFO(r.describe());
     CHECK(r.status == 0);
-    CHECK_THAT(r.err, Contains("Running upgrade r01 -> r02, touch hot: lock not available (canceling statement due "
-                               "to lock timeout); rolled back, retry 1 of 5 in"));
+    CHECK_THAT(r.err,
+               Contains("Running upgrade r01 -> r02, touch hot: lock not available (canceling statement due "
+                        "to lock timeout); rolled back, retry 1 of 5 in"));
     CHECK(db.version_rows() == Strings{"r02"});
     CHECK(db.columns("hot") == Strings{"id", "x"});
     // The rolled-back attempts left nothing behind.
@@ -517,7 +539,7 @@ TEST_CASE("entrypoint: check and check --wait", "[entrypoint]") {
   INFO(r.describe());
   CHECK(r.status == 1);
   CHECK_THAT(r.out, Contains("Not at head: the database is at base; head is r03 (3 revisions to apply)"));
-  CHECK_FALSE(db.table_exists("alembic_version"));   // check never creates it
+  CHECK_FALSE(db.table_exists("alembic_version"));  // check never creates it
 
   REQUIRE(luamig::test::luamig({"upgrade", "r02"}, in(proj, db)).status == 0);
   r = luamig::test::luamig({"check"}, in(proj, db));
@@ -528,8 +550,8 @@ TEST_CASE("entrypoint: check and check --wait", "[entrypoint]") {
   {
     auto holder = db.connect();
     pqxx::nontransaction tx(holder);
-    tx.exec("SELECT pg_advisory_lock(" + std::to_string(luamig::db::migration_lock_key("public", "alembic_version")) +
-            ")");
+    tx.exec("SELECT pg_advisory_lock(" +
+            std::to_string(luamig::db::migration_lock_key("public", "alembic_version")) + ")");
     auto t0 = Clock::now();
     CHECK(luamig::test::luamig({"check"}, in(proj, db)).status == 1);
     CHECK(ms_since(t0) < 2000);
@@ -586,9 +608,11 @@ TEST_CASE("entrypoint: lock keys and settings", "[entrypoint]") {
   r = luamig::test::luamig({"upgrade", "head"}, opts);
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("wait_for_db"));
-  proj.write_config("migration_lock_timeout = \"2min\"\nlock_retry_delay = \"50ms\"\nlock_retries = 0\nwait_for_db = \"0\"");
+  proj.write_config(
+      "migration_lock_timeout = \"2min\"\nlock_retry_delay = \"50ms\"\nlock_retries = 0\nwait_for_db = "
+      "\"0\"");
   r = luamig::test::luamig({"upgrade", "head"}, opts);
-  CHECK(r.status == 1);   // valid settings; no server at port 1
+  CHECK(r.status == 1);  // valid settings; no server at port 1
   CHECK_THAT(r.err, Contains("cannot connect to PostgreSQL"));
 }
 
@@ -604,27 +628,32 @@ TEST_CASE("entrypoint: PgBouncer in transaction pooling mode is detected", "[ent
   column_project(proj, 3, "0");
   // r02 waits at a gate the test holds, so the second process surely arrives while the first holds the lock.
   db.exec("CREATE TABLE gate (id int)");
-  replace_revision(proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"LOCK TABLE gate IN SHARE MODE\")");
+  replace_revision(
+      proj, 2,
+      "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"LOCK TABLE gate IN SHARE MODE\")");
   // One server session for every client: what transaction pooling does under load, made certain.
   TempProject dir;
   int port = free_port();
   dir.write("users.txt", "\"postgres\" \"\"\n");
-  dir.write("pgbouncer.ini", "[databases]\n* = host=127.0.0.1 port=" + std::to_string(pg.port()) +
-                                 "\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = " + std::to_string(port) +
-                                 "\nunix_socket_dir =\nauth_type = trust\nauth_file = " + dir.path("users.txt").string() +
-                                 "\nadmin_users = postgres\npool_mode = transaction\ndefault_pool_size = 1\n");
+  dir.write("pgbouncer.ini",
+            "[databases]\n* = host=127.0.0.1 port=" + std::to_string(pg.port()) +
+                "\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = " + std::to_string(port) +
+                "\nunix_socket_dir =\nauth_type = trust\nauth_file = " + dir.path("users.txt").string() +
+                "\nadmin_users = postgres\npool_mode = transaction\ndefault_pool_size = 1\n");
   ::chmod(dir.path().c_str(), 0755);
   RunOptions bopts;
-  if (::geteuid() == 0) bopts.run_as_user = std::getenv("LUAMIG_TEST_PG_USER") ? std::getenv("LUAMIG_TEST_PG_USER") : "nobody";
+  if (::geteuid() == 0)
+    bopts.run_as_user = std::getenv("LUAMIG_TEST_PG_USER") ? std::getenv("LUAMIG_TEST_PG_USER") : "nobody";
   Spawned pgb(Strings{bouncer, dir.path("pgbouncer.ini").string()}, bopts);
   const std::string base = "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/";
   RunOptions opts;
   opts.cwd = proj.path();
   opts.env = {{"DATABASE_URL", base + db.name()}};
-  // Clients waiting for the single server session, from the pooler's admin console (psql: libpqxx refuses it).
+  // Clients waiting for the single server session, from the pooler's admin console (psql: libpqxx refuses
+  // it).
   auto clients_waiting = [&]() -> int {
-    auto r = run({pg.bin_dir() + "/psql", "-h", "127.0.0.1", "-p", std::to_string(port), "-U", "postgres", "-d",
-                  "pgbouncer", "-At", "-c", "SHOW POOLS"});
+    auto r = run({pg.bin_dir() + "/psql", "-h", "127.0.0.1", "-p", std::to_string(port), "-U", "postgres",
+                  "-d", "pgbouncer", "-At", "-c", "SHOW POOLS"});
     if (r.status != 0) return -1;
     // database|user|cl_active|cl_waiting|...
     size_t pos = 0;
@@ -641,23 +670,28 @@ TEST_CASE("entrypoint: PgBouncer in transaction pooling mode is detected", "[ent
       }
       return fields.size() > 3 ? std::stoi(fields[3]) : -1;
     }
-    return 0;   // no pool yet: nobody waiting
+    return 0;  // no pool yet: nobody waiting
   };
   auto t0 = Clock::now();
-  while (clients_waiting() < 0 && ms_since(t0) < 10000) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  while (clients_waiting() < 0 && ms_since(t0) < 10000)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
 
   auto gate = db.connect();
   pqxx::nontransaction gtx(gate);
   gtx.exec("BEGIN");
   gtx.exec("LOCK TABLE gate IN ACCESS EXCLUSIVE MODE");
   Spawned a(Strings{luamig_bin(), "upgrade", "head"}, opts);
-  bool a_at_gate = !wait_for_value(db, "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'LOCK TABLE gate%' AND "
-                                       "wait_event_type = 'Lock'").empty();
+  bool a_at_gate =
+      !wait_for_value(db,
+                      "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'LOCK TABLE gate%' AND "
+                      "wait_event_type = 'Lock'")
+           .empty();
   INFO("first process: " << a.out_so_far() << a.err_so_far() << "\npgbouncer: " << pgb.err_so_far());
   REQUIRE(a_at_gate);
   Spawned b(Strings{luamig_bin(), "upgrade", "head", "--lock-timeout", "10s"}, opts);
   t0 = Clock::now();
-  while (clients_waiting() < 1 && ms_since(t0) < 20000) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (clients_waiting() < 1 && ms_since(t0) < 20000)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   REQUIRE(clients_waiting() >= 1);
   gtx.exec("COMMIT");
 
