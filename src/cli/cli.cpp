@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "commands/commands.hpp"
+#include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
 
@@ -54,6 +55,12 @@ int run(int argc, char** argv) {
   app.add_option("-x", xs, "KEY=VALUE passed to migrations as context.x.KEY (repeatable)")->expected(1)->allow_extra_args(false)->take_all();
   app.add_flag("-q,--quiet", g.quiet, "Print errors only");
   app.add_flag("--no-color", g.no_color, "Never colour the output");
+  std::string wait_for_db, lock_timeout, check_wait;
+  app.add_option("--wait-for-db", wait_for_db,
+                 "Retry connecting for up to DURATION while the server is not up (config: wait_for_db)");
+  app.add_option("--lock-timeout", lock_timeout,
+                 "Wait up to DURATION for another luamig to release the migration lock (config: "
+                 "migration_lock_timeout; default 10min; 0 = forever)");
 
   std::string dir, target, range, message, rev_id, head;
   bool verbose = false, indicate = false, splice = false, purge = false, force = false;
@@ -94,6 +101,8 @@ int run(int argc, char** argv) {
   auto* stamp = app.add_subcommand("stamp", "Set the version table without running migrations");
   stamp->add_option("revisions", revs, "Revision(s)")->required();
   stamp->add_flag("--purge", purge, "Delete every row of the version table first");
+  auto* check = app.add_subcommand("check", "Exit 0 when the database is at head, 1 when not (changes nothing)");
+  check->add_option("--wait", check_wait, "Poll until the database is at head, for up to DURATION");
 
   auto* config_cmd = app.add_subcommand("config", "Show the environment and every resolved setting with its source");
   auto* env = app.add_subcommand("env", "Environments: `env show` (same as `config`), `env list`");
@@ -113,6 +122,9 @@ int run(int argc, char** argv) {
     if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("-x '{}': expected KEY=VALUE", kv));
     g.x[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
+  // Flags for registered settings go in first, so that a later --set of the same key wins.
+  if (!wait_for_db.empty()) g.overrides.push_back({"wait_for_db", wait_for_db, "--wait-for-db"});
+  if (!lock_timeout.empty()) g.overrides.push_back({"migration_lock_timeout", lock_timeout, "--lock-timeout"});
   for (const auto& kv : sets) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("--set '{}': expected KEY=VALUE", kv));
@@ -132,6 +144,9 @@ int run(int argc, char** argv) {
   else if (*stamp) commands::stamp(g, revs, purge);
   else if (*config_cmd || *env_show) commands::show_config(g);
   else if (*env_list) commands::list_environments(g);
+  else if (*check)
+    return commands::check(g, check_wait.empty() ? std::nullopt
+                                                 : std::optional(parse_duration(check_wait, "check --wait")));
   return 0;
 }
 }  // namespace luamig::cli

@@ -223,7 +223,7 @@ Settings resolve(const GlobalOptions& opts, const Config& cfg, const luahost::Va
     if (cli) {
       r.source = Source::CommandLine;
       r.origin = cli->flag;
-      assign_text(r, spec, cli->value, fmt::format("{} {}", cli->flag, spec.key));
+      assign_text(r, spec, cli->value, cli->flag == "--set" ? fmt::format("--set {}", spec.key) : cli->flag);
     } else if (in_block && !in_block->is_nil()) {
       r.source = Source::Environment;
       r.origin = environment_label(cfg.environment, cfg.file);
@@ -333,6 +333,10 @@ Config load(const GlobalOptions& opts) {
   cfg.lock_timeout = s.duration("lock_timeout");
   cfg.statement_timeout = s.duration("statement_timeout");
   cfg.allow_downgrade = s.boolean("allow_downgrade");
+  cfg.wait_for_db = s.duration("wait_for_db").value_or(std::chrono::milliseconds(0));
+  cfg.migration_lock_timeout = s.duration("migration_lock_timeout").value_or(std::chrono::milliseconds(0));
+  cfg.lock_retries = static_cast<int>(s.count("lock_retries").value_or(0));
+  cfg.lock_retry_delay = s.duration("lock_retry_delay").value_or(std::chrono::milliseconds(0));
   cfg.hooks.clear();
   for (const auto& h : s.list("hooks")) {
     fs::path p(h);

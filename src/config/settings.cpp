@@ -14,12 +14,10 @@ namespace {
 // The one place a setting is declared. Adding a key is adding a line; Config::load then accepts it at the top
 // level and (for Scope::Anywhere) in environment blocks, --set accepts it, and `luamig config` shows it.
 // Typed access: Config::settings.duration("key") / .boolean / .text / .size / .count / .list. A dedicated flag
-// appends {"key", value, "--flag"} to GlobalOptions::overrides. For example, for the migration lock:
-//   {"migration_lock_timeout", Kind::Duration, Scope::Anywhere, "10min", nullptr, "wait for another luamig"},
-//   {"lock_retries",           Kind::Count,    Scope::Anywhere, "3",     nullptr, "re-runs after 55P03"},
+// (--wait-for-db, --lock-timeout) appends {"key", value, "--flag"} to GlobalOptions::overrides.
 //
-// Note on names: lock_timeout is PostgreSQL's lock_timeout, SET LOCAL in every migration transaction. The wait for
-// luamig's own advisory lock is a different thing with a key of its own (migration_lock_timeout above).
+// Note on names: lock_timeout is PostgreSQL's lock_timeout, SET LOCAL in every migration transaction; the wait for
+// luamig's own migration lock is migration_lock_timeout (--lock-timeout).
 const std::vector<SettingSpec> kSpecs = {
     // key                         kind            scope            default            env var
     {"url",                        Kind::Text,     Scope::Anywhere, nullptr,           "DATABASE_URL",
@@ -44,6 +42,14 @@ const std::vector<SettingSpec> kSpecs = {
      "time limit for Lua code per migration or hook call (0: none)"},
     {"lua_memory_limit",           Kind::Size,     Scope::Anywhere, "512MiB",          nullptr,
      "memory the Lua state may hold (0: none)"},
+    {"wait_for_db",                Kind::Duration, Scope::Anywhere, "0",               nullptr,
+     "retry connecting for up to this long while the server is not up (0: fail at once)"},
+    {"migration_lock_timeout",     Kind::Duration, Scope::Anywhere, "10min",           nullptr,
+     "wait this long for another luamig to release the migration lock (0: forever)"},
+    {"lock_retries",               Kind::Count,    Scope::Anywhere, "3",               nullptr,
+     "re-runs of a revision that failed with lock_not_available (SQLSTATE 55P03)"},
+    {"lock_retry_delay",           Kind::Duration, Scope::Anywhere, "1s",              nullptr,
+     "pause before the first such re-run; it doubles each time, with +-25% jitter"},
 };
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <random>
 #include <set>
 
 #include "db/connection.hpp"
@@ -12,9 +13,11 @@
 #include "luahost/engine.hpp"
 #include "runner/hooks.hpp"
 #include "runner/report.hpp"
+#include "runner/session.hpp"
 #include "scripts/loader.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
+#include "util/interrupt.hpp"
 #include "util/output.hpp"
 #include "util/sql_failure.hpp"
 
@@ -56,12 +59,15 @@ class OnlineServices : public luahost::Services {
   }
 
   long long execute(const std::string& sql, const std::vector<Param>& params) override {
+    refuse_after_stop(sql);
     return conn_.execute(sql, params);
   }
   std::unique_ptr<RowStream> query(const std::string& sql, const std::vector<Param>& params) override {
+    refuse_after_stop(sql);
     return conn_.stream(sql, params);
   }
   void autocommit_block(const std::function<void()>& block) override {
+    autocommitted_ = true;
     bool was_in_tx = conn_.in_transaction();
     if (was_in_tx) conn_.commit();
     // Outside a transaction SET LOCAL has no effect: the block runs under session-level settings, reset after.
@@ -82,10 +88,23 @@ class OnlineServices : public luahost::Services {
       out::line("  " + message);
   }
 
+  // Whether the current attempt at a revision committed part of its work in an autocommit block (then rerunning it
+  // from the start is not safe).
+  bool autocommitted() const { return autocommitted_; }
+  void start_attempt() { autocommitted_ = false; }
+
  private:
+  // A statement sent after a stop was requested is refused here: the cancel for the previous one may have come too
+  // early to catch it.
+  static void refuse_after_stop(const std::string& sql) {
+    if (int sig = interrupt::requested())
+      throw SqlFailure(fmt::format("not run: luamig received {}", interrupt::signal_name(sig)), sql, "57014");
+  }
+
   void apply_timeouts(bool local) {
     const auto& d = conn_.dialect();
-    for (const auto& [name, value] : {std::pair{"lock_timeout", timeouts_.lock}, {"statement_timeout", timeouts_.statement}}) {
+    for (const auto& [name, value] :
+         {std::pair{"lock_timeout", timeouts_.lock}, {"statement_timeout", timeouts_.statement}}) {
       if (!value) continue;
       if (auto sql = d.set_timeout(name, *value, local); !sql.empty()) conn_.execute(sql);
     }
@@ -104,7 +123,22 @@ class OnlineServices : public luahost::Services {
 
   db::Connection& conn_;
   Timeouts timeouts_;
+  bool autocommitted_ = false;
 };
+
+std::string sqlstate_of(const std::exception& e) {
+  if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&e))
+    return se->failure.sqlstate.value_or("");
+  if (const auto* sf = dynamic_cast<const SqlFailure*>(&e)) return sf->sqlstate();
+  return "";
+}
+
+std::string db_message_of(const std::exception& e) {
+  if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&e))
+    return se->failure.db_message.value_or(se->failure.message);
+  if (const auto* sf = dynamic_cast<const SqlFailure*>(&e)) return sf->message();
+  return e.what();
+}
 
 const char* direction_name(graph::Direction d) { return d == graph::Direction::Up ? "upgrade" : "downgrade"; }
 
@@ -143,8 +177,9 @@ Value error_value(const std::exception& e) {
 }
 
 // One upgrade/downgrade command, phase by phase:
-//   check policy and hooks files -> connect -> [advisory lock] -> version table -> plan -> engine and hooks ->
-//   before_run -> steps (before_migration, upgrade/downgrade, version row, after_migration, commit) -> after_run.
+//   check allow_downgrade and the hooks files -> connect -> migration lock -> version table -> plan -> engine ->
+//   hooks' top level and before_run -> per revision (before_migration, upgrade()/downgrade(), version row,
+//   after_migration, commit) -> after_run -> release the lock.
 class Run {
  public:
   Run(Project& project, const MigrateOptions& options) : project_(project), options_(options) {}
@@ -157,8 +192,14 @@ class Run {
     database_masked_ = url.masked();
     project_.announce(url);
     announce_hooks();
-    connect(url);
-    // The advisory lock (issue 6) is taken here: before the version table is read, and before before_run.
+    phase_ = "while connecting to the database; nothing was changed";
+    connect();
+    // Every process that changes the database takes turns here, before it reads the version table: a process
+    // that waited finds the work done and has nothing left to do. Hooks run only under the lock.
+    phase_ = "while waiting for the migration lock; nothing was changed";
+    lock_ = take_migration_lock(project_, *conn_);
+    lock_verified_ = Clock::now();
+    phase_ = "before running any revision; nothing was changed";
     prepare_version_table();
     heads_ = to_set(version_table_->heads());
     start_heads_ = heads_;
@@ -166,10 +207,16 @@ class Run {
     start_engine();
     started_ = Clock::now();
     before_run(map);
+    phase_ = "between revisions";
     run_steps(map);
+    phase_ = "after the revisions were committed";
     after_run();
     hooks_.unload();
+    lock_->release();
   }
+
+  // What to say when a stop arrives outside the steps.
+  const std::string& phase() const { return phase_; }
 
  private:
   const config::Config& cfg() const { return project_.cfg; }
@@ -198,10 +245,16 @@ class Run {
                             : fmt::format("Hooks skipped (--no-hooks): {}", join(files, ", ")));
   }
 
-  void connect(const config::DatabaseUrl& url) {
-    conn_ = db::connect(url);
-    version_table_ = std::make_unique<db::VersionTable>(*conn_, cfg().version_table, cfg().version_table_schema);
+  void connect() {
+    conn_ = runner::connect(project_);
+    version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
+                                                        project_.cfg.version_table_schema);
     services_ = std::make_unique<OnlineServices>(*conn_, Timeouts{cfg().lock_timeout, cfg().statement_timeout});
+    // On SIGINT/SIGTERM: cancel the running statement and stop the running Lua (see util/interrupt.hpp).
+    on_stop_ = std::make_unique<interrupt::OnStop>([conn = conn_.get()] {
+      luahost::request_interrupt();
+      conn->cancel();
+    });
   }
 
   void prepare_version_table() {
@@ -230,9 +283,9 @@ class Run {
     context.dialect = conn_->dialect().name();
     context.x = project_.opts.x;
     luahost::Limits limits;
-    limits.time = cfg().lua_time_limit;
-    limits.memory = cfg().lua_memory_limit;
-    engine_ = std::make_unique<luahost::Engine>(services_.get(), context, limits, cfg().lib_dir().string());
+    limits.time = project_.cfg.lua_time_limit;
+    limits.memory = project_.cfg.lua_memory_limit;
+    engine_ = std::make_unique<luahost::Engine>(services_.get(), context, limits, project_.cfg.lib_dir().string());
   }
 
   // ---- hook arguments ----------------------------------------------------------------------------------------
@@ -285,6 +338,7 @@ class Run {
       conn_->commit();
     } catch (const HookError& e) {
       conn_->rollback();
+      if (interrupt::requested()) throw;   // a stop, told as such by migrate()
       report_hook_failure(e, consequence);
       throw RunError("", 1);
     } catch (...) {
@@ -315,7 +369,7 @@ class Run {
 
   // Each file's on_error runs in a transaction of its own; its failure is reported and does not hide the error.
   void call_on_error(size_t index, const std::exception& e, long long duration_ms) {
-    if (hooks_.empty() || !hooks_.defines("on_error")) return;
+    if (hooks_.empty() || !hooks_.defines("on_error") || interrupt::requested()) return;
     auto step = step_value(index, duration_ms);
     auto err = error_value(e);
     for (size_t i = 0; i < hooks_.size(); ++i) {
@@ -339,7 +393,7 @@ class Run {
   // Loads the revision's file into a fresh sandbox and calls its upgrade()/downgrade().
   void run_script(const graph::Step& step) {
     const auto& rev = *step.revision;
-    const char* function = direction_name(step.direction);
+    const char* function = step.direction == graph::Direction::Up ? "upgrade" : "downgrade";
     std::string source = scripts::read_text(rev.path);
     auto script = engine_->load(rev.path, source);
     auto declared = script.global("revision");
@@ -360,18 +414,91 @@ class Run {
     graph::apply(heads_, change);
   }
 
-  // Rolls back, reports, calls on_error, and throws the already-reported RunError.
-  [[noreturn]] void fail_step(size_t index, const std::exception& e, size_t done, long long duration_ms) {
-    const auto& step = steps_[index];
+  // After a failed attempt: the transaction is rolled back; the version table says where the database is (the
+  // in-memory heads are a fallback for a lost connection).
+  void roll_back_attempt(const std::set<std::string>& heads_before) {
     conn_->rollback();
-    const bool per_step = cfg().transaction_per_migration;
-    if (!per_step) heads_ = to_set(version_table_->heads());
+    heads_ = heads_before;
+    if (!conn_->is_open()) return;
+    try {
+      heads_ = to_set(version_table_->heads());
+    } catch (const std::exception&) {
+    }
+  }
+
+  std::string where_now(size_t done) const {
+    const bool per_step = project_.cfg.transaction_per_migration;
+    return fmt::format("The database is at {}: {} of {} step{} applied.",
+                       per_step ? heads_or_base(heads_) : "its state before this command", per_step ? done : 0,
+                       steps_.size(), steps_.size() == 1 ? "" : "s");
+  }
+
+  // Rolls back, reports, and throws the already-reported RunError.
+  [[noreturn]] void fail_step(size_t index, const std::exception& e, size_t done,
+                              const std::set<std::string>& heads_before, long long duration_ms) {
+    const auto& step = steps_[index];
+    roll_back_attempt(heads_before);
     report_step_failure(step, e);
-    call_on_error(index, e, duration_ms);
-    out::error(fmt::format("The database is at {}: {} of {} step{} applied before the failure.",
-                           per_step ? heads_or_base(heads_) : "its state before this command", per_step ? done : 0,
-                           steps_.size(), steps_.size() == 1 ? "" : "s"));
+    const bool lost = db::is_connection_loss(sqlstate_of(e)) || !conn_->is_open();
+    if (!lost) call_on_error(index, e, duration_ms);
+    if (lost) {
+      out::error(fmt::format("The connection to the database was lost during revision {}. The server rolls back a "
+                             "transaction whose connection is gone, so that revision left nothing behind; luamig "
+                             "does not rerun a half-run revision on a new connection.",
+                             step.revision->id));
+      out::error(where_now(done) + " Run the command again once the server is reachable.");
+    } else {
+      out::error(where_now(done));
+    }
     throw RunError("", 1);
+  }
+
+  // A stop (SIGINT/SIGTERM) seen inside a revision: no more cancels, roll back, report, release the lock.
+  [[noreturn]] void stop_in_step(const graph::Step& step, size_t done, const std::set<std::string>& heads_before) {
+    interrupt::acknowledge();
+    int sig = interrupt::requested();
+    roll_back_attempt(heads_before);
+    out::error(fmt::format("Stopped by {} during the {} of revision {} ({}): its transaction was rolled back.",
+                           interrupt::signal_name(sig), direction_name(step.direction), step.revision->id,
+                           step.revision->path));
+    stop_report(sig, done);
+  }
+
+  [[noreturn]] void stop_before(const graph::Step& step, size_t done) {
+    interrupt::acknowledge();
+    int sig = interrupt::requested();
+    out::error(fmt::format("Stopped by {} before the {} of revision {}.", interrupt::signal_name(sig),
+                           direction_name(step.direction), step.revision->id));
+    stop_report(sig, done);
+  }
+
+  [[noreturn]] void stop_report(int sig, size_t done) {
+    lock_->release();
+    out::error(where_now(done) + " The migration lock was released; run the command again to continue.");
+    throw interrupt::Stopped(sig, "");
+  }
+
+  // Pause before retry n (1-based): lock_retry_delay * 2^(n-1), +-25%.
+  std::chrono::milliseconds retry_pause(int n) {
+    static std::mt19937 rng(std::random_device{}());
+    std::uniform_real_distribution<double> jitter(0.75, 1.25);
+    double ms = static_cast<double>(project_.cfg.lock_retry_delay.count()) * static_cast<double>(1LL << (n - 1));
+    return std::chrono::milliseconds(static_cast<long long>(ms * jitter(rng)));
+  }
+
+  // Whether a failed attempt is worth another: lock_not_available, retries left, and nothing committed on the way.
+  bool should_retry(const std::exception& e, int retries_done) const {
+    return project_.cfg.transaction_per_migration && sqlstate_of(e) == "55P03" &&
+           retries_done < project_.cfg.lock_retries && !services_->autocommitted();
+  }
+
+  // Checks that the migration lock is still held: before a revision when the last check is 200 ms old (a round trip
+  // per revision would cost ~5% on long histories of quick revisions), and at the end.
+  void verify_lock(bool always) {
+    auto now = Clock::now();
+    if (!always && now - lock_verified_ < std::chrono::milliseconds(200)) return;
+    lock_->verify();
+    lock_verified_ = now;
   }
 
   // True when the version table no longer shows what this run planned from: another process has migrated
@@ -385,33 +512,61 @@ class Run {
   }
 
   void run_steps(const graph::RevisionMap& map) {
-    const bool per_step = cfg().transaction_per_migration;
+    const bool per_step = project_.cfg.transaction_per_migration;
     size_t done = 0;
     if (!per_step && !steps_.empty()) services_->begin();
     for (size_t i = 0; i < steps_.size(); ++i) {
       const auto& step = steps_[i];
-      auto step_started = Clock::now();
-      if (per_step) {
-        services_->begin();
-        if (moved_under_us()) {
-          conn_->rollback();
-          plan(map);
-          if (!hooks_.empty()) context_ = run_context(planned_heads(map), std::nullopt);
-          i = static_cast<size_t>(-1);
-          continue;
+      if (interrupt::requested()) stop_before(step, done);
+      verify_lock(false);
+      const auto heads_before = heads_;
+      int retries = 0;
+      bool replan = false;
+      for (;;) {
+        auto started = Clock::now();
+        if (per_step) {
+          services_->begin();
+          if (moved_under_us()) {
+            conn_->rollback();
+            replan = true;
+            break;
+          }
+        }
+        services_->start_attempt();
+        try {
+          // The hooks run inside the attempt: a retried or failed revision takes their SQL with it.
+          hooks_.call("before_migration", {step_value(i, std::nullopt), context_});
+          run_script(step);
+          record_version_change(map, step);
+          hooks_.call("after_migration", {step_value(i, elapsed_ms(started)), context_});
+          if (per_step) conn_->commit();
+          out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
+          break;
+        } catch (const std::exception& e) {
+          if (interrupt::requested()) stop_in_step(step, done, heads_before);
+          if (!should_retry(e, retries)) {
+            if (retries > 0)
+              out::error(fmt::format("The lock was still not available after {} retr{} (lock_retries = {}).",
+                                     retries, retries == 1 ? "y" : "ies", project_.cfg.lock_retries));
+            fail_step(i, e, done, heads_before, elapsed_ms(started));
+          }
+          roll_back_attempt(heads_before);
+          ++retries;
+          auto pause = retry_pause(retries);
+          out::warn(fmt::format("{}: lock not available ({}); rolled back, retry {} of {} in {}",
+                                step_description(step), db_message_of(e), retries, project_.cfg.lock_retries,
+                                format_duration(pause)));
+          if (!interrupt::sleep_for(pause)) stop_before(step, done);
         }
       }
-      try {
-        hooks_.call("before_migration", {step_value(i, std::nullopt), context_});
-        run_script(step);
-        record_version_change(map, step);
-        hooks_.call("after_migration", {step_value(i, elapsed_ms(step_started)), context_});
-        if (per_step) conn_->commit();
-      } catch (const std::exception& e) {
-        fail_step(i, e, done, elapsed_ms(step_started));
+      if (replan) {
+        // Another process moved the version table between our revisions (SQLite): plan again from where it is.
+        plan(map);
+        if (!hooks_.empty()) context_ = run_context(planned_heads(map), std::nullopt);
+        i = static_cast<size_t>(-1);
+        continue;
       }
       ++done;
-      out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - step_started)));
     }
     if (!per_step && !steps_.empty()) {
       try {
@@ -421,13 +576,18 @@ class Run {
         throw RunError(fmt::format("COMMIT failed: {} (SQLSTATE {}); nothing was applied", e.message(), e.sqlstate()));
       }
     }
+    if (done > 0) verify_lock(true);
     if (done == 0) out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
   }
 
   Project& project_;
   MigrateOptions options_;
+  std::string phase_;
   std::unique_ptr<db::Connection> conn_;
+  std::unique_ptr<db::MigrationLock> lock_;   // destroyed before conn_, which verifies it
+  Clock::time_point lock_verified_;
   std::unique_ptr<db::VersionTable> version_table_;
+  std::unique_ptr<interrupt::OnStop> on_stop_;   // destroyed before conn_, which it cancels
   std::unique_ptr<OnlineServices> services_;
   std::unique_ptr<luahost::Engine> engine_;
   Hooks hooks_;
@@ -447,5 +607,20 @@ std::string step_description(const graph::Step& step) {
   return fmt::format("Running downgrade {} -> {}, {}", r.id, downs, r.message);
 }
 
-void migrate(Project& project, const MigrateOptions& options) { Run(project, options).execute(); }
+void migrate(Project& project, const MigrateOptions& options) {
+  interrupt::StopScope graceful_stop;
+  Run run(project, options);
+  try {
+    run.execute();
+  } catch (const interrupt::Stopped&) {
+    throw;
+  } catch (const std::exception&) {
+    // A statement cancelled by the stop surfaces as its own error; say what happened instead.
+    if (int sig = interrupt::requested()) {
+      interrupt::acknowledge();
+      throw interrupt::Stopped(sig, fmt::format("stopped by {} {}", interrupt::signal_name(sig), run.phase()));
+    }
+    throw;
+  }
+}
 }  // namespace luamig::runner

@@ -31,7 +31,10 @@ config::DatabaseUrl Project::database_url() const {
       throw ConfigError(fmt::format("no database URL for environment '{}': set `url` in its block of {}, pass "
                                     "--url, or set DATABASE_URL",
                                     cfg.environment, cfg.file.string()));
-    out::line(fmt::format("No database URL configured: using {} (a SQLite file in the working directory)", kDefaultUrl));
+    if (!default_url_noted)
+      out::line(fmt::format("No database URL configured: using {} (a SQLite file in the working directory)",
+                            kDefaultUrl));
+    default_url_noted = true;
     return config::parse_url(kDefaultUrl);
   }
   return config::parse_url(url);

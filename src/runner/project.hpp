@@ -16,6 +16,7 @@ struct Project {
   config::GlobalOptions opts;
   config::Config cfg;
   std::unique_ptr<graph::RevisionMap> map;   // loaded by load_graph()
+  mutable bool default_url_noted = false;     // the zero-setup SQLite note is printed once per command
 
   // Reads the config (throws ConfigError).
   static Project open(const config::GlobalOptions& opts);

@@ -227,6 +227,7 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
       "allow_downgrade = true\n"
       "lua_time_limit = '11s'\n"
       "lua_memory_limit = '100MiB'\n"
+      "wait_for_db = '1s'\nmigration_lock_timeout = '1min'\nlock_retries = 1\nlock_retry_delay = '100ms'\n"
       "environments = {\n"
       "  bare = {},\n"
       "  production = {\n"
@@ -234,6 +235,7 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
       "    transaction_per_migration = false, hooks = { 'hooks/top.lua', 'hooks/env.lua' },\n"
       "    lock_timeout = '5s', statement_timeout = '10min', allow_downgrade = false,\n"
       "    lua_time_limit = 22, lua_memory_limit = '200MiB',\n"
+      "    wait_for_db = '2s', migration_lock_timeout = '2min', lock_retries = 2, lock_retry_delay = '200ms',\n"
       "  },\n"
       "}\n");
   const std::string env_origin = "environment 'production' in luamig.lua";
@@ -243,20 +245,26 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
       {"version_table_schema", "env_schema"}, {"transaction_per_migration", "false"},
       {"hooks", "hooks/top.lua, hooks/env.lua"}, {"lock_timeout", "5s"},
       {"statement_timeout", "10min"},      {"allow_downgrade", "false"},
-      {"lua_time_limit", "22s"},           {"lua_memory_limit", "200MiB"}};
+      {"lua_time_limit", "22s"},           {"lua_memory_limit", "200MiB"},
+      {"wait_for_db", "2s"},               {"migration_lock_timeout", "2min"},
+      {"lock_retries", "2"},               {"lock_retry_delay", "200ms"}};
   const std::map<std::string, std::string> top_values = {
       {"url", "postgresql://top@h/top"},  {"version_table", "vt_top"},
       {"version_table_schema", "top_schema"}, {"transaction_per_migration", "true"},
       {"hooks", "hooks/top.lua"},         {"lock_timeout", "1s"},
       {"statement_timeout", "1min"},      {"allow_downgrade", "true"},
       {"lua_time_limit", "11s"},          {"lua_memory_limit", "100MiB"},
+      {"wait_for_db", "1s"},              {"migration_lock_timeout", "1min"},
+      {"lock_retries", "1"},              {"lock_retry_delay", "100ms"},
       {"script_location", "migrations"}};
   const std::map<std::string, std::string> cli_values = {
       {"version_table", "vt_cli"},          {"version_table_schema", "cli_schema"},
       {"transaction_per_migration", "true"}, {"hooks", "hooks/cli.lua"},
       {"lock_timeout", "250ms"},            {"statement_timeout", "2h"},
       {"allow_downgrade", "true"},          {"lua_time_limit", "33s"},
-      {"lua_memory_limit", "300MiB"},       {"script_location", "migrations"}};
+      {"lua_memory_limit", "300MiB"},       {"script_location", "migrations"},
+      {"lock_retries", "5"},                {"lock_retry_delay", "300ms"},
+      {"wait_for_db", "3s"},                {"migration_lock_timeout", "3min"}};
 
   SECTION("environment block over top level") {
     auto r = lm({"config", "-e", "production"}, in(p));
@@ -301,6 +309,13 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
     auto url = setting(r.out, "url");
     CHECK(url.value == "postgresql://cli@h/cli");
     CHECK(url.origin == "--url");
+    // Dedicated flags of other settings show under their own name.
+    r = lm({"config", "-e", "production", "--wait-for-db", "30s", "--lock-timeout", "90s"}, in(p));
+    REQUIRE(r.status == 0);
+    CHECK(setting(r.out, "wait_for_db").value == "30s");
+    CHECK(setting(r.out, "wait_for_db").origin == "--wait-for-db");
+    CHECK(setting(r.out, "migration_lock_timeout").value == "90s");
+    CHECK(setting(r.out, "migration_lock_timeout").origin == "--lock-timeout");
     // --set url=... is the same as --url; the later of two --set wins.
     r = lm({"config", "-e", "production", "--set", "url=postgresql://a@h/a", "--set", "lock_timeout=1s", "--set",
                 "lock_timeout=3s"},
@@ -321,13 +336,17 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
         {"version_table_schema", "(unset)"}, {"transaction_per_migration", "true"},
         {"hooks", "(unset)"},              {"lock_timeout", "(unset)"},
         {"statement_timeout", "(unset)"},  {"allow_downgrade", "true"},
-        {"lua_time_limit", "60s"},         {"lua_memory_limit", "512MiB"}};
+        {"lua_time_limit", "60s"},         {"lua_memory_limit", "512MiB"},
+        {"wait_for_db", "0"},              {"migration_lock_timeout", "10min"},
+        {"lock_retries", "3"},             {"lock_retry_delay", "1s"}};
     for (const auto& [key, value] : defaults) {
       INFO(key << "\n" << r.out);
       auto s = setting(r.out, key);
       CHECK(s.value == value);
       CHECK(s.origin == "built-in default");
     }
+    // Every registered setting was checked: the listing has exactly these rows plus url.
+    CHECK(std::count(r.out.begin(), r.out.end(), '\n') == static_cast<long>(defaults.size() + 1 + 2));
     r = lm({"config"}, in(p));
     CHECK(setting(r.out, "url").value == "(unset)");
   }
