@@ -22,7 +22,8 @@ std::string shown_value(const config::ResolvedSetting& s) {
 void show_config(const config::GlobalOptions& opts) {
   auto project = runner::Project::open(opts);
   const auto& cfg = project.cfg;
-  out::data(fmt::format("Config file: {}", cfg.file.empty() ? "(none: built-in defaults)" : cfg.file.string()));
+  out::data(
+      fmt::format("Config file: {}", cfg.file.empty() ? "(none: built-in defaults)" : cfg.file.string()));
   std::string defined = cfg.environments.empty() ? "none defined" : "defined:";
   for (size_t i = 0; i < cfg.environments.size(); ++i) defined += (i ? ", " : " ") + cfg.environments[i];
   if (cfg.selection_error.empty())

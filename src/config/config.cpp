@@ -4,8 +4,8 @@
 
 #include <cctype>
 #include <cstdlib>
-#include <map>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "luahost/engine.hpp"
@@ -41,24 +41,32 @@ std::string trim(std::string s) {
 }
 
 std::string number_text(double n) {
-  if (n == static_cast<double>(static_cast<long long>(n))) return fmt::format("{}", static_cast<long long>(n));
+  if (n == static_cast<double>(static_cast<long long>(n)))
+    return fmt::format("{}", static_cast<long long>(n));
   return fmt::format("{}", n);
 }
 
 // Checks a value written as text (command line, environment variable) and stores it canonically.
-void assign_text(ResolvedSetting& out, const SettingSpec& spec, const std::string& raw, const std::string& what) {
+void assign_text(ResolvedSetting& out, const SettingSpec& spec, const std::string& raw,
+                 const std::string& what) {
   std::string text = trim(raw);
   out.list.clear();
   switch (spec.kind) {
-    case Kind::Text: text = raw; break;
+    case Kind::Text:
+      text = raw;
+      break;
     case Kind::Bool: {
       auto b = parse_bool_text(text);
       if (!b) throw ConfigError(fmt::format("{}: '{}' is not true or false", what, text));
       text = *b ? "true" : "false";
       break;
     }
-    case Kind::Duration: parse_duration(text, what); break;
-    case Kind::Size: parse_size(text, what); break;
+    case Kind::Duration:
+      parse_duration(text, what);
+      break;
+    case Kind::Size:
+      parse_size(text, what);
+      break;
     case Kind::Count:
       if (!parse_count_text(text))
         throw ConfigError(fmt::format("{}: '{}' is not a whole number from 0 to 1000000", what, text));
@@ -81,16 +89,21 @@ void assign_text(ResolvedSetting& out, const SettingSpec& spec, const std::strin
 }
 
 // Checks a value written in luamig.lua and stores it canonically.
-void assign_lua(ResolvedSetting& out, const SettingSpec& spec, const luahost::Value& v, const std::string& what) {
+void assign_lua(ResolvedSetting& out, const SettingSpec& spec, const luahost::Value& v,
+                const std::string& what) {
   out.list.clear();
   switch (spec.kind) {
     case Kind::Text:
-      if (v.is_string()) out.text = v.str();
-      else if (v.is_number()) out.text = number_text(v.num());
-      else throw ConfigError(fmt::format("{} must be a string, got a {}", what, v.type_name()));
+      if (v.is_string())
+        out.text = v.str();
+      else if (v.is_number())
+        out.text = number_text(v.num());
+      else
+        throw ConfigError(fmt::format("{} must be a string, got a {}", what, v.type_name()));
       return;
     case Kind::Bool:
-      if (!v.is_bool()) throw ConfigError(fmt::format("{} must be true or false, got a {}", what, v.type_name()));
+      if (!v.is_bool())
+        throw ConfigError(fmt::format("{} must be true or false, got a {}", what, v.type_name()));
       out.text = v.boolean() ? "true" : "false";
       return;
     case Kind::Duration:
@@ -101,16 +114,18 @@ void assign_lua(ResolvedSetting& out, const SettingSpec& spec, const luahost::Va
       } else if (v.is_string()) {
         out.text = trim(v.str());
       } else {
-        throw ConfigError(fmt::format("{} must be a {} such as {}, got a {}", what,
-                                      spec.kind == Kind::Duration ? "duration" : "size",
-                                      spec.kind == Kind::Duration ? "\"5s\" or \"10min\"" : "\"512MiB\"",
-                                      v.type_name()));
+        throw ConfigError(fmt::format(
+            "{} must be a {} such as {}, got a {}", what, spec.kind == Kind::Duration ? "duration" : "size",
+            spec.kind == Kind::Duration ? "\"5s\" or \"10min\"" : "\"512MiB\"", v.type_name()));
       }
-      if (spec.kind == Kind::Duration) parse_duration(*out.text, what);
-      else parse_size(*out.text, what);
+      if (spec.kind == Kind::Duration)
+        parse_duration(*out.text, what);
+      else
+        parse_size(*out.text, what);
       return;
     case Kind::Count:
-      if (!v.is_number() || v.num() < 0 || v.num() > 1000000 || v.num() != static_cast<double>(static_cast<long long>(v.num())))
+      if (!v.is_number() || v.num() < 0 || v.num() > 1000000 ||
+          v.num() != static_cast<double>(static_cast<long long>(v.num())))
         throw ConfigError(fmt::format("{} must be a whole number from 0 to 1000000", what));
       out.text = number_text(v.num());
       return;
@@ -127,7 +142,8 @@ void assign_lua(ResolvedSetting& out, const SettingSpec& spec, const luahost::Va
         out.list = v.string_list();
         if (out.list.size() != n) throw ConfigError(fmt::format("{} must be a list without holes", what));
       } else {
-        throw ConfigError(fmt::format("{} must be a string or a list of strings, got a {}", what, v.type_name()));
+        throw ConfigError(
+            fmt::format("{} must be a string or a list of strings, got a {}", what, v.type_name()));
       }
       out.text = join(out.list);
       return;
@@ -139,7 +155,8 @@ std::string environment_label(const std::string& name, const fs::path& file) {
 }
 
 // Validates the `environments` table and returns each block by name.
-std::map<std::string, const luahost::Value*> read_environments(const luahost::Value& v, const fs::path& file) {
+std::map<std::string, const luahost::Value*> read_environments(const luahost::Value& v,
+                                                               const fs::path& file) {
   std::map<std::string, const luahost::Value*> out;
   if (!v.is_table())
     throw ConfigError(fmt::format("{}: 'environments' must be a table of name = {{ settings }}, got a {}",
@@ -150,8 +167,8 @@ std::map<std::string, const luahost::Value*> read_environments(const luahost::Va
                                     file.string()));
     const std::string& name = k.str();
     if (!block.is_table())
-      throw ConfigError(fmt::format("{}: environment '{}' must be a table of settings, got a {}", file.string(),
-                                    name, block.type_name()));
+      throw ConfigError(fmt::format("{}: environment '{}' must be a table of settings, got a {}",
+                                    file.string(), name, block.type_name()));
     for (const auto& [key, value] : block.table()) {
       (void)value;
       if (!key.is_string())
@@ -159,11 +176,13 @@ std::map<std::string, const luahost::Value*> read_environments(const luahost::Va
                                       file.string(), name));
       const auto* spec = find_setting(key.str());
       if (!spec)
-        throw ConfigError(fmt::format("{}: environment '{}': unknown setting '{}' (known in an environment: {})",
-                                      file.string(), name, key.str(), known_setting_names(Scope::Anywhere)));
+        throw ConfigError(
+            fmt::format("{}: environment '{}': unknown setting '{}' (known in an environment: {})",
+                        file.string(), name, key.str(), known_setting_names(Scope::Anywhere)));
       if (spec->scope == Scope::TopLevel)
-        throw ConfigError(fmt::format("{}: environment '{}': '{}' can only be set at the top level of the file",
-                                      file.string(), name, key.str()));
+        throw ConfigError(
+            fmt::format("{}: environment '{}': '{}' can only be set at the top level of the file",
+                        file.string(), name, key.str()));
     }
     out[name] = &block;
   }
@@ -176,8 +195,9 @@ void select_environment(Config& cfg, const GlobalOptions& opts, const std::optio
   for (const auto& [name, block] : blocks) cfg.environments.push_back(name);
   std::string file = cfg.file.empty() ? std::string("luamig.lua") : cfg.file.string();
   auto known = [&] {
-    return cfg.environments.empty() ? fmt::format("{} defines no environments, so the only one is 'default'", file)
-                                    : fmt::format("known: {}", join(cfg.environments));
+    return cfg.environments.empty()
+               ? fmt::format("{} defines no environments, so the only one is 'default'", file)
+               : fmt::format("known: {}", join(cfg.environments));
   };
   std::string name, origin;
   if (!opts.environment.empty()) {
@@ -227,7 +247,8 @@ Settings resolve(const GlobalOptions& opts, const Config& cfg, const luahost::Va
     } else if (in_block && !in_block->is_nil()) {
       r.source = Source::Environment;
       r.origin = environment_label(cfg.environment, cfg.file);
-      assign_lua(r, spec, *in_block, fmt::format("{}: environment '{}': '{}'", file, cfg.environment, spec.key));
+      assign_lua(r, spec, *in_block,
+                 fmt::format("{}: environment '{}': '{}'", file, cfg.environment, spec.key));
     } else if (at_top && !at_top->is_nil()) {
       r.source = Source::TopLevel;
       r.origin = "top level of " + file;
@@ -270,7 +291,8 @@ Config load(const GlobalOptions& opts) {
   }
   for (const auto& o : opts.overrides)
     if (!find_setting(o.key))
-      throw ConfigError(fmt::format("{}: unknown setting '{}' (known: {})", o.flag, o.key, known_setting_names()));
+      throw ConfigError(
+          fmt::format("{}: unknown setting '{}' (known: {})", o.flag, o.key, known_setting_names()));
   GlobalOptions effective = opts;
   if (!opts.url.empty()) effective.overrides.insert(effective.overrides.begin(), {"url", opts.url, "--url"});
 
@@ -314,8 +336,9 @@ Config load(const GlobalOptions& opts) {
   if (default_env && !blocks.count(*default_env)) {
     std::vector<std::string> names;
     for (const auto& [n, b] : blocks) names.push_back(n);
-    throw ConfigError(fmt::format("{}: default_environment '{}' is not defined in environments ({})", path.string(),
-                                  *default_env, names.empty() ? "none are defined" : "known: " + join(names)));
+    throw ConfigError(fmt::format("{}: default_environment '{}' is not defined in environments ({})",
+                                  path.string(), *default_env,
+                                  names.empty() ? "none are defined" : "known: " + join(names)));
   }
   select_environment(cfg, opts, default_env, blocks);
   const luahost::Value* block = nullptr;

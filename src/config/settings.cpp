@@ -13,11 +13,13 @@ namespace {
 
 // The one place a setting is declared. Adding a key is adding a line; Config::load then accepts it at the top
 // level and (for Scope::Anywhere) in environment blocks, --set accepts it, and `luamig config` shows it.
-// Typed access: Config::settings.duration("key") / .boolean / .text / .size / .count / .list. A dedicated flag
+// Typed access: Config::settings.duration("key") / .boolean / .text / .size / .count / .list. A dedicated
+// flag
 // (--wait-for-db, --lock-timeout) appends {"key", value, "--flag"} to GlobalOptions::overrides.
 //
-// Note on names: lock_timeout is PostgreSQL's lock_timeout, SET LOCAL in every migration transaction; the wait for
-// luamig's own migration lock is migration_lock_timeout (--lock-timeout).
+// Note on names: lock_timeout is PostgreSQL's lock_timeout, SET LOCAL in every migration transaction; the
+// wait for luamig's own migration lock is migration_lock_timeout (--lock-timeout).
+// clang-format off
 const std::vector<SettingSpec> kSpecs = {
     // key                         kind            scope            default            env var
     {"url",                        Kind::Text,     Scope::Anywhere, nullptr,           "DATABASE_URL",
@@ -51,6 +53,7 @@ const std::vector<SettingSpec> kSpecs = {
     {"lock_retry_delay",           Kind::Duration, Scope::Anywhere, "1s",              nullptr,
      "pause before the first such re-run; it doubles each time, with +-25% jitter"},
 };
+// clang-format on
 }  // namespace
 
 const std::vector<SettingSpec>& setting_specs() { return kSpecs; }

@@ -18,27 +18,27 @@
 namespace luamig::config {
 
 enum class Kind {
-  Text,       // a string (numbers are accepted and written as text)
-  Bool,       // true/false; on the command line also yes/no, on/off, 1/0
-  Duration,   // "500ms", "5s", "10min", "2h"; a bare number means seconds
-  Size,       // "512MiB", "1GiB"; a bare number means bytes
-  Count,      // a whole number from 0 to 1,000,000 (retries, limits)
-  List,       // a string or a list of strings
+  Text,      // a string (numbers are accepted and written as text)
+  Bool,      // true/false; on the command line also yes/no, on/off, 1/0
+  Duration,  // "500ms", "5s", "10min", "2h"; a bare number means seconds
+  Size,      // "512MiB", "1GiB"; a bare number means bytes
+  Count,     // a whole number from 0 to 1,000,000 (retries, limits)
+  List,      // a string or a list of strings
 };
 
 // Where a setting may be written in luamig.lua. Every setting may be given on the command line.
 enum class Scope {
-  TopLevel,   // only at the top level (it shapes the whole project, e.g. script_location)
-  Anywhere,   // top level or an environment block
+  TopLevel,  // only at the top level (it shapes the whole project, e.g. script_location)
+  Anywhere,  // top level or an environment block
 };
 
 struct SettingSpec {
   const char* key;
   Kind kind;
   Scope scope;
-  const char* default_value;   // built-in default as text; nullptr = unset
-  const char* env_var;         // process environment variable consulted after the config file; nullptr = none
-  const char* help;            // one line, shown by `luamig config --help`-style listings and docs
+  const char* default_value;  // built-in default as text; nullptr = unset
+  const char* env_var;        // process environment variable consulted after the config file; nullptr = none
+  const char* help;           // one line, shown by `luamig config --help`-style listings and docs
 };
 
 // The registry, in display order.
@@ -52,10 +52,10 @@ enum class Source { CommandLine, Environment, TopLevel, EnvVar, Default };
 
 struct ResolvedSetting {
   const SettingSpec* spec = nullptr;
-  std::optional<std::string> text;    // canonical text ("5s", "true", "a.lua, b.lua"); nullopt = unset
-  std::vector<std::string> list;      // Kind::List only: the items
+  std::optional<std::string> text;  // canonical text ("5s", "true", "a.lua, b.lua"); nullopt = unset
+  std::vector<std::string> list;    // Kind::List only: the items
   Source source = Source::Default;
-  std::string origin;                 // "--url", "environment 'production' in luamig.lua", "$DATABASE_URL", ...
+  std::string origin;  // "--url", "environment 'production' in luamig.lua", "$DATABASE_URL", ...
 };
 
 // Resolved values of every registered setting. Typed getters throw std::logic_error for an unregistered key

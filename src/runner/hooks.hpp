@@ -1,10 +1,12 @@
 #pragma once
-// Hooks: project Lua files, run in the same sandbox as migrations (op, context, log, require), that may define
+// Hooks: project Lua files, run in the same sandbox as migrations (op, context, log, require), that may
+// define
 //   before_run(ctx)               once per command, after the plan, in a transaction of its own
 //   before_migration(step, ctx)   inside each revision's transaction, before upgrade()/downgrade()
 //   after_migration(step, ctx)    inside each revision's transaction, after the version-table update
 //   after_run(ctx)                once per command, after the last revision committed, in its own transaction
-//   on_error(step, err, ctx)      after a failed revision was rolled back, in a transaction of its own per file
+//   on_error(step, err, ctx)      after a failed revision was rolled back, in a transaction of its own per
+//   file
 // Files are called in the order configured; a function a file does not define is skipped. The runner decides
 // when each function runs (runner/migrate.cpp); this class loads the files and calls into them.
 #include <filesystem>
@@ -21,16 +23,16 @@ namespace luamig::runner {
 class HookError : public std::runtime_error {
  public:
   HookError(std::string file, std::string function, luahost::ScriptFailure failure);
-  std::string file;                  // the hooks file
-  std::string function;              // "before_migration", ..., or "top level" while the file was loading
-  luahost::ScriptFailure failure;    // message, position (file:line), SQL details, traceback
+  std::string file;                // the hooks file
+  std::string function;            // "before_migration", ..., or "top level" while the file was loading
+  luahost::ScriptFailure failure;  // message, position (file:line), SQL details, traceback
 };
 
 class Hooks {
  public:
   Hooks() = default;
-  // Reads every file and checks that it compiles. Throws ConfigError (exit 2): a missing file names the file, a
-  // syntax error names file:line. Nothing runs yet.
+  // Reads every file and checks that it compiles. Throws ConfigError (exit 2): a missing file names the file,
+  // a syntax error names file:line. Nothing runs yet.
   static Hooks open(const std::vector<std::filesystem::path>& files);
 
   bool empty() const { return files_.empty(); }

@@ -1,7 +1,6 @@
 // Environments, settings precedence, per-transaction timeouts and hooks, on a real PostgreSQL.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -21,8 +20,10 @@ namespace {
 void write_three(const TempProject& p) {
   p.write_migration("a1", std::nullopt, "  op.create_table('t_a1', {'id', 'int'})", "  op.drop_table('t_a1')",
                     "first");
-  p.write_migration("b2", "a1", "  op.create_table('t_b2', {'id', 'int'})", "  op.drop_table('t_b2')", "second");
-  p.write_migration("c3", "b2", "  op.create_table('t_c3', {'id', 'int'})", "  op.drop_table('t_c3')", "third");
+  p.write_migration("b2", "a1", "  op.create_table('t_b2', {'id', 'int'})", "  op.drop_table('t_b2')",
+                    "second");
+  p.write_migration("c3", "b2", "  op.create_table('t_c3', {'id', 'int'})", "  op.drop_table('t_c3')",
+                    "third");
 }
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
@@ -72,12 +73,19 @@ TEST_CASE("env: the environment comes from -e, then LUAMIG_ENV, then default_env
   TempDb dev, ci, prod;
   TempProject p;
   write_three(p);
-  p.write_config("default_environment = 'development'\n"
-                 "environments = {\n"
-                 "  development = { url = " + lua_quote(dev.url()) + " },\n"
-                 "  ci = { url = " + lua_quote(ci.url()) + " },\n"
-                 "  production = { url = " + lua_quote(prod.url()) + " },\n"
-                 "}\n");
+  p.write_config(
+      "default_environment = 'development'\n"
+      "environments = {\n"
+      "  development = { url = " +
+      lua_quote(dev.url()) +
+      " },\n"
+      "  ci = { url = " +
+      lua_quote(ci.url()) +
+      " },\n"
+      "  production = { url = " +
+      lua_quote(prod.url()) +
+      " },\n"
+      "}\n");
 
   auto r = lm({"upgrade", "a1"}, in(p));
   REQUIRE(r.status == 0);
@@ -111,12 +119,12 @@ TEST_CASE("env: the environment comes from -e, then LUAMIG_ENV, then default_env
   CHECK(dev.version_rows().empty());
 
   // Environments without a default and no selection: commands that need a database refuse.
-  p.write_config("environments = { ci = { url = " + lua_quote(ci.url()) + " }, production = { url = " +
-                 lua_quote(prod.url()) + " } }\n");
+  p.write_config("environments = { ci = { url = " + lua_quote(ci.url()) +
+                 " }, production = { url = " + lua_quote(prod.url()) + " } }\n");
   r = lm({"current"}, in(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("no environment selected") && Contains("known: ci, production"));
-  CHECK(lm({"heads"}, in(p)).status == 0);   // the graph alone needs no environment
+  CHECK(lm({"heads"}, in(p)).status == 0);  // the graph alone needs no environment
 
   // No environments at all: the built-in "default" and $DATABASE_URL.
   p.write_config("");
@@ -135,7 +143,8 @@ TEST_CASE("env: the database line masks the password", "[env]") {
   std::string with_pw = url.substr(0, at) + "envpw:hunter2secret@" + url.substr(at + 9);
   TempProject p;
   write_three(p);
-  p.write_config("environments = { production = { url = " + lua_quote(with_pw) + " } }\n"
+  p.write_config("environments = { production = { url = " + lua_quote(with_pw) +
+                 " } }\n"
                  "default_environment = 'production'\n");
   auto r = lm({"upgrade", "head"}, in(p));
   db.exec("DROP OWNED BY envpw");
@@ -150,8 +159,9 @@ TEST_CASE("env: the database line masks the password", "[env]") {
 TEST_CASE("env: an unknown environment is an error listing the known ones", "[env]") {
   TempProject p;
   write_three(p);
-  p.write_config("default_environment = 'development'\n"
-                 "environments = { development = { url = 'postgresql://x@127.0.0.1:1/x' }, production = {} }\n");
+  p.write_config(
+      "default_environment = 'development'\n"
+      "environments = { development = { url = 'postgresql://x@127.0.0.1:1/x' }, production = {} }\n");
   auto r = lm({"-e", "staging", "upgrade", "head"}, in(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("unknown environment 'staging'") && Contains("-e/--env") &&
@@ -186,12 +196,14 @@ TEST_CASE("env: unknown or misplaced keys in an environment block are errors", "
   p.write_config("environments = { production = { script_location = 'elsewhere' } }\n");
   r = lm({"-e", "production", "config"}, in(p));
   CHECK(r.status == 2);
-  CHECK_THAT(r.err, Contains("environment 'production'") && Contains("'script_location' can only be set at the top"));
+  CHECK_THAT(r.err, Contains("environment 'production'") &&
+                        Contains("'script_location' can only be set at the top"));
 
   p.write_config("environments = { production = { statement_timeout = true } }\n");
   r = lm({"-e", "production", "config"}, in(p));
   CHECK(r.status == 2);
-  CHECK_THAT(r.err, Contains("environment 'production'") && Contains("statement_timeout") && Contains("duration"));
+  CHECK_THAT(r.err,
+             Contains("environment 'production'") && Contains("statement_timeout") && Contains("duration"));
 
   p.write_config("environments = { production = { lock_timeout = '5 parsecs' } }\n");
   r = lm({"-e", "production", "config"}, in(p));
@@ -235,36 +247,55 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
       "    transaction_per_migration = false, hooks = { 'hooks/top.lua', 'hooks/env.lua' },\n"
       "    lock_timeout = '5s', statement_timeout = '10min', allow_downgrade = false,\n"
       "    lua_time_limit = 22, lua_memory_limit = '200MiB',\n"
-      "    wait_for_db = '2s', migration_lock_timeout = '2min', lock_retries = 2, lock_retry_delay = '200ms',\n"
+      "    wait_for_db = '2s', migration_lock_timeout = '2min', lock_retries = 2, lock_retry_delay = "
+      "'200ms',\n"
       "  },\n"
       "}\n");
   const std::string env_origin = "environment 'production' in luamig.lua";
   const std::string top_origin = "top level of luamig.lua";
-  const std::map<std::string, std::string> env_values = {
-      {"url", "postgresql://env@h/env"},  {"version_table", "vt_env"},
-      {"version_table_schema", "env_schema"}, {"transaction_per_migration", "false"},
-      {"hooks", "hooks/top.lua, hooks/env.lua"}, {"lock_timeout", "5s"},
-      {"statement_timeout", "10min"},      {"allow_downgrade", "false"},
-      {"lua_time_limit", "22s"},           {"lua_memory_limit", "200MiB"},
-      {"wait_for_db", "2s"},               {"migration_lock_timeout", "2min"},
-      {"lock_retries", "2"},               {"lock_retry_delay", "200ms"}};
-  const std::map<std::string, std::string> top_values = {
-      {"url", "postgresql://top@h/top"},  {"version_table", "vt_top"},
-      {"version_table_schema", "top_schema"}, {"transaction_per_migration", "true"},
-      {"hooks", "hooks/top.lua"},         {"lock_timeout", "1s"},
-      {"statement_timeout", "1min"},      {"allow_downgrade", "true"},
-      {"lua_time_limit", "11s"},          {"lua_memory_limit", "100MiB"},
-      {"wait_for_db", "1s"},              {"migration_lock_timeout", "1min"},
-      {"lock_retries", "1"},              {"lock_retry_delay", "100ms"},
-      {"script_location", "migrations"}};
-  const std::map<std::string, std::string> cli_values = {
-      {"version_table", "vt_cli"},          {"version_table_schema", "cli_schema"},
-      {"transaction_per_migration", "true"}, {"hooks", "hooks/cli.lua"},
-      {"lock_timeout", "250ms"},            {"statement_timeout", "2h"},
-      {"allow_downgrade", "true"},          {"lua_time_limit", "33s"},
-      {"lua_memory_limit", "300MiB"},       {"script_location", "migrations"},
-      {"lock_retries", "5"},                {"lock_retry_delay", "300ms"},
-      {"wait_for_db", "3s"},                {"migration_lock_timeout", "3min"}};
+  const std::map<std::string, std::string> env_values = {{"url", "postgresql://env@h/env"},
+                                                         {"version_table", "vt_env"},
+                                                         {"version_table_schema", "env_schema"},
+                                                         {"transaction_per_migration", "false"},
+                                                         {"hooks", "hooks/top.lua, hooks/env.lua"},
+                                                         {"lock_timeout", "5s"},
+                                                         {"statement_timeout", "10min"},
+                                                         {"allow_downgrade", "false"},
+                                                         {"lua_time_limit", "22s"},
+                                                         {"lua_memory_limit", "200MiB"},
+                                                         {"wait_for_db", "2s"},
+                                                         {"migration_lock_timeout", "2min"},
+                                                         {"lock_retries", "2"},
+                                                         {"lock_retry_delay", "200ms"}};
+  const std::map<std::string, std::string> top_values = {{"url", "postgresql://top@h/top"},
+                                                         {"version_table", "vt_top"},
+                                                         {"version_table_schema", "top_schema"},
+                                                         {"transaction_per_migration", "true"},
+                                                         {"hooks", "hooks/top.lua"},
+                                                         {"lock_timeout", "1s"},
+                                                         {"statement_timeout", "1min"},
+                                                         {"allow_downgrade", "true"},
+                                                         {"lua_time_limit", "11s"},
+                                                         {"lua_memory_limit", "100MiB"},
+                                                         {"wait_for_db", "1s"},
+                                                         {"migration_lock_timeout", "1min"},
+                                                         {"lock_retries", "1"},
+                                                         {"lock_retry_delay", "100ms"},
+                                                         {"script_location", "migrations"}};
+  const std::map<std::string, std::string> cli_values = {{"version_table", "vt_cli"},
+                                                         {"version_table_schema", "cli_schema"},
+                                                         {"transaction_per_migration", "true"},
+                                                         {"hooks", "hooks/cli.lua"},
+                                                         {"lock_timeout", "250ms"},
+                                                         {"statement_timeout", "2h"},
+                                                         {"allow_downgrade", "true"},
+                                                         {"lua_time_limit", "33s"},
+                                                         {"lua_memory_limit", "300MiB"},
+                                                         {"script_location", "migrations"},
+                                                         {"lock_retries", "5"},
+                                                         {"lock_retry_delay", "300ms"},
+                                                         {"wait_for_db", "3s"},
+                                                         {"migration_lock_timeout", "3min"}};
 
   SECTION("environment block over top level") {
     auto r = lm({"config", "-e", "production"}, in(p));
@@ -317,9 +348,9 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
     CHECK(setting(r.out, "migration_lock_timeout").value == "90s");
     CHECK(setting(r.out, "migration_lock_timeout").origin == "--lock-timeout");
     // --set url=... is the same as --url; the later of two --set wins.
-    r = lm({"config", "-e", "production", "--set", "url=postgresql://a@h/a", "--set", "lock_timeout=1s", "--set",
-                "lock_timeout=3s"},
-               in(p));
+    r = lm({"config", "-e", "production", "--set", "url=postgresql://a@h/a", "--set", "lock_timeout=1s",
+            "--set", "lock_timeout=3s"},
+           in(p));
     CHECK(setting(r.out, "url").value == "postgresql://a@h/a");
     CHECK(setting(r.out, "lock_timeout").value == "3s");
   }
@@ -327,18 +358,25 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
     p.write("luamig.lua", "-- nothing set\n");
     auto r = lm({"config"}, in(p, {{"DATABASE_URL", "postgresql://var@h/var"}}));
     REQUIRE(r.status == 0);
-    CHECK_THAT(r.out, Contains("Environment: default (from built-in: no environments are defined; none defined)"));
+    CHECK_THAT(r.out,
+               Contains("Environment: default (from built-in: no environments are defined; none defined)"));
     auto url = setting(r.out, "url");
     CHECK(url.value == "postgresql://var@h/var");
     CHECK(url.origin == "$DATABASE_URL");
-    const std::map<std::string, std::string> defaults = {
-        {"script_location", "migrations"}, {"version_table", "alembic_version"},
-        {"version_table_schema", "(unset)"}, {"transaction_per_migration", "true"},
-        {"hooks", "(unset)"},              {"lock_timeout", "(unset)"},
-        {"statement_timeout", "(unset)"},  {"allow_downgrade", "true"},
-        {"lua_time_limit", "60s"},         {"lua_memory_limit", "512MiB"},
-        {"wait_for_db", "0"},              {"migration_lock_timeout", "10min"},
-        {"lock_retries", "3"},             {"lock_retry_delay", "1s"}};
+    const std::map<std::string, std::string> defaults = {{"script_location", "migrations"},
+                                                         {"version_table", "alembic_version"},
+                                                         {"version_table_schema", "(unset)"},
+                                                         {"transaction_per_migration", "true"},
+                                                         {"hooks", "(unset)"},
+                                                         {"lock_timeout", "(unset)"},
+                                                         {"statement_timeout", "(unset)"},
+                                                         {"allow_downgrade", "true"},
+                                                         {"lua_time_limit", "60s"},
+                                                         {"lua_memory_limit", "512MiB"},
+                                                         {"wait_for_db", "0"},
+                                                         {"migration_lock_timeout", "10min"},
+                                                         {"lock_retries", "3"},
+                                                         {"lock_retry_delay", "1s"}};
     for (const auto& [key, value] : defaults) {
       INFO(key << "\n" << r.out);
       auto s = setting(r.out, key);
@@ -356,8 +394,10 @@ TEST_CASE("env: resolved settings drive the run (version_table from the environm
   TempDb db;
   TempProject p;
   write_three(p);
-  p.write_config("version_table = 'vt_top'\n"
-                 "environments = { production = { url = " + lua_quote(db.url()) + ", version_table = 'vt_env' } }\n");
+  p.write_config(
+      "version_table = 'vt_top'\n"
+      "environments = { production = { url = " +
+      lua_quote(db.url()) + ", version_table = 'vt_env' } }\n");
   REQUIRE(lm({"-e", "production", "upgrade", "head"}, in(p)).status == 0);
   CHECK(db.version_rows("vt_env") == Strings{"c3"});
   CHECK_FALSE(db.table_exists("vt_top"));
@@ -372,17 +412,24 @@ TEST_CASE("env: lock_timeout and statement_timeout are in force inside migration
   TempProject p;
   auto record = [](const std::string& rev) {
     return "  for _, name in ipairs({'lock_timeout', 'statement_timeout'}) do\n"
-           "    op.execute(\"INSERT INTO seen SELECT '" + rev + "', $1, current_setting($1)\", name)\n"
+           "    op.execute(\"INSERT INTO seen SELECT '" +
+           rev +
+           "', $1, current_setting($1)\", name)\n"
            "  end\n";
   };
   p.write_migration("a1", std::nullopt, record("a1"), "");
   // Inside autocommit_block there is no transaction: the limits still hold there.
   p.write_migration("b2", "a1", "  op.autocommit_block(function()\n" + record("b2") + "  end)", "");
   p.write_migration("c3", "b2", record("c3"), "");
-  p.write_config("environments = {\n"
-                 "  production = { url = " + lua_quote(db.url()) + ", lock_timeout = '5s', statement_timeout = '10min' },\n"
-                 "  development = { url = " + lua_quote(db.url()) + " },\n"
-                 "}\n");
+  p.write_config(
+      "environments = {\n"
+      "  production = { url = " +
+      lua_quote(db.url()) +
+      ", lock_timeout = '5s', statement_timeout = '10min' },\n"
+      "  development = { url = " +
+      lua_quote(db.url()) +
+      " },\n"
+      "}\n");
   auto r = lm({"-e", "production", "upgrade", "head"}, in(p));
   REQUIRE(r.status == 0);
   auto seen = [&](const std::string& rev, const std::string& name) {
@@ -418,7 +465,8 @@ namespace {
 // A hooks file that appends "<tag> <event> ..." rows to hook_log, and checks the ctx it is given.
 std::string logging_hooks(const std::string& tag) {
   return R"LUA(
-local tag = ")LUA" + tag + R"LUA("
+local tag = ")LUA" +
+         tag + R"LUA("
 local function log_row(text) op.execute("INSERT INTO hook_log (entry) VALUES ($1)", tag .. " " .. text) end
 local function revs(steps)
   local out = {}
@@ -454,7 +502,8 @@ void write_logged_three(const TempProject& p) {
   auto body = [](const std::string& what) {
     return "  op.execute(\"INSERT INTO hook_log (entry) VALUES ('" + what + "')\")";
   };
-  p.write_migration("a1", std::nullopt, body("migration upgrade a1"), body("migration downgrade a1"), "first");
+  p.write_migration("a1", std::nullopt, body("migration upgrade a1"), body("migration downgrade a1"),
+                    "first");
   p.write_migration("b2", "a1", body("migration upgrade b2"), body("migration downgrade b2"), "second");
   p.write_migration("c3", "b2", body("migration upgrade c3"), body("migration downgrade c3"), "third");
 }
@@ -521,9 +570,10 @@ TEST_CASE("env: hooks run in order around a multi-step upgrade and downgrade", "
   // Nothing to do: before_run and after_run still run once, with no steps.
   db.exec("TRUNCATE hook_log RESTART IDENTITY");
   REQUIRE(lm({"-e", "production", "upgrade", "a1"}, in(p)).status == 0);
-  CHECK(hook_log(db) == Strings{"shared before_run upgrade a1 from=[a1] to=[a1] steps=",
-                                "prod before_run upgrade a1 from=[a1] to=[a1] steps=",
-                                "shared after_run upgrade to=[a1] steps=", "prod after_run upgrade to=[a1] steps="});
+  CHECK(hook_log(db) ==
+        Strings{"shared before_run upgrade a1 from=[a1] to=[a1] steps=",
+                "prod before_run upgrade a1 from=[a1] to=[a1] steps=",
+                "shared after_run upgrade to=[a1] steps=", "prod after_run upgrade to=[a1] steps="});
 }
 
 TEST_CASE("env: a hook's SQL rolls back with a failing migration, and on_error runs once", "[env]") {
@@ -531,7 +581,8 @@ TEST_CASE("env: a hook's SQL rolls back with a failing migration, and on_error r
   db.exec("CREATE TABLE hook_log (n serial PRIMARY KEY, entry text)");
   TempProject p;
   p.write_migration("a1", std::nullopt, "  op.create_table('t_a1', {'id', 'int'})", "", "first");
-  p.write_migration("b2", "a1", "  op.create_table('t_b2', {'id', 'int'})\n  op.execute('SELECT * FROM no_such_table')",
+  p.write_migration("b2", "a1",
+                    "  op.create_table('t_b2', {'id', 'int'})\n  op.execute('SELECT * FROM no_such_table')",
                     "", "second");
   p.write_migration("c3", "b2", "", "", "third");
   p.write("migrations/hooks/audit.lua", logging_hooks("audit") + R"LUA(
@@ -543,7 +594,8 @@ function on_error(step, err, ctx)
   return true   -- cannot swallow the error
 end
 )LUA");
-  p.write_config("environments = { production = { url = " + lua_quote(db.url()) + ", hooks = 'hooks/audit.lua' } }\n");
+  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+                 ", hooks = 'hooks/audit.lua' } }\n");
 
   auto r = lm({"-e", "production", "upgrade", "head"}, in(p));
   CHECK(r.status == 1);
@@ -551,8 +603,8 @@ end
   CHECK(db.version_rows() == Strings{"a1"});
   CHECK(db.table_exists("t_a1"));
   CHECK_FALSE(db.table_exists("t_b2"));
-  // before_migration of b2 wrote a row inside b2's transaction: it went with the rollback. on_error ran once, for b2,
-  // in a transaction of its own; after_run never ran.
+  // before_migration of b2 wrote a row inside b2's transaction: it went with the rollback. on_error ran once,
+  // for b2, in a transaction of its own; after_run never ran.
   CHECK(hook_log(db) == Strings{
                             "audit before_run upgrade head from=[] to=[c3] steps=a1,b2,c3",
                             "audit before_migration upgrade a1 first #1",
@@ -564,9 +616,9 @@ end
   SECTION("transaction_per_migration = false: everything rolls back, on_error still runs once") {
     TempDb db2;
     db2.exec("CREATE TABLE hook_log (n serial PRIMARY KEY, entry text)");
-    auto r2 = lm({"-e", "production", "--url", db2.url(), "--set", "transaction_per_migration=false", "upgrade",
-                      "head"},
-                     in(p));
+    auto r2 = lm({"-e", "production", "--url", db2.url(), "--set", "transaction_per_migration=false",
+                  "upgrade", "head"},
+                 in(p));
     CHECK(r2.status == 1);
     CHECK(db2.version_rows().empty());
     CHECK_FALSE(db2.table_exists("t_a1"));
@@ -581,18 +633,20 @@ TEST_CASE("env: a hook's own error is reported with file, function and line", "[
   db.exec("CREATE TABLE hook_log (n serial PRIMARY KEY, entry text)");
   TempProject p;
   write_three(p);
-  p.write("migrations/hooks/guard.lua",
-          "function before_migration(step, ctx)\n"
-          "  op.execute(\"INSERT INTO hook_log (entry) VALUES ($1)\", 'before ' .. step.revision)\n"
-          "  if step.revision == 'b2' then\n"
-          "    error('b2 is not allowed here')\n"
-          "  end\n"
-          "end\n"
-          "function on_error(step, err, ctx)\n"
-          "  op.execute(\"INSERT INTO hook_log (entry) VALUES ($1)\", 'on_error ' .. step.revision .. ' ' ..\n"
-          "    err.hook .. ' ' .. err.file .. ':' .. err.line)\n"
-          "end\n");
-  p.write_config("environments = { production = { url = " + lua_quote(db.url()) + ", hooks = 'hooks/guard.lua' } }\n");
+  p.write(
+      "migrations/hooks/guard.lua",
+      "function before_migration(step, ctx)\n"
+      "  op.execute(\"INSERT INTO hook_log (entry) VALUES ($1)\", 'before ' .. step.revision)\n"
+      "  if step.revision == 'b2' then\n"
+      "    error('b2 is not allowed here')\n"
+      "  end\n"
+      "end\n"
+      "function on_error(step, err, ctx)\n"
+      "  op.execute(\"INSERT INTO hook_log (entry) VALUES ($1)\", 'on_error ' .. step.revision .. ' ' ..\n"
+      "    err.hook .. ' ' .. err.file .. ':' .. err.line)\n"
+      "end\n");
+  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+                 ", hooks = 'hooks/guard.lua' } }\n");
   auto r = lm({"-e", "production", "upgrade", "head"}, in(p));
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("upgrade of revision b2 (second) failed in hook before_migration") &&
@@ -626,9 +680,11 @@ TEST_CASE("env: a hook's own error is reported with file, function and line", "[
           "end\n");
   r = lm({"-e", "production", "--url", db3.url(), "upgrade", "head"}, in(p));
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Contains("upgrade of revision c3 (third) failed") && Contains("c3 breaks") &&
-                        Contains("hook on_error of migrations/hooks/guard.lua failed; its changes were rolled back") &&
-                        Contains("on_error breaks too") && Contains("guard.lua:3"));
+  CHECK_THAT(
+      r.err,
+      Contains("upgrade of revision c3 (third) failed") && Contains("c3 breaks") &&
+          Contains("hook on_error of migrations/hooks/guard.lua failed; its changes were rolled back") &&
+          Contains("on_error breaks too") && Contains("guard.lua:3"));
   CHECK(db3.version_rows() == Strings{"b2"});
   CHECK_FALSE(db3.table_exists("made_by_on_error"));
   write_three(p);
@@ -646,11 +702,12 @@ TEST_CASE("env: a hooks file with a syntax error stops the run before it connect
   TempProject p;
   write_three(p);
   p.write("migrations/hooks/bad.lua", "function before_run(ctx)\n  local x = \nend\n");
-  p.write_config("environments = { production = { url = " + lua_quote(db.url()) + ", hooks = 'hooks/bad.lua' } }\n");
+  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+                 ", hooks = 'hooks/bad.lua' } }\n");
   auto r = lm({"-e", "production", "upgrade", "head"}, in(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("migrations/hooks/bad.lua:3:") && Contains("syntax error"));
-  CHECK(db.tables().empty());   // not even the version table
+  CHECK(db.tables().empty());  // not even the version table
 
   // A runtime error in the file's top level: exit 1, file:line.
   p.write("migrations/hooks/bad.lua", "local n = nil\nlocal y = n + 1\n");
@@ -675,10 +732,11 @@ TEST_CASE("env: --no-hooks skips the hooks and says so", "[env]") {
   p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
                  ", hooks = { 'hooks/stop.lua', 'hooks/broken.lua' } } }\n");
   auto r = lm({"-e", "production", "upgrade", "head"}, in(p));
-  CHECK(r.status == 2);   // the broken file is found first
+  CHECK(r.status == 2);  // the broken file is found first
   r = lm({"-e", "production", "upgrade", "head", "--no-hooks"}, in(p));
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out, Contains("Hooks skipped (--no-hooks): migrations/hooks/stop.lua, migrations/hooks/broken.lua"));
+  CHECK_THAT(r.out,
+             Contains("Hooks skipped (--no-hooks): migrations/hooks/stop.lua, migrations/hooks/broken.lua"));
   CHECK_THAT(r.all(), !Contains("hooks ran"));
   CHECK(db.version_rows() == Strings{"c3"});
 }
@@ -687,7 +745,8 @@ TEST_CASE("env: allow_downgrade = false refuses a downgrade unless --force", "[e
   TempDb db;
   TempProject p;
   write_three(p);
-  p.write_config("environments = { production = { url = " + lua_quote(db.url()) + ", allow_downgrade = false } }\n");
+  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+                 ", allow_downgrade = false } }\n");
   REQUIRE(lm({"-e", "production", "upgrade", "head"}, in(p)).status == 0);
 
   auto r = lm({"-e", "production", "downgrade", "-1"}, in(p));
@@ -738,8 +797,9 @@ TEST_CASE("env: the example config and production hooks", "[env]") {
   // Without a maintenance window, or outside it, production refuses before any revision runs.
   auto r = lm({"-e", "production", "upgrade", "head"}, prod);
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Contains("hook before_run of migrations/hooks/production.lua failed; nothing was changed") &&
-                        Contains("maintenance_window=open"));
+  CHECK_THAT(r.err,
+             Contains("hook before_run of migrations/hooks/production.lua failed; nothing was changed") &&
+                 Contains("maintenance_window=open"));
   r = lm({"-e", "production", "upgrade", "head", "-x", "maintenance_window=00:00-00:00"}, prod);
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("outside the maintenance window 00:00-00:00"));
@@ -753,7 +813,8 @@ TEST_CASE("env: the example config and production hooks", "[env]") {
   CHECK(db.version_rows() == Strings{"b2"});
   CHECK(db.query_column("SELECT revision || ' ' || direction || ' ' || outcome || ' ' || application_name "
                         "FROM luamig_audit ORDER BY id") ==
-        Strings{"a1 upgrade applied luamig upgrade (production)", "b2 upgrade applied luamig upgrade (production)"});
+        Strings{"a1 upgrade applied luamig upgrade (production)",
+                "b2 upgrade applied luamig upgrade (production)"});
 
   // A failing revision leaves no "applied" row, and on_error records the failure after the rollback.
   p.write_migration("d4", "c3", "  op.execute('INSERT INTO missing_table VALUES (1)')", "", "broken");

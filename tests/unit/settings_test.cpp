@@ -1,9 +1,8 @@
 // The settings registry and its value parsers (config/settings.hpp).
-#include <catch2/catch.hpp>
-
-#include <set>
-
 #include "config/settings.hpp"
+
+#include <catch2/catch.hpp>
+#include <set>
 
 using namespace luamig::config;
 
@@ -32,5 +31,6 @@ TEST_CASE("settings: booleans and counts written as text", "[config]") {
   CHECK(parse_count_text("0") == 0);
   CHECK(parse_count_text("3") == 3);
   CHECK(parse_count_text("1000000") == 1000000);
-  for (const char* t : {"", "-1", "1.5", "1000001", "12345678", "3 "}) CHECK_FALSE(parse_count_text(t).has_value());
+  for (const char* t : {"", "-1", "1.5", "1000001", "12345678", "3 "})
+    CHECK_FALSE(parse_count_text(t).has_value());
 }
