@@ -45,14 +45,19 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", std::string("luamig ") + LUAMIG_VERSION);
   app.add_option("-c,--config", g.config_path, "Config file (default: $LUAMIG_CONFIG or ./luamig.lua)");
   app.add_option("--url", g.url, "Database URL (overrides the config file and $DATABASE_URL)");
-  app.add_option("-e,--env", g.environment, "Environment from luamig.lua (default: $LUAMIG_ENV, then default_environment)");
+  app.add_option("-e,--env", g.environment,
+                 "Environment from luamig.lua (default: $LUAMIG_ENV, then default_environment)");
   // One value per occurrence: `upgrade --set k=v head` must leave `head` to the verb.
-  app.add_option("--set", sets, "KEY=VALUE overriding a setting of luamig.lua (repeatable; see `luamig config`)")
+  app.add_option("--set", sets,
+                 "KEY=VALUE overriding a setting of luamig.lua (repeatable; see `luamig config`)")
       ->expected(1)
       ->allow_extra_args(false)
       ->take_all();
   app.add_flag("--no-hooks", g.no_hooks, "Do not run the environment's hooks");
-  app.add_option("-x", xs, "KEY=VALUE passed to migrations as context.x.KEY (repeatable)")->expected(1)->allow_extra_args(false)->take_all();
+  app.add_option("-x", xs, "KEY=VALUE passed to migrations as context.x.KEY (repeatable)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->take_all();
   app.add_flag("-q,--quiet", g.quiet, "Print errors only");
   app.add_flag("--no-color", g.no_color, "Never colour the output");
   std::string wait_for_db, lock_timeout, check_wait;
@@ -104,11 +109,14 @@ int run(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "Exit 0 when the database is at head, 1 when not (changes nothing)");
   check->add_option("--wait", check_wait, "Poll until the database is at head, for up to DURATION");
 
-  auto* config_cmd = app.add_subcommand("config", "Show the environment and every resolved setting with its source");
+  auto* config_cmd =
+      app.add_subcommand("config", "Show the environment and every resolved setting with its source");
   auto* env = app.add_subcommand("env", "Environments: `env show` (same as `config`), `env list`");
   env->require_subcommand(1);
-  auto* env_show = env->add_subcommand("show", "Show the environment and every resolved setting with its source");
-  auto* env_list = env->add_subcommand("list", "List the environments of luamig.lua, the selected one marked");
+  auto* env_show =
+      env->add_subcommand("show", "Show the environment and every resolved setting with its source");
+  auto* env_list =
+      env->add_subcommand("list", "List the environments of luamig.lua, the selected one marked");
 
   auto args = protect_relative_targets(argc, argv);
   std::reverse(args.begin(), args.end());   // CLI11 parses a reversed vector
@@ -124,10 +132,12 @@ int run(int argc, char** argv) {
   }
   // Flags for registered settings go in first, so that a later --set of the same key wins.
   if (!wait_for_db.empty()) g.overrides.push_back({"wait_for_db", wait_for_db, "--wait-for-db"});
-  if (!lock_timeout.empty()) g.overrides.push_back({"migration_lock_timeout", lock_timeout, "--lock-timeout"});
+  if (!lock_timeout.empty())
+    g.overrides.push_back({"migration_lock_timeout", lock_timeout, "--lock-timeout"});
   for (const auto& kv : sets) {
     auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("--set '{}': expected KEY=VALUE", kv));
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError(fmt::format("--set '{}': expected KEY=VALUE", kv));
     g.overrides.push_back({kv.substr(0, eq), kv.substr(eq + 1), "--set"});
   }
   out::configure(g.quiet, g.no_color);

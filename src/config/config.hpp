@@ -11,21 +11,22 @@
 
 namespace luamig::config {
 
-// A setting given on the command line: by --set KEY=VALUE, or by a dedicated flag. A new flag for a registered
-// setting only appends {"key", value, "--flag"} here (cli.cpp); resolution and `luamig config` then show it.
+// A setting given on the command line: by --set KEY=VALUE, or by a dedicated flag. A new flag for a
+// registered setting only appends {"key", value, "--flag"} here (cli.cpp); resolution and `luamig config`
+// then show it.
 struct SettingOverride {
   std::string key;
   std::string value;
-  std::string flag;   // as shown in `luamig config`: "--url", "--set"
+  std::string flag;  // as shown in `luamig config`: "--url", "--set"
 };
 
 struct GlobalOptions {
   std::string config_path;   // -c; "" = $LUAMIG_CONFIG or ./luamig.lua
   std::string url;           // --url (resolved as the command-line value of the `url` setting)
   std::string environment;   // -e/--env; "" = $LUAMIG_ENV, else default_environment
-  std::vector<SettingOverride> overrides;   // --set KEY=VALUE and other setting flags; a later one wins
+  std::vector<SettingOverride> overrides;  // --set KEY=VALUE and other setting flags; a later one wins
   std::map<std::string, std::string> x;   // -x KEY=VALUE
-  bool no_hooks = false;     // --no-hooks
+  bool no_hooks = false;                  // --no-hooks
   bool quiet = false;
   bool no_color = false;
 };
@@ -35,10 +36,10 @@ struct GlobalOptions {
 struct Config {
   std::filesystem::path file;        // the config file read ("" when none exists)
   std::filesystem::path root;        // its directory: relative paths resolve from here
-  std::string environment = "default";   // the selected environment
-  std::string environment_origin = "built-in: no environments are defined";   // how it was selected
+  std::string environment = "default";                                       // the selected environment
+  std::string environment_origin = "built-in: no environments are defined";  // how it was selected
   std::vector<std::string> environments;  // names defined in the file, sorted
-  std::string selection_error;       // non-empty when environments exist but none was selected
+  std::string selection_error;            // non-empty when environments exist but none was selected
   Settings settings;
   std::string script_location = "migrations";
   std::optional<std::string> url;    // from the config file
@@ -50,16 +51,16 @@ struct Config {
   // How long to retry connecting while the server cannot be reached. Default: 0 (fail at once).
   std::chrono::milliseconds wait_for_db{0};
   // How long a command that changes the database waits for another luamig to release the migration lock.
-  // Default: 10 minutes; 0 = forever. Distinct from lock_timeout (PostgreSQL's), which limits lock waits of the
-  // statements inside migrations.
+  // Default: 10 minutes; 0 = forever. Distinct from lock_timeout (PostgreSQL's), which limits lock waits of
+  // the statements inside migrations.
   std::chrono::milliseconds migration_lock_timeout{std::chrono::minutes(10)};
   // A revision failing with lock_not_available (SQLSTATE 55P03) is rolled back and run again up to this many times.
   // Default: 3.
   int lock_retries = 3;
   // Pause before the first such retry; each further pause doubles, with +-25% jitter. Default: 1 s.
   std::chrono::milliseconds lock_retry_delay{1000};
-  std::vector<std::filesystem::path> hooks;   // resolved against script_dir(), in the order given
-  std::optional<std::chrono::milliseconds> lock_timeout, statement_timeout;   // nullopt: leave the server's
+  std::vector<std::filesystem::path> hooks;  // resolved against script_dir(), in the order given
+  std::optional<std::chrono::milliseconds> lock_timeout, statement_timeout;  // nullopt: leave the server's
   bool allow_downgrade = true;
 
   std::filesystem::path script_dir() const { return root / script_location; }
@@ -69,13 +70,14 @@ struct Config {
   void require_environment() const;
 };
 
-// Finds and evaluates the config file, selects the environment (-e, else $LUAMIG_ENV, else default_environment,
-// else "default" when the file defines no environments) and resolves every setting. A missing default file is
-// fine (defaults apply); a missing explicit -c file is a ConfigError. Unknown keys (at the top level or in an
-// environment block), wrongly typed values and an unknown environment name are ConfigErrors (exit 2) naming the
-// key, environment and file.
+// Finds and evaluates the config file, selects the environment (-e, else $LUAMIG_ENV, else
+// default_environment, else "default" when the file defines no environments) and resolves every setting. A
+// missing default file is fine (defaults apply); a missing explicit -c file is a ConfigError. Unknown keys
+// (at the top level or in an environment block), wrongly typed values and an unknown environment name are
+// ConfigErrors (exit 2) naming the key, environment and file.
 Config load(const GlobalOptions& opts);
 
-// The database URL: --url, else the environment block, else the top level, else $DATABASE_URL. Empty when none.
+// The database URL: --url, else the environment block, else the top level, else $DATABASE_URL. Empty when
+// none.
 std::string resolve_url(const GlobalOptions& opts, const Config& cfg);
 }  // namespace luamig::config

@@ -27,8 +27,8 @@ class Dialect {
   // and the runner re-reads the version table at the start of each one.
   virtual bool serializes_by_transaction() const { return false; }
   virtual std::string begin() const { return "BEGIN"; }
-  // Sets a server timeout ("lock_timeout", "statement_timeout") for the current transaction (`local`) or for the
-  // session; "" when the database has no such setting (then nothing is run).
+  // Sets a server timeout ("lock_timeout", "statement_timeout") for the current transaction (`local`) or for
+  // the session; "" when the database has no such setting (then nothing is run).
   virtual std::string set_timeout(std::string_view /*setting*/, std::chrono::milliseconds /*value*/,
                                   bool /*local*/) const {
     return "";

@@ -25,10 +25,13 @@ std::string PostgreSQL::table_exists_query() const {
          "n.nspname = (CASE WHEN $2 = '' THEN pg_catalog.current_schema() ELSE $2 END)";
 }
 
-std::string PostgreSQL::set_timeout(std::string_view setting, std::chrono::milliseconds value, bool local) const {
+std::string PostgreSQL::set_timeout(std::string_view setting, std::chrono::milliseconds value,
+                                    bool local) const {
   // Milliseconds are exact; SHOW prints the value back in the largest unit that divides it ("5s", "10min").
   return fmt::format("SET {}{} = '{}ms'", local ? "LOCAL " : "", setting, value.count());
 }
 
-std::string PostgreSQL::reset_setting(std::string_view setting) const { return fmt::format("RESET {}", setting); }
+std::string PostgreSQL::reset_setting(std::string_view setting) const {
+  return fmt::format("RESET {}", setting);
+}
 }  // namespace luamig::dialect

@@ -9,7 +9,8 @@ class PostgreSQL : public Dialect {
   std::string quote_literal(std::string_view) const override;
   std::string placeholder(int n) const override { return "$" + std::to_string(n); }
   std::string table_exists_query() const override;
-  std::string set_timeout(std::string_view setting, std::chrono::milliseconds value, bool local) const override;
+  std::string set_timeout(std::string_view setting, std::chrono::milliseconds value,
+                          bool local) const override;
   std::string reset_setting(std::string_view setting) const override;
 };
 }  // namespace luamig::dialect

@@ -51,8 +51,8 @@ class OnlineServices : public luahost::Services {
  public:
   OnlineServices(db::Connection& conn, Timeouts timeouts) : conn_(conn), timeouts_(timeouts) {}
 
-  // BEGIN, then SET LOCAL lock_timeout / statement_timeout when configured: every migration and hook transaction
-  // starts here, so the limits are in force for all the SQL they run.
+  // BEGIN, then SET LOCAL lock_timeout / statement_timeout when configured: every migration and hook
+  // transaction starts here, so the limits are in force for all the SQL they run.
   void begin() {
     conn_.begin();
     apply_timeouts(true);
@@ -70,7 +70,8 @@ class OnlineServices : public luahost::Services {
     autocommitted_ = true;
     bool was_in_tx = conn_.in_transaction();
     if (was_in_tx) conn_.commit();
-    // Outside a transaction SET LOCAL has no effect: the block runs under session-level settings, reset after.
+    // Outside a transaction SET LOCAL has no effect: the block runs under session-level settings, reset
+    // after.
     apply_timeouts(false);
     try {
       block();
@@ -177,8 +178,8 @@ Value error_value(const std::exception& e) {
 }
 
 // One upgrade/downgrade command, phase by phase:
-//   check allow_downgrade and the hooks files -> connect -> migration lock -> version table -> plan -> engine ->
-//   hooks' top level and before_run -> per revision (before_migration, upgrade()/downgrade(), version row,
+//   check allow_downgrade and the hooks files -> connect -> migration lock -> version table -> plan -> engine
+//   -> hooks' top level and before_run -> per revision (before_migration, upgrade()/downgrade(), version row,
 //   after_migration, commit) -> after_run -> release the lock.
 class Run {
  public:
@@ -187,7 +188,7 @@ class Run {
   void execute() {
     const auto& map = project_.load_graph();
     check_downgrade_allowed();
-    open_hooks();   // missing files and syntax errors stop the run before it touches the database
+    open_hooks();  // missing files and syntax errors stop the run before it touches the database
     auto url = project_.database_url();
     database_masked_ = url.masked();
     project_.announce(url);
@@ -225,10 +226,12 @@ class Run {
     if (options_.direction != graph::Direction::Down || cfg().allow_downgrade) return;
     const auto& origin = cfg().settings.get("allow_downgrade").origin;
     if (!options_.force)
-      throw RunError(fmt::format("downgrade refused: environment '{}' has allow_downgrade = false (set by {}); nothing was "
-                                 "changed. Pass --force to downgrade anyway.",
-                                 cfg().environment, origin),
-                     2);
+      throw RunError(
+          fmt::format(
+              "downgrade refused: environment '{}' has allow_downgrade = false (set by {}); nothing was "
+              "changed. Pass --force to downgrade anyway.",
+              cfg().environment, origin),
+          2);
     out::warn(fmt::format("Environment '{}' sets allow_downgrade = false ({}): downgrading anyway (--force)",
                           cfg().environment, origin));
   }
@@ -249,7 +252,8 @@ class Run {
     conn_ = runner::connect(project_);
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);
-    services_ = std::make_unique<OnlineServices>(*conn_, Timeouts{cfg().lock_timeout, cfg().statement_timeout});
+    services_ =
+        std::make_unique<OnlineServices>(*conn_, Timeouts{cfg().lock_timeout, cfg().statement_timeout});
     // On SIGINT/SIGTERM: cancel the running statement and stop the running Lua (see util/interrupt.hpp).
     on_stop_ = std::make_unique<interrupt::OnStop>([conn = conn_.get()] {
       luahost::request_interrupt();
@@ -288,7 +292,8 @@ class Run {
     engine_ = std::make_unique<luahost::Engine>(services_.get(), context, limits, project_.cfg.lib_dir().string());
   }
 
-  // ---- hook arguments ----------------------------------------------------------------------------------------
+  // ---- hook arguments
+  // ----------------------------------------------------------------------------------------
 
   Value step_value(size_t index, std::optional<long long> duration_ms) const {
     const auto& step = steps_[index];
@@ -330,7 +335,8 @@ class Run {
     return heads;
   }
 
-  // Runs `body` in a transaction of its own; a HookError rolls it back, is reported and ends the run (exit 1).
+  // Runs `body` in a transaction of its own; a HookError rolls it back, is reported and ends the run (exit
+  // 1).
   void in_hook_transaction(const std::function<void()>& body, const std::string& consequence) {
     services_->begin();
     try {
@@ -338,7 +344,7 @@ class Run {
       conn_->commit();
     } catch (const HookError& e) {
       conn_->rollback();
-      if (interrupt::requested()) throw;   // a stop, told as such by migrate()
+      if (interrupt::requested()) throw;  // a stop, told as such by migrate()
       report_hook_failure(e, consequence);
       throw RunError("", 1);
     } catch (...) {
@@ -362,12 +368,13 @@ class Run {
   void after_run() {
     if (hooks_.empty() || !hooks_.defines("after_run")) return;
     auto ctx = run_context(heads_, elapsed_ms(started_));
-    in_hook_transaction([&] { hooks_.call("after_run", {ctx}); },
-                        fmt::format("the migrations above were committed; the database is at {}.",
-                                    heads_or_base(heads_)));
+    in_hook_transaction(
+        [&] { hooks_.call("after_run", {ctx}); },
+        fmt::format("the migrations above were committed; the database is at {}.", heads_or_base(heads_)));
   }
 
-  // Each file's on_error runs in a transaction of its own; its failure is reported and does not hide the error.
+  // Each file's on_error runs in a transaction of its own; its failure is reported and does not hide the
+  // error.
   void call_on_error(size_t index, const std::exception& e, long long duration_ms) {
     if (hooks_.empty() || !hooks_.defines("on_error") || interrupt::requested()) return;
     auto step = step_value(index, duration_ms);
@@ -388,7 +395,8 @@ class Run {
     }
   }
 
-  // ---- steps -------------------------------------------------------------------------------------------------
+  // ---- steps
+  // -------------------------------------------------------------------------------------------------
 
   // Loads the revision's file into a fresh sandbox and calls its upgrade()/downgrade().
   void run_script(const graph::Step& step) {

@@ -26,11 +26,13 @@ config::DatabaseUrl Project::database_url() const {
   cfg.require_environment();
   std::string url = config::resolve_url(opts, cfg);
   if (url.empty()) {
-    // A named environment never falls back to a local file: "production" without a URL is a mistake to report.
+    // A named environment never falls back to a local file: "production" without a URL is a mistake to
+    // report.
     if (!cfg.environments.empty())
-      throw ConfigError(fmt::format("no database URL for environment '{}': set `url` in its block of {}, pass "
-                                    "--url, or set DATABASE_URL",
-                                    cfg.environment, cfg.file.string()));
+      throw ConfigError(
+          fmt::format("no database URL for environment '{}': set `url` in its block of {}, pass "
+                      "--url, or set DATABASE_URL",
+                      cfg.environment, cfg.file.string()));
     if (!default_url_noted)
       out::line(fmt::format("No database URL configured: using {} (a SQLite file in the working directory)",
                             kDefaultUrl));

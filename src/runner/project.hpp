@@ -16,18 +16,18 @@ struct Project {
   config::GlobalOptions opts;
   config::Config cfg;
   std::unique_ptr<graph::RevisionMap> map;   // loaded by load_graph()
-  mutable bool default_url_noted = false;     // the zero-setup SQLite note is printed once per command
+  mutable bool default_url_noted = false;    // the zero-setup SQLite note is printed once per command
 
   // Reads the config (throws ConfigError).
   static Project open(const config::GlobalOptions& opts);
   // Loads versions/*.lua into the graph (throws GraphError).
   const graph::RevisionMap& load_graph();
-  // The database URL, parsed. Throws ConfigError when environments are defined but none was selected, or when the
-  // selected environment (one defined in luamig.lua) has no URL. With no environments and no URL anywhere:
-  // kDefaultUrl, a SQLite file in the working directory.
+  // The database URL, parsed. Throws ConfigError when environments are defined but none was selected, or when
+  // the selected environment (one defined in luamig.lua) has no URL. With no environments and no URL
+  // anywhere: kDefaultUrl, a SQLite file in the working directory.
   config::DatabaseUrl database_url() const;
-  // Prints "Environment production, database postgresql://app:***@db/app": the first line of every command that
-  // acts on a database (suppressed by -q).
+  // Prints "Environment production, database postgresql://app:***@db/app": the first line of every command
+  // that acts on a database (suppressed by -q).
   void announce(const config::DatabaseUrl& url) const;
 };
 }  // namespace luamig::runner

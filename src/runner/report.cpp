@@ -35,7 +35,8 @@ std::string user_traceback(const std::string& tb) {
 }
 
 // The lines after the headline: where, the error, SQLSTATE and SQL, the user part of the Lua traceback.
-std::string details(const luahost::ScriptFailure& f, const std::string& fallback_file, const std::string& function) {
+std::string details(const luahost::ScriptFailure& f, const std::string& fallback_file,
+                    const std::string& function) {
   std::string text;
   std::string where = f.file.empty() ? fallback_file : f.file;
   if (f.line > 0) where += fmt::format(":{}", f.line);
@@ -62,9 +63,10 @@ void print(std::string text) {
 void report_step_failure(const graph::Step& step, const std::exception& error) {
   const auto& rev = *step.revision;
   if (const auto* he = dynamic_cast<const HookError*>(&error)) {
-    print(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; the revision was rolled back.\n",
-                      direction_name(step.direction), rev.id, rev.message, he->function, he->file) +
-          details(he->failure, he->file, he->function));
+    print(
+        fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; the revision was rolled back.\n",
+                    direction_name(step.direction), rev.id, rev.message, he->function, he->file) +
+        details(he->failure, he->file, he->function));
     return;
   }
   std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; the revision was rolled back.\n",
