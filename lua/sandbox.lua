@@ -10,7 +10,8 @@
 -- dofile, loadfile, getfenv, setfenv, newproxy, module, gcinfo, string.dump. getfenv/setfenv are refused entirely
 -- (not only on functions outside the migration): a file that wants per-function environments can pass tables.
 --
--- Isolation: every file (and every module it requires) gets its own globals and its own copies of the libraries.
+-- Isolation: every file (and every module it requires) gets its own globals and its own copies of the libraries;
+-- `context` is read-only (context.x is the file's own copy: LuaJIT has no __pairs, and a proxy could not be iterated).
 -- Values the engine shares between files are out of reach: getmetatable() never returns a metatable the sandboxed
 -- code did not set itself (the string metatable, op.text values, row streams), setmetatable() and rawset() refuse
 -- engine-owned tables, and the tables hung on `op` are sealed.

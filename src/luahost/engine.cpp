@@ -813,6 +813,11 @@ struct Engine::Impl {
     int status = lua_pcall(L, nargs, 0, base);
     rt.watchdog.disarm();
     lua_remove(L, base);
+    if (status == 0 && (rt.alloc.refused || rt.memory_exceeded)) {
+      // The code caught the memory error and finished before the hook could raise it again: still a failure.
+      lua_pushnil(L);
+      status = LUA_ERRMEM;
+    }
     if (status != 0) fail(status, file);
     rt.has_deadline = false;
   }
