@@ -171,13 +171,32 @@ class Run {
     throw RunError("", 1);
   }
 
+  // True when the version table no longer shows what this run planned from: another process has migrated
+  // between our steps. Only dialects whose write lock is the transaction itself need the check.
+  bool moved_under_us() {
+    if (!conn_->dialect().serializes_by_transaction()) return false;
+    auto now = to_set(version_table_->heads());
+    if (now == heads_) return false;
+    heads_ = std::move(now);
+    return true;
+  }
+
   void run_steps(const graph::RevisionMap& map) {
     const bool per_step = project_.cfg.transaction_per_migration;
     size_t done = 0;
     if (!per_step && !steps_.empty()) conn_->begin();
-    for (const auto& step : steps_) {
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      const auto& step = steps_[i];
       auto started = Clock::now();
-      if (per_step) conn_->begin();
+      if (per_step) {
+        conn_->begin();
+        if (moved_under_us()) {
+          conn_->rollback();
+          plan(map);
+          i = static_cast<size_t>(-1);
+          continue;
+        }
+      }
       try {
         run_script(step);
         record_version_change(map, step);
@@ -196,7 +215,7 @@ class Run {
         throw RunError(fmt::format("COMMIT failed: {} (SQLSTATE {}); nothing was applied", e.message(), e.sqlstate()));
       }
     }
-    if (steps_.empty()) out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
+    if (done == 0) out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
   }
 
   Project& project_;
