@@ -287,3 +287,18 @@ TEST_CASE("luahost: watchdog grace and message", "[luahost]") {
   w.disarm();
   CHECK_FALSE(w.armed());
 }
+
+TEST_CASE("luahost: tables hung on op are sealed and still work", "[luahost]") {
+  FakeServices services;
+  Engine engine(&services, Context{}, limits());
+  CHECK(run(engine, R"(
+    assert(op.types.integer.generic == "integer")
+    op.create_table("t", { "id", op.types.integer }, { "name", op.types.string(20) })
+  )").message == "");
+  REQUIRE(services.statements.size() == 1);
+  CHECK_THAT(services.statements[0], Contains("varchar(20)"));
+  CHECK_THAT(run(engine, "op.types.integer.generic = 'text'").message, Contains("read-only"));
+  CHECK_THAT(run(engine, "op.types.integer = 'text'").message, Contains("read-only"));
+  CHECK_THAT(run(engine, "rawset(op.types, 'integer', 'text')").message, Contains("cannot change a luamig value"));
+  CHECK(run(engine, "assert(op.types.integer.generic == 'integer')").message == "");
+}
