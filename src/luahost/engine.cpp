@@ -354,6 +354,16 @@ int message_handler(lua_State* L) {
   return 1;
 }
 
+// Bytecode is refused by the "t" load mode with a cryptic message; this one says what is wrong.
+void refuse_bytecode(const std::string& path, const std::string& source) {
+  if (!source.empty() && source[0] == LUA_SIGNATURE[0]) {
+    ScriptFailure f;
+    f.file = path;
+    f.message = "the file is precompiled bytecode; luamig loads only Lua source";
+    throw ScriptError(std::move(f));
+  }
+}
+
 // ---- parameters and host functions --------------------------------------------------------------------------------
 
 std::string number_text(lua_Number n) {
@@ -925,6 +935,7 @@ Script Engine::load(const std::string& path, const std::string& source,
   auto& I = *impl_;
   lua_State* L = I.L;
   I.reset();
+  refuse_bytecode(path, source);
   if (luaL_loadbufferx(L, source.data(), source.size(), ("@" + path).c_str(), "t") != 0) {
     std::string raw = lua_tostring(L, -1);
     lua_pop(L, 1);
@@ -1021,6 +1032,7 @@ void Engine::set_activity(std::string what) { impl_->rt.watchdog.set_activity(st
 
 void Engine::unload(Script& script) {
   lua_State* L = impl_->L;
+  impl_->rt.watchdog.set_activity("");   // what ran is over: a later message must not name it
   luaL_unref(L, LUA_REGISTRYINDEX, script.env_ref_);
   script.env_ref_ = LUA_NOREF;
   lua_gc(L, LUA_GCCOLLECT, 0);
@@ -1030,6 +1042,7 @@ void check_syntax(const std::string& path, const std::string& source) {
   // One parser state reused for every file: loading thousands of revisions must stay cheap.
   static lua_State* L = luaL_newstate();
   if (!L) throw RunError("cannot create a Lua state");
+  refuse_bytecode(path, source);
   int rc = luaL_loadbufferx(L, source.data(), source.size(), ("@" + path).c_str(), "t");
   if (rc == 0) {
     lua_settop(L, 0);
@@ -1054,6 +1067,42 @@ int config_env(lua_State* L) {
   return 1;
 }
 }  // namespace
+
+namespace {
+// What top-level code gets from op while luamig only reads revision headers: nothing.
+class NoDatabase : public Services {
+ public:
+  long long execute(const std::string&, const std::vector<Param>&) override { refuse(); }
+  std::unique_ptr<RowStream> query(const std::string&, const std::vector<Param>&) override { refuse(); }
+  void autocommit_block(const std::function<void()>&) override { refuse(); }
+  void log(const std::string&, const std::string&) override {}
+
+ private:
+  [[noreturn]] static void refuse() {
+    throw RunError("the database is not available at the top level of a migration file (luamig runs it to read "
+                   "the revision header); call op in upgrade() or downgrade()");
+  }
+};
+}  // namespace
+
+Value eval_revision_header(const std::string& path, const std::string& source) {
+  static NoDatabase services;
+  // Reading a header takes milliseconds; the project's lua_time_limit applies when the file runs for real.
+  static Engine engine(&services, Context{}, Limits{std::chrono::seconds(10)});
+  engine.set_activity("reading the revision header");
+  auto script = engine.load(path, source);
+  auto table = std::make_shared<Table>();
+  for (const char* key : {"revision", "down_revision", "branch_labels", "depends_on"}) {
+    Value v = script.global(key);
+    if (!v.is_nil()) table->emplace_back(Value{std::string(key)}, std::move(v));
+  }
+  for (const char* fn : {"upgrade", "downgrade"})
+    if (script.has_function(fn)) table->emplace_back(Value{std::string(fn)}, Value{true});
+  engine.unload(script);
+  Value result;
+  result.v = table;
+  return result;
+}
 
 Value eval_config(const std::string& path, const std::string& source) {
   lua_State* L = luaL_newstate();

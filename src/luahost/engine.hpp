@@ -91,7 +91,7 @@ class Engine {
   void call_with(const Script& script, const std::string& function, const std::vector<Value>& args,
                  const std::optional<std::chrono::milliseconds>& time_limit = {});
   // Names what runs next, e.g. "upgrade of revision ab12 (add users)", for the message the watchdog prints if it
-  // has to end the process (the file is the script being run).
+  // has to end the process (the file is the script being run). unload() clears it.
   void set_activity(std::string what);
   // Releases a script's environment.
   void unload(Script& script);
@@ -106,6 +106,12 @@ class Engine {
 
 // Checks that `source` compiles as Lua text; throws ScriptError naming path:line on a syntax error.
 void check_syntax(const std::string& path, const std::string& source);
+
+// Runs the top level of a migration file whose header is not plain literals, in the migrations' sandbox (10 s, the
+// default memory limit) and without a database (op calls fail), and returns its header values: revision, down_revision,
+// branch_labels, depends_on (as the file set them) and upgrade, downgrade (true when defined as functions).
+// Throws ScriptError.
+Value eval_revision_header(const std::string& path, const std::string& source);
 
 // Evaluates a config file (luamig.lua) in a restricted environment that offers env(name, default), string, table,
 // math, tostring, tonumber, type, pairs, ipairs; returns its globals. Throws ScriptError.

@@ -491,6 +491,46 @@ TEST_CASE("sandbox: code at the top level of a migration file is sandboxed", "[s
   run_all(attempts);
 }
 
+TEST_CASE("sandbox: computed revision headers are read inside the sandbox", "[sandbox]") {
+  // A header that is not plain literals makes luamig run the file's top level to read it, for every command.
+  struct Case {
+    const char* name;
+    const char* code;
+    const char* expect;
+  };
+  for (auto c : {Case{"io", "local f = io.open('/etc/passwd')", "io.open is not available in migrations"},
+                 Case{"environment variables", "local home = os.getenv('HOME')", "os.getenv is not available"},
+                 Case{"the config's env()", "local home = env('HOME')", "attempt to call global 'env'"},
+                 Case{"the database", "op.execute('DROP TABLE victim')", "the database is not available"},
+                 Case{"an infinite loop", "while true do end", "time limit exceeded"}}) {
+    SECTION(c.name) {
+      TempDb db;
+      db.exec("CREATE TABLE victim (id int)");
+      TempProject proj;
+      proj.write_config();
+      proj.write("migrations/versions/r1_computed.lua",
+                 std::string("-- computed\nrevision = 'r' .. '1'\ndown_revision = nil\n") + c.code +
+                     "\nfunction upgrade() end\n");
+      RunOptions options;
+      options.cwd = proj.path().string();
+      options.env = {{"DATABASE_URL", db.url()}};
+      std::vector<const char*> verbs = {"history", "upgrade"};
+      if (c.name == std::string("an infinite loop")) verbs = {"history"};   // 10 s each
+      for (const char* verb : verbs) {
+        auto started = Clock::now();
+        auto r = luamig::test::luamig({verb, verb == std::string("upgrade") ? "head" : "-v"}, options);
+        INFO(verb << "\n" << r.describe());
+        CHECK(r.status != 0);
+        CHECK_THAT(r.err, Contains("r1_computed.lua:4"));
+        CHECK_THAT(r.err, Contains(c.expect));
+        CHECK(Clock::now() - started < std::chrono::seconds(20));
+      }
+      CHECK(db.table_exists("victim"));
+      CHECK(db.version_rows().empty());
+    }
+  }
+}
+
 TEST_CASE("sandbox: time_limit in a migration file and database time", "[sandbox]") {
   SECTION("a file's time_limit grants more time than lua_time_limit") {
     TempDb db;
