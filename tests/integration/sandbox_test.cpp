@@ -206,6 +206,7 @@ TEST_CASE("sandbox: bytecode is refused on every loading path", "[sandbox]") {
     INFO(r.describe());
     CHECK(r.status != 0);
     CHECK_THAT(r.err, Contains("r1_escape.lua"));
+    CHECK_THAT(r.err, Contains("precompiled bytecode; luamig loads only Lua source"));
     CHECK(db.tables().size() <= 1);   // at most alembic_version
     CHECK(db.version_rows().empty());
   }
