@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -36,6 +37,10 @@ constexpr int kMaxLuaDepth = 7000;
 constexpr size_t kMaxMessage = 4000;
 // How long a __tostring metamethod of an error object may run while the error is reported.
 constexpr auto kToStringBudget = 1000ms;
+const char kInterruptMessage[] = "interrupted: luamig was asked to stop";
+
+// Set from another thread by request_interrupt(); read by the count hook of every engine.
+std::atomic<bool> g_interrupt{false};
 
 // Sentinel whose address is op.NULL (a light userdata).
 char g_null_sentinel;
@@ -206,6 +211,11 @@ void check_memory(lua_State* L, Runtime* rt) {
 
 void count_hook(lua_State* L, lua_Debug*) {
   Runtime* rt = runtime_of(L);
+  if (g_interrupt.load(std::memory_order_relaxed)) {
+    // Same re-arming as for the time limit: a pcall in the script cannot swallow the stop.
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    luaL_error(L, kInterruptMessage);
+  }
   if (rt->timed_out) raise_timeout(L, rt);
   if (rt->memory_exceeded || rt->alloc.refused) raise_memory(L, rt);
   if (rt->has_deadline && Clock::now() >= rt->deadline) raise_timeout(L, rt);
@@ -304,8 +314,9 @@ bool names_file(const std::string& shown, const std::string& path) {
 int message_handler(lua_State* L) {
   Runtime* rt = runtime_of(L);
   bool timeout = rt->timed_out;
-  bool stopping = timeout || rt->memory_exceeded;
-  if (stopping) lua_sethook(L, nullptr, 0, 0);   // the handler must run to its end
+  bool interrupted = g_interrupt.load(std::memory_order_relaxed);
+  bool stopping = timeout || rt->memory_exceeded || interrupted;
+  if (stopping) lua_sethook(L, nullptr, 0, 0);   // the handler must run to its end (and no __tostring runs)
   rt->last_file.clear();
   rt->last_line = 0;
   std::vector<std::string> user_files;
@@ -320,7 +331,7 @@ int message_handler(lua_State* L) {
   }
   std::string msg;
   if (stopping) {
-    msg = timeout ? kTimeoutMessage : kMemoryMessage;
+    msg = timeout ? kTimeoutMessage : rt->memory_exceeded ? kMemoryMessage : kInterruptMessage;
     if (!rt->stop_file.empty()) {
       rt->last_file = rt->stop_file;
       rt->last_line = rt->stop_line;
@@ -1139,5 +1150,8 @@ Value eval_config(const std::string& path, const std::string& source) {
   size_t budget = kValueBudget;
   return to_value(L, env, budget);
 }
+
+void request_interrupt() { g_interrupt.store(true); }
+void clear_interrupt() { g_interrupt.store(false); }
 
 }  // namespace luamig::luahost
