@@ -1,10 +1,11 @@
 // What the sandbox and its limits cost (hidden: run with `luamig_tests "[.bench]"`).
 // The same Lua loops run in the engine (sandboxed, JIT engine off, count hook with deadline, memory and stack
-// checks) and in the stock `luajit` interpreter with the JIT off and on, best of 5 runs each.
+// checks) and in the stock `luajit` interpreter with the JIT off and on, best of 5 runs each, in CPU time.
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -41,6 +42,13 @@ const char kArithmeticLoop[] = R"(
   return n
 )";
 
+// CPU time, as os.clock() measures it in the luajit runs: other processes sharing the cores do not count.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 double engine_seconds(const std::string& body) {
   double best = 1e9;
   for (int run = 0; run < 5; ++run) {
@@ -48,9 +56,9 @@ double engine_seconds(const std::string& body) {
     Limits limits;   // the defaults: 60 s, 512 MiB
     Engine engine(&services, Context{}, limits);
     auto script = engine.load("bench.lua", "function upgrade()\n" + body + "\nend\n");
-    auto t0 = std::chrono::steady_clock::now();
+    double t0 = thread_cpu_seconds();
     engine.call(script, "upgrade", {});
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    best = std::min(best, thread_cpu_seconds() - t0);
   }
   return best;
 }
