@@ -17,7 +17,8 @@ long long to_ns(Watchdog::Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 Watchdog::Clock::time_point from_ns(long long ns) {
-  return Watchdog::Clock::time_point(std::chrono::duration_cast<Watchdog::Clock::duration>(std::chrono::nanoseconds(ns)));
+  return Watchdog::Clock::time_point(
+      std::chrono::duration_cast<Watchdog::Clock::duration>(std::chrono::nanoseconds(ns)));
 }
 }  // namespace
 
@@ -57,13 +58,17 @@ std::string Watchdog::message(std::chrono::milliseconds overrun) const {
   std::lock_guard lk(mu_);
   std::string text = fmt::format("ERROR: {} failed: time limit exceeded in a C function\n", what_);
   if (!file_.empty())
-    text += fmt::format("  at {} (the line is unknown: the time went into one call of a C function, such as a "
-                        "backtracking string.find)\n",
-                        file_);
-  text += fmt::format("  The Lua code was still running {} after its limit of {} (lua_time_limit, or the file's "
-                      "time_limit), so luamig ended the process.\n",
-                      format_duration(overrun), format_duration(limit));
-  text += "  PostgreSQL rolls the open transaction back when the connection drops: its changes are not applied.\n";
+    text += fmt::format(
+        "  at {} (the line is unknown: the time went into one call of a C function, such as a "
+        "backtracking string.find)\n",
+        file_);
+  text += fmt::format(
+      "  The Lua code was still running {} after its limit of {} (lua_time_limit, or the file's "
+      "time_limit), so luamig ended the process.\n",
+      format_duration(overrun), format_duration(limit));
+  text +=
+      "  PostgreSQL rolls the open transaction back when the connection drops: its changes are not "
+      "applied.\n";
   return text;
 }
 

@@ -1,14 +1,15 @@
 #pragma once
 // The time limit's second line of defence.
 //
-// The engine's count hook stops Lua code at its deadline, but hooks never run inside a C function: a backtracking
-// pattern such as ("a"):rep(40):find(("a*"):rep(20) .. "b") or a huge plain find can run for hours in one call.
-// When Lua code is still running `grace` after its deadline, the watchdog prints what was running and ends the
-// process with exit status 1. That is safe for a migration: PostgreSQL rolls the open transaction back when the
-// connection drops, and a session advisory lock goes with it.
+// The engine's count hook stops Lua code at its deadline, but hooks never run inside a C function: a
+// backtracking pattern such as ("a"):rep(40):find(("a*"):rep(20) .. "b") or a huge plain find can run for
+// hours in one call. When Lua code is still running `grace` after its deadline, the watchdog prints what was
+// running and ends the process with exit status 1. That is safe for a migration: PostgreSQL rolls the open
+// transaction back when the connection drops, and a session advisory lock goes with it.
 //
-// arm()/disarm() are cheap (atomics, no wake-up): the engine calls them around every database call so that time
-// spent waiting on the database never counts. The thread polls a few times a second and starts on first arm().
+// arm()/disarm() are cheap (atomics, no wake-up): the engine calls them around every database call so that
+// time spent waiting on the database never counts. The thread polls a few times a second and starts on first
+// arm().
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -23,7 +24,7 @@ class Watchdog {
   using Clock = std::chrono::steady_clock;
 
   Watchdog() = default;
-  ~Watchdog();   // stops the thread; never ends the process
+  ~Watchdog();  // stops the thread; never ends the process
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
@@ -44,7 +45,7 @@ class Watchdog {
   void run();
   [[noreturn]] void fire(std::chrono::milliseconds overrun);
 
-  std::atomic<long long> kill_at_{0};   // steady-clock nanoseconds; 0 = disarmed
+  std::atomic<long long> kill_at_{0};  // steady-clock nanoseconds; 0 = disarmed
   std::atomic<long long> limit_ms_{0};
   mutable std::mutex mu_;
   std::condition_variable cv_;

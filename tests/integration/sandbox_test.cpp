@@ -1,9 +1,8 @@
 // The sandbox promise (issue 4), through the real binary against a real PostgreSQL: every escape attempt is a
-// migration whose upgrade() first creates a table and then tries one forbidden thing. Each must fail with exit status
-// 1 and a message naming the file (and line, where Lua can know it) and what was refused, and the table must not
-// exist afterwards (the revision was rolled back).
+// migration whose upgrade() first creates a table and then tries one forbidden thing. Each must fail with
+// exit status 1 and a message naming the file (and line, where Lua can know it) and what was refused, and the
+// table must not exist afterwards (the revision was rolled back).
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -27,11 +26,11 @@ const char kMarker[] = "--!";
 
 struct Attempt {
   std::string name;
-  std::string code;                    // Lua, run in upgrade() after the CREATE TABLE (or at top level)
-  std::vector<std::string> expect;     // substrings of stderr
-  std::string config = "";             // extra luamig.lua lines
-  std::vector<std::pair<std::string, std::string>> files = {};   // extra project files (path, content)
-  bool top_level = false;              // `code` runs when the file is loaded, not in upgrade()
+  std::string code;                 // Lua, run in upgrade() after the CREATE TABLE (or at top level)
+  std::vector<std::string> expect;  // substrings of stderr
+  std::string config = "";          // extra luamig.lua lines
+  std::vector<std::pair<std::string, std::string>> files = {};  // extra project files (path, content)
+  bool top_level = false;  // `code` runs when the file is loaded, not in upgrade()
 };
 
 // Line number (1-based) of the first line of `text` containing `needle`; 0 when absent.
@@ -138,7 +137,8 @@ TEST_CASE("sandbox: forbidden libraries and functions are refused", "[sandbox]")
       {"dump through a string", "  local d = ('').dump; d(function() end) --!", {refused("string.dump")}},
       {"getfenv", "  getfenv(1) --!", {refused("getfenv")}},
       {"setfenv", "  setfenv(1, {}) --!", {refused("setfenv")}},
-      {"collectgarbage collect", "  collectgarbage('collect') --!",
+      {"collectgarbage collect",
+       "  collectgarbage('collect') --!",
        {"collectgarbage(\"collect\") is not available in migrations"}},
       {"collectgarbage without option", "  collectgarbage() --!", {"collectgarbage() is not available"}},
       {"collectgarbage stop", "  collectgarbage('stop') --!", {"collectgarbage(\"stop\") is not available"}},
@@ -174,25 +174,35 @@ TEST_CASE("sandbox: bytecode is refused on every loading path", "[sandbox]") {
     }
   }
   REQUIRE(bytecode.substr(0, 3) == "\x1bLJ");
-  std::string as_lua_string;   // the bytecode as a Lua string literal
+  std::string as_lua_string;  // the bytecode as a Lua string literal
   for (unsigned char c : bytecode) {
     as_lua_string += '\\';
     as_lua_string += std::to_string(c);
   }
 
   std::vector<Attempt> attempts = {
-      {"require of a lib file holding bytecode", "  local m = require('evil') --!",
-       {"require 'evil'", "is precompiled bytecode; migrations load only Lua source"}, "",
+      {"require of a lib file holding bytecode",
+       "  local m = require('evil') --!",
+       {"require 'evil'", "is precompiled bytecode; migrations load only Lua source"},
+       "",
        {{"migrations/lib/evil.lua", bytecode}}},
-      {"require of a nested lib module holding bytecode", "  local m = require('pkg.evil') --!",
-       {"precompiled bytecode"}, "", {{"migrations/lib/pkg/evil.lua", bytecode}}},
-      {"lib module requiring a bytecode module", "  local m = require('good')",
-       {"precompiled bytecode", "good.lua:1"}, "",
-       {{"migrations/lib/good.lua", "local e = require('evil')\nreturn {}\n"}, {"migrations/lib/evil.lua", bytecode}}},
+      {"require of a nested lib module holding bytecode",
+       "  local m = require('pkg.evil') --!",
+       {"precompiled bytecode"},
+       "",
+       {{"migrations/lib/pkg/evil.lua", bytecode}}},
+      {"lib module requiring a bytecode module",
+       "  local m = require('good')",
+       {"precompiled bytecode", "good.lua:1"},
+       "",
+       {{"migrations/lib/good.lua", "local e = require('evil')\nreturn {}\n"},
+        {"migrations/lib/evil.lua", bytecode}}},
       {"load of a bytecode string", "  local f = load('" + as_lua_string + "') --!", {refused("load")}},
-      {"loadstring of a bytecode string", "  local f = loadstring('" + as_lua_string + "') --!",
+      {"loadstring of a bytecode string",
+       "  local f = loadstring('" + as_lua_string + "') --!",
        {refused("loadstring")}},
-      {"string.dump to make bytecode", "  local b = string.dump(function() return 1 end) --!",
+      {"string.dump to make bytecode",
+       "  local b = string.dump(function() return 1 end) --!",
        {refused("string.dump")}},
   };
   run_all(attempts);
@@ -207,7 +217,7 @@ TEST_CASE("sandbox: bytecode is refused on every loading path", "[sandbox]") {
     CHECK(r.status != 0);
     CHECK_THAT(r.err, Contains("r1_escape.lua"));
     CHECK_THAT(r.err, Contains("precompiled bytecode; luamig loads only Lua source"));
-    CHECK(db.tables().size() <= 1);   // at most alembic_version
+    CHECK(db.tables().size() <= 1);  // at most alembic_version
     CHECK(db.version_rows().empty());
   }
 }
@@ -216,24 +226,33 @@ TEST_CASE("sandbox: engine values and metatables are out of reach", "[sandbox]")
   std::vector<Attempt> attempts = {
       {"string metatable", "  local mt = getmetatable('')\n  mt.__index.upper = nil --!", {"boolean value"}},
       {"string metatable index", "  getmetatable('').__index.rep = print --!", {"boolean value"}},
-      {"setmetatable on a string's metatable", "  setmetatable(getmetatable(''), {}) --!",
+      {"setmetatable on a string's metatable",
+       "  setmetatable(getmetatable(''), {}) --!",
        {"bad argument #1 to 'setmetatable'"}},
       {"rawset on op", "  rawset(op, 'execute', print) --!", {"rawset: cannot change a luamig value"}},
       {"rawset on log", "  rawset(log, 'info', print) --!", {"rawset: cannot change a luamig value"}},
-      {"rawset on context", "  rawset(context, 'revision', 'x') --!", {"rawset: cannot change a luamig value"}},
+      {"rawset on context",
+       "  rawset(context, 'revision', 'x') --!",
+       {"rawset: cannot change a luamig value"}},
       {"assignment to op", "  op.execute = print --!", {"op is read-only"}},
       {"assignment to context", "  context.revision = 'x' --!", {"context is read-only"}},
       {"assignment to log", "  log.info = print --!", {"log is read-only"}},
       {"setmetatable on op", "  setmetatable(op, {}) --!", {"cannot change the metatable of a luamig value"}},
       {"getmetatable of op", "  getmetatable(op).__index = {} --!", {"boolean value"}},
-      {"metatable of op.text values", "  getmetatable(op.text('now()')).__tostring = print --!",
+      {"metatable of op.text values",
+       "  getmetatable(op.text('now()')).__tostring = print --!",
        {"boolean value"}},
-      {"setmetatable on op.text values", "  setmetatable(op.text('now()'), {}) --!",
+      {"setmetatable on op.text values",
+       "  setmetatable(op.text('now()'), {}) --!",
        {"cannot change the metatable of a luamig value"}},
       {"op.NULL_DEFAULT", "  op.NULL_DEFAULT.x = 1 --!", {"read-only"}},
-      {"rawset on op.NULL_DEFAULT", "  rawset(op.NULL_DEFAULT, 'x', 1) --!", {"rawset: cannot change a luamig value"}},
+      {"rawset on op.NULL_DEFAULT",
+       "  rawset(op.NULL_DEFAULT, 'x', 1) --!",
+       {"rawset: cannot change a luamig value"}},
       {"a library stub", "  rawset(io, 'open', print) --!", {"rawset: cannot change a luamig value"}},
-      {"the globals' metatable", "  setmetatable(_G, nil) --!", {"cannot change the metatable of a luamig value"}},
+      {"the globals' metatable",
+       "  setmetatable(_G, nil) --!",
+       {"cannot change the metatable of a luamig value"}},
   };
   run_all(attempts);
 }
@@ -262,7 +281,8 @@ TEST_CASE("sandbox: nothing one migration does is seen by the next", "[sandbox]"
   coroutine.resume = function() error("hijacked") end
   op.execute("CREATE TABLE first_ran (id int)")
 )LUA";
-  std::string text = migration("r1", std::nullopt, poison, "", "poison") + "\nstring.lower = nil\ntop_level_global = 1\n";
+  std::string text =
+      migration("r1", std::nullopt, poison, "", "poison") + "\nstring.lower = nil\ntop_level_global = 1\n";
   proj.write("migrations/versions/r1_poison.lua", text);
   std::string check = R"LUA(
   assert(("x"):upper() == "X", "string methods were poisoned")
@@ -298,9 +318,11 @@ TEST_CASE("sandbox: getfenv setfenv and the registry are unreachable", "[sandbox
       {"debug.getfenv", "  debug.getfenv(op.execute) --!", {refused("debug.getfenv")}},
       {"registry through package.loaded", "  local g = package.loaded._G --!", {refused("package.loaded")}},
       {"require of _G", "  local g = require('_G') --!", {"module '_G' is not available in migrations"}},
-      {"require of a path outside lib", "  require('../../etc/passwd') --!",
+      {"require of a path outside lib",
+       "  require('../../etc/passwd') --!",
        {"module '../../etc/passwd' is not available in migrations"}},
-      {"every path in turn", R"LUA(  local paths = {
+      {"every path in turn",
+       R"LUA(  local paths = {
     function() return debug.getregistry() end,
     function() return getfenv(0) end,
     function() return getfenv(op.execute) end,
@@ -321,11 +343,14 @@ TEST_CASE("sandbox: getfenv setfenv and the registry are unreachable", "[sandbox
 
 TEST_CASE("sandbox: hostile error objects still give a readable message", "[sandbox]") {
   std::vector<Attempt> attempts = {
-      {"__tostring that errors", "  error(setmetatable({}, { __tostring = function() error('nope') end })) --!",
+      {"__tostring that errors",
+       "  error(setmetatable({}, { __tostring = function() error('nope') end })) --!",
        {"error object is a table value whose __tostring failed", "nope"}},
-      {"__tostring that loops", "  error(setmetatable({}, { __tostring = function() while true do end end })) --!",
+      {"__tostring that loops",
+       "  error(setmetatable({}, { __tostring = function() while true do end end })) --!",
        {"error object is a table value whose __tostring did not finish"}},
-      {"__tostring that recurses", R"LUA(  local mt = {}
+      {"__tostring that recurses",
+       R"LUA(  local mt = {}
   mt.__tostring = function(s) return (tostring(s)) end
   error(setmetatable({}, mt)) --!)LUA",
        {"__tostring failed", "stack overflow"}},
@@ -338,7 +363,9 @@ TEST_CASE("sandbox: hostile error objects still give a readable message", "[sand
       {"a table as error value", "  error({ code = 42 }) --!", {"(error object is a table value)"}},
       {"nil as error value", "  error(nil) --!", {"error() was called without a message"}},
       {"a function as error value", "  error(print) --!", {"(error object is a function value)"}},
-      {"a coroutine as error value", "  error(coroutine.create(print)) --!", {"(error object is a thread value)"}},
+      {"a coroutine as error value",
+       "  error(coroutine.create(print)) --!",
+       {"(error object is a thread value)"}},
       {"a huge message", "  error(string.rep('y', 2^20)) --!", {"more bytes)"}},
   };
   run_all(attempts);
@@ -354,24 +381,31 @@ TEST_CASE("sandbox: every kind of infinite loop is stopped", "[sandbox]") {
       {"pcall swallowing the timeout", "  while true do pcall(function() while true do end end) end --!", {}},
       {"pcall around error in a loop", "  while true do pcall(error, 'x') end --!", {}},
       {"xpcall whose handler loops",
-       "  xpcall(function() error('x') end, function() while true do end end) --!", {}},
+       "  xpcall(function() error('x') end, function() while true do end end) --!",
+       {}},
       {"xpcall retrying forever",
-       "  while true do xpcall(function() while true do end end, function(e) return e end) end --!", {}},
+       "  while true do xpcall(function() while true do end end, function(e) return e end) end --!",
+       {}},
       {"coroutine loop", "  coroutine.wrap(function() while true do end end)() --!", {}},
       {"coroutine catching the timeout",
-       "  coroutine.wrap(function() while true do pcall(function() while true do end end) end end)() --!", {}},
-      {"resuming coroutines forever", R"LUA(  local co = coroutine.wrap(function() while true do coroutine.yield() end end)
+       "  coroutine.wrap(function() while true do pcall(function() while true do end end) end end)() --!",
+       {}},
+      {"resuming coroutines forever",
+       R"LUA(  local co = coroutine.wrap(function() while true do coroutine.yield() end end)
   while true do co() end --!)LUA",
        {}},
       {"new coroutines swallowing the timeout",
-       "  while true do coroutine.resume(coroutine.create(function() while true do end end)) end --!", {}},
+       "  while true do coroutine.resume(coroutine.create(function() while true do end end)) end --!",
+       {}},
       {"gsub callback", "  local _ = ('x'):gsub('.', function() while true do end end) --!", {}},
       {"sort comparator", "  table.sort({ 3, 2, 1 }, function(a, b) while true do end end) --!", {}},
-      {"__index metamethod", "  local t = setmetatable({}, { __index = function() while true do end end })\n"
-                             "  local _ = t.x --!",
+      {"__index metamethod",
+       "  local t = setmetatable({}, { __index = function() while true do end end })\n"
+       "  local _ = t.x --!",
        {}},
       {"__tostring in string.format",
-       "  string.format('%s', setmetatable({}, { __tostring = function() while true do end end })) --!", {}},
+       "  string.format('%s', setmetatable({}, { __tostring = function() while true do end end })) --!",
+       {}},
   };
   for (auto& a : attempts) a.expect.push_back("time limit exceeded");
   auto config = "lua_time_limit = \"1s\"";
@@ -386,9 +420,12 @@ TEST_CASE("sandbox: every kind of infinite loop is stopped", "[sandbox]") {
 TEST_CASE("sandbox: work stuck in a C function ends the process after the grace period", "[sandbox]") {
   std::vector<Attempt> attempts = {
       {"catastrophic backtracking", "  local s = ('a'):rep(40)\n  s:find(('a*'):rep(20) .. 'b')", {}},
-      {"catastrophic match with captures", "  local s = ('a'):rep(40)\n  s:match(('(a*)'):rep(20) .. 'b')", {}},
+      {"catastrophic match with captures",
+       "  local s = ('a'):rep(40)\n  s:match(('(a*)'):rep(20) .. 'b')",
+       {}},
       {"huge plain find",
-       "  local h = string.rep('a', 2^25)\n  local n = string.rep('a', 2^20) .. 'b'\n  h:find(n, 1, true)", {}},
+       "  local h = string.rep('a', 2^25)\n  local n = string.rep('a', 2^20) .. 'b'\n  h:find(n, 1, true)",
+       {}},
   };
   for (auto& a : attempts) {
     a.expect = {"ERROR: upgrade of revision r1 (escape) failed: time limit exceeded in a C function",
@@ -410,13 +447,20 @@ TEST_CASE("sandbox: memory bombs end with memory limit exceeded", "[sandbox]") {
       {"string.rep through a string", "  local s = ('x'):rep(2^29)", {}},
       {"string doubling", "  local s = 'x'\n  while true do s = s .. s end", {}},
       {"table growth", "  local t = {}\n  for i = 1, 1e9 do t[i] = i end", {}},
-      {"table of strings", "  local t = {}\n  for i = 1, 1e9 do t[i] = tostring(i) .. 'padding padding' end", {}},
-      {"table.concat", "  local t = {}\n  for i = 1, 1e7 do t[i] = 'xxxxxxxxxxxxxxxx' end\n  local s = table.concat(t)", {}},
+      {"table of strings",
+       "  local t = {}\n  for i = 1, 1e9 do t[i] = tostring(i) .. 'padding padding' end",
+       {}},
+      {"table.concat",
+       "  local t = {}\n  for i = 1, 1e7 do t[i] = 'xxxxxxxxxxxxxxxx' end\n  local s = table.concat(t)",
+       {}},
       {"closures", "  local t = {}\n  for i = 1, 1e9 do t[i] = function() return i end end", {}},
       {"coroutines", "  local t = {}\n  for i = 1, 1e9 do t[i] = coroutine.create(print) end", {}},
-      {"string.format padding", "  local t = {}\n  for i = 1, 1e9 do t[i] = string.format('%099d', i) end", {}},
+      {"string.format padding",
+       "  local t = {}\n  for i = 1, 1e9 do t[i] = string.format('%099d', i) end",
+       {}},
       {"gsub expansion", "  local s = ('x'):rep(2^20)\n  while true do s = s:gsub('x', 'xx') end", {}},
-      {"caught and retried", "  local t = {}\n  for i = 1, 1e9 do pcall(function() t[#t + 1] = ('x'):rep(2^20) .. i end) end",
+      {"caught and retried",
+       "  local t = {}\n  for i = 1, 1e9 do pcall(function() t[#t + 1] = ('x'):rep(2^20) .. i end) end",
        {}},
   };
   for (auto& a : attempts) a.expect = {"memory limit exceeded", "64 MiB"};
@@ -427,23 +471,29 @@ TEST_CASE("sandbox: deep recursion of every kind ends with a clear error", "[san
   // The marker is on the line that recurses: the error is raised there.
   std::vector<Attempt> attempts = {
       {"Lua recursion", "  local function f() return 1 + f() end --!\n  f()", {"stack overflow"}},
-      {"recursion through pcall", "  local function f() local ok, e = pcall(f) error(e, 0) end --!\n  f()",
+      {"recursion through pcall",
+       "  local function f() local ok, e = pcall(f) error(e, 0) end --!\n  f()",
        {"stack overflow"}},
-      {"gsub callbacks", "  local function f(s) return (s:gsub('.', f)) end --!\n  f('ab')", {"stack overflow"}},
+      {"gsub callbacks",
+       "  local function f(s) return (s:gsub('.', f)) end --!\n  f('ab')",
+       {"stack overflow"}},
       {"gsub with a table whose __index recurses",
        "  local t = setmetatable({}, { __index = function(t, k) return (('ab'):gsub('.', t)) end }) --!\n"
        "  local _ = ('ab'):gsub('.', t)",
        {"stack overflow"}},
       {"table.sort comparators",
-       "  local function c(a, b) table.sort({ 3, 2, 1 }, c) return a < b end --!\n  table.sort({ 3, 2, 1 }, c)",
+       "  local function c(a, b) table.sort({ 3, 2, 1 }, c) return a < b end --!\n  table.sort({ 3, 2, 1 }, "
+       "c)",
        {"stack overflow"}},
       {"__lt through table.sort",
        "  local mt = {}\n  mt.__lt = function(a, b) table.sort({ a, b, a }) return true end --!\n"
        "  local x = setmetatable({}, mt)\n  local _ = x < x",
        {"stack overflow"}},
-      {"nested coroutines", "  local function f() local r = coroutine.wrap(f)() return r end --!\n  f()",
+      {"nested coroutines",
+       "  local function f() local r = coroutine.wrap(f)() return r end --!\n  f()",
        {"coroutines are nested too deeply"}},
-      {"nested coroutines through tail calls", "  local function f() return coroutine.wrap(f)() end\n  f()",
+      {"nested coroutines through tail calls",
+       "  local function f() return coroutine.wrap(f)() end\n  f()",
        {"coroutines are nested too deeply"}},
       {"nested coroutine.resume",
        "  local function f() local ok, e = coroutine.resume(coroutine.create(f)) error(e, 0) end --!\n  f()",
@@ -456,8 +506,9 @@ TEST_CASE("sandbox: deep recursion of every kind ends with a clear error", "[san
        "  local t = setmetatable({}, { __tostring = function(s) return (tostring(s)) end }) --!\n"
        "  local _ = tostring(t)",
        {"stack overflow"}},
-      {"recursive __index", "  local t = setmetatable({}, { __index = function(t, k) return (t[k]) end }) --!\n"
-                            "  local _ = t.x",
+      {"recursive __index",
+       "  local t = setmetatable({}, { __index = function(t, k) return (t[k]) end }) --!\n"
+       "  local _ = t.x",
        {"stack overflow"}},
       {"recursive __concat",
        "  local mt = {}\n  mt.__concat = function(a, b) return (a .. b) end --!\n"
@@ -468,7 +519,10 @@ TEST_CASE("sandbox: deep recursion of every kind ends with a clear error", "[san
        "    if d % 1000 == 0 then coroutine.wrap(function() f(s, d + 1) end)()\n"
        "    else s:gsub('.', function() f(s, d + 1) end) end\n  end\n  f('a', 1)",
        {"stack overflow"}},
-      {"recursion in a lib module", "  require('loop')", {"stack overflow", "loop.lua:1"}, "",
+      {"recursion in a lib module",
+       "  require('loop')",
+       {"stack overflow", "loop.lua:1"},
+       "",
        {{"migrations/lib/loop.lua", "local function f() return 1 + f() end\nreturn f()\n"}}},
   };
   run_all(attempts, "lua_time_limit = \"20s\"");
@@ -480,12 +534,19 @@ TEST_CASE("sandbox: code at the top level of a migration file is sandboxed", "[s
       {"os.execute", "os.execute('true') --!", {refused("os.execute")}},
       {"load", "local f = load('return 1') --!", {refused("load")}},
       {"infinite loop", "while true do end --!", {"time limit exceeded"}, "lua_time_limit = \"1s\""},
-      {"memory bomb", "local t = {} for i = 1, 1e9 do t[i] = i end", {"memory limit exceeded"},
+      {"memory bomb",
+       "local t = {} for i = 1, 1e9 do t[i] = i end",
+       {"memory limit exceeded"},
        "lua_memory_limit = \"64MiB\""},
       {"recursion", "local function f() return 1 + f() end\nf() --!", {"stack overflow"}},
-      {"catastrophic pattern", "local s = ('a'):rep(40)\nlocal _ = s:find(('a*'):rep(20) .. 'b')",
-       {"time limit exceeded in a C function"}, "lua_time_limit = \"1s\""},
-      {"a lib module's top level", "local m = require('bad')", {refused("os.getenv"), "bad.lua:2"}, "",
+      {"catastrophic pattern",
+       "local s = ('a'):rep(40)\nlocal _ = s:find(('a*'):rep(20) .. 'b')",
+       {"time limit exceeded in a C function"},
+       "lua_time_limit = \"1s\""},
+      {"a lib module's top level",
+       "local m = require('bad')",
+       {refused("os.getenv"), "bad.lua:2"},
+       "",
        {{"migrations/lib/bad.lua", "local M = {}\nM.home = os.getenv('HOME')\nreturn M\n"}}},
   };
   for (auto& a : attempts) a.top_level = true;
@@ -499,11 +560,12 @@ TEST_CASE("sandbox: computed revision headers are read inside the sandbox", "[sa
     const char* code;
     const char* expect;
   };
-  for (auto c : {Case{"io", "local f = io.open('/etc/passwd')", "io.open is not available in migrations"},
-                 Case{"environment variables", "local home = os.getenv('HOME')", "os.getenv is not available"},
-                 Case{"the config's env()", "local home = env('HOME')", "attempt to call global 'env'"},
-                 Case{"the database", "op.execute('DROP TABLE victim')", "the database is not available"},
-                 Case{"an infinite loop", "while true do end", "time limit exceeded"}}) {
+  for (auto c :
+       {Case{"io", "local f = io.open('/etc/passwd')", "io.open is not available in migrations"},
+        Case{"environment variables", "local home = os.getenv('HOME')", "os.getenv is not available"},
+        Case{"the config's env()", "local home = env('HOME')", "attempt to call global 'env'"},
+        Case{"the database", "op.execute('DROP TABLE victim')", "the database is not available"},
+        Case{"an infinite loop", "while true do end", "time limit exceeded"}}) {
     SECTION(c.name) {
       TempDb db;
       db.exec("CREATE TABLE victim (id int)");
@@ -516,7 +578,7 @@ TEST_CASE("sandbox: computed revision headers are read inside the sandbox", "[sa
       options.cwd = proj.path().string();
       options.env = {{"DATABASE_URL", db.url()}};
       std::vector<const char*> verbs = {"history", "upgrade"};
-      if (c.name == std::string("an infinite loop")) verbs = {"history"};   // 10 s each
+      if (c.name == std::string("an infinite loop")) verbs = {"history"};  // 10 s each
       for (const char* verb : verbs) {
         auto started = Clock::now();
         auto r = luamig::test::luamig({verb, verb == std::string("upgrade") ? "head" : "-v"}, options);
@@ -554,7 +616,8 @@ TEST_CASE("sandbox: time_limit in a migration file and database time", "[sandbox
     TempDb db;
     TempProject proj;
     proj.write_config("lua_time_limit = \"60s\"");
-    std::string text = migration("r1", std::nullopt, kCreate + a.code, "", "escape") + "\ntime_limit = \"1s\"\n";
+    std::string text =
+        migration("r1", std::nullopt, kCreate + a.code, "", "escape") + "\ntime_limit = \"1s\"\n";
     proj.write("migrations/versions/r1_escape.lua", text);
     auto started = Clock::now();
     auto r = upgrade_head(proj, db);

@@ -2,7 +2,6 @@
 // The same Lua loops run in the engine (sandboxed, JIT engine off, count hook with deadline, memory and stack
 // checks) and in the stock `luajit` interpreter with the JIT off and on, best of 5 runs each, in CPU time.
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -53,7 +52,7 @@ double engine_seconds(const std::string& body) {
   double best = 1e9;
   for (int run = 0; run < 5; ++run) {
     NoServices services;
-    Limits limits;   // the defaults: 60 s, 512 MiB
+    Limits limits;  // the defaults: 60 s, 512 MiB
     Engine engine(&services, Context{}, limits);
     auto script = engine.load("bench.lua", "function upgrade()\n" + body + "\nend\n");
     double t0 = thread_cpu_seconds();
@@ -66,9 +65,10 @@ double engine_seconds(const std::string& body) {
 // Runs the loop in the luajit CLI; the script times itself with os.clock.
 double luajit_seconds(const std::string& body, bool jit) {
   luamig::test::TempProject dir;
-  auto path = dir.write("bench.lua", "local function work()\n" + body +
-                                         "\nend\nlocal best = 1e9\nfor r = 1, 5 do local t = os.clock() work() "
-                                         "best = math.min(best, os.clock() - t) end\nio.write(best)\n");
+  auto path =
+      dir.write("bench.lua", "local function work()\n" + body +
+                                 "\nend\nlocal best = 1e9\nfor r = 1, 5 do local t = os.clock() work() "
+                                 "best = math.min(best, os.clock() - t) end\nio.write(best)\n");
   std::vector<std::string> argv = {"luajit"};
   if (!jit) argv.push_back("-joff");
   argv.push_back(path.string());
@@ -85,8 +85,10 @@ TEST_CASE("luahost bench: cost of the sandbox and limits", "[.bench]") {
     double sandboxed = engine_seconds(body);
     double interpreter = luajit_seconds(body, false);
     double jit = luajit_seconds(body, true);
-    std::printf("%s\n  sandboxed engine (JIT off, hook, limits): %.3f s\n  luajit -joff: %.3f s (sandbox cost %+.1f%%)\n"
-                "  luajit (JIT on): %.3f s (sandbox cost vs JIT %+.1f%%)\n",
-                name, sandboxed, interpreter, (sandboxed / interpreter - 1) * 100, jit, (sandboxed / jit - 1) * 100);
+    std::printf(
+        "%s\n  sandboxed engine (JIT off, hook, limits): %.3f s\n  luajit -joff: %.3f s (sandbox cost "
+        "%+.1f%%)\n"
+        "  luajit (JIT on): %.3f s (sandbox cost vs JIT %+.1f%%)\n",
+        name, sandboxed, interpreter, (sandboxed / interpreter - 1) * 100, jit, (sandboxed / jit - 1) * 100);
   }
 }

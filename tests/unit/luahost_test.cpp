@@ -1,8 +1,8 @@
-// The Lua engine driven directly, with a fake Services (no database): sandbox behaviour, limits, error reporting.
-// The escape suite against the real binary and PostgreSQL is tests/integration/sandbox_test.cpp.
-#include <catch2/catch.hpp>
+// The Lua engine driven directly, with a fake Services (no database): sandbox behaviour, limits, error
+// reporting. The escape suite against the real binary and PostgreSQL is tests/integration/sandbox_test.cpp.
 #include <pthread.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
 #include <thread>
@@ -64,9 +64,10 @@ Limits limits(std::chrono::milliseconds time = 2000ms, size_t memory = size_t{64
   return l;
 }
 
-// Loads `body` as the upgrade() of a file named m.lua (body starts on line 2) and calls it; returns the failure
-// (message "" when it succeeded).
-ScriptFailure run(Engine& engine, const std::string& body, std::optional<std::chrono::milliseconds> time = {}) {
+// Loads `body` as the upgrade() of a file named m.lua (body starts on line 2) and calls it; returns the
+// failure (message "" when it succeeded).
+ScriptFailure run(Engine& engine, const std::string& body,
+                  std::optional<std::chrono::milliseconds> time = {}) {
   try {
     auto script = engine.load("m.lua", "function upgrade()\n" + body + "\nend\n");
     engine.call(script, "upgrade", {{"revision", "r1"}}, time);
@@ -90,25 +91,26 @@ TEST_CASE("luahost: refusals name what was refused and where", "[luahost]") {
     const char* code;
     const char* message;
   };
-  for (auto c : {Case{"io.open('/etc/passwd')", "io.open is not available in migrations"},
-                 Case{"os.execute('true')", "os.execute is not available in migrations"},
-                 Case{"os.getenv('HOME')", "os.getenv is not available in migrations"},
-                 Case{"debug.getregistry()", "debug.getregistry is not available in migrations"},
-                 Case{"jit.off()", "jit.off is not available in migrations"},
-                 Case{"ffi.cdef''", "ffi.cdef is not available in migrations"},
-                 Case{"package.loadlib('x', 'y')", "package.loadlib is not available in migrations"},
-                 Case{"load('return 1')", "load is not available in migrations"},
-                 Case{"loadstring('return 1')", "loadstring is not available in migrations"},
-                 Case{"dofile('x')", "dofile is not available in migrations"},
-                 Case{"loadfile('x')", "loadfile is not available in migrations"},
-                 Case{"getfenv(1)", "getfenv is not available in migrations"},
-                 Case{"setfenv(op.execute, {})", "setfenv is not available in migrations"},
-                 Case{"newproxy(true)", "newproxy is not available in migrations"},
-                 Case{"module('m')", "module is not available in migrations"},
-                 Case{"string.dump(print)", "string.dump is not available in migrations"},
-                 Case{"local d = ('').dump; d(print)", "string.dump is not available in migrations"},
-                 Case{"collectgarbage('collect')", "collectgarbage(\"collect\") is not available in migrations"},
-                 Case{"require('ffi')", "module 'ffi' is not available in migrations"}}) {
+  for (auto c :
+       {Case{"io.open('/etc/passwd')", "io.open is not available in migrations"},
+        Case{"os.execute('true')", "os.execute is not available in migrations"},
+        Case{"os.getenv('HOME')", "os.getenv is not available in migrations"},
+        Case{"debug.getregistry()", "debug.getregistry is not available in migrations"},
+        Case{"jit.off()", "jit.off is not available in migrations"},
+        Case{"ffi.cdef''", "ffi.cdef is not available in migrations"},
+        Case{"package.loadlib('x', 'y')", "package.loadlib is not available in migrations"},
+        Case{"load('return 1')", "load is not available in migrations"},
+        Case{"loadstring('return 1')", "loadstring is not available in migrations"},
+        Case{"dofile('x')", "dofile is not available in migrations"},
+        Case{"loadfile('x')", "loadfile is not available in migrations"},
+        Case{"getfenv(1)", "getfenv is not available in migrations"},
+        Case{"setfenv(op.execute, {})", "setfenv is not available in migrations"},
+        Case{"newproxy(true)", "newproxy is not available in migrations"},
+        Case{"module('m')", "module is not available in migrations"},
+        Case{"string.dump(print)", "string.dump is not available in migrations"},
+        Case{"local d = ('').dump; d(print)", "string.dump is not available in migrations"},
+        Case{"collectgarbage('collect')", "collectgarbage(\"collect\") is not available in migrations"},
+        Case{"require('ffi')", "module 'ffi' is not available in migrations"}}) {
     INFO(c.code);
     auto f = run(c.code);
     CHECK(f.message.rfind(c.message, 0) == 0);
@@ -151,12 +153,14 @@ TEST_CASE("luahost: one file cannot change what the next one sees", "[luahost]")
     leaked = true
     pcall(rawset, log, "info", error)
     math.randomseed(1)
-  )").message == "");
+  )")
+            .message == "");
   CHECK(run(engine, R"(
     assert(string.upper("a") == "A" and ("a"):upper() == "A")
     assert(leaked == nil)
     log.info("fine")
-  )").message == "");
+  )")
+            .message == "");
   CHECK(services.logs.back() == "fine");
 }
 
@@ -197,7 +201,8 @@ TEST_CASE("luahost: garbage does not count against the memory limit", "[luahost]
     local live = {}
     for i = 1, 40 do live[i] = string.rep(string.char(64 + i % 26), 2^20) end
     for i = 1, 500 do local garbage = string.rep("y", 2^20) .. i end
-  )", limits(10000ms, size_t{64} << 20));
+  )",
+               limits(10000ms, size_t{64} << 20));
   CHECK(f.message == "");
 }
 
@@ -220,7 +225,8 @@ TEST_CASE("luahost: hostile error objects", "[luahost]") {
   CHECK(run("error({ code = 1 })").message == "(error object is a table value)");
   CHECK_THAT(run("error(setmetatable({}, { __tostring = function() error('no') end }))").message,
              Contains("whose __tostring failed"));
-  auto loops = run("error(setmetatable({}, { __tostring = function() while true do end end }))", limits(5000ms));
+  auto loops =
+      run("error(setmetatable({}, { __tostring = function() while true do end end }))", limits(5000ms));
   CHECK_THAT(loops.message, Contains("whose __tostring did not finish"));
   CHECK_FALSE(loops.timeout);
   CHECK(run("error(setmetatable({}, { __tostring = function() return 'custom' end }))").message == "custom");
@@ -281,7 +287,9 @@ TEST_CASE("luahost: watchdog grace and message", "[luahost]") {
   w.arm(std::chrono::steady_clock::now() + 3600s, 1000ms);
   CHECK(w.armed());
   auto text = w.message(2000ms);
-  CHECK_THAT(text, Contains("ERROR: upgrade of revision ab12 (add users) failed: time limit exceeded in a C function"));
+  CHECK_THAT(
+      text,
+      Contains("ERROR: upgrade of revision ab12 (add users) failed: time limit exceeded in a C function"));
   CHECK_THAT(text, Contains("at migrations/versions/ab12_add_users.lua"));
   CHECK_THAT(text, Contains("2.00 s after its limit of 1.00 s"));
   w.disarm();
@@ -294,11 +302,13 @@ TEST_CASE("luahost: tables hung on op are sealed and still work", "[luahost]") {
   CHECK(run(engine, R"(
     assert(op.types.integer.generic == "integer")
     op.create_table("t", { "id", op.types.integer }, { "name", op.types.string(20) })
-  )").message == "");
+  )")
+            .message == "");
   REQUIRE(services.statements.size() == 1);
   CHECK_THAT(services.statements[0], Contains("varchar(20)"));
   CHECK_THAT(run(engine, "op.types.integer.generic = 'text'").message, Contains("read-only"));
   CHECK_THAT(run(engine, "op.types.integer = 'text'").message, Contains("read-only"));
-  CHECK_THAT(run(engine, "rawset(op.types, 'integer', 'text')").message, Contains("cannot change a luamig value"));
+  CHECK_THAT(run(engine, "rawset(op.types, 'integer', 'text')").message,
+             Contains("cannot change a luamig value"));
   CHECK(run(engine, "assert(op.types.integer.generic == 'integer')").message == "");
 }
