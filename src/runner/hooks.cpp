@@ -41,6 +41,7 @@ void Hooks::load(luahost::Engine& engine) {
   scripts_.clear();
   for (size_t i = 0; i < files_.size(); ++i) {
     try {
+      engine.set_activity(fmt::format("the top level of hooks file {}", files_[i]));
       scripts_.push_back(engine.load(files_[i], sources_[i]));
     } catch (const luahost::ScriptError& e) {
       throw HookError(files_[i], "top level", e.failure);
@@ -61,6 +62,7 @@ bool Hooks::defines(const std::string& function) const {
 void Hooks::call_file(size_t index, const std::string& function, const std::vector<luahost::Value>& args) {
   if (!file_defines(index, function)) return;
   try {
+    engine_->set_activity(fmt::format("hook {} of {}", function, files_[index]));
     engine_->call_with(scripts_[index], function, args);
   } catch (const luahost::ScriptError& e) {
     throw HookError(files_[index], function, e.failure);
