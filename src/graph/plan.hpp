@@ -48,6 +48,14 @@ VersionChange version_change(const RevisionMap& map, const std::set<std::string>
 // Applies a VersionChange to a set of heads. GraphError if it does not fit (deleting/updating a missing head,
 // inserting or updating to an existing one).
 void apply(std::set<std::string>& heads, const VersionChange& change);
+// The same; these overloads only exist so that an unqualified `apply(heads, change)` never picks std::apply
+// through argument-dependent lookup (std::set is in namespace std).
+inline void apply(std::set<std::string>& heads, VersionChange& change) {
+  apply(heads, static_cast<const VersionChange&>(change));
+}
+inline void apply(std::set<std::string>& heads, VersionChange&& change) {
+  apply(heads, static_cast<const VersionChange&>(change));
+}
 
 // Planning. current_heads = the rows of the version table (may be empty); target as for resolve_target.
 // GraphError: a current head unknown to the map ("Can't locate revision identified by 'x'"), a target that does
