@@ -57,6 +57,7 @@ struct Runtime {
   bool has_deadline = false;
   bool timed_out = false;
   std::optional<SqlFailure> last_sql_failure;
+  std::string last_sql_error;   // the Lua error text raised for last_sql_failure
   std::string last_file;   // where the last error happened
   int last_line = 0;
   std::string project_lib_dir;
@@ -109,6 +110,12 @@ int message_handler(lua_State* L) {
   bool timeout = rt->timed_out;
   if (timeout) lua_sethook(L, nullptr, 0, 0);
   std::string msg = timeout ? std::string(kTimeoutMessage) : error_text(L, 1, true);
+  // A statement failure caught by pcall earlier is not the cause of this error: only keep the SQL details when the
+  // error being raised still carries the database's message.
+  if (rt->last_sql_failure && (timeout || msg.find(rt->last_sql_error) == std::string::npos)) {
+    rt->last_sql_failure.reset();
+    rt->last_sql_error.clear();
+  }
   rt->last_file.clear();
   rt->last_line = 0;
   lua_Debug ar;
@@ -181,6 +188,7 @@ int guarded(lua_State* L, F&& fn) {
     rt->last_sql_failure = e;
     std::snprintf(buf, sizeof buf, "%s%s%s%s", e.message().c_str(), e.sqlstate().empty() ? "" : " (SQLSTATE ",
                   e.sqlstate().c_str(), e.sqlstate().empty() ? "" : ")");
+    rt->last_sql_error = buf;
   } catch (const std::exception& e) {
     std::snprintf(buf, sizeof buf, "%s", e.what());
   }
@@ -313,6 +321,7 @@ int host_autocommit(lua_State* L) {
   } catch (const SqlFailure& e) {
     rt->last_sql_failure = e;
     err = fmt::format("{} (SQLSTATE {})", e.message(), e.sqlstate());
+    rt->last_sql_error = err;
   } catch (const std::exception& e) {
     err = e.what();
   }
@@ -490,6 +499,11 @@ struct Engine::Impl {
     if (f.timeout) f.message = "time limit exceeded: Lua code ran longer than its limit (lua_time_limit)";
     f.file = rt.last_file.empty() ? fallback_file : rt.last_file;
     f.line = rt.last_line;
+    // Runtime errors arrive as "file:line: message"; the position is reported on its own.
+    if (f.line > 0) {
+      std::string position = fmt::format("{}:{}: ", f.file, f.line);
+      if (f.message.rfind(position, 0) == 0) f.message.erase(0, position.size());
+    }
     if (rt.last_sql_failure) {
       f.sql = rt.last_sql_failure->sql();
       f.sqlstate = rt.last_sql_failure->sqlstate();
@@ -504,6 +518,7 @@ struct Engine::Impl {
     rt.timed_out = false;
     rt.alloc.refused = false;
     rt.last_sql_failure.reset();
+    rt.last_sql_error.clear();
     rt.last_file.clear();
     rt.last_line = 0;
     lua_sethook(L, count_hook, LUA_MASKCOUNT, kHookPeriod);
