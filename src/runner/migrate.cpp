@@ -82,11 +82,8 @@ void migrate(Project& project, const MigrateOptions& options) {
   auto conn = db::connect(url);
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
 
-  if (!vt.exists()) {
-    conn->begin();
-    vt.ensure();
-    conn->commit();
-  }
+  // Plan first: a target that does not resolve (several heads, unknown revision...) leaves the database untouched,
+  // without even creating the version table.
   std::set<std::string> heads = to_set(vt.heads());
   std::vector<graph::Step> steps = options.direction == graph::Direction::Up
                                        ? graph::plan_upgrade(map, heads, options.target)
@@ -99,6 +96,21 @@ void migrate(Project& project, const MigrateOptions& options) {
                                    "downgraded past it; nothing was changed",
                                    s.revision->path, s.revision->id));
   }
+  const bool per_step = project.cfg.transaction_per_migration;
+  if (!per_step && !steps.empty()) {
+    // One transaction for the whole command, the version table's creation included: a failure leaves nothing.
+    conn->begin();
+    try {
+      vt.ensure();
+    } catch (...) {
+      conn->rollback();
+      throw;
+    }
+  } else if (!vt.exists()) {
+    conn->begin();
+    vt.ensure();
+    conn->commit();
+  }
 
   luahost::Context context;
   context.dialect = conn->dialect().name();
@@ -109,10 +121,8 @@ void migrate(Project& project, const MigrateOptions& options) {
   limits.memory = project.cfg.lua_memory_limit;
   luahost::Engine engine(&services, context, limits, project.cfg.lib_dir().string());
 
-  const bool per_step = project.cfg.transaction_per_migration;
   const char* function = options.direction == graph::Direction::Up ? "upgrade" : "downgrade";
   size_t done = 0;
-  if (!per_step && !steps.empty()) conn->begin();
   for (const auto& step : steps) {
     const auto& rev = *step.revision;
     auto started = Clock::now();
@@ -136,8 +146,12 @@ void migrate(Project& project, const MigrateOptions& options) {
       if (per_step) conn->commit();
     } catch (const std::exception& e) {
       conn->rollback();
-      if (!per_step) heads = to_set(vt.heads());
-      report_step_failure(step, e);
+      // What the database says now (the in-memory heads may be ahead of it when COMMIT itself failed).
+      try {
+        heads = to_set(vt.heads());
+      } catch (const std::exception&) {
+      }
+      report_step_failure(step, e, per_step);
       out::error(fmt::format("The database is at {}: {} of {} step{} applied before the failure.",
                              per_step ? heads_or_base(heads) : "its state before this command", per_step ? done : 0,
                              steps.size(), steps.size() == 1 ? "" : "s"));
