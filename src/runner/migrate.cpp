@@ -26,6 +26,13 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return out;
 }
 
+std::set<std::string> to_set(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+
+std::string heads_or_base(const std::set<std::string>& heads) {
+  if (heads.empty()) return "base (no revision applied)";
+  return join(std::vector<std::string>(heads.begin(), heads.end()), ", ");
+}
+
 // What migrations reach through `op`: statements go to the live connection.
 class OnlineServices : public luahost::Services {
  public:
@@ -54,18 +61,168 @@ class OnlineServices : public luahost::Services {
   db::Connection& conn_;
 };
 
-std::set<std::string> to_set(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+// One upgrade/downgrade command, phase by phase.
+class Run {
+ public:
+  Run(Project& project, const MigrateOptions& options) : project_(project), options_(options) {}
 
-void apply_version_change(db::VersionTable& vt, const graph::VersionChange& change) {
-  for (const auto& d : change.deletes) vt.remove(d);
-  if (change.update) vt.update(change.update->first, change.update->second);
-  for (const auto& i : change.inserts) vt.insert(i);
-}
+  void execute() {
+    const auto& map = project_.load_graph();
+    connect();
+    // Plan first: a target that does not resolve (several heads, an unknown revision...) leaves the database
+    // untouched, without even creating the version table.
+    heads_ = to_set(version_table_->heads());
+    plan(map);
+    prepare_version_table(map);
+    start_engine();
+    run_steps(map);
+  }
 
-std::string heads_or_base(const std::set<std::string>& heads) {
-  if (heads.empty()) return "base (no revision applied)";
-  return join(std::vector<std::string>(heads.begin(), heads.end()), ", ");
-}
+ private:
+  void connect() {
+    conn_ = db::connect(project_.database_url());
+    version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
+                                                        project_.cfg.version_table_schema);
+  }
+
+  void prepare_version_table(const graph::RevisionMap& map) {
+    if (!project_.cfg.transaction_per_migration && !steps_.empty()) {
+      // One transaction for the whole command, the version table's creation included: a failure leaves nothing.
+      conn_->begin();
+      try {
+        version_table_->ensure();
+        if (moved_under_us()) plan(map);
+      } catch (...) {
+        conn_->rollback();
+        throw;
+      }
+      return;
+    }
+    if (version_table_->exists()) return;
+    conn_->begin();
+    version_table_->ensure();
+    conn_->commit();
+  }
+
+  void plan(const graph::RevisionMap& map) {
+    steps_ = options_.direction == graph::Direction::Up ? graph::plan_upgrade(map, heads_, options_.target)
+                                                        : graph::plan_downgrade(map, heads_, options_.target);
+    // A revision without downgrade() is refused before anything runs.
+    if (options_.direction == graph::Direction::Down) {
+      for (const auto& s : steps_)
+        if (!s.revision->has_downgrade)
+          throw RunError(fmt::format("{}: revision {} has no downgrade() function, so the database cannot be "
+                                     "downgraded past it; nothing was changed",
+                                     s.revision->path, s.revision->id));
+    }
+  }
+
+  void start_engine() {
+    luahost::Context context;
+    context.dialect = conn_->dialect().name();
+    context.x = project_.opts.x;
+    services_ = std::make_unique<OnlineServices>(*conn_);
+    luahost::Limits limits;
+    limits.time = project_.cfg.lua_time_limit;
+    limits.memory = project_.cfg.lua_memory_limit;
+    engine_ = std::make_unique<luahost::Engine>(services_.get(), context, limits, project_.cfg.lib_dir().string());
+  }
+
+  // Loads the revision's file into a fresh sandbox and calls its upgrade()/downgrade().
+  void run_script(const graph::Step& step) {
+    const auto& rev = *step.revision;
+    const char* function = step.direction == graph::Direction::Up ? "upgrade" : "downgrade";
+    std::string source = scripts::read_text(rev.path);
+    auto script = engine_->load(rev.path, source);
+    auto declared = script.global("revision");
+    if (!declared.is_string() || declared.str() != rev.id)
+      throw RunError(fmt::format("{}: the file's `revision` changed while luamig was running", rev.path));
+    if (!script.has_function(function))
+      throw RunError(fmt::format("{}: revision {} defines no {}() function", rev.path, rev.id, function));
+    engine_->call(script, function,
+                  {{"revision", rev.id}, {"down_revision", join(rev.down_revisions, ",")}, {"direction", function}});
+    engine_->unload(script);
+  }
+
+  void record_version_change(const graph::RevisionMap& map, const graph::Step& step) {
+    auto change = graph::version_change(map, heads_, step);
+    for (const auto& d : change.deletes) version_table_->remove(d);
+    if (change.update) version_table_->update(change.update->first, change.update->second);
+    for (const auto& i : change.inserts) version_table_->insert(i);
+    graph::apply(heads_, change);
+  }
+
+  // Rolls back, reports, and throws the already-reported RunError.
+  [[noreturn]] void fail_step(const graph::Step& step, const std::exception& e, size_t done) {
+    conn_->rollback();
+    const bool per_step = project_.cfg.transaction_per_migration;
+    // What the database says now (the in-memory heads may be ahead of it when COMMIT itself failed).
+    try {
+      heads_ = to_set(version_table_->heads());
+    } catch (const std::exception&) {
+    }
+    report_step_failure(step, e, per_step);
+    out::error(fmt::format("The database is at {}: {} of {} step{} applied before the failure.",
+                           per_step ? heads_or_base(heads_) : "its state before this command", per_step ? done : 0,
+                           steps_.size(), steps_.size() == 1 ? "" : "s"));
+    throw RunError("", 1);
+  }
+
+  // True when the version table no longer shows what this run planned from: another process has migrated
+  // between our steps. Only dialects whose write lock is the transaction itself need the check.
+  bool moved_under_us() {
+    if (!conn_->dialect().serializes_by_transaction()) return false;
+    auto now = to_set(version_table_->heads());
+    if (now == heads_) return false;
+    heads_ = std::move(now);
+    return true;
+  }
+
+  void run_steps(const graph::RevisionMap& map) {
+    const bool per_step = project_.cfg.transaction_per_migration;
+    size_t done = 0;   // the whole-command transaction, if any, was opened by prepare_version_table()
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      const auto& step = steps_[i];
+      auto started = Clock::now();
+      if (per_step) {
+        conn_->begin();
+        if (moved_under_us()) {
+          conn_->rollback();
+          plan(map);
+          i = static_cast<size_t>(-1);
+          continue;
+        }
+      }
+      try {
+        run_script(step);
+        record_version_change(map, step);
+        if (per_step) conn_->commit();
+      } catch (const std::exception& e) {
+        fail_step(step, e, done);
+      }
+      ++done;
+      out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
+    }
+    if (!per_step && conn_->in_transaction()) {
+      try {
+        conn_->commit();
+      } catch (const SqlFailure& e) {
+        conn_->rollback();
+        throw RunError(fmt::format("COMMIT failed: {} (SQLSTATE {}); nothing was applied", e.message(), e.sqlstate()));
+      }
+    }
+    if (done == 0) out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
+  }
+
+  Project& project_;
+  MigrateOptions options_;
+  std::unique_ptr<db::Connection> conn_;
+  std::unique_ptr<db::VersionTable> version_table_;
+  std::unique_ptr<OnlineServices> services_;
+  std::unique_ptr<luahost::Engine> engine_;
+  std::set<std::string> heads_;
+  std::vector<graph::Step> steps_;
+};
 }  // namespace
 
 std::string step_description(const graph::Step& step) {
@@ -76,98 +233,5 @@ std::string step_description(const graph::Step& step) {
   return fmt::format("Running downgrade {} -> {}, {}", r.id, downs, r.message);
 }
 
-void migrate(Project& project, const MigrateOptions& options) {
-  const auto& map = project.load_graph();
-  auto url = project.database_url();
-  auto conn = db::connect(url);
-  db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
-
-  // Plan first: a target that does not resolve (several heads, unknown revision...) leaves the database untouched,
-  // without even creating the version table.
-  std::set<std::string> heads = to_set(vt.heads());
-  std::vector<graph::Step> steps = options.direction == graph::Direction::Up
-                                       ? graph::plan_upgrade(map, heads, options.target)
-                                       : graph::plan_downgrade(map, heads, options.target);
-  // A revision without downgrade() is refused before anything runs.
-  if (options.direction == graph::Direction::Down) {
-    for (const auto& s : steps)
-      if (!s.revision->has_downgrade)
-        throw RunError(fmt::format("{}: revision {} has no downgrade() function, so the database cannot be "
-                                   "downgraded past it; nothing was changed",
-                                   s.revision->path, s.revision->id));
-  }
-  const bool per_step = project.cfg.transaction_per_migration;
-  if (!per_step && !steps.empty()) {
-    // One transaction for the whole command, the version table's creation included: a failure leaves nothing.
-    conn->begin();
-    try {
-      vt.ensure();
-    } catch (...) {
-      conn->rollback();
-      throw;
-    }
-  } else if (!vt.exists()) {
-    conn->begin();
-    vt.ensure();
-    conn->commit();
-  }
-
-  luahost::Context context;
-  context.dialect = conn->dialect().name();
-  context.x = project.opts.x;
-  OnlineServices services(*conn);
-  luahost::Limits limits;
-  limits.time = project.cfg.lua_time_limit;
-  limits.memory = project.cfg.lua_memory_limit;
-  luahost::Engine engine(&services, context, limits, project.cfg.lib_dir().string());
-
-  const char* function = options.direction == graph::Direction::Up ? "upgrade" : "downgrade";
-  size_t done = 0;
-  for (const auto& step : steps) {
-    const auto& rev = *step.revision;
-    auto started = Clock::now();
-    if (per_step) conn->begin();
-    try {
-      std::string source = scripts::read_text(rev.path);
-      auto script = engine.load(rev.path, source);
-      auto declared = script.global("revision");
-      if (!declared.is_string() || declared.str() != rev.id)
-        throw RunError(fmt::format("{}: the file's `revision` changed while luamig was running", rev.path));
-      if (!script.has_function(function))
-        throw RunError(fmt::format("{}: revision {} defines no {}() function", rev.path, rev.id, function));
-      engine.call(script, function,
-                  {{"revision", rev.id},
-                   {"down_revision", join(rev.down_revisions, ",")},
-                   {"direction", function}});
-      engine.unload(script);
-      auto change = graph::version_change(map, heads, step);
-      apply_version_change(vt, change);
-      graph::apply(heads, change);
-      if (per_step) conn->commit();
-    } catch (const std::exception& e) {
-      conn->rollback();
-      // What the database says now (the in-memory heads may be ahead of it when COMMIT itself failed).
-      try {
-        heads = to_set(vt.heads());
-      } catch (const std::exception&) {
-      }
-      report_step_failure(step, e, per_step);
-      out::error(fmt::format("The database is at {}: {} of {} step{} applied before the failure.",
-                             per_step ? heads_or_base(heads) : "its state before this command", per_step ? done : 0,
-                             steps.size(), steps.size() == 1 ? "" : "s"));
-      throw RunError("", 1);
-    }
-    ++done;
-    out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
-  }
-  if (!per_step && !steps.empty()) {
-    try {
-      conn->commit();
-    } catch (const SqlFailure& e) {
-      conn->rollback();
-      throw RunError(fmt::format("COMMIT failed: {} (SQLSTATE {}); nothing was applied", e.message(), e.sqlstate()));
-    }
-  }
-  if (steps.empty()) out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads)));
-}
+void migrate(Project& project, const MigrateOptions& options) { Run(project, options).execute(); }
 }  // namespace luamig::runner
