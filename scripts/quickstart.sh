@@ -1,23 +1,41 @@
 #!/usr/bin/env bash
-# Quick start on a fresh Debian 12 machine: installs the dependencies, builds build/luamig, starts a throwaway
-# PostgreSQL 15 in a temporary directory (Unix socket only, no TCP port, trust authentication), and runs
+# Quick start on a fresh Debian 12 machine: installs the dependencies, builds build/luamig and runs
 # `luamig upgrade head` on the worked example in migrations/ (luamig.lua at the repository root points there).
 #
-#   bash scripts/quickstart.sh          run, show the result, then stop the server and delete it
-#   bash scripts/quickstart.sh --keep   leave the server running and print its DATABASE_URL to try more commands
+#   bash scripts/quickstart.sh                    no database set up: luamig's default, the SQLite file ./luamig.db
+#   bash scripts/quickstart.sh --postgres         a throwaway PostgreSQL 15 in a temporary directory (Unix socket
+#                                                 only, trust authentication), stopped and deleted afterwards
+#   bash scripts/quickstart.sh --postgres --keep  the same, left running; prints its DATABASE_URL
 #
-# As root the server runs as `nobody` (PostgreSQL refuses to run as root); otherwise as the current user, with
-# sudo used for apt-get only.
+# apt-get runs as root or through sudo. As root the PostgreSQL server runs as `nobody` (it refuses to run as root);
+# otherwise as the current user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+postgres=false
 keep=false
-[ "${1:-}" = "--keep" ] && keep=true
+for arg in "$@"; do
+  case "$arg" in
+    --postgres) postgres=true ;;
+    --keep) keep=true ;;
+    *) echo "usage: $0 [--postgres [--keep]]" >&2; exit 2 ;;
+  esac
+done
+show() { echo "\$ $*"; "$@"; }
 
 bash scripts/deps.sh
 
 echo "quickstart: building build/luamig"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target luamig >/dev/null
+
+if ! $postgres; then
+  unset DATABASE_URL
+  show build/luamig upgrade head
+  show build/luamig current
+  show build/luamig history
+  echo "quickstart: the database is ./luamig.db; try: build/luamig downgrade -1 && build/luamig history -i"
+  exit 0
+fi
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 tmp=$(mktemp -d /tmp/luamig-quickstart.XXXXXX)
@@ -41,7 +59,6 @@ echo "quickstart: starting a throwaway PostgreSQL in $tmp"
 "$bindir/createdb" -h "$tmp" -U postgres app
 
 export DATABASE_URL="postgresql://postgres@/app?host=$tmp"
-show() { echo "\$ $*"; "$@"; }
 show build/luamig upgrade head
 show build/luamig current
 show build/luamig history

@@ -771,7 +771,7 @@ TEST_CASE("core: init and revision write working files", "[core]") {
   CHECK(dir.exists("proj/luamig.lua"));
   CHECK(dir.exists("proj/migrations/versions"));
   CHECK(dir.exists("proj/migrations/script.lua.tmpl"));
-  CHECK(dir.list("proj/migrations/versions").empty());
+  for (const auto& name : dir.list("proj/migrations/versions")) CHECK(name.front() == '.');   // no revision yet
   CHECK(cli({"init", "proj"}, in_dir).status == 2);   // never overwrites
 
   RunOptions proj_dir;
@@ -790,7 +790,13 @@ TEST_CASE("core: init and revision write working files", "[core]") {
   // Without --rev-id: 12 lowercase hex digits, the slug of the message, down_revision = the head.
   auto second = cli({"revision", "-m", "Add phone number!"}, proj_dir);
   REQUIRE(second.status == 0);
-  auto files = dir.list("proj/migrations/versions");
+  auto revision_files = [&] {
+    Strings out;
+    for (const auto& name : dir.list("proj/migrations/versions"))
+      if (name.front() != '.') out.push_back(name);
+    return out;
+  };
+  auto files = revision_files();
   REQUIRE(files.size() == 2);
   std::string second_file = files[0] == "abc123def456_create_users_table.lua" ? files[1] : files[0];
   CHECK_THAT(second_file, Matches("[0-9a-f]{12}_add_phone_number\\.lua"));
@@ -838,7 +844,7 @@ TEST_CASE("core: init and revision write working files", "[core]") {
   auto two = cli({"revision", "-m", "x"}, proj_dir);
   CHECK(two.status == 2);
   CHECK_THAT(two.err, Contains("bbbb11112222") && Contains(second_id) && Contains("--head") && Contains("merge"));
-  CHECK(dir.list("proj/migrations/versions").size() == 3);
+  CHECK(revision_files().size() == 3);
 }
 
 TEST_CASE("core: exit statuses 0 1 and 2", "[core]") {
@@ -869,11 +875,7 @@ TEST_CASE("core: exit statuses 0 1 and 2", "[core]") {
   CHECK(broken.status == 2);
   CHECK_THAT(broken.err, Contains("luamig.lua:"));
   proj.write_config();
-  RunOptions no_url;
-  no_url.cwd = proj.path();
-  auto missing_url = cli({"current"}, no_url);
-  CHECK(missing_url.status == 2);
-  CHECK_THAT(missing_url.err, Contains("DATABASE_URL"));
+  CHECK(lm(proj, db, {"heads"}).status == 0);
 
   // 1: migration and database failures.
   proj.write_migration("4444dddd0004", R3, "  error('boom')", "", "fails");
@@ -929,4 +931,22 @@ TEST_CASE("core: the worked example in migrations/ upgrades and downgrades", "[c
   CHECK_FALSE(db.table_exists("users"));
   CHECK(cli({"upgrade", "head"}, at_root).status == 0);
   CHECK(db.columns("users") == with_phone);
+}
+
+TEST_CASE("core: the worked example also runs on SQLite", "[core][example]") {
+  TempProject scratch;
+  RunOptions at_root;
+  at_root.cwd = LUAMIG_SOURCE_DIR;
+  const std::string url = "sqlite:///" + (scratch.path() / "example.db").string();
+  auto up = cli({"--url", url, "upgrade", "head"}, at_root);
+  INFO(up.describe());
+  REQUIRE(up.status == 0);
+  CHECK_THAT(up.out, Contains("-> 9e7d2b6a1c38, add phone_number to users"));
+  CHECK(scratch.exists("example.db"));
+  auto cur = cli({"--url", url, "current"}, at_root);
+  CHECK(cur.out == "9e7d2b6a1c38 (head)\n");
+  CHECK(cli({"--url", url, "downgrade", "-1"}, at_root).status == 0);
+  CHECK(cli({"--url", url, "current"}, at_root).out == "4c1f3a9b7d20\n");
+  CHECK(cli({"--url", url, "downgrade", "base"}, at_root).status == 0);
+  CHECK(cli({"--url", url, "current"}, at_root).out.empty());
 }
