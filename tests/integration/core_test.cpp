@@ -1,8 +1,8 @@
 // The core behaviour of luamig, end to end: the real binary against a real PostgreSQL.
 //
-// Every test builds a small project in a temporary directory, runs `luamig` in it with DATABASE_URL pointing at a
-// fresh database, and checks what the database holds afterwards (tables, columns, alembic_version rows), the exit
-// status, and what was printed.
+// Every test builds a small project in a temporary directory, runs `luamig` in it with DATABASE_URL pointing
+// at a fresh database, and checks what the database holds afterwards (tables, columns, alembic_version rows),
+// the exit status, and what was printed.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,7 +42,8 @@ RunResult lm(const TempProject& proj, const TempDb& db, const Strings& args, Run
 
 void write_linear(const TempProject& proj) {
   proj.write_config();
-  proj.write_migration(R1, std::nullopt, R"(  op.create_table("t1", { "id", "integer", primary_key = true }))",
+  proj.write_migration(R1, std::nullopt,
+                       R"(  op.create_table("t1", { "id", "integer", primary_key = true }))",
                        R"(  op.drop_table("t1"))", "create t1");
   proj.write_migration(R2, R1, R"(  op.add_column("t1", { "note", "text", nullable = true }))",
                        R"(  op.drop_column("t1", "note"))", "add note");
@@ -75,15 +76,18 @@ int closed_port() {
 std::string version_table_catalog(const TempDb& db, const std::string& schema = "public") {
   return db.query_value(
       "SELECT (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' notnull=' || "
-      "a.attnotnull || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '-'), '; ' ORDER BY a.attnum) "
+      "a.attnotnull || ' default=' || coalesce(pg_get_expr(d.adbin, d.adrelid), '-'), '; ' ORDER BY "
+      "a.attnum) "
       "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
       "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) || ' | ' || "
-      "(SELECT string_agg(con.conname || ' ' || con.contype::text || ' ' || pg_get_constraintdef(con.oid), '; ' "
+      "(SELECT string_agg(con.conname || ' ' || con.contype::text || ' ' || pg_get_constraintdef(con.oid), "
+      "'; ' "
       "ORDER BY con.conname) FROM pg_constraint con WHERE con.conrelid = c.oid) || ' | ' || "
       "(SELECT string_agg(i.relname, '; ' ORDER BY i.relname) FROM pg_index x JOIN pg_class i ON i.oid = "
       "x.indexrelid WHERE x.indrelid = c.oid) "
       "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE c.relname = 'alembic_version' AND n.nspname = '" + schema + "'");
+      "WHERE c.relname = 'alembic_version' AND n.nspname = '" +
+      schema + "'");
 }
 
 // Exactly what Alembic 1.x emits for PostgreSQL (alembic/runtime/migration.py, _version table) plus its row.
@@ -189,8 +193,8 @@ TEST_CASE("core: a Lua error rolls the failing revision back", "[core]") {
   TempProject proj;
   TempDb db;
   proj.write_config();
-  proj.write_migration(R1, std::nullopt, R"(  op.create_table("t1", { "id", "integer" }))", R"(  op.drop_table("t1"))",
-                       "create t1");
+  proj.write_migration(R1, std::nullopt, R"(  op.create_table("t1", { "id", "integer" }))",
+                       R"(  op.drop_table("t1"))", "create t1");
   proj.write_migration(R2, R1,
                        "  op.add_column(\"t1\", { \"half\", \"text\" })\n"
                        "  op.create_table(\"half_done\", { \"id\", \"integer\" })\n"
@@ -226,8 +230,8 @@ TEST_CASE("core: an SQL error rolls the failing revision back and shows statemen
   TempProject proj;
   TempDb db;
   proj.write_config();
-  proj.write_migration(R1, std::nullopt, R"(  op.create_table("t1", { "id", "integer" }))", R"(  op.drop_table("t1"))",
-                       "create t1");
+  proj.write_migration(R1, std::nullopt, R"(  op.create_table("t1", { "id", "integer" }))",
+                       R"(  op.drop_table("t1"))", "create t1");
   proj.write_migration(R2, R1,
                        "  op.add_column(\"t1\", { \"half\", \"text\" })\n"
                        "  op.create_table(\"half_done\", { \"id\", \"integer\" })\n"
@@ -367,7 +371,7 @@ TEST_CASE("core: stamp and stamp --purge change only the version table", "[core]
   CHECK(r.status == 0);
   CHECK_THAT(r.out, Contains("Stamped base -> " + R2));
   CHECK(db.version_rows() == Strings{R2});
-  CHECK(db.tables() == Strings{"alembic_version"});   // no migration ran
+  CHECK(db.tables() == Strings{"alembic_version"});  // no migration ran
 
   CHECK(lm(proj, db, {"stamp", "head"}).status == 0);
   CHECK(db.version_rows() == Strings{R3});
@@ -494,7 +498,7 @@ TEST_CASE("core: a database whose alembic_version Alembic created is taken over,
   CHECK(cur.out == R1 + "\n");
   auto up = lm(proj, alembic_db, {"upgrade", "head"});
   CHECK(up.status == 0);
-  CHECK_THAT(up.out, !Contains("-> " + R1));   // r1 is not run again
+  CHECK_THAT(up.out, !Contains("-> " + R1));  // r1 is not run again
   CHECK(alembic_db.version_rows() == Strings{R3});
   CHECK(alembic_db.columns("t1") == Strings{"id", "note"});
   // The table itself is untouched.
@@ -516,7 +520,8 @@ TEST_CASE("core: a database whose alembic_version Alembic created is taken over,
   CHECK(lm(custom, custom_db, {"upgrade", "head"}).status == 0);
   CHECK(custom_db.version_rows("my_versions", "meta") == Strings{R3});
   CHECK_FALSE(custom_db.table_exists("alembic_version"));
-  CHECK(custom_db.query_value("SELECT conname FROM pg_constraint WHERE conrelid = 'meta.my_versions'::regclass") ==
+  CHECK(custom_db.query_value(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'meta.my_versions'::regclass") ==
         "my_versions_pkc");
 }
 
@@ -524,8 +529,8 @@ TEST_CASE("core: a revision without downgrade() cannot be downgraded past", "[co
   TempProject proj;
   TempDb db;
   proj.write_config();
-  proj.write_migration(R1, std::nullopt, R"(  op.create_table("t1", { "id", "integer" }))", R"(  op.drop_table("t1"))",
-                       "create t1");
+  proj.write_migration(R1, std::nullopt, R"(  op.create_table("t1", { "id", "integer" }))",
+                       R"(  op.drop_table("t1"))", "create t1");
   proj.write("migrations/versions/" + R2 + "_one_way.lua",
              "-- one way\nrevision = \"" + R2 + "\"\ndown_revision = \"" + R1 +
                  "\"\n\nfunction upgrade()\n  op.create_table(\"t2\", { \"id\", \"integer\" })\nend\n");
@@ -553,9 +558,10 @@ TEST_CASE("core: current history and heads never create the version table", "[co
   TempProject proj;
   TempDb db;
   write_linear(proj);
-  for (const Strings& args : {Strings{"current"}, Strings{"current", "-v"}, Strings{"history"},
-                              Strings{"history", "-v"}, Strings{"history", "-i"}, Strings{"history", "-r", "current:"},
-                              Strings{"heads"}, Strings{"heads", "-v"}, Strings{"show", "head"}}) {
+  for (const Strings& args :
+       {Strings{"current"}, Strings{"current", "-v"}, Strings{"history"}, Strings{"history", "-v"},
+        Strings{"history", "-i"}, Strings{"history", "-r", "current:"}, Strings{"heads"},
+        Strings{"heads", "-v"}, Strings{"show", "head"}}) {
     auto r = lm(proj, db, args);
     INFO(join_argv(args) << "\n" << r.describe());
     CHECK(r.status == 0);
@@ -564,8 +570,8 @@ TEST_CASE("core: current history and heads never create the version table", "[co
   CHECK(db.tables().empty());
 
   auto history = lm(proj, db, {"history"});
-  CHECK(history.out == R2 + " -> " + R3 + " (head), create t3\n" + R1 + " -> " + R2 + ", add note\n<base> -> " + R1 +
-                           ", create t1\n");
+  CHECK(history.out == R2 + " -> " + R3 + " (head), create t3\n" + R1 + " -> " + R2 +
+                           ", add note\n<base> -> " + R1 + ", create t1\n");
   auto verbose = lm(proj, db, {"current", "-v"});
   CHECK_THAT(verbose.out, Contains("does not exist yet"));
 
@@ -578,12 +584,13 @@ TEST_CASE("core: -x KEY=VALUE is visible to migrations as context.x.KEY", "[core
   TempProject proj;
   TempDb db;
   proj.write_config();
-  proj.write_migration(R1, std::nullopt,
-                       "  op.execute(\"CREATE TABLE seen (k text, v text)\")\n"
-                       "  op.execute(\"INSERT INTO seen VALUES ('tenant', $1), ('note', $2), ('missing', $3)\",\n"
-                       "             context.x.tenant, context.x.note, context.x.missing == nil and 'nil' or 'set')\n"
-                       "  log.info('tenant is ' .. context.x.tenant)\n",
-                       "  op.execute(\"DROP TABLE seen\")", "x values");
+  proj.write_migration(
+      R1, std::nullopt,
+      "  op.execute(\"CREATE TABLE seen (k text, v text)\")\n"
+      "  op.execute(\"INSERT INTO seen VALUES ('tenant', $1), ('note', $2), ('missing', $3)\",\n"
+      "             context.x.tenant, context.x.note, context.x.missing == nil and 'nil' or 'set')\n"
+      "  log.info('tenant is ' .. context.x.tenant)\n",
+      "  op.execute(\"DROP TABLE seen\")", "x values");
   auto r = lm(proj, db, {"-x", "tenant=acme", "-x", "note=a=b c", "upgrade", "head"});
   INFO(r.describe());
   REQUIRE(r.status == 0);
@@ -625,8 +632,8 @@ TEST_CASE("core: op.execute binds hostile strings and identifiers are always quo
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Contains("inserted 5 rows"));
   CHECK(db.query_column("SELECT body FROM notes ORDER BY id") ==
-        (Strings{"it's a \"quote\"", "'; DROP TABLE notes; --", "héllo wörld ✓ 日本語 🎉", "back\\slash \\' $1 ? %s",
-                 "')); DELETE FROM notes; SELECT ('"}));
+        (Strings{"it's a \"quote\"", "'; DROP TABLE notes; --", "héllo wörld ✓ 日本語 🎉",
+                 "back\\slash \\' $1 ? %s", "')); DELETE FROM notes; SELECT ('"}));
   CHECK(db.columns("we\"ird name") == (Strings{"id", "col \"q\"; DROP TABLE notes"}));
   CHECK(db.query_value("SELECT \"col \"\"q\"\"; DROP TABLE notes\" FROM \"we\"\"ird name\"") == "o'k");
   CHECK(db.table_exists("notes"));
@@ -669,9 +676,10 @@ TEST_CASE("core: a password in the database URL is never printed", "[core]") {
   proj.write_migration("4444dddd0004", R3, "  op.execute(\"SELECT 1/0\")", "", "fails");
   const std::string secret = "s3cretpw";
   // The server trusts every connection, so the password is accepted and ignored.
-  std::string url = "postgresql://postgres:" + secret + "@127.0.0.1:" + std::to_string(db.server().port()) + "/" +
-                    db.name();
-  std::string closed = "postgresql://postgres:" + secret + "@127.0.0.1:" + std::to_string(closed_port()) + "/db";
+  std::string url = "postgresql://postgres:" + secret + "@127.0.0.1:" + std::to_string(db.server().port()) +
+                    "/" + db.name();
+  std::string closed =
+      "postgresql://postgres:" + secret + "@127.0.0.1:" + std::to_string(closed_port()) + "/db";
 
   auto expect_clean = [&](const RunResult& r, int status) {
     INFO(r.describe());
@@ -690,7 +698,7 @@ TEST_CASE("core: a password in the database URL is never printed", "[core]") {
   expect_clean(verbose, 0);
   CHECK_THAT(verbose.out, Contains("postgresql://postgres:***@127.0.0.1"));
   expect_clean(with_url({"history", "-i", "-v"}), 0);
-  expect_clean(with_url({"upgrade", "head"}), 1);   // the failing migration
+  expect_clean(with_url({"upgrade", "head"}), 1);  // the failing migration
   expect_clean(with_url({"stamp", R2}), 0);
   expect_clean(with_url({"downgrade", "base"}), 0);
   CHECK(db.version_rows().empty());
@@ -704,12 +712,13 @@ TEST_CASE("core: a password in the database URL is never printed", "[core]") {
   expect_clean(with_url({"current"}, "postgresql://postgres:" + secret + "@127.0.0.1:" +
                                          std::to_string(db.server().port()) + "/no_such_database"),
                1);
-  expect_clean(with_url({"current"}, "postgresql://postgres:s3cret@pw@127.0.0.1:" + std::to_string(closed_port()) +
-                                         "/db"),
+  expect_clean(with_url({"current"},
+                        "postgresql://postgres:s3cret@pw@127.0.0.1:" + std::to_string(closed_port()) + "/db"),
                1);
   expect_clean(with_url({"current"}, "mysql://root:" + secret + "@localhost/db"), 2);
-  expect_clean(with_url({"current"}, "host=127.0.0.1 port=" + std::to_string(closed_port()) + " password=" + secret),
-               1);
+  expect_clean(
+      with_url({"current"}, "host=127.0.0.1 port=" + std::to_string(closed_port()) + " password=" + secret),
+      1);
 
   RunOptions env;
   env.cwd = proj.path();
@@ -733,7 +742,8 @@ TEST_CASE("core: transaction_per_migration = false rolls the whole command back"
   TempDb db;
   write_linear(proj);
   proj.write_config("transaction_per_migration = false");
-  proj.write_migration("4444dddd0004", R3, "  op.execute(\"ALTER TABLE t3 ADD COLUMN x nosuchtype\")", "", "fails");
+  proj.write_migration("4444dddd0004", R3, "  op.execute(\"ALTER TABLE t3 ADD COLUMN x nosuchtype\")", "",
+                       "fails");
 
   auto r = lm(proj, db, {"upgrade", "head"});
   INFO(r.describe());
@@ -771,8 +781,9 @@ TEST_CASE("core: init and revision write working files", "[core]") {
   CHECK(dir.exists("proj/luamig.lua"));
   CHECK(dir.exists("proj/migrations/versions"));
   CHECK(dir.exists("proj/migrations/script.lua.tmpl"));
-  for (const auto& name : dir.list("proj/migrations/versions")) CHECK(name.front() == '.');   // no revision yet
-  CHECK(cli({"init", "proj"}, in_dir).status == 2);   // never overwrites
+  for (const auto& name : dir.list("proj/migrations/versions"))
+    CHECK(name.front() == '.');                      // no revision yet
+  CHECK(cli({"init", "proj"}, in_dir).status == 2);  // never overwrites
 
   RunOptions proj_dir;
   proj_dir.cwd = (dir.path() / "proj").string();
@@ -782,7 +793,8 @@ TEST_CASE("core: init and revision write working files", "[core]") {
   REQUIRE(first.status == 0);
   CHECK(first.out == "Generating migrations/versions/abc123def456_create_users_table.lua ... done\n");
   std::string text = dir.read("proj/migrations/versions/abc123def456_create_users_table.lua");
-  CHECK(text.rfind("-- Create users table\n--\n-- Revision ID: abc123def456\n-- Revises: \n-- Create Date: 2", 0) == 0);
+  CHECK(text.rfind("-- Create users table\n--\n-- Revision ID: abc123def456\n-- Revises: \n-- Create Date: 2",
+                   0) == 0);
   CHECK_THAT(text, Contains("\nrevision = \"abc123def456\"\ndown_revision = nil\nbranch_labels = nil\n"
                             "depends_on = nil\n"));
   CHECK_THAT(text, Contains("\nfunction upgrade()\n") && Contains("\nfunction downgrade()\n"));
@@ -801,25 +813,28 @@ TEST_CASE("core: init and revision write working files", "[core]") {
   std::string second_file = files[0] == "abc123def456_create_users_table.lua" ? files[1] : files[0];
   CHECK_THAT(second_file, Matches("[0-9a-f]{12}_add_phone_number\\.lua"));
   std::string second_id = second_file.substr(0, 12);
-  CHECK_THAT(dir.read("proj/migrations/versions/" + second_file), Contains("down_revision = \"abc123def456\""));
+  CHECK_THAT(dir.read("proj/migrations/versions/" + second_file),
+             Contains("down_revision = \"abc123def456\""));
   auto long_name = cli({"revision", "-m", "Add a very long message that exceeds the forty character limit",
-                           "--rev-id", "0000000000aa", "--head", "abc123def456", "--splice"},
-                          proj_dir);
+                        "--rev-id", "0000000000aa", "--head", "abc123def456", "--splice"},
+                       proj_dir);
   CHECK(long_name.status == 0);
   CHECK(dir.exists("proj/migrations/versions/0000000000aa_add_a_very_long_message_that_exceeds_.lua"));
   dir.remove("proj/migrations/versions/0000000000aa_add_a_very_long_message_that_exceeds_.lua");
 
   // The generated files load and run.
   auto hist = cli({"history"}, proj_dir);
-  CHECK(hist.out == "abc123def456 -> " + second_id + " (head), Add phone number!\n<base> -> abc123def456, Create "
-                                                     "users table\n");
+  CHECK(hist.out == "abc123def456 -> " + second_id +
+                        " (head), Add phone number!\n<base> -> abc123def456, Create "
+                        "users table\n");
   CHECK(cli({"upgrade", "head"}, proj_dir).status == 0);
   CHECK(db.version_rows() == Strings{second_id});
   CHECK(cli({"downgrade", "base"}, proj_dir).status == 0);
 
   // --rev-id is validated up front.
-  for (const std::string& bad : {std::string("bad-id"), std::string("a:b"), std::string("x@y"), std::string("a+b"),
-                                 std::string(33, 'f'), std::string("head"), std::string("has space")}) {
+  for (const std::string& bad :
+       {std::string("bad-id"), std::string("a:b"), std::string("x@y"), std::string("a+b"),
+        std::string(33, 'f'), std::string("head"), std::string("has space")}) {
     auto r = cli({"revision", "-m", "x", "--rev-id", bad}, proj_dir);
     INFO(bad << "\n" << r.describe());
     CHECK(r.status == 2);
@@ -836,14 +851,16 @@ TEST_CASE("core: init and revision write working files", "[core]") {
   auto unknown = cli({"revision", "-m", "x", "--head", "ffff0000ffff"}, proj_dir);
   CHECK(unknown.status == 2);
   CHECK_THAT(unknown.err, Contains("ffff0000ffff"));
-  auto splice = cli({"revision", "-m", "branch", "--head", "abc1", "--splice", "--rev-id", "bbbb11112222"},
-                       proj_dir);
+  auto splice =
+      cli({"revision", "-m", "branch", "--head", "abc1", "--splice", "--rev-id", "bbbb11112222"}, proj_dir);
   CHECK(splice.status == 0);
-  CHECK_THAT(dir.read("proj/migrations/versions/bbbb11112222_branch.lua"), Contains("down_revision = \"abc123def456\""));
+  CHECK_THAT(dir.read("proj/migrations/versions/bbbb11112222_branch.lua"),
+             Contains("down_revision = \"abc123def456\""));
   // Two heads now: a plain revision must be told where to go.
   auto two = cli({"revision", "-m", "x"}, proj_dir);
   CHECK(two.status == 2);
-  CHECK_THAT(two.err, Contains("bbbb11112222") && Contains(second_id) && Contains("--head") && Contains("merge"));
+  CHECK_THAT(two.err,
+             Contains("bbbb11112222") && Contains(second_id) && Contains("--head") && Contains("merge"));
   CHECK(revision_files().size() == 3);
 }
 
@@ -892,8 +909,8 @@ TEST_CASE("core: the worked example in migrations/ upgrades and downgrades", "[c
   RunOptions at_root;
   at_root.cwd = LUAMIG_SOURCE_DIR;
   at_root.env = {{"DATABASE_URL", db.url()}};
-  const Strings user_columns = {"id",          "email",     "first_name", "last_name",  "password_hash", "role",
-                                "is_active", "is_verified", "created_at", "updated_at"};
+  const Strings user_columns = {"id",   "email",     "first_name",  "last_name",  "password_hash",
+                                "role", "is_active", "is_verified", "created_at", "updated_at"};
 
   auto heads = cli({"heads"}, at_root);
   REQUIRE(heads.status == 0);
@@ -913,12 +930,15 @@ TEST_CASE("core: the worked example in migrations/ upgrades and downgrades", "[c
         "character varying(20) false");
 
   // The database-side defaults, and email uniqueness.
-  db.exec("INSERT INTO users (email, first_name, last_name, password_hash) VALUES ('a@example.com', 'Ada', "
-          "'Lovelace', 'x')");
-  CHECK(db.query_value("SELECT role || ' ' || is_active || ' ' || is_verified || ' ' || (created_at IS NOT NULL) || "
-                       "' ' || (phone_number IS NULL) FROM users") == "student true false true true");
-  CHECK_THROWS(db.exec("INSERT INTO users (email, first_name, last_name, password_hash) VALUES ('a@example.com', "
-                       "'B', 'C', 'y')"));
+  db.exec(
+      "INSERT INTO users (email, first_name, last_name, password_hash) VALUES ('a@example.com', 'Ada', "
+      "'Lovelace', 'x')");
+  CHECK(db.query_value(
+            "SELECT role || ' ' || is_active || ' ' || is_verified || ' ' || (created_at IS NOT NULL) || "
+            "' ' || (phone_number IS NULL) FROM users") == "student true false true true");
+  CHECK_THROWS(
+      db.exec("INSERT INTO users (email, first_name, last_name, password_hash) VALUES ('a@example.com', "
+              "'B', 'C', 'y')"));
 
   auto down = cli({"downgrade", "-1"}, at_root);
   REQUIRE(down.status == 0);

@@ -1,8 +1,9 @@
 // SQL quoting and the engine's own statements (src/dialect).
+#include "dialect/dialect.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "dialect/dialect.hpp"
 #include "dialect/postgresql.hpp"
 #include "dialect/sqlite.hpp"
 
@@ -14,20 +15,20 @@ TEST_CASE("quote_doubling wraps and doubles the quote character", "[unit][dialec
   CHECK(quote_doubling("a\"b", '"') == "\"a\"\"b\"");
   CHECK(quote_doubling("\"\"", '"') == "\"\"\"\"\"\"");
   CHECK(quote_doubling("it's", '\'') == "'it''s'");
-  CHECK(quote_doubling("a\"b", '\'') == "'a\"b'");   // only the chosen quote doubles
+  CHECK(quote_doubling("a\"b", '\'') == "'a\"b'");  // only the chosen quote doubles
 }
 
 TEST_CASE("PostgreSQL identifiers are always quoted", "[unit][dialect]") {
   PostgreSQL pg;
   CHECK(pg.quote_ident("users") == "\"users\"");
-  CHECK(pg.quote_ident("Users") == "\"Users\"");   // case is kept
-  CHECK(pg.quote_ident("select") == "\"select\"");   // keywords are safe
+  CHECK(pg.quote_ident("Users") == "\"Users\"");    // case is kept
+  CHECK(pg.quote_ident("select") == "\"select\"");  // keywords are safe
   CHECK(pg.quote_ident("we\"ird name") == "\"we\"\"ird name\"");
   CHECK(pg.quote_ident("x\"; DROP TABLE t; --") == "\"x\"\"; DROP TABLE t; --\"");
   CHECK(pg.quote_ident("héllo") == "\"héllo\"");
   CHECK(pg.qualify("t", "") == "\"t\"");
   CHECK(pg.qualify("t", "billing") == "\"billing\".\"t\"");
-  CHECK(pg.qualify("a.b", "s\"x") == "\"s\"\"x\".\"a.b\"");   // a dot inside a name stays inside the quotes
+  CHECK(pg.qualify("a.b", "s\"x") == "\"s\"\"x\".\"a.b\"");  // a dot inside a name stays inside the quotes
 }
 
 TEST_CASE("PostgreSQL literals survive both settings of standard_conforming_strings", "[unit][dialect]") {
@@ -51,7 +52,7 @@ TEST_CASE("SQLite quoting and placeholders", "[unit][dialect]") {
   SQLite lite;
   CHECK(lite.quote_ident("we\"ird") == "\"we\"\"ird\"");
   CHECK(lite.quote_literal("it's") == "'it''s'");
-  CHECK(lite.quote_literal("a\\b") == "'a\\b'");   // no escapes in SQLite strings
+  CHECK(lite.quote_literal("a\\b") == "'a\\b'");  // no escapes in SQLite strings
   CHECK(lite.placeholder(3) == "?3");
   CHECK(lite.begin() == "BEGIN IMMEDIATE");
   CHECK(lite.name() == "sqlite");

@@ -1,17 +1,18 @@
 // Durations and sizes in luamig.lua (src/util/duration).
+#include "util/duration.hpp"
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 
-#include "util/duration.hpp"
 #include "util/error.hpp"
 
+using Catch::Matchers::Contains;
 using luamig::ConfigError;
 using luamig::format_duration;
 using luamig::parse_duration;
 using luamig::parse_size;
 using std::chrono::milliseconds;
-using Catch::Matchers::Contains;
 
 namespace {
 std::string duration_error(const std::string& text) {
@@ -36,7 +37,7 @@ std::string size_error(const std::string& text) {
 TEST_CASE("parse_duration units", "[unit][duration]") {
   CHECK(parse_duration("250ms", "t") == milliseconds(250));
   CHECK(parse_duration("60s", "t") == milliseconds(60000));
-  CHECK(parse_duration("60", "t") == milliseconds(60000));   // bare number = seconds
+  CHECK(parse_duration("60", "t") == milliseconds(60000));  // bare number = seconds
   CHECK(parse_duration("1.5s", "t") == milliseconds(1500));
   CHECK(parse_duration("0.5", "t") == milliseconds(500));
   CHECK(parse_duration("10min", "t") == milliseconds(600000));

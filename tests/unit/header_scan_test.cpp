@@ -1,9 +1,9 @@
 // Reading a migration file's header without running it (src/scripts/header_scan).
+#include "scripts/header_scan.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
-
-#include "scripts/header_scan.hpp"
 
 using luamig::scripts::scan_header;
 using Strings = std::vector<std::string>;
@@ -50,8 +50,9 @@ TEST_CASE("header scan: nil, strings and lists", "[unit][header]") {
   CHECK(base.down_revision_set);
   CHECK(base.down_revisions.empty());
 
-  auto merge = scan_header("revision=\"m1\"\ndown_revision = { \"a1\", 'b2', }\nbranch_labels = \"feature\"\n"
-                           "depends_on = {\"x1\"; \"y2\"}\n");
+  auto merge = scan_header(
+      "revision=\"m1\"\ndown_revision = { \"a1\", 'b2', }\nbranch_labels = \"feature\"\n"
+      "depends_on = {\"x1\"; \"y2\"}\n");
   CHECK(merge.complete);
   CHECK(merge.down_revisions == Strings{"a1", "b2"});
   CHECK(merge.branch_labels == Strings{"feature"});
@@ -71,12 +72,12 @@ TEST_CASE("header scan: nil, strings and lists", "[unit][header]") {
 
 TEST_CASE("header scan: what is not a plain literal is left to Lua", "[unit][header]") {
   CHECK_FALSE(scan_header("revision = \"a\" .. \"b\"\n").complete);
-  CHECK_FALSE(scan_header("revision = \"a\\\"b\"\n").complete);   // escapes
+  CHECK_FALSE(scan_header("revision = \"a\\\"b\"\n").complete);  // escapes
   CHECK_FALSE(scan_header("revision = 42\n").complete);
   CHECK_FALSE(scan_header("revision = ID\n").complete);
-  CHECK_FALSE(scan_header("revision = \"a\"\nrevision = \"b\"\n").complete);   // assigned twice
+  CHECK_FALSE(scan_header("revision = \"a\"\nrevision = \"b\"\n").complete);  // assigned twice
   CHECK_FALSE(scan_header("revision = \"a\"\ndown_revision = { \"x\", OTHER }\n").complete);
-  CHECK_FALSE(scan_header("revision = \"a\"\ndown_revision = {\n  \"x\",\n}\n").complete);   // multi-line list
+  CHECK_FALSE(scan_header("revision = \"a\"\ndown_revision = {\n  \"x\",\n}\n").complete);  // multi-line list
   auto unclosed = scan_header("revision = \"abc\n");
   CHECK_FALSE(unclosed.complete);
   CHECK(unclosed.revision_line == 1);
@@ -114,8 +115,9 @@ TEST_CASE("header scan: the message is the first non-empty comment line before c
   CHECK(scan_header("--[[ block ]]\n-- msg\nrevision = \"a\"\n").message == "msg");
   CHECK(scan_header("").message.empty());
   // Windows line endings.
-  auto crlf = scan_header("-- from windows\r\n-- Create Date: 2026-01-02 03:04:05\r\nrevision = \"w1\"\r\n"
-                          "down_revision = nil\r\nfunction downgrade()\r\nend\r\n");
+  auto crlf = scan_header(
+      "-- from windows\r\n-- Create Date: 2026-01-02 03:04:05\r\nrevision = \"w1\"\r\n"
+      "down_revision = nil\r\nfunction downgrade()\r\nend\r\n");
   CHECK(crlf.complete);
   CHECK(crlf.message == "from windows");
   CHECK(crlf.create_date == "2026-01-02 03:04:05");
@@ -124,7 +126,9 @@ TEST_CASE("header scan: the message is the first non-empty comment line before c
 }
 
 TEST_CASE("header scan: upgrade and downgrade definitions", "[unit][header]") {
-  auto has_down = [](const std::string& src) { return scan_header("revision = \"a\"\n" + src).has_downgrade; };
+  auto has_down = [](const std::string& src) {
+    return scan_header("revision = \"a\"\n" + src).has_downgrade;
+  };
   CHECK(has_down("function downgrade()\nend\n"));
   CHECK(has_down("function  downgrade ()\nend\n"));
   CHECK(has_down("function\tdowngrade(x)\nend\n"));

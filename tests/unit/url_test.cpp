@@ -1,14 +1,15 @@
 // Database URLs and password masking (src/config/url).
+#include "config/url.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "config/url.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
 
+using Catch::Matchers::Contains;
 using luamig::config::mask_passwords;
 using luamig::config::parse_url;
-using Catch::Matchers::Contains;
 
 TEST_CASE("parse_url: postgresql URLs", "[unit][url]") {
   auto u = parse_url("postgresql://app@db/app");
@@ -60,7 +61,7 @@ TEST_CASE("parse_url: libpq key=value strings and the empty URL", "[unit][url]")
   CHECK(kv.user == "svc");
   CHECK(kv.password == "two words");
   auto empty = parse_url("");
-  CHECK(empty.dialect == "postgresql");   // libpq's environment variables decide
+  CHECK(empty.dialect == "postgresql");  // libpq's environment variables decide
   CHECK(empty.host.empty());
 }
 
@@ -93,13 +94,15 @@ TEST_CASE("mask_passwords hides passwords in URLs and conninfo strings", "[unit]
   CHECK(mask_passwords("postgresql://u@h/db") == "postgresql://u@h/db");
   CHECK(mask_passwords("postgresql://h:5432/db") == "postgresql://h:5432/db");
   CHECK(mask_passwords("postgresql://:onlypw@h/db") == "postgresql://:***@h/db");
-  CHECK(mask_passwords("connecting to postgresql://u:x1@h/db failed") == "connecting to postgresql://u:***@h/db failed");
+  CHECK(mask_passwords("connecting to postgresql://u:x1@h/db failed") ==
+        "connecting to postgresql://u:***@h/db failed");
   CHECK(mask_passwords("a postgres://u:p1@h/a and b postgres://v:p2@k/b") ==
         "a postgres://u:***@h/a and b postgres://v:***@k/b");
   // A password with an unencoded '@' is masked whole.
   CHECK(mask_passwords("postgresql://u:p@ss@h/db") == "postgresql://u:***@h/db");
   // An '@' later in the path or query does not widen the mask past the authority.
-  CHECK(mask_passwords("postgresql://u:pw@h/db?application_name=a@b") == "postgresql://u:***@h/db?application_name=a@b");
+  CHECK(mask_passwords("postgresql://u:pw@h/db?application_name=a@b") ==
+        "postgresql://u:***@h/db?application_name=a@b");
   CHECK(mask_passwords("host=h password=secret1 dbname=d") == "host=h password=*** dbname=d");
   CHECK(mask_passwords("PASSWORD = 'two words' user=u") == "PASSWORD = *** user=u");
   CHECK(mask_passwords("postgresql:///db?user=u&password=qp2&sslmode=require") ==
