@@ -221,10 +221,12 @@ class Run {
     lock_ = take_migration_lock(project_, *conn_);
     lock_verified_ = Clock::now();
     phase_ = "before running any revision; nothing was changed";
-    prepare_version_table();
+    // Plan first: a target that does not resolve (several heads, an unknown revision...) leaves the database
+    // untouched, without even creating the version table.
     heads_ = to_set(version_table_->heads());
     start_heads_ = heads_;
     plan(map);
+    prepare_version_table(map);
     start_engine();
     started_ = Clock::now();
     before_run(map);
@@ -281,7 +283,19 @@ class Run {
     });
   }
 
-  void prepare_version_table() {
+  void prepare_version_table(const graph::RevisionMap& map) {
+    if (!project_.cfg.transaction_per_migration && !steps_.empty()) {
+      // One transaction for the whole command, the version table's creation included: a failure leaves nothing.
+      services_->begin();
+      try {
+        version_table_->ensure();
+        if (moved_under_us()) plan(map);
+      } catch (...) {
+        conn_->rollback();
+        throw;
+      }
+      return;
+    }
     if (version_table_->exists()) return;
     conn_->begin();
     version_table_->ensure();
@@ -352,13 +366,14 @@ class Run {
     return heads;
   }
 
-  // Runs `body` in a transaction of its own; a HookError rolls it back, is reported and ends the run (exit
-  // 1).
+  // Runs `body` in a transaction of its own, or inside the whole command's when one is open
+  // (transaction_per_migration = false); a HookError rolls it back, is reported and ends the run (exit 1).
   void in_hook_transaction(const std::function<void()>& body, const std::string& consequence) {
-    services_->begin();
+    const bool own = !conn_->in_transaction();
+    if (own) services_->begin();
     try {
       body();
-      conn_->commit();
+      if (own) conn_->commit();
     } catch (const HookError& e) {
       conn_->rollback();
       if (interrupt::requested()) throw;  // a stop, told as such by migrate()
@@ -464,7 +479,7 @@ class Run {
                               const std::set<std::string>& heads_before, long long duration_ms) {
     const auto& step = steps_[index];
     roll_back_attempt(heads_before);
-    report_step_failure(step, e);
+    report_step_failure(step, e, project_.cfg.transaction_per_migration);
     const bool lost = db::is_connection_loss(sqlstate_of(e)) || !conn_->is_open();
     if (!lost) call_on_error(index, e, duration_ms);
     if (lost) {
@@ -539,8 +554,7 @@ class Run {
 
   void run_steps(const graph::RevisionMap& map) {
     const bool per_step = project_.cfg.transaction_per_migration;
-    size_t done = 0;
-    if (!per_step && !steps_.empty()) services_->begin();
+    size_t done = 0;   // the whole-command transaction, if any, was opened by prepare_version_table()
     for (size_t i = 0; i < steps_.size(); ++i) {
       const auto& step = steps_[i];
       if (interrupt::requested()) stop_before(step, done);
@@ -594,7 +608,7 @@ class Run {
       }
       ++done;
     }
-    if (!per_step && !steps_.empty()) {
+    if (!per_step && conn_->in_transaction()) {
       try {
         conn_->commit();
       } catch (const SqlFailure& e) {

@@ -60,17 +60,17 @@ void print(std::string text) {
 }
 }  // namespace
 
-void report_step_failure(const graph::Step& step, const std::exception& error) {
+void report_step_failure(const graph::Step& step, const std::exception& error, bool per_step) {
   const auto& rev = *step.revision;
+  const char* rolled_back = per_step ? "the revision was" : "every step of this command was";
   if (const auto* he = dynamic_cast<const HookError*>(&error)) {
-    print(
-        fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; the revision was rolled back.\n",
-                    direction_name(step.direction), rev.id, rev.message, he->function, he->file) +
-        details(he->failure, he->file, he->function));
+    print(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; {} rolled back.\n",
+                      direction_name(step.direction), rev.id, rev.message, he->function, he->file, rolled_back) +
+          details(he->failure, he->file, he->function));
     return;
   }
-  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; the revision was rolled back.\n",
-                                 direction_name(step.direction), rev.id, rev.message);
+  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; {} rolled back.\n",
+                                 direction_name(step.direction), rev.id, rev.message, rolled_back);
   if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&error)) {
     text += details(se->failure, rev.path, "");
   } else if (const auto* sf = dynamic_cast<const SqlFailure*>(&error)) {

@@ -10,7 +10,9 @@ namespace luamig::runner {
 class HookError;
 
 // Prints the failure of `step` (already rolled back) to stderr. A HookError names the hook file and function.
-void report_step_failure(const graph::Step& step, const std::exception& error);
+// `per_step` false: the whole command ran in one transaction (transaction_per_migration = false), so every step
+// of it was rolled back.
+void report_step_failure(const graph::Step& step, const std::exception& error, bool per_step = true);
 
 // Prints a hook failure outside any revision (before_run, after_run, on_error, a hooks file's top level):
 // "ERROR: hook <function> failed; <consequence>" and the details.
