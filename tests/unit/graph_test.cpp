@@ -60,7 +60,7 @@ Heads run(const RevisionMap& map, Heads heads, const std::vector<Step>& steps) {
   auto applied = [&](const Heads& h) { return map.ancestors_inclusive(Strings(h.begin(), h.end())); };
   for (const auto& step : steps) {
     auto before = applied(heads);
-    apply(heads, version_change(map, heads, step));
+    luamig::graph::apply(heads, version_change(map, heads, step));
     auto after = applied(heads);
     if (step.direction == Direction::Up) {
       REQUIRE_FALSE(before.count(step.revision->id));
@@ -253,7 +253,7 @@ TEST_CASE("missing down_revision or depends_on", "[graph]") {
 
 TEST_CASE("invalid revision ids", "[graph]") {
   auto bad = [](std::string id) { return error_of([&] { RevisionMap({rev_at(id, {}, "v/x.lua", 12)}); }); };
-  for (std::string id : {"", "a@b", "a-b", "a+b", "a:b", "a b", "a\tb", "head", "heads", "base", "current",
+  for (std::string id : std::initializer_list<std::string>{"", "a@b", "a-b", "a+b", "a:b", "a b", "a\tb", "head", "heads", "base", "current",
                          std::string(33, 'a')}) {
     INFO("id: [" << id << "]");
     auto msg = bad(id);
@@ -287,7 +287,7 @@ TEST_CASE("resolve_id: exact ids, prefixes, labels", "[graph]") {
   CHECK(map.resolve_id("bbbb") == "bbbb3333");
   CHECK(map.resolve_id("feature") == "aaaa2222");
   CHECK(map.resolve_id("feature@head") == "aaaa2222");
-  CHECK(map.resolve_id("abc@head") == "aaaa9999" /* abc has two heads below it */ ? false : true);
+  CHECK_FALSE(map.resolve_id("abc@head") == "aaaa9999");   // abc has two heads below it
 
   auto ambiguous = error_of([&] { map.resolve_id("aaaa"); });
   CHECK_THAT(ambiguous, Contains("Multiple revisions start with 'aaaa'"));
@@ -437,7 +437,7 @@ TEST_CASE("version_change: linear upgrade and downgrade", "[graph]") {
   CHECK(down_a.inserts.empty());
   CHECK_FALSE(down_a.update);
   Heads h{"a"};
-  apply(h, down_a);
+  luamig::graph::apply(h, down_a);
   CHECK(h.empty());
 
   CHECK_THAT(error_of([&] { version_change(map, {"c"}, Step{&map.get("b"), Direction::Down}); }),
@@ -463,7 +463,7 @@ TEST_CASE("version_change: branch-out, merge and unmerge", "[graph]") {
     CHECK(vc.deletes == Strings{"d2"});
     CHECK(vc.inserts.empty());
     Heads h{"c2", "d2"};
-    apply(h, vc);
+    luamig::graph::apply(h, vc);
     CHECK(h == Heads{"m"});
   }
   SECTION("unmerge updates to the first parent and inserts the others") {
@@ -473,7 +473,7 @@ TEST_CASE("version_change: branch-out, merge and unmerge", "[graph]") {
     CHECK(vc.inserts == Strings{"d2"});
     CHECK(vc.deletes.empty());
     Heads h{"m"};
-    apply(h, vc);
+    luamig::graph::apply(h, vc);
     CHECK(h == Heads{"c2", "d2"});
   }
   SECTION("downgrading a branch whose parent is still covered deletes it") {
@@ -513,13 +513,13 @@ TEST_CASE("apply rejects changes that do not fit", "[graph]") {
   Heads h{"a"};
   VersionChange del;
   del.deletes = {"zz"};
-  CHECK_THROWS_AS(apply(h, del), GraphError);
+  CHECK_THROWS_AS(luamig::graph::apply(h, del), GraphError);
   VersionChange upd;
   upd.update = std::pair<std::string, std::string>{"zz", "b"};
-  CHECK_THROWS_AS(apply(h, upd), GraphError);
+  CHECK_THROWS_AS(luamig::graph::apply(h, upd), GraphError);
   VersionChange ins;
   ins.inserts = {"a"};
-  CHECK_THROWS_AS(apply(h, ins), GraphError);
+  CHECK_THROWS_AS(luamig::graph::apply(h, ins), GraphError);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -740,7 +740,7 @@ TEST_CASE("10000-revision chain constructs and plans without deep recursion", "[
   CHECK(up.front().revision->id == chain_id(0));
   CHECK(up.back().revision->id == chain_id(n - 1));
   Heads heads;
-  for (const auto& s : up) apply(heads, version_change(map, heads, s));
+  for (const auto& s : up) luamig::graph::apply(heads, version_change(map, heads, s));
   CHECK(heads == Heads{chain_id(n - 1)});
 
   CHECK(resolve_target(map, "-9999", heads) == Heads{chain_id(0)});
@@ -750,7 +750,7 @@ TEST_CASE("10000-revision chain constructs and plans without deep recursion", "[
   auto down = plan_downgrade(map, heads, "base");
   REQUIRE(down.size() == n);
   CHECK(down.front().revision->id == chain_id(n - 1));
-  for (const auto& s : down) apply(heads, version_change(map, heads, s));
+  for (const auto& s : down) luamig::graph::apply(heads, version_change(map, heads, s));
   CHECK(heads.empty());
 
   CHECK(history_range(map, "-10:", {}).size() == 11);
@@ -779,10 +779,10 @@ TEST_CASE("two long branches: downgrading one keeps the other", "[graph]") {
   auto steps = plan_downgrade(map, heads, "root");
   CHECK(steps.size() == 2 * n);
   Heads h = heads;
-  for (const auto& s : steps) apply(h, version_change(map, h, s));
+  for (const auto& s : steps) luamig::graph::apply(h, version_change(map, h, s));
   CHECK(h == Heads{"root"});
   steps = plan_downgrade(map, heads, "x00000");
   CHECK(steps.size() == n - 1);
-  for (const auto& s : steps) apply(heads, version_change(map, heads, s));
+  for (const auto& s : steps) luamig::graph::apply(heads, version_change(map, heads, s));
   CHECK(heads == Heads{"x00000", fmt::format("y{:05}", n - 1)});
 }
