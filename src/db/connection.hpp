@@ -30,6 +30,13 @@ class Connection {
   virtual std::unique_ptr<RowStream> stream(const std::string& sql, const std::vector<Param>& params) = 0;
   // Server process id (PostgreSQL backend pid), 0 when meaningless.
   virtual int backend_pid() const { return 0; }
+  // Writes `rows` into `table` with COPY ... FROM STDIN (the bulk path: ~30x faster than row-by-row INSERTs).
+  // `table` and `columns` are SQL text, already quoted by the caller; each row has one Param per column.
+  // Returns the number of rows written. Throws SqlFailure; the default refuses (RunError): no COPY support.
+  virtual long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
+                              const std::vector<std::vector<Param>>& rows);
+  // True for a connection that only prints SQL (--sql): nothing is executed and nothing can be read.
+  virtual bool offline() const { return false; }
 };
 
 // Opens a connection for the URL's dialect. Throws RunError (exit 1) with a message naming host, port, database and

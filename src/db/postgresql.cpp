@@ -1,8 +1,12 @@
 // PostgreSQL through libpqxx 6.4. Statements go through one pqxx::nontransaction; the engine sends BEGIN/COMMIT
 // itself so that autocommit blocks, SET LOCAL and per-revision transactions stay under its control.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <pqxx/pqxx>
+
+#include <array>
+#include <utility>
 
 #include "config/url.hpp"
 #include "db/connection.hpp"
@@ -30,15 +34,22 @@ Cell::Kind kind_of(pqxx::oid type) {
   }
 }
 
+// Rows of a query through a server-side cursor, FETCH FORWARD `batch` rows at a time: the client holds at most one
+// batch, whatever the result's size. A cursor declared inside a transaction dies with it; `epoch` (bumped by every
+// COMMIT/ROLLBACK) tells the stream so it never sends CLOSE or FETCH into a later, unrelated transaction (where the
+// error would abort that transaction).
 class PgStream : public RowStream {
  public:
-  PgStream(pqxx::transaction_base& tx, std::string cursor, int batch) : tx_(tx), cursor_(std::move(cursor)), batch_(batch) {}
+  PgStream(pqxx::transaction_base& tx, std::string cursor, int batch, const unsigned long& epoch, bool with_hold)
+      : tx_(tx), cursor_(std::move(cursor)), batch_(batch), epoch_(epoch), created_epoch_(epoch), with_hold_(with_hold) {}
   ~PgStream() override {
     try {
-      if (open_) tx_.exec("CLOSE " + cursor_);
+      if (open_ && alive()) tx_.exec("CLOSE " + cursor_);
     } catch (...) {
     }
   }
+  // A WITHOUT HOLD cursor is gone once its transaction ended; a WITH HOLD one lives until CLOSE.
+  bool alive() const { return with_hold_ || epoch_ == created_epoch_; }
   const std::vector<std::string>& columns() const override { return columns_; }
   bool next(std::vector<Cell>& row) override {
     if (pos_ >= result_.size()) {
@@ -60,6 +71,10 @@ class PgStream : public RowStream {
     return true;
   }
   void fetch() {
+    if (!alive())
+      throw SqlFailure("this query's rows can no longer be read: its transaction has ended (read a result within the "
+                       "revision and transaction that ran the query)",
+                       "FETCH FORWARD FROM " + cursor_, "34000");
     try {
       result_ = tx_.exec(fmt::format("FETCH FORWARD {} FROM {}", batch_, cursor_));
     } catch (const pqxx::sql_error& e) {
@@ -83,12 +98,38 @@ class PgStream : public RowStream {
   pqxx::transaction_base& tx_;
   std::string cursor_;
   int batch_;
+  const unsigned long& epoch_;
+  unsigned long created_epoch_;
+  bool with_hold_;
   pqxx::result result_;
   size_t pos_ = 0;
   bool done_ = false, open_ = true;
   std::vector<std::string> columns_;
   std::vector<Cell::Kind> kinds_;
 };
+
+// Rows per FETCH: large enough that round trips do not dominate, small enough that a batch of wide rows stays a few
+// MiB.
+constexpr int kFetchRows = 2000;
+
+// stream_to writes tuple-like rows only (it walks them with std::get): rows of N columns go out as
+// std::array<Param, N>, instantiated for N = 1..kMaxCopyColumns.
+constexpr size_t kMaxCopyColumns = 32;
+
+template <size_t N>
+void write_rows(pqxx::stream_to& copy, const std::vector<std::vector<Param>>& rows) {
+  std::array<Param, N> fields;
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < N; ++i) fields[i] = row[i];
+    copy << fields;
+  }
+}
+
+template <size_t... I>
+void write_rows_n(size_t n, pqxx::stream_to& copy, const std::vector<std::vector<Param>>& rows,
+                  std::index_sequence<I...>) {
+  ((n == I + 1 ? write_rows<I + 1>(copy, rows) : void()), ...);
+}
 
 class PgConnection : public Connection {
  public:
@@ -101,10 +142,12 @@ class PgConnection : public Connection {
     in_tx_ = true;
   }
   void commit() override {
+    ++epoch_;
     execute("COMMIT", {});
     in_tx_ = false;
   }
   void rollback() noexcept override {
+    ++epoch_;
     in_tx_ = false;
     try {
       ntx_.exec("ROLLBACK");
@@ -140,12 +183,33 @@ class PgConnection : public Connection {
     // A cursor without HOLD lives in a transaction; outside one it is declared WITH HOLD.
     run(fmt::format("DECLARE {} NO SCROLL CURSOR {} FOR {}", cursor, own_tx ? "WITH HOLD" : "WITHOUT HOLD", sql),
         params);
-    auto s = std::make_unique<PgStream>(ntx_, cursor, 2000);
+    auto s = std::make_unique<PgStream>(ntx_, cursor, kFetchRows, epoch_, own_tx);
     s->fetch();
     return s;
   }
 
   int backend_pid() const override { return conn_.backendpid(); }
+
+  long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
+                      const std::vector<std::vector<Param>>& rows) override {
+    std::string statement = fmt::format("COPY {} ({}) FROM STDIN", table, fmt::join(columns, ", "));
+    if (columns.empty() || columns.size() > kMaxCopyColumns)
+      throw RunError(fmt::format("COPY takes 1 to {} columns here, not {}", kMaxCopyColumns, columns.size()));
+    for (const auto& row : rows)
+      if (row.size() != columns.size())
+        throw std::logic_error(fmt::format("COPY row has {} values for {} columns", row.size(), columns.size()));
+    try {
+      // stream_to pastes the table and column names as given: the caller quoted them.
+      pqxx::stream_to copy(ntx_, table, columns);
+      write_rows_n(columns.size(), copy, rows, std::make_index_sequence<kMaxCopyColumns>{});
+      copy.complete();
+    } catch (const pqxx::sql_error& e) {
+      throw SqlFailure(trim_message(e.what()), statement, e.sqlstate());
+    } catch (const pqxx::broken_connection& e) {
+      throw SqlFailure("the connection to the server was lost: " + trim_message(e.what()), statement, "08006");
+    }
+    return static_cast<long long>(rows.size());
+  }
 
  private:
   pqxx::result run(const std::string& sql, const std::vector<Param>& params) {
@@ -166,6 +230,7 @@ class PgConnection : public Connection {
   dialect::PostgreSQL dialect_;
   bool in_tx_ = false;
   int cursor_seq_ = 0;
+  unsigned long epoch_ = 0;   // bumped at every COMMIT/ROLLBACK: cursors of an ended transaction are gone
 };
 }  // namespace
 

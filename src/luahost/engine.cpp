@@ -11,6 +11,7 @@
 
 #include "luahost/embedded.hpp"
 #include "util/error.hpp"
+#include "util/output.hpp"
 #include "util/sql_failure.hpp"
 
 namespace luamig::luahost {
@@ -60,6 +61,7 @@ struct Runtime {
   std::string last_file;   // where the last error happened
   int last_line = 0;
   std::string project_lib_dir;
+  std::map<std::string, std::string> call_context;   // revision, direction... of the running call
 };
 
 Runtime* runtime_of(lua_State* L) {
@@ -323,6 +325,136 @@ int host_autocommit(lua_State* L) {
   return 0;
 }
 
+// Text of the Lua value at `idx` as a bound value/COPY field; false when its type has no SQL meaning.
+bool cell_param(lua_State* L, int idx, Param& out) {
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: out = std::nullopt; return true;
+    case LUA_TBOOLEAN: out = lua_toboolean(L, idx) ? "true" : "false"; return true;
+    case LUA_TNUMBER: out = number_text(lua_tonumber(L, idx)); return true;
+    case LUA_TSTRING: {
+      size_t len;
+      const char* s = lua_tolstring(L, idx, &len);
+      out = std::string(s, len);
+      return true;
+    }
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, idx) == &g_null_sentinel) {
+        out = std::nullopt;
+        return true;
+      }
+      return false;
+    default: return false;
+  }
+}
+
+// host.copy_rows(table_sql, {column_sql...}, {{v1, v2...}, ...}) -> rows written. Names arrive quoted (op.lua).
+int host_copy_rows(lua_State* L) {
+  std::string table = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  return guarded(L, [&] {
+    std::vector<std::string> columns;
+    int ncols = static_cast<int>(lua_objlen(L, 2));
+    for (int c = 1; c <= ncols; ++c) {
+      lua_rawgeti(L, 2, c);
+      columns.emplace_back(lua_tostring(L, -1) ? lua_tostring(L, -1) : "");
+      lua_pop(L, 1);
+    }
+    std::vector<std::vector<Param>> rows;
+    int nrows = static_cast<int>(lua_objlen(L, 3));
+    rows.reserve(static_cast<size_t>(nrows));
+    for (int r = 1; r <= nrows; ++r) {
+      lua_rawgeti(L, 3, r);
+      if (!lua_istable(L, -1)) throw std::runtime_error(fmt::format("op.copy_rows: row {} is not a table", r));
+      std::vector<Param> row(static_cast<size_t>(ncols));
+      for (int c = 1; c <= ncols; ++c) {
+        lua_rawgeti(L, -1, c);
+        if (!cell_param(L, -1, row[static_cast<size_t>(c - 1)]))
+          throw std::runtime_error(fmt::format("op.copy_rows: row {}, column {} is a {}; pass a string, number, "
+                                               "boolean, nil or op.NULL",
+                                               r, columns[static_cast<size_t>(c - 1)], luaL_typename(L, -1)));
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 1);
+      rows.push_back(std::move(row));
+    }
+    long long n = runtime_of(L)->services->copy_rows(table, columns, rows);
+    lua_pushnumber(L, static_cast<lua_Number>(n));
+    return 1;
+  });
+}
+
+int host_in_transaction(lua_State* L) {
+  lua_pushboolean(L, runtime_of(L)->services->in_transaction());
+  return 1;
+}
+
+// host.transaction(fn): runs fn between BEGIN and COMMIT (ROLLBACK when it fails), as autocommit_block does the
+// reverse.
+int host_transaction(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  Runtime* rt = runtime_of(L);
+  std::string err;
+  try {
+    rt->services->transaction([&] {
+      lua_pushvalue(L, 1);
+      if (lua_pcall(L, 0, 0, 0) != 0) {
+        std::string inner = error_text(L, -1, false);
+        lua_pop(L, 1);
+        throw std::runtime_error(inner);
+      }
+    });
+  } catch (const SqlFailure& e) {
+    rt->last_sql_failure = e;
+    err = fmt::format("{} (SQLSTATE {})", e.message(), e.sqlstate());
+  } catch (const std::exception& e) {
+    err = e.what();
+  }
+  if (!err.empty()) {
+    lua_pushlstring(L, err.data(), err.size());
+    err.clear();
+    err.shrink_to_fit();
+    return lua_error(L);
+  }
+  return 0;
+}
+
+// host.clock() -> seconds on a monotonic clock (os.clock is CPU time, os.time whole seconds).
+int host_clock(lua_State* L) {
+  auto now = std::chrono::steady_clock::now().time_since_epoch();
+  lua_pushnumber(L, std::chrono::duration<double>(now).count());
+  return 1;
+}
+
+int host_stderr_is_tty(lua_State* L) {
+  lua_pushboolean(L, out::stderr_is_terminal());
+  return 1;
+}
+
+// host.progress(text, transient): a progress line on stderr; transient lines rewrite the terminal line.
+// host.progress(nil) ends a run of transient lines.
+int host_progress(lua_State* L) {
+  if (lua_isnoneornil(L, 1)) {
+    out::progress_end();
+    return 0;
+  }
+  size_t len;
+  const char* s = luaL_checklstring(L, 1, &len);
+  out::progress(std::string_view(s, len), lua_toboolean(L, 2) != 0);
+  return 0;
+}
+
+// host.call_context() -> { revision = ..., direction = ... } of the running upgrade()/downgrade().
+int host_call_context(lua_State* L) {
+  Runtime* rt = runtime_of(L);
+  lua_createtable(L, 0, static_cast<int>(rt->call_context.size()));
+  for (const auto& [k, v] : rt->call_context) {
+    lua_pushlstring(L, v.data(), v.size());
+    lua_setfield(L, -2, k.c_str());
+  }
+  return 1;
+}
+
 // host.compile(source, chunkname) -> function | nil, message. Text only: bytecode is refused.
 int host_compile(lua_State* L) {
   size_t len;
@@ -384,6 +516,13 @@ const luaL_Reg kHostFunctions[] = {
     {"compile", host_compile},
     {"module_source", host_module_source},
     {"engine_module", host_engine_module},
+    {"copy_rows", host_copy_rows},
+    {"in_transaction", host_in_transaction},
+    {"transaction", host_transaction},
+    {"clock", host_clock},
+    {"stderr_is_tty", host_stderr_is_tty},
+    {"progress", host_progress},
+    {"call_context", host_call_context},
     {nullptr, nullptr},
 };
 
@@ -678,6 +817,7 @@ void Engine::call(const Script& script, const std::string& function,
     lua_setfield(L, -2, k.c_str());
   }
   lua_call(L, 2, 0);
+  I.rt.call_context = call_context;
   lua_rawgeti(L, LUA_REGISTRYINDEX, script.env_ref_);
   lua_pushstring(L, function.c_str());
   lua_rawget(L, -2);

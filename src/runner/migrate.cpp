@@ -3,10 +3,15 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <optional>
 #include <set>
 
 #include "db/connection.hpp"
+#include "db/echo_connection.hpp"
+#include "db/script_writer.hpp"
 #include "db/version_table.hpp"
+#include "runner/step_options.hpp"
+#include "dialect/dialect.hpp"
 #include "luahost/engine.hpp"
 #include "runner/report.hpp"
 #include "scripts/loader.hpp"
@@ -33,10 +38,16 @@ std::string heads_or_base(const std::set<std::string>& heads) {
   return join(std::vector<std::string>(heads.begin(), heads.end()), ", ");
 }
 
-// What migrations reach through `op`: statements go to the live connection.
+// Thrown when a dry run reaches something that would commit: the run stops there and rolls everything back.
+struct DryRunStop : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// What migrations reach through `op`: statements go to the connection (live, echoing for a dry run, or the --sql
+// script writer).
 class OnlineServices : public luahost::Services {
  public:
-  explicit OnlineServices(db::Connection& conn) : conn_(conn) {}
+  OnlineServices(db::Connection& conn, bool dry_run) : conn_(conn), dry_run_(dry_run) {}
 
   long long execute(const std::string& sql, const std::vector<Param>& params) override {
     return conn_.execute(sql, params);
@@ -45,13 +56,46 @@ class OnlineServices : public luahost::Services {
     return conn_.stream(sql, params);
   }
   void autocommit_block(const std::function<void()>& block) override {
+    if (dry_run_) stop("it calls op.autocommit_block, which commits the work before it; a dry run cannot commit");
     bool was_in_tx = conn_.in_transaction();
-    if (was_in_tx) conn_.commit();
+    if (was_in_tx) {
+      conn_.commit();
+      committed_ = true;
+    }
     block();
     if (was_in_tx) conn_.begin();
   }
+  long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
+                      const std::vector<std::vector<Param>>& rows) override {
+    return conn_.copy_rows(table, columns, rows);
+  }
+  bool in_transaction() const override { return conn_.in_transaction(); }
+  void transaction(const std::function<void()>& block) override {
+    if (dry_run_) stop("it calls op.transaction, which commits; a dry run cannot commit");
+    if (conn_.in_transaction())
+      throw RunError("op.transaction: a transaction is already open (it is for `transactional = false` migrations "
+                     "and op.autocommit_block)");
+    conn_.begin();
+    try {
+      block();
+    } catch (...) {
+      conn_.rollback();
+      throw;
+    }
+    conn_.commit();
+    committed_ = true;
+  }
+  // True once this step committed work of its own (autocommit_block, op.transaction): a failure cannot undo it.
+  bool committed() const { return committed_; }
+  // Set when a dry run had to stop: Lua turns the DryRunStop into a script error, this keeps the reason.
+  const std::optional<std::string>& stop_reason() const { return stop_reason_; }
+  void reset_step() {
+    committed_ = false;
+    stop_reason_.reset();
+  }
   void log(const std::string& level, const std::string& message) override {
-    if (level == "warn" || level == "error")
+    // In --sql mode stdout is the script: messages go to stderr.
+    if (level == "warn" || level == "error" || conn_.offline())
       out::warn("  " + message);
     else
       out::line("  " + message);
@@ -59,6 +103,13 @@ class OnlineServices : public luahost::Services {
 
  private:
   db::Connection& conn_;
+  [[noreturn]] void stop(const std::string& why) {
+    stop_reason_ = why;
+    throw DryRunStop(why);
+  }
+  bool dry_run_;
+  bool committed_ = false;
+  std::optional<std::string> stop_reason_;
 };
 
 // One upgrade/downgrade command, phase by phase.
@@ -68,23 +119,77 @@ class Run {
 
   void execute() {
     const auto& map = project_.load_graph();
+    std::string start = split_range();
     connect();
-    prepare_version_table();
-    heads_ = to_set(version_table_->heads());
+    // A dry run keeps everything, the version table's creation included, in one transaction rolled back at the end.
+    if (options_.dry_run) conn_->begin();
+    if (options_.sql) {
+      heads_ = offline_start(map, start);
+    } else {
+      prepare_version_table();
+      heads_ = to_set(version_table_->heads());
+    }
     plan(map);
     start_engine();
     run_steps(map);
   }
 
  private:
+  // "FROM:TO" (offline mode only): keeps TO as the target, returns FROM ("" when no range).
+  std::string split_range() {
+    auto colon = options_.target.find(':');
+    if (colon == std::string::npos) {
+      if (options_.sql && options_.direction == graph::Direction::Down)
+        throw UsageError(fmt::format("downgrade --sql needs a range FROM:TO (e.g. `downgrade head:{}`): offline mode "
+                                     "cannot read the database's current revision",
+                                     options_.target));
+      return "";
+    }
+    if (!options_.sql)
+      throw UsageError(fmt::format("'{}': a range FROM:TO is only accepted with --sql; online, luamig starts from "
+                                   "the database's current revision",
+                                   options_.target));
+    std::string start = options_.target.substr(0, colon);
+    options_.target = options_.target.substr(colon + 1);
+    if (start.empty() || options_.target.empty())
+      throw UsageError("--sql range: expected FROM:TO with both sides given (e.g. base:head, a1b2:head)");
+    return start;
+  }
+
+  // The heads an offline run starts from: FROM of the range, or base; from base the script creates the version table.
+  std::set<std::string> offline_start(const graph::RevisionMap& map, const std::string& start) {
+    std::set<std::string> heads;
+    if (!start.empty() && start != "base") heads = graph::resolve_target(map, start, {});
+    if (heads.empty() && options_.direction == graph::Direction::Up) conn_->execute(version_table_->create_sql());
+    return heads;
+  }
+
   void connect() {
-    conn_ = db::connect(project_.database_url());
+    if (options_.sql) {
+      // No connection: the URL (when there is one) only picks the dialect.
+      std::string dialect = "postgresql";
+      if (!config::resolve_url(project_.opts, project_.cfg).empty()) dialect = project_.database_url().dialect;
+      conn_ = db::script_writer(dialect::make(dialect), [](const std::string& statement) {
+        out::data(statement + "\n");
+      });
+    } else if (options_.dry_run) {
+      auto echo = std::make_unique<db::EchoConnection>(db::connect(project_.database_url()),
+                                                       [](const std::string& sql) { out::line(indent(sql, "    ")); });
+      echo_ = echo.get();
+      conn_ = std::move(echo);
+    } else {
+      conn_ = db::connect(project_.database_url());
+    }
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);
   }
 
   void prepare_version_table() {
     if (version_table_->exists()) return;
+    if (conn_->in_transaction()) {
+      version_table_->ensure();
+      return;
+    }
     conn_->begin();
     version_table_->ensure();
     conn_->commit();
@@ -107,15 +212,16 @@ class Run {
     luahost::Context context;
     context.dialect = conn_->dialect().name();
     context.x = project_.opts.x;
-    services_ = std::make_unique<OnlineServices>(*conn_);
+    context.offline = options_.sql;
+    services_ = std::make_unique<OnlineServices>(*conn_, options_.dry_run);
     luahost::Limits limits;
     limits.time = project_.cfg.lua_time_limit;
     limits.memory = project_.cfg.lua_memory_limit;
     engine_ = std::make_unique<luahost::Engine>(services_.get(), context, limits, project_.cfg.lib_dir().string());
   }
 
-  // Loads the revision's file into a fresh sandbox and calls its upgrade()/downgrade().
-  void run_script(const graph::Step& step) {
+  // Loads the revision's file into a fresh sandbox (its top level runs now, before any transaction opens).
+  luahost::Script load_script(const graph::Step& step) {
     const auto& rev = *step.revision;
     const char* function = step.direction == graph::Direction::Up ? "upgrade" : "downgrade";
     std::string source = scripts::read_text(rev.path);
@@ -125,6 +231,13 @@ class Run {
       throw RunError(fmt::format("{}: the file's `revision` changed while luamig was running", rev.path));
     if (!script.has_function(function))
       throw RunError(fmt::format("{}: revision {} defines no {}() function", rev.path, rev.id, function));
+    return script;
+  }
+
+  // Calls the loaded file's upgrade()/downgrade(), then releases its environment.
+  void run_script(const graph::Step& step, luahost::Script& script) {
+    const auto& rev = *step.revision;
+    const char* function = step.direction == graph::Direction::Up ? "upgrade" : "downgrade";
     engine_->call(script, function,
                   {{"revision", rev.id}, {"down_revision", join(rev.down_revisions, ",")}, {"direction", function}});
     engine_->unload(script);
@@ -139,35 +252,115 @@ class Run {
   }
 
   // Rolls back, reports, and throws the already-reported RunError.
-  [[noreturn]] void fail_step(const graph::Step& step, const std::exception& e, size_t done) {
+  [[noreturn]] void fail_step(const graph::Step& step, const std::exception& e, size_t done, bool transactional) {
+    if (echo_) echo_->set_enabled(false);
     conn_->rollback();
+    if (options_.sql) {
+      report_step_failure(step, e, "it cannot be written as an SQL script; the script above stops before it");
+      throw RunError("", 1);
+    }
+    if (options_.dry_run) {
+      report_step_failure(step, e, "the dry run stopped and rolled everything back; nothing was changed");
+      throw RunError("", 1);
+    }
     const bool per_step = project_.cfg.transaction_per_migration;
     if (!per_step) heads_ = to_set(version_table_->heads());
-    report_step_failure(step, e);
+    if (!transactional) {
+      report_step_failure(step, e, "it declares `transactional = false`, so the statements it ran before the failure "
+                                   "were committed and stay; the version table was not updated");
+    } else if (services_->committed()) {
+      report_step_failure(step, e, "its open transaction was rolled back, but the work it committed (autocommit_block, "
+                                   "op.transaction) stays; the version table was not updated");
+    } else {
+      report_step_failure(step, e);
+    }
     out::error(fmt::format("The database is at {}: {} of {} step{} applied before the failure.",
                            per_step ? heads_or_base(heads_) : "its state before this command", per_step ? done : 0,
                            steps_.size(), steps_.size() == 1 ? "" : "s"));
     throw RunError("", 1);
   }
 
+  // A dry run reached a step that cannot run inside its transaction: roll everything back and say so (exit 0).
+  void stop_dry_run(const graph::Step& step, const std::string& why, size_t done) {
+    if (echo_) echo_->set_enabled(false);
+    conn_->rollback();
+    const auto& rev = *step.revision;
+    out::warn(fmt::format("Dry run stopped before revision {} ({}, {}): {}.", rev.id, rev.message, rev.path, why));
+    out::line(fmt::format("Dry run: {} of {} step{} ran; everything was rolled back, nothing was changed.", done,
+                          steps_.size(), steps_.size() == 1 ? "" : "s"));
+  }
+
   void run_steps(const graph::RevisionMap& map) {
-    const bool per_step = project_.cfg.transaction_per_migration;
+    const bool dry = options_.dry_run;
+    const bool per_step = project_.cfg.transaction_per_migration && !dry;
+    const bool one_transaction = !per_step && !dry && !steps_.empty();   // transaction_per_migration = false
     size_t done = 0;
-    if (!per_step && !steps_.empty()) conn_->begin();
+    if (dry) out::line("Dry run: every step runs in one transaction, rolled back at the end.");
+    if (one_transaction) conn_->begin();
     for (const auto& step : steps_) {
       auto started = Clock::now();
-      if (per_step) conn_->begin();
+      services_->reset_step();
+      std::optional<luahost::Script> script;
+      bool transactional = true;
       try {
-        run_script(step);
-        record_version_change(map, step);
-        if (per_step) conn_->commit();
+        script.emplace(load_script(step));
+        transactional = declared_transactional(*script, step.revision->path);
       } catch (const std::exception& e) {
-        fail_step(step, e, done);
+        fail_step(step, e, done, true);
       }
+      if (dry && !transactional) {
+        stop_dry_run(step, "it declares `transactional = false`, so it cannot run inside the dry run's transaction",
+                     done);
+        return;
+      }
+      if (options_.sql) out::data(fmt::format("-- {}\n", step_description(step)));
+      if (dry) out::line(step_description(step));
+      if (echo_) echo_->set_enabled(true);
+      // transactional = false: no transaction around upgrade(); the version table gets one of its own right after.
+      if (!transactional && conn_->in_transaction()) conn_->commit();
+      if (transactional && per_step) conn_->begin();
+      try {
+        run_script(step, *script);
+        if (!transactional) conn_->begin();
+        record_version_change(map, step);
+        if (per_step || !transactional) conn_->commit();
+        if (!transactional && one_transaction) conn_->begin();
+      } catch (const DryRunStop& e) {
+        stop_dry_run(step, e.what(), done);
+        return;
+      } catch (const luahost::ScriptError& e) {
+        // A DryRunStop raised inside Lua arrives as a script error: the services know it was one.
+        if (dry && services_->stop_reason()) {
+          stop_dry_run(step, *services_->stop_reason(), done);
+          return;
+        }
+        fail_step(step, e, done, transactional);
+      } catch (const std::exception& e) {
+        fail_step(step, e, done, transactional);
+      }
+      if (echo_) echo_->set_enabled(false);
       ++done;
-      out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
+      if (options_.sql) continue;
+      if (dry)
+        out::line(fmt::format("    -- {} ({})", step.revision->id, format_duration(Clock::now() - started)));
+      else
+        out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
     }
-    if (!per_step && !steps_.empty()) {
+    if (dry) {
+      conn_->rollback();
+      out::line(fmt::format("Dry run finished: {} step{} ran; everything was rolled back, nothing was changed.", done,
+                            done == 1 ? "" : "s"));
+      return;
+    }
+    if (options_.sql) {
+      // As Alembic does offline: a downgrade to base leaves no version table behind.
+      if (options_.direction == graph::Direction::Down && heads_.empty() && !steps_.empty()) {
+        if (one_transaction) conn_->commit();
+        conn_->execute(fmt::format("DROP TABLE {}", version_table_->qualified_name()));
+        return;
+      }
+    }
+    if (one_transaction) {
       try {
         conn_->commit();
       } catch (const SqlFailure& e) {
@@ -175,12 +368,14 @@ class Run {
         throw RunError(fmt::format("COMMIT failed: {} (SQLSTATE {}); nothing was applied", e.message(), e.sqlstate()));
       }
     }
-    if (steps_.empty()) out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
+    if (steps_.empty() && !options_.sql)
+      out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
   }
 
   Project& project_;
   MigrateOptions options_;
   std::unique_ptr<db::Connection> conn_;
+  db::EchoConnection* echo_ = nullptr;   // set for a dry run: conn_ itself
   std::unique_ptr<db::VersionTable> version_table_;
   std::unique_ptr<OnlineServices> services_;
   std::unique_ptr<luahost::Engine> engine_;

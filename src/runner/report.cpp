@@ -34,10 +34,10 @@ std::string user_traceback(const std::string& tb) {
 }
 }  // namespace
 
-void report_step_failure(const graph::Step& step, const std::exception& error) {
+void report_step_failure(const graph::Step& step, const std::exception& error, std::string_view outcome) {
   const auto& rev = *step.revision;
-  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; the revision was rolled back.\n",
-                                 direction_name(step.direction), rev.id, rev.message);
+  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; {}.\n", direction_name(step.direction),
+                                 rev.id, rev.message, outcome);
   if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&error)) {
     const auto& f = se->failure;
     std::string where = f.file.empty() ? rev.path : f.file;
