@@ -247,6 +247,9 @@ function op.query_value(sql, ...)
   return v
 end
 
+op.types = host.engine_module("types")
+op.batch_alter_table = host.engine_module("batch", host, op, D)
+
 op.quote_ident = D.quote_ident
 op.literal = D.literal
 

@@ -22,6 +22,9 @@ class Dialect {
   // A query returning one row when the table exists; takes table name as $1 and schema as $2 ("" = default).
   virtual std::string table_exists_query() const = 0;
   virtual bool transactional_ddl() const { return true; }
+  // True when a write transaction locks the whole database (SQLite): concurrent runs then serialise per revision,
+  // and the runner re-reads the version table at the start of each one.
+  virtual bool serializes_by_transaction() const { return false; }
   virtual std::string begin() const { return "BEGIN"; }
 };
 

@@ -10,5 +10,6 @@ class SQLite : public Dialect {
   std::string placeholder(int n) const override { return "?" + std::to_string(n); }
   std::string table_exists_query() const override;
   std::string begin() const override { return "BEGIN IMMEDIATE"; }
+  bool serializes_by_transaction() const override { return true; }
 };
 }  // namespace luamig::dialect

@@ -290,6 +290,16 @@ class Run {
                           steps_.size(), steps_.size() == 1 ? "" : "s"));
   }
 
+  // True when the version table no longer shows what this run planned from: another process has migrated
+  // between our steps. Only dialects whose write lock is the transaction itself need the check.
+  bool moved_under_us() {
+    if (conn_->offline() || !conn_->dialect().serializes_by_transaction()) return false;
+    auto now = to_set(version_table_->heads());
+    if (now == heads_) return false;
+    heads_ = std::move(now);
+    return true;
+  }
+
   void run_steps(const graph::RevisionMap& map) {
     const bool dry = options_.dry_run;
     const bool per_step = project_.cfg.transaction_per_migration && !dry;
@@ -297,7 +307,8 @@ class Run {
     size_t done = 0;
     if (dry) out::line("Dry run: every step runs in one transaction, rolled back at the end.");
     if (one_transaction) conn_->begin();
-    for (const auto& step : steps_) {
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      const auto& step = steps_[i];
       auto started = Clock::now();
       services_->reset_step();
       std::optional<luahost::Script> script;
@@ -318,7 +329,16 @@ class Run {
       if (echo_) echo_->set_enabled(true);
       // transactional = false: no transaction around upgrade(); the version table gets one of its own right after.
       if (!transactional && conn_->in_transaction()) conn_->commit();
-      if (transactional && per_step) conn_->begin();
+      if (transactional && per_step) {
+        conn_->begin();
+        if (moved_under_us()) {
+          conn_->rollback();
+          engine_->unload(*script);
+          plan(map);
+          i = static_cast<size_t>(-1);
+          continue;
+        }
+      }
       try {
         run_script(step, *script);
         if (!transactional) conn_->begin();
@@ -368,7 +388,7 @@ class Run {
         throw RunError(fmt::format("COMMIT failed: {} (SQLSTATE {}); nothing was applied", e.message(), e.sqlstate()));
       }
     }
-    if (steps_.empty() && !options_.sql)
+    if (done == 0 && !options_.sql)
       out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
   }
 

@@ -1,9 +1,14 @@
 #include "runner/project.hpp"
 
 #include "scripts/loader.hpp"
+#include <fmt/format.h>
+
 #include "util/error.hpp"
+#include "util/output.hpp"
 
 namespace luamig::runner {
+
+const char kDefaultUrl[] = "sqlite:///luamig.db";
 
 Project Project::open(const config::GlobalOptions& opts) {
   Project p;
@@ -19,8 +24,10 @@ const graph::RevisionMap& Project::load_graph() {
 
 config::DatabaseUrl Project::database_url() const {
   std::string url = config::resolve_url(opts, cfg);
-  if (url.empty())
-    throw ConfigError("no database URL: pass --url, set `url` in luamig.lua, or set DATABASE_URL");
+  if (url.empty()) {
+    out::line(fmt::format("No database URL configured: using {} (a SQLite file in the working directory)", kDefaultUrl));
+    return config::parse_url(kDefaultUrl);
+  }
   return config::parse_url(url);
 }
 }  // namespace luamig::runner

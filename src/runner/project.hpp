@@ -9,6 +9,9 @@
 
 namespace luamig::runner {
 
+// The zero-setup database: used when no URL is given anywhere.
+extern const char kDefaultUrl[];
+
 struct Project {
   config::GlobalOptions opts;
   config::Config cfg;
@@ -18,7 +21,7 @@ struct Project {
   static Project open(const config::GlobalOptions& opts);
   // Loads versions/*.lua into the graph (throws GraphError).
   const graph::RevisionMap& load_graph();
-  // The database URL, parsed; throws ConfigError when none is configured.
+  // The database URL, parsed. With none configured anywhere: kDefaultUrl, a SQLite file in the working directory.
   config::DatabaseUrl database_url() const;
 };
 }  // namespace luamig::runner

@@ -2,12 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "graph/revision_map.hpp"
 #include "luahost/engine.hpp"
+#include "scripts/cache.hpp"
 #include "scripts/header_scan.hpp"
 #include "util/error.hpp"
 
@@ -46,49 +50,83 @@ void evaluate_headers(const std::string& path, const std::string& source, Header
 }
 }  // namespace
 
+namespace {
+// Parses one file's header (syntax check included); throws GraphError naming file:line.
+graph::Revision parse_file(const std::string& path) {
+  std::string source = read_text(path);
+  try {
+    luahost::check_syntax(path, source);
+  } catch (const luahost::ScriptError& e) {
+    throw graph::GraphError(fmt::format("{}:{}: {}", path, e.failure.line, e.failure.message));
+  }
+  Header h = scan_header(source);
+  if (!h.complete) evaluate_headers(path, source, h);
+  if (h.revision_not_string)
+    throw graph::GraphError(fmt::format("{}:{}: `revision` must be a string", path, h.revision_line));
+  if (!h.revision)
+    throw graph::GraphError(fmt::format("{}:1: no `revision = \"...\"` header (every migration file sets its "
+                                        "revision id)",
+                                        path));
+  graph::Revision r;
+  r.id = *h.revision;
+  r.down_revisions = h.down_revisions;
+  r.branch_labels = h.branch_labels;
+  r.depends_on = h.depends_on;
+  r.message = h.message;
+  r.path = path;
+  r.line = h.revision_line;
+  r.create_date = h.create_date;
+  r.has_downgrade = h.has_downgrade || !h.complete;
+  return r;
+}
+}  // namespace
+
 std::vector<graph::Revision> load_revisions(const fs::path& versions_dir) {
-  std::error_code ec;
-  if (!fs::is_directory(versions_dir, ec))
+  DIR* dir = opendir(versions_dir.c_str());
+  if (!dir)
     throw graph::GraphError(fmt::format("{}: versions directory not found (is script_location right? run `luamig "
                                         "init` to create a project)",
                                         versions_dir.string()));
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(versions_dir)) {
-    const auto name = entry.path().filename().string();
-    if (entry.path().extension() != ".lua" || name.empty() || name[0] == '.' || name[0] == '_') continue;
-    files.push_back(entry.path());
+  struct Entry {
+    std::string name;
+    CacheKey key;
+  };
+  std::vector<Entry> files;
+  while (dirent* d = readdir(dir)) {
+    std::string_view name = d->d_name;
+    if (name.size() < 5 || name[0] == '.' || name[0] == '_' || name.substr(name.size() - 4) != ".lua") continue;
+    struct stat st;
+    if (fstatat(dirfd(dir), d->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;
+    files.push_back({std::string(name), {static_cast<uint64_t>(st.st_size),
+                                         static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec}});
   }
-  std::sort(files.begin(), files.end());
+  closedir(dir);
+  std::sort(files.begin(), files.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+
+  const fs::path cache_file = versions_dir / ".luamig-cache";
+  HeaderCache cache = read_cache(cache_file);
+  HeaderCache fresh;
+  fresh.reserve(files.size());
+  bool changed = cache.size() != files.size();
   std::vector<graph::Revision> out;
   out.reserve(files.size());
-  for (const auto& file : files) {
-    std::string path = file.string();
-    std::string source = read_text(file);
-    try {
-      luahost::check_syntax(path, source);
-    } catch (const luahost::ScriptError& e) {
-      throw graph::GraphError(fmt::format("{}:{}: {}", path, e.failure.line, e.failure.message));
+  const std::string dir_prefix = (versions_dir / "").string();
+  for (const auto& f : files) {
+    std::string path = dir_prefix + f.name;
+    auto it = cache.find(f.name);
+    if (it != cache.end() && it->second.key == f.key) {
+      graph::Revision r = it->second.revision;
+      r.path = path;
+      out.push_back(std::move(r));
+      fresh.emplace(f.name, std::move(it->second));
+      continue;
     }
-    Header h = scan_header(source);
-    if (!h.complete) evaluate_headers(path, source, h);
-    if (h.revision_not_string)
-      throw graph::GraphError(fmt::format("{}:{}: `revision` must be a string", path, h.revision_line));
-    if (!h.revision)
-      throw graph::GraphError(fmt::format("{}:1: no `revision = \"...\"` header (every migration file sets its "
-                                          "revision id)",
-                                          path));
-    graph::Revision r;
-    r.id = *h.revision;
-    r.down_revisions = h.down_revisions;
-    r.branch_labels = h.branch_labels;
-    r.depends_on = h.depends_on;
-    r.message = h.message;
-    r.path = path;
-    r.line = h.revision_line;
-    r.create_date = h.create_date;
-    r.has_downgrade = h.has_downgrade || !h.complete;
+    changed = true;
+    graph::Revision r = parse_file(path);
+    fresh.emplace(f.name, CachedRevision{f.key, r});
     out.push_back(std::move(r));
   }
+  if (changed) write_cache(cache_file, fresh);
   return out;
 }
 }  // namespace luamig::scripts
