@@ -37,6 +37,19 @@ class Connection {
                               const std::vector<std::vector<Param>>& rows);
   // True for a connection that only prints SQL (--sql): nothing is executed and nothing can be read.
   virtual bool offline() const { return false; }
+  // Runs a query whose result is small enough to hold (a LIMITed batch) in one round trip, and streams the held
+  // rows: no cursor, so other statements may run before the rows are read. Default: stream().
+  virtual std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) {
+    return stream(sql, params);
+  }
+  // Sends a statement without waiting for it, so the caller can work while the server does; wait_sent() returns
+  // its affected row count and throws its SqlFailure. Any other use of the connection waits for it first.
+  // At most one statement is in flight. Default: runs it at once.
+  virtual void send(const std::string& sql, const std::vector<Param>& params) { sent_count_ = execute(sql, params); }
+  virtual long long wait_sent() { return sent_count_; }
+
+ private:
+  long long sent_count_ = 0;
 };
 
 // Opens a connection for the URL's dialect. Throws RunError (exit 1) with a message naming host, port, database and

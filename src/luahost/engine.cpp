@@ -259,6 +259,49 @@ int stream_next(lua_State* L) {
 
 int stream_close(lua_State* L) { return stream_gc(L); }
 
+// stream:columns_data() -> names, data, n: every remaining row, column by column (data[name][i]), without a table
+// per row. For bounded batches (backfills); NULL is op.NULL.
+int stream_columns_data(lua_State* L) {
+  auto* box = static_cast<StreamBox*>(luaL_checkudata(L, 1, kRowStreamMeta));
+  return guarded(L, [&] {
+    lua_newtable(L);   // names
+    lua_newtable(L);   // data
+    if (!box->stream) {
+      lua_pushinteger(L, 0);
+      return 3;
+    }
+    const auto& cols = box->stream->columns();
+    int ncols = static_cast<int>(cols.size());
+    luaL_checkstack(L, ncols + 8, "too many columns");
+    int data = lua_gettop(L);
+    int base = data;
+    for (int c = 0; c < ncols; ++c) {
+      lua_pushlstring(L, cols[static_cast<size_t>(c)].data(), cols[static_cast<size_t>(c)].size());
+      lua_rawseti(L, data - 1, c + 1);
+      lua_newtable(L);   // the column's array, at base + 1 + c
+    }
+    thread_local std::vector<Cell> row;
+    int n = 0;
+    while (box->stream->next(row)) {
+      ++n;
+      for (int c = 0; c < ncols; ++c) {
+        push_cell(L, row[static_cast<size_t>(c)]);
+        lua_rawseti(L, base + 1 + c, n);
+      }
+    }
+    // data[name] = array, for each column.
+    for (int c = ncols - 1; c >= 0; --c) {
+      lua_pushlstring(L, cols[static_cast<size_t>(c)].data(), cols[static_cast<size_t>(c)].size());
+      lua_insert(L, -2);
+      lua_rawset(L, data);
+    }
+    delete box->stream;
+    box->stream = nullptr;
+    lua_pushinteger(L, n);
+    return 3;
+  });
+}
+
 int stream_columns(lua_State* L) {
   auto* box = static_cast<StreamBox*>(luaL_checkudata(L, 1, kRowStreamMeta));
   lua_newtable(L);
@@ -282,6 +325,41 @@ int host_query(lua_State* L) {
     luaL_getmetatable(L, kRowStreamMeta);
     lua_setmetatable(L, -2);
     box->stream = runtime_of(L)->services->query(statement, params).release();
+    return 1;
+  });
+}
+
+// host.query_all(sql, ...): as host.query, for a small result fetched in one round trip.
+int host_query_all(lua_State* L) {
+  size_t len;
+  const char* sql = luaL_checklstring(L, 1, &len);
+  std::string statement(sql, len);
+  return guarded(L, [&] {
+    auto params = collect_params(L, 2, "op.query");
+    auto* box = static_cast<StreamBox*>(lua_newuserdata(L, sizeof(StreamBox)));
+    box->stream = nullptr;
+    luaL_getmetatable(L, kRowStreamMeta);
+    lua_setmetatable(L, -2);
+    box->stream = runtime_of(L)->services->query_all(statement, params).release();
+    return 1;
+  });
+}
+
+// host.send(sql, ...): starts a statement without waiting; host.wait_sent() -> its row count.
+int host_send(lua_State* L) {
+  size_t len;
+  const char* sql = luaL_checklstring(L, 1, &len);
+  std::string statement(sql, len);
+  return guarded(L, [&] {
+    auto params = collect_params(L, 2, "op.execute");
+    runtime_of(L)->services->send(statement, params);
+    return 0;
+  });
+}
+
+int host_wait_sent(lua_State* L) {
+  return guarded(L, [&] {
+    lua_pushnumber(L, static_cast<lua_Number>(runtime_of(L)->services->wait_sent()));
     return 1;
   });
 }
@@ -380,6 +458,40 @@ int host_copy_rows(lua_State* L) {
     }
     long long n = runtime_of(L)->services->copy_rows(table, columns, rows);
     lua_pushnumber(L, static_cast<lua_Number>(n));
+    return 1;
+  });
+}
+
+// host.pg_array(list, n) -> PostgreSQL array literal text of list[1..n] ('{"a","b",NULL}'): one bound parameter
+// carries a whole batch of values (UPDATE ... FROM unnest($1::bigint[], $2::text[])). nil and op.NULL are NULL.
+int host_pg_array(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int n = static_cast<int>(luaL_checkinteger(L, 2));
+  return guarded(L, [&] {
+    std::string out;
+    out.reserve(static_cast<size_t>(n) * 16 + 2);
+    out.push_back('{');
+    Param value;
+    for (int i = 1; i <= n; ++i) {
+      if (i > 1) out.push_back(',');
+      lua_rawgeti(L, 1, i);
+      if (!cell_param(L, -1, value))
+        throw std::runtime_error(fmt::format("array element {} is a {}; pass a string, number, boolean, nil or op.NULL",
+                                             i, luaL_typename(L, -1)));
+      lua_pop(L, 1);
+      if (!value) {
+        out += "NULL";
+        continue;
+      }
+      out.push_back('"');
+      for (char c : *value) {
+        if (c == '"' || c == '\\') out.push_back('\\');
+        out.push_back(c);
+      }
+      out.push_back('"');
+    }
+    out.push_back('}');
+    lua_pushlstring(L, out.data(), out.size());
     return 1;
   });
 }
@@ -517,6 +629,10 @@ const luaL_Reg kHostFunctions[] = {
     {"module_source", host_module_source},
     {"engine_module", host_engine_module},
     {"copy_rows", host_copy_rows},
+    {"pg_array", host_pg_array},
+    {"query_all", host_query_all},
+    {"send", host_send},
+    {"wait_sent", host_wait_sent},
     {"in_transaction", host_in_transaction},
     {"transaction", host_transaction},
     {"clock", host_clock},
@@ -711,6 +827,8 @@ Engine::Engine(Services* services, Context context, Limits limits, std::string p
   lua_setfield(L, -2, "close");
   lua_pushcfunction(L, stream_columns);
   lua_setfield(L, -2, "columns");
+  lua_pushcfunction(L, stream_columns_data);
+  lua_setfield(L, -2, "columns_data");
   lua_setfield(L, -2, "__index");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");

@@ -35,6 +35,15 @@ class Services {
     (void)table, (void)columns, (void)rows;
     throw RunError("COPY is not available here");
   }
+  // Runs a query with a small result (a LIMITed batch) in one round trip and streams the held rows; other
+  // statements may run before they are read. Default: query().
+  virtual std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) {
+    return query(sql, params);
+  }
+  // Starts a statement without waiting; wait_sent() returns its row count (or throws its SqlFailure). The next
+  // statement of any kind waits for it first. Default: runs it at once.
+  virtual void send(const std::string& sql, const std::vector<Param>& params) { sent_count_ = execute(sql, params); }
+  virtual long long wait_sent() { return sent_count_; }
   // True while a transaction is open on the migration's connection (false in a `transactional = false` migration
   // and inside op.autocommit_block).
   virtual bool in_transaction() const { return true; }
@@ -44,5 +53,8 @@ class Services {
     (void)block;
     throw RunError("op.transaction is not available here");
   }
+
+ private:
+  long long sent_count_ = 0;
 };
 }  // namespace luamig::luahost

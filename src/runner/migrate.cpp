@@ -70,6 +70,11 @@ class OnlineServices : public luahost::Services {
     return conn_.copy_rows(table, columns, rows);
   }
   bool in_transaction() const override { return conn_.in_transaction(); }
+  std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) override {
+    return conn_.query_all(sql, params);
+  }
+  void send(const std::string& sql, const std::vector<Param>& params) override { conn_.send(sql, params); }
+  long long wait_sent() override { return conn_.wait_sent(); }
   void transaction(const std::function<void()>& block) override {
     if (dry_run_) stop("it calls op.transaction, which commits; a dry run cannot commit");
     if (conn_.in_transaction())
