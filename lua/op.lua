@@ -12,13 +12,17 @@ op.NULL = host.NULL
 op.dialect = host.dialect
 op.offline = host.offline and true or false
 
+-- Raw SQL, for defaults, index expressions and conditions: op.text("now()"). Known by identity (a weak set), since
+-- the metatable is hidden from migrations.
 local TextMT = { __tostring = function(t) return t.sql end, __metatable = false }
--- Raw SQL, for defaults, index expressions and conditions: op.text("now()").
+local texts = setmetatable({}, { __mode = "k" })
 function op.text(sql)
   if type(sql) ~= "string" then error("op.text: expected a string of SQL, got " .. type(sql), 2) end
-  return setmetatable({ sql = sql }, TextMT)
+  local t = setmetatable({ sql = sql }, TextMT)
+  texts[t] = true
+  return t
 end
-local function is_text(v) return getmetatable(v) == TextMT end
+local function is_text(v) return texts[v] == true end
 D.is_text = is_text
 
 -- alter_column{ default = op.NULL_DEFAULT } drops the column's default.

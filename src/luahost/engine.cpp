@@ -154,6 +154,10 @@ std::vector<Param> collect_params(lua_State* L, int first, const char* fname) {
       case LUA_TSTRING: {
         size_t len;
         const char* s = lua_tolstring(L, i, &len);
+        // libpq passes text parameters as C strings: a NUL would silently cut the value short.
+        if (std::memchr(s, 0, len))
+          luaL_error(L, "%s: parameter $%d contains a NUL byte, which PostgreSQL text cannot hold (use bytea and "
+                     "decode())", fname, n);
         params.emplace_back(std::string(s, len));
         break;
       }
@@ -224,7 +228,7 @@ void push_cell(lua_State* L, const Cell& c) {
       // Integers beyond 2^53 stay strings: a double would silently change them.
       char* end = nullptr;
       long long v = std::strtoll(c.text.c_str(), &end, 10);
-      if (*end == 0 && v < (1LL << 53) && v > -(1LL << 53))
+      if (*end == 0 && v <= (1LL << 53) && v >= -(1LL << 53))
         lua_pushnumber(L, static_cast<lua_Number>(v));
       else
         lua_pushlstring(L, c.text.data(), c.text.size());
