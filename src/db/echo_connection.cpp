@@ -9,12 +9,24 @@
 
 namespace luamig::db {
 
+namespace {
+// A listing, not a script: a statement carrying a whole batch of data (a backfill's arrays) is cut short.
+constexpr size_t kShownChars = 1000;
+
+std::string shortened(std::string text) {
+  if (text.size() <= kShownChars) return text;
+  size_t total = text.size();
+  text.resize(kShownChars);
+  return text + fmt::format(" ... ({} characters in all)", total);
+}
+}  // namespace
+
 void EchoConnection::show(const std::string& sql, const std::vector<Param>& params) {
   if (!enabled_) return;
   try {
-    sink_(dialect::script_statement(dialect(), sql, params));
+    sink_(shortened(dialect::script_statement(dialect(), sql, params)));
   } catch (const std::invalid_argument&) {
-    sink_(sql);   // the database will name the missing parameter
+    sink_(shortened(sql));   // the database will name the missing parameter
   }
 }
 

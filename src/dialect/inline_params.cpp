@@ -105,6 +105,10 @@ class Scanner {
     size_t j = i + 1;
     if (j < s_.size() && std::isdigit(static_cast<unsigned char>(s_[j]))) {
       while (j < s_.size() && std::isdigit(static_cast<unsigned char>(s_[j]))) ++j;
+      if (params_.empty()) {   // nothing to inline: the text stays as written
+        o.append(s_.substr(i, j - i));
+        return j;
+      }
       std::string digits(s_.substr(i + 1, j - i - 1));
       size_t n = digits.size() > 6 ? 0 : std::stoul(digits);
       if (n == 0 || n > params_.size())
@@ -134,10 +138,8 @@ class Scanner {
 }  // namespace
 
 InlinedSql inline_params(const Dialect& dialect, std::string_view sql, const std::vector<Param>& params) {
-  InlinedSql out = Scanner(dialect, sql, params).run();
   // Without parameters the text goes out as written (PREPARE ... AS SELECT $1 is valid SQL on its own).
-  if (params.empty()) out.text = std::string(sql);
-  return out;
+  return Scanner(dialect, sql, params).run();
 }
 
 std::string script_statement(const Dialect& dialect, std::string_view sql, const std::vector<Param>& params) {
