@@ -26,9 +26,10 @@ std::vector<size_t> resolve_side(const RevisionMap& map, std::string_view text, 
       std::optional<size_t> start;
       if (!is_lower) {
         if (lower.size() > 1)
-          throw GraphError(fmt::format("Relative revision '{}' is ambiguous: the start of the range has several "
-                                       "revisions",
-                                       text));
+          throw GraphError(
+              fmt::format("Relative revision '{}' is ambiguous: the start of the range has several "
+                          "revisions",
+                          text));
         if (!lower.empty()) start = lower.front();
       }
       auto r = walk(map, start, rel->steps, text);
@@ -44,7 +45,8 @@ std::vector<const Revision*> history_range(const RevisionMap& map, std::string_v
                                            const std::set<std::string>& current_heads) {
   auto colon = range.find(':');
   if (colon == std::string_view::npos || range.find(':', colon + 1) != std::string_view::npos)
-    throw GraphError(fmt::format("History range requires [start]:[end], [start]:, or :[end]; got '{}'", range));
+    throw GraphError(
+        fmt::format("History range requires [start]:[end], [start]:, or :[end]; got '{}'", range));
   std::string_view lower_text = range.substr(0, colon), upper_text = range.substr(colon + 1);
   auto lower = resolve_side(map, lower_text, true, {}, current_heads);
   auto upper = resolve_side(map, upper_text, false, lower, current_heads);
@@ -52,13 +54,14 @@ std::vector<const Revision*> history_range(const RevisionMap& map, std::string_v
   auto wanted = map.ancestor_mask(upper, true);
   for (size_t l : lower)
     if (!wanted[l])
-      throw GraphError(fmt::format("Revision '{}' (start of the range '{}') is not an ancestor of '{}'", map.at(l).id,
-                                   range, upper_text.empty() ? "heads" : upper_text));
+      throw GraphError(fmt::format("Revision '{}' (start of the range '{}') is not an ancestor of '{}'",
+                                   map.at(l).id, range, upper_text.empty() ? "heads" : upper_text));
   if (!lower.empty()) {
     auto below = map.ancestor_mask(lower, true);
     auto above = map.descendant_mask(lower, false);
     for (size_t l : lower) below[l] = 0;
-    for (size_t i = 0; i < wanted.size(); ++i) wanted[i] = static_cast<char>(wanted[i] && !below[i] && above[i]);
+    for (size_t i = 0; i < wanted.size(); ++i)
+      wanted[i] = static_cast<char>(wanted[i] && !below[i] && above[i]);
   }
   std::vector<const Revision*> out;
   for (size_t i = wanted.size(); i-- > 0;)

@@ -3,36 +3,20 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <unordered_set>
 
 namespace luamig::graph {
 namespace {
 
 // For each of `targets`, whether it is one of `from` or an ancestor of one (down_revisions and depends_on).
-// Only explores revisions with an index >= the smallest target (ancestors always have smaller indices), so the
-// cost is bounded by the part of the graph between the targets and `from`.
-std::vector<char> reached(const RevisionMap& map, const std::vector<size_t>& from, const std::vector<size_t>& targets) {
+std::vector<char> reached(const RevisionMap& map, const std::vector<size_t>& from,
+                          const std::vector<size_t>& targets) {
   std::vector<char> out(targets.size(), 0);
-  if (targets.empty() || from.empty()) return out;
-  size_t floor = *std::min_element(targets.begin(), targets.end());
-  std::unordered_set<size_t> seen;
-  std::vector<size_t> stack;
-  auto push = [&](size_t i) {
-    if (i >= floor && seen.insert(i).second) stack.push_back(i);
-  };
-  for (size_t f : from) push(f);
-  size_t remaining = targets.size();
-  while (!stack.empty() && remaining > 0) {
-    size_t i = stack.back();
-    stack.pop_back();
-    for (size_t k = 0; k < targets.size(); ++k)
-      if (!out[k] && targets[k] == i) {
+  for (size_t k = 0; k < targets.size(); ++k)
+    for (size_t f : from)
+      if (map.is_ancestor(targets[k], f)) {
         out[k] = 1;
-        --remaining;
+        break;
       }
-    for (size_t p : map.parent_indices(i)) push(p);
-    for (size_t p : map.dependency_indices(i)) push(p);
-  }
   return out;
 }
 
@@ -44,7 +28,8 @@ std::string target_list(const RevisionMap& map, const std::vector<size_t>& idx) 
 
 }  // namespace
 
-VersionChange version_change(const RevisionMap& map, const std::set<std::string>& current_heads, const Step& step) {
+VersionChange version_change(const RevisionMap& map, const std::set<std::string>& current_heads,
+                             const Step& step) {
   const Revision& r = *step.revision;
   auto heads = indices_of(map, current_heads);
   size_t ri = map.require_index(r.id);
@@ -65,8 +50,8 @@ VersionChange version_change(const RevisionMap& map, const std::set<std::string>
   }
 
   if (!current_heads.count(r.id))
-    throw GraphError(fmt::format("Cannot downgrade {}: it is not a current head (current heads: {})", describe(r),
-                                 heads_text(current_heads)));
+    throw GraphError(fmt::format("Cannot downgrade {}: it is not a current head (current heads: {})",
+                                 describe(r), heads_text(current_heads)));
   std::vector<size_t> cands;
   for (size_t p : map.parent_indices(ri)) cands.push_back(p);
   for (size_t d : map.dependency_indices(ri))
@@ -115,17 +100,19 @@ std::vector<Step> plan_upgrade(const RevisionMap& map, const std::set<std::strin
   auto wanted = indices_of(map, resolve_target(map, target, current_heads));
   auto have = map.ancestor_mask(cur, true);
   if (wanted.empty() && !cur.empty())
-    throw GraphError(fmt::format("Destination '{}' is not a valid upgrade target from current head(s) {}: use "
-                                 "`luamig downgrade {}` to go back",
-                                 target, heads_text(current_heads), target));
+    throw GraphError(
+        fmt::format("Destination '{}' is not a valid upgrade target from current head(s) {}: use "
+                    "`luamig downgrade {}` to go back",
+                    target, heads_text(current_heads), target));
   for (size_t t : wanted) {
     if (!have[t]) continue;
     for (size_t c : map.child_indices(t))
       if (have[c])
-        throw GraphError(fmt::format("Destination '{}' is not a valid upgrade target from current head(s) {}: "
-                                     "revision {} is already applied and the database is past it. Use `luamig "
-                                     "downgrade {}` to go back to it",
-                                     target, heads_text(current_heads), describe(map.at(t)), target));
+        throw GraphError(
+            fmt::format("Destination '{}' is not a valid upgrade target from current head(s) {}: "
+                        "revision {} is already applied and the database is past it. Use `luamig "
+                        "downgrade {}` to go back to it",
+                        target, heads_text(current_heads), describe(map.at(t)), target));
   }
   auto need = map.ancestor_mask(wanted, true);
   std::vector<Step> steps;
@@ -143,9 +130,10 @@ std::vector<Step> plan_downgrade(const RevisionMap& map, const std::set<std::str
   for (size_t t : wanted)
     if (!have[t]) missing.push_back(t);
   if (!missing.empty())
-    throw GraphError(fmt::format("Destination '{}' is not a valid downgrade target from current head(s) {}: "
-                                 "revision(s) {} are not applied. Use `luamig upgrade {}` to go forward",
-                                 target, heads_text(current_heads), target_list(map, missing), target));
+    throw GraphError(
+        fmt::format("Destination '{}' is not a valid downgrade target from current head(s) {}: "
+                    "revision(s) {} are not applied. Use `luamig upgrade {}` to go forward",
+                    target, heads_text(current_heads), target_list(map, missing), target));
   std::vector<char> removed = have;
   if (!wanted.empty()) {
     auto keep = map.ancestor_mask(wanted, true);
@@ -154,8 +142,21 @@ std::vector<Step> plan_downgrade(const RevisionMap& map, const std::set<std::str
       for (size_t c : map.child_indices(t)) roots.push_back(c);
       for (size_t c : map.dependent_indices(t)) roots.push_back(c);
     }
+    if (auto at = target.find('@'); at != std::string_view::npos && roots.size() > 1) {
+      // "label@...": only roll back the labelled branch (Alembic filters the roots the same way).
+      auto lineage = lineage_of(map, branch_anchor(map, target.substr(0, at)));
+      std::vector<size_t> on_branch;
+      for (size_t r : roots)
+        if (lineage[r]) on_branch.push_back(r);
+      if (on_branch.empty())
+        throw GraphError(
+            fmt::format("Destination '{}' is not a valid downgrade target from current head(s) {}", target,
+                        heads_text(current_heads)));
+      roots = std::move(on_branch);
+    }
     auto after = map.descendant_mask(roots, true);
-    for (size_t i = 0; i < removed.size(); ++i) removed[i] = static_cast<char>(have[i] && after[i] && !keep[i]);
+    for (size_t i = 0; i < removed.size(); ++i)
+      removed[i] = static_cast<char>(have[i] && after[i] && !keep[i]);
   }
   std::vector<Step> steps;
   for (size_t i = removed.size(); i-- > 0;)

@@ -11,7 +11,8 @@ bool is_reserved(std::string_view s) { return s == "head" || s == "heads" || s =
 std::string bad_char(std::string_view s, std::string_view forbidden) {
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
-    if (u == ' ' || u == '\t' || u == '\n' || u == '\r' || u == '\v' || u == '\f') return "contains whitespace";
+    if (u == ' ' || u == '\t' || u == '\n' || u == '\r' || u == '\v' || u == '\f')
+      return "contains whitespace";
     if (u < 0x20 || u == 0x7f) return "contains a control character";
     if (forbidden.find(c) != std::string_view::npos) return fmt::format("contains '{}'", c);
   }
@@ -22,7 +23,8 @@ std::string bad_char(std::string_view s, std::string_view forbidden) {
 
 std::string revision_id_problem(std::string_view id) {
   if (id.empty()) return "is empty";
-  if (id.size() > kMaxRevisionIdLength) return fmt::format("is longer than {} characters", kMaxRevisionIdLength);
+  if (id.size() > kMaxRevisionIdLength)
+    return fmt::format("is longer than {} characters", kMaxRevisionIdLength);
   if (auto why = bad_char(id, "@-+:"); !why.empty()) return why;
   if (is_reserved(id)) return "is a reserved word";
   return {};
@@ -50,7 +52,8 @@ std::string describe(const Revision& rev) {
 std::string multiple_heads_message(std::string_view argument, const std::vector<std::string>& heads) {
   return fmt::format(
       "Multiple head revisions are present for given argument '{}': {}. Please specify a specific target "
-      "revision, '<branchname>@head' to narrow to a specific head, or 'heads' for all heads (e.g. `luamig upgrade "
+      "revision, '<branchname>@head' to narrow to a specific head, or 'heads' for all heads (e.g. `luamig "
+      "upgrade "
       "heads`), or create a merge revision with `luamig merge heads`",
       argument, fmt::join(heads, ", "));
 }

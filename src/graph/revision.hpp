@@ -18,9 +18,9 @@ struct Revision {
   // Ids or branch labels this revision depends on. Inside a RevisionMap they are normalised to full ids
   // (labels resolved, duplicates removed).
   std::vector<std::string> depends_on;
-  std::string message;      // first comment line of the file
-  std::string path;         // file it came from ("" in tests)
-  int line = 0;             // line of the `revision = ` assignment, 0 if unknown
+  std::string message;  // first comment line of the file
+  std::string path;     // file it came from ("" in tests)
+  int line = 0;         // line of the `revision = ` assignment, 0 if unknown
   std::string create_date;
   bool has_downgrade = true;
 };

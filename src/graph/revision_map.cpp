@@ -18,6 +18,7 @@ std::string in_file(const Revision& rev) {
 
 template <class T>
 void dedupe(std::vector<T>& v) {
+  if (v.size() < 2) return;
   std::vector<T> out;
   out.reserve(v.size());
   for (auto& x : v)
@@ -38,20 +39,21 @@ RevisionMap::RevisionMap(std::vector<Revision> input) {
   for (size_t i = 0; i < n; ++i) {
     Revision& r = input[i];
     if (auto why = revision_id_problem(r.id); !why.empty())
-      throw GraphError(fmt::format("Invalid revision id '{}'{}: the id {} (ids must be 1-{} characters, without "
-                                   "whitespace or any of '@', '-', '+', ':')",
-                                   r.id, in_file(r), why, kMaxRevisionIdLength));
+      throw GraphError(
+          fmt::format("Invalid revision id '{}'{}: the id {} (ids must be 1-{} characters, without "
+                      "whitespace or any of '@', '-', '+', ':')",
+                      r.id, in_file(r), why, kMaxRevisionIdLength));
     dedupe(r.branch_labels);
     for (const auto& label : r.branch_labels)
       if (auto why = branch_label_problem(label); !why.empty())
-        throw GraphError(fmt::format("Invalid branch label '{}' of revision {}: the label {}", label, describe(r),
-                                     why));
+        throw GraphError(
+            fmt::format("Invalid branch label '{}' of revision {}: the label {}", label, describe(r), why));
     auto [it, inserted] = ids.emplace(r.id, i);
     if (!inserted)
-      throw GraphError(fmt::format("Duplicate revision id '{}': defined in {} and in {}", r.id,
-                                   location(input[it->second]).empty() ? "<unknown file>"
-                                                                       : location(input[it->second]),
-                                   location(r).empty() ? "<unknown file>" : location(r)));
+      throw GraphError(
+          fmt::format("Duplicate revision id '{}': defined in {} and in {}", r.id,
+                      location(input[it->second]).empty() ? "<unknown file>" : location(input[it->second]),
+                      location(r).empty() ? "<unknown file>" : location(r)));
   }
 
   // 2. Branch labels are unique and do not shadow ids.
@@ -76,17 +78,20 @@ RevisionMap::RevisionMap(std::vector<Revision> input) {
     for (const auto& d : r.down_revisions) {
       auto it = ids.find(d);
       if (it == ids.end())
-        throw GraphError(fmt::format("Revision '{}'{} has down_revision '{}', but no revision '{}' exists", r.id,
-                                     in_file(r), d, d));
+        throw GraphError(fmt::format("Revision '{}'{} has down_revision '{}', but no revision '{}' exists",
+                                     r.id, in_file(r), d, d));
       parents[i].push_back(it->second);
     }
     for (auto& d : r.depends_on) {
       std::optional<size_t> target;
-      if (auto it = ids.find(d); it != ids.end()) target = it->second;
-      else if (auto lt = labels.find(d); lt != labels.end()) target = lt->second;
+      if (auto it = ids.find(d); it != ids.end())
+        target = it->second;
+      else if (auto lt = labels.find(d); lt != labels.end())
+        target = lt->second;
       if (!target)
-        throw GraphError(fmt::format("Revision '{}'{} depends_on '{}', but no revision or branch label '{}' exists",
-                                     r.id, in_file(r), d, d));
+        throw GraphError(
+            fmt::format("Revision '{}'{} depends_on '{}', but no revision or branch label '{}' exists", r.id,
+                        in_file(r), d, d));
       d = input[*target].id;
     }
     dedupe(r.depends_on);
@@ -97,11 +102,13 @@ RevisionMap::RevisionMap(std::vector<Revision> input) {
   std::vector<std::vector<size_t>> next(n);  // prerequisite -> revisions needing it (unique edges)
   std::vector<size_t> indegree(n, 0);
   for (size_t i = 0; i < n; ++i) {
-    std::vector<size_t> pre = parents[i];
+    for (size_t p : parents[i]) next[p].push_back(i);
+    indegree[i] = parents[i].size();
     for (size_t d : deps[i])
-      if (std::find(pre.begin(), pre.end(), d) == pre.end()) pre.push_back(d);
-    indegree[i] = pre.size();
-    for (size_t p : pre) next[p].push_back(i);
+      if (std::find(parents[i].begin(), parents[i].end(), d) == parents[i].end()) {
+        next[d].push_back(i);
+        ++indegree[i];
+      }
   }
   auto greater_id = [&](size_t a, size_t b) { return input[a].id > input[b].id; };
   std::priority_queue<size_t, std::vector<size_t>, decltype(greater_id)> ready(greater_id);
@@ -132,10 +139,18 @@ RevisionMap::RevisionMap(std::vector<Revision> input) {
       size_t nxt = cur;
       bool found = false;
       for (size_t p : parents[cur])
-        if (indegree[p] > 0) { nxt = p; found = true; break; }
+        if (indegree[p] > 0) {
+          nxt = p;
+          found = true;
+          break;
+        }
       if (!found)
         for (size_t p : deps[cur])
-          if (indegree[p] > 0) { nxt = p; found = true; break; }
+          if (indegree[p] > 0) {
+            nxt = p;
+            found = true;
+            break;
+          }
       cur = nxt;
     }
     std::vector<size_t> cycle(path.begin() + static_cast<std::ptrdiff_t>(pos_in_path[cur]), path.end());
@@ -147,7 +162,8 @@ RevisionMap::RevisionMap(std::vector<Revision> input) {
       const Revision& a = input[cycle[k]];
       const Revision& b = input[cycle[(k + 1) % cycle.size()]];
       chain += a.id + " -> ";
-      bool versioned = std::find(a.down_revisions.begin(), a.down_revisions.end(), b.id) != a.down_revisions.end();
+      bool versioned =
+          std::find(a.down_revisions.begin(), a.down_revisions.end(), b.id) != a.down_revisions.end();
       auto loc = location(a);
       details += fmt::format("\n  {} ({}) {} '{}'", a.id, loc.empty() ? "<unknown file>" : loc,
                              versioned ? "has down_revision" : "depends_on", b.id);
@@ -178,13 +194,70 @@ RevisionMap::RevisionMap(std::vector<Revision> input) {
     if (children_[k].empty()) heads_.push_back(k);
     if (parents_[k].empty()) bases_.push_back(k);
   }
-  ids_.reserve(n * 2);
-  for (size_t k = 0; k < n; ++k) ids_.emplace(revs_[k].id, k);
-  for (auto& [label, old] : labels) labels_.emplace(label, new_index[old]);
-  by_id_sorted_.resize(n);
-  for (size_t k = 0; k < n; ++k) by_id_sorted_[k] = k;
-  std::sort(by_id_sorted_.begin(), by_id_sorted_.end(),
-            [&](size_t a, size_t b) { return revs_[a].id < revs_[b].id; });
+  compute_intervals();
+  for (auto& entry : ids) entry.second = new_index[entry.second];
+  ids_ = std::move(ids);
+  for (auto& entry : labels) entry.second = new_index[entry.second];
+  labels_ = std::move(labels);
+}
+
+void RevisionMap::compute_intervals() {
+  const size_t n = revs_.size();
+  post_.assign(n, 0);
+  low_.assign(n, 0);
+  std::vector<char> seen(n, 0);
+  // Iterative DFS; each frame is (node, next edge to look at), edges = children then dependents.
+  std::vector<std::pair<size_t, size_t>> stack;
+  size_t rank = 0;
+  for (size_t root = 0; root < n; ++root) {
+    if (seen[root]) continue;
+    seen[root] = 1;
+    stack.emplace_back(root, 0);
+    while (!stack.empty()) {
+      auto& [node, edge] = stack.back();
+      const auto& kids = children_[node];
+      const auto& deps = dependents_[node];
+      if (edge < kids.size() + deps.size()) {
+        size_t next = edge < kids.size() ? kids[edge] : deps[edge - kids.size()];
+        ++edge;
+        if (!seen[next]) {
+          seen[next] = 1;
+          stack.emplace_back(next, 0);  // invalidates node/edge references; they are not used again
+        }
+      } else {
+        post_[node] = rank++;
+        stack.pop_back();
+      }
+    }
+  }
+  for (size_t i = n; i-- > 0;) {  // descendants have larger indices
+    size_t low = post_[i];
+    for (size_t c : children_[i]) low = std::min(low, low_[c]);
+    for (size_t c : dependents_[i]) low = std::min(low, low_[c]);
+    low_[i] = low;
+  }
+}
+
+bool RevisionMap::is_ancestor(size_t ancestor, size_t descendant) const {
+  auto may_reach = [&](size_t a) { return low_[a] <= low_[descendant] && post_[descendant] <= post_[a]; };
+  if (ancestor == descendant) return true;
+  if (ancestor > descendant || !may_reach(ancestor)) return false;
+  std::unordered_set<size_t> seen{ancestor};
+  std::vector<size_t> stack{ancestor};
+  auto visit = [&](size_t x) {
+    if (x == descendant) return true;
+    if (x < descendant && may_reach(x) && seen.insert(x).second) stack.push_back(x);
+    return false;
+  };
+  while (!stack.empty()) {
+    size_t i = stack.back();
+    stack.pop_back();
+    for (size_t c : children_[i])
+      if (visit(c)) return true;
+    for (size_t c : dependents_[i])
+      if (visit(c)) return true;
+  }
+  return false;
 }
 
 std::optional<size_t> RevisionMap::index_of(std::string_view id) const {
@@ -235,36 +308,56 @@ std::vector<const Revision*> RevisionMap::ordered() const {
 
 size_t RevisionMap::size() const { return revs_.size(); }
 
-std::vector<char> RevisionMap::ancestor_mask(const std::vector<size_t>& start, bool include_dependencies) const {
+std::vector<char> RevisionMap::ancestor_mask(const std::vector<size_t>& start,
+                                             bool include_dependencies) const {
   std::vector<char> mask(revs_.size(), 0);
   std::vector<size_t> stack;
   for (size_t s : start)
-    if (!mask[s]) { mask[s] = 1; stack.push_back(s); }
+    if (!mask[s]) {
+      mask[s] = 1;
+      stack.push_back(s);
+    }
   while (!stack.empty()) {
     size_t i = stack.back();
     stack.pop_back();
     for (size_t p : parents_[i])
-      if (!mask[p]) { mask[p] = 1; stack.push_back(p); }
+      if (!mask[p]) {
+        mask[p] = 1;
+        stack.push_back(p);
+      }
     if (include_dependencies)
       for (size_t p : deps_[i])
-        if (!mask[p]) { mask[p] = 1; stack.push_back(p); }
+        if (!mask[p]) {
+          mask[p] = 1;
+          stack.push_back(p);
+        }
   }
   return mask;
 }
 
-std::vector<char> RevisionMap::descendant_mask(const std::vector<size_t>& start, bool include_dependents) const {
+std::vector<char> RevisionMap::descendant_mask(const std::vector<size_t>& start,
+                                               bool include_dependents) const {
   std::vector<char> mask(revs_.size(), 0);
   std::vector<size_t> stack;
   for (size_t s : start)
-    if (!mask[s]) { mask[s] = 1; stack.push_back(s); }
+    if (!mask[s]) {
+      mask[s] = 1;
+      stack.push_back(s);
+    }
   while (!stack.empty()) {
     size_t i = stack.back();
     stack.pop_back();
     for (size_t c : children_[i])
-      if (!mask[c]) { mask[c] = 1; stack.push_back(c); }
+      if (!mask[c]) {
+        mask[c] = 1;
+        stack.push_back(c);
+      }
     if (include_dependents)
       for (size_t c : dependents_[i])
-        if (!mask[c]) { mask[c] = 1; stack.push_back(c); }
+        if (!mask[c]) {
+          mask[c] = 1;
+          stack.push_back(c);
+        }
   }
   return mask;
 }
@@ -302,18 +395,20 @@ bool RevisionMap::is_head(std::string_view id) const {
 }
 
 std::vector<size_t> RevisionMap::prefix_matches(std::string_view prefix) const {
-  auto it = std::lower_bound(by_id_sorted_.begin(), by_id_sorted_.end(), prefix,
-                             [&](size_t a, std::string_view p) { return std::string_view(revs_[a].id) < p; });
+  // A linear scan (~10k short comparisons for a huge map) is cheaper than keeping a sorted index that every
+  // construction would have to pay for; prefix lookups happen a handful of times per command.
   std::vector<size_t> out;
-  for (; it != by_id_sorted_.end() && starts_with(revs_[*it].id, prefix); ++it) out.push_back(*it);
+  for (size_t i = 0; i < revs_.size(); ++i)
+    if (starts_with(revs_[i].id, prefix)) out.push_back(i);
+  std::sort(out.begin(), out.end(), [&](size_t a, size_t b) { return revs_[a].id < revs_[b].id; });
   return out;
 }
 
 std::string RevisionMap::resolve_branch_ref(std::string_view label, std::string_view rest,
                                             std::string_view whole) const {
   if (label.empty() || rest.empty())
-    throw GraphError(fmt::format("Invalid revision identifier '{}': expected '<branch>@head' or '<branch>@<revision>'",
-                                 whole));
+    throw GraphError(fmt::format(
+        "Invalid revision identifier '{}': expected '<branch>@head' or '<branch>@<revision>'", whole));
   size_t anchor;
   if (auto l = label_index(label)) {
     anchor = *l;
@@ -350,16 +445,18 @@ std::string RevisionMap::resolve_id(std::string_view ident) const {
   if (auto i = index_of(ident)) return revs_[*i].id;
   if (auto l = label_index(ident)) return revs_[*l].id;
   if (ident.size() < 4)
-    throw GraphError(fmt::format("No such revision or branch '{}'; please ensure at least four characters are "
-                                 "present for partial revision identifier matches",
-                                 ident));
+    throw GraphError(
+        fmt::format("No such revision or branch '{}'; please ensure at least four characters are "
+                    "present for partial revision identifier matches",
+                    ident));
   auto matches = prefix_matches(ident);
   if (matches.empty()) throw GraphError(fmt::format("No such revision or branch '{}'", ident));
   if (matches.size() > 1) {
     std::vector<std::string> names;
     for (size_t k = 0; k < matches.size() && k < 10; ++k) names.push_back(revs_[matches[k]].id);
-    throw GraphError(fmt::format("Multiple revisions start with '{}': {}{}", ident, quoted_list(names),
-                                 matches.size() > 10 ? fmt::format(" and {} more", matches.size() - 10) : ""));
+    throw GraphError(
+        fmt::format("Multiple revisions start with '{}': {}{}", ident, quoted_list(names),
+                    matches.size() > 10 ? fmt::format(" and {} more", matches.size() - 10) : ""));
   }
   return revs_[matches.front()].id;
 }

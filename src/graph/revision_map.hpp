@@ -1,15 +1,16 @@
 // RevisionMap: the validated, immutable revision graph.
 //
 // Edges: a revision's down_revisions are its "versioned" parents (they decide heads, bases, branches and the
-// version table). depends_on adds extra prerequisites: they count for ordering, ancestry and cycles, but never
-// for heads/bases/children.
+// version table). depends_on adds extra prerequisites: they count for ordering, ancestry and cycles, but
+// never for heads/bases/children.
 //
-// Internally revisions are stored in topological order (see ordered()); the index-based accessors below expose
-// that order so planning code can work on dense vectors instead of string sets. Every operation is at most
-// O(n log n) in the number of revisions; nothing recurses.
+// Internally revisions are stored in topological order (see ordered()); the index-based accessors below
+// expose that order so planning code can work on dense vectors instead of string sets. Every operation is at
+// most O(n log n) in the number of revisions; nothing recurses.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -50,8 +51,8 @@ class RevisionMap {
   //  - exact id; exact branch label (-> the revision carrying the label);
   //  - "label@head": the single head descending from the labelled revision (several -> GraphError);
   //  - "label@<ident>": <ident> resolved, and it must share lineage with the labelled revision;
-  //  - a unique prefix of >= 4 characters (ambiguous -> GraphError listing the candidates; shorter -> GraphError
-  //    asking for at least four characters).
+  //  - a unique prefix of >= 4 characters (ambiguous -> GraphError listing the candidates;
+  //    shorter -> GraphError asking for at least four characters).
   // Does not handle "head", "heads", "base", "current" or relative forms (see resolve_target).
   std::string resolve_id(std::string_view ident) const;
 
@@ -76,12 +77,16 @@ class RevisionMap {
   std::optional<size_t> label_index(std::string_view label) const;  // the revision carrying the branch label
   // Index of an exact id; throws GraphError "Can't locate revision identified by 'x'" when unknown.
   size_t require_index(std::string_view id) const;
-  const std::vector<size_t>& parent_indices(size_t i) const { return parents_[i]; }    // down_revisions
-  const std::vector<size_t>& dependency_indices(size_t i) const { return deps_[i]; }   // depends_on
-  const std::vector<size_t>& child_indices(size_t i) const { return children_[i]; }    // sorted
+  const std::vector<size_t>& parent_indices(size_t i) const { return parents_[i]; }        // down_revisions
+  const std::vector<size_t>& dependency_indices(size_t i) const { return deps_[i]; }       // depends_on
+  const std::vector<size_t>& child_indices(size_t i) const { return children_[i]; }        // sorted
   const std::vector<size_t>& dependent_indices(size_t i) const { return dependents_[i]; }  // sorted
-  const std::vector<size_t>& head_indices() const { return heads_; }  // sorted
-  const std::vector<size_t>& base_indices() const { return bases_; }  // sorted
+  const std::vector<size_t>& head_indices() const { return heads_; }                       // sorted
+  const std::vector<size_t>& base_indices() const { return bases_; }                       // sorted
+  // Whether `ancestor` == `descendant` or `ancestor` is an ancestor of `descendant` through down_revisions
+  // and depends_on. Uses precomputed post-order intervals to prune the search: O(1) for unrelated revisions
+  // of a tree-shaped graph, O(distance) for related ones, never worse than a plain search.
+  bool is_ancestor(size_t ancestor, size_t descendant) const;
   // mask[i] != 0 iff i is one of `start` or an ancestor of one (down_revisions, plus depends_on if asked).
   std::vector<char> ancestor_mask(const std::vector<size_t>& start, bool include_dependencies = true) const;
   // mask[i] != 0 iff i is one of `start` or a descendant of one (children, plus dependents if asked).
@@ -94,13 +99,16 @@ class RevisionMap {
   };
   using Index = std::unordered_map<std::string, size_t, Hash, std::equal_to<>>;
 
-  std::vector<size_t> prefix_matches(std::string_view prefix) const;
+  void compute_intervals();
+  std::vector<size_t> prefix_matches(std::string_view prefix) const;  // sorted by id
   std::string resolve_branch_ref(std::string_view label, std::string_view rest, std::string_view whole) const;
 
   std::vector<Revision> revs_;  // in topological order
   std::vector<std::vector<size_t>> parents_, deps_, children_, dependents_;
   std::vector<size_t> heads_, bases_;
-  std::vector<size_t> by_id_sorted_;  // indices sorted by id, for prefix lookup
+  // Post-order rank over children+dependents edges, and the smallest rank among each revision's descendants:
+  // a reaches b only if [low_[b], post_[b]] lies within [low_[a], post_[a]].
+  std::vector<size_t> post_, low_;
   Index ids_;
   Index labels_;
 };

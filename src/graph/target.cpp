@@ -18,23 +18,9 @@ std::set<std::string> single_head(const RevisionMap& map, std::string_view argum
   return {heads.begin(), heads.end()};
 }
 
-// The revision a branch reference ("label" or a revision identifier) is anchored at.
-size_t branch_anchor(const RevisionMap& map, std::string_view label) {
-  if (auto l = map.label_index(label)) return *l;
-  return map.require_index(map.resolve_id(label));
-}
-
-// lineage[i] != 0 iff i is an ancestor or a descendant of `anchor` (down_revisions only).
-std::vector<char> lineage_of(const RevisionMap& map, size_t anchor) {
-  auto mask = map.ancestor_mask({anchor}, false);
-  auto below = map.descendant_mask({anchor}, false);
-  for (size_t i = 0; i < mask.size(); ++i) mask[i] = static_cast<char>(mask[i] || below[i]);
-  return mask;
-}
-
 // "+N"/"-N" relative to the current heads, optionally restricted to a branch's lineage.
-std::optional<size_t> relative_to_current(const RevisionMap& map, const std::set<std::string>& current, long steps,
-                                          std::string_view what, const std::vector<char>* lineage,
+std::optional<size_t> relative_to_current(const RevisionMap& map, const std::set<std::string>& current,
+                                          long steps, std::string_view what, const std::vector<char>* lineage,
                                           std::string_view label) {
   auto cur = indices_of(map, current);
   std::vector<size_t> starts;
@@ -44,22 +30,24 @@ std::optional<size_t> relative_to_current(const RevisionMap& map, const std::set
   if (starts.size() > 1) {
     std::vector<std::string> names;
     for (size_t i : starts) names.push_back(map.at(i).id);
-    throw GraphError(fmt::format("Ambiguous {} '{}' from multiple current revisions{} ({}); relative targets need "
-                                 "a single current head: name the target revision explicitly{}",
-                                 steps >= 0 ? "upgrade" : "downgrade", what, on_branch, fmt::join(names, ", "),
-                                 label.empty() ? " or use '<branch>@" + std::string(what) + "'" : ""));
+    throw GraphError(
+        fmt::format("Ambiguous {} '{}' from multiple current revisions{} ({}); relative targets need "
+                    "a single current head: name the target revision explicitly{}",
+                    steps >= 0 ? "upgrade" : "downgrade", what, on_branch, fmt::join(names, ", "),
+                    label.empty() ? " or use '<branch>@" + std::string(what) + "'" : ""));
   }
   if (steps < 0) {
     if (starts.empty())
-      throw GraphError(fmt::format("Relative revision '{}' walks past base: the database has no current revision{}",
-                                   what, on_branch));
+      throw GraphError(fmt::format(
+          "Relative revision '{}' walks past base: the database has no current revision{}", what, on_branch));
     return walk(map, starts.front(), steps, what, nullptr);
   }
   std::optional<size_t> start;
   if (!starts.empty()) {
     start = starts.front();
   } else if (lineage && !cur.empty()) {
-    // The branch is not a current head: start from the tip of its applied part (Alembic backtracks the same way).
+    // The branch is not a current head: start from the tip of its applied part (Alembic backtracks the same
+    // way).
     auto applied = map.ancestor_mask(cur, true);
     std::vector<size_t> tips;
     for (size_t i = 0; i < applied.size(); ++i) {
@@ -70,15 +58,28 @@ std::optional<size_t> relative_to_current(const RevisionMap& map, const std::set
       if (tip) tips.push_back(i);
     }
     if (tips.size() > 1)
-      throw GraphError(fmt::format("Ambiguous upgrade '{}': branch '{}' has several applied tips; name the target "
-                                   "revision explicitly",
-                                   what, label));
+      throw GraphError(
+          fmt::format("Ambiguous upgrade '{}': branch '{}' has several applied tips; name the target "
+                      "revision explicitly",
+                      what, label));
     if (!tips.empty()) start = tips.front();
   }
   return walk(map, start, steps, what, lineage);
 }
 
 }  // namespace
+
+size_t branch_anchor(const RevisionMap& map, std::string_view label) {
+  if (auto l = map.label_index(label)) return *l;
+  return map.require_index(map.resolve_id(label));
+}
+
+std::vector<char> lineage_of(const RevisionMap& map, size_t anchor) {
+  auto mask = map.ancestor_mask({anchor}, false);
+  auto below = map.descendant_mask({anchor}, false);
+  for (size_t i = 0; i < mask.size(); ++i) mask[i] = static_cast<char>(mask[i] || below[i]);
+  return mask;
+}
 
 std::vector<size_t> indices_of(const RevisionMap& map, const std::set<std::string>& ids) {
   std::vector<size_t> out;
@@ -105,10 +106,11 @@ std::optional<RelativeSpec> parse_relative(std::string_view text) {
   return RelativeSpec{text.substr(0, sign), text[sign] == '-' ? -n : n};
 }
 
-std::optional<size_t> walk(const RevisionMap& map, std::optional<size_t> start, long steps, std::string_view what,
-                           const std::vector<char>* lineage) {
+std::optional<size_t> walk(const RevisionMap& map, std::optional<size_t> start, long steps,
+                           std::string_view what, const std::vector<char>* lineage) {
   std::optional<size_t> cur = start;
-  const unsigned long count = steps < 0 ? 0UL - static_cast<unsigned long>(steps) : static_cast<unsigned long>(steps);
+  const unsigned long count =
+      steps < 0 ? 0UL - static_cast<unsigned long>(steps) : static_cast<unsigned long>(steps);
   // Every iteration either moves strictly along the graph or throws, so this ends within size()+2 iterations.
   for (unsigned long k = 0; k < count; ++k) {
     if (steps > 0) {
@@ -118,29 +120,32 @@ std::optional<size_t> walk(const RevisionMap& map, std::optional<size_t> start, 
         if (!lineage || (*lineage)[c]) next.push_back(c);
       if (next.empty()) {
         if (!cur) throw GraphError(fmt::format("Relative revision '{}': there are no revisions", what));
-        throw GraphError(fmt::format("Relative revision '{}' didn't produce {} migrations: {} is a head after {} "
-                                     "step(s)",
-                                     what, count, describe(map.at(*cur)), k));
+        throw GraphError(
+            fmt::format("Relative revision '{}' didn't produce {} migrations: {} is a head after {} "
+                        "step(s)",
+                        what, count, describe(map.at(*cur)), k));
       }
       if (next.size() > 1) {
         std::vector<std::string> names;
         for (size_t c : next) names.push_back(map.at(c).id);
-        throw GraphError(fmt::format("Ambiguous walk for '{}': {} ({}); name the target revision explicitly", what,
-                                     cur ? describe(map.at(*cur)) + " has several children" : "there are several bases",
-                                     fmt::join(names, ", ")));
+        throw GraphError(
+            fmt::format("Ambiguous walk for '{}': {} ({}); name the target revision explicitly", what,
+                        cur ? describe(map.at(*cur)) + " has several children" : "there are several bases",
+                        fmt::join(names, ", ")));
       }
       cur = next.front();
     } else {
       if (!cur)
-        throw GraphError(fmt::format("Relative revision '{}' walks past base (only {} step(s) down are possible)",
-                                     what, k));
+        throw GraphError(fmt::format(
+            "Relative revision '{}' walks past base (only {} step(s) down are possible)", what, k));
       const auto& parents = map.parent_indices(*cur);
       if (parents.size() > 1) {
         std::vector<std::string> names;
         for (size_t p : parents) names.push_back(map.at(p).id);
-        throw GraphError(fmt::format("Ambiguous walk for '{}': {} is a merge point of {}; name the target revision "
-                                     "explicitly",
-                                     what, describe(map.at(*cur)), fmt::join(names, ", ")));
+        throw GraphError(
+            fmt::format("Ambiguous walk for '{}': {} is a merge point of {}; name the target revision "
+                        "explicitly",
+                        what, describe(map.at(*cur)), fmt::join(names, ", ")));
       }
       cur = parents.empty() ? std::nullopt : std::optional<size_t>(parents.front());
     }
@@ -169,7 +174,8 @@ std::set<std::string> resolve_target(const RevisionMap& map, std::string_view ta
 
   if (auto rel = parse_relative(target)) {
     std::string_view base = rel->base;
-    if (base.empty()) return as_set(map, relative_to_current(map, current_heads, rel->steps, target, nullptr, {}));
+    if (base.empty())
+      return as_set(map, relative_to_current(map, current_heads, rel->steps, target, nullptr, {}));
     if (base.back() == '@') {
       std::string_view label = base.substr(0, base.size() - 1);
       if (label.empty() || label.find('@') != std::string_view::npos)
@@ -184,7 +190,8 @@ std::set<std::string> resolve_target(const RevisionMap& map, std::string_view ta
     } else if (base == "base") {
       if (rel->steps < 0) throw GraphError(fmt::format("Relative revision '{}' walks past base", target));
     } else if (base == "heads" || base == "current") {
-      throw GraphError(fmt::format("Invalid target '{}': '{}' cannot be used with a relative step", target, base));
+      throw GraphError(
+          fmt::format("Invalid target '{}': '{}' cannot be used with a relative step", target, base));
     } else {
       start = map.require_index(map.resolve_id(base));
     }
