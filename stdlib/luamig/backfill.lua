@@ -408,7 +408,19 @@ function M.update(spec)
       if w.method == "unnest" then
         local nargs = #g.cols + 1
         local args = { pg_array(g.keys, g.n) }
-        for j = 1, #g.cols do args[j + 1] = pg_array(g.vals[j], g.n) end
+        for j = 1, #g.cols do
+          local ok, text = pcall(pg_array, g.vals[j], g.n)
+          if not ok then
+            local bad
+            for i = 1, g.n do
+              local t = type(g.vals[j][i])
+              if t ~= "string" and t ~= "number" and t ~= "boolean" and t ~= "nil" then bad = t break end
+            end
+            fail("set() returned a " .. tostring(bad) .. " for column '" .. g.cols[j] ..
+              "'; values are strings, numbers, booleans or op.NULL", 4)
+          end
+          args[j + 1] = text
+        end
         args[nargs + 1], args[nargs + 2] = g.keys[1], g.keys[g.n]
         if idx == #b.order then
           op._send(w.update, unpack(args, 1, nargs + 2))

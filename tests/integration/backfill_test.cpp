@@ -122,6 +122,9 @@ TEST_CASE("backfill: promised errors", "[ops][backfill]") {
              Contains("backfill.update: set() returned column 'nope', which t does not have"));
   CHECK_THAT(error_of("  backfill.update{ table = 't', key = 'k', set = function(r) return 5 end }"),
              Contains("backfill.update: set() must return a table of new values or nil, got number"));
+  CHECK_THAT(error_of("  backfill.update{ table = 't', key = 'k', set = function(r) return { v = {} } end }"),
+             Contains("backfill.update: set() returned a table for column 'v'; values are strings, numbers, booleans "
+                      "or op.NULL"));
   CHECK(f.value("SELECT count(*) FROM t WHERE v IS NOT NULL") == "0");
 }
 

@@ -433,6 +433,10 @@ TEST_CASE("ops: argument errors name the op and the problem", "[ops]") {
   CHECK_THAT(error_of("  op.create_table('t', { 'id', 'int', ondelete = 'cascade' })"),
              Contains("ondelete/onupdate need references"));
   CHECK_THAT(error_of("  op.transaction(function() end)"), Contains("op.transaction: a transaction is already open"));
+  CHECK_THAT(error_of("  local c = {} for i = 1, 33 do c[i] = 'c' .. i end\n  op.copy_rows('t', c, { {} })"),
+             Contains("COPY takes 1 to 32 columns here, not 33"));
+  CHECK_THAT(error_of("  op.copy_rows('t', { 'a' }, { { {} } })"),
+             Contains("op.copy_rows: row 1, column \"a\" is a table; pass a string, number, boolean, nil or op.NULL"));
 }
 
 TEST_CASE("ops: autocommit_block commits the work before it, and a later failure says what stayed", "[ops]") {
