@@ -279,9 +279,11 @@ class Run {
     } else {
       report_step_failure(step, e);
     }
+    // In one transaction for the command, steps before a `transactional = false` one were committed with it.
+    bool committed_any = per_step || committed_steps_ > 0;
     out::error(fmt::format("The database is at {}: {} of {} step{} applied before the failure.",
-                           per_step ? heads_or_base(heads_) : "its state before this command", per_step ? done : 0,
-                           steps_.size(), steps_.size() == 1 ? "" : "s"));
+                           committed_any ? heads_or_base(heads_) : "its state before this command",
+                           per_step ? done : committed_steps_, steps_.size(), steps_.size() == 1 ? "" : "s"));
     throw RunError("", 1);
   }
 
@@ -333,7 +335,10 @@ class Run {
       if (dry) out::line(step_description(step));
       if (echo_) echo_->set_enabled(true);
       // transactional = false: no transaction around upgrade(); the version table gets one of its own right after.
-      if (!transactional && conn_->in_transaction()) conn_->commit();
+      if (!transactional && conn_->in_transaction()) {
+        conn_->commit();
+        committed_steps_ = done;
+      }
       if (transactional && per_step) {
         conn_->begin();
         if (moved_under_us()) {
@@ -348,7 +353,10 @@ class Run {
         run_script(step, *script);
         if (!transactional) conn_->begin();
         record_version_change(map, step);
-        if (per_step || !transactional) conn_->commit();
+        if (per_step || !transactional) {
+          conn_->commit();
+          committed_steps_ = done + 1;
+        }
         if (!transactional && one_transaction) conn_->begin();
       } catch (const DryRunStop& e) {
         stop_dry_run(step, e.what(), done);
@@ -406,6 +414,7 @@ class Run {
   std::unique_ptr<luahost::Engine> engine_;
   std::set<std::string> heads_;
   std::vector<graph::Step> steps_;
+  size_t committed_steps_ = 0;   // steps whose work is committed (per-step commits, transactional = false steps)
 };
 }  // namespace
 

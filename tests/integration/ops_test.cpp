@@ -518,3 +518,23 @@ TEST_CASE("ops: op.query rows cannot be read after their transaction ended", "[o
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("this query's rows can no longer be read: its transaction has ended"));
 }
+
+TEST_CASE("ops: with transaction_per_migration = false, a transactional = false step commits what came before it",
+          "[ops]") {
+  Fixture f;
+  f.proj.write_config("url = \"" + f.db.url() + "\"\ntransaction_per_migration = false");
+  f.migration("a1", std::nullopt, R"lua(  op.create_table("t", { "id", "int" }))lua", "");
+  f.migration("b2", "a1", R"lua(  op.create_index("ix_t", "t", { "id" }, { concurrently = true }))lua", "",
+              "transactional = false");
+  f.migration("c3", "b2", R"lua(
+  op.create_table("c3_table", { "id", "int" })
+  op.execute("SELECT 1/0")
+)lua",
+              "");
+  auto r = f.lm({"upgrade", "head"});
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Contains("The database is at b2: 2 of 3 steps applied before the failure."));
+  CHECK(f.db.version_rows() == Strings{"b2"});
+  CHECK(f.db.table_exists("t"));
+  CHECK_FALSE(f.db.table_exists("c3_table"));
+}
