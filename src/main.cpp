@@ -8,6 +8,7 @@
 #include "cli/cli.hpp"
 #include "graph/revision.hpp"
 #include "util/error.hpp"
+#include "util/interrupt.hpp"
 #include "util/output.hpp"
 
 namespace {
@@ -36,6 +37,9 @@ void* run_main(void* p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // SIGINT/SIGTERM are handled on a watcher thread; blocked here, before any other thread exists, so that no thread
+  // ever takes them asynchronously.
+  luamig::interrupt::install();
   // Lua runs on a thread with a large stack: deep recursion in C functions (string.gsub callbacks, sort
   // comparators) must hit Lua's own limits before the C stack runs out. The stack is reserved, not touched.
   MainArgs args{argc, argv};

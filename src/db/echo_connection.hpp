@@ -35,6 +35,11 @@ class EchoConnection : public Connection {
     inner_->send(sql, params);
   }
   long long wait_sent() override { return inner_->wait_sent(); }
+  bool is_open() const override { return inner_->is_open(); }
+  void cancel() noexcept override { inner_->cancel(); }
+  std::unique_ptr<MigrationLock> acquire_migration_lock(const LockRequest& request) override {
+    return inner_->acquire_migration_lock(request);
+  }
 
  private:
   void show(const std::string& sql, const std::vector<Param>& params);

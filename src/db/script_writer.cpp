@@ -44,6 +44,12 @@ class ScriptWriter : public Connection {
   void rollback() noexcept override { in_tx_ = false; }
   bool in_transaction() const override { return in_tx_; }
   bool offline() const override { return true; }
+  bool is_open() const override { return true; }
+  void cancel() noexcept override {}
+  // Offline runs take no lock: they change nothing.
+  std::unique_ptr<MigrationLock> acquire_migration_lock(const LockRequest&) override {
+    throw RunError("--sql mode has no database connection to take the migration lock on");
+  }
 
   long long execute(const std::string& sql, const std::vector<Param>& params) override {
     try {

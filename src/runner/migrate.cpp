@@ -4,19 +4,22 @@
 
 #include <chrono>
 #include <optional>
+#include <random>
 #include <set>
 
 #include "db/connection.hpp"
 #include "db/echo_connection.hpp"
 #include "db/script_writer.hpp"
 #include "db/version_table.hpp"
-#include "runner/step_options.hpp"
 #include "dialect/dialect.hpp"
 #include "luahost/engine.hpp"
 #include "runner/report.hpp"
+#include "runner/session.hpp"
+#include "runner/step_options.hpp"
 #include "scripts/loader.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
+#include "util/interrupt.hpp"
 #include "util/output.hpp"
 #include "util/sql_failure.hpp"
 
@@ -50,31 +53,36 @@ class OnlineServices : public luahost::Services {
   OnlineServices(db::Connection& conn, bool dry_run) : conn_(conn), dry_run_(dry_run) {}
 
   long long execute(const std::string& sql, const std::vector<Param>& params) override {
+    refuse_after_stop(sql);
     return conn_.execute(sql, params);
   }
   std::unique_ptr<RowStream> query(const std::string& sql, const std::vector<Param>& params) override {
+    refuse_after_stop(sql);
     return conn_.stream(sql, params);
   }
   void autocommit_block(const std::function<void()>& block) override {
     if (dry_run_) stop("it calls op.autocommit_block, which commits the work before it; a dry run cannot commit");
     bool was_in_tx = conn_.in_transaction();
     if (was_in_tx) {
+      autocommitted_ = true;
       conn_.commit();
-      committed_ = true;
     }
     block();
     if (was_in_tx) conn_.begin();
   }
+  void log(const std::string& level, const std::string& message) override {
+    // In --sql mode stdout is the script: messages go to stderr.
+    if (level == "warn" || level == "error" || conn_.offline())
+      out::warn("  " + message);
+    else
+      out::line("  " + message);
+  }
   long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
                       const std::vector<std::vector<Param>>& rows) override {
+    refuse_after_stop("COPY " + table);
     return conn_.copy_rows(table, columns, rows);
   }
   bool in_transaction() const override { return conn_.in_transaction(); }
-  std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) override {
-    return conn_.query_all(sql, params);
-  }
-  void send(const std::string& sql, const std::vector<Param>& params) override { conn_.send(sql, params); }
-  long long wait_sent() override { return conn_.wait_sent(); }
   void transaction(const std::function<void()>& block) override {
     if (dry_run_) stop("it calls op.transaction, which commits; a dry run cannot commit");
     if (conn_.in_transaction())
@@ -88,34 +96,62 @@ class OnlineServices : public luahost::Services {
       throw;
     }
     conn_.commit();
-    committed_ = true;
+    autocommitted_ = true;
   }
-  // True once this step committed work of its own (autocommit_block, op.transaction): a failure cannot undo it.
-  bool committed() const { return committed_; }
+  std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) override {
+    refuse_after_stop(sql);
+    return conn_.query_all(sql, params);
+  }
+  void send(const std::string& sql, const std::vector<Param>& params) override {
+    refuse_after_stop(sql);
+    conn_.send(sql, params);
+  }
+  long long wait_sent() override { return conn_.wait_sent(); }
+
+  // Whether the current attempt at a revision committed part of its work (autocommit_block, op.transaction): then
+  // rerunning it from the start is not safe, and a failure cannot undo it.
+  bool autocommitted() const { return autocommitted_; }
   // Set when a dry run had to stop: Lua turns the DryRunStop into a script error, this keeps the reason.
   const std::optional<std::string>& stop_reason() const { return stop_reason_; }
-  void reset_step() {
-    committed_ = false;
+  void start_attempt() {
+    autocommitted_ = false;
     stop_reason_.reset();
-  }
-  void log(const std::string& level, const std::string& message) override {
-    // In --sql mode stdout is the script: messages go to stderr.
-    if (level == "warn" || level == "error" || conn_.offline())
-      out::warn("  " + message);
-    else
-      out::line("  " + message);
   }
 
  private:
-  db::Connection& conn_;
+  // A statement sent after a stop was requested is refused here: the cancel for the previous one may have come too
+  // early to catch it.
+  static void refuse_after_stop(const std::string& sql) {
+    if (int sig = interrupt::requested())
+      throw SqlFailure(fmt::format("not run: luamig received {}", interrupt::signal_name(sig)), sql, "57014");
+  }
+
   [[noreturn]] void stop(const std::string& why) {
     stop_reason_ = why;
     throw DryRunStop(why);
   }
+
+  db::Connection& conn_;
   bool dry_run_;
-  bool committed_ = false;
+  bool autocommitted_ = false;
   std::optional<std::string> stop_reason_;
 };
+
+std::string sqlstate_of(const std::exception& e) {
+  if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&e))
+    return se->failure.sqlstate.value_or("");
+  if (const auto* sf = dynamic_cast<const SqlFailure*>(&e)) return sf->sqlstate();
+  return "";
+}
+
+std::string db_message_of(const std::exception& e) {
+  if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&e))
+    return se->failure.db_message.value_or(se->failure.message);
+  if (const auto* sf = dynamic_cast<const SqlFailure*>(&e)) return sf->message();
+  return e.what();
+}
+
+const char* direction_name(graph::Direction d) { return d == graph::Direction::Up ? "upgrade" : "downgrade"; }
 
 // One upgrade/downgrade command, phase by phase.
 class Run {
@@ -125,19 +161,36 @@ class Run {
   void execute() {
     const auto& map = project_.load_graph();
     std::string start = split_range();
+    if (options_.sql) {
+      // Offline: no connection, no lock; the script starts from FROM of the range (or base).
+      connect_offline();
+      heads_ = offline_start(map, start);
+      plan(map);
+      start_engine();
+      run_steps(map);
+      return;
+    }
+    phase_ = "while connecting to the database; nothing was changed";
     connect();
+    // Every process that changes the database takes turns here, before it reads the version table: a process
+    // that waited finds the work done and has nothing left to do.
+    phase_ = "while waiting for the migration lock; nothing was changed";
+    lock_ = take_migration_lock(project_, *conn_);
+    lock_verified_ = Clock::now();
+    phase_ = "before running any revision; nothing was changed";
     // A dry run keeps everything, the version table's creation included, in one transaction rolled back at the end.
     if (options_.dry_run) conn_->begin();
-    if (options_.sql) {
-      heads_ = offline_start(map, start);
-    } else {
-      prepare_version_table();
-      heads_ = to_set(version_table_->heads());
-    }
+    prepare_version_table();
+    heads_ = to_set(version_table_->heads());
     plan(map);
     start_engine();
+    phase_ = "between revisions";
     run_steps(map);
+    lock_->release();
   }
+
+  // What to say when a stop arrives outside the steps.
+  const std::string& phase() const { return phase_; }
 
  private:
   // "FROM:TO" (offline mode only): keeps TO as the target, returns FROM ("" when no range).
@@ -169,29 +222,39 @@ class Run {
     return heads;
   }
 
-  void connect() {
-    if (options_.sql) {
-      // No connection: the URL (when there is one) only picks the dialect.
-      std::string dialect = "postgresql";
-      if (!config::resolve_url(project_.opts, project_.cfg).empty()) dialect = project_.database_url().dialect;
-      conn_ = db::script_writer(dialect::make(dialect), [](const std::string& statement) {
-        out::data(statement + "\n");
-      });
-    } else if (options_.dry_run) {
-      auto echo = std::make_unique<db::EchoConnection>(db::connect(project_.database_url()),
-                                                       [](const std::string& sql) { out::line(indent(sql, "    ")); });
-      echo_ = echo.get();
-      conn_ = std::move(echo);
-    } else {
-      conn_ = db::connect(project_.database_url());
-    }
+  // --sql: the script writer instead of a connection; the URL (when there is one) only picks the dialect.
+  void connect_offline() {
+    std::string dialect = "postgresql";
+    if (!config::resolve_url(project_.opts, project_.cfg).empty()) dialect = project_.database_url().dialect;
+    conn_ = db::script_writer(dialect::make(dialect), [](const std::string& statement) {
+      out::data(statement + "\n");
+    });
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);
   }
 
+  void connect() {
+    conn_ = runner::connect(project_);
+    if (options_.dry_run) {
+      // Statements are shown as they run, within the steps.
+      auto echo = std::make_unique<db::EchoConnection>(std::move(conn_), [](const std::string& sql) {
+        out::line(indent(sql, "    "));
+      });
+      echo_ = echo.get();
+      conn_ = std::move(echo);
+    }
+    version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
+                                                        project_.cfg.version_table_schema);
+    // On SIGINT/SIGTERM: cancel the running statement and stop the running Lua (see util/interrupt.hpp).
+    on_stop_ = std::make_unique<interrupt::OnStop>([conn = conn_.get()] {
+      luahost::request_interrupt();
+      conn->cancel();
+    });
+  }
+
   void prepare_version_table() {
     if (version_table_->exists()) return;
-    if (conn_->in_transaction()) {
+    if (conn_->in_transaction()) {   // a dry run
       version_table_->ensure();
       return;
     }
@@ -256,35 +319,77 @@ class Run {
     graph::apply(heads_, change);
   }
 
-  // Rolls back, reports, and throws the already-reported RunError.
-  [[noreturn]] void fail_step(const graph::Step& step, const std::exception& e, size_t done, bool transactional) {
-    if (echo_) echo_->set_enabled(false);
+  // After a failed attempt: the transaction is rolled back; the version table says where the database is (the
+  // in-memory heads are a fallback for a lost connection).
+  void roll_back_attempt(const std::set<std::string>& heads_before) {
     conn_->rollback();
+    heads_ = heads_before;
+    if (!conn_->is_open()) return;
+    try {
+      heads_ = to_set(version_table_->heads());
+    } catch (const std::exception&) {
+    }
+  }
+
+  std::string where_now(size_t done) const {
+    const bool per_step = project_.cfg.transaction_per_migration;
+    // In one transaction for the command, steps before a `transactional = false` one were committed with it.
+    const bool committed_any = per_step || committed_steps_ > 0;
+    return fmt::format("The database is at {}: {} of {} step{} applied.",
+                       committed_any ? heads_or_base(heads_) : "its state before this command",
+                       per_step ? done : committed_steps_, steps_.size(), steps_.size() == 1 ? "" : "s");
+  }
+
+  // Rolls back, reports, and throws the already-reported RunError.
+  [[noreturn]] void fail_step(const graph::Step& step, const std::exception& e, size_t done,
+                              const std::set<std::string>& heads_before, bool transactional = true) {
+    if (echo_) echo_->set_enabled(false);
     if (options_.sql) {
       report_step_failure(step, e, "it cannot be written as an SQL script; the script above stops before it");
       throw RunError("", 1);
     }
+    roll_back_attempt(heads_before);
     if (options_.dry_run) {
       report_step_failure(step, e, "the dry run stopped and rolled everything back; nothing was changed");
       throw RunError("", 1);
     }
-    const bool per_step = project_.cfg.transaction_per_migration;
-    if (!per_step) heads_ = to_set(version_table_->heads());
-    if (!transactional) {
+    if (!transactional)
       report_step_failure(step, e, "it declares `transactional = false`, so the statements it ran before the failure "
                                    "were committed and stay; the version table was not updated");
-    } else if (services_->committed()) {
+    else if (services_->autocommitted())
       report_step_failure(step, e, "its open transaction was rolled back, but the work it committed (autocommit_block, "
                                    "op.transaction) stays; the version table was not updated");
-    } else {
+    else
       report_step_failure(step, e);
+    if (db::is_connection_loss(sqlstate_of(e)) || !conn_->is_open()) {
+      out::error(fmt::format("The connection to the database was lost during revision {}. The server rolls back a "
+                             "transaction whose connection is gone, so that revision left nothing behind; luamig "
+                             "does not rerun a half-run revision on a new connection.",
+                             step.revision->id));
+      out::error(where_now(done) + " Run the command again once the server is reachable.");
+    } else {
+      out::error(where_now(done));
     }
-    // In one transaction for the command, steps before a `transactional = false` one were committed with it.
-    bool committed_any = per_step || committed_steps_ > 0;
-    out::error(fmt::format("The database is at {}: {} of {} step{} applied before the failure.",
-                           committed_any ? heads_or_base(heads_) : "its state before this command",
-                           per_step ? done : committed_steps_, steps_.size(), steps_.size() == 1 ? "" : "s"));
     throw RunError("", 1);
+  }
+
+  // A stop (SIGINT/SIGTERM) seen inside a revision: no more cancels, roll back, report, release the lock.
+  [[noreturn]] void stop_in_step(const graph::Step& step, size_t done, const std::set<std::string>& heads_before) {
+    interrupt::acknowledge();
+    int sig = interrupt::requested();
+    roll_back_attempt(heads_before);
+    out::error(fmt::format("Stopped by {} during the {} of revision {} ({}): its transaction was rolled back.",
+                           interrupt::signal_name(sig), direction_name(step.direction), step.revision->id,
+                           step.revision->path));
+    stop_report(sig, done);
+  }
+
+  [[noreturn]] void stop_before(const graph::Step& step, size_t done) {
+    interrupt::acknowledge();
+    int sig = interrupt::requested();
+    out::error(fmt::format("Stopped by {} before the {} of revision {}.", interrupt::signal_name(sig),
+                           direction_name(step.direction), step.revision->id));
+    stop_report(sig, done);
   }
 
   // A dry run reached a step that cannot run inside its transaction: roll everything back and say so (exit 0).
@@ -297,6 +402,35 @@ class Run {
                           steps_.size(), steps_.size() == 1 ? "" : "s"));
   }
 
+  [[noreturn]] void stop_report(int sig, size_t done) {
+    if (lock_) lock_->release();
+    out::error(where_now(done) + " The migration lock was released; run the command again to continue.");
+    throw interrupt::Stopped(sig, "");
+  }
+
+  // Pause before retry n (1-based): lock_retry_delay * 2^(n-1), +-25%.
+  std::chrono::milliseconds retry_pause(int n) {
+    static std::mt19937 rng(std::random_device{}());
+    std::uniform_real_distribution<double> jitter(0.75, 1.25);
+    double ms = static_cast<double>(project_.cfg.lock_retry_delay.count()) * static_cast<double>(1LL << (n - 1));
+    return std::chrono::milliseconds(static_cast<long long>(ms * jitter(rng)));
+  }
+
+  // Whether a failed attempt is worth another: lock_not_available, retries left, and nothing committed on the way.
+  bool should_retry(const std::exception& e, int retries_done) const {
+    return project_.cfg.transaction_per_migration && sqlstate_of(e) == "55P03" &&
+           retries_done < project_.cfg.lock_retries && !services_->autocommitted();
+  }
+
+  // Checks that the migration lock is still held: before a revision when the last check is 200 ms old (a round trip
+  // per revision would cost ~5% on long histories of quick revisions), and at the end.
+  void verify_lock(bool always) {
+    auto now = Clock::now();
+    if (!always && now - lock_verified_ < std::chrono::milliseconds(200)) return;
+    lock_->verify();
+    lock_verified_ = now;
+  }
+
   // True when the version table no longer shows what this run planned from: another process has migrated
   // between our steps. Only dialects whose write lock is the transaction itself need the check.
   bool moved_under_us() {
@@ -305,6 +439,19 @@ class Run {
     if (now == heads_) return false;
     heads_ = std::move(now);
     return true;
+  }
+
+  // The step line: a dry run shows it before the statements and the duration after; --sql writes a comment.
+  void announce(const graph::Step& step) {
+    if (options_.sql) out::data(fmt::format("-- {}\n", step_description(step)));
+    if (options_.dry_run) out::line(step_description(step));
+  }
+  void finished(const graph::Step& step, Clock::time_point started) {
+    if (options_.sql) return;
+    if (options_.dry_run)
+      out::line(fmt::format("    -- {} ({})", step.revision->id, format_duration(Clock::now() - started)));
+    else
+      out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
   }
 
   void run_steps(const graph::RevisionMap& map) {
@@ -316,68 +463,85 @@ class Run {
     if (one_transaction) conn_->begin();
     for (size_t i = 0; i < steps_.size(); ++i) {
       const auto& step = steps_[i];
-      auto started = Clock::now();
-      services_->reset_step();
-      std::optional<luahost::Script> script;
-      bool transactional = true;
-      try {
-        script.emplace(load_script(step));
-        transactional = declared_transactional(*script, step.revision->path);
-      } catch (const std::exception& e) {
-        fail_step(step, e, done, true);
-      }
-      if (dry && !transactional) {
-        stop_dry_run(step, "it declares `transactional = false`, so it cannot run inside the dry run's transaction",
-                     done);
-        return;
-      }
-      if (options_.sql) out::data(fmt::format("-- {}\n", step_description(step)));
-      if (dry) out::line(step_description(step));
-      if (echo_) echo_->set_enabled(true);
-      // transactional = false: no transaction around upgrade(); the version table gets one of its own right after.
-      if (!transactional && conn_->in_transaction()) {
-        conn_->commit();
-        committed_steps_ = done;
-      }
-      if (transactional && per_step) {
-        conn_->begin();
-        if (moved_under_us()) {
-          conn_->rollback();
-          engine_->unload(*script);
-          plan(map);
-          i = static_cast<size_t>(-1);
-          continue;
+      if (interrupt::requested()) stop_before(step, done);
+      if (lock_) verify_lock(false);
+      const auto heads_before = heads_;
+      int retries = 0;
+      bool replan = false;
+      for (;;) {
+        auto started = Clock::now();
+        services_->start_attempt();
+        std::optional<luahost::Script> script;
+        bool transactional = true;
+        try {
+          script.emplace(load_script(step));
+          transactional = declared_transactional(*script, step.revision->path);
+        } catch (const std::exception& e) {
+          fail_step(step, e, done, heads_before);
         }
-      }
-      try {
-        run_script(step, *script);
-        if (!transactional) conn_->begin();
-        record_version_change(map, step);
-        if (per_step || !transactional) {
-          conn_->commit();
-          committed_steps_ = done + 1;
-        }
-        if (!transactional && one_transaction) conn_->begin();
-      } catch (const DryRunStop& e) {
-        stop_dry_run(step, e.what(), done);
-        return;
-      } catch (const luahost::ScriptError& e) {
-        // A DryRunStop raised inside Lua arrives as a script error: the services know it was one.
-        if (dry && services_->stop_reason()) {
-          stop_dry_run(step, *services_->stop_reason(), done);
+        if (dry && !transactional) {
+          stop_dry_run(step, "it declares `transactional = false`, so it cannot run inside the dry run's transaction",
+                       done);
           return;
         }
-        fail_step(step, e, done, transactional);
-      } catch (const std::exception& e) {
-        fail_step(step, e, done, transactional);
+        if (retries == 0) announce(step);
+        // transactional = false: no transaction around upgrade(); the version table gets one of its own right after.
+        if (!transactional && conn_->in_transaction()) {
+          conn_->commit();
+          committed_steps_ = done;
+        }
+        if (transactional && per_step) {
+          conn_->begin();
+          if (moved_under_us()) {
+            conn_->rollback();
+            engine_->unload(*script);
+            replan = true;
+            break;
+          }
+        }
+        if (echo_) echo_->set_enabled(true);
+        try {
+          run_script(step, *script);
+          if (!transactional) conn_->begin();
+          record_version_change(map, step);
+          if (per_step || !transactional) {
+            conn_->commit();
+            committed_steps_ = done + 1;
+          }
+          if (!transactional && one_transaction) conn_->begin();
+          if (echo_) echo_->set_enabled(false);
+          finished(step, started);
+          break;
+        } catch (const std::exception& e) {
+          if (echo_) echo_->set_enabled(false);
+          // A DryRunStop raised inside Lua arrives as a script error: the services know it was one.
+          if (dry && (services_->stop_reason() || dynamic_cast<const DryRunStop*>(&e))) {
+            stop_dry_run(step, services_->stop_reason().value_or(e.what()), done);
+            return;
+          }
+          if (interrupt::requested()) stop_in_step(step, done, heads_before);
+          if (!transactional || options_.sql || !should_retry(e, retries)) {
+            if (retries > 0)
+              out::error(fmt::format("The lock was still not available after {} retr{} (lock_retries = {}).",
+                                     retries, retries == 1 ? "y" : "ies", project_.cfg.lock_retries));
+            fail_step(step, e, done, heads_before, transactional);
+          }
+          roll_back_attempt(heads_before);
+          ++retries;
+          auto pause = retry_pause(retries);
+          out::warn(fmt::format("{}: lock not available ({}); rolled back, retry {} of {} in {}",
+                                step_description(step), db_message_of(e), retries, project_.cfg.lock_retries,
+                                format_duration(pause)));
+          if (!interrupt::sleep_for(pause)) stop_before(step, done);
+        }
       }
-      if (echo_) echo_->set_enabled(false);
+      if (replan) {
+        // Another process moved the version table between our revisions (SQLite): plan again from where it is.
+        plan(map);
+        i = static_cast<size_t>(-1);
+        continue;
+      }
       ++done;
-      if (options_.sql) continue;
-      if (dry)
-        out::line(fmt::format("    -- {} ({})", step.revision->id, format_duration(Clock::now() - started)));
-      else
-        out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
     }
     if (dry) {
       conn_->rollback();
@@ -386,12 +550,11 @@ class Run {
       return;
     }
     if (options_.sql) {
+      if (one_transaction) conn_->commit();
       // As Alembic does offline: a downgrade to base leaves no version table behind.
-      if (options_.direction == graph::Direction::Down && heads_.empty() && !steps_.empty()) {
-        if (one_transaction) conn_->commit();
+      if (options_.direction == graph::Direction::Down && heads_.empty() && !steps_.empty())
         conn_->execute(fmt::format("DROP TABLE {}", version_table_->qualified_name()));
-        return;
-      }
+      return;
     }
     if (one_transaction) {
       try {
@@ -401,15 +564,19 @@ class Run {
         throw RunError(fmt::format("COMMIT failed: {} (SQLSTATE {}); nothing was applied", e.message(), e.sqlstate()));
       }
     }
-    if (done == 0 && !options_.sql)
-      out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
+    if (done > 0) verify_lock(true);
+    if (done == 0) out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
   }
 
   Project& project_;
   MigrateOptions options_;
+  std::string phase_;
   std::unique_ptr<db::Connection> conn_;
   db::EchoConnection* echo_ = nullptr;   // set for a dry run: conn_ itself
+  std::unique_ptr<db::MigrationLock> lock_;   // destroyed before conn_, which verifies it
+  Clock::time_point lock_verified_;
   std::unique_ptr<db::VersionTable> version_table_;
+  std::unique_ptr<interrupt::OnStop> on_stop_;   // destroyed before conn_, which it cancels
   std::unique_ptr<OnlineServices> services_;
   std::unique_ptr<luahost::Engine> engine_;
   std::set<std::string> heads_;
@@ -426,5 +593,20 @@ std::string step_description(const graph::Step& step) {
   return fmt::format("Running downgrade {} -> {}, {}", r.id, downs, r.message);
 }
 
-void migrate(Project& project, const MigrateOptions& options) { Run(project, options).execute(); }
+void migrate(Project& project, const MigrateOptions& options) {
+  interrupt::StopScope graceful_stop;
+  Run run(project, options);
+  try {
+    run.execute();
+  } catch (const interrupt::Stopped&) {
+    throw;
+  } catch (const std::exception&) {
+    // A statement cancelled by the stop surfaces as its own error; say what happened instead.
+    if (int sig = interrupt::requested()) {
+      interrupt::acknowledge();
+      throw interrupt::Stopped(sig, fmt::format("stopped by {} {}", interrupt::signal_name(sig), run.phase()));
+    }
+    throw;
+  }
+}
 }  // namespace luamig::runner

@@ -533,7 +533,7 @@ TEST_CASE("ops: with transaction_per_migration = false, a transactional = false 
               "");
   auto r = f.lm({"upgrade", "head"});
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Contains("The database is at b2: 2 of 3 steps applied before the failure."));
+  CHECK_THAT(r.err, Contains("The database is at b2: 2 of 3 steps applied."));
   CHECK(f.db.version_rows() == Strings{"b2"});
   CHECK(f.db.table_exists("t"));
   CHECK_FALSE(f.db.table_exists("c3_table"));
