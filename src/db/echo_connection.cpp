@@ -26,7 +26,7 @@ void EchoConnection::show(const std::string& sql, const std::vector<Param>& para
   try {
     sink_(shortened(dialect::script_statement(dialect(), sql, params)));
   } catch (const std::invalid_argument&) {
-    sink_(shortened(sql));   // the database will name the missing parameter
+    sink_(shortened(sql));  // the database will name the missing parameter
   }
 }
 

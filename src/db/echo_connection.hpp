@@ -1,6 +1,6 @@
 #pragma once
-// A connection that shows every statement it runs (dry runs): forwards to the real connection and, while enabled,
-// hands each statement, parameters inlined as literals, to a sink first.
+// A connection that shows every statement it runs (dry runs): forwards to the real connection and, while
+// enabled, hands each statement, parameters inlined as literals, to a sink first.
 #include <functional>
 #include <memory>
 #include <string>

@@ -16,11 +16,20 @@ std::string copy_field(const Param& p) {
   out.reserve(p->size());
   for (char c : *p) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out.push_back(c);
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -55,7 +64,8 @@ class ScriptWriter : public Connection {
     try {
       sink_(dialect::script_statement(*dialect_, sql, params));
     } catch (const std::invalid_argument& e) {
-      throw RunError(fmt::format("cannot write this statement into the SQL script: {}\n  SQL: {}", e.what(), sql));
+      throw RunError(
+          fmt::format("cannot write this statement into the SQL script: {}\n  SQL: {}", e.what(), sql));
     }
     return -1;
   }

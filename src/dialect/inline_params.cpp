@@ -8,13 +8,16 @@
 namespace luamig::dialect {
 namespace {
 
-bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || (c & 0x80); }
+bool ident_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$' || (c & 0x80);
+}
 bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || (c & 0x80); }
 
 // PostgreSQL's lexical rules, just far enough to know what is code and what is quoted.
 class Scanner {
  public:
-  Scanner(const Dialect& d, std::string_view sql, const std::vector<Param>& params) : d_(d), s_(sql), params_(params) {}
+  Scanner(const Dialect& d, std::string_view sql, const std::vector<Param>& params)
+      : d_(d), s_(sql), params_(params) {}
 
   InlinedSql run() {
     InlinedSql out;
@@ -100,12 +103,13 @@ class Scanner {
     return j;
   }
 
-  // At a '$' that does not continue an identifier: a placeholder $n, a dollar quote $tag$...$tag$, or a lone '$'.
+  // At a '$' that does not continue an identifier: a placeholder $n, a dollar quote $tag$...$tag$, or a lone
+  // '$'.
   size_t dollar(std::string& o, size_t i) {
     size_t j = i + 1;
     if (j < s_.size() && std::isdigit(static_cast<unsigned char>(s_[j]))) {
       while (j < s_.size() && std::isdigit(static_cast<unsigned char>(s_[j]))) ++j;
-      if (params_.empty()) {   // nothing to inline: the text stays as written
+      if (params_.empty()) {  // nothing to inline: the text stays as written
         o.append(s_.substr(i, j - i));
         return j;
       }
@@ -119,7 +123,9 @@ class Scanner {
       return j;
     }
     // $tag$ where tag is empty or an identifier not starting with a digit.
-    while (j < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[j])) || s_[j] == '_' || (s_[j] & 0x80))) ++j;
+    while (j < s_.size() &&
+           (std::isalnum(static_cast<unsigned char>(s_[j])) || s_[j] == '_' || (s_[j] & 0x80)))
+      ++j;
     if (j < s_.size() && s_[j] == '$') {
       std::string_view tag = s_.substr(i, j - i + 1);
       size_t close = s_.find(tag, j + 1);

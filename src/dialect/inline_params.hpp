@@ -1,5 +1,6 @@
 #pragma once
-// Turning a statement with bound parameters into self-contained SQL text, for --sql scripts and dry-run listings.
+// Turning a statement with bound parameters into self-contained SQL text, for --sql scripts and dry-run
+// listings.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,8 +17,9 @@ struct InlinedSql {
 };
 
 // Replaces each placeholder $1..$n of `sql` by the literal of params[n-1] (quote_literal, or NULL), leaving
-// string literals, quoted identifiers, dollar-quoted bodies and comments untouched (a `$1` inside a function body
-// stays). Without parameters the text is returned as written. Throws std::invalid_argument when a placeholder has no parameter (its message names the placeholder).
+// string literals, quoted identifiers, dollar-quoted bodies and comments untouched (a `$1` inside a function
+// body stays). Without parameters the text is returned as written. Throws std::invalid_argument when a
+// placeholder has no parameter (its message names the placeholder).
 InlinedSql inline_params(const Dialect& dialect, std::string_view sql, const std::vector<Param>& params);
 
 // The statement as a script line: inlined, with exactly one terminating ';'.

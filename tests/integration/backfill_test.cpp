@@ -1,9 +1,9 @@
-// luamig.backfill on a real PostgreSQL: results, bounded set-based batches, every write method, resume after a
-// kill in the committing mode, and its promised error messages.
-#include "integration/ops_support.hpp"
-
+// luamig.backfill on a real PostgreSQL: results, bounded set-based batches, every write method, resume after
+// a kill in the committing mode, and its promised error messages.
 #include <chrono>
 #include <thread>
+
+#include "integration/ops_support.hpp"
 
 using namespace luamig::test;
 using namespace luamig::test::ops;
@@ -14,7 +14,8 @@ namespace {
 void seed_users(const Fixture& f, int n) {
   f.db.exec(
       "CREATE TABLE users (id bigserial PRIMARY KEY, email text, domain text, visits int NOT NULL DEFAULT 0);"
-      "INSERT INTO users (email) SELECT 'user' || g || '@d' || (g % 7) || '.example' FROM generate_series(1, " +
+      "INSERT INTO users (email) SELECT 'user' || g || '@d' || (g % 7) || '.example' FROM "
+      "generate_series(1, " +
       std::to_string(n) +
       ") g;"
       "UPDATE users SET email = NULL WHERE id % 10 = 0;"
@@ -26,15 +27,18 @@ void seed_users(const Fixture& f, int n) {
 }
 }  // namespace
 
-TEST_CASE("backfill: updates every selected row in bounded set-based batches, with each write method", "[ops][backfill]") {
+TEST_CASE("backfill: updates every selected row in bounded set-based batches, with each write method",
+          "[ops][backfill]") {
   for (std::string method : {"unnest", "copy", "values"}) {
     DYNAMIC_SECTION("method " << method) {
       Fixture f;
       seed_users(f, 25000);
-      f.migration("a1", std::nullopt, R"lua(
+      f.migration("a1", std::nullopt,
+                  R"lua(
   local backfill = require("luamig.backfill")
   local r = backfill.update{
-    table = "users", key = "id", batch = 1000, method = ")lua" + method + R"lua(",
+    table = "users", key = "id", batch = 1000, method = ")lua" +
+                      method + R"lua(",
     where = "email IS NOT NULL AND domain IS NULL",
     columns = { "email" },
     set = function(row) return { domain = row.email:match("@(.*)$") } end,
@@ -49,7 +53,8 @@ TEST_CASE("backfill: updates every selected row in bounded set-based batches, wi
       CHECK(f.value("SELECT count(*) FROM users WHERE email IS NOT NULL AND domain IS DISTINCT FROM "
                     "split_part(email, '@', 2)") == "0");
       CHECK(f.value("SELECT count(*) FROM users WHERE email IS NULL AND domain IS NOT NULL") == "0");
-      // One UPDATE per batch, none larger than the batch (the downgrade and seed statements are not logged here).
+      // One UPDATE per batch, none larger than the batch (the downgrade and seed statements are not logged
+      // here).
       CHECK(f.value("SELECT count(*) FROM batch_log") == "23");
       CHECK(f.value("SELECT max(n) FROM batch_log") == "1000");
       CHECK(f.value("SELECT sum(n) FROM batch_log") == "22500");
@@ -62,19 +67,23 @@ TEST_CASE("backfill: updates every selected row in bounded set-based batches, wi
   }
 }
 
-TEST_CASE("backfill: awkward values, NULLs, skipped rows, several columns and a text key", "[ops][backfill]") {
+TEST_CASE("backfill: awkward values, NULLs, skipped rows, several columns and a text key",
+          "[ops][backfill]") {
   Fixture f;
   f.db.exec(
       "CREATE TABLE docs (slug text PRIMARY KEY, body text, a text, b int, c jsonb, tags text[], n numeric);"
-      "INSERT INTO docs (slug, body) SELECT 'doc-' || lpad(g::text, 5, '0'), 'body ' || g FROM generate_series(1, 3000) g");
+      "INSERT INTO docs (slug, body) SELECT 'doc-' || lpad(g::text, 5, '0'), 'body ' || g FROM "
+      "generate_series(1, 3000) g");
   for (std::string method : {"unnest", "copy", "values"}) {
     DYNAMIC_SECTION("method " << method) {
-      f.migration("a1", std::nullopt, R"lua(
+      f.migration("a1", std::nullopt,
+                  R"lua(
   local backfill = require("luamig.backfill")
   local awkward = { "", "NULL", "quote ' and \" double", "back\\slash", "{braces},comma", "tab\tnew\nline",
     "ünïcödé ✓", "$1 $$ :x" }
   backfill.update{
-    table = "docs", key = "slug", batch = 700, method = ")lua" + method + R"lua(",
+    table = "docs", key = "slug", batch = 700, method = ")lua" +
+                      method + R"lua(",
     columns = { "body" },
     set = function(row)
       local i = tonumber(row.slug:sub(5))
@@ -93,8 +102,8 @@ TEST_CASE("backfill: awkward values, NULLs, skipped rows, several columns and a 
       CHECK(f.value("SELECT count(*) FROM docs WHERE a IS NULL AND b IS NOT NULL") == "600");
       CHECK(f.value("SELECT count(*) FROM docs WHERE b::text = ltrim(substr(slug, 5), '0')") == "2400");
       CHECK(f.column("SELECT DISTINCT a COLLATE \"C\" FROM docs WHERE b % 5 NOT IN (0, 1) ORDER BY 1") ==
-            Strings{"", "$1 $$ :x", "NULL", "back\\slash", "quote ' and \" double", "tab\tnew\nline", "{braces},comma",
-                    "ünïcödé ✓"});
+            Strings{"", "$1 $$ :x", "NULL", "back\\slash", "quote ' and \" double", "tab\tnew\nline",
+                    "{braces},comma", "ünïcödé ✓"});
       CHECK(f.value("SELECT c ->> 'k' FROM docs WHERE slug = 'doc-00002'") == "2");
       CHECK(f.value("SELECT tags[2] || n::text FROM docs WHERE slug = 'doc-00003'") == "y1.50");
       f.db.exec("DROP TABLE alembic_version");
@@ -104,31 +113,41 @@ TEST_CASE("backfill: awkward values, NULLs, skipped rows, several columns and a 
 
 TEST_CASE("backfill: promised errors", "[ops][backfill]") {
   Fixture f;
-  f.db.exec("CREATE TABLE t (id int, k int PRIMARY KEY, v text); INSERT INTO t SELECT g, g FROM generate_series(1, 10) g");
+  f.db.exec(
+      "CREATE TABLE t (id int, k int PRIMARY KEY, v text); INSERT INTO t SELECT g, g FROM generate_series(1, "
+      "10) g");
   auto error_of = [&](const std::string& body, const std::string& globals = "") {
     f.migration("a1", std::nullopt, "  local backfill = require('luamig.backfill')\n" + body, "", globals);
     auto r = f.lm({"upgrade", "head"});
     CHECK(r.status == 1);
     return r.err;
   };
-  CHECK_THAT(error_of("  backfill.update{ table = 't', key = 'id', set = function() end }"),
-             Contains("backfill.update: key 'id' of t is not a unique column (primary key or single-column unique "
-                      "index): keyset pagination would skip or repeat rows"));
-  CHECK_THAT(error_of("  backfill.update{ table = 't', key = 'k', commit_every_batch = true, set = function() end }"),
-             Contains("backfill.update: commit_every_batch = true needs a migration declared `transactional = false`"));
+  CHECK_THAT(
+      error_of("  backfill.update{ table = 't', key = 'id', set = function() end }"),
+      Contains("backfill.update: key 'id' of t is not a unique column (primary key or single-column unique "
+               "index): keyset pagination would skip or repeat rows"));
+  CHECK_THAT(
+      error_of(
+          "  backfill.update{ table = 't', key = 'k', commit_every_batch = true, set = function() end }"),
+      Contains(
+          "backfill.update: commit_every_batch = true needs a migration declared `transactional = false`"));
   CHECK_THAT(error_of("  backfill.update{ table = 't', key = 'k', sett = function() end }"),
              Contains("backfill.update: unknown option 'sett'"));
-  CHECK_THAT(error_of("  backfill.update{ table = 't', key = 'k', set = function(r) return { nope = 1 } end }"),
-             Contains("backfill.update: set() returned column 'nope', which t does not have"));
+  CHECK_THAT(
+      error_of("  backfill.update{ table = 't', key = 'k', set = function(r) return { nope = 1 } end }"),
+      Contains("backfill.update: set() returned column 'nope', which t does not have"));
   CHECK_THAT(error_of("  backfill.update{ table = 't', key = 'k', set = function(r) return 5 end }"),
              Contains("backfill.update: set() must return a table of new values or nil, got number"));
-  CHECK_THAT(error_of("  backfill.update{ table = 't', key = 'k', set = function(r) return { v = {} } end }"),
-             Contains("backfill.update: set() returned a table for column 'v'; values are strings, numbers, booleans "
-                      "or op.NULL"));
+  CHECK_THAT(
+      error_of("  backfill.update{ table = 't', key = 'k', set = function(r) return { v = {} } end }"),
+      Contains(
+          "backfill.update: set() returned a table for column 'v'; values are strings, numbers, booleans "
+          "or op.NULL"));
   CHECK(f.value("SELECT count(*) FROM t WHERE v IS NOT NULL") == "0");
 }
 
-TEST_CASE("backfill: commit_every_batch resumes after kill -9 where the last committed batch ended", "[ops][backfill]") {
+TEST_CASE("backfill: commit_every_batch resumes after kill -9 where the last committed batch ended",
+          "[ops][backfill]") {
   Fixture f;
   seed_users(f, 40000);
   f.db.exec("UPDATE users SET email = 'x@y' WHERE email IS NULL");
@@ -159,7 +178,7 @@ TEST_CASE("backfill: commit_every_batch resumes after kill -9 where the last com
   long position = std::stol(saved);
   CHECK(position >= 5000);
   CHECK(position % 1000 == 0);
-  CHECK(f.value("SELECT count(*) FROM users WHERE visits = 1") == saved);   // exactly the committed batches
+  CHECK(f.value("SELECT count(*) FROM users WHERE visits = 1") == saved);  // exactly the committed batches
   CHECK(f.value("SELECT count(*) FROM users WHERE visits > 1") == "0");
 
   auto r = f.lm({"upgrade", "head"});
@@ -168,7 +187,8 @@ TEST_CASE("backfill: commit_every_batch resumes after kill -9 where the last com
   CHECK_THAT(r.err, Contains("backfill users: resuming after id = " + saved));
   CHECK_THAT(r.out, Contains("resumed from " + saved + " rows " + std::to_string(40000 - position)));
   // Every row processed exactly once across both runs.
-  CHECK(f.value("SELECT count(*) FROM users WHERE visits = 1 AND domain = split_part(email, '@', 2)") == "40000");
+  CHECK(f.value("SELECT count(*) FROM users WHERE visits = 1 AND domain = split_part(email, '@', 2)") ==
+        "40000");
   CHECK(f.value("SELECT count(*) FROM luamig_backfill_progress") == "0");
   CHECK(f.db.version_rows() == Strings{"a1"});
 }

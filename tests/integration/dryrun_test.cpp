@@ -1,5 +1,5 @@
-// --dry-run: every step runs for real in one transaction, statements and durations are shown, and nothing is left
-// behind; steps that would commit stop the run first.
+// --dry-run: every step runs for real in one transaction, statements and durations are shown, and nothing is
+// left behind; steps that would commit stop the run first.
 #include "integration/ops_support.hpp"
 
 using namespace luamig::test;
@@ -29,12 +29,16 @@ TEST_CASE("dry run: runs and shows every step, then leaves nothing behind", "[op
   INFO(r.describe());
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Contains("Dry run: every step runs in one transaction, rolled back at the end."));
-  CHECK_THAT(r.out, Contains("Running upgrade  -> a1, users\n    CREATE TABLE \"users\" (\n        \"id\" bigserial"));
-  CHECK_THAT(r.out, Contains("    INSERT INTO \"alembic_version\" (version_num) VALUES ('a1');\n    -- a1 ("));
+  CHECK_THAT(
+      r.out,
+      Contains("Running upgrade  -> a1, users\n    CREATE TABLE \"users\" (\n        \"id\" bigserial"));
+  CHECK_THAT(r.out,
+             Contains("    INSERT INTO \"alembic_version\" (version_num) VALUES ('a1');\n    -- a1 ("));
   CHECK_THAT(r.out, Contains("Running upgrade a1 -> b2, domains\n"));
   CHECK_THAT(r.out, Contains("    INSERT INTO \"users\" (\"email\") VALUES ('it''s@x');"));
   CHECK_THAT(r.out, Contains("UPDATE \"users\" AS t SET \"domain\" = s.\"domain\" FROM unnest("));
-  CHECK_THAT(r.out, Contains("Dry run finished: 2 steps ran; everything was rolled back, nothing was changed."));
+  CHECK_THAT(r.out,
+             Contains("Dry run finished: 2 steps ran; everything was rolled back, nothing was changed."));
   CHECK_THAT(r.err, Contains("backfill users: done, 2,500 rows read, 2,500 updated in 3 batches"));
   // The version table itself was created inside the rolled-back transaction.
   CHECK(f.db.tables().empty());
@@ -60,8 +64,10 @@ TEST_CASE("dry run: stops before transactional = false and autocommit_block step
   auto r = f.lm({"upgrade", "head", "--dry-run"});
   INFO(r.describe());
   CHECK(r.status == 0);
-  CHECK_THAT(r.err, Contains("Dry run stopped before revision c3 (concurrent, migrations/versions/c3_concurrent.lua): "
-                             "it declares `transactional = false`, so it cannot run inside the dry run's transaction."));
+  CHECK_THAT(
+      r.err,
+      Contains("Dry run stopped before revision c3 (concurrent, migrations/versions/c3_concurrent.lua): "
+               "it declares `transactional = false`, so it cannot run inside the dry run's transaction."));
   CHECK_THAT(r.out, Contains("Dry run: 2 of 3 steps ran; everything was rolled back, nothing was changed."));
   CHECK(f.db.tables().empty());
 
@@ -73,8 +79,10 @@ TEST_CASE("dry run: stops before transactional = false and autocommit_block step
   r = f.lm({"upgrade", "head", "--dry-run"});
   INFO(r.describe());
   CHECK(r.status == 0);
-  CHECK_THAT(r.err, Contains("Dry run stopped before revision c3 (concurrent, migrations/versions/c3_concurrent.lua): "
-                             "it calls op.autocommit_block, which commits the work before it; a dry run cannot commit."));
+  CHECK_THAT(
+      r.err,
+      Contains("Dry run stopped before revision c3 (concurrent, migrations/versions/c3_concurrent.lua): "
+               "it calls op.autocommit_block, which commits the work before it; a dry run cannot commit."));
   CHECK(f.db.tables().empty());
 
   // A failing step in a dry run is reported, and still nothing is left behind.

@@ -1,8 +1,8 @@
-// Offline mode (--sql): the script, run through psql, gives the same schema, data and version table as an online
-// upgrade; operations that need a live database fail with a message that says so.
-#include "integration/ops_support.hpp"
-
+// Offline mode (--sql): the script, run through psql, gives the same schema, data and version table as an
+// online upgrade; operations that need a live database fail with a message that says so.
 #include <regex>
+
+#include "integration/ops_support.hpp"
 
 using namespace luamig::test;
 using namespace luamig::test::ops;
@@ -106,13 +106,15 @@ TEST_CASE("offline: upgrade head --sql through psql gives the same schema, data 
   auto script = offline.lm({"upgrade", "head", "--sql"});
   INFO(script.describe());
   REQUIRE(script.status == 0);
-  CHECK_THAT(script.out, StartsWith("CREATE TABLE \"alembic_version\" (\n    version_num VARCHAR(32) NOT NULL,\n"));
+  CHECK_THAT(script.out,
+             StartsWith("CREATE TABLE \"alembic_version\" (\n    version_num VARCHAR(32) NOT NULL,\n"));
   CHECK_THAT(script.out, Contains("-- Running upgrade  -> a1, initial schema\n\nBEGIN;\n"));
   CHECK_THAT(script.out, Contains("INSERT INTO \"alembic_version\" (version_num) VALUES ('a1');\n\nCOMMIT;"));
   // transactional = false: the statement alone, then the version change in its own transaction.
-  CHECK_THAT(script.out, Contains("-- Running upgrade a1 -> b2, concurrent index\n\nCREATE INDEX CONCURRENTLY "
-                                  "\"ix_users_bio\" ON \"users\" (\"bio\");\n\nBEGIN;\n\nUPDATE \"alembic_version\" "
-                                  "SET version_num = 'b2' WHERE version_num = 'a1';\n\nCOMMIT;"));
+  CHECK_THAT(script.out,
+             Contains("-- Running upgrade a1 -> b2, concurrent index\n\nCREATE INDEX CONCURRENTLY "
+                      "\"ix_users_bio\" ON \"users\" (\"bio\");\n\nBEGIN;\n\nUPDATE \"alembic_version\" "
+                      "SET version_num = 'b2' WHERE version_num = 'a1';\n\nCOMMIT;"));
   // autocommit_block: COMMIT before, BEGIN after.
   CHECK_THAT(script.out, Contains("COMMIT;\n\nCREATE INDEX CONCURRENTLY \"ix_users_score\""));
   CHECK_THAT(script.out, Contains("E'back\\\\slash \"q\" $1 $$ ; --'"));
@@ -124,14 +126,16 @@ TEST_CASE("offline: upgrade head --sql through psql gives the same schema, data 
   REQUIRE(applied.status == 0);
 
   CHECK(dump(offline.db) == dump(online.db));
-  for (const auto* q : {"SELECT string_agg(email || '|' || COALESCE(bio, '<null>') || '|' || role || '|' || "
-                        "created_at::text, E'\\n' ORDER BY email) FROM users",
-                        "SELECT string_agg(status || '|' || tags::text || '|' || created_at::text, E'\\n' ORDER BY id) "
-                        "FROM blogs",
-                        "SELECT string_agg(version_num, ',') FROM alembic_version"}) {
+  for (const auto* q :
+       {"SELECT string_agg(email || '|' || COALESCE(bio, '<null>') || '|' || role || '|' || "
+        "created_at::text, E'\\n' ORDER BY email) FROM users",
+        "SELECT string_agg(status || '|' || tags::text || '|' || created_at::text, E'\\n' ORDER BY id) "
+        "FROM blogs",
+        "SELECT string_agg(version_num, ',') FROM alembic_version"}) {
     CHECK(offline.value(q) == online.value(q));
   }
-  CHECK(online.value("SELECT bio FROM users WHERE email = 'o''brien@x.com'") == "back\\slash \"q\" $1 $$ ; -- it's");
+  CHECK(online.value("SELECT bio FROM users WHERE email = 'o''brien@x.com'") ==
+        "back\\slash \"q\" $1 $$ ; -- it's");
   CHECK(online.value("SELECT tags ->> 1 FROM blogs WHERE status = 'draft'") == "b\\c");
 
   // downgrade head:base --sql undoes it all; as Alembic does offline, the version table goes too.
@@ -163,7 +167,8 @@ TEST_CASE("offline: a range starts from a given revision", "[ops][sql]") {
 
   auto partial = f.lm({"downgrade", "c3:a1", "--sql"});
   REQUIRE(partial.status == 0);
-  CHECK_THAT(partial.out, Contains("UPDATE \"alembic_version\" SET version_num = 'a1' WHERE version_num = 'b2';"));
+  CHECK_THAT(partial.out,
+             Contains("UPDATE \"alembic_version\" SET version_num = 'a1' WHERE version_num = 'b2';"));
   CHECK(partial.out.find("DROP TABLE") == std::string::npos);
 }
 
@@ -172,8 +177,10 @@ TEST_CASE("offline: promised errors (no range for downgrade, ranges online, read
   write_project(f);
   auto r = f.lm({"downgrade", "base", "--sql"});
   CHECK(r.status == 2);
-  CHECK_THAT(r.err, Contains("downgrade --sql needs a range FROM:TO (e.g. `downgrade head:base`): offline mode cannot "
-                             "read the database's current revision"));
+  CHECK_THAT(
+      r.err,
+      Contains("downgrade --sql needs a range FROM:TO (e.g. `downgrade head:base`): offline mode cannot "
+               "read the database's current revision"));
   r = f.lm({"upgrade", "a1:head"});
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("'a1:head': a range FROM:TO is only accepted with --sql"));
@@ -187,9 +194,13 @@ TEST_CASE("offline: promised errors (no range for downgrade, ranges online, read
               "", "", "read users");
   r = f.lm({"upgrade", "head", "--sql"});
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Contains("ERROR: upgrade of revision d4 (read users) failed; it cannot be written as an SQL script"));
+  CHECK_THAT(
+      r.err,
+      Contains("ERROR: upgrade of revision d4 (read users) failed; it cannot be written as an SQL script"));
   CHECK_THAT(r.err, Contains("d4_read_users.lua:14"));
-  CHECK_THAT(r.err, Contains("op.query needs a live database to read rows, but --sql (offline) mode only prints SQL"));
+  CHECK_THAT(
+      r.err,
+      Contains("op.query needs a live database to read rows, but --sql (offline) mode only prints SQL"));
 
   f.migration("d4", "c3", R"lua(
   require("luamig.backfill").update{ table = "users", key = "uuid", set = function() end }
@@ -197,7 +208,8 @@ TEST_CASE("offline: promised errors (no range for downgrade, ranges online, read
               "", "", "read users");
   r = f.lm({"upgrade", "c3:head", "--sql"});
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Contains("backfill.update: needs a live database: it reads rows to compute their new values, "
-                             "which --sql (offline) mode cannot do"));
+  CHECK_THAT(r.err,
+             Contains("backfill.update: needs a live database: it reads rows to compute their new values, "
+                      "which --sql (offline) mode cannot do"));
   CHECK_THAT(r.err, Contains("d4_read_users.lua:14"));
 }

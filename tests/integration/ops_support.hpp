@@ -2,7 +2,6 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -50,24 +49,29 @@ inline std::string quote_lit(const std::string& s) {
 // "name type nullable default" per column, in order.
 inline Strings column_defs(const TempDb& db, const std::string& table, const std::string& schema = "public") {
   return db.query_column(
-      "SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' NOT NULL' "
-      "ELSE '' END || COALESCE(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '') || CASE a.attidentity WHEN 'd' "
+      "SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' NOT "
+      "NULL' "
+      "ELSE '' END || COALESCE(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '') || CASE a.attidentity "
+      "WHEN 'd' "
       "THEN ' IDENTITY' WHEN 'a' THEN ' IDENTITY ALWAYS' ELSE '' END "
       "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-      "WHERE a.attrelid = " + quote_lit(schema + "." + table) + "::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+      "WHERE a.attrelid = " +
+      quote_lit(schema + "." + table) +
+      "::regclass AND a.attnum > 0 AND NOT a.attisdropped "
       "ORDER BY a.attnum");
 }
 
 // "name: definition" of each constraint, sorted.
 inline Strings constraint_defs(const TempDb& db, const std::string& qualified_table) {
-  return db.query_column("SELECT conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = " +
-                         quote_lit(qualified_table) + "::regclass ORDER BY conname");
+  return db.query_column(
+      "SELECT conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = " +
+      quote_lit(qualified_table) + "::regclass ORDER BY conname");
 }
 
 // "name: definition" of each index, sorted.
 inline Strings index_defs(const TempDb& db, const std::string& table, const std::string& schema = "public") {
-  return db.query_column("SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE tablename = " + quote_lit(table) +
-                         " AND schemaname = " + quote_lit(schema) + " ORDER BY indexname");
+  return db.query_column("SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE tablename = " +
+                         quote_lit(table) + " AND schemaname = " + quote_lit(schema) + " ORDER BY indexname");
 }
 
 inline std::string psql() { return (std::filesystem::path(PgServer::shared().bin_dir()) / "psql").string(); }
@@ -81,9 +85,9 @@ inline std::optional<long> peak_rss_kib(const RunResult& timed) {
 }  // namespace luamig::test::ops
 
 // Runs luamig in the fixture's project and requires success, showing its output when it fails.
-#define LM_OK(fixture, ...)                          \
-  do {                                               \
-    auto lm_result_ = (fixture).lm(__VA_ARGS__);     \
-    INFO(lm_result_.describe());                     \
-    REQUIRE(lm_result_.status == 0);                 \
+#define LM_OK(fixture, ...)                      \
+  do {                                           \
+    auto lm_result_ = (fixture).lm(__VA_ARGS__); \
+    INFO(lm_result_.describe());                 \
+    REQUIRE(lm_result_.status == 0);             \
   } while (0)

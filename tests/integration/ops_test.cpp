@@ -6,7 +6,8 @@ using namespace luamig::test;
 using namespace luamig::test::ops;
 using Catch::Matchers::Contains;
 
-TEST_CASE("ops: create_table with column attributes, table options and constraints, then drop_table", "[ops]") {
+TEST_CASE("ops: create_table with column attributes, table options and constraints, then drop_table",
+          "[ops]") {
   Fixture f;
   f.migration("a1", std::nullopt, R"lua(
   op.create_table("owners", { "id", "bigint", primary_key = true })
@@ -37,10 +38,12 @@ TEST_CASE("ops: create_table with column attributes, table options and constrain
         Strings{"id uuid NOT NULL DEFAULT gen_random_uuid()", "n integer NOT NULL IDENTITY",
                 "name character varying(50) NOT NULL DEFAULT 'it''s'::character varying", "code text",
                 "email text", "role character varying(20) NOT NULL DEFAULT 'user'::character varying",
-                "owner_id bigint", "price numeric(10,2)", "flag boolean DEFAULT false", "a integer", "b integer"});
+                "owner_id bigint", "price numeric(10,2)", "flag boolean DEFAULT false", "a integer",
+                "b integer"});
   CHECK(constraint_defs(f.db, "things") ==
         Strings{"ck_things_a: CHECK ((a < 1000))", "things_code_key: UNIQUE (code)",
-                "things_owner_id_fkey: FOREIGN KEY (owner_id) REFERENCES owners(id) ON UPDATE SET NULL ON DELETE CASCADE",
+                "things_owner_id_fkey: FOREIGN KEY (owner_id) REFERENCES owners(id) ON UPDATE SET NULL ON "
+                "DELETE CASCADE",
                 "things_pkey: PRIMARY KEY (id)", "things_price_check: CHECK ((price >= (0)::numeric))",
                 "uq_things_a_b: UNIQUE (a, b)"});
   CHECK(index_defs(f.db, "things") ==
@@ -51,14 +54,16 @@ TEST_CASE("ops: create_table with column attributes, table options and constrain
                 "uq_things_a_b: CREATE UNIQUE INDEX uq_things_a_b ON public.things USING btree (a, b)"});
   CHECK(f.value("SELECT obj_description('things'::regclass, 'pg_class')") == "things we own");
   CHECK(f.value("SELECT col_description('things'::regclass, 2 + 1)") == "the name");
-  CHECK(constraint_defs(f.db, "pairs") == Strings{"fk_pairs_owner: FOREIGN KEY (x) REFERENCES owners(id) ON DELETE RESTRICT",
-                                                  "pairs_pkey: PRIMARY KEY (x, y)"});
+  CHECK(constraint_defs(f.db, "pairs") ==
+        Strings{"fk_pairs_owner: FOREIGN KEY (x) REFERENCES owners(id) ON DELETE RESTRICT",
+                "pairs_pkey: PRIMARY KEY (x, y)"});
   LM_OK(f, {"downgrade", "base"});
   CHECK(f.db.tables() == Strings{"alembic_version"});
 }
 
-TEST_CASE("ops: the seed 004 schema (uuid keys, ON DELETE CASCADE, JSONB with a GIN index, composite indexes)",
-          "[ops]") {
+TEST_CASE(
+    "ops: the seed 004 schema (uuid keys, ON DELETE CASCADE, JSONB with a GIN index, composite indexes)",
+    "[ops]") {
   Fixture f;
   f.migration("s004", std::nullopt, R"lua(
   op.create_table("users",
@@ -109,7 +114,8 @@ TEST_CASE("ops: the seed 004 schema (uuid keys, ON DELETE CASCADE, JSONB with a 
   auto idx = index_defs(f.db, "blogs");
   CHECK_THAT(idx[1], Contains("ix_blogs_author_id") && Contains("btree (author_id)"));
   CHECK(std::find(idx.begin(), idx.end(),
-                  "ix_blogs_tags_gin: CREATE INDEX ix_blogs_tags_gin ON public.blogs USING gin (tags)") != idx.end());
+                  "ix_blogs_tags_gin: CREATE INDEX ix_blogs_tags_gin ON public.blogs USING gin (tags)") !=
+        idx.end());
   CHECK(std::find(idx.begin(), idx.end(),
                   "ix_blogs_status_created: CREATE INDEX ix_blogs_status_created ON public.blogs USING btree "
                   "(status, created_at)") != idx.end());
@@ -117,12 +123,15 @@ TEST_CASE("ops: the seed 004 schema (uuid keys, ON DELETE CASCADE, JSONB with a 
                   "ix_blogs_author_status: CREATE INDEX ix_blogs_author_status ON public.blogs USING btree "
                   "(author_id, status)") != idx.end());
   CHECK(std::find(idx.begin(), idx.end(),
-                  "ix_blogs_slug: CREATE UNIQUE INDEX ix_blogs_slug ON public.blogs USING btree (slug)") != idx.end());
+                  "ix_blogs_slug: CREATE UNIQUE INDEX ix_blogs_slug ON public.blogs USING btree (slug)") !=
+        idx.end());
   // The cascade works: deleting a user deletes their blogs.
   f.db.exec(
-      "INSERT INTO users (uuid, username, email) VALUES ('00000000-0000-0000-0000-000000000001', 'ann', 'a@x');"
+      "INSERT INTO users (uuid, username, email) VALUES ('00000000-0000-0000-0000-000000000001', 'ann', "
+      "'a@x');"
       "INSERT INTO blogs (id, author_id, title, slug, content, status, tags) VALUES "
-      "('00000000-0000-0000-0000-0000000000b1', '00000000-0000-0000-0000-000000000001', 't', 's', 'c', 'draft', "
+      "('00000000-0000-0000-0000-0000000000b1', '00000000-0000-0000-0000-000000000001', 't', 's', 'c', "
+      "'draft', "
       "'[\"x\"]');"
       "DELETE FROM users");
   CHECK(f.value("SELECT count(*) FROM blogs") == "0");
@@ -131,7 +140,8 @@ TEST_CASE("ops: the seed 004 schema (uuid keys, ON DELETE CASCADE, JSONB with a 
   CHECK(f.db.tables() == Strings{"alembic_version"});
 }
 
-TEST_CASE("ops: add_column, drop_column, alter_column in all its forms, rename_column and rename_table", "[ops]") {
+TEST_CASE("ops: add_column, drop_column, alter_column in all its forms, rename_column and rename_table",
+          "[ops]") {
   Fixture f;
   f.migration("a1", std::nullopt, R"lua(
   op.create_table("t", { "id", "int", primary_key = true }, { "v", "text" }, { "n", "text" })
@@ -163,9 +173,9 @@ TEST_CASE("ops: add_column, drop_column, alter_column in all its forms, rename_c
   op.rename_column("t", "more", "extra")
 )lua");
   LM_OK(f, {"upgrade", "b2"});
-  CHECK(column_defs(f.db, "t") == Strings{"id integer NOT NULL", "num integer NOT NULL DEFAULT 7",
-                                          "extra character varying(20) NOT NULL DEFAULT 'e'::character varying",
-                                          "email text"});
+  CHECK(column_defs(f.db, "t") ==
+        Strings{"id integer NOT NULL", "num integer NOT NULL DEFAULT 7",
+                "extra character varying(20) NOT NULL DEFAULT 'e'::character varying", "email text"});
   CHECK(f.value("SELECT num FROM t") == "42");
   CHECK(f.value("SELECT col_description('t'::regclass, 2)") == "a number");
   CHECK(f.value("SELECT col_description('t'::regclass, 4)") == "added");
@@ -204,13 +214,14 @@ TEST_CASE("ops: create_index options, drop_index, and CONCURRENTLY inside autoco
   op.drop_table("u")
 )lua");
   LM_OK(f, {"upgrade", "head"});
-  CHECK(index_defs(f.db, "u") ==
-        Strings{"ix_u_email_inc: CREATE INDEX ix_u_email_inc ON public.u USING btree (email) INCLUDE (id)",
-                "ix_u_id_email: CREATE INDEX ix_u_id_email ON public.u USING btree (id, email)",
-                "ix_u_lower_email: CREATE UNIQUE INDEX ix_u_lower_email ON public.u USING btree (lower(email)) "
-                "WHERE (NOT deleted)",
-                "ix_u_tags: CREATE INDEX ix_u_tags ON public.u USING gin (tags)",
-                "u_pkey: CREATE UNIQUE INDEX u_pkey ON public.u USING btree (id)"});
+  CHECK(
+      index_defs(f.db, "u") ==
+      Strings{"ix_u_email_inc: CREATE INDEX ix_u_email_inc ON public.u USING btree (email) INCLUDE (id)",
+              "ix_u_id_email: CREATE INDEX ix_u_id_email ON public.u USING btree (id, email)",
+              "ix_u_lower_email: CREATE UNIQUE INDEX ix_u_lower_email ON public.u USING btree (lower(email)) "
+              "WHERE (NOT deleted)",
+              "ix_u_tags: CREATE INDEX ix_u_tags ON public.u USING gin (tags)",
+              "u_pkey: CREATE UNIQUE INDEX u_pkey ON public.u USING btree (id)"});
   CHECK(f.value("SELECT bool_and(indisvalid) FROM pg_index WHERE indrelid = 'u'::regclass") == "t");
   LM_OK(f, {"downgrade", "base"});
   CHECK(f.db.tables() == Strings{"alembic_version"});
@@ -225,8 +236,9 @@ TEST_CASE("ops: concurrently inside a transaction is refused with a message nami
               "");
   auto r = f.lm({"upgrade", "head"});
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Contains("op.create_index: concurrently = true cannot run inside a transaction; wrap it in "
-                             "op.autocommit_block(function() ... end) or declare `transactional = false`"));
+  CHECK_THAT(r.err,
+             Contains("op.create_index: concurrently = true cannot run inside a transaction; wrap it in "
+                      "op.autocommit_block(function() ... end) or declare `transactional = false`"));
   CHECK_THAT(r.err, Contains("a1_msg.lua:15"));
   CHECK_FALSE(f.db.table_exists("u"));
 }
@@ -254,14 +266,16 @@ TEST_CASE("ops: primary key, unique, foreign key and check constraints, drop_con
   op.drop_constraint("pk_p", "p", { cascade = true })
 )lua");
   LM_OK(f, {"upgrade", "head"});
-  CHECK(constraint_defs(f.db, "p") == Strings{"pk_p: PRIMARY KEY (id)", "uq_p_code: UNIQUE (code) DEFERRABLE INITIALLY DEFERRED"});
+  CHECK(constraint_defs(f.db, "p") ==
+        Strings{"pk_p: PRIMARY KEY (id)", "uq_p_code: UNIQUE (code) DEFERRABLE INITIALLY DEFERRED"});
   CHECK(constraint_defs(f.db, "c") ==
         Strings{"ck_c_qty: CHECK ((qty > 0)) NOT VALID",
                 "fk_c_p: FOREIGN KEY (pid) REFERENCES p(id) MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL "
                 "DEFERRABLE INITIALLY DEFERRED",
                 "fk_c_p2: FOREIGN KEY (pid) REFERENCES p(id) NOT VALID", "pk_c: PRIMARY KEY (id)"});
   LM_OK(f, {"downgrade", "base"});
-  CHECK(f.value("SELECT count(*) FROM pg_constraint WHERE conrelid IN ('p'::regclass, 'c'::regclass)") == "0");
+  CHECK(f.value("SELECT count(*) FROM pg_constraint WHERE conrelid IN ('p'::regclass, 'c'::regclass)") ==
+        "0");
 }
 
 TEST_CASE("ops: table comments, and every op with the schema option", "[ops]") {
@@ -296,7 +310,8 @@ TEST_CASE("ops: table comments, and every op with the schema option", "[ops]") {
   CHECK(column_defs(f.db, "inv", "billing")[2] == "total numeric NOT NULL DEFAULT 0");
   CHECK(constraint_defs(f.db, "billing.inv") ==
         Strings{"ck_total: CHECK ((total >= (0)::numeric))",
-                "fk_inv_acct: FOREIGN KEY (acct_id) REFERENCES billing.acct(id)", "inv_pkey: PRIMARY KEY (id)"});
+                "fk_inv_acct: FOREIGN KEY (acct_id) REFERENCES billing.acct(id)",
+                "inv_pkey: PRIMARY KEY (id)"});
   CHECK(index_defs(f.db, "inv", "billing").size() == 2);
   CHECK(f.value("SELECT obj_description('billing.inv'::regclass, 'pg_class')") == "invoices");
   CHECK(f.value("SELECT name FROM billing.acct") == "a");
@@ -326,7 +341,8 @@ TEST_CASE("ops: hostile identifiers and strings are quoted, never spliced", "[op
               "");
   auto r = f.lm({"upgrade", "head"});
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Contains("op.execute: parameter $2 contains a NUL byte, which PostgreSQL text cannot hold"));
+  CHECK_THAT(r.err,
+             Contains("op.execute: parameter $2 contains a NUL byte, which PostgreSQL text cannot hold"));
   f.migration("a1", std::nullopt, R"lua(
   local weird = 'we"ird name'
   local col = "'; DROP TABLE victim; --"
@@ -351,7 +367,8 @@ TEST_CASE("ops: hostile identifiers and strings are quoted, never spliced", "[op
   CHECK(f.db.table_exists("victim"));
   CHECK(f.db.table_exists("we\"ird name"));
   CHECK(f.db.columns("we\"ird name") == Strings{"id", "'; DROP TABLE victim; --", "b"});
-  CHECK(f.column("SELECT COALESCE(\"'; DROP TABLE victim; --\", '<NULL>') FROM \"we\"\"ird name\" ORDER BY id") ==
+  CHECK(f.column(
+            "SELECT COALESCE(\"'; DROP TABLE victim; --\", '<NULL>') FROM \"we\"\"ird name\" ORDER BY id") ==
         Strings{"O'Reilly; DROP TABLE victim; --", "tab\there\nnewline \\ back", "<NULL>",
                 "x'); DROP TABLE victim; --", "$1 ? :name %s {}", "';--"});
   CHECK(f.value("SELECT b FROM \"we\"\"ird name\" WHERE id = 1") == "back\\slash 'q' \"dq\" $1 $$");
@@ -402,14 +419,16 @@ TEST_CASE("ops: a Lua table as a parameter is refused with a clear error", "[ops
               "");
   auto r = f.lm({"upgrade", "head"});
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Contains("op.execute: parameter $2 is a table; pass a string, number, boolean, nil or op.NULL"));
+  CHECK_THAT(r.err,
+             Contains("op.execute: parameter $2 is a table; pass a string, number, boolean, nil or op.NULL"));
   f.migration("a1", std::nullopt, R"lua(
   for row in op.query("SELECT $1", { x = 1 }) do end
 )lua",
               "");
   r = f.lm({"upgrade", "head"});
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Contains("op.query: parameter $1 is a table; pass a string, number, boolean, nil or op.NULL"));
+  CHECK_THAT(r.err,
+             Contains("op.query: parameter $1 is a table; pass a string, number, boolean, nil or op.NULL"));
 }
 
 TEST_CASE("ops: argument errors name the op and the problem", "[ops]") {
@@ -424,19 +443,25 @@ TEST_CASE("ops: argument errors name the op and the problem", "[ops]") {
              Contains("op.create_table: column 'id': unknown attribute 'nulable'"));
   CHECK_THAT(error_of("  op.add_column('t', { 'x', 'int' }, { shema = 'x' })"),
              Contains("op.add_column: unknown option 'shema' (known: if_not_exists, schema)"));
-  CHECK_THAT(error_of("  op.alter_column('t', 'x', {})"),
-             Contains("op.alter_column: nothing to change (give type, nullable, default, comment or new_name)"));
-  CHECK_THAT(error_of("  op.alter_column('t', 'x', { using = 'x::int' })"), Contains("op.alter_column: using needs type"));
-  CHECK_THAT(error_of("  op.create_index('i', 't', {})"), Contains("op.create_index: columns must be a non-empty list"));
+  CHECK_THAT(
+      error_of("  op.alter_column('t', 'x', {})"),
+      Contains("op.alter_column: nothing to change (give type, nullable, default, comment or new_name)"));
+  CHECK_THAT(error_of("  op.alter_column('t', 'x', { using = 'x::int' })"),
+             Contains("op.alter_column: using needs type"));
+  CHECK_THAT(error_of("  op.create_index('i', 't', {})"),
+             Contains("op.create_index: columns must be a non-empty list"));
   CHECK_THAT(error_of("  op.create_foreign_key('f', 'a', 'b', { 'x', 'y' }, { 'id' })"),
              Contains("op.create_foreign_key: 2 local column(s) but 1 remote column(s)"));
   CHECK_THAT(error_of("  op.create_table('t', { 'id', 'int', ondelete = 'cascade' })"),
              Contains("ondelete/onupdate need references"));
-  CHECK_THAT(error_of("  op.transaction(function() end)"), Contains("op.transaction: a transaction is already open"));
+  CHECK_THAT(error_of("  op.transaction(function() end)"),
+             Contains("op.transaction: a transaction is already open"));
   CHECK_THAT(error_of("  local c = {} for i = 1, 33 do c[i] = 'c' .. i end\n  op.copy_rows('t', c, { {} })"),
              Contains("COPY takes 1 to 32 columns here, not 33"));
-  CHECK_THAT(error_of("  op.copy_rows('t', { 'a' }, { { {} } })"),
-             Contains("op.copy_rows: row 1, column \"a\" is a table; pass a string, number, boolean, nil or op.NULL"));
+  CHECK_THAT(
+      error_of("  op.copy_rows('t', { 'a' }, { { {} } })"),
+      Contains(
+          "op.copy_rows: row 1, column \"a\" is a table; pass a string, number, boolean, nil or op.NULL"));
 }
 
 TEST_CASE("ops: autocommit_block commits the work before it, and a later failure says what stayed", "[ops]") {
@@ -454,17 +479,20 @@ TEST_CASE("ops: autocommit_block commits the work before it, and a later failure
               "");
   auto r = f.lm({"upgrade", "head"});
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Contains("its open transaction was rolled back, but the work it committed (autocommit_block, "
-                             "op.transaction) stays; the version table was not updated"));
+  CHECK_THAT(r.err,
+             Contains("its open transaction was rolled back, but the work it committed (autocommit_block, "
+                      "op.transaction) stays; the version table was not updated"));
   CHECK(f.db.table_exists("before_block"));
   CHECK(f.db.table_exists("in_block"));
   CHECK_FALSE(f.db.table_exists("after_block"));
   CHECK(f.db.version_rows().empty());
 }
 
-TEST_CASE("ops: transactional = false runs without a transaction and records the version right after", "[ops]") {
+TEST_CASE("ops: transactional = false runs without a transaction and records the version right after",
+          "[ops]") {
   Fixture f;
-  f.migration("a1", std::nullopt, R"lua(  op.create_table("t", { "id", "int" }))lua", R"lua(  op.drop_table("t"))lua");
+  f.migration("a1", std::nullopt, R"lua(  op.create_table("t", { "id", "int" }))lua",
+              R"lua(  op.drop_table("t"))lua");
   f.migration("b2", "a1", R"lua(
   assert(not op.in_transaction())
   op.execute("CREATE INDEX CONCURRENTLY ix_t_id ON t (id)")
@@ -482,8 +510,9 @@ TEST_CASE("ops: transactional = false runs without a transaction and records the
   auto r = f.lm({"upgrade", "head"});
   CHECK(r.status == 1);
   CHECK_THAT(r.out, Contains("Running upgrade a1 -> b2"));
-  CHECK_THAT(r.err, Contains("it declares `transactional = false`, so the statements it ran before the failure were "
-                             "committed and stay; the version table was not updated"));
+  CHECK_THAT(r.err,
+             Contains("it declares `transactional = false`, so the statements it ran before the failure were "
+                      "committed and stay; the version table was not updated"));
   CHECK(f.db.version_rows() == Strings{"b2"});
   CHECK(f.value("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_t_id'") == "1");
   CHECK(f.value("SELECT count(*) FROM t") == "1");
@@ -507,7 +536,7 @@ TEST_CASE("ops: op.query rows cannot be read after their transaction ended", "[o
               "", "transactional = false");
   auto r = f.lm({"upgrade", "head"});
   INFO(r.describe());
-  CHECK(r.status == 0);   // rows fetched before the COMMIT (the first 2000) are still there
+  CHECK(r.status == 0);  // rows fetched before the COMMIT (the first 2000) are still there
   f.migration("a1", std::nullopt, R"lua(
   op.transaction(function() it = op.query("SELECT g FROM generate_series(1, 10000) g") end)
   for i = 1, 3000 do it() end
@@ -519,8 +548,9 @@ TEST_CASE("ops: op.query rows cannot be read after their transaction ended", "[o
   CHECK_THAT(r.err, Contains("this query's rows can no longer be read: its transaction has ended"));
 }
 
-TEST_CASE("ops: with transaction_per_migration = false, a transactional = false step commits what came before it",
-          "[ops]") {
+TEST_CASE(
+    "ops: with transaction_per_migration = false, a transactional = false step commits what came before it",
+    "[ops]") {
   Fixture f;
   f.proj.write_config("url = \"" + f.db.url() + "\"\ntransaction_per_migration = false");
   f.migration("a1", std::nullopt, R"lua(  op.create_table("t", { "id", "int" }))lua", "");

@@ -1,7 +1,9 @@
-// Inlining bound parameters as literals (--sql scripts, dry-run listings): only real placeholders are replaced.
+// Inlining bound parameters as literals (--sql scripts, dry-run listings): only real placeholders are
+// replaced.
+#include "dialect/inline_params.hpp"
+
 #include <catch2/catch.hpp>
 
-#include "dialect/inline_params.hpp"
 #include "dialect/postgresql.hpp"
 
 using luamig::Param;
@@ -28,7 +30,8 @@ TEST_CASE("inline_params leaves quoted text, identifiers, dollar quotes and comm
   CHECK(in("SELECT 'it''s $1', $1", p) == "SELECT 'it''s $1', 'v'");
   CHECK(in("SELECT E'\\' $1', $1", p) == "SELECT E'\\' $1', 'v'");
   CHECK(in("SELECT $$ $1 $$, $body$ it's $1 $body$, $1", p) == "SELECT $$ $1 $$, $body$ it's $1 $body$, 'v'");
-  CHECK(in("SELECT 1 -- $1\n, $1 /* $1 /* nested $1 */ $1 */", p) == "SELECT 1 -- $1\n, 'v' /* $1 /* nested $1 */ $1 */");
+  CHECK(in("SELECT 1 -- $1\n, $1 /* $1 /* nested $1 */ $1 */", p) ==
+        "SELECT 1 -- $1\n, 'v' /* $1 /* nested $1 */ $1 */");
   CHECK(in("SELECT a$1, $1", p) == "SELECT a$1, 'v'");
   CHECK(in("PREPARE q AS SELECT $1", {}) == "PREPARE q AS SELECT $1");
 }
