@@ -186,6 +186,8 @@ class Run {
       connect_offline();
       heads_ = offline_start(map, start);
       plan(map);
+      // From base, the script creates the version table first.
+      if (heads_.empty() && options_.direction == graph::Direction::Up) conn_->execute(version_table_->create_sql());
       start_engine();
       run_steps(map);
       return;
@@ -200,9 +202,11 @@ class Run {
     phase_ = "before running any revision; nothing was changed";
     // A dry run keeps everything, the version table's creation included, in one transaction rolled back at the end.
     if (options_.dry_run) conn_->begin();
-    prepare_version_table();
+    // Plan first: a target that does not resolve (several heads, an unknown revision...) leaves the database
+    // untouched, without even creating the version table.
     heads_ = to_set(version_table_->heads());
     plan(map);
+    prepare_version_table(map);
     start_engine();
     phase_ = "between revisions";
     run_steps(map);
@@ -234,12 +238,10 @@ class Run {
     return start;
   }
 
-  // The heads an offline run starts from: FROM of the range, or base; from base the script creates the version table.
+  // The heads an offline run starts from: FROM of the range, or base.
   std::set<std::string> offline_start(const graph::RevisionMap& map, const std::string& start) {
-    std::set<std::string> heads;
-    if (!start.empty() && start != "base") heads = graph::resolve_target(map, start, {});
-    if (heads.empty() && options_.direction == graph::Direction::Up) conn_->execute(version_table_->create_sql());
-    return heads;
+    if (start.empty() || start == "base") return {};
+    return graph::resolve_target(map, start, {});
   }
 
   // --sql: the script writer instead of a connection; the URL (when there is one) only picks the dialect.
@@ -272,12 +274,24 @@ class Run {
     });
   }
 
-  void prepare_version_table() {
-    if (version_table_->exists()) return;
-    if (conn_->in_transaction()) {   // a dry run
+  void prepare_version_table(const graph::RevisionMap& map) {
+    if (conn_->in_transaction()) {   // a dry run: its one transaction is open already
       version_table_->ensure();
       return;
     }
+    if (!project_.cfg.transaction_per_migration && !steps_.empty()) {
+      // One transaction for the whole command, the version table's creation included: a failure leaves nothing.
+      conn_->begin();
+      try {
+        version_table_->ensure();
+        if (moved_under_us()) plan(map);
+      } catch (...) {
+        conn_->rollback();
+        throw;
+      }
+      return;
+    }
+    if (version_table_->exists()) return;
     conn_->begin();
     version_table_->ensure();
     conn_->commit();
@@ -365,22 +379,22 @@ class Run {
                               const std::set<std::string>& heads_before, bool transactional = true) {
     if (echo_) echo_->set_enabled(false);
     if (options_.sql) {
-      report_step_failure(step, e, "it cannot be written as an SQL script; the script above stops before it");
+      report_step_outcome(step, e, "it cannot be written as an SQL script; the script above stops before it");
       throw RunError("", 1);
     }
     roll_back_attempt(heads_before);
     if (options_.dry_run) {
-      report_step_failure(step, e, "the dry run stopped and rolled everything back; nothing was changed");
+      report_step_outcome(step, e, "the dry run stopped and rolled everything back; nothing was changed");
       throw RunError("", 1);
     }
     if (!transactional)
-      report_step_failure(step, e, "it declares `transactional = false`, so the statements it ran before the failure "
+      report_step_outcome(step, e, "it declares `transactional = false`, so the statements it ran before the failure "
                                    "were committed and stay; the version table was not updated");
     else if (services_->autocommitted())
-      report_step_failure(step, e, "its open transaction was rolled back, but the work it committed (autocommit_block, "
+      report_step_outcome(step, e, "its open transaction was rolled back, but the work it committed (autocommit_block, "
                                    "op.transaction) stays; the version table was not updated");
     else
-      report_step_failure(step, e);
+      report_step_failure(step, e, project_.cfg.transaction_per_migration || committed_steps_ > 0);
     if (db::is_connection_loss(sqlstate_of(e)) || !conn_->is_open()) {
       out::error(fmt::format("The connection to the database was lost during revision {}. The server rolls back a "
                              "transaction whose connection is gone, so that revision left nothing behind; luamig "
@@ -480,7 +494,8 @@ class Run {
     const bool one_transaction = !per_step && !dry && !steps_.empty();   // transaction_per_migration = false
     size_t done = 0;
     if (dry) out::line("Dry run: every step runs in one transaction, rolled back at the end.");
-    if (one_transaction) conn_->begin();
+    // The whole-command transaction, if any, was opened by prepare_version_table() (not in --sql mode).
+    if (one_transaction && !conn_->in_transaction()) conn_->begin();
     for (size_t i = 0; i < steps_.size(); ++i) {
       const auto& step = steps_[i];
       if (interrupt::requested()) stop_before(step, done);
@@ -576,7 +591,7 @@ class Run {
         conn_->execute(fmt::format("DROP TABLE {}", version_table_->qualified_name()));
       return;
     }
-    if (one_transaction) {
+    if (one_transaction && conn_->in_transaction()) {
       try {
         conn_->commit();
       } catch (const SqlFailure& e) {

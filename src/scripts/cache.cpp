@@ -81,7 +81,10 @@ void write_cache(const std::filesystem::path& file, const HeaderCache& cache) {
     out << '\n';
   }
   std::filesystem::path tmp = file;
-  tmp += "." + std::to_string(getpid()) + ".tmp";
+  // Appended piecewise: '"." + std::to_string(...)' trips g++ 12's -Wrestrict false positive.
+  tmp += ".";
+  tmp += std::to_string(getpid());
+  tmp += ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) return;
