@@ -9,11 +9,15 @@
 #include <set>
 
 #include "db/connection.hpp"
+#include "db/echo_connection.hpp"
+#include "db/script_writer.hpp"
 #include "db/version_table.hpp"
+#include "dialect/dialect.hpp"
 #include "luahost/engine.hpp"
 #include "runner/hooks.hpp"
 #include "runner/report.hpp"
 #include "runner/session.hpp"
+#include "runner/step_options.hpp"
 #include "scripts/loader.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
@@ -66,16 +70,36 @@ std::optional<std::chrono::milliseconds> declared_time_limit(const luahost::Scri
                              script.path(), v.type_name()));
 }
 
-// What migrations reach through `op`: statements go to the live connection.
+// Thrown when a dry run reaches something that would commit: the run stops there and rolls everything back.
+struct DryRunStop : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// What migrations reach through `op`: statements go to the connection (live, echoing for a dry run, or the --sql
+// script writer).
 class OnlineServices : public luahost::Services {
  public:
-  OnlineServices(db::Connection& conn, Timeouts timeouts) : conn_(conn), timeouts_(timeouts) {}
+  OnlineServices(db::Connection& conn, bool dry_run, Timeouts timeouts)
+      : conn_(conn), dry_run_(dry_run), timeouts_(timeouts) {}
 
-  // BEGIN, then SET LOCAL lock_timeout / statement_timeout when configured: every migration and hook
-  // transaction starts here, so the limits are in force for all the SQL they run.
+  // BEGIN, then SET LOCAL lock_timeout / statement_timeout when configured: every migration and hook transaction
+  // starts here, so the limits are in force for all the SQL they run (in --sql mode they are in the script).
   void begin() {
     conn_.begin();
     apply_timeouts(true);
+  }
+
+  // Runs `block` outside any transaction (autocommit_block, `transactional = false` files) under the same limits,
+  // set for the session and reset after.
+  void outside_transaction(const std::function<void()>& block) {
+    apply_timeouts(false);
+    try {
+      block();
+    } catch (...) {
+      reset_timeouts();
+      throw;
+    }
+    reset_timeouts();
   }
 
   long long execute(const std::string& sql, const std::vector<Param>& params) override {
@@ -87,32 +111,62 @@ class OnlineServices : public luahost::Services {
     return conn_.stream(sql, params);
   }
   void autocommit_block(const std::function<void()>& block) override {
-    autocommitted_ = true;
+    if (dry_run_) stop("it calls op.autocommit_block, which commits the work before it; a dry run cannot commit");
     bool was_in_tx = conn_.in_transaction();
-    if (was_in_tx) conn_.commit();
-    // Outside a transaction SET LOCAL has no effect: the block runs under session-level settings, reset
-    // after.
-    apply_timeouts(false);
-    try {
-      block();
-    } catch (...) {
-      reset_timeouts();
-      throw;
+    if (was_in_tx) {
+      autocommitted_ = true;
+      conn_.commit();
     }
-    reset_timeouts();
+    outside_transaction(block);
     if (was_in_tx) begin();
   }
   void log(const std::string& level, const std::string& message) override {
-    if (level == "warn" || level == "error")
+    // In --sql mode stdout is the script: messages go to stderr.
+    if (level == "warn" || level == "error" || conn_.offline())
       out::warn("  " + message);
     else
       out::line("  " + message);
   }
+  long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
+                      const std::vector<std::vector<Param>>& rows) override {
+    refuse_after_stop("COPY " + table);
+    return conn_.copy_rows(table, columns, rows);
+  }
+  bool in_transaction() const override { return conn_.in_transaction(); }
+  void transaction(const std::function<void()>& block) override {
+    if (dry_run_) stop("it calls op.transaction, which commits; a dry run cannot commit");
+    if (conn_.in_transaction())
+      throw RunError("op.transaction: a transaction is already open (it is for `transactional = false` migrations "
+                     "and op.autocommit_block)");
+    begin();
+    try {
+      block();
+    } catch (...) {
+      conn_.rollback();
+      throw;
+    }
+    conn_.commit();
+    autocommitted_ = true;
+  }
+  std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) override {
+    refuse_after_stop(sql);
+    return conn_.query_all(sql, params);
+  }
+  void send(const std::string& sql, const std::vector<Param>& params) override {
+    refuse_after_stop(sql);
+    conn_.send(sql, params);
+  }
+  long long wait_sent() override { return conn_.wait_sent(); }
 
-  // Whether the current attempt at a revision committed part of its work in an autocommit block (then rerunning it
-  // from the start is not safe).
+  // Whether the current attempt at a revision committed part of its work (autocommit_block, op.transaction): then
+  // rerunning it from the start is not safe, and a failure cannot undo it.
   bool autocommitted() const { return autocommitted_; }
-  void start_attempt() { autocommitted_ = false; }
+  // Set when a dry run had to stop: Lua turns the DryRunStop into a script error, this keeps the reason.
+  const std::optional<std::string>& stop_reason() const { return stop_reason_; }
+  void start_attempt() {
+    autocommitted_ = false;
+    stop_reason_.reset();
+  }
 
  private:
   // A statement sent after a stop was requested is refused here: the cancel for the previous one may have come too
@@ -120,6 +174,11 @@ class OnlineServices : public luahost::Services {
   static void refuse_after_stop(const std::string& sql) {
     if (int sig = interrupt::requested())
       throw SqlFailure(fmt::format("not run: luamig received {}", interrupt::signal_name(sig)), sql, "57014");
+  }
+
+  [[noreturn]] void stop(const std::string& why) {
+    stop_reason_ = why;
+    throw DryRunStop(why);
   }
 
   void apply_timeouts(bool local) {
@@ -143,8 +202,10 @@ class OnlineServices : public luahost::Services {
   }
 
   db::Connection& conn_;
+  bool dry_run_;
   Timeouts timeouts_;
   bool autocommitted_ = false;
+  std::optional<std::string> stop_reason_;
 };
 
 std::string sqlstate_of(const std::exception& e) {
@@ -198,17 +259,32 @@ Value error_value(const std::exception& e) {
 }
 
 // One upgrade/downgrade command, phase by phase:
-//   check allow_downgrade and the hooks files -> connect -> migration lock -> version table -> plan -> engine
-//   -> hooks' top level and before_run -> per revision (before_migration, upgrade()/downgrade(), version row,
-//   after_migration, commit) -> after_run -> release the lock.
+//   check allow_downgrade and the hooks files -> connect -> migration lock -> version table -> plan -> engine ->
+//   hooks' top level and before_run -> per revision (before_migration, upgrade()/downgrade(), version row,
+//   after_migration, commit) -> after_run -> release the lock. --sql runs no hooks; --dry-run runs them all
+//   inside its one transaction (on_error aside), rolled back with it.
 class Run {
  public:
   Run(Project& project, const MigrateOptions& options) : project_(project), options_(options) {}
 
   void execute() {
     const auto& map = project_.load_graph();
+    std::string start = split_range();
     check_downgrade_allowed();
-    open_hooks();  // missing files and syntax errors stop the run before it touches the database
+    if (options_.sql) {
+      // Offline: no connection, no lock, no hooks; the script starts from FROM of the range (or base).
+      if (!cfg().hooks.empty() && !project_.opts.no_hooks)
+        out::warn("Hooks are not run in --sql mode (the script holds the revisions' SQL only)");
+      connect_offline();
+      heads_ = offline_start(map, start);
+      plan(map);
+      // From base, the script creates the version table first.
+      if (heads_.empty() && options_.direction == graph::Direction::Up) conn_->execute(version_table_->create_sql());
+      start_engine();
+      run_steps(map);
+      return;
+    }
+    open_hooks();   // missing files and syntax errors stop the run before it touches the database
     auto url = project_.database_url();
     database_masked_ = url.masked();
     project_.announce(url);
@@ -221,6 +297,8 @@ class Run {
     lock_ = take_migration_lock(project_, *conn_);
     lock_verified_ = Clock::now();
     phase_ = "before running any revision; nothing was changed";
+    // A dry run keeps everything, the version table's creation included, in one transaction rolled back at the end.
+    if (options_.dry_run) services_->begin();
     // Plan first: a target that does not resolve (several heads, an unknown revision...) leaves the database
     // untouched, without even creating the version table.
     heads_ = to_set(version_table_->heads());
@@ -270,12 +348,63 @@ class Run {
                             : fmt::format("Hooks skipped (--no-hooks): {}", join(files, ", ")));
   }
 
-  void connect() {
-    conn_ = runner::connect(project_);
+  // "FROM:TO" (offline mode only): keeps TO as the target, returns FROM ("" when no range).
+  std::string split_range() {
+    auto colon = options_.target.find(':');
+    if (colon == std::string::npos) {
+      if (options_.sql && options_.direction == graph::Direction::Down)
+        throw UsageError(fmt::format("downgrade --sql needs a range FROM:TO (e.g. `downgrade head:{}`): offline mode "
+                                     "cannot read the database's current revision",
+                                     options_.target));
+      return "";
+    }
+    if (!options_.sql)
+      throw UsageError(fmt::format("'{}': a range FROM:TO is only accepted with --sql; online, luamig starts from "
+                                   "the database's current revision",
+                                   options_.target));
+    std::string start = options_.target.substr(0, colon);
+    options_.target = options_.target.substr(colon + 1);
+    if (start.empty() || options_.target.empty())
+      throw UsageError("--sql range: expected FROM:TO with both sides given (e.g. base:head, a1b2:head)");
+    return start;
+  }
+
+  // The heads an offline run starts from: FROM of the range, or base.
+  std::set<std::string> offline_start(const graph::RevisionMap& map, const std::string& start) {
+    if (start.empty() || start == "base") return {};
+    return graph::resolve_target(map, start, {});
+  }
+
+  // --sql: the script writer instead of a connection; the URL (when there is one) only picks the dialect.
+  void connect_offline() {
+    std::string dialect = "postgresql";
+    if (!config::resolve_url(project_.opts, project_.cfg).empty()) dialect = project_.database_url().dialect;
+    conn_ = db::script_writer(dialect::make(dialect), [](const std::string& statement) {
+      out::data(statement + "\n");
+    });
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);
-    services_ =
-        std::make_unique<OnlineServices>(*conn_, Timeouts{cfg().lock_timeout, cfg().statement_timeout});
+    make_services();
+  }
+
+  void make_services() {
+    services_ = std::make_unique<OnlineServices>(*conn_, options_.dry_run,
+                                                 Timeouts{cfg().lock_timeout, cfg().statement_timeout});
+  }
+
+  void connect() {
+    conn_ = runner::connect(project_);
+    if (options_.dry_run) {
+      // Statements are shown as they run, within the steps.
+      auto echo = std::make_unique<db::EchoConnection>(std::move(conn_), [](const std::string& sql) {
+        out::line(indent(sql, "    "));
+      });
+      echo_ = echo.get();
+      conn_ = std::move(echo);
+    }
+    version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
+                                                        project_.cfg.version_table_schema);
+    make_services();
     // On SIGINT/SIGTERM: cancel the running statement and stop the running Lua (see util/interrupt.hpp).
     on_stop_ = std::make_unique<interrupt::OnStop>([conn = conn_.get()] {
       luahost::request_interrupt();
@@ -284,6 +413,10 @@ class Run {
   }
 
   void prepare_version_table(const graph::RevisionMap& map) {
+    if (conn_->in_transaction()) {   // a dry run: its one transaction is open already
+      version_table_->ensure();
+      return;
+    }
     if (!project_.cfg.transaction_per_migration && !steps_.empty()) {
       // One transaction for the whole command, the version table's creation included: a failure leaves nothing.
       services_->begin();
@@ -320,6 +453,7 @@ class Run {
     context.environment = cfg().environment;
     context.dialect = conn_->dialect().name();
     context.x = project_.opts.x;
+    context.offline = options_.sql;
     engine_ = std::make_unique<luahost::Engine>(services_.get(), context, engine_limits(project_.cfg),
                                                 project_.cfg.lib_dir().string());
   }
@@ -398,7 +532,7 @@ class Run {
   }
 
   void after_run() {
-    if (hooks_.empty() || !hooks_.defines("after_run")) return;
+    if (options_.dry_run || hooks_.empty() || !hooks_.defines("after_run")) return;
     auto ctx = run_context(heads_, elapsed_ms(started_));
     in_hook_transaction(
         [&] { hooks_.call("after_run", {ctx}); },
@@ -408,7 +542,9 @@ class Run {
   // Each file's on_error runs in a transaction of its own; its failure is reported and does not hide the
   // error.
   void call_on_error(size_t index, const std::exception& e, long long duration_ms) {
-    if (hooks_.empty() || !hooks_.defines("on_error") || interrupt::requested()) return;
+    // A dry run and an --sql script have nothing to record: nothing was changed.
+    if (options_.dry_run || options_.sql || hooks_.empty() || !hooks_.defines("on_error") || interrupt::requested())
+      return;
     auto step = step_value(index, duration_ms);
     auto err = error_value(e);
     for (size_t i = 0; i < hooks_.size(); ++i) {
@@ -429,8 +565,8 @@ class Run {
 
   // ---- steps ----------------------------------------------------------------------------------------------
 
-  // Loads the revision's file into a fresh sandbox and calls its upgrade()/downgrade().
-  void run_script(const graph::Step& step) {
+  // Loads the revision's file into a fresh sandbox (its top level runs now, before any transaction opens).
+  luahost::Script load_script(const graph::Step& step) {
     const auto& rev = *step.revision;
     const char* function = step.direction == graph::Direction::Up ? "upgrade" : "downgrade";
     std::string source = scripts::read_text(rev.path);
@@ -441,6 +577,13 @@ class Run {
       throw RunError(fmt::format("{}: the file's `revision` changed while luamig was running", rev.path));
     if (!script.has_function(function))
       throw RunError(fmt::format("{}: revision {} defines no {}() function", rev.path, rev.id, function));
+    return script;
+  }
+
+  // Calls the loaded file's upgrade()/downgrade(), then releases its environment.
+  void run_script(const graph::Step& step, luahost::Script& script) {
+    const auto& rev = *step.revision;
+    const char* function = step.direction == graph::Direction::Up ? "upgrade" : "downgrade";
     engine_->call(script, function,
                   {{"revision", rev.id}, {"down_revision", join(rev.down_revisions, ",")}, {"direction", function}},
                   declared_time_limit(script));
@@ -469,17 +612,36 @@ class Run {
 
   std::string where_now(size_t done) const {
     const bool per_step = project_.cfg.transaction_per_migration;
+    // In one transaction for the command, steps before a `transactional = false` one were committed with it.
+    const bool committed_any = per_step || committed_steps_ > 0;
     return fmt::format("The database is at {}: {} of {} step{} applied.",
-                       per_step ? heads_or_base(heads_) : "its state before this command", per_step ? done : 0,
-                       steps_.size(), steps_.size() == 1 ? "" : "s");
+                       committed_any ? heads_or_base(heads_) : "its state before this command",
+                       per_step ? done : committed_steps_, steps_.size(), steps_.size() == 1 ? "" : "s");
   }
 
   // Rolls back, reports, and throws the already-reported RunError.
   [[noreturn]] void fail_step(size_t index, const std::exception& e, size_t done,
-                              const std::set<std::string>& heads_before, long long duration_ms) {
+                              const std::set<std::string>& heads_before, long long duration_ms,
+                              bool transactional = true) {
     const auto& step = steps_[index];
+    if (echo_) echo_->set_enabled(false);
+    if (options_.sql) {
+      report_step_outcome(step, e, "it cannot be written as an SQL script; the script above stops before it");
+      throw RunError("", 1);
+    }
     roll_back_attempt(heads_before);
-    report_step_failure(step, e, project_.cfg.transaction_per_migration);
+    if (options_.dry_run) {
+      report_step_outcome(step, e, "the dry run stopped and rolled everything back; nothing was changed");
+      throw RunError("", 1);
+    }
+    if (!transactional)
+      report_step_outcome(step, e, "it declares `transactional = false`, so the statements it ran before the failure "
+                                   "were committed and stay; the version table was not updated");
+    else if (services_->autocommitted())
+      report_step_outcome(step, e, "its open transaction was rolled back, but the work it committed (autocommit_block, "
+                                   "op.transaction) stays; the version table was not updated");
+    else
+      report_step_failure(step, e, project_.cfg.transaction_per_migration || committed_steps_ > 0);
     const bool lost = db::is_connection_loss(sqlstate_of(e)) || !conn_->is_open();
     if (!lost) call_on_error(index, e, duration_ms);
     if (lost) {
@@ -513,8 +675,18 @@ class Run {
     stop_report(sig, done);
   }
 
+  // A dry run reached a step that cannot run inside its transaction: roll everything back and say so (exit 0).
+  void stop_dry_run(const graph::Step& step, const std::string& why, size_t done) {
+    if (echo_) echo_->set_enabled(false);
+    conn_->rollback();
+    const auto& rev = *step.revision;
+    out::warn(fmt::format("Dry run stopped before revision {} ({}, {}): {}.", rev.id, rev.message, rev.path, why));
+    out::line(fmt::format("Dry run: {} of {} step{} ran; everything was rolled back, nothing was changed.", done,
+                          steps_.size(), steps_.size() == 1 ? "" : "s"));
+  }
+
   [[noreturn]] void stop_report(int sig, size_t done) {
-    lock_->release();
+    if (lock_) lock_->release();
     out::error(where_now(done) + " The migration lock was released; run the command again to continue.");
     throw interrupt::Stopped(sig, "");
   }
@@ -545,50 +717,109 @@ class Run {
   // True when the version table no longer shows what this run planned from: another process has migrated
   // between our steps. Only dialects whose write lock is the transaction itself need the check.
   bool moved_under_us() {
-    if (!conn_->dialect().serializes_by_transaction()) return false;
+    if (conn_->offline() || !conn_->dialect().serializes_by_transaction()) return false;
     auto now = to_set(version_table_->heads());
     if (now == heads_) return false;
     heads_ = std::move(now);
     return true;
   }
 
+  // The step line: a dry run shows it before the statements and the duration after; --sql writes a comment.
+  void announce(const graph::Step& step) {
+    if (options_.sql) out::data(fmt::format("-- {}\n", step_description(step)));
+    if (options_.dry_run) out::line(step_description(step));
+  }
+  void finished(const graph::Step& step, Clock::time_point started) {
+    if (options_.sql) return;
+    if (options_.dry_run)
+      out::line(fmt::format("    -- {} ({})", step.revision->id, format_duration(Clock::now() - started)));
+    else
+      out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
+  }
+
   void run_steps(const graph::RevisionMap& map) {
-    const bool per_step = project_.cfg.transaction_per_migration;
-    size_t done = 0;   // the whole-command transaction, if any, was opened by prepare_version_table()
+    const bool dry = options_.dry_run;
+    const bool per_step = project_.cfg.transaction_per_migration && !dry;
+    const bool one_transaction = !per_step && !dry && !steps_.empty();   // transaction_per_migration = false
+    size_t done = 0;
+    if (dry) out::line("Dry run: every step runs in one transaction, rolled back at the end.");
+    // The whole-command transaction, if any, was opened by prepare_version_table() (not in --sql mode).
+    if (one_transaction && !conn_->in_transaction()) services_->begin();
     for (size_t i = 0; i < steps_.size(); ++i) {
       const auto& step = steps_[i];
       if (interrupt::requested()) stop_before(step, done);
-      verify_lock(false);
+      if (lock_) verify_lock(false);
       const auto heads_before = heads_;
       int retries = 0;
       bool replan = false;
       for (;;) {
         auto started = Clock::now();
-        if (per_step) {
+        services_->start_attempt();
+        std::optional<luahost::Script> script;
+        bool transactional = true;
+        try {
+          script.emplace(load_script(step));
+          transactional = declared_transactional(*script, step.revision->path);
+        } catch (const std::exception& e) {
+          fail_step(i, e, done, heads_before, elapsed_ms(started));
+        }
+        if (dry && !transactional) {
+          stop_dry_run(step, "it declares `transactional = false`, so it cannot run inside the dry run's transaction",
+                       done);
+          return;
+        }
+        if (retries == 0) announce(step);
+        // transactional = false: no transaction around upgrade(); the version table gets one of its own right after.
+        if (!transactional && conn_->in_transaction()) {
+          conn_->commit();
+          committed_steps_ = done;
+        }
+        if (transactional && per_step) {
           services_->begin();
           if (moved_under_us()) {
             conn_->rollback();
+            engine_->unload(*script);
             replan = true;
             break;
           }
         }
-        services_->start_attempt();
+        if (echo_) echo_->set_enabled(true);
         try {
-          // The hooks run inside the attempt: a retried or failed revision takes their SQL with it.
-          hooks_.call("before_migration", {step_value(i, std::nullopt), context_});
-          run_script(step);
+          // The hooks run inside the attempt: a retried or failed revision takes their SQL with it. Without a
+          // transaction (`transactional = false`), before_migration runs as the revision does, outside one.
+          auto before = [&] {
+            hooks_.call("before_migration", {step_value(i, std::nullopt), context_});
+            run_script(step, *script);
+          };
+          if (transactional) {
+            before();
+          } else {
+            services_->outside_transaction(before);
+            services_->begin();
+          }
           record_version_change(map, step);
           hooks_.call("after_migration", {step_value(i, elapsed_ms(started)), context_});
-          if (per_step) conn_->commit();
-          out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
+          if (per_step || !transactional) {
+            conn_->commit();
+            committed_steps_ = done + 1;
+          }
+          if (!transactional && one_transaction) services_->begin();
+          if (echo_) echo_->set_enabled(false);
+          finished(step, started);
           break;
         } catch (const std::exception& e) {
+          if (echo_) echo_->set_enabled(false);
+          // A DryRunStop raised inside Lua arrives as a script error: the services know it was one.
+          if (dry && (services_->stop_reason() || dynamic_cast<const DryRunStop*>(&e))) {
+            stop_dry_run(step, services_->stop_reason().value_or(e.what()), done);
+            return;
+          }
           if (interrupt::requested()) stop_in_step(step, done, heads_before);
-          if (!should_retry(e, retries)) {
+          if (!transactional || options_.sql || !should_retry(e, retries)) {
             if (retries > 0)
               out::error(fmt::format("The lock was still not available after {} retr{} (lock_retries = {}).",
                                      retries, retries == 1 ? "y" : "ies", project_.cfg.lock_retries));
-            fail_step(i, e, done, heads_before, elapsed_ms(started));
+            fail_step(i, e, done, heads_before, elapsed_ms(started), transactional);
           }
           roll_back_attempt(heads_before);
           ++retries;
@@ -608,7 +839,25 @@ class Run {
       }
       ++done;
     }
-    if (!per_step && conn_->in_transaction()) {
+    if (dry) {
+      // after_run too runs inside the dry run's transaction, before it is rolled back.
+      if (!hooks_.empty() && hooks_.defines("after_run")) {
+        auto ctx = run_context(heads_, elapsed_ms(started_));
+        in_hook_transaction([&] { hooks_.call("after_run", {ctx}); }, "the dry run rolled everything back.");
+      }
+      conn_->rollback();
+      out::line(fmt::format("Dry run finished: {} step{} ran; everything was rolled back, nothing was changed.", done,
+                            done == 1 ? "" : "s"));
+      return;
+    }
+    if (options_.sql) {
+      if (one_transaction) conn_->commit();
+      // As Alembic does offline: a downgrade to base leaves no version table behind.
+      if (options_.direction == graph::Direction::Down && heads_.empty() && !steps_.empty())
+        conn_->execute(fmt::format("DROP TABLE {}", version_table_->qualified_name()));
+      return;
+    }
+    if (one_transaction && conn_->in_transaction()) {
       try {
         conn_->commit();
       } catch (const SqlFailure& e) {
@@ -624,6 +873,7 @@ class Run {
   MigrateOptions options_;
   std::string phase_;
   std::unique_ptr<db::Connection> conn_;
+  db::EchoConnection* echo_ = nullptr;   // set for a dry run: conn_ itself
   std::unique_ptr<db::MigrationLock> lock_;   // destroyed before conn_, which verifies it
   Clock::time_point lock_verified_;
   std::unique_ptr<db::VersionTable> version_table_;
@@ -636,6 +886,7 @@ class Run {
   std::set<std::string> heads_, start_heads_;
   std::vector<graph::Step> steps_;
   Clock::time_point started_;
+  size_t committed_steps_ = 0;   // steps whose work is committed (per-step commits, transactional = false steps)
 };
 }  // namespace
 

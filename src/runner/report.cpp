@@ -60,17 +60,16 @@ void print(std::string text) {
 }
 }  // namespace
 
-void report_step_failure(const graph::Step& step, const std::exception& error, bool per_step) {
+void report_step_outcome(const graph::Step& step, const std::exception& error, std::string_view outcome) {
   const auto& rev = *step.revision;
-  const char* rolled_back = per_step ? "the revision was" : "every step of this command was";
   if (const auto* he = dynamic_cast<const HookError*>(&error)) {
-    print(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; {} rolled back.\n",
-                      direction_name(step.direction), rev.id, rev.message, he->function, he->file, rolled_back) +
+    print(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; {}.\n", direction_name(step.direction),
+                      rev.id, rev.message, he->function, he->file, outcome) +
           details(he->failure, he->file, he->function));
     return;
   }
-  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; {} rolled back.\n",
-                                 direction_name(step.direction), rev.id, rev.message, rolled_back);
+  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; {}.\n", direction_name(step.direction),
+                                 rev.id, rev.message, outcome);
   if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&error)) {
     text += details(se->failure, rev.path, "");
   } else if (const auto* sf = dynamic_cast<const SqlFailure*>(&error)) {
@@ -86,5 +85,10 @@ void report_step_failure(const graph::Step& step, const std::exception& error, b
 void report_hook_failure(const HookError& error, const std::string& consequence) {
   print(fmt::format("ERROR: hook {} of {} failed; {}\n", error.function, error.file, consequence) +
         details(error.failure, error.file, error.function));
+}
+
+void report_step_failure(const graph::Step& step, const std::exception& error, bool per_step) {
+  report_step_outcome(step, error,
+                      per_step ? "the revision was rolled back" : "every step of this command was rolled back");
 }
 }  // namespace luamig::runner

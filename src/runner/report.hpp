@@ -3,15 +3,18 @@
 // SQLSTATE, the Lua traceback.
 #include <exception>
 #include <string>
+#include <string_view>
 
 #include "graph/plan.hpp"
 
 namespace luamig::runner {
 class HookError;
 
-// Prints the failure of `step` (already rolled back) to stderr. A HookError names the hook file and function.
-// `per_step` false: the whole command ran in one transaction (transaction_per_migration = false), so every step
-// of it was rolled back.
+// Prints the failure of `step` to stderr. `outcome` says what became of its work ("the revision was rolled back").
+// A HookError names the hook file and function.
+void report_step_outcome(const graph::Step& step, const std::exception& error, std::string_view outcome);
+// Prints the failure of `step` (already rolled back) to stderr. `per_step` false: the whole command ran in one
+// transaction (transaction_per_migration = false), so every step of it was rolled back.
 void report_step_failure(const graph::Step& step, const std::exception& error, bool per_step = true);
 
 // Prints a hook failure outside any revision (before_run, after_run, on_error, a hooks file's top level):

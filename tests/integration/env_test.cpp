@@ -835,3 +835,71 @@ TEST_CASE("env: the example config and production hooks", "[env]") {
   CHECK_THAT(r.err, Contains("no database URL for environment 'production'"));
   CHECK_FALSE(p.exists("luamig.db"));
 }
+
+TEST_CASE("env: --sql scripts carry the timeouts, --dry-run runs hooks and keeps nothing", "[env]") {
+  TempDb db;
+  db.exec("CREATE TABLE hook_log (n serial PRIMARY KEY, entry text)");
+  TempProject p;
+  write_logged_three(p);
+  p.write("migrations/hooks/production.lua", logging_hooks("prod"));
+  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+                 ", hooks = 'hooks/production.lua', lock_timeout = '5s', statement_timeout = '10min', "
+                 "allow_downgrade = false } }\n");
+
+  // Offline: the script is stdout alone; each revision's transaction sets the limits; hooks are not run.
+  auto r = lm({"-e", "production", "upgrade", "head", "--sql"}, in(p));
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, !Contains("Environment production"));
+  auto count = [](const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+    return n;
+  };
+  CHECK(count(r.out, "BEGIN;") == 3);
+  CHECK(count(r.out, "BEGIN;\n\nSET LOCAL lock_timeout = '5000ms';\n\nSET LOCAL statement_timeout = '600000ms';") == 3);
+  CHECK_THAT(r.out, !Contains("prod before_migration"));
+  CHECK_THAT(r.err, Contains("Hooks are not run in --sql mode"));
+  CHECK(db.version_rows().empty());
+  // allow_downgrade guards scripts too.
+  r = lm({"-e", "production", "downgrade", "c3:base", "--sql"}, in(p));
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Contains("allow_downgrade = false"));
+  CHECK(lm({"-e", "production", "downgrade", "c3:base", "--sql", "--force"}, in(p)).status == 0);
+
+  // Dry run: the hooks run in its one transaction, with the limits, and everything is rolled back.
+  r = lm({"-e", "production", "upgrade", "head", "--dry-run"}, in(p));
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("INSERT INTO hook_log (entry) VALUES ('prod before_migration upgrade a1 first #1');") &&
+                        Contains("INSERT INTO hook_log (entry) VALUES ('prod after_migration upgrade c3');"));
+  CHECK_THAT(r.out, Contains("Dry run finished: 3 steps ran"));
+  CHECK(hook_log(db).empty());
+  CHECK(db.version_rows().empty());
+  CHECK_FALSE(db.table_exists("alembic_version"));
+}
+
+TEST_CASE("env: a transactional = false revision runs under the session's limits", "[env]") {
+  TempDb db;
+  db.exec("CREATE TABLE seen (name text, value text)");
+  TempProject p;
+  p.write("migrations/versions/a1_concurrent.lua",
+          "-- outside a transaction\nrevision = 'a1'\ndown_revision = nil\ntransactional = false\n"
+          "function upgrade()\n"
+          "  op.execute(\"INSERT INTO seen SELECT 'lock_timeout', current_setting('lock_timeout')\")\n"
+          "  op.execute(\"INSERT INTO seen SELECT 'in_tx', (now() <> statement_timestamp())::text\")\n"
+          "end\n");
+  p.write("migrations/hooks/h.lua",
+          "function before_migration(step)\n"
+          "  op.execute(\"INSERT INTO seen SELECT 'hook', current_setting('lock_timeout')\")\n"
+          "end\n");
+  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+                 ", lock_timeout = '7s', hooks = 'hooks/h.lua' } }\n");
+  auto r = lm({"-e", "production", "upgrade", "head"}, in(p));
+  REQUIRE(r.status == 0);
+  CHECK(db.query_value("SELECT value FROM seen WHERE name = 'lock_timeout'") == "7s");
+  CHECK(db.query_value("SELECT value FROM seen WHERE name = 'hook'") == "7s");
+  CHECK(db.version_rows() == Strings{"a1"});
+  // Reset after the revision: the session's own value is back for whatever follows.
+  p.write_migration("b2", "a1", "  op.execute(\"INSERT INTO seen SELECT 'b2', current_setting('lock_timeout')\")", "");
+  REQUIRE(lm({"-e", "production", "--set", "lock_timeout=3s", "upgrade", "head"}, in(p)).status == 0);
+  CHECK(db.query_value("SELECT value FROM seen WHERE name = 'b2'") == "3s");
+}
