@@ -884,3 +884,46 @@ TEST_CASE("ops: a failing revision leaves the database exactly at the previous r
   auto cur = f.lm({"current"});
   CHECK(cur.out == "a1\n");
 }
+
+TEST_CASE("ops: bulk_insert, copy_rows, batch_alter_table and table comments, on both dialects", "[ops]") {
+  DUAL_FIXTURE(f);
+  f.migration("a1", std::nullopt, R"lua(
+  local T = op.types
+  op.create_table("items", { "id", T.integer, primary_key = true }, { "name", T.text, nullable = false },
+    { "qty", T.integer, nullable = false, default = 1 }, { "ok", T.boolean, default = false })
+  assert(op.bulk_insert("items", {
+    { id = 1, name = "a", qty = 5, ok = true },
+    { id = 2, name = "b" },                       -- qty and ok take their defaults
+    { id = 3, name = "c", ok = op.NULL },         -- an explicit NULL
+    { id = 4, name = "back\\slash 'q'", qty = 2, ok = false },
+  }) == 4)
+  assert(op.copy_rows("items", { "id", "name", "ok" }, { { 5, "copied", true }, { 6, "tab\there", op.NULL } }) == 2)
+  op.create_table_comment("items", "things to sell")
+  op.batch_alter_table("items", function(batch)
+    batch.add_column({ "price", T.numeric(10, 2) })
+    batch.alter_column("qty", { nullable = true, default = op.NULL_DEFAULT })
+    batch.create_index("ix_items_name", { "name" }, { unique = true })
+    batch.create_check_constraint("ck_items_qty", "qty >= 0")
+  end)
+  op.drop_table_comment("items")
+)lua",
+              R"lua(  op.drop_table("items"))lua");
+  LM_OK(f, {"upgrade", "head"});
+  CHECK(f.db.columns("items") == Strings{"id", "name", "qty", "ok", "price"});
+  CHECK(f.column("SELECT name FROM items ORDER BY id") ==
+        Strings{"a", "b", "c", "back\\slash 'q'", "copied", "tab\there"});
+  CHECK(f.column("SELECT qty FROM items ORDER BY id") == Strings{"5", "1", "1", "2", "1", "1"});
+  // Booleans: true, the default false, NULL, false, true, NULL; counted the same way on both.
+  CHECK(f.value("SELECT count(*) FROM items WHERE ok") == "2");
+  CHECK(f.value("SELECT count(*) FROM items WHERE NOT ok") == "2");
+  CHECK(f.value("SELECT count(*) FROM items WHERE ok IS NULL") == "2");
+  CHECK(f.db.column("items", "qty").nullable);
+  CHECK(f.db.column("items", "qty").default_expr.empty());
+  CHECK(f.db.index_exists("ix_items_name"));
+  CHECK_THROWS(f.db.exec("INSERT INTO items (id, name) VALUES (7, 'a')"));
+  CHECK_THROWS(f.db.exec("INSERT INTO items (id, name, qty) VALUES (8, 'z', -1)"));
+  if (f.db.is_postgresql())
+    CHECK(f.value("SELECT obj_description('items'::regclass, 'pg_class')") == "<null>");
+  LM_OK(f, {"downgrade", "base"});
+  CHECK(f.db.tables() == Strings{"alembic_version"});
+}
