@@ -210,16 +210,20 @@ TEST_CASE("backfill: outside a transaction without commit_every_batch, each batc
   CHECK(f.db.version_rows() == Strings{"a1"});
 }
 
-TEST_CASE("backfill: the same migration on both dialects (SQLite writes one UPDATE per row)", "[ops][backfill]") {
+TEST_CASE("backfill: the same migration on both dialects (SQLite writes one UPDATE per row)",
+          "[ops][backfill]") {
   DUAL_FIXTURE(f);
   // Portable seed: a recursive CTE instead of generate_series.
   f.db.exec(
-      "CREATE TABLE users (id integer PRIMARY KEY, email text, domain text, visits integer NOT NULL DEFAULT 0);"
-      "INSERT INTO users (id, email) WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < "
+      "CREATE TABLE users (id integer PRIMARY KEY, email text, domain text, visits integer NOT NULL DEFAULT "
+      "0);"
+      "INSERT INTO users (id, email) WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g "
+      "< "
       "2500) SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE 'user' || g || '@d' || (g % 7) || '.example' END "
       "FROM s;"
       "CREATE TABLE docs (slug text PRIMARY KEY, body text, a text, b integer);"
-      "INSERT INTO docs (slug, body) WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < "
+      "INSERT INTO docs (slug, body) WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g "
+      "< "
       "1000) SELECT 'doc-' || substr('0000' || g, length('0000' || g) - 4), 'body ' || g FROM s");
   f.migration("a1", std::nullopt, R"lua(
   local backfill = require("luamig.backfill")
@@ -250,12 +254,17 @@ TEST_CASE("backfill: the same migration on both dialects (SQLite writes one UPDA
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Contains("users 2250 2250 8"));
   CHECK_THAT(r.out, Contains("docs 1000 800 15"));
-  CHECK(f.value("SELECT count(*) FROM users WHERE email IS NOT NULL AND (domain IS NULL OR email NOT LIKE '%@' "
-                "|| domain OR visits <> id % 3)") == "0");
-  CHECK(f.value("SELECT count(*) FROM users WHERE email IS NULL AND (domain IS NOT NULL OR visits <> 0)") == "0");
+  CHECK(
+      f.value("SELECT count(*) FROM users WHERE email IS NOT NULL AND (domain IS NULL OR email NOT LIKE '%@' "
+              "|| domain OR visits <> id % 3)") == "0");
+  CHECK(f.value("SELECT count(*) FROM users WHERE email IS NULL AND (domain IS NOT NULL OR visits <> 0)") ==
+        "0");
   CHECK(f.value("SELECT count(*) FROM docs WHERE a = 'untouched' AND b IS NULL") == "200");
   CHECK(f.value("SELECT count(*) FROM docs WHERE a IS NULL AND b IS NOT NULL") == "200");
-  CHECK(f.value("SELECT count(*) FROM docs WHERE 'doc-' || substr('0000' || b, length('0000' || b) - 4) = slug") == "800");
+  CHECK(
+      f.value(
+          "SELECT count(*) FROM docs WHERE 'doc-' || substr('0000' || b, length('0000' || b) - 4) = slug") ==
+      "800");
   CHECK(f.value("SELECT a FROM docs WHERE slug = 'doc-00002'") == "quote ' and \" double");
   CHECK(f.value("SELECT a FROM docs WHERE slug = 'doc-00003'") == "back\\slash");
   CHECK(f.value("SELECT a FROM docs WHERE slug = 'doc-00004'") == "tab\tnew\nline");

@@ -46,8 +46,8 @@ RunResult lm(const TempProject& proj, const TestDb& db, const Strings& args, Run
   return cli(args, opts);
 }
 
-// One test body, run once per dialect: declares `TestDb& name` on a fresh PostgreSQL database, then on a fresh
-// SQLite file (Catch2 re-enters the test case for each generated value).
+// One test body, run once per dialect: declares `TestDb& name` on a fresh PostgreSQL database, then on a
+// fresh SQLite file (Catch2 re-enters the test case for each generated value).
 #define BOTH_DIALECTS_DB(name)                                                            \
   const std::string name##_dialect = GENERATE(as<std::string>{}, "postgresql", "sqlite"); \
   INFO("dialect: " << name##_dialect);                                                    \

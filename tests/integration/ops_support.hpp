@@ -23,8 +23,9 @@ namespace luamig::test::ops {
 using Strings = std::vector<std::string>;
 
 // Writes migrations/versions/<rev>_<slug>.lua; `globals` are top-level lines placed before upgrade().
-inline void write_migration_file(const TempProject& proj, const std::string& rev, std::optional<std::string> down,
-                                 const std::string& up, const std::string& down_body, const std::string& globals,
+inline void write_migration_file(const TempProject& proj, const std::string& rev,
+                                 std::optional<std::string> down, const std::string& up,
+                                 const std::string& down_body, const std::string& globals,
                                  const std::string& msg) {
   std::string src = test::migration(rev, std::move(down), up, down_body, msg);
   if (!globals.empty()) src.insert(src.find("function upgrade()"), globals + "\n");
@@ -75,9 +76,9 @@ struct DualFixture {
 };
 
 // Declares `DualFixture f` on PostgreSQL, then (Catch2 re-enters the test case) on SQLite.
-#define DUAL_FIXTURE(f)                                                                   \
+#define DUAL_FIXTURE(f)                                                                \
   const std::string f##_dialect = GENERATE(as<std::string>{}, "postgresql", "sqlite"); \
-  INFO("dialect: " << f##_dialect);                                                     \
+  INFO("dialect: " << f##_dialect);                                                    \
   DualFixture f(f##_dialect)
 
 inline std::string quote_lit(const std::string& s) {

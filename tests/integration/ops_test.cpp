@@ -1,6 +1,6 @@
-// The op API on a real PostgreSQL and a real SQLite file: every operation and its downgrade. Tests declared with
-// DUAL_FIXTURE run once per dialect (one body); tests with Fixture check PostgreSQL-only features and pg_catalog
-// details.
+// The op API on a real PostgreSQL and a real SQLite file: every operation and its downgrade. Tests declared
+// with DUAL_FIXTURE run once per dialect (one body); tests with Fixture check PostgreSQL-only features and
+// pg_catalog details.
 #include "integration/ops_support.hpp"
 
 using namespace luamig::test;
@@ -579,10 +579,11 @@ TEST_CASE(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Portable versions of the operations above, once per dialect, checked by their effects: columns, nullability,
-// defaults, enforced keys and constraints, rows kept through every change.
+// Portable versions of the operations above, once per dialect, checked by their effects: columns,
+// nullability, defaults, enforced keys and constraints, rows kept through every change.
 
-TEST_CASE("ops: create_table with generic types, column attributes and constraints, on both dialects", "[ops]") {
+TEST_CASE("ops: create_table with generic types, column attributes and constraints, on both dialects",
+          "[ops]") {
   DUAL_FIXTURE(f);
   f.migration("a1", std::nullopt, R"lua(
   local T = op.types
@@ -611,8 +612,8 @@ TEST_CASE("ops: create_table with generic types, column attributes and constrain
   op.drop_table("owners")
 )lua");
   LM_OK(f, {"upgrade", "head"});
-  CHECK(f.db.columns("things") == Strings{"id", "name", "code", "email", "role", "owner_id", "price", "flag",
-                                          "big", "at", "a", "b"});
+  CHECK(f.db.columns("things") ==
+        Strings{"id", "name", "code", "email", "role", "owner_id", "price", "flag", "big", "at", "a", "b"});
   CHECK_FALSE(f.db.column("things", "id").nullable);
   CHECK_FALSE(f.db.column("things", "name").nullable);
   CHECK(f.db.column("things", "code").nullable);
@@ -642,9 +643,10 @@ TEST_CASE("ops: create_table with generic types, column attributes and constrain
   CHECK(f.db.tables() == Strings{"alembic_version"});
 }
 
-TEST_CASE("ops: add_column, drop_column, alter_column, rename_column and rename_table keep the rows, on both "
-          "dialects",
-          "[ops]") {
+TEST_CASE(
+    "ops: add_column, drop_column, alter_column, rename_column and rename_table keep the rows, on both "
+    "dialects",
+    "[ops]") {
   DUAL_FIXTURE(f);
   f.migration("a1", std::nullopt, R"lua(
   op.create_table("t", { "id", op.types.integer, primary_key = true }, { "v", op.types.string(10) },
@@ -860,11 +862,13 @@ TEST_CASE("ops: a failing revision leaves the database exactly at the previous r
               "");
   LM_OK(f, {"upgrade", "a1"});
   auto schema_before = f.db.is_sqlite()
-                           ? f.column("SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master "
-                                      "ORDER BY name")
-                           : f.column("SELECT table_name || '.' || column_name || ' ' || is_nullable || ' ' || "
-                                      "coalesce(column_default, '') FROM information_schema.columns WHERE "
-                                      "table_schema = 'public' ORDER BY 1");
+                           ? f.column(
+                                 "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master "
+                                 "ORDER BY name")
+                           : f.column(
+                                 "SELECT table_name || '.' || column_name || ' ' || is_nullable || ' ' || "
+                                 "coalesce(column_default, '') FROM information_schema.columns WHERE "
+                                 "table_schema = 'public' ORDER BY 1");
   auto r = f.lm({"upgrade", "head"});
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("stop here"));
@@ -874,11 +878,13 @@ TEST_CASE("ops: a failing revision leaves the database exactly at the previous r
   CHECK(f.db.index_exists("ix_t_v"));
   CHECK(f.column("SELECT v FROM t ORDER BY id") == Strings{"one", "two"});
   auto schema_after = f.db.is_sqlite()
-                          ? f.column("SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master "
-                                     "ORDER BY name")
-                          : f.column("SELECT table_name || '.' || column_name || ' ' || is_nullable || ' ' || "
-                                     "coalesce(column_default, '') FROM information_schema.columns WHERE "
-                                     "table_schema = 'public' ORDER BY 1");
+                          ? f.column(
+                                "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master "
+                                "ORDER BY name")
+                          : f.column(
+                                "SELECT table_name || '.' || column_name || ' ' || is_nullable || ' ' || "
+                                "coalesce(column_default, '') FROM information_schema.columns WHERE "
+                                "table_schema = 'public' ORDER BY 1");
   CHECK(schema_after == schema_before);
   if (f.db.is_sqlite()) CHECK(f.value("PRAGMA integrity_check") == "ok");
   auto cur = f.lm({"current"});

@@ -25,7 +25,9 @@ class PgTestDb final : public TestDb {
  public:
   PgTestDb() : TestDb("postgresql") {}
   std::string url() const override { return db_.url(); }
-  std::vector<std::string> query_column(const std::string& sql) const override { return db_.query_column(sql); }
+  std::vector<std::string> query_column(const std::string& sql) const override {
+    return db_.query_column(sql);
+  }
   void exec(const std::string& sql) const override { db_.exec(sql); }
   bool table_exists(const std::string& name) const override { return db_.table_exists(name); }
   std::vector<std::string> columns(const std::string& table) const override { return db_.columns(table); }
@@ -128,14 +130,16 @@ class SqliteTestDb final : public TestDb {
                        sql_literal(name)) != "0";
   }
   std::vector<std::string> named_indexes(const std::string& table) const override {
-    return query_column("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = " +
-                        sql_literal(table) + " ORDER BY name");
+    return query_column(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = " +
+        sql_literal(table) + " ORDER BY name");
   }
   std::vector<Column> column_info(const std::string& table) const override {
-    auto rows = query_column("SELECT name || char(1) || type || char(1) || (CASE WHEN \"notnull\" OR pk > 0 AND "
-                             "upper(type) = 'INTEGER' THEN 'NO' ELSE 'YES' END) || char(1) || coalesce(dflt_value, '') "
-                             "FROM pragma_table_info(" +
-                             sql_literal(table) + ") ORDER BY cid");
+    auto rows = query_column(
+        "SELECT name || char(1) || type || char(1) || (CASE WHEN \"notnull\" OR pk > 0 AND "
+        "upper(type) = 'INTEGER' THEN 'NO' ELSE 'YES' END) || char(1) || coalesce(dflt_value, '') "
+        "FROM pragma_table_info(" +
+        sql_literal(table) + ") ORDER BY cid");
     return PgTestDb::split_rows(rows);
   }
 
@@ -143,7 +147,8 @@ class SqliteTestDb final : public TestDb {
   struct Handle {
     sqlite3* db = nullptr;
     explicit Handle(const std::string& file) {
-      if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+      if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+          SQLITE_OK) {
         std::string err = db ? sqlite3_errmsg(db) : "out of memory";
         sqlite3_close(db);
         throw std::runtime_error("sqlite: cannot open " + file + ": " + err);

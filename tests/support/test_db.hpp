@@ -53,9 +53,9 @@ class TestDb {
 
   struct Column {
     std::string name;
-    std::string type;           // as the catalog spells it (information_schema.data_type / declared type)
+    std::string type;  // as the catalog spells it (information_schema.data_type / declared type)
     bool nullable = true;
-    std::string default_expr;   // "" when there is none
+    std::string default_expr;  // "" when there is none
   };
   virtual std::vector<Column> column_info(const std::string& table) const = 0;
   Column column(const std::string& table, const std::string& name) const;
