@@ -92,6 +92,7 @@ std::vector<graph::Revision> load_revisions(const fs::path& versions_dir) {
     CacheKey key;
   };
   std::vector<Entry> files;
+  // Every file is stat'ed on every run: an edit changes the file's size or mtime but not the directory's.
   while (dirent* d = readdir(dir)) {
     std::string_view name = d->d_name;
     if (name.size() < 5 || name[0] == '.' || name[0] == '_' || name.substr(name.size() - 4) != ".lua") continue;
@@ -101,32 +102,45 @@ std::vector<graph::Revision> load_revisions(const fs::path& versions_dir) {
                                          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec}});
   }
   closedir(dir);
-  std::sort(files.begin(), files.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  // Sorting small indices rather than the entries themselves: with 10,000 files the string moves dominated.
+  std::vector<uint32_t> order(files.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return files[a].name < files[b].name; });
 
+  // Both lists are in name order: one merge pass pairs each file with its cache entry.
   const fs::path cache_file = versions_dir / ".luamig-cache";
-  HeaderCache cache = read_cache(cache_file);
-  HeaderCache fresh;
-  fresh.reserve(files.size());
-  bool changed = cache.size() != files.size();
+  const HeaderCache cache(cache_file);
+  auto cached = cache.entries().begin();
+  const auto cache_end = cache.entries().end();
+  bool changed = false;   // the cache file no longer matches the directory: rewrite it
+  size_t used = 0;
   std::vector<graph::Revision> out;
   out.reserve(files.size());
   const std::string dir_prefix = (versions_dir / "").string();
-  for (const auto& f : files) {
-    std::string path = dir_prefix + f.name;
-    auto it = cache.find(f.name);
-    if (it != cache.end() && it->second.key == f.key) {
-      graph::Revision r = it->second.revision;
-      r.path = path;
-      out.push_back(std::move(r));
-      fresh.emplace(f.name, std::move(it->second));
+  for (uint32_t i : order) {
+    const Entry& f = files[i];
+    std::string path;
+    path.reserve(dir_prefix.size() + f.name.size());
+    path.append(dir_prefix).append(f.name);
+    while (cached != cache_end && cached->name < f.name) ++cached;
+    if (cached != cache_end && cached->name == f.name && cached->key == f.key) {
+      out.push_back(HeaderCache::revision(*cached));
+      out.back().path = std::move(path);
+      ++cached;
+      ++used;
       continue;
     }
-    changed = true;
-    graph::Revision r = parse_file(path);
-    fresh.emplace(f.name, CachedRevision{f.key, r});
-    out.push_back(std::move(r));
+    out.push_back(parse_file(path));
+    // A header the format cannot store is parsed on every run; it is no reason to rewrite the cache each time.
+    if (cacheable(out.back())) changed = true;
   }
-  if (changed) write_cache(cache_file, fresh);
+  if (used != cache.entries().size()) changed = true;   // entries of removed or edited files
+  if (changed) {
+    std::vector<CachedRevision> fresh;
+    fresh.reserve(out.size());
+    for (size_t k = 0; k < out.size(); ++k) fresh.push_back({files[order[k]].name, files[order[k]].key, out[k]});
+    write_cache(cache_file, fresh);
+  }
   return out;
 }
 }  // namespace luamig::scripts
