@@ -69,10 +69,11 @@ class Run {
   void execute() {
     const auto& map = project_.load_graph();
     connect();
+    if (already_at_target(map)) return;
     prepare_version_table();
     heads_ = to_set(version_table_->heads());
     plan(map);
-    start_engine();
+    if (!steps_.empty()) start_engine();
     run_steps(map);
   }
 
@@ -81,6 +82,24 @@ class Run {
     conn_ = db::connect(project_.database_url());
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);
+  }
+
+  // The container-entrypoint case: `upgrade head` on a database that is already there. One query reads the heads
+  // (outside any transaction, creating nothing); when the plan from them is empty and the version table exists,
+  // the command ends without a lock, a transaction or the Lua engine. That is safe because nothing is changed.
+  // Otherwise the run starts over from the version table, and any error is left for that full path to report.
+  bool already_at_target(const graph::RevisionMap& map) {
+    bool table_exists = false;
+    heads_ = to_set(version_table_->heads(&table_exists));
+    if (!table_exists) return false;
+    try {
+      plan(map);
+    } catch (const std::exception&) {
+      return false;
+    }
+    if (!steps_.empty()) return false;
+    out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
+    return true;
   }
 
   void prepare_version_table() {
