@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
 #include "cli/cli.hpp"
@@ -36,6 +37,12 @@ void* run_main(void* p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `luamig --version` answers before anything starts (no thread, no CLI parser, no file, no Lua): health checks and
+  // install scripts call it, and its cost is the process's bare start-up. The text is CLI11's --version output.
+  if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::fputs("luamig " LUAMIG_VERSION "\n", stdout);
+    return std::fflush(stdout) == 0 ? 0 : 1;
+  }
   // Lua runs on a thread with a large stack: deep recursion in C functions (string.gsub callbacks, sort
   // comparators) must hit Lua's own limits before the C stack runs out. The stack is reserved, not touched.
   MainArgs args{argc, argv};
