@@ -67,9 +67,12 @@ class Run {
   Run(Project& project, const MigrateOptions& options) : project_(project), options_(options) {}
 
   void execute() {
-    const auto& map = project_.load_graph();
+    // A project whose graph cannot be built fails before connecting; one validated with these very files before
+    // need not be built at all when the database turns out to be at its heads.
+    if (!project_.remembered_heads()) project_.load_graph();
     connect();
-    if (already_at_target(map)) return;
+    if (already_at_target()) return;
+    const auto& map = project_.load_graph();
     prepare_version_table();
     heads_ = to_set(version_table_->heads());
     plan(map);
@@ -88,18 +91,30 @@ class Run {
   // (outside any transaction, creating nothing); when the plan from them is empty and the version table exists,
   // the command ends without a lock, a transaction or the Lua engine. That is safe because nothing is changed.
   // Otherwise the run starts over from the version table, and any error is left for that full path to report.
-  bool already_at_target(const graph::RevisionMap& map) {
+  bool already_at_target() {
     bool table_exists = false;
     heads_ = to_set(version_table_->heads(&table_exists));
     if (!table_exists) return false;
-    try {
-      plan(map);
-    } catch (const std::exception&) {
-      return false;
+    if (!at_remembered_heads()) {
+      try {
+        plan(project_.load_graph());
+      } catch (const std::exception&) {
+        return false;
+      }
+      if (!steps_.empty()) return false;
     }
-    if (!steps_.empty()) return false;
     out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
     return true;
+  }
+
+  // `upgrade head` / `upgrade heads` answered without the graph: the database holds exactly the heads remembered
+  // from the last validated load of these same files (a single one for "head"), which is where the plan is empty.
+  bool at_remembered_heads() {
+    if (options_.direction != graph::Direction::Up || (options_.target != "head" && options_.target != "heads"))
+      return false;
+    const auto& remembered = project_.remembered_heads();
+    if (!remembered || (options_.target == "head" && remembered->size() != 1)) return false;
+    return !heads_.empty() && to_set(*remembered) == heads_;
   }
 
   void prepare_version_table() {

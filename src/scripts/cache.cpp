@@ -1,5 +1,7 @@
 #include "scripts/cache.hpp"
 
+#include <fmt/format.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -160,21 +162,25 @@ void write_cache(const std::filesystem::path& file, const std::vector<CachedRevi
     field(r.has_downgrade ? "1" : "0");
     out += '\n';
   }
+  write_atomically(file, out);
+}
+
+bool write_atomically(const std::filesystem::path& file, const std::string& text) {
   std::filesystem::path tmp = file;
-  tmp += "." + std::to_string(getpid()) + ".tmp";
+  tmp += fmt::format(".{}.tmp", getpid());
+  std::error_code ec;
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return;
-    f << out;
+    if (!f) return false;
+    f << text;
     f.close();
     if (!f) {
-      std::error_code ec;
       std::filesystem::remove(tmp, ec);
-      return;
+      return false;
     }
   }
-  std::error_code ec;
   std::filesystem::rename(tmp, file, ec);
   if (ec) std::filesystem::remove(tmp, ec);
+  return !ec;
 }
 }  // namespace luamig::scripts

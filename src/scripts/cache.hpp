@@ -54,6 +54,10 @@ class HeaderCache {
 // revisions are left out of the cache and parsed on every run.
 bool cacheable(const graph::Revision& r);
 
+// Writes `text` to a temporary file beside `file`, then renames it over `file`: readers see the old or the new
+// content, never a mix. False (and nothing left behind) on any error.
+bool write_atomically(const std::filesystem::path& file, const std::string& text);
+
 // Writes the cacheable entries atomically (temporary file + rename), in name order; errors are ignored.
 void write_cache(const std::filesystem::path& file, const std::vector<CachedRevision>& entries);
 }  // namespace luamig::scripts

@@ -10,7 +10,10 @@ namespace lt = luamig::test;
 
 namespace {
 lt::RunResult run_in(const lt::TempProject& proj, const lt::TempDb& db, const std::vector<std::string>& args) {
-  return lt::luamig(args, {.cwd = proj.path().string(), .env = {{"DATABASE_URL", db.url()}}});
+  lt::RunOptions o;
+  o.cwd = proj.path().string();
+  o.env = {{"DATABASE_URL", db.url()}};
+  return lt::luamig(args, o);
 }
 }  // namespace
 
@@ -104,7 +107,48 @@ TEST_CASE("startup: a version table luamig cannot read is an error, not an empty
 
 TEST_CASE("startup: --version needs no project, config or database", "[startup]") {
   lt::TempProject empty;
-  auto r = lt::luamig({"--version"}, {.cwd = empty.path().string(), .env = {{"LUAMIG_CONFIG", "/nonexistent.lua"}}});
+  lt::RunOptions o;
+  o.cwd = empty.path().string();
+  o.env = {{"LUAMIG_CONFIG", "/nonexistent.lua"}};
+  auto r = lt::luamig({"--version"}, o);
   CHECK(r.status == 0);
   CHECK(r.out == "luamig " LUAMIG_VERSION "\n");
+}
+
+TEST_CASE("startup: the remembered heads never hide a change to the project", "[startup]") {
+  lt::TempProject proj;
+  proj.write_config();
+  proj.write_migration("a1", std::nullopt, "  op.create_table('t', { 'id', 'integer' })", "  op.drop_table('t')");
+  lt::TempDb db;
+  REQUIRE(run_in(proj, db, {"upgrade", "head"}).status == 0);
+  REQUIRE(proj.exists("migrations/versions/.luamig-cache-heads"));
+  auto r = run_in(proj, db, {"upgrade", "head"});
+  CHECK(r.out.find("Nothing to do: the database is at a1") != std::string::npos);
+
+  SECTION("a file that breaks the graph is reported, not skipped") {
+    proj.write("migrations/versions/b2_broken.lua", "revision = \"b2\"\ndown_revision = \"nope\"\n");
+    r = run_in(proj, db, {"upgrade", "head"});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("nope") != std::string::npos);
+  }
+  SECTION("a second head makes `upgrade head` ask for a choice") {
+    proj.write_migration("b2", std::nullopt, "", "", "other base");
+    r = run_in(proj, db, {"upgrade", "head"});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("Multiple head") != std::string::npos);
+    r = run_in(proj, db, {"upgrade", "heads"});
+    CHECK(r.status == 0);
+    CHECK(db.version_rows() == std::vector<std::string>{"a1", "b2"});
+    r = run_in(proj, db, {"upgrade", "heads"});
+    CHECK(r.out.find("Nothing to do") != std::string::npos);
+  }
+  SECTION("a stamped database elsewhere in the graph is upgraded") {
+    proj.write_migration("b2", "a1", "  op.add_column('t', { 'c', 'integer' })", "  op.drop_column('t', 'c')");
+    REQUIRE(run_in(proj, db, {"upgrade", "head"}).status == 0);
+    REQUIRE(run_in(proj, db, {"stamp", "a1"}).status == 0);
+    db.exec("ALTER TABLE t DROP COLUMN c");
+    r = run_in(proj, db, {"upgrade", "head"});
+    CHECK(r.status == 0);
+    CHECK(db.version_rows() == std::vector<std::string>{"b2"});
+  }
 }

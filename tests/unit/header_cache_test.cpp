@@ -1,6 +1,9 @@
 // The revision header cache (versions/.luamig-cache): what it returns equals a fresh parse, it is rewritten only
-// when the directory changed, and an edited, added or removed file is never served from a stale entry.
+// when the directory changed, and an edited, added or removed file is never served from a stale entry. The same
+// for the remembered graph heads (versions/.luamig-cache-heads).
 #include <sys/stat.h>
+
+#include <fmt/format.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -8,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "graph/revision_map.hpp"
 #include "scripts/cache.hpp"
 #include "scripts/loader.hpp"
 #include "support/project.hpp"
@@ -109,9 +113,11 @@ TEST_CASE("header cache: a damaged or foreign cache file is ignored and replaced
 
 TEST_CASE("header cache: a cache written in another order is still used", "[cache]") {
   lt::TempProject proj;
-  for (int i = 0; i < 20; ++i)
-    proj.write_migration("r" + std::to_string(100 + i), i ? std::optional("r" + std::to_string(99 + i)) : std::nullopt,
-                         "", "", "m" + std::to_string(i));
+  for (int i = 0; i < 20; ++i) {
+    std::optional<std::string> down;
+    if (i) down = fmt::format("r{}", 99 + i);
+    proj.write_migration(fmt::format("r{}", 100 + i), down, "", "", fmt::format("m{}", i));
+  }
   const fs::path versions = proj.path("migrations/versions");
   auto expected = summary(load_revisions(versions));
   // Reverse the entry lines (the header line stays first): the loader sorts them again.
@@ -141,4 +147,61 @@ TEST_CASE("header cache: a header it cannot store is parsed each time without re
   tick();
   CHECK(summary(load_revisions(versions)) == first);
   CHECK(mtime(versions / ".luamig-cache") == written);
+}
+
+namespace {
+// What Project::load_graph does: load, validate, remember the heads.
+std::vector<std::string> load_and_remember(const fs::path& versions) {
+  uint64_t fingerprint = 0;
+  luamig::graph::RevisionMap map(load_revisions(versions, &fingerprint));
+  luamig::scripts::remember_heads(versions, fingerprint, map.heads());
+  return map.heads();
+}
+}  // namespace
+
+TEST_CASE("remembered heads: valid only for the very files of the validated load", "[cache]") {
+  lt::TempProject proj;
+  proj.write_migration("a1", std::nullopt, "", "", "first");
+  auto b2 = proj.write_migration("b2", "a1", "", "", "second");
+  const fs::path versions = proj.path("migrations/versions");
+  using luamig::scripts::remembered_heads;
+
+  CHECK(!remembered_heads(versions));   // never loaded
+  CHECK(load_and_remember(versions) == std::vector<std::string>{"b2"});
+  REQUIRE(remembered_heads(versions));
+  CHECK(*remembered_heads(versions) == std::vector<std::string>{"b2"});
+
+  SECTION("a second head") {
+    proj.write_migration("c3", "a1", "", "", "branch");
+    CHECK(!remembered_heads(versions));
+    CHECK(load_and_remember(versions) == std::vector<std::string>{"b2", "c3"});
+    CHECK(*remembered_heads(versions) == std::vector<std::string>{"b2", "c3"});
+  }
+  SECTION("an edit, same size, new mtime") {
+    proj.write(b2, lt::migration("b9", "a1", "", "", "second"));
+    fs::last_write_time(proj.path(b2), fs::last_write_time(proj.path(b2)) + std::chrono::seconds(2));
+    CHECK(!remembered_heads(versions));
+    CHECK(load_and_remember(versions) == std::vector<std::string>{"b9"});
+  }
+  SECTION("a removed file") {
+    proj.remove(b2);
+    CHECK(!remembered_heads(versions));
+  }
+  SECTION("a renamed file") {
+    fs::rename(proj.path(b2), versions / "b2_other_name.lua");
+    CHECK(!remembered_heads(versions));
+  }
+  SECTION("a file that breaks the graph: nothing is remembered for it") {
+    proj.write_migration("c3", "zz", "", "", "dangling");
+    CHECK(!remembered_heads(versions));
+    CHECK_THROWS_AS(load_and_remember(versions), luamig::graph::GraphError);
+    CHECK(!remembered_heads(versions));
+  }
+  SECTION("a damaged record") {
+    std::string text = proj.read("migrations/versions/.luamig-cache-heads");
+    proj.write("migrations/versions/.luamig-cache-heads", text.substr(0, text.size() - 1));
+    CHECK(!remembered_heads(versions));
+    proj.write("migrations/versions/.luamig-cache-heads", "");
+    CHECK(!remembered_heads(versions));
+  }
 }
