@@ -14,6 +14,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${BENCH_RUNS:-5}
 WARMUP=${BENCH_WARMUP:-1}
 BACKFILL_RUNS=${BENCH_BACKFILL_RUNS:-$RUNS}
+BACKFILL_WARMUP=${BENCH_BACKFILL_WARMUP:-0}   # every run starts from a fresh copy of the table anyway
 BACKFILL_SIZES=${BENCH_BACKFILL_ROWS:-1000000 5000000}
 BACKFILL_BATCH=${BENCH_BACKFILL_BATCH:-10000}
 ONLY=${BENCH_ONLY:-}
@@ -28,6 +29,7 @@ die() {
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive number, got '$RUNS'"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be a number, got '$WARMUP'"
 [[ $BACKFILL_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_BACKFILL_RUNS must be a positive number"
+[[ $BACKFILL_WARMUP =~ ^[0-9]+$ ]] || die "BENCH_BACKFILL_WARMUP must be a number"
 
 # Nothing from the caller's environment may steer psql, libpq or luamig.
 unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGOPTIONS PGSERVICE PGSSLMODE DATABASE_URL \
@@ -163,13 +165,13 @@ timed() {
   [ "$status" = 0 ] || die "'$*' exited with status $status (log: $log)"
 }
 
-# repeat_case ID: WARMUP untimed then RUNS timed iterations of:
+# repeat_case ID [RUNS [WARMUP]]: WARMUP untimed then RUNS timed iterations of:
 #   prep_lm; run_lm RESULT_FILE; check_lm; [prep_ys; run_ys RESULT_FILE; check_ys]   (yardstick when HAS_YS=1)
 # luamig and its yardstick alternate, so slow drift of the machine's load hits both alike.
 repeat_case() {
-  local id=$1 runs=${2:-$RUNS} r lres yres
-  for ((r = 1; r <= WARMUP + runs; r++)); do
-    if ((r <= WARMUP)); then lres=$work/res/warmup yres=$work/res/warmup; else lres=$work/res/$id.lm yres=$work/res/$id.ys; fi
+  local id=$1 runs=${2:-$RUNS} warmup=${3:-$WARMUP} r lres yres
+  for ((r = 1; r <= warmup + runs; r++)); do
+    if ((r <= warmup)); then lres=$work/res/warmup yres=$work/res/warmup; else lres=$work/res/$id.lm yres=$work/res/$id.ys; fi
     prep_lm
     run_lm "$lres"
     check_lm
@@ -214,9 +216,15 @@ summarise() {
   print_row "$(tail -1 "$rows_file")" >&2
 }
 
-failed_case() { # failed_case ID LABEL: the case could not run to the end
+failed_case() { # failed_case ID LABEL: the case could not run to the end; shows the tail of its latest log
   printf '%s\t%s\tFAILED\n' "$1" "$2" >>"$rows_file"
-  echo "bench: case $1 FAILED (logs in $work/logs; BENCH_KEEP=1 keeps them)" >&2
+  local latest
+  latest=$(ls -t "$work"/logs/* 2>/dev/null | head -1)
+  if [ -n "$latest" ]; then
+    echo "bench: --- last lines of $(basename "$latest") ---" >&2
+    tail -20 "$latest" >&2
+  fi
+  echo "bench: case $1 FAILED (BENCH_KEEP=1 keeps $work)" >&2
 }
 skipped_case() { printf '%s\t%s\tSKIPPED\t%s\n' "$1" "$2" "$3" >>"$rows_file"; echo "bench: $2: skipped ($3)" >&2; }
 
@@ -227,8 +235,8 @@ print_row() {
   # shellcheck disable=SC2086
   set -- $1
   case "$3" in
-  FAILED) printf '%-38s %s\n' "$2" "FAILED (see the log above)"; return ;;
-  SKIPPED) printf '%-38s skipped (%s)\n' "$2" "$4"; return ;;
+  FAILED) printf '%-48s %s\n' "$2" "FAILED (the reason is printed above the table)"; return ;;
+  SKIPPED) printf '%-48s skipped (%s)\n' "$2" "$4"; return ;;
   esac
   local ratio target
   ratio=$(awk -v r="$8" 'BEGIN { print (r < 0) ? "-" : sprintf("%.2fx", r) }')
@@ -239,13 +247,13 @@ print_row() {
   ms\<*) target="<${9#ms<} ms ${10}" ;;
   tput\>=*) target="rows/s>=${9#tput>=}x ${10}" ;;
   esac
-  printf '%-38s %9s %9s %9s %9s  %-8s %9s %9s %7s  %-16s %6.1f MiB %s\n' "$2" "$(fmt_ms "$3")" "$(fmt_ms "$4")" \
+  printf '%-48s %9s %9s %9s %9s  %-8s %9s %9s %7s  %-21s %6.1f MiB %s\n' "$2" "$(fmt_ms "$3")" "$(fmt_ms "$4")" \
     "$(fmt_ms "$5")" "$(fmt_ms "${14}")" "$6" "$(fmt_ms "$7")" "$(fmt_ms "${15}")" "$ratio" "$target" \
     "$(awk -v k="${11}" 'BEGIN { print k / 1024 }')" "${16:-}"
 }
 
 print_header() {
-  printf '%-38s %9s %9s %9s %9s  %-8s %9s %9s %7s  %-16s %10s\n' "case" "median" "min" "max" "CPU" "vs" \
+  printf '%-48s %9s %9s %9s %9s  %-8s %9s %9s %7s  %-21s %10s\n' "case" "median" "min" "max" "CPU" "vs" \
     "median" "CPU" "ratio" "target" "peak RSS"
 }
 
@@ -435,7 +443,7 @@ EOF
       -c "UPDATE users SET domain = split_part(email, '@', 2)"
   }
   check_ys() { verify_bf "UPDATE"; }
-  repeat_case "backfill_$rows" "$BACKFILL_RUNS"
+  repeat_case "backfill_$rows" "$BACKFILL_RUNS" "$BACKFILL_WARMUP"
   sql -c "DROP DATABASE IF EXISTS $db" -c "DROP DATABASE IF EXISTS tpl_$db" >/dev/null
   summarise "backfill_$rows" "backfill $rows rows" "UPDATE" "tput>=0.7"
 }
@@ -447,7 +455,7 @@ load_before=$(uptime | sed 's/.*load average: //')
   echo "luamig bench: $("$LUAMIG" --version 2>&1 | head -1) ($(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)), $started"
   echo "machine: $(nproc) CPU ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM"
   echo "PostgreSQL $server_version on 127.0.0.1:$port (fsync, synchronous_commit and full_page_writes off; shared_buffers 128MB)"
-  echo "runs per case: $RUNS timed after $WARMUP warm-up (backfill: $BACKFILL_RUNS); load average before: $load_before"
+  echo "runs per case: $RUNS timed after $WARMUP warm-up (backfill: $BACKFILL_RUNS after $BACKFILL_WARMUP); load average before: $load_before"
 } >"$work/header.txt"
 cat "$work/header.txt" >&2
 
