@@ -9,6 +9,7 @@
 #include "cli/cli.hpp"
 #include "graph/revision.hpp"
 #include "util/error.hpp"
+#include "util/interrupt.hpp"
 #include "util/output.hpp"
 
 namespace {
@@ -43,6 +44,9 @@ int main(int argc, char** argv) {
     std::fputs("luamig " LUAMIG_VERSION "\n", stdout);
     return std::fflush(stdout) == 0 ? 0 : 1;
   }
+  // SIGINT/SIGTERM are handled on a watcher thread; blocked here, before any other thread exists, so that no thread
+  // ever takes them asynchronously.
+  luamig::interrupt::install();
   // Lua runs on a thread with a large stack: deep recursion in C functions (string.gsub callbacks, sort
   // comparators) must hit Lua's own limits before the C stack runs out. The stack is reserved, not touched.
   MainArgs args{argc, argv};

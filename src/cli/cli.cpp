@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "commands/commands.hpp"
+#include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
 
@@ -44,6 +45,12 @@ int run(int argc, char** argv) {
   app.add_option("-x", xs, "KEY=VALUE passed to migrations as context.x.KEY (repeatable)")->take_all();
   app.add_flag("-q,--quiet", g.quiet, "Print errors only");
   app.add_flag("--no-color", g.no_color, "Never colour the output");
+  std::string wait_for_db, lock_timeout, check_wait;
+  app.add_option("--wait-for-db", wait_for_db,
+                 "Retry connecting for up to DURATION while the server is not up (config: wait_for_db)");
+  app.add_option("--lock-timeout", lock_timeout,
+                 "Wait up to DURATION for another luamig to release the migration lock (config: "
+                 "migration_lock_timeout; default 10min; 0 = forever)");
 
   std::string dir, target, range, message, rev_id, head;
   bool verbose = false, indicate = false, splice = false, purge = false;
@@ -83,6 +90,8 @@ int run(int argc, char** argv) {
   auto* stamp = app.add_subcommand("stamp", "Set the version table without running migrations");
   stamp->add_option("revisions", revs, "Revision(s)")->required();
   stamp->add_flag("--purge", purge, "Delete every row of the version table first");
+  auto* check = app.add_subcommand("check", "Exit 0 when the database is at head, 1 when not (changes nothing)");
+  check->add_option("--wait", check_wait, "Poll until the database is at head, for up to DURATION");
 
   auto args = protect_relative_targets(argc, argv);
   std::reverse(args.begin(), args.end());   // CLI11 parses a reversed vector
@@ -97,6 +106,8 @@ int run(int argc, char** argv) {
     g.x[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   out::configure(g.quiet, g.no_color);
+  if (!wait_for_db.empty()) g.wait_for_db = parse_duration(wait_for_db, "--wait-for-db");
+  if (!lock_timeout.empty()) g.lock_timeout = parse_duration(lock_timeout, "--lock-timeout");
 
   if (*init) commands::init(g, dir);
   else if (*revision) commands::revision(g, {message, rev_id, head, splice, labels, depends});
@@ -108,6 +119,9 @@ int run(int argc, char** argv) {
   else if (*heads) commands::heads(g, verbose);
   else if (*show) commands::show(g, target);
   else if (*stamp) commands::stamp(g, revs, purge);
+  else if (*check)
+    return commands::check(g, check_wait.empty() ? std::nullopt
+                                                 : std::optional(parse_duration(check_wait, "check --wait")));
   return 0;
 }
 }  // namespace luamig::cli

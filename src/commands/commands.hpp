@@ -1,6 +1,8 @@
 #pragma once
 // One function per CLI verb. Each takes the global options and its own; errors are thrown as luamig::Error
 // (exit 1 or 2) or graph::GraphError (exit 2).
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,4 +33,9 @@ void history(const config::GlobalOptions&, const std::string& range, bool verbos
 void heads(const config::GlobalOptions&, bool verbose);
 void show(const config::GlobalOptions&, const std::string& revision);
 void stamp(const config::GlobalOptions&, const std::vector<std::string>& revisions, bool purge);
+
+// Returns 0 when the database's version table holds exactly the graph's heads, 1 otherwise (printing how far it
+// is). With `wait`, polls until it is at head or the time is up, treating an unreachable server as "not yet".
+// Never creates the version table; never takes the migration lock.
+int check(const config::GlobalOptions&, std::optional<std::chrono::milliseconds> wait);
 }  // namespace luamig::commands

@@ -10,12 +10,13 @@
 #include "graph/history.hpp"
 #include "graph/target.hpp"
 #include "runner/project.hpp"
+#include "runner/session.hpp"
 #include "util/output.hpp"
 
 namespace luamig::commands {
 namespace {
 std::set<std::string> database_heads(const runner::Project& project) {
-  auto conn = db::connect(project.database_url());
+  auto conn = runner::connect(project);
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
   auto heads = vt.heads();
   return {heads.begin(), heads.end()};
@@ -27,7 +28,7 @@ void current(const config::GlobalOptions& opts, bool verbose) {
   const auto& map = project.load_graph();
   auto url = project.database_url();
   if (verbose) out::line(fmt::format("Database: {}", url.masked()));
-  auto conn = db::connect(url);
+  auto conn = runner::connect(project);
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
   if (verbose) {
     out::line(fmt::format("Version table: {}{}", vt.qualified_name(), vt.exists() ? "" : " (does not exist yet)"));

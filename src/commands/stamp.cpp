@@ -9,6 +9,7 @@
 #include "db/version_table.hpp"
 #include "graph/target.hpp"
 #include "runner/project.hpp"
+#include "runner/session.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
 
@@ -17,7 +18,8 @@ namespace luamig::commands {
 void stamp(const config::GlobalOptions& opts, const std::vector<std::string>& revisions, bool purge) {
   auto project = runner::Project::open(opts);
   const auto& map = project.load_graph();
-  auto conn = db::connect(project.database_url());
+  auto conn = runner::connect(project);
+  auto lock = runner::take_migration_lock(project, *conn);
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
   conn->begin();
   try {

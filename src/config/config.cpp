@@ -25,7 +25,8 @@ std::string read_file(const fs::path& p) {
 
 const std::set<std::string> kKnownKeys = {
     "script_location", "url", "version_table", "version_table_schema", "transaction_per_migration",
-    "lua_time_limit", "lua_memory_limit",
+    "lua_time_limit", "lua_memory_limit", "wait_for_db", "migration_lock_timeout", "lock_retries",
+    "lock_retry_delay",
 };
 
 std::string expect_string(const luahost::Value& v, const std::string& key, const fs::path& file) {
@@ -34,9 +35,21 @@ std::string expect_string(const luahost::Value& v, const std::string& key, const
   throw ConfigError(fmt::format("{}: '{}' must be a string, got a {}", file.string(), key, v.type_name()));
 }
 
+int expect_count(const luahost::Value& v, const std::string& key, const fs::path& file) {
+  if (v.is_number() && v.num() >= 0 && v.num() <= 1000 && v.num() == static_cast<int>(v.num()))
+    return static_cast<int>(v.num());
+  throw ConfigError(fmt::format("{}: '{}' must be a whole number from 0 to 1000", file.string(), key));
+}
+
 bool expect_bool(const luahost::Value& v, const std::string& key, const fs::path& file) {
   if (v.is_bool()) return v.boolean();
   throw ConfigError(fmt::format("{}: '{}' must be true or false, got a {}", file.string(), key, v.type_name()));
+}
+// Command-line options win over the config file.
+Config apply_command_line(Config cfg, const GlobalOptions& opts) {
+  if (opts.wait_for_db) cfg.wait_for_db = *opts.wait_for_db;
+  if (opts.lock_timeout) cfg.migration_lock_timeout = *opts.lock_timeout;
+  return cfg;
 }
 }  // namespace
 
@@ -56,7 +69,7 @@ Config load(const GlobalOptions& opts) {
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     if (explicit_path) throw ConfigError(fmt::format("{}: config file not found", path.string()));
-    return cfg;
+    return apply_command_line(std::move(cfg), opts);
   }
   cfg.file = path;
   // Paths in messages stay short and relative when the config is in the working directory.
@@ -75,7 +88,8 @@ Config load(const GlobalOptions& opts) {
     if (!kKnownKeys.count(key))
       throw ConfigError(fmt::format("{}: unknown setting '{}' (known: script_location, url, version_table, "
                                     "version_table_schema, transaction_per_migration, lua_time_limit, "
-                                    "lua_memory_limit)",
+                                    "lua_memory_limit, wait_for_db, migration_lock_timeout, lock_retries, "
+                                    "lock_retry_delay)",
                                     path.string(), key));
     if (key == "script_location") cfg.script_location = expect_string(v, key, path);
     else if (key == "url") cfg.url = expect_string(v, key, path);
@@ -84,10 +98,14 @@ Config load(const GlobalOptions& opts) {
     else if (key == "transaction_per_migration") cfg.transaction_per_migration = expect_bool(v, key, path);
     else if (key == "lua_time_limit") cfg.lua_time_limit = parse_duration(expect_string(v, key, path), path.string() + ": lua_time_limit");
     else if (key == "lua_memory_limit") cfg.lua_memory_limit = parse_size(expect_string(v, key, path), path.string() + ": lua_memory_limit");
+    else if (key == "wait_for_db") cfg.wait_for_db = parse_duration(expect_string(v, key, path), path.string() + ": wait_for_db");
+    else if (key == "migration_lock_timeout") cfg.migration_lock_timeout = parse_duration(expect_string(v, key, path), path.string() + ": migration_lock_timeout");
+    else if (key == "lock_retry_delay") cfg.lock_retry_delay = parse_duration(expect_string(v, key, path), path.string() + ": lock_retry_delay");
+    else if (key == "lock_retries") cfg.lock_retries = expect_count(v, key, path);
   }
   if (cfg.version_table.empty() || cfg.version_table.size() > 63)
     throw ConfigError(fmt::format("{}: version_table must be 1 to 63 characters", path.string()));
-  return cfg;
+  return apply_command_line(std::move(cfg), opts);
 }
 
 std::string resolve_url(const GlobalOptions& opts, const Config& cfg) {

@@ -16,6 +16,9 @@ struct GlobalOptions {
   std::map<std::string, std::string> x;   // -x KEY=VALUE
   bool quiet = false;
   bool no_color = false;
+  // Override the config file's wait_for_db and migration_lock_timeout when set.
+  std::optional<std::chrono::milliseconds> wait_for_db;    // --wait-for-db
+  std::optional<std::chrono::milliseconds> lock_timeout;   // --lock-timeout
 };
 
 struct Config {
@@ -28,6 +31,17 @@ struct Config {
   bool transaction_per_migration = true;
   std::chrono::milliseconds lua_time_limit{60000};
   size_t lua_memory_limit = size_t{512} << 20;
+  // How long to retry connecting while the server cannot be reached. Default: 0 (fail at once).
+  std::chrono::milliseconds wait_for_db{0};
+  // How long a command that changes the database waits for another luamig to release the migration lock.
+  // Default: 10 minutes; 0 = forever. Distinct from PostgreSQL's lock_timeout, which limits lock waits of the
+  // statements inside migrations.
+  std::chrono::milliseconds migration_lock_timeout{std::chrono::minutes(10)};
+  // A revision failing with lock_not_available (SQLSTATE 55P03) is rolled back and run again up to this many times.
+  // Default: 3.
+  int lock_retries = 3;
+  // Pause before the first such retry; each further pause doubles, with +-25% jitter. Default: 1 s.
+  std::chrono::milliseconds lock_retry_delay{1000};
 
   std::filesystem::path versions_dir() const { return root / script_location / "versions"; }
   std::filesystem::path lib_dir() const { return root / script_location / "lib"; }

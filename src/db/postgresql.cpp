@@ -6,20 +6,23 @@
 
 #include "config/url.hpp"
 #include "db/connection.hpp"
+#include "db/postgresql_lock.hpp"
 #include "dialect/postgresql.hpp"
 #include "util/error.hpp"
 #include "util/sql_failure.hpp"
 
 namespace luamig::db {
-namespace {
 
-std::string trim_message(std::string s) {
+std::string pg_trim_message(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   if (s.rfind("ERROR:  ", 0) == 0) s = s.substr(8);
   // PostgreSQL appends "LINE 1: ..." and a caret; the statement is reported on its own.
   if (auto nl = s.find('\n'); nl != std::string::npos) s = s.substr(0, nl);
   return s;
 }
+
+namespace {
+std::string trim_message(std::string s) { return pg_trim_message(std::move(s)); }
 
 Cell::Kind kind_of(pqxx::oid type) {
   switch (type) {
@@ -28,6 +31,15 @@ Cell::Kind kind_of(pqxx::oid type) {
     case 16: return Cell::Boolean;
     default: return Cell::Text;
   }
+}
+
+std::string lost_connection_message(const std::string& detail) {
+  std::string text = "the connection to the server was lost (the server closed it: the session was terminated, "
+                     "or the server shut down or became unreachable)";
+  std::string d = trim_message(detail);
+  // libpqxx 6 reports a connection dropped mid-statement as a failure to read the client encoding: no news.
+  if (!d.empty() && d.find("client encoding") == std::string::npos) text += ": " + d;
+  return text;
 }
 
 class PgStream : public RowStream {
@@ -92,7 +104,7 @@ class PgStream : public RowStream {
 
 class PgConnection : public Connection {
  public:
-  explicit PgConnection(const config::DatabaseUrl& url) : conn_(url.raw), ntx_(conn_, "luamig") {}
+  explicit PgConnection(const config::DatabaseUrl& url) : url_(url), conn_(url.raw), ntx_(conn_, "luamig") {}
 
   const dialect::Dialect& dialect() const override { return dialect_; }
 
@@ -106,9 +118,15 @@ class PgConnection : public Connection {
   }
   void rollback() noexcept override {
     in_tx_ = false;
-    try {
-      ntx_.exec("ROLLBACK");
-    } catch (...) {
+    // Twice when the first attempt fails on a live connection: a cancel sent for the statement before may land on
+    // the first ROLLBACK instead.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      try {
+        ntx_.exec("ROLLBACK");
+        return;
+      } catch (...) {
+        if (!conn_.is_open()) return;
+      }
     }
   }
   bool in_transaction() const override { return in_tx_; }
@@ -147,6 +165,19 @@ class PgConnection : public Connection {
 
   int backend_pid() const override { return conn_.backendpid(); }
 
+  bool is_open() const override { return conn_.is_open(); }
+
+  void cancel() noexcept override {
+    try {
+      if (conn_.is_open()) conn_.cancel_query();
+    } catch (...) {
+    }
+  }
+
+  std::unique_ptr<MigrationLock> acquire_migration_lock(const LockRequest& request) override {
+    return acquire_postgresql_lock(url_, *this, request);
+  }
+
  private:
   pqxx::result run(const std::string& sql, const std::vector<Param>& params) {
     try {
@@ -155,12 +186,13 @@ class PgConnection : public Connection {
     } catch (const pqxx::sql_error& e) {
       throw SqlFailure(trim_message(e.what()), sql, e.sqlstate());
     } catch (const pqxx::broken_connection& e) {
-      throw SqlFailure("the connection to the server was lost: " + trim_message(e.what()), sql, "08006");
+      throw SqlFailure(lost_connection_message(e.what()), sql, "08006");
     } catch (const pqxx::in_doubt_error& e) {
-      throw SqlFailure("the connection to the server was lost: " + trim_message(e.what()), sql, "08006");
+      throw SqlFailure(lost_connection_message(e.what()), sql, "08006");
     }
   }
 
+  config::DatabaseUrl url_;
   pqxx::connection conn_;
   pqxx::nontransaction ntx_;
   dialect::PostgreSQL dialect_;

@@ -1,6 +1,8 @@
 // SQLite through the system libsqlite3. Statements accept PostgreSQL-style "$1" placeholders (SQLite treats
 // "$1" as a named parameter, bound here by name), so migrations written with $N run on both dialects.
 #include <fmt/format.h>
+
+#include <climits>
 #include <sqlite3.h>
 
 #include "db/connection.hpp"
@@ -102,6 +104,12 @@ class SqliteStream : public RowStream {
   bool done_ = false;
 };
 
+class TransactionLock : public MigrationLock {
+ public:
+  void verify() override {}
+  void release() noexcept override {}
+};
+
 class SqliteConnection : public Connection {
  public:
   explicit SqliteConnection(const config::DatabaseUrl& url) {
@@ -166,6 +174,20 @@ class SqliteConnection : public Connection {
 
   std::unique_ptr<RowStream> stream(const std::string& sql, const std::vector<Param>& params) override {
     return std::make_unique<SqliteStream>(db_, sql, params);
+  }
+
+  bool is_open() const override { return db_ != nullptr; }
+
+  // sqlite3_interrupt is documented as safe to call from another thread.
+  void cancel() noexcept override { sqlite3_interrupt(db_); }
+
+  // SQLite's write lock is the transaction itself: begin() takes it with BEGIN IMMEDIATE for each revision, and the
+  // runner re-reads the version table in every one (Dialect::serializes_by_transaction). The migration lock only
+  // sets how long BEGIN IMMEDIATE waits for another process: the busy timeout.
+  std::unique_ptr<MigrationLock> acquire_migration_lock(const LockRequest& request) override {
+    auto ms = request.timeout.count();
+    sqlite3_busy_timeout(db_, ms <= 0 || ms > INT_MAX ? INT_MAX : static_cast<int>(ms));
+    return std::make_unique<TransactionLock>();
   }
 
  private:

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -20,6 +21,10 @@ namespace {
 
 constexpr int kHookPeriod = 1000;
 const char kTimeoutMessage[] = "time limit exceeded";
+const char kInterruptMessage[] = "interrupted: luamig was asked to stop";
+
+// Set from another thread by request_interrupt(); read by the count hook of every engine.
+std::atomic<bool> g_interrupt{false};
 
 // Sentinel whose address is op.NULL (a light userdata).
 char g_null_sentinel;
@@ -73,6 +78,11 @@ Runtime* runtime_of(lua_State* L) {
 
 void count_hook(lua_State* L, lua_Debug*) {
   Runtime* rt = runtime_of(L);
+  if (g_interrupt.load(std::memory_order_relaxed)) {
+    // Same re-arming as for the time limit: a pcall in the script cannot swallow the stop.
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    luaL_error(L, kInterruptMessage);
+  }
   if (!rt->has_deadline) return;
   if (rt->timed_out || std::chrono::steady_clock::now() >= rt->deadline) {
     rt->timed_out = true;
@@ -109,7 +119,7 @@ std::string error_text(lua_State* L, int idx, bool call_metamethods) {
 int message_handler(lua_State* L) {
   Runtime* rt = runtime_of(L);
   bool timeout = rt->timed_out;
-  if (timeout) lua_sethook(L, nullptr, 0, 0);
+  if (timeout || g_interrupt.load()) lua_sethook(L, nullptr, 0, 0);
   std::string msg = timeout ? std::string(kTimeoutMessage) : error_text(L, 1, true);
   rt->last_file.clear();
   rt->last_line = 0;
@@ -796,5 +806,8 @@ Value eval_config(const std::string& path, const std::string& source) {
   if (lua_pcall(L, 0, 0, 0) != 0) fail(error_text(L, -1, false));
   return to_value(L, env);
 }
+
+void request_interrupt() { g_interrupt.store(true); }
+void clear_interrupt() { g_interrupt.store(false); }
 
 }  // namespace luamig::luahost

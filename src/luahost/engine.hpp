@@ -95,4 +95,8 @@ void check_syntax(const std::string& path, const std::string& source);
 // Evaluates a config file (luamig.lua) in a restricted environment that offers env(name, default), string, table,
 // math, tostring, tonumber, type, pairs, ipairs; returns its globals. Throws ScriptError.
 Value eval_config(const std::string& path, const std::string& source);
+// Makes every engine's running Lua code fail with "interrupted" at its next count-hook check (within ~1000 VM
+// instructions; not inside a long C function). Callable from any thread. Sticky until clear_interrupt().
+void request_interrupt();
+void clear_interrupt();
 }  // namespace luamig::luahost

@@ -3,15 +3,18 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <random>
 #include <set>
 
 #include "db/connection.hpp"
 #include "db/version_table.hpp"
 #include "luahost/engine.hpp"
 #include "runner/report.hpp"
+#include "runner/session.hpp"
 #include "scripts/loader.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
+#include "util/interrupt.hpp"
 #include "util/output.hpp"
 #include "util/sql_failure.hpp"
 
@@ -39,12 +42,15 @@ class OnlineServices : public luahost::Services {
   explicit OnlineServices(db::Connection& conn) : conn_(conn) {}
 
   long long execute(const std::string& sql, const std::vector<Param>& params) override {
+    refuse_after_stop(sql);
     return conn_.execute(sql, params);
   }
   std::unique_ptr<RowStream> query(const std::string& sql, const std::vector<Param>& params) override {
+    refuse_after_stop(sql);
     return conn_.stream(sql, params);
   }
   void autocommit_block(const std::function<void()>& block) override {
+    autocommitted_ = true;
     bool was_in_tx = conn_.in_transaction();
     if (was_in_tx) conn_.commit();
     block();
@@ -57,9 +63,38 @@ class OnlineServices : public luahost::Services {
       out::line("  " + message);
   }
 
+  // Whether the current attempt at a revision committed part of its work in an autocommit block (then rerunning it
+  // from the start is not safe).
+  bool autocommitted() const { return autocommitted_; }
+  void start_attempt() { autocommitted_ = false; }
+
  private:
+  // A statement sent after a stop was requested is refused here: the cancel for the previous one may have come too
+  // early to catch it.
+  static void refuse_after_stop(const std::string& sql) {
+    if (int sig = interrupt::requested())
+      throw SqlFailure(fmt::format("not run: luamig received {}", interrupt::signal_name(sig)), sql, "57014");
+  }
+
   db::Connection& conn_;
+  bool autocommitted_ = false;
 };
+
+std::string sqlstate_of(const std::exception& e) {
+  if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&e))
+    return se->failure.sqlstate.value_or("");
+  if (const auto* sf = dynamic_cast<const SqlFailure*>(&e)) return sf->sqlstate();
+  return "";
+}
+
+std::string db_message_of(const std::exception& e) {
+  if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&e))
+    return se->failure.db_message.value_or(se->failure.message);
+  if (const auto* sf = dynamic_cast<const SqlFailure*>(&e)) return sf->message();
+  return e.what();
+}
+
+const char* direction_name(graph::Direction d) { return d == graph::Direction::Up ? "upgrade" : "downgrade"; }
 
 // One upgrade/downgrade command, phase by phase.
 class Run {
@@ -70,27 +105,47 @@ class Run {
     // A project whose graph cannot be built fails before connecting; one validated with these very files before
     // need not be built at all when the database turns out to be at its heads.
     if (!project_.remembered_heads()) project_.load_graph();
+    phase_ = "while connecting to the database; nothing was changed";
     connect();
+    // Reading first: a database already at the target is answered without the lock (see already_at_target).
     if (already_at_target()) return;
     const auto& map = project_.load_graph();
+    // Every process that changes the database takes turns here, before it reads the version table: a process
+    // that waited finds the work done and has nothing left to do.
+    phase_ = "while waiting for the migration lock; nothing was changed";
+    lock_ = take_migration_lock(project_, *conn_);
+    lock_verified_ = Clock::now();
+    phase_ = "before running any revision; nothing was changed";
     prepare_version_table();
     heads_ = to_set(version_table_->heads());
     plan(map);
     if (!steps_.empty()) start_engine();
+    phase_ = "between revisions";
     run_steps(map);
+    lock_->release();
   }
+
+  // What to say when a stop arrives outside the steps.
+  const std::string& phase() const { return phase_; }
 
  private:
   void connect() {
-    conn_ = db::connect(project_.database_url());
+    conn_ = runner::connect(project_);
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);
+    // On SIGINT/SIGTERM: cancel the running statement and stop the running Lua (see util/interrupt.hpp).
+    on_stop_ = std::make_unique<interrupt::OnStop>([conn = conn_.get()] {
+      luahost::request_interrupt();
+      conn->cancel();
+    });
   }
 
-  // The container-entrypoint case: `upgrade head` on a database that is already there. One query reads the heads
-  // (outside any transaction, creating nothing); when the plan from them is empty and the version table exists,
-  // the command ends without a lock, a transaction or the Lua engine. That is safe because nothing is changed.
-  // Otherwise the run starts over from the version table, and any error is left for that full path to report.
+  // The container-entrypoint case: `upgrade head` on a database that is already there. One query reads the
+  // committed heads (outside any transaction, creating nothing); when the plan from them is empty and the version
+  // table exists, the command ends without the migration lock, a transaction or the Lua engine. That is safe
+  // because nothing is changed, and what was read is committed: another process still migrating has not moved the
+  // heads yet, so this one goes on to wait for the lock. Otherwise the run starts over under the lock, and any
+  // error is left for that full path to report.
   bool already_at_target() {
     bool table_exists = false;
     heads_ = to_set(version_table_->heads(&table_exists));
@@ -172,16 +227,88 @@ class Run {
     graph::apply(heads_, change);
   }
 
-  // Rolls back, reports, and throws the already-reported RunError.
-  [[noreturn]] void fail_step(const graph::Step& step, const std::exception& e, size_t done) {
+  // After a failed attempt: the transaction is rolled back; the version table says where the database is (the
+  // in-memory heads are a fallback for a lost connection).
+  void roll_back_attempt(const std::set<std::string>& heads_before) {
     conn_->rollback();
+    heads_ = heads_before;
+    if (!conn_->is_open()) return;
+    try {
+      heads_ = to_set(version_table_->heads());
+    } catch (const std::exception&) {
+    }
+  }
+
+  std::string where_now(size_t done) const {
     const bool per_step = project_.cfg.transaction_per_migration;
-    if (!per_step) heads_ = to_set(version_table_->heads());
+    return fmt::format("The database is at {}: {} of {} step{} applied.",
+                       per_step ? heads_or_base(heads_) : "its state before this command", per_step ? done : 0,
+                       steps_.size(), steps_.size() == 1 ? "" : "s");
+  }
+
+  // Rolls back, reports, and throws the already-reported RunError.
+  [[noreturn]] void fail_step(const graph::Step& step, const std::exception& e, size_t done,
+                              const std::set<std::string>& heads_before) {
+    roll_back_attempt(heads_before);
     report_step_failure(step, e);
-    out::error(fmt::format("The database is at {}: {} of {} step{} applied before the failure.",
-                           per_step ? heads_or_base(heads_) : "its state before this command", per_step ? done : 0,
-                           steps_.size(), steps_.size() == 1 ? "" : "s"));
+    if (db::is_connection_loss(sqlstate_of(e)) || !conn_->is_open()) {
+      out::error(fmt::format("The connection to the database was lost during revision {}. The server rolls back a "
+                             "transaction whose connection is gone, so that revision left nothing behind; luamig "
+                             "does not rerun a half-run revision on a new connection.",
+                             step.revision->id));
+      out::error(where_now(done) + " Run the command again once the server is reachable.");
+    } else {
+      out::error(where_now(done));
+    }
     throw RunError("", 1);
+  }
+
+  // A stop (SIGINT/SIGTERM) seen inside a revision: no more cancels, roll back, report, release the lock.
+  [[noreturn]] void stop_in_step(const graph::Step& step, size_t done, const std::set<std::string>& heads_before) {
+    interrupt::acknowledge();
+    int sig = interrupt::requested();
+    roll_back_attempt(heads_before);
+    out::error(fmt::format("Stopped by {} during the {} of revision {} ({}): its transaction was rolled back.",
+                           interrupt::signal_name(sig), direction_name(step.direction), step.revision->id,
+                           step.revision->path));
+    stop_report(sig, done);
+  }
+
+  [[noreturn]] void stop_before(const graph::Step& step, size_t done) {
+    interrupt::acknowledge();
+    int sig = interrupt::requested();
+    out::error(fmt::format("Stopped by {} before the {} of revision {}.", interrupt::signal_name(sig),
+                           direction_name(step.direction), step.revision->id));
+    stop_report(sig, done);
+  }
+
+  [[noreturn]] void stop_report(int sig, size_t done) {
+    lock_->release();
+    out::error(where_now(done) + " The migration lock was released; run the command again to continue.");
+    throw interrupt::Stopped(sig, "");
+  }
+
+  // Pause before retry n (1-based): lock_retry_delay * 2^(n-1), +-25%.
+  std::chrono::milliseconds retry_pause(int n) {
+    static std::mt19937 rng(std::random_device{}());
+    std::uniform_real_distribution<double> jitter(0.75, 1.25);
+    double ms = static_cast<double>(project_.cfg.lock_retry_delay.count()) * static_cast<double>(1LL << (n - 1));
+    return std::chrono::milliseconds(static_cast<long long>(ms * jitter(rng)));
+  }
+
+  // Whether a failed attempt is worth another: lock_not_available, retries left, and nothing committed on the way.
+  bool should_retry(const std::exception& e, int retries_done) const {
+    return project_.cfg.transaction_per_migration && sqlstate_of(e) == "55P03" &&
+           retries_done < project_.cfg.lock_retries && !services_->autocommitted();
+  }
+
+  // Checks that the migration lock is still held: before a revision when the last check is 200 ms old (a round trip
+  // per revision would cost ~5% on long histories of quick revisions), and at the end.
+  void verify_lock(bool always) {
+    auto now = Clock::now();
+    if (!always && now - lock_verified_ < std::chrono::milliseconds(200)) return;
+    lock_->verify();
+    lock_verified_ = now;
   }
 
   // True when the version table no longer shows what this run planned from: another process has migrated
@@ -200,25 +327,52 @@ class Run {
     if (!per_step && !steps_.empty()) conn_->begin();
     for (size_t i = 0; i < steps_.size(); ++i) {
       const auto& step = steps_[i];
-      auto started = Clock::now();
-      if (per_step) {
-        conn_->begin();
-        if (moved_under_us()) {
-          conn_->rollback();
-          plan(map);
-          i = static_cast<size_t>(-1);
-          continue;
+      if (interrupt::requested()) stop_before(step, done);
+      verify_lock(false);
+      const auto heads_before = heads_;
+      int retries = 0;
+      bool replan = false;
+      for (;;) {
+        auto started = Clock::now();
+        if (per_step) {
+          conn_->begin();
+          if (moved_under_us()) {
+            conn_->rollback();
+            replan = true;
+            break;
+          }
+        }
+        services_->start_attempt();
+        try {
+          run_script(step);
+          record_version_change(map, step);
+          if (per_step) conn_->commit();
+          out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
+          break;
+        } catch (const std::exception& e) {
+          if (interrupt::requested()) stop_in_step(step, done, heads_before);
+          if (!should_retry(e, retries)) {
+            if (retries > 0)
+              out::error(fmt::format("The lock was still not available after {} retr{} (lock_retries = {}).",
+                                     retries, retries == 1 ? "y" : "ies", project_.cfg.lock_retries));
+            fail_step(step, e, done, heads_before);
+          }
+          roll_back_attempt(heads_before);
+          ++retries;
+          auto pause = retry_pause(retries);
+          out::warn(fmt::format("{}: lock not available ({}); rolled back, retry {} of {} in {}",
+                                step_description(step), db_message_of(e), retries, project_.cfg.lock_retries,
+                                format_duration(pause)));
+          if (!interrupt::sleep_for(pause)) stop_before(step, done);
         }
       }
-      try {
-        run_script(step);
-        record_version_change(map, step);
-        if (per_step) conn_->commit();
-      } catch (const std::exception& e) {
-        fail_step(step, e, done);
+      if (replan) {
+        // Another process moved the version table between our revisions (SQLite): plan again from where it is.
+        plan(map);
+        i = static_cast<size_t>(-1);
+        continue;
       }
       ++done;
-      out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
     }
     if (!per_step && !steps_.empty()) {
       try {
@@ -228,13 +382,18 @@ class Run {
         throw RunError(fmt::format("COMMIT failed: {} (SQLSTATE {}); nothing was applied", e.message(), e.sqlstate()));
       }
     }
+    if (done > 0) verify_lock(true);
     if (done == 0) out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
   }
 
   Project& project_;
   MigrateOptions options_;
+  std::string phase_;
   std::unique_ptr<db::Connection> conn_;
+  std::unique_ptr<db::MigrationLock> lock_;   // destroyed before conn_, which verifies it
+  Clock::time_point lock_verified_;
   std::unique_ptr<db::VersionTable> version_table_;
+  std::unique_ptr<interrupt::OnStop> on_stop_;   // destroyed before conn_, which it cancels
   std::unique_ptr<OnlineServices> services_;
   std::unique_ptr<luahost::Engine> engine_;
   std::set<std::string> heads_;
@@ -250,5 +409,20 @@ std::string step_description(const graph::Step& step) {
   return fmt::format("Running downgrade {} -> {}, {}", r.id, downs, r.message);
 }
 
-void migrate(Project& project, const MigrateOptions& options) { Run(project, options).execute(); }
+void migrate(Project& project, const MigrateOptions& options) {
+  interrupt::StopScope graceful_stop;
+  Run run(project, options);
+  try {
+    run.execute();
+  } catch (const interrupt::Stopped&) {
+    throw;
+  } catch (const std::exception&) {
+    // A statement cancelled by the stop surfaces as its own error; say what happened instead.
+    if (int sig = interrupt::requested()) {
+      interrupt::acknowledge();
+      throw interrupt::Stopped(sig, fmt::format("stopped by {} {}", interrupt::signal_name(sig), run.phase()));
+    }
+    throw;
+  }
+}
 }  // namespace luamig::runner

@@ -1,0 +1,216 @@
+// The migration lock on PostgreSQL: pg_try_advisory_lock(key) on a connection that does nothing else, so that
+// per-revision COMMITs and autocommit blocks on the main connection never release it. Polling (rather than a
+// blocking pg_advisory_lock) keeps the wait interruptible and lets the time-out message name the holder.
+#include "db/postgresql_lock.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <pqxx/pqxx>
+#include <random>
+
+#include "util/duration.hpp"
+#include "util/error.hpp"
+#include "util/interrupt.hpp"
+#include "util/output.hpp"
+
+namespace luamig::db {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const char kPoolerAdvice[] =
+    "This is what a pooler in transaction mode does (PgBouncer with pool_mode = transaction): it hands one "
+    "server session to several clients, while a session advisory lock needs a session of its own. Point "
+    "luamig at PostgreSQL directly, or at a pool in session mode.";
+
+std::string two_decimals(double seconds) {
+  return format_duration(std::chrono::nanoseconds(static_cast<long long>(seconds * 1e9)));
+}
+
+class PgMigrationLock : public MigrationLock {
+ public:
+  PgMigrationLock(const config::DatabaseUrl& url, Connection& main, const LockRequest& request)
+      : main_(main) {
+    try {
+      conn_ = std::make_unique<pqxx::connection>(url.raw);
+    } catch (const std::exception& e) {
+      throw RunError(fmt::format("cannot open the lock connection to PostgreSQL ({}): {}", url.describe(),
+                                 config::mask_passwords(pg_trim_message(e.what()))));
+    }
+    // The session shows up as "luamig" in pg_stat_activity unless the URL names it.
+    auto r = exec(
+        "SELECT pg_backend_pid(), current_schema(), CASE WHEN current_setting('application_name') = '' "
+        "THEN set_config('application_name', 'luamig', false) ELSE current_setting('application_name') END");
+    int first_pid = r[0][0].as<int>();
+    std::string schema =
+        request.schema.empty() ? (r[0][1].is_null() ? "public" : r[0][1].c_str()) : request.schema;
+    name_ = fmt::format("\"{}\".\"{}\"", schema, request.table);
+    key_ = migration_lock_key(schema, request.table);
+    auto ukey = static_cast<unsigned long long>(key_);
+    match_ = fmt::format(
+        "locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = "
+        "current_database())"
+        " AND classid = {}::oid AND objid = {}::oid AND objsubid = 1 AND granted",
+        ukey >> 32, ukey & 0xffffffffULL);
+
+    // A session that holds the lock before asking for it is shared with another client.
+    r = exec(fmt::format(
+        "SELECT pg_backend_pid(), EXISTS (SELECT 1 FROM pg_locks WHERE {} AND pid = pg_backend_pid())",
+        match_));
+    check_same_session(first_pid, r[0][0].as<int>());
+    if (r[0][1].as<bool>())
+      throw RunError(fmt::format(
+          "the migration lock on {} cannot work: the session luamig just opened already holds it. {}", name_,
+          kPoolerAdvice));
+
+    const auto started = Clock::now();
+    std::mt19937 rng(std::random_device{}());
+    std::uniform_real_distribution<double> jitter(0.75, 1.25);
+    double pause_ms = 25;
+    bool told = false;
+    for (;;) {
+      r = exec(fmt::format("SELECT pg_backend_pid(), pg_try_advisory_lock({})", key_));
+      if (r[0][0].as<int>() != first_pid && r[0][1].as<bool>()) {
+        // Taken (perhaps re-entrantly) on some other client's session: give it back, as far as the pooler
+        // lets us.
+        try {
+          exec(fmt::format("SELECT pg_advisory_unlock({})", key_));
+        } catch (const std::exception&) {
+        }
+      }
+      check_same_session(first_pid, r[0][0].as<int>());
+      if (r[0][1].as<bool>()) {
+        pid_ = first_pid;
+        return;
+      }
+      auto waited = Clock::now() - started;
+      if (request.timeout.count() > 0 && waited >= request.timeout) {
+        std::string holder = describe_holder();
+        release();
+        throw RunError(
+            fmt::format("timed out after {} waiting for the migration lock on {}: it is held by {}. Stop "
+                        "that process, or wait longer with --lock-timeout (config: migration_lock_timeout)",
+                        format_duration(waited), name_, holder));
+      }
+      if (!told && request.on_wait) {
+        request.on_wait(describe_holder());
+        told = true;
+      }
+      auto pause = std::chrono::milliseconds(static_cast<long long>(pause_ms * jitter(rng)));
+      if (request.timeout.count() > 0)
+        pause =
+            std::min(pause, std::chrono::duration_cast<std::chrono::milliseconds>(request.timeout - waited) +
+                                std::chrono::milliseconds(1));
+      if (!interrupt::sleep_for(pause)) {
+        release();
+        interrupt::throw_if_requested("while waiting for the migration lock; nothing was changed");
+      }
+      pause_ms = std::min(pause_ms * 1.5, 500.0);
+    }
+  }
+
+  ~PgMigrationLock() override { release(); }
+
+  void verify() override {
+    ResultRows rows;
+    try {
+      rows = main_.fetch(fmt::format("SELECT 1 FROM pg_locks WHERE {} AND pid = {}", match_, pid_));
+    } catch (const std::exception&) {
+      return;  // the main connection's own failure is reported by whoever uses it next
+    }
+    if (rows.empty())
+      throw RunError(
+          fmt::format("the migration lock on {} was lost: its session (pid {}) no longer holds it (the "
+                      "lock connection was closed or reset). Stopping before the next revision. If "
+                      "luamig connects through a pooler: {}",
+                      name_, pid_, kPoolerAdvice));
+  }
+
+  void release() noexcept override {
+    if (!conn_) return;
+    try {
+      if (pid_) {
+        pqxx::nontransaction tx(*conn_, "luamig_unlock");
+        auto r = tx.exec(fmt::format("SELECT pg_backend_pid(), pg_advisory_unlock({})", key_));
+        if (!r[0][1].as<bool>())
+          out::warn(fmt::format(
+              "warning: the migration lock on {} was not held by the session that took it (pid {}; "
+              "this statement ran on pid {}). {}",
+              name_, pid_, r[0][0].c_str(), kPoolerAdvice));
+      }
+    } catch (...) {
+    }
+    // Closing the session releases the lock in any case.
+    conn_.reset();
+    pid_ = 0;
+  }
+
+ private:
+  pqxx::result exec(const std::string& sql) {
+    try {
+      pqxx::nontransaction tx(*conn_, "luamig_lock");
+      return tx.exec(sql);
+    } catch (const std::exception& e) {
+      throw RunError(fmt::format("migration lock: {} (statement: {})", pg_trim_message(e.what()), sql));
+    }
+  }
+
+  void check_same_session(int expected, int actual) {
+    if (expected != actual)
+      throw RunError(
+          fmt::format("the migration lock on {} cannot work: the lock connection's server session "
+                      "changed between two statements (pid {} then {}). {}",
+                      name_, expected, actual, kPoolerAdvice));
+  }
+
+  // "pid 42 (application_name 'luamig', client 10.0.0.3, holding it for 3.20 s)"
+  std::string describe_holder() {
+    pqxx::result r;
+    try {
+      r =
+          exec(fmt::format("SELECT l.pid, a.application_name, host(a.client_addr),"
+                           " extract(epoch FROM now() - a.backend_start)::float8,"
+                           " extract(epoch FROM now() - a.query_start)::float8,"
+                           " a.state = 'idle' AND a.query ILIKE '%advisory_lock%'"
+                           " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+                           " WHERE {} AND l.pid <> pg_backend_pid()",
+                           match_));
+    } catch (const std::exception&) {
+      return "another session";
+    }
+    if (r.empty()) return "another session (which has just released it)";
+    const auto row = r[0];
+    std::string text =
+        fmt::format("pid {} (application_name '{}'", row[0].c_str(), row[1].is_null() ? "" : row[1].c_str());
+    if (!row[2].is_null()) text += fmt::format(", client {}", row[2].c_str());
+    if (!row[5].is_null() && row[5].as<bool>() && !row[4].is_null())
+      text += fmt::format(", holding it for {}", two_decimals(row[4].as<double>()));
+    else if (!row[3].is_null())
+      text += fmt::format(", connected for {}", two_decimals(row[3].as<double>()));
+    return text + ")";
+  }
+
+  Connection& main_;
+  std::unique_ptr<pqxx::connection> conn_;
+  long long key_ = 0;
+  int pid_ = 0;
+  std::string name_, match_;
+};
+}  // namespace
+
+long long migration_lock_key(const std::string& schema, const std::string& table) {
+  std::string text = std::string("luamig") + '\0' + schema + '\0' + table;
+  unsigned long long h = 1469598103934665603ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return static_cast<long long>(h);
+}
+
+std::unique_ptr<MigrationLock> acquire_postgresql_lock(const config::DatabaseUrl& url, Connection& main,
+                                                       const LockRequest& request) {
+  return std::make_unique<PgMigrationLock>(url, main, request);
+}
+}  // namespace luamig::db
