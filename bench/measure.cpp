@@ -2,12 +2,13 @@
 //
 //   measure RESULT_FILE COMMAND [ARG...]
 //
-// Appends one line "<wall_ns> <peak_rss_kib> <exit_status> <cpu_ns>" to RESULT_FILE (cpu: the child's user + system
-// time, which a busy machine inflates far less than the wall time). The child inherits stdin, stdout and
-// stderr (the caller redirects them). Wall time runs from just before posix_spawn to the end of wait4; the peak RSS
-// is that child's own ru_maxrss from wait4 (not the maximum over every child this process ever had, which is what
-// RUSAGE_CHILDREN would give). A child killed by a signal reports status 128 + signal. Exit status of measure
-// itself: 0 when the result line was written (whatever the child's status), 2 on a usage or spawn error.
+// Appends one line "<wall_ns> <peak_rss_kib> <exit_status> <cpu_ns>" to RESULT_FILE (cpu: the child's user +
+// system time, which a busy machine inflates far less than the wall time). The child inherits stdin, stdout
+// and stderr (the caller redirects them). Wall time runs from just before posix_spawn to the end of wait4;
+// the peak RSS is that child's own ru_maxrss from wait4 (not the maximum over every child this process ever
+// had, which is what RUSAGE_CHILDREN would give). A child killed by a signal reports status 128 + signal.
+// Exit status of measure itself: 0 when the result line was written (whatever the child's status), 2 on a
+// usage or spawn error.
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>

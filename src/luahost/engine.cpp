@@ -476,7 +476,7 @@ struct Engine::Impl {
   lua_State* L = nullptr;
   int sandbox_ref = LUA_NOREF;   // lua/sandbox.lua's module table
   Context context;
-  size_t heap_after_full_gc = 0;   // bytes in use after the last full collection (see unload)
+  size_t heap_after_full_gc = 0;  // bytes in use after the last full collection (see unload)
 
   ~Impl() {
     if (L) lua_close(L);
@@ -730,8 +730,8 @@ void Engine::unload(Script& script) {
   script.env_ref_ = LUA_NOREF;
   // A full collection after every script cost ~80 us per revision: most of the client's CPU time in a
   // 1,000-revision upgrade. The script's environment is left to the incremental collector; a full collection
-  // runs once the heap has grown by 16 MiB (or an eighth of a smaller lua_memory_limit) since the last, so garbage
-  // of earlier scripts neither grows the process nor takes a later script near its limit.
+  // runs once the heap has grown by 16 MiB (or an eighth of a smaller lua_memory_limit) since the last, so
+  // garbage of earlier scripts neither grows the process nor takes a later script near its limit.
   auto& I = *impl_;
   const size_t limit = I.rt.alloc.limit;
   const size_t slack = std::min(size_t{16} << 20, limit ? limit / 8 : SIZE_MAX);

@@ -102,8 +102,8 @@ class Run {
   Run(Project& project, const MigrateOptions& options) : project_(project), options_(options) {}
 
   void execute() {
-    // A project whose graph cannot be built fails before connecting; one validated with these very files before
-    // need not be built at all when the database turns out to be at its heads.
+    // A project whose graph cannot be built fails before connecting; one validated with these very files
+    // before need not be built at all when the database turns out to be at its heads.
     if (!project_.remembered_heads()) project_.load_graph();
     phase_ = "while connecting to the database; nothing was changed";
     connect();
@@ -141,11 +141,11 @@ class Run {
   }
 
   // The container-entrypoint case: `upgrade head` on a database that is already there. One query reads the
-  // committed heads (outside any transaction, creating nothing); when the plan from them is empty and the version
-  // table exists, the command ends without the migration lock, a transaction or the Lua engine. That is safe
-  // because nothing is changed, and what was read is committed: another process still migrating has not moved the
-  // heads yet, so this one goes on to wait for the lock. Otherwise the run starts over under the lock, and any
-  // error is left for that full path to report.
+  // committed heads (outside any transaction, creating nothing); when the plan from them is empty and the
+  // version table exists, the command ends without the migration lock, a transaction or the Lua engine. That
+  // is safe because nothing is changed, and what was read is committed: another process still migrating has
+  // not moved the heads yet, so this one goes on to wait for the lock. Otherwise the run starts over under
+  // the lock, and any error is left for that full path to report.
   bool already_at_target() {
     bool table_exists = false;
     heads_ = to_set(version_table_->heads(&table_exists));
@@ -162,10 +162,12 @@ class Run {
     return true;
   }
 
-  // `upgrade head` / `upgrade heads` answered without the graph: the database holds exactly the heads remembered
-  // from the last validated load of these same files (a single one for "head"), which is where the plan is empty.
+  // `upgrade head` / `upgrade heads` answered without the graph: the database holds exactly the heads
+  // remembered from the last validated load of these same files (a single one for "head"), which is where the
+  // plan is empty.
   bool at_remembered_heads() {
-    if (options_.direction != graph::Direction::Up || (options_.target != "head" && options_.target != "heads"))
+    if (options_.direction != graph::Direction::Up ||
+        (options_.target != "head" && options_.target != "heads"))
       return false;
     const auto& remembered = project_.remembered_heads();
     if (!remembered || (options_.target == "head" && remembered->size() != 1)) return false;

@@ -18,8 +18,8 @@ struct Project {
   config::GlobalOptions opts;
   config::Config cfg;
   std::unique_ptr<graph::RevisionMap> map;   // loaded by load_graph()
-  bool remembered_read = false;                            // remembered_heads() looked
-  std::optional<std::vector<std::string>> remembered;      // and found these
+  bool remembered_read = false;              // remembered_heads() looked
+  std::optional<std::vector<std::string>> remembered;  // and found these
 
   // Reads the config (throws ConfigError).
   static Project open(const config::GlobalOptions& opts);

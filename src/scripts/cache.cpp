@@ -1,8 +1,7 @@
 #include "scripts/cache.hpp"
 
-#include <fmt/format.h>
-
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,9 +14,9 @@
 
 namespace luamig::scripts {
 namespace {
-// One line per file: 11 fields separated by kField, plus an empty twelfth (a trailing separator). Lists inside a
-// field are separated by kItem. Lines are written in name order; a file in another order is still read (and
-// sorted).
+// One line per file: 11 fields separated by kField, plus an empty twelfth (a trailing separator). Lists
+// inside a field are separated by kItem. Lines are written in name order; a file in another order is still
+// read (and sorted).
 const char kMagic[] = "luamig-header-cache 1";
 constexpr char kField = '\x1f';
 constexpr char kItem = '\x1e';
@@ -41,7 +40,8 @@ bool to_number(std::string_view s, T& out) {
   return ec == std::errc() && end == s.data() + s.size();
 }
 
-// The whole file, or false when it cannot be read. One read for the common case: the cache is a few MB at most.
+// The whole file, or false when it cannot be read. One read for the common case: the cache is a few MB at
+// most.
 bool slurp(const std::filesystem::path& file, std::string& out) {
   int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -52,9 +52,12 @@ bool slurp(const std::filesystem::path& file, std::string& out) {
     size_t got = 0;
     while (ok && got < out.size()) {
       ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-      if (n > 0) got += static_cast<size_t>(n);
-      else if (n == 0) out.resize(got);   // shrank while we read: a writer replaced it; take what is there
-      else ok = errno == EINTR;
+      if (n > 0)
+        got += static_cast<size_t>(n);
+      else if (n == 0)
+        out.resize(got);  // shrank while we read: a writer replaced it; take what is there
+      else
+        ok = errno == EINTR;
     }
   }
   ::close(fd);
@@ -62,7 +65,9 @@ bool slurp(const std::filesystem::path& file, std::string& out) {
 }
 
 // Values that could break the line format are never cached (the file is then parsed each time).
-bool storable(std::string_view s) { return s.find_first_of(std::string_view("\n\r\x1f\x1e", 4)) == std::string_view::npos; }
+bool storable(std::string_view s) {
+  return s.find_first_of(std::string_view("\n\r\x1f\x1e", 4)) == std::string_view::npos;
+}
 
 bool storable(const std::vector<std::string>& v) {
   return std::all_of(v.begin(), v.end(), [](const std::string& s) { return storable(std::string_view(s)); });
@@ -85,10 +90,10 @@ bool HeaderCache::parse() {
   const std::string header = std::string(kMagic) + " " + LUAMIG_VERSION + "\n";
   if (rest.substr(0, header.size()) != header) return false;
   rest.remove_prefix(header.size());
-  entries_.reserve(rest.size() / 80);   // lines are ~100 bytes or more
+  entries_.reserve(rest.size() / 80);  // lines are ~100 bytes or more
   while (!rest.empty()) {
     size_t eol = rest.find('\n');
-    if (eol == std::string_view::npos) return false;   // a truncated last line
+    if (eol == std::string_view::npos) return false;  // a truncated last line
     std::string_view line = rest.substr(0, eol);
     rest.remove_prefix(eol + 1);
     std::string_view f[kFields];
@@ -102,14 +107,16 @@ bool HeaderCache::parse() {
     }
     Entry e;
     int line_no = 0;
-    if (n != kFields || !to_number(f[1], e.key.size) || !to_number(f[2], e.key.mtime_ns) || !to_number(f[4], line_no))
+    if (n != kFields || !to_number(f[1], e.key.size) || !to_number(f[2], e.key.mtime_ns) ||
+        !to_number(f[4], line_no))
       return false;
     e.name = f[0];
     for (size_t i = 0; i < 9; ++i) e.fields[i] = f[3 + i];
     entries_.push_back(e);
   }
   auto by_name = [](const Entry& a, const Entry& b) { return a.name < b.name; };
-  if (!std::is_sorted(entries_.begin(), entries_.end(), by_name)) std::sort(entries_.begin(), entries_.end(), by_name);
+  if (!std::is_sorted(entries_.begin(), entries_.end(), by_name))
+    std::sort(entries_.begin(), entries_.end(), by_name);
   auto same_name = [](const Entry& a, const Entry& b) { return a.name == b.name; };
   return std::adjacent_find(entries_.begin(), entries_.end(), same_name) == entries_.end();
 }
@@ -117,7 +124,7 @@ bool HeaderCache::parse() {
 graph::Revision HeaderCache::revision(const Entry& e) {
   graph::Revision r;
   r.id = e.fields[0];
-  to_number(e.fields[1], r.line);   // checked when the file was read
+  to_number(e.fields[1], r.line);  // checked when the file was read
   r.down_revisions = list(e.fields[2]);
   r.branch_labels = list(e.fields[3]);
   r.depends_on = list(e.fields[4]);
@@ -128,14 +135,15 @@ graph::Revision HeaderCache::revision(const Entry& e) {
 }
 
 bool cacheable(const graph::Revision& r) {
-  return storable(r.id) && storable(r.down_revisions) && storable(r.branch_labels) && storable(r.depends_on) &&
-         storable(r.message) && storable(r.create_date);
+  return storable(r.id) && storable(r.down_revisions) && storable(r.branch_labels) &&
+         storable(r.depends_on) && storable(r.message) && storable(r.create_date);
 }
 
 void write_cache(const std::filesystem::path& file, const std::vector<CachedRevision>& entries) {
   std::vector<size_t> order(entries.size());
   std::iota(order.begin(), order.end(), size_t{0});
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return entries[a].name < entries[b].name; });
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return entries[a].name < entries[b].name; });
   std::string out = std::string(kMagic) + " " + LUAMIG_VERSION + "\n";
   out.reserve(entries.size() * 128);
   for (size_t i : order) {

@@ -105,9 +105,10 @@ uint64_t file_hash(std::string_view name, const CacheKey& key) {
   return mix(h);
 }
 
-// The fingerprint of versions_dir's migration files: the sum of one hash per (name, size, mtime), so that it does
-// not depend on the order readdir returns them in; the files themselves (unsorted) into *files when given. Every
-// file is stat'ed on every run: an edit changes the file's size or mtime but not the directory's.
+// The fingerprint of versions_dir's migration files: the sum of one hash per (name, size, mtime), so that it
+// does not depend on the order readdir returns them in; the files themselves (unsorted) into *files when
+// given. Every file is stat'ed on every run: an edit changes the file's size or mtime but not the
+// directory's.
 uint64_t list_files(const fs::path& versions_dir, std::vector<Entry>* files) {
   DIR* dir = opendir(versions_dir.c_str());
   if (!dir)
@@ -163,7 +164,8 @@ std::optional<std::vector<std::string>> remembered_heads(const fs::path& version
   return std::vector<std::string>(lines.begin() + 2, lines.end());
 }
 
-void remember_heads(const fs::path& versions_dir, uint64_t fingerprint, const std::vector<std::string>& heads) {
+void remember_heads(const fs::path& versions_dir, uint64_t fingerprint,
+                    const std::vector<std::string>& heads) {
   const fs::path file = heads_file(versions_dir);
   std::string text = heads_text(fingerprint, heads), existing;
   if (read_small_file(file, existing) && existing == text) return;
@@ -177,14 +179,15 @@ std::vector<graph::Revision> load_revisions(const fs::path& versions_dir, uint64
   // Sorting small indices rather than the entries themselves: with 10,000 files the string moves dominated.
   std::vector<uint32_t> order(files.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return files[a].name < files[b].name; });
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return files[a].name < files[b].name; });
 
   // Both lists are in name order: one merge pass pairs each file with its cache entry.
   const fs::path cache_file = versions_dir / ".luamig-cache";
   const HeaderCache cache(cache_file);
   auto cached = cache.entries().begin();
   const auto cache_end = cache.entries().end();
-  bool changed = false;   // the cache file no longer matches the directory: rewrite it
+  bool changed = false;  // the cache file no longer matches the directory: rewrite it
   size_t used = 0;
   std::vector<graph::Revision> out;
   out.reserve(files.size());
@@ -203,14 +206,16 @@ std::vector<graph::Revision> load_revisions(const fs::path& versions_dir, uint64
       continue;
     }
     out.push_back(parse_file(path));
-    // A header the format cannot store is parsed on every run; it is no reason to rewrite the cache each time.
+    // A header the format cannot store is parsed on every run; it is no reason to rewrite the cache each
+    // time.
     if (cacheable(out.back())) changed = true;
   }
-  if (used != cache.entries().size()) changed = true;   // entries of removed or edited files
+  if (used != cache.entries().size()) changed = true;  // entries of removed or edited files
   if (changed) {
     std::vector<CachedRevision> fresh;
     fresh.reserve(out.size());
-    for (size_t k = 0; k < out.size(); ++k) fresh.push_back({files[order[k]].name, files[order[k]].key, out[k]});
+    for (size_t k = 0; k < out.size(); ++k)
+      fresh.push_back({files[order[k]].name, files[order[k]].key, out[k]});
     write_cache(cache_file, fresh);
   }
   return out;

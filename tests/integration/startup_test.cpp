@@ -1,5 +1,5 @@
-// Start-up paths: `upgrade head` with nothing to do answers from one read of the version table, a missing version
-// table is still created when there is nothing to apply, and `--version` needs no project.
+// Start-up paths: `upgrade head` with nothing to do answers from one read of the version table, a missing
+// version table is still created when there is nothing to apply, and `--version` needs no project.
 #include <catch2/catch.hpp>
 
 #include "support/pg_server.hpp"
@@ -9,7 +9,8 @@
 namespace lt = luamig::test;
 
 namespace {
-lt::RunResult run_in(const lt::TempProject& proj, const lt::TempDb& db, const std::vector<std::string>& args) {
+lt::RunResult run_in(const lt::TempProject& proj, const lt::TempDb& db,
+                     const std::vector<std::string>& args) {
   lt::RunOptions o;
   o.cwd = proj.path().string();
   o.env = {{"DATABASE_URL", db.url()}};
@@ -20,7 +21,8 @@ lt::RunResult run_in(const lt::TempProject& proj, const lt::TempDb& db, const st
 TEST_CASE("startup: upgrade head twice, the second run has nothing to do", "[startup]") {
   lt::TempProject proj;
   proj.write_config();
-  proj.write_migration("a1", std::nullopt, "  op.create_table('t', { 'id', 'integer' })", "  op.drop_table('t')");
+  proj.write_migration("a1", std::nullopt, "  op.create_table('t', { 'id', 'integer' })",
+                       "  op.drop_table('t')");
   proj.write_migration("b2", "a1", "  op.add_column('t', { 'c', 'integer' })", "  op.drop_column('t', 'c')");
   lt::TempDb db;
 
@@ -56,7 +58,8 @@ TEST_CASE("startup: upgrade head twice, the second run has nothing to do", "[sta
     CHECK(r.out.find("Nothing to do") != std::string::npos);
   }
   SECTION("new work after the fast path's read is applied") {
-    proj.write_migration("c3", "b2", "  op.add_column('t', { 'd', 'integer' })", "  op.drop_column('t', 'd')");
+    proj.write_migration("c3", "b2", "  op.add_column('t', { 'd', 'integer' })",
+                         "  op.drop_column('t', 'd')");
     r = run_in(proj, db, {"upgrade", "head"});
     CHECK(r.status == 0);
     CHECK(db.version_rows() == std::vector<std::string>{"c3"});
@@ -118,7 +121,8 @@ TEST_CASE("startup: --version needs no project, config or database", "[startup]"
 TEST_CASE("startup: the remembered heads never hide a change to the project", "[startup]") {
   lt::TempProject proj;
   proj.write_config();
-  proj.write_migration("a1", std::nullopt, "  op.create_table('t', { 'id', 'integer' })", "  op.drop_table('t')");
+  proj.write_migration("a1", std::nullopt, "  op.create_table('t', { 'id', 'integer' })",
+                       "  op.drop_table('t')");
   lt::TempDb db;
   REQUIRE(run_in(proj, db, {"upgrade", "head"}).status == 0);
   REQUIRE(proj.exists("migrations/versions/.luamig-cache-heads"));
@@ -143,7 +147,8 @@ TEST_CASE("startup: the remembered heads never hide a change to the project", "[
     CHECK(r.out.find("Nothing to do") != std::string::npos);
   }
   SECTION("a stamped database elsewhere in the graph is upgraded") {
-    proj.write_migration("b2", "a1", "  op.add_column('t', { 'c', 'integer' })", "  op.drop_column('t', 'c')");
+    proj.write_migration("b2", "a1", "  op.add_column('t', { 'c', 'integer' })",
+                         "  op.drop_column('t', 'c')");
     REQUIRE(run_in(proj, db, {"upgrade", "head"}).status == 0);
     REQUIRE(run_in(proj, db, {"stamp", "a1"}).status == 0);
     db.exec("ALTER TABLE t DROP COLUMN c");

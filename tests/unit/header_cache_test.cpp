@@ -1,9 +1,8 @@
-// The revision header cache (versions/.luamig-cache): what it returns equals a fresh parse, it is rewritten only
-// when the directory changed, and an edited, added or removed file is never served from a stale entry. The same
-// for the remembered graph heads (versions/.luamig-cache-heads).
-#include <sys/stat.h>
-
+// The revision header cache (versions/.luamig-cache): what it returns equals a fresh parse, it is rewritten
+// only when the directory changed, and an edited, added or removed file is never served from a stale entry.
+// The same for the remembered graph heads (versions/.luamig-cache-heads).
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -28,8 +27,9 @@ std::vector<std::string> summary(const std::vector<Revision>& revs) {
   for (const auto& r : revs) {
     std::string downs;
     for (const auto& d : r.down_revisions) downs += d + ",";
-    out.push_back(r.id + "|" + downs + "|" + r.message + "|" + r.create_date + "|" + fs::path(r.path).filename().string() +
-                  "|" + std::to_string(r.line) + "|" + (r.has_downgrade ? "down" : "nodown"));
+    out.push_back(r.id + "|" + downs + "|" + r.message + "|" + r.create_date + "|" +
+                  fs::path(r.path).filename().string() + "|" + std::to_string(r.line) + "|" +
+                  (r.has_downgrade ? "down" : "nodown"));
   }
   return out;
 }
@@ -73,7 +73,7 @@ TEST_CASE("header cache: edited, added and removed files are seen", "[cache]") {
     CHECK(revs[1].find("|second, renamed|") != std::string::npos);
   }
   SECTION("an edit that keeps the size but changes the mtime") {
-    proj.write(b2, lt::migration("b9", "a1", "", "", "second"));   // same length, other id
+    proj.write(b2, lt::migration("b9", "a1", "", "", "second"));  // same length, other id
     fs::last_write_time(proj.path(b2), fs::last_write_time(proj.path(b2)) + std::chrono::seconds(2));
     auto revs = load_revisions(versions);
     REQUIRE(revs.size() == 2);
@@ -104,7 +104,10 @@ TEST_CASE("header cache: a damaged or foreign cache file is ignored and replaced
   const std::string good = proj.read("migrations/versions/.luamig-cache");
 
   for (std::string bad : {std::string("not a cache\n"), good.substr(0, good.size() - 3),
-                          good + "x\x1f" "1\x1f" "2\n", std::string("")}) {
+                          good + "x\x1f"
+                                 "1\x1f"
+                                 "2\n",
+                          std::string("")}) {
     proj.write("migrations/versions/.luamig-cache", bad);
     CHECK(summary(load_revisions(versions)) == expected);
     CHECK(proj.read("migrations/versions/.luamig-cache") == good);
@@ -124,17 +127,19 @@ TEST_CASE("header cache: a cache written in another order is still used", "[cach
   std::string text = proj.read("migrations/versions/.luamig-cache");
   std::vector<std::string> lines;
   size_t start = 0;
-  for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) lines.push_back(text.substr(start, nl - start + 1));
+  for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1)
+    lines.push_back(text.substr(start, nl - start + 1));
   std::string reversed = lines[0];
   for (size_t i = lines.size(); i-- > 1;) reversed += lines[i];
   proj.write("migrations/versions/.luamig-cache", reversed);
   const auto before = mtime(versions / ".luamig-cache");
   tick();
   CHECK(summary(load_revisions(versions)) == expected);
-  CHECK(mtime(versions / ".luamig-cache") == before);   // every entry matched: nothing to rewrite
+  CHECK(mtime(versions / ".luamig-cache") == before);  // every entry matched: nothing to rewrite
 }
 
-TEST_CASE("header cache: a header it cannot store is parsed each time without rewriting the cache", "[cache]") {
+TEST_CASE("header cache: a header it cannot store is parsed each time without rewriting the cache",
+          "[cache]") {
   lt::TempProject proj;
   proj.write_migration("a1", std::nullopt, "", "", "first");
   // The message (first comment line) holds the cache's field separator.
@@ -166,7 +171,7 @@ TEST_CASE("remembered heads: valid only for the very files of the validated load
   const fs::path versions = proj.path("migrations/versions");
   using luamig::scripts::remembered_heads;
 
-  CHECK(!remembered_heads(versions));   // never loaded
+  CHECK(!remembered_heads(versions));  // never loaded
   CHECK(load_and_remember(versions) == std::vector<std::string>{"b2"});
   REQUIRE(remembered_heads(versions));
   CHECK(*remembered_heads(versions) == std::vector<std::string>{"b2"});
