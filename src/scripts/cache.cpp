@@ -1,16 +1,15 @@
 #include "scripts/cache.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <fstream>
 #include <numeric>
 #include <string_view>
+
+#include "scripts/loader.hpp"
 
 namespace luamig::scripts {
 namespace {
@@ -40,33 +39,12 @@ bool to_number(std::string_view s, T& out) {
   return ec == std::errc() && end == s.data() + s.size();
 }
 
-// The whole file, or false when it cannot be read. One read for the common case: the cache is a few MB at
-// most.
-bool slurp(const std::filesystem::path& file, std::string& out) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  struct stat st;
-  bool ok = ::fstat(fd, &st) == 0;
-  if (ok) {
-    out.resize(static_cast<size_t>(st.st_size));
-    size_t got = 0;
-    while (ok && got < out.size()) {
-      ssize_t n = ::read(fd, out.data() + got, out.size() - got);
-      if (n > 0)
-        got += static_cast<size_t>(n);
-      else if (n == 0)
-        out.resize(got);  // shrank while we read: a writer replaced it; take what is there
-      else
-        ok = errno == EINTR;
-    }
-  }
-  ::close(fd);
-  return ok;
-}
-
 // Values that could break the line format are never cached (the file is then parsed each time).
 bool storable(std::string_view s) {
-  return s.find_first_of(std::string_view("\n\r\x1f\x1e", 4)) == std::string_view::npos;
+  for (char c : s)  // all four are control characters: one comparison for almost every byte
+    if (static_cast<unsigned char>(c) < 0x20 && (c == '\n' || c == '\r' || c == kField || c == kItem))
+      return false;
+  return true;
 }
 
 bool storable(const std::vector<std::string>& v) {
@@ -82,7 +60,7 @@ void append_list(std::string& out, const std::vector<std::string>& v) {
 }  // namespace
 
 HeaderCache::HeaderCache(const std::filesystem::path& file) {
-  if (!slurp(file, text_) || !parse()) entries_.clear();
+  if (!try_read_text(file, text_) || !parse()) entries_.clear();
 }
 
 bool HeaderCache::parse() {

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -18,12 +20,37 @@
 namespace luamig::scripts {
 namespace fs = std::filesystem;
 
+bool try_read_text(const fs::path& path, std::string& out) {
+  // open/fstat/read rather than iostreams: a cold load reads every revision file, a run every file it applies.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  bool ok = ::fstat(fd, &st) == 0;
+  if (ok) {
+    out.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    for (;;) {
+      if (got == out.size()) out.resize(got + 4096);   // grew since fstat: read on to the end
+      ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+      if (n > 0) {
+        got += static_cast<size_t>(n);
+      } else if (n == 0) {
+        break;
+      } else if (errno != EINTR) {
+        ok = false;
+        break;
+      }
+    }
+    out.resize(got);
+  }
+  ::close(fd);
+  return ok;
+}
+
 std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw RunError(fmt::format("{}: cannot read the file", path.string()));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text;
+  if (!try_read_text(path, text)) throw RunError(fmt::format("{}: cannot read the file", path.string()));
+  return text;
 }
 
 namespace {

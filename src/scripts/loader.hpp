@@ -30,4 +30,6 @@ void remember_heads(const std::filesystem::path& versions_dir, uint64_t fingerpr
 
 // The whole text of a file. Throws RunError when it cannot be read.
 std::string read_text(const std::filesystem::path& path);
+// The same into `out`; false when the file cannot be opened or read.
+bool try_read_text(const std::filesystem::path& path, std::string& out);
 }  // namespace luamig::scripts
