@@ -1,5 +1,20 @@
 -- The environment every migration file, hooks file and required module runs in.
 -- Engine code: runs with the real globals; sandboxed code only ever sees what new_env() hands out.
+--
+-- What a file gets (issue 4): op, context (read-only), log, print (= log.info), require (stdlib/ and
+-- <script_location>/lib/, Lua source only); assert error ipairs next pairs pcall select tonumber tostring type unpack
+-- xpcall rawequal rawget, and rawset getmetatable setmetatable (guarded, see below); string (string.dump
+-- refused), table, math (math.random seeded per run and per file), os.time/clock/date, bit, coroutine (nesting
+-- capped), collectgarbage("count").
+-- Refused with "<name> is not available in migrations": io, os.*, debug, jit, package, ffi, load, loadstring,
+-- dofile, loadfile, getfenv, setfenv, newproxy, module, gcinfo, string.dump. getfenv/setfenv are refused entirely
+-- (not only on functions outside the migration): a file that wants per-function environments can pass tables.
+--
+-- Isolation: every file (and every module it requires) gets its own globals and its own copies of the libraries;
+-- `context` is read-only (context.x is the file's own copy: LuaJIT has no __pairs, and a proxy could not be iterated).
+-- Values the engine shares between files are out of reach: getmetatable() never returns a metatable the sandboxed
+-- code did not set itself (the string metatable, op.text values, row streams), setmetatable() and rawset() refuse
+-- engine-owned tables, and the tables hung on `op` are sealed.
 local host, base_context = ...
 
 local real = {
@@ -8,13 +23,17 @@ local real = {
   error = error, type = type, pairs = pairs, next = next, tostring = tostring, setfenv = setfenv,
   collectgarbage = collectgarbage, select = select,
 }
-local setmetatable, rawget, error, type, pairs, tostring = setmetatable, rawget, error, type, pairs, tostring
-
-math.randomseed(os.time())
+local setmetatable, rawget, rawset, error, type, pairs, tostring, select =
+  setmetatable, rawget, rawset, error, type, pairs, tostring, select
+local raw_getmetatable = host.raw_getmetatable
 
 local op = host.engine_module("op", host)
 
 local M = {}
+
+local function refuse(what, level)
+  error(what .. " is not available in migrations", level + 1)
+end
 
 local function copy(t, skip)
   local c = {}
@@ -24,34 +43,69 @@ local function copy(t, skip)
   return c
 end
 
+-- Tables owned by the engine that sandboxed code can reach: rawset() and setmetatable() refuse them.
+local sealed = setmetatable({}, { __mode = "k" })
+-- Metatables set by sandboxed code: the only ones getmetatable() reveals.
+local user_metatables = setmetatable({}, { __mode = "k" })
+
 -- A table whose reads see `backing` and whose writes fail: for shared, engine-owned values.
 local function readonly(backing, what)
-  return setmetatable({}, {
+  local t = setmetatable({}, {
     __index = backing,
     __newindex = function(_, k)
       error(what .. " is read-only (cannot set '" .. tostring(k) .. "')", 2)
     end,
     __metatable = false,
   })
+  sealed[t] = true
+  return t
 end
 
 -- A library stub whose every field is refused with a message that says so.
 local function refused_library(name)
-  return setmetatable({}, {
-    __index = function(_, k)
-      error(name .. "." .. tostring(k) .. " is not available in migrations", 2)
-    end,
-    __newindex = function(_, k)
-      error(name .. "." .. tostring(k) .. " is not available in migrations", 2)
-    end,
+  local t = setmetatable({}, {
+    __index = function(_, k) refuse(name .. "." .. tostring(k), 2) end,
+    __newindex = function(_, k) refuse(name .. "." .. tostring(k), 2) end,
     __metatable = false,
   })
+  sealed[t] = true
+  return t
+end
+
+-- Makes an engine table reachable from sandboxed code immutable in place (identity is kept: engine code compares
+-- values such as op.NULL_DEFAULT by identity). Its fields move to a hidden table read through __index.
+local function seal(t)
+  if sealed[t] then return end
+  sealed[t] = true
+  local mt = raw_getmetatable(t)
+  if mt == nil then
+    mt = {}
+    setmetatable(t, mt)
+  end
+  if rawget(mt, "__index") == nil and next(t) ~= nil then
+    local fields = {}
+    for k, v in pairs(t) do fields[k] = v end
+    for k in pairs(fields) do rawset(t, k, nil) end
+    rawset(mt, "__index", fields)
+  end
+  if rawget(mt, "__newindex") == nil then
+    rawset(mt, "__newindex", function(_, k)
+      error("luamig's values are read-only (cannot set '" .. tostring(k) .. "')", 2)
+    end)
+  end
+  if rawget(mt, "__metatable") == nil then rawset(mt, "__metatable", false) end
+  for _, v in pairs(rawget(mt, "__index") or t) do
+    if type(v) == "table" then seal(v) end
+  end
+end
+for _, v in pairs(op) do
+  if type(v) == "table" then seal(v) end
 end
 
 local forbidden_globals = {
   load = true, loadstring = true, dofile = true, loadfile = true, getfenv = true, setfenv = true,
   newproxy = true, module = true, package = true, debug = true, ffi = true, jit = true, io = true,
-  gcinfo = true, _VERSION = false,
+  gcinfo = true,
 }
 
 local os_allowed = { time = true, clock = true, date = true }
@@ -60,17 +114,93 @@ local function safe_os()
   local t = {}
   for k in pairs(os_allowed) do t[k] = real.os[k] end
   return setmetatable(t, {
-    __index = function(_, k)
-      error("os." .. tostring(k) .. " is not available in migrations", 2)
-    end,
+    __index = function(_, k) refuse("os." .. tostring(k), 2) end,
     __metatable = false,
   })
 end
 
 local function safe_collectgarbage(opt)
   if opt == "count" then return real.collectgarbage("count") end
-  error("collectgarbage(" .. tostring(opt) .. ") is not available in migrations (only \"count\")", 2)
+  error("collectgarbage(" .. (opt == nil and "" or "\"" .. tostring(opt) .. "\"") ..
+    ") is not available in migrations (only collectgarbage(\"count\"))", 2)
 end
+
+-- getmetatable/setmetatable/rawset as the sandbox sees them.
+local function safe_getmetatable(v)
+  local mt = raw_getmetatable(v)
+  if mt == nil then return nil end
+  if not user_metatables[mt] then return false end   -- as for a protected metatable
+  return real.getmetatable(v)                         -- honours the file's own __metatable
+end
+
+local function safe_setmetatable(t, mt)
+  if type(t) ~= "table" then
+    error("bad argument #1 to 'setmetatable' (table expected, got " .. type(t) .. ")", 2)
+  end
+  if sealed[t] then error("setmetatable: cannot change the metatable of a luamig value", 2) end
+  local current = raw_getmetatable(t)
+  if current ~= nil and not user_metatables[current] then
+    error("setmetatable: cannot change the metatable of a luamig value", 2)
+  end
+  if mt ~= nil and type(mt) ~= "table" then
+    error("bad argument #2 to 'setmetatable' (nil or table expected)", 2)
+  end
+  if mt ~= nil then
+    if sealed[mt] then error("setmetatable: a luamig value cannot be used as a metatable", 2) end
+    user_metatables[mt] = true
+  end
+  return setmetatable(t, mt)
+end
+
+local function safe_rawset(t, k, v)
+  if type(t) == "table" and sealed[t] then
+    error("rawset: cannot change a luamig value (cannot set '" .. tostring(k) .. "')", 2)
+  end
+  return rawset(t, k, v)
+end
+
+-- Coroutines: each nested resume runs on the C stack; nesting is capped with a clear error.
+local MAX_COROUTINE_DEPTH = 200
+local co_depth = 0
+local co_resume, co_create = real.coroutine.resume, real.coroutine.create
+
+local function enter(level)
+  if co_depth >= MAX_COROUTINE_DEPTH then
+    error("coroutines are nested too deeply (more than " .. MAX_COROUTINE_DEPTH .. " resumed inside each other)",
+      level + 1)
+  end
+  co_depth = co_depth + 1
+end
+
+local function leave(...)
+  co_depth = co_depth - 1
+  return ...
+end
+
+local function safe_resume(co, ...)
+  enter(2)
+  return leave(co_resume(co, ...))
+end
+
+local function wrap_result(ok, ...)
+  if ok then return ... end
+  error((...), 0)
+end
+
+local function safe_wrap(f)
+  local co = co_create(f)
+  return function(...)
+    enter(2)
+    return wrap_result(leave(co_resume(co, ...)))
+  end
+end
+
+function M.reset()
+  co_depth = 0
+end
+
+local run_seed = real.math.random(1, 2 ^ 30)
+local files_loaded = 0
 
 local function format_args(...)
   local n = select("#", ...)
@@ -84,7 +214,6 @@ local log = {
   warn = function(...) host.log("warn", format_args(...)) end,
   error = function(...) host.log("error", format_args(...)) end,
 }
-local ro_log = readonly(log, "log")
 
 local function new_context()
   local c = copy(base_context)
@@ -95,12 +224,19 @@ end
 -- Per environment: the backing table behind `context`, updated by set_call_context before each call.
 local context_of = setmetatable({}, { __mode = "k" })
 
-function M.new_env(chunk_path)
+-- `loaded`: the modules already required by this file and the modules it required (shared by the whole tree, so
+-- that a require cycle ends).
+function M.new_env(chunk_path, loaded)
   local env = {}
   local ctx = new_context()
   ctx.file = chunk_path
   context_of[env] = ctx
-  local loaded = {}
+  if loaded == nil then
+    loaded = {}
+    -- Each file starts from the run's seed: math.randomseed in one file does not change what the next one draws.
+    files_loaded = files_loaded + 1
+    real.math.randomseed(run_seed + files_loaded)
+  end
 
   local function sandbox_require(name)
     if type(name) ~= "string" then error("require: module name must be a string", 2) end
@@ -112,7 +248,7 @@ function M.new_env(chunk_path)
     end
     local fn, err = host.compile(source, chunkname)
     if not fn then error("require '" .. name .. "': " .. tostring(err), 2) end
-    local module_env = M.new_env(chunkname)
+    local module_env = M.new_env(chunkname, loaded)
     real.setfenv(fn, module_env)
     loaded[name] = true   -- guards against require cycles
     local result = fn(name)
@@ -135,16 +271,17 @@ function M.new_env(chunk_path)
   env.unpack = unpack
   env.rawequal = rawequal
   env.rawget = rawget
-  env.rawset = rawset
-  env.setmetatable = setmetatable
-  env.getmetatable = getmetatable
-  env.print = log.info
+  env.rawset = safe_rawset
+  env.setmetatable = safe_setmetatable
+  env.getmetatable = safe_getmetatable
   env.collectgarbage = safe_collectgarbage
-  env.string = copy(real.string, { dump = true })
+  env.string = copy(real.string)   -- string.dump is the engine's refusal
   env.table = copy(real.table)
   env.math = copy(real.math)
   env.bit = copy(real.bit)
   env.coroutine = copy(real.coroutine)
+  env.coroutine.resume = safe_resume
+  env.coroutine.wrap = safe_wrap
   env.os = safe_os()
   env.io = refused_library("io")
   env.debug = refused_library("debug")
@@ -153,12 +290,13 @@ function M.new_env(chunk_path)
   env.ffi = refused_library("ffi")
   env.op = readonly(op, "op")
   env.context = readonly(ctx, "context")
-  env.log = ro_log
+  env.log = readonly(log, "log")
+  env.print = log.info
   env.require = sandbox_require
   env._G = env
   return setmetatable(env, {
     __index = function(_, k)
-      if forbidden_globals[k] then error(tostring(k) .. " is not available in migrations", 2) end
+      if forbidden_globals[k] then refuse(tostring(k), 2) end
       return nil
     end,
     __metatable = false,

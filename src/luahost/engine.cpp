@@ -2,25 +2,42 @@
 
 #include <fmt/format.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include <lua.hpp>
 
 #include "luahost/embedded.hpp"
+#include "luahost/watchdog.hpp"
+#include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/sql_failure.hpp"
 
 namespace luamig::luahost {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
 constexpr int kHookPeriod = 1000;
 const char kTimeoutMessage[] = "time limit exceeded";
+const char kMemoryMessage[] = "memory limit exceeded";
+// Lua frames one coroutine may nest before the hook stops it. LuaJIT's own limit (65500 stack slots) raises
+// "stack overflow" without running the message handler, so the position would be lost; this limit comes first for
+// ordinary recursion (a few slots per frame).
+constexpr int kMaxLuaDepth = 7000;
+// Longest error message kept (a hostile __tostring may return megabytes).
+constexpr size_t kMaxMessage = 4000;
+// How long a __tostring metamethod of an error object may run while the error is reported.
+constexpr auto kToStringBudget = 1000ms;
 const char kInterruptMessage[] = "interrupted: luamig was asked to stop";
 
 // Set from another thread by request_interrupt(); read by the count hook of every engine.
@@ -29,11 +46,22 @@ std::atomic<bool> g_interrupt{false};
 // Sentinel whose address is op.NULL (a light userdata).
 char g_null_sentinel;
 
+std::string format_size(size_t bytes) {
+  if (bytes % (size_t{1} << 30) == 0) return fmt::format("{} GiB", bytes >> 30);
+  if (bytes % (size_t{1} << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
+  if (bytes % 1024 == 0) return fmt::format("{} KiB", bytes >> 10);
+  return fmt::format("{} bytes", bytes);
+}
+
 // ---- allocation with a limit --------------------------------------------------------------------------------------
+// `limit` is checked by the count hook, which raises an ordinary error (with file:line) once the live heap exceeds
+// it. The allocator itself refuses growth past `limit` + 1/8 (LuaJIT then raises LUA_ERRMEM and the state stays
+// usable): a single huge request such as string.rep("x", 2^30) never reaches the system allocator.
 
 struct Allocator {
   size_t used = 0;
-  size_t limit = 0;    // 0 = none
+  size_t limit = 0;   // 0 = none
+  size_t hard = 0;    // refused beyond this
   bool enforce = true;
   bool refused = false;
 };
@@ -46,7 +74,7 @@ void* limited_alloc(void* ud, void* ptr, size_t osize, size_t nsize) {
     return nullptr;
   }
   size_t old = ptr ? osize : 0;
-  if (nsize > old && a->enforce && a->limit && a->used - old + nsize > a->limit) {
+  if (nsize > old && a->enforce && a->hard && a->used - old + nsize > a->hard) {
     a->refused = true;
     return nullptr;   // LuaJIT raises LUA_ERRMEM; the state stays usable
   }
@@ -60,13 +88,48 @@ void* limited_alloc(void* ud, void* ptr, size_t osize, size_t nsize) {
 struct Runtime {
   Allocator alloc;
   Services* services = nullptr;
-  std::chrono::steady_clock::time_point deadline{};
+  // Time: `deadline` moves forward by the time spent waiting on the database (see DbWait).
+  Clock::time_point deadline{};
+  std::chrono::milliseconds limit{0};
   bool has_deadline = false;
   bool timed_out = false;
+  int db_waits = 0;   // nesting of DbWait
+  Clock::time_point db_wait_started{};
+  Watchdog watchdog;
+  // Memory: heap size after the last collection the hook ran; set once the limit was exceeded (then, as for a
+  // timeout, every instruction raises: a pcall cannot swallow it).
+  size_t gc_mark = 0;
+  bool memory_exceeded = false;
+  // C stack: the hook raises "stack overflow" when a C recursion brings the stack pointer below this address.
+  uintptr_t c_stack_floor = 0;
+  // Where a timeout or the memory limit first hit (the position the hook saw, not where the error surfaced).
+  std::string stop_file;
+  int stop_line = 0;
   std::optional<SqlFailure> last_sql_failure;
   std::string last_file;   // where the last error happened
   int last_line = 0;
   std::string project_lib_dir;
+
+  // Time spent waiting on the database does not count against the Lua time limit (nor the watchdog).
+  void pause_clock() {
+    if (db_waits++ > 0 || !has_deadline) return;
+    db_wait_started = Clock::now();
+    watchdog.disarm();
+  }
+  void resume_clock() {
+    if (--db_waits > 0 || !has_deadline) return;
+    deadline += Clock::now() - db_wait_started;
+    watchdog.arm(deadline, limit);
+  }
+};
+
+// RAII: a database call in progress (see Runtime::pause_clock).
+struct DbWait {
+  Runtime* rt;
+  explicit DbWait(Runtime* r) : rt(r) { rt->pause_clock(); }
+  ~DbWait() { rt->resume_clock(); }
+  DbWait(const DbWait&) = delete;
+  DbWait& operator=(const DbWait&) = delete;
 };
 
 Runtime* runtime_of(lua_State* L) {
@@ -76,6 +139,77 @@ Runtime* runtime_of(lua_State* L) {
   return reinterpret_cast<Runtime*>(ud);
 }
 
+// The lowest address the C stack of the calling thread may reach while Lua runs: a quarter of the room left (at most
+// 32 MiB) stays free. Between two runs of the count hook (1000 instructions) a C recursion such as nested gsub
+// callbacks (~8.5 KB per level, several instructions per level) grows the stack by a few MiB at most.
+uintptr_t c_stack_floor() {
+  thread_local uintptr_t floor = [] {
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return uintptr_t{0};
+    void* addr = nullptr;
+    size_t size = 0;
+    pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    char here;
+    auto low = reinterpret_cast<uintptr_t>(addr);
+    auto current = reinterpret_cast<uintptr_t>(&here);
+    if (!addr || current <= low) return uintptr_t{0};
+    size_t room = current - low;
+    return low + std::min<size_t>(size_t{32} << 20, room / 4);
+  }();
+  return floor;
+}
+
+void count_hook(lua_State* L, lua_Debug*);
+
+// The innermost frame of a user file (chunks named "@path"; engine chunks are named "=lua/...") from `level` down.
+bool user_frame(lua_State* L, int level, std::string& file, int& line) {
+  lua_Debug ar;
+  for (; lua_getstack(L, level, &ar); ++level) {
+    if (!lua_getinfo(L, "Sl", &ar)) continue;
+    if (ar.source && ar.source[0] == '@' && ar.currentline > 0) {
+      file = ar.source + 1;
+      line = ar.currentline;
+      return true;
+    }
+  }
+  return false;
+}
+
+void record_stop_position(lua_State* L, Runtime* rt) {
+  if (rt->timed_out || rt->memory_exceeded) return;   // only the first time
+  rt->stop_file.clear();
+  rt->stop_line = 0;
+  user_frame(L, 0, rt->stop_file, rt->stop_line);
+}
+
+[[noreturn]] void raise_timeout(lua_State* L, Runtime* rt) {
+  record_stop_position(L, rt);
+  rt->timed_out = true;
+  // Re-arm at every instruction so that a pcall in the script cannot swallow the stop.
+  lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+  luaL_error(L, kTimeoutMessage);
+  std::abort();   // not reached: luaL_error does not return
+}
+
+[[noreturn]] void raise_memory(lua_State* L, Runtime* rt) {
+  record_stop_position(L, rt);
+  rt->memory_exceeded = true;
+  lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+  luaL_error(L, "%s (lua_memory_limit = %s)", kMemoryMessage, format_size(rt->alloc.limit).c_str());
+  std::abort();   // not reached
+}
+
+void check_memory(lua_State* L, Runtime* rt) {
+  Allocator& a = rt->alloc;
+  // Near the limit, garbage must not count: collect (at most once per 1/16 of the limit allocated).
+  if (a.used > a.limit / 4 * 3 && a.used > rt->gc_mark + a.limit / 16) {
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    rt->gc_mark = a.used;
+  }
+  if (a.used > a.limit) raise_memory(L, rt);
+}
+
 void count_hook(lua_State* L, lua_Debug*) {
   Runtime* rt = runtime_of(L);
   if (g_interrupt.load(std::memory_order_relaxed)) {
@@ -83,57 +217,144 @@ void count_hook(lua_State* L, lua_Debug*) {
     lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
     luaL_error(L, kInterruptMessage);
   }
-  if (!rt->has_deadline) return;
-  if (rt->timed_out || std::chrono::steady_clock::now() >= rt->deadline) {
-    rt->timed_out = true;
-    // Re-arm at every instruction so that a pcall in the script cannot swallow the stop.
-    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
-    luaL_error(L, kTimeoutMessage);
-  }
+  if (rt->timed_out) raise_timeout(L, rt);
+  if (rt->memory_exceeded || rt->alloc.refused) raise_memory(L, rt);
+  if (rt->has_deadline && Clock::now() >= rt->deadline) raise_timeout(L, rt);
+  if (rt->alloc.limit && rt->alloc.enforce && rt->alloc.used > rt->alloc.limit / 4 * 3) check_memory(L, rt);
+  char here;
+  if (reinterpret_cast<uintptr_t>(&here) < rt->c_stack_floor)
+    luaL_error(L, "stack overflow: calls through C functions (string.gsub callbacks, table.sort comparators, "
+                  "__tostring, coroutines...) are nested too deeply");
+  lua_Debug ar;
+  if (lua_getstack(L, kMaxLuaDepth, &ar))
+    luaL_error(L, "stack overflow: more than %d nested Lua calls (infinite recursion?)", kMaxLuaDepth);
 }
 
-// Converts any error value into text without letting a hostile __tostring escape.
+std::string truncated(std::string s) {
+  if (s.size() <= kMaxMessage) return s;
+  size_t more = s.size() - kMaxMessage;
+  s.resize(kMaxMessage);
+  return s + fmt::format("... ({} more bytes)", more);
+}
+
+// Converts any error value into text. A __tostring metamethod runs (only when `call_metamethods`) under its own short
+// time budget, and whatever it does (error, loop, wrong type) the result is a readable message.
 std::string error_text(lua_State* L, int idx, bool call_metamethods) {
   if (idx < 0) idx = lua_gettop(L) + idx + 1;
   if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER) {
     size_t n;
     const char* s = lua_tolstring(L, idx, &n);
-    return std::string(s, n);
+    return truncated(std::string(s, n));
   }
-  if (lua_isnil(L, idx)) return "nil";
+  if (lua_isnil(L, idx)) return "nil (error() was called without a message)";
+  const char* type = luaL_typename(L, idx);
   if (call_metamethods && luaL_getmetafield(L, idx, "__tostring")) {
+    Runtime* rt = runtime_of(L);
+    auto saved_deadline = rt->deadline;
+    bool saved_has_deadline = rt->has_deadline;
+    auto budget_end = Clock::now() + kToStringBudget;
+    rt->deadline = saved_has_deadline ? std::min(saved_deadline, budget_end) : budget_end;
+    rt->has_deadline = true;
     lua_pushvalue(L, idx);
-    if (lua_pcall(L, 1, 1, 0) == 0 && lua_type(L, -1) == LUA_TSTRING) {
-      std::string s = lua_tostring(L, -1);
-      lua_pop(L, 1);
-      return s;
+    int status = lua_pcall(L, 1, 1, 0);
+    bool ran_out = rt->timed_out;
+    rt->deadline = saved_deadline;
+    rt->has_deadline = saved_has_deadline;
+    if (ran_out) {
+      rt->timed_out = false;
+      lua_sethook(L, count_hook, LUA_MASKCOUNT, kHookPeriod);
+    }
+    std::string result;
+    if (ran_out) {
+      result = fmt::format("(error object is a {} value whose __tostring did not finish)", type);
+    } else if (status != 0) {
+      std::string inner = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1);
+      result = fmt::format("(error object is a {} value whose __tostring failed: {})", type, truncated(inner));
+    } else if (lua_type(L, -1) != LUA_TSTRING) {
+      result = fmt::format("(error object is a {} value whose __tostring returned a {})", type, luaL_typename(L, -1));
+    } else {
+      size_t n;
+      const char* s = lua_tolstring(L, -1, &n);
+      result = truncated(std::string(s, n));
     }
     lua_pop(L, 1);
-    return fmt::format("(error object is a {} value whose __tostring failed)", luaL_typename(L, idx));
+    return result;
   }
-  return fmt::format("(error object is a {} value)", luaL_typename(L, idx));
+  return fmt::format("(error object is a {} value)", type);
 }
 
-// Message handler: turns the error into "message" + traceback and records the first position inside a user file
-// (chunks named "@path"; engine chunks are named "=lua/...").
+// The position at the start of an error message ("path:12: text"), as luaL_where writes it: the path may be
+// shortened to "...tail" when long.
+struct MessagePosition {
+  std::string file;
+  int line = 0;
+  std::string rest;
+};
+std::optional<MessagePosition> message_position(const std::string& msg) {
+  auto colon = msg.find(": ");
+  if (colon == std::string::npos) return std::nullopt;
+  auto head = msg.substr(0, colon);
+  auto line_colon = head.rfind(':');
+  if (line_colon == std::string::npos || line_colon + 1 == head.size()) return std::nullopt;
+  for (size_t i = line_colon + 1; i < head.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(head[i]))) return std::nullopt;
+  return MessagePosition{head.substr(0, line_colon), std::atoi(head.c_str() + line_colon + 1), msg.substr(colon + 2)};
+}
+
+// True when `shown` (a chunk name as error messages show it) names the file `path`.
+bool names_file(const std::string& shown, const std::string& path) {
+  if (shown == path) return true;
+  if (shown.rfind("...", 0) != 0) return false;
+  std::string tail = shown.substr(3);
+  return path.size() >= tail.size() && path.compare(path.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// Message handler: turns the error into "message" + traceback and records its position in a user file. The message's
+// own "file:line: " prefix wins when it names a user file on the stack: it is where the error was raised (inside a
+// coroutine, or at the caller for error(msg, 2)), where the stack only shows where it surfaced.
 int message_handler(lua_State* L) {
   Runtime* rt = runtime_of(L);
   bool timeout = rt->timed_out;
-  if (timeout || g_interrupt.load()) lua_sethook(L, nullptr, 0, 0);
-  std::string msg = timeout ? std::string(kTimeoutMessage) : error_text(L, 1, true);
+  bool interrupted = g_interrupt.load(std::memory_order_relaxed);
+  bool stopping = timeout || rt->memory_exceeded || interrupted;
+  if (stopping) lua_sethook(L, nullptr, 0, 0);   // the handler must run to its end (and no __tostring runs)
   rt->last_file.clear();
   rt->last_line = 0;
+  std::vector<std::string> user_files;
   lua_Debug ar;
   for (int level = 1; lua_getstack(L, level, &ar); ++level) {
-    if (!lua_getinfo(L, "Sl", &ar)) continue;
-    if (ar.source && ar.source[0] == '@' && ar.currentline > 0) {
+    if (!lua_getinfo(L, "Sl", &ar) || !ar.source || ar.source[0] != '@') continue;
+    if (rt->last_file.empty() && ar.currentline > 0) {
       rt->last_file = ar.source + 1;
       rt->last_line = ar.currentline;
-      break;
+    }
+    if (user_files.size() < 64) user_files.emplace_back(ar.source + 1);
+  }
+  std::string msg;
+  if (stopping) {
+    msg = timeout ? kTimeoutMessage : rt->memory_exceeded ? kMemoryMessage : kInterruptMessage;
+    if (!rt->stop_file.empty()) {
+      rt->last_file = rt->stop_file;
+      rt->last_line = rt->stop_line;
+    }
+  } else {
+    msg = error_text(L, 1, true);
+    if (auto pos = message_position(msg)) {
+      for (const auto& file : user_files) {
+        if (names_file(pos->file, file)) {
+          rt->last_file = file;
+          rt->last_line = pos->line;
+          msg = pos->rest;
+          break;
+        }
+      }
     }
   }
+  // Reporting must not fail for lack of memory: the error's own garbage is still referenced here.
+  bool enforce = rt->alloc.enforce;
+  rt->alloc.enforce = false;
   luaL_traceback(L, L, msg.c_str(), 1);
-  lua_pushstring(L, msg.c_str());
+  lua_pushlstring(L, msg.data(), msg.size());
   lua_pushvalue(L, -2);
   lua_remove(L, -3);
   // Return a table {message, traceback} so the caller gets both without re-parsing.
@@ -141,7 +362,18 @@ int message_handler(lua_State* L) {
   lua_insert(L, -3);
   lua_rawseti(L, -3, 2);
   lua_rawseti(L, -2, 1);
+  rt->alloc.enforce = enforce;
   return 1;
+}
+
+// Bytecode is refused by the "t" load mode with a cryptic message; this one says what is wrong.
+void refuse_bytecode(const std::string& path, const std::string& source) {
+  if (!source.empty() && source[0] == LUA_SIGNATURE[0]) {
+    ScriptFailure f;
+    f.file = path;
+    f.message = "the file is precompiled bytecode; luamig loads only Lua source";
+    throw ScriptError(std::move(f));
+  }
 }
 
 // ---- parameters and host functions --------------------------------------------------------------------------------
@@ -207,7 +439,9 @@ int host_execute(lua_State* L) {
   std::string statement(sql, len);
   return guarded(L, [&] {
     auto params = collect_params(L, 2, "op.execute");
-    long long n = runtime_of(L)->services->execute(statement, params);
+    Runtime* rt = runtime_of(L);
+    DbWait wait(rt);
+    long long n = rt->services->execute(statement, params);
     lua_pushnumber(L, static_cast<lua_Number>(n));
     return 1;
   });
@@ -221,6 +455,8 @@ struct StreamBox {
 
 int stream_gc(lua_State* L) {
   auto* box = static_cast<StreamBox*>(luaL_checkudata(L, 1, kRowStreamMeta));
+  if (!box->stream) return 0;
+  DbWait wait(runtime_of(L));
   delete box->stream;
   box->stream = nullptr;
   return 0;
@@ -251,7 +487,12 @@ int stream_next(lua_State* L) {
   if (!box->stream) return 0;
   return guarded(L, [&] {
     thread_local std::vector<Cell> row;
-    if (!box->stream->next(row)) {
+    bool more;
+    {
+      DbWait wait(runtime_of(L));
+      more = box->stream->next(row);
+    }
+    if (!more) {
       delete box->stream;
       box->stream = nullptr;
       return 0;
@@ -291,7 +532,9 @@ int host_query(lua_State* L) {
     box->stream = nullptr;
     luaL_getmetatable(L, kRowStreamMeta);
     lua_setmetatable(L, -2);
-    box->stream = runtime_of(L)->services->query(statement, params).release();
+    Runtime* rt = runtime_of(L);
+    DbWait wait(rt);
+    box->stream = rt->services->query(statement, params).release();
     return 1;
   });
 }
@@ -313,9 +556,12 @@ int host_autocommit(lua_State* L) {
   int status = 0;
   std::string err;
   try {
+    DbWait wait(rt);
     rt->services->autocommit_block([&] {
       lua_pushvalue(L, 1);
+      rt->resume_clock();   // the block's own Lua code counts
       status = lua_pcall(L, 0, 0, 0);
+      rt->pause_clock();
       if (status != 0) {
         err = error_text(L, -1, false);
         lua_pop(L, 1);
@@ -340,6 +586,11 @@ int host_compile(lua_State* L) {
   size_t len;
   const char* src = luaL_checklstring(L, 1, &len);
   const char* name = luaL_checkstring(L, 2);
+  if (len > 0 && src[0] == LUA_SIGNATURE[0]) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s is precompiled bytecode; migrations load only Lua source", name + (name[0] == '@'));
+    return 2;
+  }
   if (luaL_loadbufferx(L, src, len, name, "t") != 0) {
     lua_pushnil(L);
     lua_insert(L, -2);
@@ -365,14 +616,27 @@ int host_module_source(lua_State* L) {
   Runtime* rt = runtime_of(L);
   if (rt->project_lib_dir.empty()) return 0;
   std::string path = rt->project_lib_dir + "/" + rel + ".lua";
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return 0;
+  auto size = static_cast<size_t>(in.tellg());
+  if (rt->alloc.limit && size > rt->alloc.limit)
+    return luaL_error(L, "%s is larger than lua_memory_limit", path.c_str());
+  in.seekg(0);
   std::stringstream ss;
   ss << in.rdbuf();
   std::string content = ss.str();
   lua_pushlstring(L, content.data(), content.size());
   lua_pushstring(L, ("@" + path).c_str());
   return 2;
+}
+
+int refuse_string_dump(lua_State* L) { return luaL_error(L, "string.dump is not available in migrations"); }
+
+// host.raw_getmetatable(v): the metatable itself, even when __metatable hides it (for the sandbox's getmetatable).
+int host_raw_getmetatable(lua_State* L) {
+  luaL_checkany(L, 1);
+  if (!lua_getmetatable(L, 1)) lua_pushnil(L);
+  return 1;
 }
 
 // host.engine_module(name): runs lua/<name>.lua (trusted engine code, with the real globals) and returns its result.
@@ -396,6 +660,7 @@ const luaL_Reg kHostFunctions[] = {
     {"compile", host_compile},
     {"module_source", host_module_source},
     {"engine_module", host_engine_module},
+    {"raw_getmetatable", host_raw_getmetatable},
     {nullptr, nullptr},
 };
 
@@ -405,10 +670,14 @@ void open_library(lua_State* L, lua_CFunction open, const char* name) {
   lua_call(L, 1, 0);
 }
 
-// Copies a Lua value at `idx` into a Value (tables recursively, cycles cut at depth 32).
-Value to_value(lua_State* L, int idx, int depth = 0) {
+// Copies a Lua value at `idx` into a Value (tables recursively, cycles cut at depth 32). At most `budget` values are
+// copied: a file could otherwise hand the host a small cyclic table that expands to billions of copies.
+constexpr size_t kValueBudget = 1000000;
+Value to_value(lua_State* L, int idx, size_t& budget, int depth = 0) {
   idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
   Value v;
+  if (budget == 0) return v;
+  --budget;
   switch (lua_type(L, idx)) {
     case LUA_TBOOLEAN: v.v = static_cast<bool>(lua_toboolean(L, idx)); break;
     case LUA_TNUMBER: v.v = static_cast<double>(lua_tonumber(L, idx)); break;
@@ -423,7 +692,7 @@ Value to_value(lua_State* L, int idx, int depth = 0) {
       if (depth < 32) {
         lua_pushnil(L);
         while (lua_next(L, idx)) {
-          t->emplace_back(to_value(L, -2, depth + 1), to_value(L, -1, depth + 1));
+          t->emplace_back(to_value(L, -2, budget, depth + 1), to_value(L, -1, budget, depth + 1));
           lua_pop(L, 1);
         }
       }
@@ -485,10 +754,7 @@ struct Engine::Impl {
   // Pops the error left by a failed pcall and turns it into a ScriptError, with position and SQL details.
   [[noreturn]] void fail(int status, const std::string& fallback_file) {
     ScriptFailure f;
-    if (status == LUA_ERRMEM || (rt.alloc.refused && status != 0 && !rt.timed_out)) {
-      f.memory = true;
-      f.message = fmt::format("memory limit exceeded (lua_memory_limit = {} MiB)", rt.alloc.limit >> 20);
-    } else if (lua_istable(L, -1)) {
+    if (lua_istable(L, -1)) {   // from message_handler
       lua_rawgeti(L, -1, 1);
       f.message = lua_isstring(L, -1) ? lua_tostring(L, -1) : "error";
       lua_pop(L, 1);
@@ -496,13 +762,25 @@ struct Engine::Impl {
       f.traceback = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
       lua_pop(L, 1);
     } else {
+      // LUA_ERRMEM and LuaJIT's own stack overflow arrive without the message handler having run.
       f.message = error_text(L, -1, false);
     }
     lua_pop(L, 1);
-    f.timeout = rt.timed_out;
-    if (f.timeout) f.message = "time limit exceeded: Lua code ran longer than its limit (lua_time_limit)";
     f.file = rt.last_file.empty() ? fallback_file : rt.last_file;
     f.line = rt.last_line;
+    f.timeout = rt.timed_out;
+    f.memory = !f.timeout && (status == LUA_ERRMEM || rt.memory_exceeded || rt.alloc.refused ||
+                              f.message == "not enough memory");
+    if (f.timeout) {
+      f.message = fmt::format("time limit exceeded: Lua code ran longer than {} (lua_time_limit, or the file's "
+                              "time_limit)",
+                              format_duration(rt.limit));
+    } else if (f.memory) {
+      f.message = fmt::format("{}: the Lua state would hold more than {} (lua_memory_limit)", kMemoryMessage,
+                              format_size(rt.alloc.limit));
+    } else if (status == LUA_ERRERR && f.message == "stack overflow") {
+      f.message = "stack overflow: Lua calls are nested too deeply (infinite recursion?)";
+    }
     if (rt.last_sql_failure) {
       f.sql = rt.last_sql_failure->sql();
       f.sqlstate = rt.last_sql_failure->sqlstate();
@@ -515,27 +793,54 @@ struct Engine::Impl {
   void reset() {
     rt.has_deadline = false;
     rt.timed_out = false;
+    rt.db_waits = 0;
+    rt.watchdog.disarm();
     rt.alloc.refused = false;
+    rt.memory_exceeded = false;
+    rt.gc_mark = 0;
+    rt.stop_file.clear();
+    rt.stop_line = 0;
     rt.last_sql_failure.reset();
     rt.last_file.clear();
     rt.last_line = 0;
     lua_sethook(L, count_hook, LUA_MASKCOUNT, kHookPeriod);
+    // Coroutine nesting is counted by the sandbox; an error may have skipped the count's decrement.
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sandbox_ref);
+    if (lua_istable(L, -1)) {
+      lua_getfield(L, -1, "reset");
+      if (lua_isfunction(L, -1)) lua_call(L, 0, 0);
+      else lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
   }
 
-  // Calls the function below `nargs` arguments on the stack under the message handler and the time limit.
+  // Calls the function below `nargs` arguments on the stack under the message handler and the limits.
   void protected_call(int nargs, const std::optional<std::chrono::milliseconds>& limit, const std::string& file) {
     auto ms = limit.value_or(std::chrono::milliseconds(-1));
     if (ms.count() < 0) ms = limits.time;
+    rt.limit = ms;
     rt.has_deadline = ms.count() > 0;
-    rt.deadline = std::chrono::steady_clock::now() + ms;
+    rt.deadline = Clock::now() + ms;
     rt.timed_out = false;
+    rt.db_waits = 0;
     rt.alloc.refused = false;
+    rt.memory_exceeded = false;
+    rt.gc_mark = 0;
+    rt.c_stack_floor = c_stack_floor();
     rt.last_sql_failure.reset();
+    rt.watchdog.set_file(file);
+    if (rt.has_deadline) rt.watchdog.arm(rt.deadline, ms);
     int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, message_handler);
     lua_insert(L, base);
     int status = lua_pcall(L, nargs, 0, base);
+    rt.watchdog.disarm();
     lua_remove(L, base);
+    if (status == 0 && (rt.alloc.refused || rt.memory_exceeded)) {
+      // The code caught the memory error and finished before the hook could raise it again: still a failure.
+      lua_pushnil(L);
+      status = LUA_ERRMEM;
+    }
     if (status != 0) fail(status, file);
     rt.has_deadline = false;
   }
@@ -550,6 +855,7 @@ Engine::Engine(Services* services, Context context, Limits limits, std::string p
   I.rt.services = services;
   I.rt.project_lib_dir = std::move(project_lib_dir);
   I.rt.alloc.limit = limits.memory;
+  I.rt.alloc.hard = limits.memory * 2;
   I.rt.alloc.enforce = false;
   I.context = std::move(context);
   I.L = lua_newstate(limited_alloc, &I.rt);
@@ -564,11 +870,21 @@ Engine::Engine(Services* services, Context context, Limits limits, std::string p
   // Hooks never fire inside compiled traces: the time limit needs the interpreter.
   luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
 
-  // string.dump would turn functions into bytecode; the string metatable must not be reachable.
+  // string.dump would turn functions into bytecode: it is replaced by a refusal (reachable as ("").dump too); the
+  // string metatable must not be reachable.
   lua_getglobal(L, "string");
-  lua_pushnil(L);
+  lua_pushcfunction(L, refuse_string_dump);
   lua_setfield(L, -2, "dump");
   lua_pop(L, 1);
+  // math.random: a different sequence on every run (the sandbox reseeds it per file from this).
+  {
+    std::random_device rd;
+    lua_getglobal(L, "math");
+    lua_getfield(L, -1, "randomseed");
+    lua_pushnumber(L, static_cast<lua_Number>(rd() & 0x7fffffff));
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+  }
   lua_pushliteral(L, "");
   lua_getmetatable(L, -1);
   lua_pushboolean(L, 0);
@@ -633,6 +949,7 @@ Script Engine::load(const std::string& path, const std::string& source,
   auto& I = *impl_;
   lua_State* L = I.L;
   I.reset();
+  refuse_bytecode(path, source);
   if (luaL_loadbufferx(L, source.data(), source.size(), ("@" + path).c_str(), "t") != 0) {
     std::string raw = lua_tostring(L, -1);
     lua_pop(L, 1);
@@ -670,7 +987,8 @@ Value Script::global(const std::string& name) const {
   lua_rawgeti(L, LUA_REGISTRYINDEX, env_ref_);
   lua_pushstring(L, name.c_str());
   lua_rawget(L, -2);
-  Value v = to_value(L, -1);
+  size_t budget = kValueBudget;
+  Value v = to_value(L, -1, budget);
   lua_pop(L, 2);
   return v;
 }
@@ -724,8 +1042,11 @@ void Engine::call_with(const Script& script, const std::string& function, const 
   I.protected_call(static_cast<int>(args.size()), time_limit, script.path());
 }
 
+void Engine::set_activity(std::string what) { impl_->rt.watchdog.set_activity(std::move(what)); }
+
 void Engine::unload(Script& script) {
   lua_State* L = impl_->L;
+  impl_->rt.watchdog.set_activity("");   // what ran is over: a later message must not name it
   luaL_unref(L, LUA_REGISTRYINDEX, script.env_ref_);
   script.env_ref_ = LUA_NOREF;
   // A full collection after every script cost ~80 us per revision: most of the client's CPU time in a
@@ -747,6 +1068,7 @@ void check_syntax(const std::string& path, const std::string& source) {
   // One parser state reused for every file: loading thousands of revisions must stay cheap.
   static lua_State* L = luaL_newstate();
   if (!L) throw RunError("cannot create a Lua state");
+  refuse_bytecode(path, source);
   int rc = luaL_loadbufferx(L, source.data(), source.size(), ("@" + path).c_str(), "t");
   if (rc == 0) {
     lua_settop(L, 0);
@@ -771,6 +1093,42 @@ int config_env(lua_State* L) {
   return 1;
 }
 }  // namespace
+
+namespace {
+// What top-level code gets from op while luamig only reads revision headers: nothing.
+class NoDatabase : public Services {
+ public:
+  long long execute(const std::string&, const std::vector<Param>&) override { refuse(); }
+  std::unique_ptr<RowStream> query(const std::string&, const std::vector<Param>&) override { refuse(); }
+  void autocommit_block(const std::function<void()>&) override { refuse(); }
+  void log(const std::string&, const std::string&) override {}
+
+ private:
+  [[noreturn]] static void refuse() {
+    throw RunError("the database is not available at the top level of a migration file (luamig runs it to read "
+                   "the revision header); call op in upgrade() or downgrade()");
+  }
+};
+}  // namespace
+
+Value eval_revision_header(const std::string& path, const std::string& source) {
+  static NoDatabase services;
+  // Reading a header takes milliseconds; the project's lua_time_limit applies when the file runs for real.
+  static Engine engine(&services, Context{}, Limits{std::chrono::seconds(10)});
+  engine.set_activity("reading the revision header");
+  auto script = engine.load(path, source);
+  auto table = std::make_shared<Table>();
+  for (const char* key : {"revision", "down_revision", "branch_labels", "depends_on"}) {
+    Value v = script.global(key);
+    if (!v.is_nil()) table->emplace_back(Value{std::string(key)}, std::move(v));
+  }
+  for (const char* fn : {"upgrade", "downgrade"})
+    if (script.has_function(fn)) table->emplace_back(Value{std::string(fn)}, Value{true});
+  engine.unload(script);
+  Value result;
+  result.v = table;
+  return result;
+}
 
 Value eval_config(const std::string& path, const std::string& source) {
   lua_State* L = luaL_newstate();
@@ -804,7 +1162,8 @@ Value eval_config(const std::string& path, const std::string& source) {
   lua_setfenv(L, -3);
   lua_pushvalue(L, -2);
   if (lua_pcall(L, 0, 0, 0) != 0) fail(error_text(L, -1, false));
-  return to_value(L, env);
+  size_t budget = kValueBudget;
+  return to_value(L, env, budget);
 }
 
 void request_interrupt() { g_interrupt.store(true); }

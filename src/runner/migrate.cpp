@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -34,6 +35,26 @@ std::set<std::string> to_set(const std::vector<std::string>& v) { return {v.begi
 std::string heads_or_base(const std::set<std::string>& heads) {
   if (heads.empty()) return "base (no revision applied)";
   return join(std::vector<std::string>(heads.begin(), heads.end()), ", ");
+}
+
+// The limits Lua code runs under. Per-environment values (lua_time_limit / lua_memory_limit in an environment)
+// resolve here.
+luahost::Limits engine_limits(const config::Config& cfg) {
+  luahost::Limits limits;
+  limits.time = cfg.lua_time_limit;
+  limits.memory = cfg.lua_memory_limit;
+  return limits;
+}
+
+// A migration file may ask for more (or less) time than lua_time_limit with a top-level `time_limit = "10min"`
+// (a duration string, or a number of seconds; "0" for none). Read after the file's top level ran.
+std::optional<std::chrono::milliseconds> declared_time_limit(const luahost::Script& script) {
+  auto v = script.global("time_limit");
+  if (v.is_nil()) return std::nullopt;
+  if (v.is_string()) return parse_duration(v.str(), script.path() + ": time_limit");
+  if (v.is_number() && v.num() >= 0) return std::chrono::milliseconds(static_cast<long long>(v.num() * 1000));
+  throw RunError(fmt::format("{}: time_limit must be a duration such as \"10min\" or a number of seconds, got {}",
+                             script.path(), v.type_name()));
 }
 
 // What migrations reach through `op`: statements go to the live connection.
@@ -199,10 +220,8 @@ class Run {
     context.dialect = conn_->dialect().name();
     context.x = project_.opts.x;
     services_ = std::make_unique<OnlineServices>(*conn_);
-    luahost::Limits limits;
-    limits.time = project_.cfg.lua_time_limit;
-    limits.memory = project_.cfg.lua_memory_limit;
-    engine_ = std::make_unique<luahost::Engine>(services_.get(), context, limits, project_.cfg.lib_dir().string());
+    engine_ = std::make_unique<luahost::Engine>(services_.get(), context, engine_limits(project_.cfg),
+                                                project_.cfg.lib_dir().string());
   }
 
   // Loads the revision's file into a fresh sandbox and calls its upgrade()/downgrade().
@@ -210,6 +229,7 @@ class Run {
     const auto& rev = *step.revision;
     const char* function = step.direction == graph::Direction::Up ? "upgrade" : "downgrade";
     std::string source = scripts::read_text(rev.path);
+    engine_->set_activity(fmt::format("{} of revision {} ({})", function, rev.id, rev.message));
     auto script = engine_->load(rev.path, source);
     auto declared = script.global("revision");
     if (!declared.is_string() || declared.str() != rev.id)
@@ -217,7 +237,8 @@ class Run {
     if (!script.has_function(function))
       throw RunError(fmt::format("{}: revision {} defines no {}() function", rev.path, rev.id, function));
     engine_->call(script, function,
-                  {{"revision", rev.id}, {"down_revision", join(rev.down_revisions, ",")}, {"direction", function}});
+                  {{"revision", rev.id}, {"down_revision", join(rev.down_revisions, ",")}, {"direction", function}},
+                  declared_time_limit(script));
     engine_->unload(script);
   }
 

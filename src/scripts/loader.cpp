@@ -54,11 +54,12 @@ std::string read_text(const fs::path& path) {
 }
 
 namespace {
-// Headers that are not plain literals: evaluate the file's top level (functions are defined, not called).
+// Headers that are not plain literals: evaluate the file's top level (functions are defined, not called), in the
+// migrations' sandbox and limits.
 void evaluate_headers(const std::string& path, const std::string& source, Header& h) {
   luahost::Value g;
   try {
-    g = luahost::eval_config(path, source);
+    g = luahost::eval_revision_header(path, source);
   } catch (const luahost::ScriptError& e) {
     throw graph::GraphError(fmt::format("{}:{}: cannot read the revision header: {}", path, e.failure.line,
                                         e.failure.message));
