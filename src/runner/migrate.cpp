@@ -125,7 +125,7 @@ class Run {
   void execute() {
     // A project whose graph cannot be built fails before connecting; one validated with these very files
     // before need not be built at all when the database turns out to be at its heads.
-    if (!project_.remembered_heads()) project_.load_graph();
+    if (!may_use_remembered_heads() || !project_.remembered_heads()) project_.load_graph();
     phase_ = "while connecting to the database; nothing was changed";
     connect();
     // Reading first: a database already at the target is answered without the lock (see already_at_target).
@@ -186,10 +186,11 @@ class Run {
   // `upgrade head` / `upgrade heads` answered without the graph: the database holds exactly the heads
   // remembered from the last validated load of these same files (a single one for "head"), which is where the
   // plan is empty.
+  bool may_use_remembered_heads() const {
+    return options_.direction == graph::Direction::Up && (options_.target == "head" || options_.target == "heads");
+  }
   bool at_remembered_heads() {
-    if (options_.direction != graph::Direction::Up ||
-        (options_.target != "head" && options_.target != "heads"))
-      return false;
+    if (!may_use_remembered_heads()) return false;
     const auto& remembered = project_.remembered_heads();
     if (!remembered || (options_.target == "head" && remembered->size() != 1)) return false;
     return !heads_.empty() && to_set(*remembered) == heads_;
