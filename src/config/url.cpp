@@ -39,7 +39,8 @@ std::string query_param(std::string_view query, std::string_view key) {
 }  // namespace
 
 std::string mask_passwords(std::string_view text) {
-  static const std::regex url_pw(R"(([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):([^@\s]*)@)");
+  // The password runs to the last '@' of the authority: an unencoded '@' inside it must not leave a tail behind.
+  static const std::regex url_pw(R"(([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):([^/\s]*)@)");
   static const std::regex kv_pw(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+))", std::regex::icase);
   std::string s = std::regex_replace(std::string(text), url_pw, "$1:***@");
   s = std::regex_replace(s, kv_pw, "$1***");

@@ -106,6 +106,7 @@ struct Runtime {
   std::string stop_file;
   int stop_line = 0;
   std::optional<SqlFailure> last_sql_failure;
+  std::string last_sql_error;   // the Lua error text raised for last_sql_failure
   std::string last_file;   // where the last error happened
   int last_line = 0;
   std::string project_lib_dir;
@@ -350,6 +351,12 @@ int message_handler(lua_State* L) {
       }
     }
   }
+  // A statement failure caught by pcall earlier is not the cause of this error: only keep the SQL details when the
+  // error being raised still carries the database's message.
+  if (rt->last_sql_failure && (stopping || msg.find(rt->last_sql_error) == std::string::npos)) {
+    rt->last_sql_failure.reset();
+    rt->last_sql_error.clear();
+  }
   // Reporting must not fail for lack of memory: the error's own garbage is still referenced here.
   bool enforce = rt->alloc.enforce;
   rt->alloc.enforce = false;
@@ -425,6 +432,7 @@ int guarded(lua_State* L, F&& fn) {
     rt->last_sql_failure = e;
     std::snprintf(buf, sizeof buf, "%s%s%s%s", e.message().c_str(), e.sqlstate().empty() ? "" : " (SQLSTATE ",
                   e.sqlstate().c_str(), e.sqlstate().empty() ? "" : ")");
+    rt->last_sql_error = buf;
   } catch (const std::exception& e) {
     std::snprintf(buf, sizeof buf, "%s", e.what());
   }
@@ -571,6 +579,7 @@ int host_autocommit(lua_State* L) {
   } catch (const SqlFailure& e) {
     rt->last_sql_failure = e;
     err = fmt::format("{} (SQLSTATE {})", e.message(), e.sqlstate());
+    rt->last_sql_error = err;
   } catch (const std::exception& e) {
     err = e.what();
   }
@@ -781,7 +790,7 @@ struct Engine::Impl {
     } else if (status == LUA_ERRERR && f.message == "stack overflow") {
       f.message = "stack overflow: Lua calls are nested too deeply (infinite recursion?)";
     }
-    if (rt.last_sql_failure) {
+    if (rt.last_sql_failure && !f.timeout && !f.memory) {
       f.sql = rt.last_sql_failure->sql();
       f.sqlstate = rt.last_sql_failure->sqlstate();
       f.db_message = rt.last_sql_failure->message();
@@ -801,6 +810,7 @@ struct Engine::Impl {
     rt.stop_file.clear();
     rt.stop_line = 0;
     rt.last_sql_failure.reset();
+    rt.last_sql_error.clear();
     rt.last_file.clear();
     rt.last_line = 0;
     lua_sethook(L, count_hook, LUA_MASKCOUNT, kHookPeriod);
@@ -828,6 +838,7 @@ struct Engine::Impl {
     rt.gc_mark = 0;
     rt.c_stack_floor = c_stack_floor();
     rt.last_sql_failure.reset();
+    rt.last_sql_error.clear();
     rt.watchdog.set_file(file);
     if (rt.has_deadline) rt.watchdog.arm(rt.deadline, ms);
     int base = lua_gettop(L) - nargs;

@@ -137,9 +137,11 @@ class Run {
     lock_ = take_migration_lock(project_, *conn_);
     lock_verified_ = Clock::now();
     phase_ = "before running any revision; nothing was changed";
-    prepare_version_table();
+    // Plan first: a target that does not resolve (several heads, an unknown revision...) leaves the database
+    // untouched, without even creating the version table.
     heads_ = to_set(version_table_->heads());
     plan(map);
+    prepare_version_table(map);
     if (!steps_.empty()) start_engine();
     phase_ = "between revisions";
     run_steps(map);
@@ -196,7 +198,19 @@ class Run {
     return !heads_.empty() && to_set(*remembered) == heads_;
   }
 
-  void prepare_version_table() {
+  void prepare_version_table(const graph::RevisionMap& map) {
+    if (!project_.cfg.transaction_per_migration && !steps_.empty()) {
+      // One transaction for the whole command, the version table's creation included: a failure leaves nothing.
+      conn_->begin();
+      try {
+        version_table_->ensure();
+        if (moved_under_us()) plan(map);
+      } catch (...) {
+        conn_->rollback();
+        throw;
+      }
+      return;
+    }
     if (version_table_->exists()) return;
     conn_->begin();
     version_table_->ensure();
@@ -274,7 +288,7 @@ class Run {
   [[noreturn]] void fail_step(const graph::Step& step, const std::exception& e, size_t done,
                               const std::set<std::string>& heads_before) {
     roll_back_attempt(heads_before);
-    report_step_failure(step, e);
+    report_step_failure(step, e, project_.cfg.transaction_per_migration);
     if (db::is_connection_loss(sqlstate_of(e)) || !conn_->is_open()) {
       out::error(fmt::format("The connection to the database was lost during revision {}. The server rolls back a "
                              "transaction whose connection is gone, so that revision left nothing behind; luamig "
@@ -347,8 +361,7 @@ class Run {
 
   void run_steps(const graph::RevisionMap& map) {
     const bool per_step = project_.cfg.transaction_per_migration;
-    size_t done = 0;
-    if (!per_step && !steps_.empty()) conn_->begin();
+    size_t done = 0;   // the whole-command transaction, if any, was opened by prepare_version_table()
     for (size_t i = 0; i < steps_.size(); ++i) {
       const auto& step = steps_[i];
       if (interrupt::requested()) stop_before(step, done);
@@ -398,7 +411,7 @@ class Run {
       }
       ++done;
     }
-    if (!per_step && !steps_.empty()) {
+    if (!per_step && conn_->in_transaction()) {
       try {
         conn_->commit();
       } catch (const SqlFailure& e) {

@@ -34,10 +34,11 @@ std::string user_traceback(const std::string& tb) {
 }
 }  // namespace
 
-void report_step_failure(const graph::Step& step, const std::exception& error) {
+void report_step_failure(const graph::Step& step, const std::exception& error, bool per_step) {
   const auto& rev = *step.revision;
-  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; the revision was rolled back.\n",
-                                 direction_name(step.direction), rev.id, rev.message);
+  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; {} rolled back.\n",
+                                 direction_name(step.direction), rev.id, rev.message,
+                                 per_step ? "the revision was" : "every step of this command was");
   if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&error)) {
     const auto& f = se->failure;
     std::string where = f.file.empty() ? rev.path : f.file;

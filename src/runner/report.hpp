@@ -5,6 +5,7 @@
 #include "graph/plan.hpp"
 
 namespace luamig::runner {
-// Prints the failure of `step` (already rolled back) to stderr.
-void report_step_failure(const graph::Step& step, const std::exception& error);
+// Prints the failure of `step` (already rolled back) to stderr. `per_step` false: the whole command ran in one
+// transaction (transaction_per_migration = false), so every step of it was rolled back.
+void report_step_failure(const graph::Step& step, const std::exception& error, bool per_step = true);
 }  // namespace luamig::runner

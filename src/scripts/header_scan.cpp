@@ -66,6 +66,28 @@ bool parse_value(Cursor& c, std::vector<std::string>& out, bool& is_nil, bool& i
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+// A top-level global function definition: "function NAME(" or "NAME = function", any blanks in between.
+bool defines_function(std::string_view line, std::string_view name) {
+  if (starts_with(line, "function") && line.size() > 8 && is_blank(line[8])) {
+    size_t i = 8;
+    while (i < line.size() && is_blank(line[i])) ++i;
+    if (!starts_with(line.substr(i), name)) return false;
+    i += name.size();
+    while (i < line.size() && is_blank(line[i])) ++i;
+    return i < line.size() && line[i] == '(';
+  }
+  if (!starts_with(line, name)) return false;
+  size_t i = name.size();
+  while (i < line.size() && is_blank(line[i])) ++i;
+  if (i >= line.size() || line[i] != '=' || (i + 1 < line.size() && line[i + 1] == '=')) return false;
+  ++i;
+  while (i < line.size() && is_blank(line[i])) ++i;
+  std::string_view rest = line.substr(i);
+  return starts_with(rest, "function") && (rest.size() == 8 || !(std::isalnum(static_cast<unsigned char>(rest[8])) || rest[8] == '_'));
+}
+
 std::string trim(std::string_view s) {
   size_t b = 0, e = s.size();
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
@@ -107,12 +129,8 @@ Header scan_header(std::string_view src) {
     std::string t = trim(line);
     if (t.empty()) continue;
     seen_code = true;
-    if (starts_with(line, "function upgrade") || starts_with(line, "upgrade = function") ||
-        starts_with(line, "upgrade=function"))
-      h.has_upgrade = true;
-    if (starts_with(line, "function downgrade") || starts_with(line, "downgrade = function") ||
-        starts_with(line, "downgrade=function"))
-      h.has_downgrade = true;
+    if (defines_function(line, "upgrade")) h.has_upgrade = true;
+    if (defines_function(line, "downgrade")) h.has_downgrade = true;
     for (const char* key : {"revision", "down_revision", "branch_labels", "depends_on"}) {
       std::string_view k = key;
       if (!starts_with(line, k)) continue;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 
 #include "util/error.hpp"
@@ -21,7 +22,7 @@ bool split_number(const std::string& t, double& value, std::string& unit) {
   if (t.empty()) return false;
   char* end = nullptr;
   value = std::strtod(t.c_str(), &end);
-  if (end == t.c_str() || value < 0) return false;
+  if (end == t.c_str() || !std::isfinite(value) || value < 0) return false;
   unit = trim(end);
   for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return true;
@@ -45,6 +46,7 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
     ms = v * 3600000;
   else
     throw ConfigError(fmt::format("{}: unknown unit '{}' in '{}' (use ms, s, min or h)", what, unit, t));
+  if (ms > 1e15) throw ConfigError(fmt::format("{}: '{}' is too long", what, t));
   return std::chrono::milliseconds(static_cast<long long>(ms));
 }
 
@@ -65,12 +67,13 @@ size_t parse_size(std::string_view text, std::string_view what) {
     mult = 1024.0 * 1024 * 1024;
   else
     throw ConfigError(fmt::format("{}: unknown unit '{}' in '{}' (use KiB, MiB or GiB)", what, unit, t));
+  if (v * mult > 1e18) throw ConfigError(fmt::format("{}: '{}' is too large", what, t));
   return static_cast<size_t>(v * mult);
 }
 
 std::string format_duration(std::chrono::nanoseconds d) {
   double ms = std::chrono::duration<double, std::milli>(d).count();
-  if (ms < 1000) return fmt::format("{} ms", static_cast<long long>(ms + 0.5));
+  if (std::llround(ms) < 1000) return fmt::format("{} ms", std::llround(ms));
   if (ms < 60000) return fmt::format("{:.2f} s", ms / 1000);
   long long s = static_cast<long long>(ms / 1000);
   return fmt::format("{} min {} s", s / 60, s % 60);

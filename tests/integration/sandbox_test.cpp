@@ -603,7 +603,7 @@ TEST_CASE("sandbox: time_limit in a migration file and database time", "[sandbox
                                  "  local t0 = os.clock()\n  while os.clock() - t0 < 1.5 do end\n"
                                  "  op.execute('CREATE TABLE slow_but_allowed (id int)')",
                                  "", "slow") +
-                       "\ntime_limit = \"4s\"\n";
+                       "\ntime_limit = \"30s\"\n";
     proj.write("migrations/versions/r1_slow.lua", text);
     auto r = upgrade_head(proj, db);
     INFO(r.describe());
