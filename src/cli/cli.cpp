@@ -72,10 +72,16 @@ int run(int argc, char** argv) {
   merge->add_option("-m,--message", message, "Message");
   merge->add_option("--rev-id", rev_id, "Revision id to use instead of a random one");
 
+  commands::MigrateFlags migrate_flags;
   auto* upgrade = app.add_subcommand("upgrade", "Upgrade to a later revision");
-  upgrade->add_option("revision", target, "Target: head, heads, an id, +N, id+N")->required();
+  upgrade->add_option("revision", target, "Target: head, heads, an id, +N, id+N; FROM:TO with --sql")->required();
   auto* downgrade = app.add_subcommand("downgrade", "Revert to an earlier revision");
-  downgrade->add_option("revision", target, "Target: base, an id, -N, id-N")->required();
+  downgrade->add_option("revision", target, "Target: base, an id, -N, id-N; FROM:TO with --sql")->required();
+  for (auto* verb : {upgrade, downgrade}) {
+    verb->add_flag("--sql", migrate_flags.sql, "Print the SQL script instead of connecting (offline mode)");
+    verb->add_flag("--dry-run", migrate_flags.dry_run,
+                   "Run every step in one transaction, show statements and durations, roll back");
+  }
 
   auto* current = app.add_subcommand("current", "Show the database's current revision(s)");
   current->add_flag("-v,--verbose", verbose, "Verbose output");
@@ -112,8 +118,8 @@ int run(int argc, char** argv) {
   if (*init) commands::init(g, dir);
   else if (*revision) commands::revision(g, {message, rev_id, head, splice, labels, depends});
   else if (*merge) commands::merge(g, revs, message, rev_id);
-  else if (*upgrade) commands::upgrade(g, target);
-  else if (*downgrade) commands::downgrade(g, target);
+  else if (*upgrade) commands::upgrade(g, target, migrate_flags);
+  else if (*downgrade) commands::downgrade(g, target, migrate_flags);
   else if (*current) commands::current(g, verbose);
   else if (*history) commands::history(g, range, verbose, indicate);
   else if (*heads) commands::heads(g, verbose);

@@ -25,8 +25,14 @@ void revision(const config::GlobalOptions&, const RevisionOptions&);
 void merge(const config::GlobalOptions&, const std::vector<std::string>& revisions, const std::string& message,
            const std::string& rev_id);
 
-void upgrade(const config::GlobalOptions&, const std::string& target);
-void downgrade(const config::GlobalOptions&, const std::string& target);
+// How upgrade/downgrade run: --sql prints the SQL script without connecting; --dry-run runs everything in one
+// transaction and rolls it back. At most one of them.
+struct MigrateFlags {
+  bool sql = false;
+  bool dry_run = false;
+};
+void upgrade(const config::GlobalOptions&, const std::string& target, const MigrateFlags& flags = {});
+void downgrade(const config::GlobalOptions&, const std::string& target, const MigrateFlags& flags = {});
 
 void current(const config::GlobalOptions&, bool verbose);
 void history(const config::GlobalOptions&, const std::string& range, bool verbose, bool indicate_current);

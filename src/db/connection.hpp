@@ -55,6 +55,23 @@ class Connection {
   virtual std::unique_ptr<RowStream> stream(const std::string& sql, const std::vector<Param>& params) = 0;
   // Server process id (PostgreSQL backend pid), 0 when meaningless.
   virtual int backend_pid() const { return 0; }
+  // Writes `rows` into `table` with COPY ... FROM STDIN (the bulk path: ~30x faster than row-by-row INSERTs).
+  // `table` and `columns` are SQL text, already quoted by the caller; each row has one Param per column.
+  // Returns the number of rows written. Throws SqlFailure; the default refuses (RunError): no COPY support.
+  virtual long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
+                              const std::vector<std::vector<Param>>& rows);
+  // True for a connection that only prints SQL (--sql): nothing is executed and nothing can be read.
+  virtual bool offline() const { return false; }
+  // Runs a query whose result is small enough to hold (a LIMITed batch) in one round trip, and streams the held
+  // rows: no cursor, so other statements may run before the rows are read. Default: stream().
+  virtual std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) {
+    return stream(sql, params);
+  }
+  // Sends a statement without waiting for it, so the caller can work while the server does; wait_sent() returns
+  // its affected row count and throws its SqlFailure. Any other use of the connection waits for it first.
+  // At most one statement is in flight. Default: runs it at once.
+  virtual void send(const std::string& sql, const std::vector<Param>& params) { sent_count_ = execute(sql, params); }
+  virtual long long wait_sent() { return sent_count_; }
 
   // False once the connection to the server is known to be gone (the server closed it, a restart...).
   virtual bool is_open() const = 0;
@@ -67,6 +84,9 @@ class Connection {
   // message names the holder) or when the lock cannot work (a pooler in transaction mode). The lock may use a
   // connection of its own; it must be destroyed before this connection.
   virtual std::unique_ptr<MigrationLock> acquire_migration_lock(const LockRequest& request) = 0;
+
+ private:
+  long long sent_count_ = 0;
 };
 
 // Opens a connection for the URL's dialect. Throws RunError (exit 1) with a message naming host, port, database and

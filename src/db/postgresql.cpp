@@ -1,11 +1,17 @@
 // PostgreSQL through libpqxx 6.4. Statements go through one pqxx::nontransaction; the engine sends BEGIN/COMMIT
 // itself so that autocommit blocks, SET LOCAL and per-revision transactions stay under its control.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <pqxx/pqxx>
 
+#include <array>
+#include <functional>
+#include <utility>
+
 #include "config/url.hpp"
 #include "db/connection.hpp"
+#include "dialect/inline_params.hpp"
 #include "db/postgresql_lock.hpp"
 #include "dialect/postgresql.hpp"
 #include "util/error.hpp"
@@ -42,15 +48,29 @@ std::string lost_connection_message(const std::string& detail) {
   return text;
 }
 
+
+// Rows of a query through a server-side cursor, FETCH FORWARD `batch` rows at a time: the client holds at most one
+// batch, whatever the result's size. A cursor declared inside a transaction dies with it; `epoch` (bumped by every
+// COMMIT/ROLLBACK) tells the stream so it never sends CLOSE or FETCH into a later, unrelated transaction (where the
+// error would abort that transaction).
 class PgStream : public RowStream {
  public:
-  PgStream(pqxx::transaction_base& tx, std::string cursor, int batch) : tx_(tx), cursor_(std::move(cursor)), batch_(batch) {}
+  // `settle` waits for a statement in flight (Connection::send) before the stream talks to the server.
+  PgStream(pqxx::transaction_base& tx, std::string cursor, int batch, const unsigned long& epoch, bool with_hold,
+           std::function<void()> settle)
+      : tx_(tx), cursor_(std::move(cursor)), batch_(batch), epoch_(epoch), created_epoch_(epoch), with_hold_(with_hold),
+        settle_(std::move(settle)) {}
   ~PgStream() override {
     try {
-      if (open_) tx_.exec("CLOSE " + cursor_);
+      if (open_ && alive()) {
+        settle_();
+        tx_.exec("CLOSE " + cursor_);
+      }
     } catch (...) {
     }
   }
+  // A WITHOUT HOLD cursor is gone once its transaction ended; a WITH HOLD one lives until CLOSE.
+  bool alive() const { return with_hold_ || epoch_ == created_epoch_; }
   const std::vector<std::string>& columns() const override { return columns_; }
   bool next(std::vector<Cell>& row) override {
     if (pos_ >= result_.size()) {
@@ -72,6 +92,11 @@ class PgStream : public RowStream {
     return true;
   }
   void fetch() {
+    if (!alive())
+      throw SqlFailure("this query's rows can no longer be read: its transaction has ended (read a result within the "
+                       "revision and transaction that ran the query)",
+                       "FETCH FORWARD FROM " + cursor_, "34000");
+    settle_();
     try {
       result_ = tx_.exec(fmt::format("FETCH FORWARD {} FROM {}", batch_, cursor_));
     } catch (const pqxx::sql_error& e) {
@@ -95,12 +120,73 @@ class PgStream : public RowStream {
   pqxx::transaction_base& tx_;
   std::string cursor_;
   int batch_;
+  const unsigned long& epoch_;
+  unsigned long created_epoch_;
+  bool with_hold_;
+  std::function<void()> settle_;
   pqxx::result result_;
   size_t pos_ = 0;
   bool done_ = false, open_ = true;
   std::vector<std::string> columns_;
   std::vector<Cell::Kind> kinds_;
 };
+
+// Rows per FETCH: large enough that round trips do not dominate, small enough that a batch of wide rows stays a few
+// MiB.
+constexpr int kFetchRows = 2000;
+
+// Rows of a result already received in full (query_all): nothing more to ask the server.
+class PgHeldStream : public RowStream {
+ public:
+  explicit PgHeldStream(pqxx::result r) : result_(std::move(r)) {
+    for (pqxx::row::size_type i = 0; i < result_.columns(); ++i) {
+      columns_.emplace_back(result_.column_name(i));
+      kinds_.push_back(kind_of(result_.column_type(i)));
+    }
+  }
+  const std::vector<std::string>& columns() const override { return columns_; }
+  bool next(std::vector<Cell>& row) override {
+    if (pos_ >= result_.size()) return false;
+    const auto r = result_[pos_++];
+    row.resize(kinds_.size());
+    for (size_t i = 0; i < kinds_.size(); ++i) {
+      const auto f = r[static_cast<pqxx::row::size_type>(i)];
+      if (f.is_null()) {
+        row[i].kind = Cell::Null;
+        row[i].text.clear();
+      } else {
+        row[i].kind = kinds_[i];
+        row[i].text.assign(f.c_str(), f.size());
+      }
+    }
+    return true;
+  }
+
+ private:
+  pqxx::result result_;
+  size_t pos_ = 0;
+  std::vector<std::string> columns_;
+  std::vector<Cell::Kind> kinds_;
+};
+
+// stream_to writes tuple-like rows only (it walks them with std::get): rows of N columns go out as
+// std::array<Param, N>, instantiated for N = 1..kMaxCopyColumns.
+constexpr size_t kMaxCopyColumns = 32;
+
+template <size_t N>
+void write_rows(pqxx::stream_to& copy, const std::vector<std::vector<Param>>& rows) {
+  std::array<Param, N> fields;
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < N; ++i) fields[i] = row[i];
+    copy << fields;
+  }
+}
+
+template <size_t... I>
+void write_rows_n(size_t n, pqxx::stream_to& copy, const std::vector<std::vector<Param>>& rows,
+                  std::index_sequence<I...>) {
+  ((n == I + 1 ? write_rows<I + 1>(copy, rows) : void()), ...);
+}
 
 class PgConnection : public Connection {
  public:
@@ -109,15 +195,20 @@ class PgConnection : public Connection {
   const dialect::Dialect& dialect() const override { return dialect_; }
 
   void begin() override {
+    settle();
     execute("BEGIN", {});
     in_tx_ = true;
   }
   void commit() override {
+    settle();
+    ++epoch_;
     execute("COMMIT", {});
     in_tx_ = false;
   }
   void rollback() noexcept override {
+    ++epoch_;
     in_tx_ = false;
+    pipeline_.reset();   // a statement still in flight is abandoned with the transaction
     // Twice when the first attempt fails on a live connection: a cancel sent for the statement before may land on
     // the first ROLLBACK instead.
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -152,18 +243,80 @@ class PgConnection : public Connection {
     return rows;
   }
 
+  std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) override {
+    return std::make_unique<PgHeldStream>(run(sql, params));
+  }
+
+  // In flight through a pqxx::pipeline (libpqxx 6.4 has no asynchronous parameterised call): the parameters are
+  // inlined as quoted literals, which the server parses as it would bound text parameters.
+  void send(const std::string& sql, const std::vector<Param>& params) override {
+    settle();
+    std::string text;
+    try {
+      text = params.empty() ? sql : dialect::inline_params(dialect_, sql, params).text;
+    } catch (const std::invalid_argument& e) {
+      throw SqlFailure(e.what(), sql, "08P01");
+    }
+    try {
+      pipeline_ = std::make_unique<pqxx::pipeline>(ntx_);
+      pipeline_->retain(0);
+      pending_id_ = pipeline_->insert(text);
+      pending_sql_ = sql;
+    } catch (const pqxx::sql_error& e) {
+      pipeline_.reset();
+      throw SqlFailure(trim_message(e.what()), sql, e.sqlstate());
+    }
+  }
+
+  long long wait_sent() override {
+    if (!pipeline_) return sent_count_;
+    auto pipeline = std::move(pipeline_);
+    try {
+      pqxx::result r = pipeline->retrieve(pending_id_);
+      pipeline->complete();
+      sent_count_ = r.affected_rows();
+      return sent_count_;
+    } catch (const pqxx::sql_error& e) {
+      throw SqlFailure(trim_message(e.what()), pending_sql_, e.sqlstate());
+    } catch (const pqxx::broken_connection& e) {
+      throw SqlFailure(lost_connection_message(e.what()), pending_sql_, "08006");
+    }
+  }
+
   std::unique_ptr<RowStream> stream(const std::string& sql, const std::vector<Param>& params) override {
     std::string cursor = fmt::format("luamig_cursor_{}", ++cursor_seq_);
     bool own_tx = !in_tx_;
     // A cursor without HOLD lives in a transaction; outside one it is declared WITH HOLD.
     run(fmt::format("DECLARE {} NO SCROLL CURSOR {} FOR {}", cursor, own_tx ? "WITH HOLD" : "WITHOUT HOLD", sql),
         params);
-    auto s = std::make_unique<PgStream>(ntx_, cursor, 2000);
+    auto s = std::make_unique<PgStream>(ntx_, cursor, kFetchRows, epoch_, own_tx, [this] { settle(); });
     s->fetch();
     return s;
   }
 
   int backend_pid() const override { return conn_.backendpid(); }
+
+  long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
+                      const std::vector<std::vector<Param>>& rows) override {
+    settle();
+    std::string statement = fmt::format("COPY {} ({}) FROM STDIN", table, fmt::join(columns, ", "));
+    if (columns.empty() || columns.size() > kMaxCopyColumns)
+      throw RunError(fmt::format("COPY takes 1 to {} columns here, not {}", kMaxCopyColumns, columns.size()));
+    for (const auto& row : rows)
+      if (row.size() != columns.size())
+        throw std::logic_error(fmt::format("COPY row has {} values for {} columns", row.size(), columns.size()));
+    try {
+      // stream_to pastes the table and column names as given: the caller quoted them.
+      pqxx::stream_to copy(ntx_, table, columns);
+      write_rows_n(columns.size(), copy, rows, std::make_index_sequence<kMaxCopyColumns>{});
+      copy.complete();
+    } catch (const pqxx::sql_error& e) {
+      throw SqlFailure(trim_message(e.what()), statement, e.sqlstate());
+    } catch (const pqxx::broken_connection& e) {
+      throw SqlFailure(lost_connection_message(e.what()), statement, "08006");
+    }
+    return static_cast<long long>(rows.size());
+  }
 
   bool is_open() const override { return conn_.is_open(); }
 
@@ -179,7 +332,13 @@ class PgConnection : public Connection {
   }
 
  private:
+  // Any statement first waits for the one in flight (a failure of that one surfaces here).
+  void settle() {
+    if (pipeline_) wait_sent();
+  }
+
   pqxx::result run(const std::string& sql, const std::vector<Param>& params) {
+    settle();
     try {
       if (params.empty()) return ntx_.exec(sql);
       return ntx_.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
@@ -198,6 +357,11 @@ class PgConnection : public Connection {
   dialect::PostgreSQL dialect_;
   bool in_tx_ = false;
   int cursor_seq_ = 0;
+  unsigned long epoch_ = 0;
+  std::unique_ptr<pqxx::pipeline> pipeline_;   // the statement in flight (send), if any
+  pqxx::pipeline::query_id pending_id_ = 0;
+  std::string pending_sql_;
+  long long sent_count_ = 0;   // bumped at every COMMIT/ROLLBACK: cursors of an ended transaction are gone
 };
 }  // namespace
 

@@ -19,6 +19,7 @@
 #include "luahost/watchdog.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
+#include "util/output.hpp"
 #include "util/sql_failure.hpp"
 
 namespace luamig::luahost {
@@ -110,6 +111,7 @@ struct Runtime {
   std::string last_file;   // where the last error happened
   int last_line = 0;
   std::string project_lib_dir;
+  std::map<std::string, std::string> call_context;   // revision, direction... of the running call
 
   // Time spent waiting on the database does not count against the Lua time limit (nor the watchdog).
   void pause_clock() {
@@ -403,6 +405,10 @@ std::vector<Param> collect_params(lua_State* L, int first, const char* fname) {
       case LUA_TSTRING: {
         size_t len;
         const char* s = lua_tolstring(L, i, &len);
+        // libpq passes text parameters as C strings: a NUL would silently cut the value short.
+        if (std::memchr(s, 0, len))
+          luaL_error(L, "%s: parameter $%d contains a NUL byte, which PostgreSQL text cannot hold (use bytea and "
+                     "decode())", fname, n);
         params.emplace_back(std::string(s, len));
         break;
       }
@@ -478,7 +484,7 @@ void push_cell(lua_State* L, const Cell& c) {
       // Integers beyond 2^53 stay strings: a double would silently change them.
       char* end = nullptr;
       long long v = std::strtoll(c.text.c_str(), &end, 10);
-      if (*end == 0 && v < (1LL << 53) && v > -(1LL << 53))
+      if (*end == 0 && v <= (1LL << 53) && v >= -(1LL << 53))
         lua_pushnumber(L, static_cast<lua_Number>(v));
       else
         lua_pushlstring(L, c.text.data(), c.text.size());
@@ -518,6 +524,51 @@ int stream_next(lua_State* L) {
 
 int stream_close(lua_State* L) { return stream_gc(L); }
 
+// stream:columns_data() -> names, data, n: every remaining row, column by column (data[name][i]), without a table
+// per row. For bounded batches (backfills); NULL is op.NULL.
+int stream_columns_data(lua_State* L) {
+  auto* box = static_cast<StreamBox*>(luaL_checkudata(L, 1, kRowStreamMeta));
+  return guarded(L, [&] {
+    lua_newtable(L);   // names
+    lua_newtable(L);   // data
+    if (!box->stream) {
+      lua_pushinteger(L, 0);
+      return 3;
+    }
+    const auto& cols = box->stream->columns();
+    int ncols = static_cast<int>(cols.size());
+    luaL_checkstack(L, ncols + 8, "too many columns");
+    int data = lua_gettop(L);
+    int base = data;
+    for (int c = 0; c < ncols; ++c) {
+      lua_pushlstring(L, cols[static_cast<size_t>(c)].data(), cols[static_cast<size_t>(c)].size());
+      lua_rawseti(L, data - 1, c + 1);
+      lua_newtable(L);   // the column's array, at base + 1 + c
+    }
+    thread_local std::vector<Cell> row;
+    int n = 0;
+    // Reading a batch is waiting on the database (a cursor FETCHes as it goes), not Lua time.
+    DbWait wait(runtime_of(L));
+    while (box->stream->next(row)) {
+      ++n;
+      for (int c = 0; c < ncols; ++c) {
+        push_cell(L, row[static_cast<size_t>(c)]);
+        lua_rawseti(L, base + 1 + c, n);
+      }
+    }
+    // data[name] = array, for each column.
+    for (int c = ncols - 1; c >= 0; --c) {
+      lua_pushlstring(L, cols[static_cast<size_t>(c)].data(), cols[static_cast<size_t>(c)].size());
+      lua_insert(L, -2);
+      lua_rawset(L, data);
+    }
+    delete box->stream;
+    box->stream = nullptr;
+    lua_pushinteger(L, n);
+    return 3;
+  });
+}
+
 int stream_columns(lua_State* L) {
   auto* box = static_cast<StreamBox*>(luaL_checkudata(L, 1, kRowStreamMeta));
   lua_newtable(L);
@@ -543,6 +594,51 @@ int host_query(lua_State* L) {
     Runtime* rt = runtime_of(L);
     DbWait wait(rt);
     box->stream = rt->services->query(statement, params).release();
+    return 1;
+  });
+}
+
+// host.query_all(sql, ...): as host.query, for a small result fetched in one round trip.
+int host_query_all(lua_State* L) {
+  size_t len;
+  const char* sql = luaL_checklstring(L, 1, &len);
+  std::string statement(sql, len);
+  return guarded(L, [&] {
+    auto params = collect_params(L, 2, "op.query");
+    auto* box = static_cast<StreamBox*>(lua_newuserdata(L, sizeof(StreamBox)));
+    box->stream = nullptr;
+    luaL_getmetatable(L, kRowStreamMeta);
+    lua_setmetatable(L, -2);
+    Runtime* rt = runtime_of(L);
+    DbWait wait(rt);
+    box->stream = rt->services->query_all(statement, params).release();
+    return 1;
+  });
+}
+
+// host.send(sql, ...): starts a statement without waiting; host.wait_sent() -> its row count.
+int host_send(lua_State* L) {
+  size_t len;
+  const char* sql = luaL_checklstring(L, 1, &len);
+  std::string statement(sql, len);
+  return guarded(L, [&] {
+    auto params = collect_params(L, 2, "op.execute");
+    Runtime* rt = runtime_of(L);
+    DbWait wait(rt);
+    rt->services->send(statement, params);
+    return 0;
+  });
+}
+
+int host_wait_sent(lua_State* L) {
+  return guarded(L, [&] {
+    Runtime* rt = runtime_of(L);
+    long long n;
+    {
+      DbWait wait(rt);
+      n = rt->services->wait_sent();
+    }
+    lua_pushnumber(L, static_cast<lua_Number>(n));
     return 1;
   });
 }
@@ -588,6 +684,176 @@ int host_autocommit(lua_State* L) {
     return lua_error(L);
   }
   return 0;
+}
+
+// Text of the Lua value at `idx` as a bound value/COPY field; false when its type has no SQL meaning.
+bool cell_param(lua_State* L, int idx, Param& out) {
+  switch (lua_type(L, idx)) {
+    case LUA_TNIL: out = std::nullopt; return true;
+    case LUA_TBOOLEAN: out = lua_toboolean(L, idx) ? "true" : "false"; return true;
+    case LUA_TNUMBER: out = number_text(lua_tonumber(L, idx)); return true;
+    case LUA_TSTRING: {
+      size_t len;
+      const char* s = lua_tolstring(L, idx, &len);
+      out = std::string(s, len);
+      return true;
+    }
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, idx) == &g_null_sentinel) {
+        out = std::nullopt;
+        return true;
+      }
+      return false;
+    default: return false;
+  }
+}
+
+// host.copy_rows(table_sql, {column_sql...}, {{v1, v2...}, ...}) -> rows written. Names arrive quoted (op.lua).
+int host_copy_rows(lua_State* L) {
+  std::string table = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  return guarded(L, [&] {
+    std::vector<std::string> columns;
+    int ncols = static_cast<int>(lua_objlen(L, 2));
+    for (int c = 1; c <= ncols; ++c) {
+      lua_rawgeti(L, 2, c);
+      columns.emplace_back(lua_tostring(L, -1) ? lua_tostring(L, -1) : "");
+      lua_pop(L, 1);
+    }
+    std::vector<std::vector<Param>> rows;
+    int nrows = static_cast<int>(lua_objlen(L, 3));
+    rows.reserve(static_cast<size_t>(nrows));
+    for (int r = 1; r <= nrows; ++r) {
+      lua_rawgeti(L, 3, r);
+      if (!lua_istable(L, -1)) throw std::runtime_error(fmt::format("op.copy_rows: row {} is not a table", r));
+      std::vector<Param> row(static_cast<size_t>(ncols));
+      for (int c = 1; c <= ncols; ++c) {
+        lua_rawgeti(L, -1, c);
+        if (!cell_param(L, -1, row[static_cast<size_t>(c - 1)]))
+          throw std::runtime_error(fmt::format("op.copy_rows: row {}, column {} is a {}; pass a string, number, "
+                                               "boolean, nil or op.NULL",
+                                               r, columns[static_cast<size_t>(c - 1)], luaL_typename(L, -1)));
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 1);
+      rows.push_back(std::move(row));
+    }
+    Runtime* rt = runtime_of(L);
+    DbWait wait(rt);
+    long long n = rt->services->copy_rows(table, columns, rows);
+    lua_pushnumber(L, static_cast<lua_Number>(n));
+    return 1;
+  });
+}
+
+// host.pg_array(list, n) -> PostgreSQL array literal text of list[1..n] ('{"a","b",NULL}'): one bound parameter
+// carries a whole batch of values (UPDATE ... FROM unnest($1::bigint[], $2::text[])). nil and op.NULL are NULL.
+int host_pg_array(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  int n = static_cast<int>(luaL_checkinteger(L, 2));
+  return guarded(L, [&] {
+    std::string out;
+    out.reserve(static_cast<size_t>(n) * 16 + 2);
+    out.push_back('{');
+    Param value;
+    for (int i = 1; i <= n; ++i) {
+      if (i > 1) out.push_back(',');
+      lua_rawgeti(L, 1, i);
+      if (!cell_param(L, -1, value))
+        throw std::runtime_error(fmt::format("array element {} is a {}; pass a string, number, boolean, nil or op.NULL",
+                                             i, luaL_typename(L, -1)));
+      lua_pop(L, 1);
+      if (!value) {
+        out += "NULL";
+        continue;
+      }
+      out.push_back('"');
+      for (char c : *value) {
+        if (c == '"' || c == '\\') out.push_back('\\');
+        out.push_back(c);
+      }
+      out.push_back('"');
+    }
+    out.push_back('}');
+    lua_pushlstring(L, out.data(), out.size());
+    return 1;
+  });
+}
+
+int host_in_transaction(lua_State* L) {
+  lua_pushboolean(L, runtime_of(L)->services->in_transaction());
+  return 1;
+}
+
+// host.transaction(fn): runs fn between BEGIN and COMMIT (ROLLBACK when it fails), as autocommit_block does the
+// reverse.
+int host_transaction(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  Runtime* rt = runtime_of(L);
+  std::string err;
+  try {
+    DbWait wait(rt);
+    rt->services->transaction([&] {
+      lua_pushvalue(L, 1);
+      rt->resume_clock();   // the block's own Lua code counts
+      int status = lua_pcall(L, 0, 0, 0);
+      rt->pause_clock();
+      if (status != 0) {
+        std::string inner = error_text(L, -1, false);
+        lua_pop(L, 1);
+        throw std::runtime_error(inner);
+      }
+    });
+  } catch (const SqlFailure& e) {
+    rt->last_sql_failure = e;
+    err = fmt::format("{} (SQLSTATE {})", e.message(), e.sqlstate());
+  } catch (const std::exception& e) {
+    err = e.what();
+  }
+  if (!err.empty()) {
+    lua_pushlstring(L, err.data(), err.size());
+    err.clear();
+    err.shrink_to_fit();
+    return lua_error(L);
+  }
+  return 0;
+}
+
+// host.clock() -> seconds on a monotonic clock (os.clock is CPU time, os.time whole seconds).
+int host_clock(lua_State* L) {
+  auto now = std::chrono::steady_clock::now().time_since_epoch();
+  lua_pushnumber(L, std::chrono::duration<double>(now).count());
+  return 1;
+}
+
+int host_stderr_is_tty(lua_State* L) {
+  lua_pushboolean(L, out::stderr_is_terminal());
+  return 1;
+}
+
+// host.progress(text, transient): a progress line on stderr; transient lines rewrite the terminal line.
+// host.progress(nil) ends a run of transient lines.
+int host_progress(lua_State* L) {
+  if (lua_isnoneornil(L, 1)) {
+    out::progress_end();
+    return 0;
+  }
+  size_t len;
+  const char* s = luaL_checklstring(L, 1, &len);
+  out::progress(std::string_view(s, len), lua_toboolean(L, 2) != 0);
+  return 0;
+}
+
+// host.call_context() -> { revision = ..., direction = ... } of the running upgrade()/downgrade().
+int host_call_context(lua_State* L) {
+  Runtime* rt = runtime_of(L);
+  lua_createtable(L, 0, static_cast<int>(rt->call_context.size()));
+  for (const auto& [k, v] : rt->call_context) {
+    lua_pushlstring(L, v.data(), v.size());
+    lua_setfield(L, -2, k.c_str());
+  }
+  return 1;
 }
 
 // host.compile(source, chunkname) -> function | nil, message. Text only: bytecode is refused.
@@ -669,6 +935,17 @@ const luaL_Reg kHostFunctions[] = {
     {"compile", host_compile},
     {"module_source", host_module_source},
     {"engine_module", host_engine_module},
+    {"copy_rows", host_copy_rows},
+    {"pg_array", host_pg_array},
+    {"query_all", host_query_all},
+    {"send", host_send},
+    {"wait_sent", host_wait_sent},
+    {"in_transaction", host_in_transaction},
+    {"transaction", host_transaction},
+    {"clock", host_clock},
+    {"stderr_is_tty", host_stderr_is_tty},
+    {"progress", host_progress},
+    {"call_context", host_call_context},
     {"raw_getmetatable", host_raw_getmetatable},
     {nullptr, nullptr},
 };
@@ -912,6 +1189,8 @@ Engine::Engine(Services* services, Context context, Limits limits, std::string p
   lua_setfield(L, -2, "close");
   lua_pushcfunction(L, stream_columns);
   lua_setfield(L, -2, "columns");
+  lua_pushcfunction(L, stream_columns_data);
+  lua_setfield(L, -2, "columns_data");
   lua_setfield(L, -2, "__index");
   lua_pushboolean(L, 0);
   lua_setfield(L, -2, "__metatable");
@@ -1021,6 +1300,7 @@ void Engine::call(const Script& script, const std::string& function,
     lua_setfield(L, -2, k.c_str());
   }
   lua_call(L, 2, 0);
+  I.rt.call_context = call_context;
   lua_rawgeti(L, LUA_REGISTRYINDEX, script.env_ref_);
   lua_pushstring(L, function.c_str());
   lua_rawget(L, -2);

@@ -8,10 +8,14 @@
 #include <set>
 
 #include "db/connection.hpp"
+#include "db/echo_connection.hpp"
+#include "db/script_writer.hpp"
 #include "db/version_table.hpp"
+#include "dialect/dialect.hpp"
 #include "luahost/engine.hpp"
 #include "runner/report.hpp"
 #include "runner/session.hpp"
+#include "runner/step_options.hpp"
 #include "scripts/loader.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
@@ -57,10 +61,16 @@ std::optional<std::chrono::milliseconds> declared_time_limit(const luahost::Scri
                              script.path(), v.type_name()));
 }
 
-// What migrations reach through `op`: statements go to the live connection.
+// Thrown when a dry run reaches something that would commit: the run stops there and rolls everything back.
+struct DryRunStop : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// What migrations reach through `op`: statements go to the connection (live, echoing for a dry run, or the --sql
+// script writer).
 class OnlineServices : public luahost::Services {
  public:
-  explicit OnlineServices(db::Connection& conn) : conn_(conn) {}
+  OnlineServices(db::Connection& conn, bool dry_run) : conn_(conn), dry_run_(dry_run) {}
 
   long long execute(const std::string& sql, const std::vector<Param>& params) override {
     refuse_after_stop(sql);
@@ -71,23 +81,62 @@ class OnlineServices : public luahost::Services {
     return conn_.stream(sql, params);
   }
   void autocommit_block(const std::function<void()>& block) override {
-    autocommitted_ = true;
+    if (dry_run_) stop("it calls op.autocommit_block, which commits the work before it; a dry run cannot commit");
     bool was_in_tx = conn_.in_transaction();
-    if (was_in_tx) conn_.commit();
+    if (was_in_tx) {
+      autocommitted_ = true;
+      conn_.commit();
+    }
     block();
     if (was_in_tx) conn_.begin();
   }
   void log(const std::string& level, const std::string& message) override {
-    if (level == "warn" || level == "error")
+    // In --sql mode stdout is the script: messages go to stderr.
+    if (level == "warn" || level == "error" || conn_.offline())
       out::warn("  " + message);
     else
       out::line("  " + message);
   }
+  long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
+                      const std::vector<std::vector<Param>>& rows) override {
+    refuse_after_stop("COPY " + table);
+    return conn_.copy_rows(table, columns, rows);
+  }
+  bool in_transaction() const override { return conn_.in_transaction(); }
+  void transaction(const std::function<void()>& block) override {
+    if (dry_run_) stop("it calls op.transaction, which commits; a dry run cannot commit");
+    if (conn_.in_transaction())
+      throw RunError("op.transaction: a transaction is already open (it is for `transactional = false` migrations "
+                     "and op.autocommit_block)");
+    conn_.begin();
+    try {
+      block();
+    } catch (...) {
+      conn_.rollback();
+      throw;
+    }
+    conn_.commit();
+    autocommitted_ = true;
+  }
+  std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) override {
+    refuse_after_stop(sql);
+    return conn_.query_all(sql, params);
+  }
+  void send(const std::string& sql, const std::vector<Param>& params) override {
+    refuse_after_stop(sql);
+    conn_.send(sql, params);
+  }
+  long long wait_sent() override { return conn_.wait_sent(); }
 
-  // Whether the current attempt at a revision committed part of its work in an autocommit block (then rerunning it
-  // from the start is not safe).
+  // Whether the current attempt at a revision committed part of its work (autocommit_block, op.transaction): then
+  // rerunning it from the start is not safe, and a failure cannot undo it.
   bool autocommitted() const { return autocommitted_; }
-  void start_attempt() { autocommitted_ = false; }
+  // Set when a dry run had to stop: Lua turns the DryRunStop into a script error, this keeps the reason.
+  const std::optional<std::string>& stop_reason() const { return stop_reason_; }
+  void start_attempt() {
+    autocommitted_ = false;
+    stop_reason_.reset();
+  }
 
  private:
   // A statement sent after a stop was requested is refused here: the cancel for the previous one may have come too
@@ -97,8 +146,15 @@ class OnlineServices : public luahost::Services {
       throw SqlFailure(fmt::format("not run: luamig received {}", interrupt::signal_name(sig)), sql, "57014");
   }
 
+  [[noreturn]] void stop(const std::string& why) {
+    stop_reason_ = why;
+    throw DryRunStop(why);
+  }
+
   db::Connection& conn_;
+  bool dry_run_;
   bool autocommitted_ = false;
+  std::optional<std::string> stop_reason_;
 };
 
 std::string sqlstate_of(const std::exception& e) {
@@ -123,13 +179,27 @@ class Run {
   Run(Project& project, const MigrateOptions& options) : project_(project), options_(options) {}
 
   void execute() {
+    if (options_.sql) {
+      // Offline: no connection, no lock; the script starts from FROM of the range (or base).
+      const auto& map = project_.load_graph();
+      std::string start = split_range();
+      connect_offline();
+      heads_ = offline_start(map, start);
+      plan(map);
+      // From base, the script creates the version table first.
+      if (heads_.empty() && options_.direction == graph::Direction::Up) conn_->execute(version_table_->create_sql());
+      start_engine();
+      run_steps(map);
+      return;
+    }
+    split_range();   // online, a FROM:TO range is a usage error
     // A project whose graph cannot be built fails before connecting; one validated with these very files
     // before need not be built at all when the database turns out to be at its heads.
     if (!may_use_remembered_heads() || !project_.remembered_heads()) project_.load_graph();
     phase_ = "while connecting to the database; nothing was changed";
     connect();
     // Reading first: a database already at the target is answered without the lock (see already_at_target).
-    if (already_at_target()) return;
+    if (!options_.dry_run && already_at_target()) return;
     const auto& map = project_.load_graph();
     // Every process that changes the database takes turns here, before it reads the version table: a process
     // that waited finds the work done and has nothing left to do.
@@ -137,6 +207,8 @@ class Run {
     lock_ = take_migration_lock(project_, *conn_);
     lock_verified_ = Clock::now();
     phase_ = "before running any revision; nothing was changed";
+    // A dry run keeps everything, the version table's creation included, in one transaction rolled back at the end.
+    if (options_.dry_run) conn_->begin();
     // Plan first: a target that does not resolve (several heads, an unknown revision...) leaves the database
     // untouched, without even creating the version table.
     heads_ = to_set(version_table_->heads());
@@ -152,8 +224,54 @@ class Run {
   const std::string& phase() const { return phase_; }
 
  private:
+  // "FROM:TO" (offline mode only): keeps TO as the target, returns FROM ("" when no range).
+  std::string split_range() {
+    auto colon = options_.target.find(':');
+    if (colon == std::string::npos) {
+      if (options_.sql && options_.direction == graph::Direction::Down)
+        throw UsageError(fmt::format("downgrade --sql needs a range FROM:TO (e.g. `downgrade head:{}`): offline mode "
+                                     "cannot read the database's current revision",
+                                     options_.target));
+      return "";
+    }
+    if (!options_.sql)
+      throw UsageError(fmt::format("'{}': a range FROM:TO is only accepted with --sql; online, luamig starts from "
+                                   "the database's current revision",
+                                   options_.target));
+    std::string start = options_.target.substr(0, colon);
+    options_.target = options_.target.substr(colon + 1);
+    if (start.empty() || options_.target.empty())
+      throw UsageError("--sql range: expected FROM:TO with both sides given (e.g. base:head, a1b2:head)");
+    return start;
+  }
+
+  // The heads an offline run starts from: FROM of the range, or base.
+  std::set<std::string> offline_start(const graph::RevisionMap& map, const std::string& start) {
+    if (start.empty() || start == "base") return {};
+    return graph::resolve_target(map, start, {});
+  }
+
+  // --sql: the script writer instead of a connection; the URL (when there is one) only picks the dialect.
+  void connect_offline() {
+    std::string dialect = "postgresql";
+    if (!config::resolve_url(project_.opts, project_.cfg).empty()) dialect = project_.database_url().dialect;
+    conn_ = db::script_writer(dialect::make(dialect), [](const std::string& statement) {
+      out::data(statement + "\n");
+    });
+    version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
+                                                        project_.cfg.version_table_schema);
+  }
+
   void connect() {
     conn_ = runner::connect(project_);
+    if (options_.dry_run) {
+      // Statements are shown as they run, within the steps.
+      auto echo = std::make_unique<db::EchoConnection>(std::move(conn_), [](const std::string& sql) {
+        out::line(indent(sql, "    "));
+      });
+      echo_ = echo.get();
+      conn_ = std::move(echo);
+    }
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);
     // On SIGINT/SIGTERM: cancel the running statement and stop the running Lua (see util/interrupt.hpp).
@@ -199,6 +317,10 @@ class Run {
   }
 
   void prepare_version_table(const graph::RevisionMap& map) {
+    if (conn_->in_transaction()) {   // a dry run: its one transaction is open already
+      version_table_->ensure();
+      return;
+    }
     if (!project_.cfg.transaction_per_migration && !steps_.empty()) {
       // One transaction for the whole command, the version table's creation included: a failure leaves nothing.
       conn_->begin();
@@ -234,13 +356,14 @@ class Run {
     luahost::Context context;
     context.dialect = conn_->dialect().name();
     context.x = project_.opts.x;
-    services_ = std::make_unique<OnlineServices>(*conn_);
+    context.offline = options_.sql;
+    services_ = std::make_unique<OnlineServices>(*conn_, options_.dry_run);
     engine_ = std::make_unique<luahost::Engine>(services_.get(), context, engine_limits(project_.cfg),
                                                 project_.cfg.lib_dir().string());
   }
 
-  // Loads the revision's file into a fresh sandbox and calls its upgrade()/downgrade().
-  void run_script(const graph::Step& step) {
+  // Loads the revision's file into a fresh sandbox (its top level runs now, before any transaction opens).
+  luahost::Script load_script(const graph::Step& step) {
     const auto& rev = *step.revision;
     const char* function = step.direction == graph::Direction::Up ? "upgrade" : "downgrade";
     std::string source = scripts::read_text(rev.path);
@@ -251,6 +374,13 @@ class Run {
       throw RunError(fmt::format("{}: the file's `revision` changed while luamig was running", rev.path));
     if (!script.has_function(function))
       throw RunError(fmt::format("{}: revision {} defines no {}() function", rev.path, rev.id, function));
+    return script;
+  }
+
+  // Calls the loaded file's upgrade()/downgrade(), then releases its environment.
+  void run_script(const graph::Step& step, luahost::Script& script) {
+    const auto& rev = *step.revision;
+    const char* function = step.direction == graph::Direction::Up ? "upgrade" : "downgrade";
     engine_->call(script, function,
                   {{"revision", rev.id}, {"down_revision", join(rev.down_revisions, ",")}, {"direction", function}},
                   declared_time_limit(script));
@@ -279,16 +409,34 @@ class Run {
 
   std::string where_now(size_t done) const {
     const bool per_step = project_.cfg.transaction_per_migration;
+    // In one transaction for the command, steps before a `transactional = false` one were committed with it.
+    const bool committed_any = per_step || committed_steps_ > 0;
     return fmt::format("The database is at {}: {} of {} step{} applied.",
-                       per_step ? heads_or_base(heads_) : "its state before this command", per_step ? done : 0,
-                       steps_.size(), steps_.size() == 1 ? "" : "s");
+                       committed_any ? heads_or_base(heads_) : "its state before this command",
+                       per_step ? done : committed_steps_, steps_.size(), steps_.size() == 1 ? "" : "s");
   }
 
   // Rolls back, reports, and throws the already-reported RunError.
   [[noreturn]] void fail_step(const graph::Step& step, const std::exception& e, size_t done,
-                              const std::set<std::string>& heads_before) {
+                              const std::set<std::string>& heads_before, bool transactional = true) {
+    if (echo_) echo_->set_enabled(false);
+    if (options_.sql) {
+      report_step_outcome(step, e, "it cannot be written as an SQL script; the script above stops before it");
+      throw RunError("", 1);
+    }
     roll_back_attempt(heads_before);
-    report_step_failure(step, e, project_.cfg.transaction_per_migration);
+    if (options_.dry_run) {
+      report_step_outcome(step, e, "the dry run stopped and rolled everything back; nothing was changed");
+      throw RunError("", 1);
+    }
+    if (!transactional)
+      report_step_outcome(step, e, "it declares `transactional = false`, so the statements it ran before the failure "
+                                   "were committed and stay; the version table was not updated");
+    else if (services_->autocommitted())
+      report_step_outcome(step, e, "its open transaction was rolled back, but the work it committed (autocommit_block, "
+                                   "op.transaction) stays; the version table was not updated");
+    else
+      report_step_failure(step, e, project_.cfg.transaction_per_migration || committed_steps_ > 0);
     if (db::is_connection_loss(sqlstate_of(e)) || !conn_->is_open()) {
       out::error(fmt::format("The connection to the database was lost during revision {}. The server rolls back a "
                              "transaction whose connection is gone, so that revision left nothing behind; luamig "
@@ -320,8 +468,18 @@ class Run {
     stop_report(sig, done);
   }
 
+  // A dry run reached a step that cannot run inside its transaction: roll everything back and say so (exit 0).
+  void stop_dry_run(const graph::Step& step, const std::string& why, size_t done) {
+    if (echo_) echo_->set_enabled(false);
+    conn_->rollback();
+    const auto& rev = *step.revision;
+    out::warn(fmt::format("Dry run stopped before revision {} ({}, {}): {}.", rev.id, rev.message, rev.path, why));
+    out::line(fmt::format("Dry run: {} of {} step{} ran; everything was rolled back, nothing was changed.", done,
+                          steps_.size(), steps_.size() == 1 ? "" : "s"));
+  }
+
   [[noreturn]] void stop_report(int sig, size_t done) {
-    lock_->release();
+    if (lock_) lock_->release();
     out::error(where_now(done) + " The migration lock was released; run the command again to continue.");
     throw interrupt::Stopped(sig, "");
   }
@@ -352,47 +510,98 @@ class Run {
   // True when the version table no longer shows what this run planned from: another process has migrated
   // between our steps. Only dialects whose write lock is the transaction itself need the check.
   bool moved_under_us() {
-    if (!conn_->dialect().serializes_by_transaction()) return false;
+    if (conn_->offline() || !conn_->dialect().serializes_by_transaction()) return false;
     auto now = to_set(version_table_->heads());
     if (now == heads_) return false;
     heads_ = std::move(now);
     return true;
   }
 
+  // The step line: a dry run shows it before the statements and the duration after; --sql writes a comment.
+  void announce(const graph::Step& step) {
+    if (options_.sql) out::data(fmt::format("-- {}\n", step_description(step)));
+    if (options_.dry_run) out::line(step_description(step));
+  }
+  void finished(const graph::Step& step, Clock::time_point started) {
+    if (options_.sql) return;
+    if (options_.dry_run)
+      out::line(fmt::format("    -- {} ({})", step.revision->id, format_duration(Clock::now() - started)));
+    else
+      out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
+  }
+
   void run_steps(const graph::RevisionMap& map) {
-    const bool per_step = project_.cfg.transaction_per_migration;
-    size_t done = 0;   // the whole-command transaction, if any, was opened by prepare_version_table()
+    const bool dry = options_.dry_run;
+    const bool per_step = project_.cfg.transaction_per_migration && !dry;
+    const bool one_transaction = !per_step && !dry && !steps_.empty();   // transaction_per_migration = false
+    size_t done = 0;
+    if (dry) out::line("Dry run: every step runs in one transaction, rolled back at the end.");
+    // The whole-command transaction, if any, was opened by prepare_version_table() (not in --sql mode).
+    if (one_transaction && !conn_->in_transaction()) conn_->begin();
     for (size_t i = 0; i < steps_.size(); ++i) {
       const auto& step = steps_[i];
       if (interrupt::requested()) stop_before(step, done);
-      verify_lock(false);
+      if (lock_) verify_lock(false);
       const auto heads_before = heads_;
       int retries = 0;
       bool replan = false;
       for (;;) {
         auto started = Clock::now();
-        if (per_step) {
+        services_->start_attempt();
+        std::optional<luahost::Script> script;
+        bool transactional = true;
+        try {
+          script.emplace(load_script(step));
+          transactional = declared_transactional(*script, step.revision->path);
+        } catch (const std::exception& e) {
+          fail_step(step, e, done, heads_before);
+        }
+        if (dry && !transactional) {
+          stop_dry_run(step, "it declares `transactional = false`, so it cannot run inside the dry run's transaction",
+                       done);
+          return;
+        }
+        if (retries == 0) announce(step);
+        // transactional = false: no transaction around upgrade(); the version table gets one of its own right after.
+        if (!transactional && conn_->in_transaction()) {
+          conn_->commit();
+          committed_steps_ = done;
+        }
+        if (transactional && per_step) {
           conn_->begin();
           if (moved_under_us()) {
             conn_->rollback();
+            engine_->unload(*script);
             replan = true;
             break;
           }
         }
-        services_->start_attempt();
+        if (echo_) echo_->set_enabled(true);
         try {
-          run_script(step);
+          run_script(step, *script);
+          if (!transactional) conn_->begin();
           record_version_change(map, step);
-          if (per_step) conn_->commit();
-          out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
+          if (per_step || !transactional) {
+            conn_->commit();
+            committed_steps_ = done + 1;
+          }
+          if (!transactional && one_transaction) conn_->begin();
+          if (echo_) echo_->set_enabled(false);
+          finished(step, started);
           break;
         } catch (const std::exception& e) {
+          if (echo_) echo_->set_enabled(false);
+          // A DryRunStop raised inside Lua arrives as a script error: the services know it was one.
+          if (dry && (services_->stop_reason() || dynamic_cast<const DryRunStop*>(&e))) {
+            stop_dry_run(step, services_->stop_reason().value_or(e.what()), done);
+            return;
+          }
           if (interrupt::requested()) stop_in_step(step, done, heads_before);
-          if (!should_retry(e, retries)) {
+          if (!transactional || options_.sql || !should_retry(e, retries)) {
             if (retries > 0)
               out::error(fmt::format("The lock was still not available after {} retr{} (lock_retries = {}).",
                                      retries, retries == 1 ? "y" : "ies", project_.cfg.lock_retries));
-            fail_step(step, e, done, heads_before);
+            fail_step(step, e, done, heads_before, transactional);
           }
           roll_back_attempt(heads_before);
           ++retries;
@@ -411,7 +620,20 @@ class Run {
       }
       ++done;
     }
-    if (!per_step && conn_->in_transaction()) {
+    if (dry) {
+      conn_->rollback();
+      out::line(fmt::format("Dry run finished: {} step{} ran; everything was rolled back, nothing was changed.", done,
+                            done == 1 ? "" : "s"));
+      return;
+    }
+    if (options_.sql) {
+      if (one_transaction) conn_->commit();
+      // As Alembic does offline: a downgrade to base leaves no version table behind.
+      if (options_.direction == graph::Direction::Down && heads_.empty() && !steps_.empty())
+        conn_->execute(fmt::format("DROP TABLE {}", version_table_->qualified_name()));
+      return;
+    }
+    if (one_transaction && conn_->in_transaction()) {
       try {
         conn_->commit();
       } catch (const SqlFailure& e) {
@@ -427,6 +649,7 @@ class Run {
   MigrateOptions options_;
   std::string phase_;
   std::unique_ptr<db::Connection> conn_;
+  db::EchoConnection* echo_ = nullptr;   // set for a dry run: conn_ itself
   std::unique_ptr<db::MigrationLock> lock_;   // destroyed before conn_, which verifies it
   Clock::time_point lock_verified_;
   std::unique_ptr<db::VersionTable> version_table_;
@@ -435,6 +658,7 @@ class Run {
   std::unique_ptr<luahost::Engine> engine_;
   std::set<std::string> heads_;
   std::vector<graph::Step> steps_;
+  size_t committed_steps_ = 0;   // steps whose work is committed (per-step commits, transactional = false steps)
 };
 }  // namespace
 

@@ -9,7 +9,13 @@ namespace luamig::runner {
 
 struct MigrateOptions {
   graph::Direction direction = graph::Direction::Up;
-  std::string target;   // "head", "-1", "base", an id...
+  std::string target;   // "head", "-1", "base", an id...; with `sql` also "FROM:TO"
+  // Offline: connect to nothing, print the SQL script (BEGIN/COMMIT per revision, version-table statements) on
+  // stdout. The starting point comes from "FROM:TO" (default for upgrade: base, with the version table's DDL).
+  bool sql = false;
+  // Run every step for real in one transaction, print each step's statements and duration, roll back at the end.
+  // Stops (exit 0, nothing changed) before a step that cannot run in a transaction.
+  bool dry_run = false;
 };
 
 // Runs the planned steps. Prints one line per step. On failure: rolls the failing step back, prints the report

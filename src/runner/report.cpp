@@ -34,11 +34,10 @@ std::string user_traceback(const std::string& tb) {
 }
 }  // namespace
 
-void report_step_failure(const graph::Step& step, const std::exception& error, bool per_step) {
+void report_step_outcome(const graph::Step& step, const std::exception& error, std::string_view outcome) {
   const auto& rev = *step.revision;
-  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; {} rolled back.\n",
-                                 direction_name(step.direction), rev.id, rev.message,
-                                 per_step ? "the revision was" : "every step of this command was");
+  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; {}.\n", direction_name(step.direction),
+                                 rev.id, rev.message, outcome);
   if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&error)) {
     const auto& f = se->failure;
     std::string where = f.file.empty() ? rev.path : f.file;
@@ -62,5 +61,10 @@ void report_step_failure(const graph::Step& step, const std::exception& error, b
   }
   if (!text.empty() && text.back() == '\n') text.pop_back();
   out::error(text);
+}
+
+void report_step_failure(const graph::Step& step, const std::exception& error, bool per_step) {
+  report_step_outcome(step, error,
+                      per_step ? "the revision was rolled back" : "every step of this command was rolled back");
 }
 }  // namespace luamig::runner

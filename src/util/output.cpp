@@ -12,6 +12,7 @@ bool g_quiet = false;
 bool g_color_out = false;
 bool g_color_err = false;
 std::vector<std::string> g_secrets;
+bool g_progress_pending = false;   // a transient progress line is on the terminal without its newline
 
 void write_line(FILE* f, std::string_view raw) {
   std::string text = scrub(raw);
@@ -76,4 +77,26 @@ void error(std::string_view text) {
   else
     write_line(stderr, text);
 }
+
+void progress(std::string_view raw, bool transient) {
+  if (g_quiet) return;
+  std::string text = scrub(raw);
+  if (transient) {
+    std::fprintf(stderr, "\r%s\033[K", text.c_str());
+    std::fflush(stderr);
+    g_progress_pending = true;
+    return;
+  }
+  progress_end();
+  write_line(stderr, text);
+}
+
+void progress_end() {
+  if (!g_progress_pending) return;
+  g_progress_pending = false;
+  std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+bool stderr_is_terminal() { return isatty(STDERR_FILENO) != 0; }
 }  // namespace luamig::out

@@ -17,6 +17,12 @@ void warn(std::string_view text);
 void error(std::string_view text);
 // Raw stdout output for data commands (history, heads...): never suppressed.
 void data(std::string_view text);
+// Progress of a long operation on stderr (suppressed by -q). `transient`: rewrite the current terminal line
+// ("\r...") instead of adding one; finish a run of transient updates with progress_end().
+void progress(std::string_view text, bool transient);
+void progress_end();
+// True when stderr is a terminal.
+bool stderr_is_terminal();
 }  // namespace luamig::out
 
 namespace luamig::out {

@@ -1,0 +1,93 @@
+// Shared by the [ops] integration tests: a database + project pair and catalog helpers.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/pg_server.hpp"
+#include "support/project.hpp"
+#include "support/run.hpp"
+
+namespace luamig::test::ops {
+
+using Strings = std::vector<std::string>;
+
+// A fresh database and a project whose config points at it.
+struct Fixture {
+  TempDb db;
+  TempProject proj;
+  Fixture() { proj.write_config("url = \"" + db.url() + "\""); }
+
+  RunResult lm(const std::vector<std::string>& args, RunOptions opts = {}) const {
+    opts.cwd = proj.path();
+    return luamig(args, opts);
+  }
+  // Writes migrations/versions/<rev>_<slug>.lua; `globals` are top-level lines placed before upgrade().
+  void migration(const std::string& rev, std::optional<std::string> down, const std::string& up,
+                 const std::string& down_body, const std::string& globals = "",
+                 const std::string& msg = "msg") const {
+    std::string src = test::migration(rev, std::move(down), up, down_body, msg);
+    if (!globals.empty()) src.insert(src.find("function upgrade()"), globals + "\n");
+    proj.write("migrations/versions/" + rev + "_" + slugify(msg) + ".lua", src);
+  }
+  std::string value(const std::string& sql) const { return db.query_value(sql); }
+  Strings column(const std::string& sql) const { return db.query_column(sql); }
+};
+
+inline std::string quote_lit(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+// "name type nullable default" per column, in order.
+inline Strings column_defs(const TempDb& db, const std::string& table, const std::string& schema = "public") {
+  return db.query_column(
+      "SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' NOT "
+      "NULL' "
+      "ELSE '' END || COALESCE(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '') || CASE a.attidentity "
+      "WHEN 'd' "
+      "THEN ' IDENTITY' WHEN 'a' THEN ' IDENTITY ALWAYS' ELSE '' END "
+      "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+      "WHERE a.attrelid = " +
+      quote_lit(schema + "." + table) +
+      "::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+      "ORDER BY a.attnum");
+}
+
+// "name: definition" of each constraint, sorted.
+inline Strings constraint_defs(const TempDb& db, const std::string& qualified_table) {
+  return db.query_column(
+      "SELECT conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = " +
+      quote_lit(qualified_table) + "::regclass ORDER BY conname");
+}
+
+// "name: definition" of each index, sorted.
+inline Strings index_defs(const TempDb& db, const std::string& table, const std::string& schema = "public") {
+  return db.query_column("SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE tablename = " +
+                         quote_lit(table) + " AND schemaname = " + quote_lit(schema) + " ORDER BY indexname");
+}
+
+inline std::string psql() { return (std::filesystem::path(PgServer::shared().bin_dir()) / "psql").string(); }
+
+// Peak RSS in KiB of `argv` run under /usr/bin/time -v; nullopt when /usr/bin/time is missing.
+inline std::optional<long> peak_rss_kib(const RunResult& timed) {
+  auto pos = timed.err.find("Maximum resident set size (kbytes): ");
+  if (pos == std::string::npos) return std::nullopt;
+  return std::stol(timed.err.substr(pos + 36));
+}
+}  // namespace luamig::test::ops
+
+// Runs luamig in the fixture's project and requires success, showing its output when it fails.
+#define LM_OK(fixture, ...)                      \
+  do {                                           \
+    auto lm_result_ = (fixture).lm(__VA_ARGS__); \
+    INFO(lm_result_.describe());                 \
+    REQUIRE(lm_result_.status == 0);             \
+  } while (0)
