@@ -150,6 +150,34 @@ tables_sql() {
 
 wanted() { [ -z "$ONLY" ] || [[ $1 =~ $ONLY ]]; }
 
+# sql_from_luamig DIR: the yardstick scripts are the statements `luamig upgrade/downgrade --sql` prints for the
+# fixture, without its per-revision BEGIN/COMMIT (psql -1 runs them in one transaction) and without the DROP TABLE
+# of the version table that an offline downgrade to base ends with (online, the table stays). They are compared
+# with the generator's; a binary without --sql keeps the generated ones. Notes go into the report's header.
+sql_from_luamig() {
+  local dir=$1 kind note
+  [ -f "$dir/.yardstick-checked" ] && return 0
+  : >"$dir/.yardstick-checked"
+  for kind in up down; do
+    local range=base:head verb=upgrade
+    [ $kind = down ] && range=head:base verb=downgrade
+    if ! (cd "$dir" && "$LUAMIG" -q --url "$(url postgres)" $verb --sql $range) >"$dir/$kind.luamig" 2>/dev/null; then
+      echo "yardstick $kind.sql: generated (this luamig has no $verb --sql)" >>"$work/notes.txt"
+      continue
+    fi
+    grep -v -e '^BEGIN;$' -e '^COMMIT;$' -e '^--' -e '^$' -e '^DROP TABLE "alembic_version";$' "$dir/$kind.luamig" \
+      >"$dir/$kind.luamig.sql"
+    if cmp -s "$dir/$kind.luamig.sql" <(grep -v '^$' "$dir/$kind.sql"); then
+      note="identical to luamig $verb --sql"
+    else
+      note="from luamig $verb --sql, which differs from the generator's (kept: $dir/$kind.generated.sql)"
+      mv "$dir/$kind.sql" "$dir/$kind.generated.sql"
+    fi
+    cp "$dir/$kind.luamig.sql" "$dir/$kind.sql"
+    echo "yardstick $kind.sql: $note" >>"$work/notes.txt"
+  done
+}
+
 # ------------------------------------------------------------------------------------------------ measuring
 mkdir -p "$work/res" "$work/logs"
 rows_file=$work/rows.tsv
@@ -316,6 +344,7 @@ config_args() {
 full_upgrade_case() {
   local n=1000 proj=$work/p1000 log=$work/logs/upgrade_1000${ONE_TX:+_1tx}.log id=upgrade_1000${ONE_TX:+_1tx}
   need_project "$n"
+  sql_from_luamig "$proj"
   local -a cfg
   read -r -a cfg <<<"$(config_args)"
   sql -c "DROP DATABASE IF EXISTS tpl_empty_$n" -c "CREATE DATABASE tpl_empty_$n"
@@ -345,6 +374,7 @@ full_upgrade_case() {
 downgrade_case() {
   local n=1000 proj=$work/p1000 log=$work/logs/downgrade_1000${ONE_TX:+_1tx}.log id=downgrade_1000${ONE_TX:+_1tx}
   need_project "$n"
+  sql_from_luamig "$proj"
   local -a cfg
   read -r -a cfg <<<"$(config_args)"
   sql -c "DROP DATABASE IF EXISTS tpl_head_$n" -c "CREATE DATABASE tpl_head_$n"
@@ -487,6 +517,7 @@ done
 load_after=$(uptime | sed 's/.*load average: //')
 {
   cat "$work/header.txt"
+  [ -f "$work/notes.txt" ] && cat "$work/notes.txt"
   echo "load average after: $load_after"
   echo
   print_header
