@@ -399,14 +399,38 @@ function op.bulk_insert(table_name, rows, opts)
   end
   if #cols == 0 then error("op.bulk_insert: the rows have no columns", 2) end
   sort(cols)
-  -- PostgreSQL takes at most 65535 parameters per statement.
-  local batch = math.max(1, math.min(1000, math.floor(65535 / #cols)))
   local total = 0
-  for first = 1, #rows, batch do
-    local last = math.min(first + batch - 1, #rows)
-    local sql, params = D.insert_rows(table_name, cols, rows, first, last, opts)
-    local n = host.execute(sql, unpack(params, 1, params.n))
-    total = (total < 0 or n < 0) and -1 or total + n
+  local function add(n) total = (total < 0 or n < 0) and -1 or total + n end
+  -- At most 65535 parameters per statement on PostgreSQL (D.max_params).
+  local function insert(cols_, first, last)
+    local batch = math.max(1, math.min(1000, math.floor((D.max_params or 65535) / #cols_)))
+    for from = first, last, batch do
+      local sql, params = D.insert_rows(table_name, cols_, rows, from, math.min(from + batch - 1, last), opts)
+      add(host.execute(sql, unpack(params, 1, params.n)))
+    end
+  end
+  if D.default_in_values ~= false then
+    insert(cols, 1, #rows)
+    return total
+  end
+  -- No DEFAULT inside VALUES (SQLite): each run of rows with the same columns is one INSERT naming just those.
+  local function columns_of(row)
+    local c = {}
+    for k in pairs(row) do c[#c + 1] = k end
+    sort(c)
+    return c, concat(c, "\0")
+  end
+  local i = 1
+  while i <= #rows do
+    local c, sig = columns_of(rows[i])
+    local j = i
+    while j < #rows and select(2, columns_of(rows[j + 1])) == sig do j = j + 1 end
+    if #c == 0 then
+      for _ = i, j do add(host.execute("INSERT INTO " .. D.qualify(table_name, opts) .. " DEFAULT VALUES")) end
+    else
+      insert(c, i, j)
+    end
+    i = j + 1
   end
   return total
 end

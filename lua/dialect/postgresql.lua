@@ -24,7 +24,9 @@ function D.literal(v)
   if v == nil or v == D.NULL then return "NULL" end
   if t == "string" then
     if v:find("\0", 1, true) then error("string literal contains a NUL byte", 3) end
-    if v:find("\\", 1, true) then return "E'" .. v:gsub("\\", "\\\\"):gsub("'", "''") .. "'" end
+    if v:find("\\", 1, true) and not D.plain_backslashes then
+      return "E'" .. v:gsub("\\", "\\\\"):gsub("'", "''") .. "'"
+    end
     return "'" .. v:gsub("'", "''") .. "'"
   elseif t == "number" then
     if v ~= v or v == math.huge or v == -math.huge then return "'" .. tostring(v) .. "'" end

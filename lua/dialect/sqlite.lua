@@ -63,6 +63,32 @@ function D.create_table(name, columns, constraints, opts)
   return without_comments(pg.create_table(name, columns, constraints, opts))
 end
 
+-- SQLite has no E'' strings: a backslash in a literal is just a backslash.
+D.plain_backslashes = true
+-- op.bulk_insert: no DEFAULT inside VALUES, and at most 32766 bound parameters per statement.
+D.default_in_values = false
+D.max_params = 32766
+
+-- SQLite refuses to drop a column an index uses, and has no DROP COLUMN IF EXISTS or CASCADE. As PostgreSQL does,
+-- drop the indexes on the column first; `if_exists` looks the column up.
+function D.drop_column(tbl, name, opts)
+  local out = {}
+  local s = host.query("SELECT 1 AS found FROM pragma_table_info($1) WHERE name = $2", tbl, name)
+  local exists = s:next() ~= nil
+  s:close()
+  if not exists and opts.if_exists then return out end
+  s = host.query("SELECT DISTINCT il.name AS name FROM pragma_index_list($1) il, pragma_index_info(il.name) ii " ..
+    "WHERE il.origin = 'c' AND ii.name = $2 ORDER BY 1", tbl, name)
+  while true do
+    local r = s:next()
+    if not r then break end
+    out[#out + 1] = "DROP INDEX " .. D.qualify(r.name, opts)
+  end
+  s:close()
+  out[#out + 1] = "ALTER TABLE " .. D.qualify(tbl, opts) .. " DROP COLUMN " .. q(name)
+  return out
+end
+
 function D.drop_table(name, opts)
   return { "DROP TABLE " .. (opts.if_exists and "IF EXISTS " or "") .. D.qualify(name, opts) }
 end

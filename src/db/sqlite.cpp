@@ -1,8 +1,11 @@
 // SQLite through the system libsqlite3. Statements accept PostgreSQL-style "$1" placeholders (SQLite treats
 // "$1" as a named parameter, bound here by name), so migrations written with $N run on both dialects.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <climits>
+#include <memory>
+#include <stdexcept>
 #include <sqlite3.h>
 
 #include "db/connection.hpp"
@@ -61,9 +64,14 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// Counts the connection's transactions; a stream opened inside one stops at its end, as a PostgreSQL cursor does
+// (SQLite would otherwise go on reading outside it, from a later state of the database).
+using TxGeneration = std::shared_ptr<unsigned long long>;
+
 class SqliteStream : public RowStream {
  public:
-  SqliteStream(sqlite3* db, const std::string& sql, const std::vector<Param>& params) : db_(db), sql_(sql), stmt_(db, sql) {
+  SqliteStream(sqlite3* db, const std::string& sql, const std::vector<Param>& params, TxGeneration tx = nullptr)
+      : db_(db), sql_(sql), stmt_(db, sql), tx_(std::move(tx)), tx_at_start_(tx_ ? *tx_ : 0) {
     stmt_.bind(params, sql);
     int n = sqlite3_column_count(stmt_.get());
     for (int i = 0; i < n; ++i) columns_.emplace_back(sqlite3_column_name(stmt_.get(), i));
@@ -71,6 +79,10 @@ class SqliteStream : public RowStream {
   const std::vector<std::string>& columns() const override { return columns_; }
   bool next(std::vector<Cell>& row) override {
     if (done_) return false;
+    if (tx_ && *tx_ != tx_at_start_)
+      throw SqlFailure("this query's rows can no longer be read: its transaction has ended (read a result within the "
+                       "revision and transaction that ran the query)",
+                       sql_, "SQLITE_MISUSE");
     int rc = sqlite3_step(stmt_.get());
     if (rc == SQLITE_DONE) {
       done_ = true;
@@ -100,6 +112,8 @@ class SqliteStream : public RowStream {
   sqlite3* db_;
   std::string sql_;
   Statement stmt_;
+  TxGeneration tx_;
+  unsigned long long tx_at_start_;
   std::vector<std::string> columns_;
   bool done_ = false;
 };
@@ -138,10 +152,12 @@ class SqliteConnection : public Connection {
   void commit() override {
     exec_script("COMMIT");
     in_tx_ = false;
+    ++*tx_generation_;
   }
   void rollback() noexcept override {
     if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     in_tx_ = false;
+    ++*tx_generation_;
   }
   bool in_transaction() const override { return in_tx_; }
 
@@ -173,7 +189,29 @@ class SqliteConnection : public Connection {
   }
 
   std::unique_ptr<RowStream> stream(const std::string& sql, const std::vector<Param>& params) override {
-    return std::make_unique<SqliteStream>(db_, sql, params);
+    return std::make_unique<SqliteStream>(db_, sql, params, in_tx_ ? tx_generation_ : nullptr);
+  }
+
+  // No COPY in SQLite: one prepared INSERT, stepped once per row, inside the caller's transaction. The column limit
+  // is PostgreSQL's, so a migration that loads rows on SQLite loads them on PostgreSQL too.
+  long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
+                      const std::vector<std::vector<Param>>& rows) override {
+    constexpr size_t kMaxCopyColumns = 32;
+    if (columns.empty() || columns.size() > kMaxCopyColumns)
+      throw RunError(fmt::format("COPY takes 1 to {} columns here, not {}", kMaxCopyColumns, columns.size()));
+    std::vector<std::string> slots;
+    for (size_t i = 1; i <= columns.size(); ++i) slots.push_back(fmt::format("${}", i));
+    std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ({})", table, fmt::join(columns, ", "), fmt::join(slots, ", "));
+    Statement stmt(db_, sql);
+    for (const auto& row : rows) {
+      if (row.size() != columns.size())
+        throw std::logic_error(fmt::format("COPY row has {} values for {} columns", row.size(), columns.size()));
+      stmt.bind(row, sql);
+      int rc = sqlite3_step(stmt.get());
+      if (rc != SQLITE_DONE) throw SqlFailure(sqlite3_errmsg(db_), sql, code_text(db_));
+      sqlite3_reset(stmt.get());
+    }
+    return static_cast<long long>(rows.size());
   }
 
   bool is_open() const override { return db_ != nullptr; }
@@ -203,6 +241,7 @@ class SqliteConnection : public Connection {
   sqlite3* db_ = nullptr;
   dialect::SQLite dialect_;
   bool in_tx_ = false;
+  TxGeneration tx_generation_ = std::make_shared<unsigned long long>(0);
 };
 }  // namespace
 

@@ -112,6 +112,11 @@ struct Runtime {
   int last_line = 0;
   std::string project_lib_dir;
   std::map<std::string, std::string> call_context;   // revision, direction... of the running call
+  // How a Lua boolean travels as a text parameter. PostgreSQL parses "true"/"false" for boolean columns; SQLite
+  // has no boolean type (a boolean column has NUMERIC affinity, so "true" would stay the text 'true', which is
+  // false in a WHERE clause): there it is 1/0, as SQLAlchemy stores it.
+  const char* true_param = "true";
+  const char* false_param = "false";
 
   // Time spent waiting on the database does not count against the Lua time limit (nor the watchdog).
   void pause_clock() {
@@ -400,7 +405,11 @@ std::vector<Param> collect_params(lua_State* L, int first, const char* fname) {
     int n = i - first + 1;
     switch (lua_type(L, i)) {
       case LUA_TNIL: params.emplace_back(std::nullopt); break;
-      case LUA_TBOOLEAN: params.emplace_back(lua_toboolean(L, i) ? "true" : "false"); break;
+      case LUA_TBOOLEAN: {
+        const Runtime* rt = runtime_of(L);
+        params.emplace_back(lua_toboolean(L, i) ? rt->true_param : rt->false_param);
+        break;
+      }
       case LUA_TNUMBER: params.emplace_back(number_text(lua_tonumber(L, i))); break;
       case LUA_TSTRING: {
         size_t len;
@@ -690,7 +699,7 @@ int host_autocommit(lua_State* L) {
 bool cell_param(lua_State* L, int idx, Param& out) {
   switch (lua_type(L, idx)) {
     case LUA_TNIL: out = std::nullopt; return true;
-    case LUA_TBOOLEAN: out = lua_toboolean(L, idx) ? "true" : "false"; return true;
+    case LUA_TBOOLEAN: out = lua_toboolean(L, idx) ? runtime_of(L)->true_param : runtime_of(L)->false_param; return true;
     case LUA_TNUMBER: out = number_text(lua_tonumber(L, idx)); return true;
     case LUA_TSTRING: {
       size_t len;
@@ -1146,6 +1155,10 @@ Engine::Engine(Services* services, Context context, Limits limits, std::string p
   I.rt.alloc.hard = limits.memory * 2;
   I.rt.alloc.enforce = false;
   I.context = std::move(context);
+  if (I.context.dialect == "sqlite") {
+    I.rt.true_param = "1";
+    I.rt.false_param = "0";
+  }
   I.L = lua_newstate(limited_alloc, &I.rt);
   if (!I.L) throw RunError("cannot create the Lua state");
   lua_State* L = I.L;

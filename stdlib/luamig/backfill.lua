@@ -88,7 +88,7 @@ end
 
 local function ensure_progress_table()
   op.execute("CREATE TABLE IF NOT EXISTS " .. op.quote_ident(PROGRESS_TABLE) ..
-    " (name text PRIMARY KEY, position text NOT NULL, rows bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())")
+    " (name text PRIMARY KEY, position text NOT NULL, rows bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP)")
 end
 
 local function format_count(n)
@@ -448,7 +448,7 @@ function M.update(spec)
   local function record(b)
     if commit_each then
       op.execute("INSERT INTO " .. q(PROGRESS_TABLE) .. " (name, position, rows) VALUES ($1, $2, $3) " ..
-        "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, rows = EXCLUDED.rows, updated_at = now()",
+        "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position, rows = EXCLUDED.rows, updated_at = CURRENT_TIMESTAMP",
         name, b.last_key, (done_before or 0) + rows_read)
     end
   end

@@ -209,3 +209,87 @@ TEST_CASE("backfill: outside a transaction without commit_every_batch, each batc
   CHECK(f.value("SELECT count(*) FROM users WHERE visits = id % 3") == "5000");
   CHECK(f.db.version_rows() == Strings{"a1"});
 }
+
+TEST_CASE("backfill: the same migration on both dialects (SQLite writes one UPDATE per row)",
+          "[ops][backfill]") {
+  DUAL_FIXTURE(f);
+  // Portable seed: a recursive CTE instead of generate_series.
+  f.db.exec(
+      "CREATE TABLE users (id integer PRIMARY KEY, email text, domain text, visits integer NOT NULL DEFAULT "
+      "0);"
+      "INSERT INTO users (id, email) WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g "
+      "< "
+      "2500) SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE 'user' || g || '@d' || (g % 7) || '.example' END "
+      "FROM s;"
+      "CREATE TABLE docs (slug text PRIMARY KEY, body text, a text, b integer);"
+      "INSERT INTO docs (slug, body) WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g "
+      "< "
+      "1000) SELECT 'doc-' || substr('0000' || g, length('0000' || g) - 4), 'body ' || g FROM s");
+  f.migration("a1", std::nullopt, R"lua(
+  local backfill = require("luamig.backfill")
+  local r = backfill.update{
+    table = "users", key = "id", batch = 300,
+    where = "email IS NOT NULL AND domain IS NULL",
+    columns = { "email" },
+    set = function(row) return { domain = row.email:match("@(.*)$"), visits = row.id % 3 } end,
+  }
+  log.info("users", r.rows, r.updated, r.batches)
+  local awkward = { "", "NULL", "quote ' and \" double", "back\\slash", "tab\tnew\nline", "ünïcödé ✓", "$1 $$ :x" }
+  r = backfill.update{
+    table = "docs", key = "slug", batch = 70,
+    columns = { "body" },
+    set = function(row)
+      local i = tonumber(row.slug:sub(5))
+      if i % 5 == 0 then return nil end
+      if i % 5 == 1 then return { a = op.NULL, b = i } end
+      return { a = awkward[i % #awkward + 1], b = i }
+    end,
+  }
+  log.info("docs", r.rows, r.updated, r.batches)
+)lua",
+              "  op.execute('UPDATE users SET domain = NULL')");
+  f.db.exec("UPDATE docs SET a = 'untouched'");
+  auto r = f.lm({"upgrade", "head"});
+  INFO(r.describe());
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Contains("users 2250 2250 8"));
+  CHECK_THAT(r.out, Contains("docs 1000 800 15"));
+  CHECK(
+      f.value("SELECT count(*) FROM users WHERE email IS NOT NULL AND (domain IS NULL OR email NOT LIKE '%@' "
+              "|| domain OR visits <> id % 3)") == "0");
+  CHECK(f.value("SELECT count(*) FROM users WHERE email IS NULL AND (domain IS NOT NULL OR visits <> 0)") ==
+        "0");
+  CHECK(f.value("SELECT count(*) FROM docs WHERE a = 'untouched' AND b IS NULL") == "200");
+  CHECK(f.value("SELECT count(*) FROM docs WHERE a IS NULL AND b IS NOT NULL") == "200");
+  CHECK(
+      f.value(
+          "SELECT count(*) FROM docs WHERE 'doc-' || substr('0000' || b, length('0000' || b) - 4) = slug") ==
+      "800");
+  CHECK(f.value("SELECT a FROM docs WHERE slug = 'doc-00002'") == "quote ' and \" double");
+  CHECK(f.value("SELECT a FROM docs WHERE slug = 'doc-00003'") == "back\\slash");
+  CHECK(f.value("SELECT a FROM docs WHERE slug = 'doc-00004'") == "tab\tnew\nline");
+  CHECK(f.value("SELECT a FROM docs WHERE slug = 'doc-00007'") == "");
+  CHECK(f.value("SELECT a FROM docs WHERE slug = 'doc-00008'") == "NULL");
+  CHECK(f.value("SELECT a FROM docs WHERE slug = 'doc-00013'") == "$1 $$ :x");
+  CHECK(f.value("SELECT a FROM docs WHERE slug = 'doc-00006'") == "<null>");
+
+  // commit_every_batch: each batch commits with its position; a finished run clears its progress row.
+  f.migration("b2", "a1", R"lua(
+  local backfill = require("luamig.backfill")
+  local r = backfill.update{
+    table = "users", key = "id", batch = 1000, commit_every_batch = true, name = "visits",
+    columns = { "visits" },
+    set = function(row) return { visits = row.visits + 10 } end,
+  }
+  log.info("visits", r.rows, r.updated, r.batches)
+)lua",
+              "", "transactional = false");
+  auto again = f.lm({"upgrade", "head"});
+  INFO(again.describe());
+  REQUIRE(again.status == 0);
+  CHECK_THAT(again.out, Contains("visits 2500 2500 3"));
+  CHECK(f.value("SELECT count(*) FROM users WHERE visits < 10") == "0");
+  CHECK(f.db.table_exists("luamig_backfill_progress"));
+  CHECK(f.value("SELECT count(*) FROM luamig_backfill_progress") == "0");
+  CHECK(f.db.version_rows() == Strings{"b2"});
+}

@@ -1,8 +1,14 @@
 // Shared by the [ops] integration tests: a database + project pair and catalog helpers.
+//
+// Fixture is a PostgreSQL database (TempDb, for tests of PostgreSQL-only behaviour and pg_catalog details);
+// DualFixture is the same on either dialect (TestDb), for the tests that run once per dialect:
+//
+//   DualFixture f(GENERATE(as<std::string>{}, "postgresql", "sqlite"));
 #pragma once
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,12 +16,23 @@
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
+#include "support/test_db.hpp"
 
 namespace luamig::test::ops {
 
 using Strings = std::vector<std::string>;
 
-// A fresh database and a project whose config points at it.
+// Writes migrations/versions/<rev>_<slug>.lua; `globals` are top-level lines placed before upgrade().
+inline void write_migration_file(const TempProject& proj, const std::string& rev,
+                                 std::optional<std::string> down, const std::string& up,
+                                 const std::string& down_body, const std::string& globals,
+                                 const std::string& msg) {
+  std::string src = test::migration(rev, std::move(down), up, down_body, msg);
+  if (!globals.empty()) src.insert(src.find("function upgrade()"), globals + "\n");
+  proj.write("migrations/versions/" + rev + "_" + slugify(msg) + ".lua", src);
+}
+
+// A fresh PostgreSQL database and a project whose config points at it.
 struct Fixture {
   TempDb db;
   TempProject proj;
@@ -29,13 +46,40 @@ struct Fixture {
   void migration(const std::string& rev, std::optional<std::string> down, const std::string& up,
                  const std::string& down_body, const std::string& globals = "",
                  const std::string& msg = "msg") const {
-    std::string src = test::migration(rev, std::move(down), up, down_body, msg);
-    if (!globals.empty()) src.insert(src.find("function upgrade()"), globals + "\n");
-    proj.write("migrations/versions/" + rev + "_" + slugify(msg) + ".lua", src);
+    write_migration_file(proj, rev, std::move(down), up, down_body, globals, msg);
   }
   std::string value(const std::string& sql) const { return db.query_value(sql); }
   Strings column(const std::string& sql) const { return db.query_column(sql); }
 };
+
+// A fresh database of `dialect` ("postgresql" or "sqlite") and a project whose config points at it.
+struct DualFixture {
+  std::unique_ptr<TestDb> owner;
+  const TestDb& db;
+  TempProject proj;
+  explicit DualFixture(const std::string& dialect) : owner(TestDb::make(dialect)), db(*owner) {
+    proj.write_config("url = \"" + db.url() + "\"");
+  }
+  bool sqlite() const { return db.is_sqlite(); }
+
+  RunResult lm(const std::vector<std::string>& args, RunOptions opts = {}) const {
+    opts.cwd = proj.path();
+    return luamig(args, opts);
+  }
+  void migration(const std::string& rev, std::optional<std::string> down, const std::string& up,
+                 const std::string& down_body, const std::string& globals = "",
+                 const std::string& msg = "msg") const {
+    write_migration_file(proj, rev, std::move(down), up, down_body, globals, msg);
+  }
+  std::string value(const std::string& sql) const { return db.query_value(sql); }
+  Strings column(const std::string& sql) const { return db.query_column(sql); }
+};
+
+// Declares `DualFixture f` on PostgreSQL, then (Catch2 re-enters the test case) on SQLite.
+#define DUAL_FIXTURE(f)                                                                \
+  const std::string f##_dialect = GENERATE(as<std::string>{}, "postgresql", "sqlite"); \
+  INFO("dialect: " << f##_dialect);                                                    \
+  DualFixture f(f##_dialect)
 
 inline std::string quote_lit(const std::string& s) {
   std::string out = "'";
