@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
 #include "cli/cli.hpp"
@@ -37,6 +38,13 @@ void* run_main(void* p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `luamig --version` answers before anything starts (no thread, no CLI parser, no file, no Lua): health
+  // checks and install scripts call it, and its cost is the process's bare start-up. The text is CLI11's
+  // --version output.
+  if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::fputs("luamig " LUAMIG_VERSION "\n", stdout);
+    return std::fflush(stdout) == 0 ? 0 : 1;
+  }
   // SIGINT/SIGTERM are handled on a watcher thread; blocked here, before any other thread exists, so that no thread
   // ever takes them asynchronously.
   luamig::interrupt::install();

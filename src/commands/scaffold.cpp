@@ -151,7 +151,7 @@ void init(const config::GlobalOptions&, const std::string& directory) {
     throw UsageError(fmt::format("{} is not empty", (dir / "migrations" / "versions").string()));
   write_new_file(dir / "luamig.lua", std::string(embedded::find("lua/templates/luamig.lua")->content));
   fs::create_directories(dir / "migrations" / "versions");
-  write_new_file(dir / "migrations" / "versions" / ".gitignore", "# luamig's cache of parsed revision headers\n.luamig-cache\n");
+  write_new_file(dir / "migrations" / "versions" / ".gitignore", "# luamig's caches: parsed revision headers, the graph's heads\n.luamig-cache*\n");
   fs::create_directories(dir / "migrations" / "lib");
   write_new_file(dir / "migrations" / "script.lua.tmpl", std::string(embedded::find("lua/templates/migration.lua")->content));
   out::line(fmt::format("Created {}: luamig.lua, migrations/versions/, migrations/lib/, migrations/script.lua.tmpl",

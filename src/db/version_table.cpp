@@ -5,8 +5,12 @@
 #include <algorithm>
 
 #include "util/error.hpp"
+#include "util/sql_failure.hpp"
 
 namespace luamig::db {
+namespace {
+const char kUndefinedTable[] = "42P01";
+}  // namespace
 
 VersionTable::VersionTable(Connection& conn, std::string table, std::string schema)
     : conn_(conn), table_(std::move(table)), schema_(std::move(schema)) {
@@ -19,10 +23,27 @@ void VersionTable::ensure() {
   if (!exists()) conn_.execute(create_sql());
 }
 
-std::vector<std::string> VersionTable::heads() {
-  if (!exists()) return {};
+std::vector<std::string> VersionTable::heads(bool* table_exists) {
+  if (table_exists) *table_exists = false;
+  const std::string select = fmt::format("SELECT version_num FROM {}", qualified_);
+  ResultRows rows;
+  if (conn_.in_transaction()) {
+    // Inside a transaction a failing SELECT would abort it (PostgreSQL): ask the catalog first.
+    if (!exists()) return {};
+    rows = conn_.fetch(select);
+  } else {
+    // One round trip when the table is there, which is every run but the first: its absence shows as an error
+    // (undefined_table on PostgreSQL; other dialects' errors are checked against the catalog).
+    try {
+      rows = conn_.fetch(select);
+    } catch (const SqlFailure& e) {
+      if (e.sqlstate() == kUndefinedTable || !exists()) return {};
+      throw;
+    }
+  }
+  if (table_exists) *table_exists = true;
   std::vector<std::string> out;
-  for (const auto& row : conn_.fetch(fmt::format("SELECT version_num FROM {}", qualified_)))
+  for (const auto& row : rows)
     if (!row.empty() && row[0]) out.push_back(*row[0]);
   std::sort(out.begin(), out.end());
   return out;

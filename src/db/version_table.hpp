@@ -14,8 +14,10 @@ class VersionTable {
   bool exists();
   // Creates the table when missing (Alembic's DDL). Runs in the caller's transaction if one is open.
   void ensure();
-  // Current heads, sorted. Empty when the table does not exist (never creates it).
-  std::vector<std::string> heads();
+  // Current heads, sorted. Empty when the table does not exist (never creates it); *table_exists, when given,
+  // tells the two apart. Outside a transaction this is one query (the SELECT itself; a missing table is
+  // caught).
+  std::vector<std::string> heads(bool* table_exists = nullptr);
   // Single-row changes; each checks that exactly one row changed, as Alembic's HeadMaintainer does, and throws
   // RunError otherwise ("version table out of sync").
   void insert(const std::string& rev);

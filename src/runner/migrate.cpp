@@ -268,11 +268,11 @@ class Run {
   Run(Project& project, const MigrateOptions& options) : project_(project), options_(options) {}
 
   void execute() {
-    const auto& map = project_.load_graph();
-    std::string start = split_range();
-    check_downgrade_allowed();
     if (options_.sql) {
       // Offline: no connection, no lock, no hooks; the script starts from FROM of the range (or base).
+      const auto& map = project_.load_graph();
+      std::string start = split_range();
+      check_downgrade_allowed();
       if (!cfg().hooks.empty() && !project_.opts.no_hooks)
         out::warn("Hooks are not run in --sql mode (the script holds the revisions' SQL only)");
       connect_offline();
@@ -284,13 +284,23 @@ class Run {
       run_steps(map);
       return;
     }
+    split_range();   // online, a FROM:TO range is a usage error
+    check_downgrade_allowed();
     open_hooks();   // missing files and syntax errors stop the run before it touches the database
     auto url = project_.database_url();
     database_masked_ = url.masked();
     project_.announce(url);
     announce_hooks();
+    // With hooks, before_run/after_run run on every command, so there is no answer without the lock.
+    const bool fast_path = hooks_.empty() && !options_.dry_run;
+    // A project whose graph cannot be built fails before connecting; one validated with these very files
+    // before need not be built at all when the database turns out to be at its heads.
+    if (!fast_path || !may_use_remembered_heads() || !project_.remembered_heads()) project_.load_graph();
     phase_ = "while connecting to the database; nothing was changed";
     connect();
+    // Reading first: a database already at the target is answered without the lock (see already_at_target).
+    if (fast_path && already_at_target()) return;
+    const auto& map = project_.load_graph();
     // Every process that changes the database takes turns here, before it reads the version table: a process
     // that waited finds the work done and has nothing left to do. Hooks run only under the lock.
     phase_ = "while waiting for the migration lock; nothing was changed";
@@ -305,7 +315,7 @@ class Run {
     start_heads_ = heads_;
     plan(map);
     prepare_version_table(map);
-    start_engine();
+    if (!steps_.empty() || !hooks_.empty()) start_engine();
     started_ = Clock::now();
     before_run(map);
     phase_ = "between revisions";
@@ -410,6 +420,41 @@ class Run {
       luahost::request_interrupt();
       conn->cancel();
     });
+  }
+
+  // The container-entrypoint case: `upgrade head` on a database that is already there. One query reads the
+  // committed heads (outside any transaction, creating nothing); when the plan from them is empty and the
+  // version table exists, the command ends without the migration lock, a transaction or the Lua engine. That
+  // is safe because nothing is changed, and what was read is committed: another process still migrating has
+  // not moved the heads yet, so this one goes on to wait for the lock. Otherwise the run starts over under
+  // the lock, and any error is left for that full path to report.
+  bool already_at_target() {
+    bool table_exists = false;
+    heads_ = to_set(version_table_->heads(&table_exists));
+    if (!table_exists) return false;
+    if (!at_remembered_heads()) {
+      try {
+        plan(project_.load_graph());
+      } catch (const std::exception&) {
+        return false;
+      }
+      if (!steps_.empty()) return false;
+    }
+    out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
+    return true;
+  }
+
+  // `upgrade head` / `upgrade heads` answered without the graph: the database holds exactly the heads
+  // remembered from the last validated load of these same files (a single one for "head"), which is where the
+  // plan is empty.
+  bool may_use_remembered_heads() const {
+    return options_.direction == graph::Direction::Up && (options_.target == "head" || options_.target == "heads");
+  }
+  bool at_remembered_heads() {
+    if (!may_use_remembered_heads()) return false;
+    const auto& remembered = project_.remembered_heads();
+    if (!remembered || (options_.target == "head" && remembered->size() != 1)) return false;
+    return !heads_.empty() && to_set(*remembered) == heads_;
   }
 
   void prepare_version_table(const graph::RevisionMap& map) {

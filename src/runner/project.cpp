@@ -18,8 +18,20 @@ Project Project::open(const config::GlobalOptions& opts) {
 }
 
 const graph::RevisionMap& Project::load_graph() {
-  if (!map) map = std::make_unique<graph::RevisionMap>(scripts::load_revisions(cfg.versions_dir()));
+  if (map) return *map;
+  uint64_t fingerprint = 0;
+  auto revisions = scripts::load_revisions(cfg.versions_dir(), &fingerprint);
+  map = std::make_unique<graph::RevisionMap>(std::move(revisions));
+  scripts::remember_heads(cfg.versions_dir(), fingerprint, map->heads());
   return *map;
+}
+
+const std::optional<std::vector<std::string>>& Project::remembered_heads() {
+  if (!remembered_read) {
+    remembered = scripts::remembered_heads(cfg.versions_dir());
+    remembered_read = true;
+  }
+  return remembered;
 }
 
 config::DatabaseUrl Project::database_url() const {

@@ -1,12 +1,13 @@
 #pragma once
 // A cache of parsed revision headers, so that a command on a long history does not re-read and re-parse every
-// file: <script_location>/versions/.luamig-cache, one entry per file keyed on name, size and mtime (ns). An entry
-// whose file changed in any of these is ignored and the file parsed again. Writing the cache is best effort
-// (read-only project directories simply go without).
+// file: <script_location>/versions/.luamig-cache, one entry per file keyed on name, size and mtime (ns). An
+// entry whose file changed in any of these is ignored and the file parsed again. Writing the cache is best
+// effort (read-only project directories simply go without).
 #include <cstdint>
 #include <filesystem>
 #include <string>
-#include <unordered_map>
+#include <string_view>
+#include <vector>
 
 #include "graph/revision.hpp"
 
@@ -19,14 +20,45 @@ struct CacheKey {
 };
 
 struct CachedRevision {
+  std::string name;  // file name inside the versions directory
   CacheKey key;
-  graph::Revision revision;   // path is filled in by the loader
+  graph::Revision revision;  // path is not stored: the loader fills it in
 };
 
-using HeaderCache = std::unordered_map<std::string, CachedRevision>;   // by file name
+// The cache file as read. Entries stay views into the file's text until the loader asks for one's revision,
+// so reading the cache of a long history allocates almost nothing.
+class HeaderCache {
+ public:
+  struct Entry {
+    std::string_view name;
+    CacheKey key;
+    std::string_view
+        fields[9];  // id, line, down_revisions, branch_labels, depends_on, message, date, downgrade, ""
+  };
+  // Reads the file. An absent, unreadable, malformed or foreign-version file yields an empty cache.
+  explicit HeaderCache(const std::filesystem::path& file);
+  HeaderCache(const HeaderCache&) = delete;
+  HeaderCache& operator=(const HeaderCache&) = delete;
 
-// Reads the cache file; an absent, unreadable or foreign-version file yields an empty cache.
-HeaderCache read_cache(const std::filesystem::path& file);
-// Writes the cache atomically (temporary file + rename); errors are ignored.
-void write_cache(const std::filesystem::path& file, const HeaderCache& cache);
+  // Sorted by file name, names unique.
+  const std::vector<Entry>& entries() const { return entries_; }
+  // The revision an entry holds (path left empty).
+  static graph::Revision revision(const Entry& e);
+
+ private:
+  bool parse();  // false: distrust the whole file
+  std::string text_;
+  std::vector<Entry> entries_;
+};
+
+// True when the revision's header can be stored (no field holds a line break or the format's separators).
+// Other revisions are left out of the cache and parsed on every run.
+bool cacheable(const graph::Revision& r);
+
+// Writes `text` to a temporary file beside `file`, then renames it over `file`: readers see the old or the
+// new content, never a mix. False (and nothing left behind) on any error.
+bool write_atomically(const std::filesystem::path& file, const std::string& text);
+
+// Writes the cacheable entries atomically (temporary file + rename), in name order; errors are ignored.
+void write_cache(const std::filesystem::path& file, const std::vector<CachedRevision>& entries);
 }  // namespace luamig::scripts
