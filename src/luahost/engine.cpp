@@ -590,7 +590,8 @@ int stream_columns(lua_State* L) {
   return 1;
 }
 
-int host_query(lua_State* L) {
+// Pushes a RowStream userdata filled by `open` (Services::query or Services::query_all).
+int push_query(lua_State* L, std::unique_ptr<RowStream> (Services::*open)(const std::string&, const std::vector<Param>&)) {
   size_t len;
   const char* sql = luaL_checklstring(L, 1, &len);
   std::string statement(sql, len);
@@ -602,28 +603,15 @@ int host_query(lua_State* L) {
     lua_setmetatable(L, -2);
     Runtime* rt = runtime_of(L);
     DbWait wait(rt);
-    box->stream = rt->services->query(statement, params).release();
+    box->stream = (rt->services->*open)(statement, params).release();
     return 1;
   });
 }
 
+int host_query(lua_State* L) { return push_query(L, &Services::query); }
+
 // host.query_all(sql, ...): as host.query, for a small result fetched in one round trip.
-int host_query_all(lua_State* L) {
-  size_t len;
-  const char* sql = luaL_checklstring(L, 1, &len);
-  std::string statement(sql, len);
-  return guarded(L, [&] {
-    auto params = collect_params(L, 2, "op.query");
-    auto* box = static_cast<StreamBox*>(lua_newuserdata(L, sizeof(StreamBox)));
-    box->stream = nullptr;
-    luaL_getmetatable(L, kRowStreamMeta);
-    lua_setmetatable(L, -2);
-    Runtime* rt = runtime_of(L);
-    DbWait wait(rt);
-    box->stream = rt->services->query_all(statement, params).release();
-    return 1;
-  });
-}
+int host_query_all(lua_State* L) { return push_query(L, &Services::query_all); }
 
 // host.send(sql, ...): starts a statement without waiting; host.wait_sent() -> its row count.
 int host_send(lua_State* L) {
