@@ -10,8 +10,13 @@
 
 namespace luamig::commands {
 namespace {
-std::string shown_value(const config::ResolvedSetting& s) {
-  if (!s.text) return "(unset)";
+std::string shown_value(const config::ResolvedSetting& s, bool environments_defined) {
+  if (!s.text) {
+    // With no environments, a missing URL means the zero-setup SQLite file.
+    if (std::string(s.spec->key) == "url" && !environments_defined)
+      return std::string("(unset: ") + runner::kDefaultUrl + ")";
+    return "(unset)";
+  }
   if (s.spec->kind == config::Kind::List && s.list.empty()) return "(none)";
   // Register a URL's password as a secret before anything prints it; mask the rest by pattern.
   if (std::string(s.spec->key) == "url") config::parse_url(*s.text);
@@ -33,7 +38,7 @@ void show_config(const config::GlobalOptions& opts) {
   size_t key_width = 0, value_width = 0;
   std::vector<std::pair<const config::ResolvedSetting*, std::string>> rows;
   for (const auto& s : cfg.settings.all()) {
-    rows.emplace_back(&s, shown_value(s));
+    rows.emplace_back(&s, shown_value(s, !cfg.environments.empty()));
     key_width = std::max(key_width, std::string(s.spec->key).size());
     value_width = std::max(value_width, rows.back().second.size());
   }
