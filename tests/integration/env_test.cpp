@@ -386,7 +386,7 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
     // Every registered setting was checked: the listing has exactly these rows plus url.
     CHECK(std::count(r.out.begin(), r.out.end(), '\n') == static_cast<long>(defaults.size() + 1 + 2));
     r = lm({"config"}, in(p));
-    CHECK(setting(r.out, "url").value == "(unset)");
+    CHECK(setting(r.out, "url").value == "(unset: sqlite:///luamig.db)");
   }
 }
 
