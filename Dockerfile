@@ -1,4 +1,5 @@
-# luamig in a container: a Debian 12 build stage, then a slim runtime with only the shared libraries it links.
+# luamig in a container: a Debian 12 build stage, then a slim runtime with only the shared libraries it links
+# (LuaJIT, libpqxx and SQLite are linked statically; libpq and fmt are shared).
 #
 #   docker build -t luamig .
 #   docker run --rm -v "$PWD:/project" -e DATABASE_URL=postgresql://app:secret@db/app luamig            # upgrade head
@@ -22,7 +23,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLUAMIG_BUILD_TESTS=OFF \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libluajit-5.1-2 libpqxx-6.4 libpq5 libfmt9 libsqlite3-0 ca-certificates \
+      libpq5 libfmt9 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /project --no-create-home --shell /usr/sbin/nologin luamig \
  && mkdir /project && chown luamig:luamig /project
