@@ -1,7 +1,7 @@
 -- The environment every migration file, hooks file and required module runs in.
 -- Engine code: runs with the real globals; sandboxed code only ever sees what new_env() hands out.
 --
--- What a file gets (issue 4): op, context (read-only), log, print (= log.info), require (stdlib/ and
+-- What a file gets: op, context (read-only), log, print (= log.info), require (stdlib/ and
 -- <script_location>/lib/, Lua source only); assert error ipairs next pairs pcall select tonumber tostring type unpack
 -- xpcall rawequal rawget, and rawset getmetatable setmetatable (guarded, see below); string (string.dump
 -- refused), table, math (math.random seeded per run and per file), os.time/clock/date, bit, coroutine (nesting

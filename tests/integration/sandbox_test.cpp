@@ -1,4 +1,4 @@
-// The sandbox promise (issue 4), through the real binary against a real PostgreSQL: every escape attempt is a
+// The sandbox promise, through the real binary against a real PostgreSQL: every escape attempt is a
 // migration whose upgrade() first creates a table and then tries one forbidden thing. Each must fail with
 // exit status 1 and a message naming the file (and line, where Lua can know it) and what was refused, and the
 // table must not exist afterwards (the revision was rolled back).
