@@ -456,10 +456,15 @@ int guarded(lua_State* L, F&& fn) {
   return lua_error(L);
 }
 
-int host_execute(lua_State* L) {
+// The statement every host.* SQL function takes first, copied before anything can raise a Lua error.
+std::string sql_argument(lua_State* L) {
   size_t len;
   const char* sql = luaL_checklstring(L, 1, &len);
-  std::string statement(sql, len);
+  return std::string(sql, len);
+}
+
+int host_execute(lua_State* L) {
+  std::string statement = sql_argument(L);
   return guarded(L, [&] {
     auto params = collect_params(L, 2, "op.execute");
     Runtime* rt = runtime_of(L);
@@ -592,9 +597,7 @@ int stream_columns(lua_State* L) {
 
 // Pushes a RowStream userdata filled by `open` (Services::query or Services::query_all).
 int push_query(lua_State* L, std::unique_ptr<RowStream> (Services::*open)(const std::string&, const std::vector<Param>&)) {
-  size_t len;
-  const char* sql = luaL_checklstring(L, 1, &len);
-  std::string statement(sql, len);
+  std::string statement = sql_argument(L);
   return guarded(L, [&] {
     auto params = collect_params(L, 2, "op.query");
     auto* box = static_cast<StreamBox*>(lua_newuserdata(L, sizeof(StreamBox)));
@@ -615,9 +618,7 @@ int host_query_all(lua_State* L) { return push_query(L, &Services::query_all); }
 
 // host.send(sql, ...): starts a statement without waiting; host.wait_sent() -> its row count.
 int host_send(lua_State* L) {
-  size_t len;
-  const char* sql = luaL_checklstring(L, 1, &len);
-  std::string statement(sql, len);
+  std::string statement = sql_argument(L);
   return guarded(L, [&] {
     auto params = collect_params(L, 2, "op.execute");
     Runtime* rt = runtime_of(L);
