@@ -79,15 +79,5 @@ void VersionTable::update(const std::string& from, const std::string& to) {
 
 void VersionTable::clear() { conn_.execute(fmt::format("DELETE FROM {}", qualified_)); }
 
-std::string VersionTable::insert_sql(const std::string& rev) const {
-  return fmt::format("INSERT INTO {} (version_num) VALUES ({})", qualified_, conn_.dialect().quote_literal(rev));
-}
-std::string VersionTable::remove_sql(const std::string& rev) const {
-  return fmt::format("DELETE FROM {} WHERE version_num = {}", qualified_, conn_.dialect().quote_literal(rev));
-}
-std::string VersionTable::update_sql(const std::string& from, const std::string& to) const {
-  return fmt::format("UPDATE {} SET version_num = {} WHERE version_num = {}", qualified_,
-                     conn_.dialect().quote_literal(to), conn_.dialect().quote_literal(from));
-}
 std::string VersionTable::create_sql() const { return conn_.dialect().create_version_table(table_, schema_); }
 }  // namespace luamig::db

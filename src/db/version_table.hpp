@@ -24,10 +24,7 @@ class VersionTable {
   void remove(const std::string& rev);
   void update(const std::string& from, const std::string& to);
   void clear();
-  // SQL text of the same statements, with literals inlined, for --sql scripts.
-  std::string insert_sql(const std::string& rev) const;
-  std::string remove_sql(const std::string& rev) const;
-  std::string update_sql(const std::string& from, const std::string& to) const;
+  // Alembic's CREATE TABLE for this version table.
   std::string create_sql() const;
   const std::string& qualified_name() const { return qualified_; }
 
