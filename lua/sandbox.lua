@@ -27,7 +27,10 @@ local setmetatable, rawget, rawset, error, type, pairs, tostring, select =
   setmetatable, rawget, rawset, error, type, pairs, tostring, select
 local raw_getmetatable = host.raw_getmetatable
 
-local op = host.engine_module("op", host)
+-- Dependencies point one way: sandbox -> op -> dialect renderer -> values; op records into the plan.
+local values = host.engine_module("values", host)
+local recorder = host.engine_module("plan", host, values)
+local op = host.engine_module("op", host, values, recorder)
 
 local M = {}
 
@@ -195,9 +198,14 @@ local function safe_wrap(f)
   end
 end
 
-function M.reset()
+-- Before every load and call (new_plan ~= false: the plan starts empty), and after a failure (the plan is kept).
+function M.reset(new_plan)
   co_depth = 0
+  if new_plan ~= false then recorder.reset() end
 end
+
+-- The recorded plan of the last load or call, as plain data (lua/plan.lua).
+function M.plan() return recorder.export() end
 
 local run_seed = real.math.random(1, 2 ^ 30)
 local files_loaded = 0

@@ -1,7 +1,21 @@
--- PostgreSQL: renders operations to SQL statements. Pure functions from data to strings.
-local host = ...
+-- PostgreSQL: renders op records (docs/ops-plan.md) to SQL statements, following the interface of
+-- lua/dialect/interface.lua. Pure functions from data to strings. lua/dialect/sqlite.lua builds on this module.
+local host, values = ...
 local D = {}
-D.NULL = host.NULL
+D.name = "postgresql"
+D.caps = {
+  transactional_ddl = true,
+  default_in_values = true,
+  max_params = 65535,
+  rebuild = false,
+  copy = true,
+  bool_encoding = { [true] = "true", [false] = "false" },
+  plain_backslashes = false,
+  comments = true,
+}
+D.NULL = values.NULL
+D.is_text = values.is_text
+D.NULL_DEFAULT = values.NULL_DEFAULT
 local type, tostring, error, concat, format = type, tostring, error, table.concat, string.format
 
 function D.quote_ident(name)
@@ -24,7 +38,7 @@ function D.literal(v)
   if v == nil or v == D.NULL then return "NULL" end
   if t == "string" then
     if v:find("\0", 1, true) then error("string literal contains a NUL byte", 3) end
-    if v:find("\\", 1, true) and not D.plain_backslashes then
+    if v:find("\\", 1, true) and not D.caps.plain_backslashes then
       return "E'" .. v:gsub("\\", "\\\\"):gsub("'", "''") .. "'"
     end
     return "'" .. v:gsub("'", "''") .. "'"
@@ -309,6 +323,104 @@ function D.insert_rows(tbl, cols, rows, first, last, opts)
   end
   params.n = n
   return "INSERT INTO " .. qualify(tbl, opts) .. " (" .. ident_list(cols) .. ") VALUES " .. concat(tuples, ", "), params
+end
+
+---------------------------------------------------------------------------------------------------------------
+-- Renderers: one per record kind. They call the functions above through D, so a dialect built on this module
+-- (SQLite) changes what it overrides and keeps the rest.
+
+local R = {}
+D.render = R
+
+local function append(out, more)
+  for _, sql in ipairs(more) do out[#out + 1] = sql end
+  return out
+end
+
+-- A column with index = true gets an index named as SQLAlchemy names it (ix_<table>_<column>), as Alembic's
+-- create_table does; unique + index is a unique index instead of a unique constraint.
+local function column_index(tbl, col, schema)
+  return D.create_index(D.column_index_name(tbl, col[1]), tbl, { col[1] },
+    { unique = col.unique and true or nil, schema = schema })
+end
+
+function R.create_table(r)
+  local out = D.create_table(r.table, r.columns, r.constraints, r)
+  for _, col in ipairs(r.columns) do
+    if col.index then append(out, column_index(r.table, col, r.schema)) end
+  end
+  return out
+end
+function R.add_column(r)
+  local out = D.add_column(r.table, r.column, r)
+  if r.column.index then append(out, column_index(r.table, r.column, r.schema)) end
+  return out
+end
+function R.drop_column(r) return D.drop_column(r.table, r.column, r) end
+function R.drop_table(r) return D.drop_table(r.table, r) end
+function R.rename_table(r) return D.rename_table(r.table, r.new_name, r) end
+function R.alter_column(r) return D.alter_column(r.table, r.column, r) end
+function R.rename_column(r) return D.alter_column(r.table, r.column, { new_name = r.new_name, schema = r.schema }) end
+function R.create_table_comment(r) return D.table_comment(r.table, r.comment, r) end
+function R.drop_table_comment(r) return D.table_comment(r.table, nil, r) end
+function R.create_index(r) return D.create_index(r.name, r.table, r.columns, r) end
+function R.drop_index(r) return D.drop_index(r.name, r, r.table) end
+-- A constraint record is its own constraint table (constraint = "foreign_key", name, columns, ...).
+function R.create_primary_key(r) return D.add_constraint(r.table, r, r) end
+R.create_unique_constraint = R.create_primary_key
+R.create_foreign_key = R.create_primary_key
+R.create_check_constraint = R.create_primary_key
+function R.drop_constraint(r) return D.drop_constraint(r.name, r.table, r) end
+
+-- Multi-row INSERTs, at most caps.max_params parameters (and 1000 rows) each. Without DEFAULT inside VALUES
+-- (SQLite), each run of rows with the same columns is one INSERT naming just those.
+function R.bulk_insert(r)
+  local rows, out = r.rows, {}
+  local function insert(cols_, first, last)
+    local batch = math.max(1, math.min(1000, math.floor(D.caps.max_params / #cols_)))
+    for from = first, last, batch do
+      local sql, params = D.insert_rows(r.table, cols_, rows, from, math.min(from + batch - 1, last), r)
+      out[#out + 1] = { sql = sql, params = params }
+    end
+  end
+  if D.caps.default_in_values then
+    insert(r.columns, 1, #rows)
+    return out
+  end
+  local function columns_of(row)
+    local c = {}
+    for k in pairs(row) do c[#c + 1] = k end
+    table.sort(c)
+    return c, concat(c, "\0")
+  end
+  local i = 1
+  while i <= #rows do
+    local c, sig = columns_of(rows[i])
+    local j = i
+    while j < #rows and select(2, columns_of(rows[j + 1])) == sig do j = j + 1 end
+    if #c == 0 then
+      for _ = i, j do out[#out + 1] = "INSERT INTO " .. D.qualify(r.table, r) .. " DEFAULT VALUES" end
+    else
+      insert(c, i, j)
+    end
+    i = j + 1
+  end
+  return out
+end
+
+function R.copy_rows(r)
+  local quoted = {}
+  for i, c in ipairs(r.columns) do quoted[i] = D.quote_ident(c) end
+  local target = D.qualify(r.table, r)
+  return { { sql = "COPY " .. target .. " (" .. concat(quoted, ", ") .. ") FROM STDIN",
+    copy = { table = target, columns = quoted, rows = r.rows } } }
+end
+
+-- Without table rebuilds, a batch is its changes, each rendered on its own, in order.
+function R.batch_alter_table(r)
+  local out = {}
+  for _, change in ipairs(r.changes) do append(out, R[change.kind](change)) end
+  return out
 end
 
 return D

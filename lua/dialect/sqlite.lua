@@ -1,10 +1,24 @@
 -- SQLite: the PostgreSQL renderer where the SQL is the same, and table rebuilds ("move and copy", as Alembic's
 -- batch mode does) for what SQLite's ALTER TABLE cannot do: change a column's type, nullability or default, add or
--- drop a constraint.
-local host = ...
-local D = host.engine_module("dialect/postgresql", host)
+-- drop a constraint. Interface: lua/dialect/interface.lua.
+local host, values = ...
+local D = host.engine_module("dialect/postgresql", host, values)
 local pg = {}
 for k, v in pairs(D) do pg[k] = v end
+D.name = "sqlite"
+D.caps = {
+  transactional_ddl = true,
+  -- op.bulk_insert: no DEFAULT inside VALUES, and at most 32766 bound parameters per statement.
+  default_in_values = false,
+  max_params = 32766,
+  rebuild = true,
+  copy = false,
+  -- No boolean type: a boolean column has NUMERIC affinity, so booleans travel as 1/0 (as SQLAlchemy stores them).
+  bool_encoding = { [true] = "1", [false] = "0" },
+  -- No E'' strings: a backslash in a literal is just a backslash.
+  plain_backslashes = true,
+  comments = false,
+}
 
 local q, concat, format, upper = D.quote_ident, table.concat, string.format, string.upper
 
@@ -62,12 +76,6 @@ end
 function D.create_table(name, columns, constraints, opts)
   return without_comments(pg.create_table(name, columns, constraints, opts))
 end
-
--- SQLite has no E'' strings: a backslash in a literal is just a backslash.
-D.plain_backslashes = true
--- op.bulk_insert: no DEFAULT inside VALUES, and at most 32766 bound parameters per statement.
-D.default_in_values = false
-D.max_params = 32766
 
 -- SQLite refuses to drop a column an index uses, and has no DROP COLUMN IF EXISTS or CASCADE. As PostgreSQL does,
 -- drop the indexes on the column first; `if_exists` looks the column up.
@@ -392,5 +400,29 @@ function D.drop_constraint(name, tbl, opts)
   return D.rebuild(tbl, { { kind = "drop_constraint", name = name } }, opts)
 end
 
-D.supports_rebuild = true
+-- batch_alter_table: the table changes become one rebuild; index changes run after it.
+local rebuild_changes = {
+  add_column = function(r) return { kind = "add_column", column = r.column } end,
+  drop_column = function(r) return { kind = "drop_column", name = r.column } end,
+  alter_column = function(r) return { kind = "alter_column", name = r.column, opts = r } end,
+  rename_column = function(r) return { kind = "alter_column", name = r.column, opts = { new_name = r.new_name } } end,
+  create_primary_key = function(r) return { kind = "add_constraint", constraint = r } end,
+  create_unique_constraint = function(r) return { kind = "add_constraint", constraint = r } end,
+  create_foreign_key = function(r) return { kind = "add_constraint", constraint = r } end,
+  create_check_constraint = function(r) return { kind = "add_constraint", constraint = r } end,
+  drop_constraint = function(r) return { kind = "drop_constraint", name = r.name } end,
+}
+function D.render.batch_alter_table(r)
+  local changes, after = {}, {}
+  for _, change in ipairs(r.changes) do
+    local to_change = rebuild_changes[change.kind]
+    if to_change then changes[#changes + 1] = to_change(change) else after[#after + 1] = change end
+  end
+  local out = #changes > 0 and D.rebuild(r.table, changes, r) or {}
+  for _, change in ipairs(after) do
+    for _, sql in ipairs(D.render[change.kind](change)) do out[#out + 1] = sql end
+  end
+  return out
+end
+
 return D

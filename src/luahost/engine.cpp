@@ -903,6 +903,19 @@ int host_module_source(lua_State* L) {
   return 2;
 }
 
+// host.where() -> file, line of the innermost user file (a migration, hooks file or project lib module: chunk
+// names starting with '@') on the stack; nothing when there is none. For the plan's records (lua/op.lua).
+int host_where(lua_State* L) {
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); ++level) {
+    if (!lua_getinfo(L, "Sl", &ar) || !ar.source || ar.source[0] != '@' || ar.currentline <= 0) continue;
+    lua_pushstring(L, ar.source + 1);
+    lua_pushinteger(L, ar.currentline);
+    return 2;
+  }
+  return 0;
+}
+
 int refuse_string_dump(lua_State* L) { return luaL_error(L, "string.dump is not available in migrations"); }
 
 // host.raw_getmetatable(v): the metatable itself, even when __metatable hides it (for the sandbox's getmetatable).
@@ -945,6 +958,7 @@ const luaL_Reg kHostFunctions[] = {
     {"progress", host_progress},
     {"call_context", host_call_context},
     {"raw_getmetatable", host_raw_getmetatable},
+    {"where", host_where},
     {nullptr, nullptr},
 };
 
@@ -1070,11 +1084,12 @@ struct Engine::Impl {
       f.sqlstate = rt.last_sql_failure->sqlstate();
       f.db_message = rt.last_sql_failure->message();
     }
-    reset();
+    reset(false);   // the plan of the failed call stays readable
     throw ScriptError(std::move(f));
   }
 
-  void reset() {
+  // Clears the per-call state; `new_plan`: the recorded plan starts empty too (at every load and call).
+  void reset(bool new_plan = true) {
     rt.has_deadline = false;
     rt.timed_out = false;
     rt.db_waits = 0;
@@ -1093,8 +1108,11 @@ struct Engine::Impl {
     lua_rawgeti(L, LUA_REGISTRYINDEX, sandbox_ref);
     if (lua_istable(L, -1)) {
       lua_getfield(L, -1, "reset");
-      if (lua_isfunction(L, -1)) lua_call(L, 0, 0);
-      else lua_pop(L, 1);
+      lua_pushboolean(L, new_plan);
+      if (lua_isfunction(L, -2))
+        lua_call(L, 1, 0);
+      else
+        lua_pop(L, 2);
     }
     lua_pop(L, 1);
   }
@@ -1333,6 +1351,27 @@ void Engine::call_with(const Script& script, const std::string& function, const 
   }
   for (const auto& a : args) push_value(L, a);
   I.protected_call(static_cast<int>(args.size()), time_limit, script.path());
+}
+
+Plan Engine::plan() {
+  lua_State* L = impl_->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, impl_->sandbox_ref);
+  lua_getfield(L, -1, "plan");
+  lua_remove(L, -2);
+  // Engine code, no user code runs: no limits needed. Reporting must not fail for lack of memory.
+  bool enforce = impl_->rt.alloc.enforce;
+  impl_->rt.alloc.enforce = false;
+  int status = lua_pcall(L, 0, 1, 0);
+  impl_->rt.alloc.enforce = enforce;
+  if (status != 0) {
+    std::string err = error_text(L, -1, false);
+    lua_pop(L, 1);
+    throw RunError("cannot read the recorded plan: " + err);
+  }
+  size_t budget = SIZE_MAX;
+  Value exported = to_value(L, -1, budget);
+  lua_pop(L, 1);
+  return plan_from_value(exported);
 }
 
 void Engine::set_activity(std::string what) { impl_->rt.watchdog.set_activity(std::move(what)); }

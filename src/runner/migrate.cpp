@@ -632,6 +632,7 @@ class Run {
     engine_->call(script, function,
                   {{"revision", rev.id}, {"down_revision", join(rev.down_revisions, ",")}, {"direction", function}},
                   declared_time_limit(script));
+    if (options_.on_plan) options_.on_plan(step, engine_->plan());
     engine_->unload(script);
   }
 

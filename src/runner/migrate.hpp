@@ -1,8 +1,10 @@
 #pragma once
 // The run loop: read heads -> plan -> per step: begin, run the Lua, update the version table, commit.
+#include <functional>
 #include <string>
 
 #include "graph/plan.hpp"
+#include "luahost/plan.hpp"
 #include "runner/project.hpp"
 
 namespace luamig::runner {
@@ -17,6 +19,9 @@ struct MigrateOptions {
   // Stops (exit 0, nothing changed) before a step that cannot run in a transaction.
   bool dry_run = false;
   bool force = false;   // downgrade even where the environment sets allow_downgrade = false
+  // Called after each step's upgrade()/downgrade() returned, with its recorded plan (ops, their SQL, file:line),
+  // online and with `sql` alike. Unset (the default): the plan is never copied out of Lua.
+  std::function<void(const graph::Step&, const luahost::Plan&)> on_plan;
 };
 
 // Runs the planned steps with the environment's hooks (runner/hooks.hpp) and timeouts. Prints which environment
