@@ -8,7 +8,9 @@ local build, emit, D = internal.build, internal.emit, internal.D
 local type, error, pairs, where = type, error, pairs, host.where
 
 return function(table_name, fn, opts)
-  if type(table_name) ~= "string" or table_name == "" then error("op.batch_alter_table: table name must be a string", 2) end
+  if type(table_name) ~= "string" or table_name == "" then
+    error("op.batch_alter_table: table name must be a string", 2)
+  end
   if type(fn) ~= "function" then error("op.batch_alter_table: expected a function(batch)", 2) end
   opts = opts or {}
   -- A method's options, with the batch's schema unless the call names one.
@@ -39,7 +41,9 @@ return function(table_name, fn, opts)
   function b.create_unique_constraint(name, cols, o) add(build.create_unique_constraint(name, t, cols, s(o))) end
   function b.create_check_constraint(name, cond, o) add(build.create_check_constraint(name, t, cond, s(o))) end
   function b.create_primary_key(name, cols) add(build.create_primary_key(name, t, cols, s())) end
-  function b.create_foreign_key(name, referent, l, r, o) add(build.create_foreign_key(name, t, referent, l, r, s(o))) end
+  function b.create_foreign_key(name, referent, l, r, o)
+    add(build.create_foreign_key(name, t, referent, l, r, s(o)))
+  end
   function b.drop_constraint(name) add(build.drop_constraint(name, t, s())) end
   function b.create_index(name, cols, o) add(build.create_index(name, t, cols, s(o))) end
   function b.drop_index(name, o) add(build.drop_index(name, s(o))) end

@@ -1,7 +1,7 @@
 -- The recorded plan of the running call: one record per op (kind, fields, the SQL it rendered to, the migration's
 -- file:line). Records are kept as the op built them (no copy); export() turns them into plain data for the engine
 -- (luahost/plan.hpp) only when the engine asks. The schema of each kind is docs/ops-plan.md.
-local host, values = ...
+local _, values = ...
 local R = {}
 local type, pairs, ipairs, tostring, format, concat, sort = type, pairs, ipairs, tostring, string.format,
   table.concat, table.sort

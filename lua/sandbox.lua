@@ -28,9 +28,9 @@ local setmetatable, rawget, rawset, error, type, pairs, tostring, select =
 local raw_getmetatable = host.raw_getmetatable
 
 -- Dependencies point one way: sandbox -> op -> dialect renderer -> values; op records into the plan.
-local values = host.engine_module("values", host)
-local recorder = host.engine_module("plan", host, values)
-local op = host.engine_module("op", host, values, recorder)
+local op_values = host.engine_module("values", host)
+local recorder = host.engine_module("plan", host, op_values)
+local op = host.engine_module("op", host, op_values, recorder)
 
 local M = {}
 

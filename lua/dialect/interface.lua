@@ -53,7 +53,9 @@ function I.check(D, module)
       if type(D.caps[cap]) ~= t then missing[#missing + 1] = "caps." .. cap .. " (a " .. t .. ")" end
     end
     for cap in pairs(D.caps) do
-      if not I.CAPABILITIES[cap] then missing[#missing + 1] = "caps." .. tostring(cap) .. " is not a known capability" end
+      if not I.CAPABILITIES[cap] then
+        missing[#missing + 1] = "caps." .. tostring(cap) .. " is not a known capability"
+      end
     end
   end
   for _, f in ipairs(FUNCTIONS) do

@@ -1,6 +1,6 @@
 -- PostgreSQL: renders op records (docs/ops-plan.md) to SQL statements, following the interface of
 -- lua/dialect/interface.lua. Pure functions from data to strings. lua/dialect/sqlite.lua builds on this module.
-local host, values = ...
+local _, values = ...
 local D = {}
 D.name = "postgresql"
 D.caps = {

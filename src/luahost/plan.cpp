@@ -19,7 +19,8 @@ OpField::Type field_type(const std::string& name) {
 }
 
 const std::string& text_of(const Value* v, const char* what) {
-  if (!v || !v->is_string()) throw std::runtime_error(std::string("plan export: ") + what + " is not a string");
+  if (!v || !v->is_string())
+    throw std::runtime_error(std::string("plan export: ") + what + " is not a string");
   return v->str();
 }
 
@@ -28,7 +29,8 @@ const std::string& text_of(const Value* v, const char* what) {
 Plan plan_from_value(const Value& exported) {
   Plan plan;
   if (!exported.is_table()) throw std::runtime_error("plan export: not a table");
-  if (const Value* d = exported.get("dropped"); d && d->is_number()) plan.dropped = static_cast<size_t>(d->num());
+  if (const Value* d = exported.get("dropped"); d && d->is_number())
+    plan.dropped = static_cast<size_t>(d->num());
   // Records sit at keys 1..n, in whatever order next() gave them.
   std::map<size_t, const Value*> by_index;
   for (const auto& [k, v] : exported.table())

@@ -1,6 +1,6 @@
-// Operations as data, without a server: the renderer modules (lua/dialect/*.lua) turn op records into SQL for both
-// dialects, and the recorded plan of a call carries each op's kind, fields, SQL and file:line. The engine runs with
-// an offline Services that only collects statements, as --sql does.
+// Operations as data, without a server: the renderer modules (lua/dialect/*.lua) turn op records into SQL for
+// both dialects, and the recorded plan of a call carries each op's kind, fields, SQL and file:line. The
+// engine runs with an offline Services that only collects statements, as --sql does.
 #include <pthread.h>
 
 #include <catch2/catch.hpp>
@@ -102,20 +102,27 @@ TEST_CASE("ops plan: records render to the same SQL on both dialects where SQL a
   const std::vector<Case> cases = {
       {R"~(op.create_table("users", { "id", "integer", primary_key = true }, { "email", op.types.string(200), nullable = false, unique = true, index = true }, { comment = "people" }))~",
        {"CREATE TABLE \"users\" (\n    \"id\" integer PRIMARY KEY,\n    \"email\" varchar(200) NOT NULL\n)",
-        "COMMENT ON TABLE \"users\" IS 'people'", "CREATE UNIQUE INDEX \"ix_users_email\" ON \"users\" (\"email\")"},
+        "COMMENT ON TABLE \"users\" IS 'people'",
+        "CREATE UNIQUE INDEX \"ix_users_email\" ON \"users\" (\"email\")"},
        {"CREATE TABLE \"users\" (\n    \"id\" integer PRIMARY KEY,\n    \"email\" VARCHAR(200) NOT NULL\n)",
         "CREATE UNIQUE INDEX \"ix_users_email\" ON \"users\" (\"email\")"}},
       {R"~(op.add_column("users", { "age", "integer", default = 0 }, { if_not_exists = true }))~",
        {"ALTER TABLE \"users\" ADD COLUMN IF NOT EXISTS \"age\" integer DEFAULT 0"},
        {"ALTER TABLE \"users\" ADD COLUMN IF NOT EXISTS \"age\" integer DEFAULT 0"}},
-      {R"~(op.drop_table("t", { if_exists = true }))~", {"DROP TABLE IF EXISTS \"t\""}, {"DROP TABLE IF EXISTS \"t\""}},
-      {R"~(op.rename_table("a", "b"))~", {"ALTER TABLE \"a\" RENAME TO \"b\""}, {"ALTER TABLE \"a\" RENAME TO \"b\""}},
-      {R"~(op.rename_column("t", "a", "b"))~", {"ALTER TABLE \"t\" RENAME COLUMN \"a\" TO \"b\""},
+      {R"~(op.drop_table("t", { if_exists = true }))~",
+       {"DROP TABLE IF EXISTS \"t\""},
+       {"DROP TABLE IF EXISTS \"t\""}},
+      {R"~(op.rename_table("a", "b"))~",
+       {"ALTER TABLE \"a\" RENAME TO \"b\""},
+       {"ALTER TABLE \"a\" RENAME TO \"b\""}},
+      {R"~(op.rename_column("t", "a", "b"))~",
+       {"ALTER TABLE \"t\" RENAME COLUMN \"a\" TO \"b\""},
        {"ALTER TABLE \"t\" RENAME COLUMN \"a\" TO \"b\""}},
       {R"~(op.create_index("ix", "t", { "a", op.text("lower(b)") }, { unique = true, where = "a > 0" }))~",
        {"CREATE UNIQUE INDEX \"ix\" ON \"t\" (\"a\", lower(b)) WHERE a > 0"},
        {"CREATE UNIQUE INDEX \"ix\" ON \"t\" (\"a\", lower(b)) WHERE a > 0"}},
-      {R"~(op.drop_index("ix", "t", { if_exists = true }))~", {"DROP INDEX IF EXISTS \"ix\""},
+      {R"~(op.drop_index("ix", "t", { if_exists = true }))~",
+       {"DROP INDEX IF EXISTS \"ix\""},
        {"DROP INDEX IF EXISTS \"ix\""}},
       {R"~(op.create_table_comment("t", "it's"))~", {"COMMENT ON TABLE \"t\" IS 'it''s'"}, {}},
       {R"~(op.drop_table_comment("t"))~", {"COMMENT ON TABLE \"t\" IS NULL"}, {}},
@@ -132,33 +139,41 @@ TEST_CASE("ops plan: records render to the same SQL on both dialects where SQL a
 }
 
 TEST_CASE("ops plan: PostgreSQL renders alter_column and constraints with every option", "[unit][ops_plan]") {
-  CHECK(sql_of("postgresql",
-               R"~(op.alter_column("t", "c", { type = "bigint", using = "c::bigint", nullable = false, default = op.NULL_DEFAULT, comment = "n", new_name = "d" }))~") ==
-        std::vector<std::string>{"ALTER TABLE \"t\" ALTER COLUMN \"c\" TYPE bigint USING c::bigint",
-                                 "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET NOT NULL",
-                                 "ALTER TABLE \"t\" ALTER COLUMN \"c\" DROP DEFAULT",
-                                 "COMMENT ON COLUMN \"t\".\"c\" IS 'n'", "ALTER TABLE \"t\" RENAME COLUMN \"c\" TO \"d\""});
-  CHECK(sql_of("postgresql",
-               R"~(op.create_foreign_key("fk", "a", "b", { "x" }, { "y" }, { ondelete = "cascade", deferrable = true, initially = "deferred", match = "full", not_valid = true, source_schema = "s", referent_schema = "r" }))~") ==
-        std::vector<std::string>{"ALTER TABLE \"s\".\"a\" ADD CONSTRAINT \"fk\" FOREIGN KEY (\"x\") REFERENCES "
-                                 "\"r\".\"b\" (\"y\") MATCH FULL ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED "
-                                 "NOT VALID"});
+  CHECK(
+      sql_of(
+          "postgresql",
+          R"~(op.alter_column("t", "c", { type = "bigint", using = "c::bigint", nullable = false, default = op.NULL_DEFAULT, comment = "n", new_name = "d" }))~") ==
+      std::vector<std::string>{"ALTER TABLE \"t\" ALTER COLUMN \"c\" TYPE bigint USING c::bigint",
+                               "ALTER TABLE \"t\" ALTER COLUMN \"c\" SET NOT NULL",
+                               "ALTER TABLE \"t\" ALTER COLUMN \"c\" DROP DEFAULT",
+                               "COMMENT ON COLUMN \"t\".\"c\" IS 'n'",
+                               "ALTER TABLE \"t\" RENAME COLUMN \"c\" TO \"d\""});
+  CHECK(
+      sql_of(
+          "postgresql",
+          R"~(op.create_foreign_key("fk", "a", "b", { "x" }, { "y" }, { ondelete = "cascade", deferrable = true, initially = "deferred", match = "full", not_valid = true, source_schema = "s", referent_schema = "r" }))~") ==
+      std::vector<std::string>{
+          "ALTER TABLE \"s\".\"a\" ADD CONSTRAINT \"fk\" FOREIGN KEY (\"x\") REFERENCES "
+          "\"r\".\"b\" (\"y\") MATCH FULL ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED "
+          "NOT VALID"});
   CHECK(sql_of("postgresql", R"~(op.create_check_constraint("ck", "t", "a > 0", { not_valid = true }))~") ==
         std::vector<std::string>{"ALTER TABLE \"t\" ADD CONSTRAINT \"ck\" CHECK (a > 0) NOT VALID"});
   CHECK(sql_of("postgresql", R"~(op.drop_constraint("ck", "t", { if_exists = true, cascade = true }))~") ==
         std::vector<std::string>{"ALTER TABLE \"t\" DROP CONSTRAINT IF EXISTS \"ck\" CASCADE"});
 }
 
-TEST_CASE("ops plan: batch_alter_table options reach the SQL (create_foreign_key keeps them)", "[unit][ops_plan]") {
+TEST_CASE("ops plan: batch_alter_table options reach the SQL (create_foreign_key keeps them)",
+          "[unit][ops_plan]") {
   // Directly on PostgreSQL: each batch method is the op of the same name.
   CHECK(sql_of("postgresql", R"~(op.batch_alter_table("a", function(b)
   b.create_foreign_key("fk", "b", "x", "y", { ondelete = "CASCADE", onupdate = "SET NULL", deferrable = true, initially = "DEFERRED", match = "SIMPLE", not_valid = true })
   b.create_unique_constraint("uq", { "x" }, { deferrable = false })
 end, { schema = "s" }))~") ==
-        std::vector<std::string>{"ALTER TABLE \"s\".\"a\" ADD CONSTRAINT \"fk\" FOREIGN KEY (\"x\") REFERENCES \"b\" "
-                                 "(\"y\") MATCH SIMPLE ON DELETE CASCADE ON UPDATE SET NULL DEFERRABLE INITIALLY "
-                                 "DEFERRED NOT VALID",
-                                 "ALTER TABLE \"s\".\"a\" ADD CONSTRAINT \"uq\" UNIQUE (\"x\") NOT DEFERRABLE"});
+        std::vector<std::string>{
+            "ALTER TABLE \"s\".\"a\" ADD CONSTRAINT \"fk\" FOREIGN KEY (\"x\") REFERENCES \"b\" "
+            "(\"y\") MATCH SIMPLE ON DELETE CASCADE ON UPDATE SET NULL DEFERRABLE INITIALLY "
+            "DEFERRED NOT VALID",
+            "ALTER TABLE \"s\".\"a\" ADD CONSTRAINT \"uq\" UNIQUE (\"x\") NOT DEFERRABLE"});
   // The batch validates as the ops do: an unknown option is an error naming it and the migration line.
   for (const char* dialect : {"postgresql", "sqlite"}) {
     INFO(dialect);
@@ -181,7 +196,9 @@ end))~");
 }
 
 TEST_CASE("ops plan: records carry kind, typed fields, SQL and file:line", "[unit][ops_plan]") {
-  auto r = run("postgresql", R"~(op.add_column("users", { "id", "uuid", nullable = false, default = op.text("gen_random_uuid()") }, { schema = "app" })
+  auto r = run(
+      "postgresql",
+      R"~(op.add_column("users", { "id", "uuid", nullable = false, default = op.text("gen_random_uuid()") }, { schema = "app" })
   op.execute("UPDATE users SET a = $1 WHERE b = $2", 1, "x")
   op.alter_column("users", "a", { default = op.NULL_DEFAULT, nullable = true })
   op.create_index("ix", "users", { "a" }, { concurrently = false, where = op.text("a IS NOT NULL") })
@@ -199,8 +216,9 @@ TEST_CASE("ops plan: records carry kind, typed fields, SQL and file:line", "[uni
     lines.push_back(rec.line);
     CHECK(rec.file == "m.lua");
   }
-  CHECK(kinds == std::vector<std::string>{"add_column", "execute", "alter_column", "create_index", "bulk_insert",
-                                          "autocommit_block", "drop_index", "create_foreign_key"});
+  CHECK(kinds == std::vector<std::string>{"add_column", "execute", "alter_column", "create_index",
+                                          "bulk_insert", "autocommit_block", "drop_index",
+                                          "create_foreign_key"});
   CHECK(lines == std::vector<int>{2, 3, 4, 5, 6, 7, 7, 8});
 
   const auto& add = recs[0];

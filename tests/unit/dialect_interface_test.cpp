@@ -1,0 +1,102 @@
+// The renderer interface (lua/dialect/interface.lua) checked on its own, in a bare LuaJIT state with the
+// embedded engine Lua: both shipped renderers declare every capability and a renderer per kind, and an
+// incomplete renderer fails loudly, naming everything it lacks.
+#include <catch2/catch.hpp>
+#include <lua.hpp>
+#include <string>
+
+#include "luahost/embedded.hpp"
+
+using Catch::Matchers::Contains;
+
+namespace {
+
+// host.engine_module(name, ...) for the bare state: runs the embedded lua/<name>.lua with the arguments.
+int engine_module(lua_State* L) {
+  std::string name = luaL_checkstring(L, 1);
+  const auto* f = luamig::embedded::find("lua/" + name + ".lua");
+  if (!f) return luaL_error(L, "no lua/%s.lua", name.c_str());
+  if (luaL_loadbuffer(L, f->content.data(), f->content.size(), name.c_str()) != 0) return lua_error(L);
+  int nargs = lua_gettop(L) - 2;
+  lua_insert(L, 2);
+  lua_call(L, nargs, 1);
+  return 1;
+}
+
+struct State {
+  lua_State* L = luaL_newstate();
+  State() {
+    luaL_openlibs(L);
+    lua_newtable(L);
+    lua_pushcfunction(L, engine_module);
+    lua_setfield(L, -2, "engine_module");
+    lua_setglobal(L, "host");
+  }
+  ~State() { lua_close(L); }
+  // Runs `code`; returns "" or the error message.
+  std::string run(const std::string& code) {
+    if (luaL_dostring(L, code.c_str()) == 0) return "";
+    std::string err = lua_tostring(L, -1);
+    lua_pop(L, 1);
+    return err;
+  }
+};
+
+const char* kSetup = R"~(
+  I = host.engine_module("dialect/interface")
+  values = host.engine_module("values", host)
+)~";
+
+}  // namespace
+
+TEST_CASE("dialect interface: the shipped renderers declare every capability and kind", "[unit][ops_plan]") {
+  State s;
+  REQUIRE(s.run(kSetup).empty());
+  for (const char* name : {"postgresql", "sqlite"}) {
+    INFO(name);
+    CHECK(s.run(std::string("D = I.check(host.engine_module('dialect/") + name + "', host, values), '" +
+                name + "') assert(D.name == '" + name + "')") == "");
+  }
+  // What the capabilities say, per database.
+  CHECK(s.run(R"~(
+    local pg = host.engine_module("dialect/postgresql", host, values)
+    local lite = host.engine_module("dialect/sqlite", host, values)
+    assert(pg.caps.default_in_values == true and lite.caps.default_in_values == false)
+    assert(pg.caps.max_params == 65535 and lite.caps.max_params == 32766)
+    assert(pg.caps.rebuild == false and lite.caps.rebuild == true)
+    assert(pg.caps.copy == true and lite.caps.copy == false)
+    assert(pg.caps.bool_encoding[true] == "true" and lite.caps.bool_encoding[true] == "1")
+    assert(pg.literal("a\\b") == "E'a\\\\b'" and lite.literal("a\\b") == "'a\\b'")
+  )~") == "");
+}
+
+TEST_CASE("dialect interface: an incomplete renderer fails loudly, naming what it lacks",
+          "[unit][ops_plan]") {
+  State s;
+  REQUIRE(s.run(kSetup).empty());
+  // A copy of the PostgreSQL renderer with one capability, one renderer and one function removed, and one
+  // unknown capability added.
+  std::string err = s.run(R"~(
+    local D = host.engine_module("dialect/postgresql", host, values)
+    D.caps.copy = nil
+    D.caps.fancy = true
+    D.render.drop_index = nil
+    D.literal = nil
+    I.check(D, "lua/dialect/broken.lua")
+  )~");
+  CHECK_THAT(err, Contains("dialect renderer lua/dialect/broken.lua is incomplete"));
+  CHECK_THAT(err, Contains("caps.copy (a boolean)"));
+  CHECK_THAT(err, Contains("caps.fancy is not a known capability"));
+  CHECK_THAT(err, Contains("render.drop_index"));
+  CHECK_THAT(err, Contains("literal (a function)"));
+  CHECK_THAT(s.run("I.check({}, 'x')"), Contains("caps (a table)") &&
+                                            Contains("render (a table of renderers)") &&
+                                            Contains("name (a string)"));
+  // A capability of the wrong type is named with the type it must have.
+  CHECK_THAT(s.run(R"~(
+    local D = host.engine_module("dialect/sqlite", host, values)
+    D.caps.max_params = "many"
+    I.check(D, "s")
+  )~"),
+             Contains("caps.max_params (a number)"));
+}
