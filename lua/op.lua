@@ -169,17 +169,19 @@ end
 
 -- Tables and columns
 
+local add_column_opts = set("schema", "if_not_exists")
 function build.add_column(table_name, column, opts)
   check_name("op.add_column", "table name", table_name)
   column = check_column("op.add_column", column)
-  opts = check_opts("op.add_column", opts, set("schema", "if_not_exists"))
+  opts = check_opts("op.add_column", opts, add_column_opts)
   return with_fields({ kind = "add_column", table = table_name, column = column }, opts)
 end
 
+local drop_column_opts = set("schema", "if_exists", "cascade")
 function build.drop_column(table_name, column_name, opts)
   check_name("op.drop_column", "table name", table_name)
   check_name("op.drop_column", "column name", column_name)
-  opts = check_opts("op.drop_column", opts, set("schema", "if_exists", "cascade"))
+  opts = check_opts("op.drop_column", opts, drop_column_opts)
   return with_fields({ kind = "drop_column", table = table_name, column = column_name }, opts)
 end
 
@@ -222,9 +224,10 @@ function build.create_table(name, ...)
     if_not_exists = opts.if_not_exists, comment = opts.comment }
 end
 
+local drop_table_opts = set("schema", "if_exists", "cascade")
 function build.drop_table(name, opts)
   check_name("op.drop_table", "table name", name)
-  opts = check_opts("op.drop_table", opts, set("schema", "if_exists", "cascade"))
+  opts = check_opts("op.drop_table", opts, drop_table_opts)
   return with_fields({ kind = "drop_table", table = name }, opts)
 end
 
@@ -274,16 +277,18 @@ function build.rename_column(table_name, old, new, opts)
   return { kind = "rename_column", table = table_name, column = old, new_name = new, schema = opts.schema }
 end
 
+local create_table_comment_opts = set("schema", "existing_comment")
 function build.create_table_comment(table_name, comment, opts)
   check_name("op.create_table_comment", "table name", table_name)
   if type(comment) ~= "string" then error("op.create_table_comment: comment must be a string, got " .. type(comment), 3) end
-  opts = check_opts("op.create_table_comment", opts, set("schema", "existing_comment"))
+  opts = check_opts("op.create_table_comment", opts, create_table_comment_opts)
   return with_fields({ kind = "create_table_comment", table = table_name, comment = comment }, opts)
 end
 
+local drop_table_comment_opts = set("schema", "existing_comment")
 function build.drop_table_comment(table_name, opts)
   check_name("op.drop_table_comment", "table name", table_name)
-  opts = check_opts("op.drop_table_comment", opts, set("schema", "existing_comment"))
+  opts = check_opts("op.drop_table_comment", opts, drop_table_comment_opts)
   return with_fields({ kind = "drop_table_comment", table = table_name }, opts)
 end
 
@@ -309,6 +314,7 @@ function build.create_index(name, table_name, columns, opts)
   return rec
 end
 
+local drop_index_opts = set("schema", "concurrently", "if_exists", "cascade")
 -- op.drop_index(name, [table_name], { concurrently, if_exists, cascade, schema }); the table name (Alembic's second
 -- argument) is accepted and not needed on PostgreSQL.
 function build.drop_index(name, table_name, opts)
@@ -317,7 +323,7 @@ function build.drop_index(name, table_name, opts)
     if opts ~= nil then error("op.drop_index: the second argument is the table name, a string", 3) end
     opts, table_name = table_name, nil
   end
-  opts = check_opts("op.drop_index", opts, set("schema", "concurrently", "if_exists", "cascade"))
+  opts = check_opts("op.drop_index", opts, drop_index_opts)
   if opts.concurrently then needs_no_transaction("op.drop_index") end
   return with_fields({ kind = "drop_index", name = name, table = table_name }, opts)
 end
@@ -341,10 +347,11 @@ function build.create_primary_key(name, table_name, columns, opts)
     columns = columns, schema = opts.schema }
 end
 
+local create_unique_constraint_opts = set("schema", "deferrable", "initially")
 function build.create_unique_constraint(name, table_name, columns, opts)
   constraint_name("op.create_unique_constraint", name)
   check_name("op.create_unique_constraint", "table name", table_name)
-  opts = check_opts("op.create_unique_constraint", opts, set("schema", "deferrable", "initially"))
+  opts = check_opts("op.create_unique_constraint", opts, create_unique_constraint_opts)
   return { kind = "create_unique_constraint", constraint = "unique", name = name, table = table_name,
     deferrable = opts.deferrable, initially = opts.initially,
     columns = column_list("op.create_unique_constraint", columns), schema = opts.schema }
@@ -368,21 +375,23 @@ function build.create_foreign_key(name, source, referent, local_cols, remote_col
     deferrable = opts.deferrable, initially = opts.initially, not_valid = opts.not_valid, match = opts.match }
 end
 
+local create_check_constraint_opts = set("schema", "not_valid")
 function build.create_check_constraint(name, table_name, condition, opts)
   constraint_name("op.create_check_constraint", name)
   check_name("op.create_check_constraint", "table name", table_name)
   condition = sql_text("op.create_check_constraint", "condition", condition)
-  opts = check_opts("op.create_check_constraint", opts, set("schema", "not_valid"))
+  opts = check_opts("op.create_check_constraint", opts, create_check_constraint_opts)
   return { kind = "create_check_constraint", constraint = "check", name = name, table = table_name,
     condition = condition, not_valid = opts.not_valid, schema = opts.schema }
 end
 
+local drop_constraint_opts = set("schema", "type_", "type", "if_exists", "cascade")
 -- op.drop_constraint(name, table, { type_, schema, if_exists, cascade }); type_ (Alembic's) is accepted and not
 -- needed on PostgreSQL.
 function build.drop_constraint(name, table_name, opts)
   check_name("op.drop_constraint", "constraint name", name)
   check_name("op.drop_constraint", "table name", table_name)
-  opts = check_opts("op.drop_constraint", opts, set("schema", "type_", "type", "if_exists", "cascade"))
+  opts = check_opts("op.drop_constraint", opts, drop_constraint_opts)
   return with_fields({ kind = "drop_constraint", name = name, table = table_name }, opts)
 end
 
