@@ -1084,7 +1084,7 @@ struct Engine::Impl {
       f.sqlstate = rt.last_sql_failure->sqlstate();
       f.db_message = rt.last_sql_failure->message();
     }
-    reset(false);   // the plan of the failed call stays readable
+    reset(false);  // the plan of the failed call stays readable
     throw ScriptError(std::move(f));
   }
 

@@ -91,9 +91,9 @@ class Engine {
   // Calls a hook function with Lua values built by `push_args` (a list of Values). Throws ScriptError.
   void call_with(const Script& script, const std::string& function, const std::vector<Value>& args,
                  const std::optional<std::chrono::milliseconds>& time_limit = {});
-  // The recorded plan of the last load(), call() or call_with(): every op it made, with the SQL each rendered to
-  // and file:line (luahost/plan.hpp). Kept after a failed call (up to the failing op); valid until the next load
-  // or call. Throws RunError if the engine's own Lua fails.
+  // The recorded plan of the last load(), call() or call_with(): every op it made, with the SQL each rendered
+  // to and file:line (luahost/plan.hpp). Kept after a failed call (up to the failing op); valid until the
+  // next load or call. Throws RunError if the engine's own Lua fails.
   Plan plan();
   // Names what runs next, e.g. "upgrade of revision ab12 (add users)", for the message the watchdog prints if it
   // has to end the process (the file is the script being run). unload() clears it.

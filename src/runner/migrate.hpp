@@ -19,8 +19,8 @@ struct MigrateOptions {
   // Stops (exit 0, nothing changed) before a step that cannot run in a transaction.
   bool dry_run = false;
   bool force = false;   // downgrade even where the environment sets allow_downgrade = false
-  // Called after each step's upgrade()/downgrade() returned, with its recorded plan (ops, their SQL, file:line),
-  // online and with `sql` alike. Unset (the default): the plan is never copied out of Lua.
+  // Called after each step's upgrade()/downgrade() returned, with its recorded plan (ops, their SQL,
+  // file:line), online and with `sql` alike. Unset (the default): the plan is never copied out of Lua.
   std::function<void(const graph::Step&, const luahost::Plan&)> on_plan;
 };
 
