@@ -197,8 +197,8 @@ class PgConnection : public Connection {
   void commit() override {
     settle();
     ++epoch_;
-    in_tx_ = false;
     run_direct("COMMIT", {});
+    in_tx_ = false;
   }
   void rollback() noexcept override {
     ++epoch_;
@@ -369,7 +369,7 @@ class PgConnection : public Connection {
       auto result = body();
       run_direct("RELEASE SAVEPOINT luamig_statement", {});
       return result;
-    } catch (const SqlFailure&) {
+    } catch (...) {
       try {
         if (conn_.is_open()) run_direct("ROLLBACK TO SAVEPOINT luamig_statement; RELEASE SAVEPOINT luamig_statement", {});
       } catch (...) {
