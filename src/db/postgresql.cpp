@@ -62,7 +62,11 @@ class PgStream : public RowStream {
   // savepoint while those are on) and throws SqlFailure.
   using Exec = std::function<pqxx::result(const std::string&)>;
   PgStream(std::string cursor, int batch, const unsigned long& epoch, bool with_hold, Exec exec)
-      : cursor_(std::move(cursor)), batch_(batch), epoch_(epoch), created_epoch_(epoch), with_hold_(with_hold),
+      : cursor_(std::move(cursor)),
+        batch_(batch),
+        epoch_(epoch),
+        created_epoch_(epoch),
+        with_hold_(with_hold),
         exec_(std::move(exec)) {}
   ~PgStream() override {
     try {
@@ -257,7 +261,8 @@ class PgConnection : public Connection {
     try {
       text = params.empty() ? sql : dialect::inline_params(dialect_, sql, params).text;
     } catch (const std::invalid_argument&) {
-      throw SqlFailure(parameter_count_message(statement_shape(sql).max_placeholder, params.size()), sql, "07001");
+      throw SqlFailure(parameter_count_message(statement_shape(sql).max_placeholder, params.size()), sql,
+                       "07001");
     }
     try {
       pipeline_ = std::make_unique<pqxx::pipeline>(ntx_);
@@ -293,10 +298,11 @@ class PgConnection : public Connection {
     bool own_tx = !in_tx_;
     // A cursor without HOLD lives in a transaction; outside one it is declared WITH HOLD.
     try {
-      run(fmt::format("DECLARE {} NO SCROLL CURSOR {} FOR {}", cursor, own_tx ? "WITH HOLD" : "WITHOUT HOLD", sql),
+      run(fmt::format("DECLARE {} NO SCROLL CURSOR {} FOR {}", cursor, own_tx ? "WITH HOLD" : "WITHOUT HOLD",
+                      sql),
           params);
     } catch (const SqlFailure& e) {
-      throw SqlFailure(e.message(), sql, e.sqlstate());   // the statement as the migration wrote it
+      throw SqlFailure(e.message(), sql, e.sqlstate());  // the statement as the migration wrote it
     }
     auto s = std::make_unique<PgStream>(cursor, kFetchRows, epoch_, own_tx,
                                         [this](const std::string& statement) { return run(statement, {}); });
@@ -371,7 +377,8 @@ class PgConnection : public Connection {
       return result;
     } catch (...) {
       try {
-        if (conn_.is_open()) run_direct("ROLLBACK TO SAVEPOINT luamig_statement; RELEASE SAVEPOINT luamig_statement", {});
+        if (conn_.is_open())
+          run_direct("ROLLBACK TO SAVEPOINT luamig_statement; RELEASE SAVEPOINT luamig_statement", {});
       } catch (...) {
         // The connection is gone or the statement's own failure says more: report that one.
       }
@@ -388,7 +395,8 @@ class PgConnection : public Connection {
         throw SqlFailure(*miscount, sql, "07001");
       throw SqlFailure(trim_message(e.what()), sql, e.sqlstate());
     } catch (const pqxx::broken_connection& e) {
-      // libpqxx 6 reports the server's 08P01 for a miscounted bind as a broken connection; the connection is fine.
+      // libpqxx 6 reports the server's 08P01 for a miscounted bind as a broken connection; the connection is
+      // fine.
       if (auto miscount = parameter_miscount(e.what(), "08P01", sql, params); miscount)
         throw SqlFailure(*miscount, sql, "07001");
       throw SqlFailure(lost_connection_message(e.what()), sql, "08006");
@@ -401,7 +409,8 @@ class PgConnection : public Connection {
   // parameters, but prepared statement "" requires 2", SQLSTATE 08P01, or "there is no parameter $1" without
   // any) as one plain message: 08P01 would otherwise read as a protocol failure of the connection.
   static std::optional<std::string> parameter_miscount(const std::string& text, const std::string& sqlstate,
-                                                       const std::string& sql, const std::vector<Param>& params) {
+                                                       const std::string& sql,
+                                                       const std::vector<Param>& params) {
     if (sqlstate == "08P01") {
       unsigned long given = 0, takes = 0;
       auto at = text.find("bind message supplies ");

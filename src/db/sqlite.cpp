@@ -50,7 +50,7 @@ class Statement {
   void bind(const std::vector<Param>& params, const std::string& sql) {
     int count = sqlite3_bind_parameter_count(stmt_);
     size_t takes = 0;
-    bool named = false;   // :name or @name: not ours to count
+    bool named = false;  // :name or @name: not ours to count
     for (int i = 1; i <= count; ++i) {
       const char* name = sqlite3_bind_parameter_name(stmt_, i);
       size_t n = 0;
@@ -73,7 +73,8 @@ class Statement {
         n = static_cast<size_t>(i);
       }
       if (n == 0 || n > params.size())
-        throw SqlFailure(fmt::format("parameter {} has no value ({} given)", name ? name : std::to_string(i), params.size()),
+        throw SqlFailure(fmt::format("parameter {} has no value ({} given)", name ? name : std::to_string(i),
+                                     params.size()),
                          sql, "SQLITE_RANGE (25)");
       const auto& p = params[n - 1];
       int rc = p ? sqlite3_bind_text(stmt_, i, p->data(), static_cast<int>(p->size()), SQLITE_TRANSIENT)
@@ -98,9 +99,9 @@ class SqliteStream : public RowStream {
     stmt_.bind(params, sql);
     int n = sqlite3_column_count(stmt_.get());
     for (int i = 0; i < n; ++i) columns_.emplace_back(sqlite3_column_name(stmt_.get(), i));
-    // A statement that writes (INSERT/UPDATE/DELETE ... RETURNING) runs to its end now, as on PostgreSQL: it has
-    // happened even when its rows are never read, its error surfaces here, and no write stays in progress (which
-    // would block COMMIT). Its rows are held; a read-only query streams.
+    // A statement that writes (INSERT/UPDATE/DELETE ... RETURNING) runs to its end now, as on PostgreSQL: it
+    // has happened even when its rows are never read, its error surfaces here, and no write stays in progress
+    // (which would block COMMIT). Its rows are held; a read-only query streams.
     if (stmt_.get() && !sqlite3_stmt_readonly(stmt_.get())) {
       std::vector<Cell> row;
       while (step(), !done_) {
@@ -153,7 +154,7 @@ class SqliteStream : public RowStream {
 
   void step() {
     stepped_ = true;
-    if (!stmt_.get()) {   // only whitespace or comments
+    if (!stmt_.get()) {  // only whitespace or comments
       done_ = true;
       return;
     }
@@ -175,8 +176,8 @@ class SqliteStream : public RowStream {
   unsigned long long tx_at_start_;
   std::vector<std::string> columns_;
   bool done_ = false;
-  bool stepped_ = false;   // a row is waiting, stepped to but not yet read
-  bool held_mode_ = false;   // a writing statement: run to its end, rows in held_
+  bool stepped_ = false;    // a row is waiting, stepped to but not yet read
+  bool held_mode_ = false;  // a writing statement: run to its end, rows in held_
   std::vector<std::vector<Cell>> held_;
   size_t held_pos_ = 0;
 };
@@ -302,7 +303,7 @@ class SqliteConnection : public Connection {
         throw SqlFailure(sqlite3_errmsg(db_), sql, code_text(db_));
       std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
       rest = tail ? tail : end;
-      if (!raw) continue;   // whitespace or a comment
+      if (!raw) continue;  // whitespace or a comment
       if (sqlite3_bind_parameter_count(raw) > 0) {
         size_t takes = 0;
         for (int i = 1; i <= sqlite3_bind_parameter_count(raw); ++i) {

@@ -779,7 +779,8 @@ int host_pg_array(lua_State* L) {
   });
 }
 
-// host.set_protected(on): the sandbox's pcall/xpcall/coroutine.resume entered or left the outermost protected call.
+// host.set_protected(on): the sandbox's pcall/xpcall/coroutine.resume entered or left the outermost protected
+// call.
 int host_set_protected(lua_State* L) {
   bool on = lua_toboolean(L, 1) != 0;
   return guarded(L, [&] {
