@@ -517,6 +517,28 @@ end
 
 function op.in_transaction() return host.in_transaction() end
 
+local function savepoint_done(ok, ...)
+  if ok then
+    host.execute("RELEASE SAVEPOINT luamig_savepoint")
+    return ...
+  end
+  local err = ...
+  pcall(host.execute, "ROLLBACK TO SAVEPOINT luamig_savepoint; RELEASE SAVEPOINT luamig_savepoint")
+  error(err, 0)
+end
+
+-- Runs fn inside a savepoint and returns its results: when fn raises an error, what it did in the database is
+-- undone (ROLLBACK TO SAVEPOINT), the transaction stays usable, and the error goes on to the caller. Nests.
+function op.savepoint(fn)
+  if type(fn) ~= "function" then error("op.savepoint: expected a function", 2) end
+  if not host.in_transaction() then
+    error("op.savepoint: no transaction is open (a savepoint lives inside one; in a `transactional = false` " ..
+      "migration or op.autocommit_block use op.transaction)", 2)
+  end
+  host.execute("SAVEPOINT luamig_savepoint")
+  return savepoint_done(pcall(fn))
+end
+
 ---------------------------------------------------------------------------------------------------------------
 -- Reading data. Rows are tables keyed by column name. Types: integer and float columns become numbers (a bigint
 -- beyond 2^53 stays a string, exactly), booleans become booleans, NULL becomes op.NULL (a table cannot hold nil),
@@ -528,7 +550,9 @@ local function check_query(fname, sql)
   return sql
 end
 
--- Iterator over the rows, streamed through a cursor: memory stays flat whatever the row count.
+-- Iterator over the rows of any statement that returns rows (SELECT, VALUES, SHOW, EXPLAIN, INSERT/UPDATE/DELETE
+-- ... RETURNING, WITH ...). A read-only query streams through a cursor (memory stays flat whatever the row count);
+-- other statements run at once and their result is held.
 function op.query(sql, ...)
   sql = check_query("op.query", sql)
   record({ kind = "query", sql = { sql }, params = select("#", ...) })

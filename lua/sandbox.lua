@@ -180,9 +180,39 @@ local function leave(...)
   return ...
 end
 
+-- Protected calls: while migration code runs under pcall, xpcall or coroutine.resume (which all catch errors),
+-- the engine runs each statement inside an open transaction in a savepoint of its own, so that a failing statement
+-- caught there is undone alone and the transaction stays usable (PostgreSQL would otherwise refuse every later
+-- statement: "current transaction is aborted"). Outside any protected call no savepoint is used. The host is told
+-- only when the depth moves between 0 and 1.
+local protected_depth = 0
+local set_protected = host.set_protected
+
+local function protect()
+  protected_depth = protected_depth + 1
+  if protected_depth == 1 then set_protected(true) end
+end
+
+local function unprotect(...)
+  protected_depth = protected_depth - 1
+  if protected_depth == 0 then set_protected(false) end
+  return ...
+end
+
+local function safe_pcall(f, ...)
+  protect()
+  return unprotect(pcall(f, ...))
+end
+
+local function safe_xpcall(f, handler, ...)
+  protect()
+  return unprotect(xpcall(f, handler, ...))
+end
+
 local function safe_resume(co, ...)
   enter(2)
-  return leave(co_resume(co, ...))
+  protect()
+  return leave(unprotect(co_resume(co, ...)))
 end
 
 local function wrap_result(ok, ...)
@@ -202,6 +232,10 @@ end
 function M.reset(new_plan)
   co_depth = 0
   if new_plan ~= false then recorder.reset() end
+  if protected_depth ~= 0 then
+    protected_depth = 0
+    set_protected(false)
+  end
 end
 
 -- The recorded plan of the last load or call, as plain data (lua/plan.lua).
@@ -270,8 +304,8 @@ function M.new_env(chunk_path, loaded)
   env.ipairs = ipairs
   env.next = next
   env.pairs = pairs
-  env.pcall = pcall
-  env.xpcall = xpcall
+  env.pcall = safe_pcall
+  env.xpcall = safe_xpcall
   env.select = select
   env.tonumber = tonumber
   env.tostring = tostring

@@ -72,6 +72,11 @@ class Connection {
   // At most one statement is in flight. Default: runs it at once.
   virtual void send(const std::string& sql, const std::vector<Param>& params) { sent_count_ = execute(sql, params); }
   virtual long long wait_sent() { return sent_count_; }
+  // While on, every statement run inside an open transaction is wrapped in its own savepoint, so that a
+  // failing one is undone alone and leaves the transaction usable (PostgreSQL otherwise aborts the whole
+  // transaction). Turned on while migration code runs under a protected call (pcall). Default: no-op (SQLite
+  // undoes a failed statement on its own and keeps the transaction).
+  virtual void set_statement_savepoints(bool on) { (void)on; }
 
   // False once the connection to the server is known to be gone (the server closed it, a restart...).
   virtual bool is_open() const = 0;

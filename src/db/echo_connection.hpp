@@ -35,6 +35,7 @@ class EchoConnection : public Connection {
     inner_->send(sql, params);
   }
   long long wait_sent() override { return inner_->wait_sent(); }
+  void set_statement_savepoints(bool on) override { inner_->set_statement_savepoints(on); }
   bool is_open() const override { return inner_->is_open(); }
   void cancel() noexcept override { inner_->cancel(); }
   std::unique_ptr<MigrationLock> acquire_migration_lock(const LockRequest& request) override {

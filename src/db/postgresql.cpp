@@ -6,6 +6,8 @@
 #include <pqxx/pqxx>
 
 #include <array>
+#include <cstdio>
+#include <optional>
 #include <functional>
 #include <utility>
 
@@ -13,6 +15,7 @@
 #include "db/connection.hpp"
 #include "dialect/inline_params.hpp"
 #include "db/postgresql_lock.hpp"
+#include "db/statement_shape.hpp"
 #include "dialect/postgresql.hpp"
 #include "util/error.hpp"
 #include "util/sql_failure.hpp"
@@ -55,17 +58,19 @@ std::string lost_connection_message(const std::string& detail) {
 // error would abort that transaction).
 class PgStream : public RowStream {
  public:
-  // `settle` waits for a statement in flight (Connection::send) before the stream talks to the server.
-  PgStream(pqxx::transaction_base& tx, std::string cursor, int batch, const unsigned long& epoch, bool with_hold,
-           std::function<void()> settle)
-      : tx_(tx), cursor_(std::move(cursor)), batch_(batch), epoch_(epoch), created_epoch_(epoch), with_hold_(with_hold),
-        settle_(std::move(settle)) {}
+  // `exec` runs one statement the way the connection runs any (waiting for a statement in flight first, in a
+  // savepoint while those are on) and throws SqlFailure.
+  using Exec = std::function<pqxx::result(const std::string&)>;
+  PgStream(std::string cursor, int batch, const unsigned long& epoch, bool with_hold, Exec exec)
+      : cursor_(std::move(cursor)),
+        batch_(batch),
+        epoch_(epoch),
+        created_epoch_(epoch),
+        with_hold_(with_hold),
+        exec_(std::move(exec)) {}
   ~PgStream() override {
     try {
-      if (open_ && alive()) {
-        settle_();
-        tx_.exec("CLOSE " + cursor_);
-      }
+      if (open_ && alive()) exec_("CLOSE " + cursor_);
     } catch (...) {
     }
   }
@@ -96,12 +101,7 @@ class PgStream : public RowStream {
       throw SqlFailure("this query's rows can no longer be read: its transaction has ended (read a result within the "
                        "revision and transaction that ran the query)",
                        "FETCH FORWARD FROM " + cursor_, "34000");
-    settle_();
-    try {
-      result_ = tx_.exec(fmt::format("FETCH FORWARD {} FROM {}", batch_, cursor_));
-    } catch (const pqxx::sql_error& e) {
-      throw SqlFailure(trim_message(e.what()), e.query(), e.sqlstate());
-    }
+    result_ = exec_(fmt::format("FETCH FORWARD {} FROM {}", batch_, cursor_));
     pos_ = 0;
     if (columns_.empty()) {
       for (pqxx::row::size_type i = 0; i < result_.columns(); ++i) {
@@ -111,19 +111,18 @@ class PgStream : public RowStream {
     }
     if (static_cast<int>(result_.size()) < batch_) {
       done_ = true;
-      tx_.exec("CLOSE " + cursor_);
       open_ = false;
+      exec_("CLOSE " + cursor_);
     }
   }
 
  private:
-  pqxx::transaction_base& tx_;
   std::string cursor_;
   int batch_;
   const unsigned long& epoch_;
   unsigned long created_epoch_;
   bool with_hold_;
-  std::function<void()> settle_;
+  Exec exec_;
   pqxx::result result_;
   size_t pos_ = 0;
   bool done_ = false, open_ = true;
@@ -196,13 +195,13 @@ class PgConnection : public Connection {
 
   void begin() override {
     settle();
-    execute("BEGIN", {});
+    run_direct("BEGIN", {});
     in_tx_ = true;
   }
   void commit() override {
     settle();
     ++epoch_;
-    execute("COMMIT", {});
+    run_direct("COMMIT", {});
     in_tx_ = false;
   }
   void rollback() noexcept override {
@@ -251,11 +250,19 @@ class PgConnection : public Connection {
   // inlined as quoted literals, which the server parses as it would bound text parameters.
   void send(const std::string& sql, const std::vector<Param>& params) override {
     settle();
+    if (savepoints_ && in_tx_) {
+      // A savepoint around a statement in flight would cost the overlap it is for: run it now.
+      sent_count_ = execute(sql, params);
+      return;
+    }
+    if (size_t takes = statement_shape(sql).max_placeholder; takes != params.size())
+      throw SqlFailure(parameter_count_message(takes, params.size()), sql, "07001");
     std::string text;
     try {
       text = params.empty() ? sql : dialect::inline_params(dialect_, sql, params).text;
-    } catch (const std::invalid_argument& e) {
-      throw SqlFailure(e.what(), sql, "08P01");
+    } catch (const std::invalid_argument&) {
+      throw SqlFailure(parameter_count_message(statement_shape(sql).max_placeholder, params.size()), sql,
+                       "07001");
     }
     try {
       pipeline_ = std::make_unique<pqxx::pipeline>(ntx_);
@@ -284,12 +291,21 @@ class PgConnection : public Connection {
   }
 
   std::unique_ptr<RowStream> stream(const std::string& sql, const std::vector<Param>& params) override {
+    // A cursor only where DECLARE takes the statement (a read-only query); anything else (SHOW, EXPLAIN,
+    // INSERT/UPDATE/DELETE ... RETURNING, WITH ... INSERT) runs as a plain statement and its result is held.
+    if (!statement_shape(sql).cursor_allowed) return std::make_unique<PgHeldStream>(run(sql, params));
     std::string cursor = fmt::format("luamig_cursor_{}", ++cursor_seq_);
     bool own_tx = !in_tx_;
     // A cursor without HOLD lives in a transaction; outside one it is declared WITH HOLD.
-    run(fmt::format("DECLARE {} NO SCROLL CURSOR {} FOR {}", cursor, own_tx ? "WITH HOLD" : "WITHOUT HOLD", sql),
-        params);
-    auto s = std::make_unique<PgStream>(ntx_, cursor, kFetchRows, epoch_, own_tx, [this] { settle(); });
+    try {
+      run(fmt::format("DECLARE {} NO SCROLL CURSOR {} FOR {}", cursor, own_tx ? "WITH HOLD" : "WITHOUT HOLD",
+                      sql),
+          params);
+    } catch (const SqlFailure& e) {
+      throw SqlFailure(e.message(), sql, e.sqlstate());  // the statement as the migration wrote it
+    }
+    auto s = std::make_unique<PgStream>(cursor, kFetchRows, epoch_, own_tx,
+                                        [this](const std::string& statement) { return run(statement, {}); });
     s->fetch();
     return s;
   }
@@ -305,20 +321,25 @@ class PgConnection : public Connection {
     for (const auto& row : rows)
       if (row.size() != columns.size())
         throw std::logic_error(fmt::format("COPY row has {} values for {} columns", row.size(), columns.size()));
-    try {
-      // stream_to pastes the table and column names as given: the caller quoted them.
-      pqxx::stream_to copy(ntx_, table, columns);
-      write_rows_n(columns.size(), copy, rows, std::make_index_sequence<kMaxCopyColumns>{});
-      copy.complete();
-    } catch (const pqxx::sql_error& e) {
-      throw SqlFailure(trim_message(e.what()), statement, e.sqlstate());
-    } catch (const pqxx::broken_connection& e) {
-      throw SqlFailure(lost_connection_message(e.what()), statement, "08006");
-    }
+    in_savepoint([&] {
+      try {
+        // stream_to pastes the table and column names as given: the caller quoted them.
+        pqxx::stream_to copy(ntx_, table, columns);
+        write_rows_n(columns.size(), copy, rows, std::make_index_sequence<kMaxCopyColumns>{});
+        copy.complete();
+      } catch (const pqxx::sql_error& e) {
+        throw SqlFailure(trim_message(e.what()), statement, e.sqlstate());
+      } catch (const pqxx::broken_connection& e) {
+        throw SqlFailure(lost_connection_message(e.what()), statement, "08006");
+      }
+      return 0;
+    });
     return static_cast<long long>(rows.size());
   }
 
   bool is_open() const override { return conn_.is_open(); }
+
+  void set_statement_savepoints(bool on) override { savepoints_ = on; }
 
   void cancel() noexcept override {
     try {
@@ -339,16 +360,69 @@ class PgConnection : public Connection {
 
   pqxx::result run(const std::string& sql, const std::vector<Param>& params) {
     settle();
+    if (!savepoints_ || !in_tx_ || statement_shape(sql).transaction_control) return run_direct(sql, params);
+    return in_savepoint([&] { return run_direct(sql, params); });
+  }
+
+  // Runs `body` (one statement) in a savepoint of its own while those are on and a transaction is open: on a
+  // failure only that statement is undone and the transaction stays usable. (A statement that moves the
+  // transaction itself, SAVEPOINT or RELEASE, is never wrapped: see run().)
+  template <class Body>
+  auto in_savepoint(Body&& body) -> decltype(body()) {
+    if (!savepoints_ || !in_tx_) return body();
+    run_direct("SAVEPOINT luamig_statement", {});
+    try {
+      auto result = body();
+      run_direct("RELEASE SAVEPOINT luamig_statement", {});
+      return result;
+    } catch (...) {
+      try {
+        if (conn_.is_open())
+          run_direct("ROLLBACK TO SAVEPOINT luamig_statement; RELEASE SAVEPOINT luamig_statement", {});
+      } catch (...) {
+        // The connection is gone or the statement's own failure says more: report that one.
+      }
+      throw;
+    }
+  }
+
+  pqxx::result run_direct(const std::string& sql, const std::vector<Param>& params) {
     try {
       if (params.empty()) return ntx_.exec(sql);
       return ntx_.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
     } catch (const pqxx::sql_error& e) {
+      if (auto miscount = parameter_miscount(e.what(), e.sqlstate(), sql, params))
+        throw SqlFailure(*miscount, sql, "07001");
       throw SqlFailure(trim_message(e.what()), sql, e.sqlstate());
     } catch (const pqxx::broken_connection& e) {
+      // libpqxx 6 reports the server's 08P01 for a miscounted bind as a broken connection; the connection is
+      // fine.
+      if (auto miscount = parameter_miscount(e.what(), "08P01", sql, params); miscount)
+        throw SqlFailure(*miscount, sql, "07001");
       throw SqlFailure(lost_connection_message(e.what()), sql, "08006");
     } catch (const pqxx::in_doubt_error& e) {
       throw SqlFailure(lost_connection_message(e.what()), sql, "08006");
     }
+  }
+
+  // The server's answer to a statement given the wrong number of bound values ("bind message supplies 1
+  // parameters, but prepared statement "" requires 2", SQLSTATE 08P01, or "there is no parameter $1" without
+  // any) as one plain message: 08P01 would otherwise read as a protocol failure of the connection.
+  static std::optional<std::string> parameter_miscount(const std::string& text, const std::string& sqlstate,
+                                                       const std::string& sql,
+                                                       const std::vector<Param>& params) {
+    if (sqlstate == "08P01") {
+      unsigned long given = 0, takes = 0;
+      auto at = text.find("bind message supplies ");
+      auto req = text.find(" requires ", at == std::string::npos ? 0 : at);
+      if (at != std::string::npos && req != std::string::npos &&
+          std::sscanf(text.c_str() + at, "bind message supplies %lu", &given) == 1 &&
+          std::sscanf(text.c_str() + req, " requires %lu", &takes) == 1)
+        return parameter_count_message(takes, given);
+    }
+    if (sqlstate == "42P02" && params.empty() && text.find("there is no parameter $") != std::string::npos)
+      return parameter_count_message(statement_shape(sql).max_placeholder, 0);
+    return std::nullopt;
   }
 
   config::DatabaseUrl url_;
@@ -356,6 +430,7 @@ class PgConnection : public Connection {
   pqxx::nontransaction ntx_;
   dialect::PostgreSQL dialect_;
   bool in_tx_ = false;
+  bool savepoints_ = false;
   int cursor_seq_ = 0;
   unsigned long epoch_ = 0;
   std::unique_ptr<pqxx::pipeline> pipeline_;   // the statement in flight (send), if any

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "db/connection.hpp"
+#include "db/statement_shape.hpp"
 #include "dialect/sqlite.hpp"
 #include "util/error.hpp"
 #include "util/sql_failure.hpp"
@@ -38,9 +39,31 @@ class Statement {
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
   sqlite3_stmt* get() const { return stmt_; }
+  // Finalizes the statement now (it is done); get() is null after.
+  void finish() {
+    sqlite3_finalize(stmt_);
+    stmt_ = nullptr;
+  }
 
+  // Binds params[n-1] to $n (and ?n, and the n-th bare ?). The statement must use exactly as many values as
+  // given, as on PostgreSQL: a missing or a surplus value is refused before anything runs.
   void bind(const std::vector<Param>& params, const std::string& sql) {
     int count = sqlite3_bind_parameter_count(stmt_);
+    size_t takes = 0;
+    bool named = false;  // :name or @name: not ours to count
+    for (int i = 1; i <= count; ++i) {
+      const char* name = sqlite3_bind_parameter_name(stmt_, i);
+      size_t n = 0;
+      if (name && (name[0] == '$' || name[0] == '?') && name[1]) {
+        n = static_cast<size_t>(std::atoi(name + 1));
+      } else if (!name) {
+        n = static_cast<size_t>(i);
+      }
+      if (n == 0) named = true;
+      if (n > takes) takes = n;
+    }
+    if (!named && takes != params.size())
+      throw SqlFailure(parameter_count_message(takes, params.size()), sql, "SQLITE_RANGE (25)");
     for (int i = 1; i <= count; ++i) {
       const char* name = sqlite3_bind_parameter_name(stmt_, i);
       size_t n = 0;
@@ -50,8 +73,9 @@ class Statement {
         n = static_cast<size_t>(i);
       }
       if (n == 0 || n > params.size())
-        throw SqlFailure(fmt::format("parameter {} has no value ({} given)", name ? name : std::to_string(i), params.size()),
-                         sql, "SQLITE_RANGE");
+        throw SqlFailure(fmt::format("parameter {} has no value ({} given)", name ? name : std::to_string(i),
+                                     params.size()),
+                         sql, "SQLITE_RANGE (25)");
       const auto& p = params[n - 1];
       int rc = p ? sqlite3_bind_text(stmt_, i, p->data(), static_cast<int>(p->size()), SQLITE_TRANSIENT)
                  : sqlite3_bind_null(stmt_, i);
@@ -75,20 +99,41 @@ class SqliteStream : public RowStream {
     stmt_.bind(params, sql);
     int n = sqlite3_column_count(stmt_.get());
     for (int i = 0; i < n; ++i) columns_.emplace_back(sqlite3_column_name(stmt_.get(), i));
+    // A statement that writes (INSERT/UPDATE/DELETE ... RETURNING) runs to its end now, as on PostgreSQL: it
+    // has happened even when its rows are never read, its error surfaces here, and no write stays in progress
+    // (which would block COMMIT). Its rows are held; a read-only query streams.
+    if (stmt_.get() && !sqlite3_stmt_readonly(stmt_.get())) {
+      std::vector<Cell> row;
+      while (step(), !done_) {
+        read_row(row);
+        held_.push_back(row);
+      }
+      stmt_.finish();
+      held_mode_ = true;
+      done_ = false;
+    }
   }
   const std::vector<std::string>& columns() const override { return columns_; }
   bool next(std::vector<Cell>& row) override {
+    if (held_mode_) {
+      if (held_pos_ >= held_.size()) return false;
+      row = std::move(held_[held_pos_++]);
+      return true;
+    }
     if (done_) return false;
     if (tx_ && *tx_ != tx_at_start_)
       throw SqlFailure("this query's rows can no longer be read: its transaction has ended (read a result within the "
                        "revision and transaction that ran the query)",
                        sql_, "SQLITE_MISUSE");
-    int rc = sqlite3_step(stmt_.get());
-    if (rc == SQLITE_DONE) {
-      done_ = true;
-      return false;
-    }
-    if (rc != SQLITE_ROW) throw SqlFailure(sqlite3_errmsg(db_), sql_, code_text(db_));
+    if (!stepped_) step();
+    stepped_ = false;
+    if (done_) return false;
+    read_row(row);
+    return true;
+  }
+
+ private:
+  void read_row(std::vector<Cell>& row) {
     row.resize(columns_.size());
     for (size_t i = 0; i < columns_.size(); ++i) {
       int c = static_cast<int>(i);
@@ -105,10 +150,25 @@ class SqliteStream : public RowStream {
         row[i].text = fmt::format("{:.17g}", sqlite3_column_double(stmt_.get(), c));
       }
     }
-    return true;
   }
 
- private:
+  void step() {
+    stepped_ = true;
+    if (!stmt_.get()) {  // only whitespace or comments
+      done_ = true;
+      return;
+    }
+    int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_DONE) {
+      done_ = true;
+      return;
+    }
+    if (rc != SQLITE_ROW) {
+      done_ = true;
+      throw SqlFailure(sqlite3_errmsg(db_), sql_, code_text(db_));
+    }
+  }
+
   sqlite3* db_;
   std::string sql_;
   Statement stmt_;
@@ -116,6 +176,10 @@ class SqliteStream : public RowStream {
   unsigned long long tx_at_start_;
   std::vector<std::string> columns_;
   bool done_ = false;
+  bool stepped_ = false;    // a row is waiting, stepped to but not yet read
+  bool held_mode_ = false;  // a writing statement: run to its end, rows in held_
+  std::vector<std::vector<Cell>> held_;
+  size_t held_pos_ = 0;
 };
 
 class TransactionLock : public MigrationLock {
@@ -163,8 +227,8 @@ class SqliteConnection : public Connection {
 
   long long execute(const std::string& sql, const std::vector<Param>& params) override {
     if (params.empty()) {
-      // Without parameters the text may hold several statements.
-      exec_script(sql);
+      // Without parameters the text may hold several statements; none may expect a value.
+      run_script(sql);
       return sqlite3_changes(db_);
     }
     Statement stmt(db_, sql);
@@ -229,6 +293,33 @@ class SqliteConnection : public Connection {
   }
 
  private:
+  void run_script(const std::string& sql) {
+    const char* rest = sql.c_str();
+    const char* end = rest + sql.size();
+    while (rest < end) {
+      sqlite3_stmt* raw = nullptr;
+      const char* tail = nullptr;
+      if (sqlite3_prepare_v2(db_, rest, static_cast<int>(end - rest), &raw, &tail) != SQLITE_OK)
+        throw SqlFailure(sqlite3_errmsg(db_), sql, code_text(db_));
+      std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+      rest = tail ? tail : end;
+      if (!raw) continue;  // whitespace or a comment
+      if (sqlite3_bind_parameter_count(raw) > 0) {
+        size_t takes = 0;
+        for (int i = 1; i <= sqlite3_bind_parameter_count(raw); ++i) {
+          const char* name = sqlite3_bind_parameter_name(raw, i);
+          size_t n = name && name[1] ? static_cast<size_t>(std::atoi(name + 1)) : static_cast<size_t>(i);
+          if (n > takes) takes = n;
+        }
+        throw SqlFailure(parameter_count_message(takes, 0), sql, "SQLITE_RANGE (25)");
+      }
+      int rc;
+      while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+      }
+      if (rc != SQLITE_DONE) throw SqlFailure(sqlite3_errmsg(db_), sql, code_text(db_));
+    }
+  }
+
   void exec_script(const std::string& sql) {
     char* err = nullptr;
     if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {

@@ -779,6 +779,16 @@ int host_pg_array(lua_State* L) {
   });
 }
 
+// host.set_protected(on): the sandbox's pcall/xpcall/coroutine.resume entered or left the outermost protected
+// call.
+int host_set_protected(lua_State* L) {
+  bool on = lua_toboolean(L, 1) != 0;
+  return guarded(L, [&] {
+    runtime_of(L)->services->set_protected(on);
+    return 0;
+  });
+}
+
 int host_in_transaction(lua_State* L) {
   lua_pushboolean(L, runtime_of(L)->services->in_transaction());
   return 1;
@@ -952,6 +962,7 @@ const luaL_Reg kHostFunctions[] = {
     {"send", host_send},
     {"wait_sent", host_wait_sent},
     {"in_transaction", host_in_transaction},
+    {"set_protected", host_set_protected},
     {"transaction", host_transaction},
     {"clock", host_clock},
     {"stderr_is_tty", host_stderr_is_tty},

@@ -157,6 +157,8 @@ class OnlineServices : public luahost::Services {
     conn_.send(sql, params);
   }
   long long wait_sent() override { return conn_.wait_sent(); }
+  // An --sql script runs nothing here: no savepoints in it for statements that cannot fail now.
+  void set_protected(bool on) override { conn_.set_statement_savepoints(on && !conn_.offline()); }
 
   // Whether the current attempt at a revision committed part of its work (autocommit_block, op.transaction): then
   // rerunning it from the start is not safe, and a failure cannot undo it.
