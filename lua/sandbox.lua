@@ -17,6 +17,58 @@
 -- engine-owned tables, and the tables hung on `op` are sealed.
 local host, base_context = ...
 
+-- No address ever reaches sandboxed code: an address (tostring of a function, string.format("%p")...) is what a
+-- process-level exploit needs first. tostring and string.format are replaced at the root (the global functions and the
+-- real string table, which the string metatable's __index reaches), so engine code, log/print and every file get
+-- the same address-free forms: "table", "function", "userdata", "thread" (op.NULL is "op.NULL"); a __tostring
+-- metamethod is honoured. string.format refuses "%p" and formats such values with "%s"/"%q" the same way.
+local raw_tostring, raw_format = tostring, string.format
+local address_free = { table = true, ["function"] = true, userdata = true, thread = true, cdata = true }
+do
+  local type, rawget, select, unpack, error = type, rawget, select, unpack, error
+  local find, gmatch = string.find, string.gmatch
+  local raw_mt, null = host.raw_getmetatable, host.NULL
+
+  local function safe_tostring(v)
+    local t = type(v)
+    if not address_free[t] then return raw_tostring(v) end
+    local mt = raw_mt(v)
+    if type(mt) == "table" and rawget(mt, "__tostring") ~= nil then return raw_tostring(v) end
+    if v == null then return "op.NULL" end
+    return t
+  end
+
+  local function safe_format(fmt, ...)
+    local n = select("#", ...)
+    local risky = type(fmt) == "string" and find(fmt, "%p", 1, true) ~= nil
+    if not risky then
+      for i = 1, n do
+        if address_free[type((select(i, ...)))] then
+          risky = true
+          break
+        end
+      end
+    end
+    if not risky then return raw_format(fmt, ...) end
+    local args = { ... }
+    local i = 0
+    for conv in gmatch(fmt, "%%[-+ #0-9.]*(.)") do
+      if conv ~= "%" then
+        i = i + 1
+        if conv == "p" then
+          error("bad argument #" .. (i + 1) .. " to 'format' (%p is not available in migrations: it reveals " ..
+            "addresses)", 2)
+        end
+        if (conv == "s" or conv == "q") and address_free[type(args[i])] then args[i] = safe_tostring(args[i]) end
+      end
+    end
+    return raw_format(fmt, unpack(args, 1, n))
+  end
+
+  tostring = safe_tostring            -- luacheck: ignore 121
+  string.format = safe_format         -- luacheck: ignore 122
+end
+
 local real = {
   string = string, table = table, math = math, os = os, bit = bit, coroutine = coroutine,
   setmetatable = setmetatable, getmetatable = getmetatable, rawget = rawget, rawset = rawset,
@@ -28,6 +80,13 @@ local setmetatable, rawget, rawset, error, type, pairs, tostring, select =
 local raw_getmetatable = host.raw_getmetatable
 
 local op = host.engine_module("op", host)
+
+-- The engine's private helpers for the stdlib (stdlib/luamig/*.lua): handed to those modules only, as their chunk's
+-- second argument. Nothing on `op`, in a file's globals or behind require reaches this table.
+local internal = {
+  clock = host.clock, stderr_is_tty = host.stderr_is_tty, progress = host.progress, call_context = host.call_context,
+  pg_array = host.pg_array, query_all = host.query_all, send = host.send, wait_sent = host.wait_sent,
+}
 
 local M = {}
 
@@ -159,6 +218,26 @@ local function safe_rawset(t, k, v)
   return rawset(t, k, v)
 end
 
+-- The table library writes raw (table.insert, table.remove, table.sort and table.move never call __newindex): each
+-- refuses an engine-owned table, so no file or hook can leave data on one for a later file to find.
+local safe_table = copy(real.table)
+do
+  local function writer(fname, fn, target_arg)
+    return function(...)
+      local t = select(target_arg, ...)
+      if target_arg == 5 and t == nil then t = (...) end   -- table.move(a1, f, e, t): a2 defaults to a1
+      if type(t) == "table" and sealed[t] then
+        error(fname .. ": cannot change a luamig value (it is read-only)", 2)
+      end
+      return fn(...)
+    end
+  end
+  for _, name in ipairs({ "insert", "remove", "sort", "setn" }) do
+    if real.table[name] then safe_table[name] = writer("table." .. name, real.table[name], 1) end
+  end
+  if real.table.move then safe_table.move = writer("table.move", real.table.move, 5) end
+end
+
 -- Coroutines: each nested resume runs on the C stack; nesting is capped with a clear error.
 local MAX_COROUTINE_DEPTH = 200
 local co_depth = 0
@@ -251,7 +330,7 @@ function M.new_env(chunk_path, loaded)
     local module_env = M.new_env(chunkname, loaded)
     real.setfenv(fn, module_env)
     loaded[name] = true   -- guards against require cycles
-    local result = fn(name)
+    local result = fn(name, chunkname:sub(1, 8) == "=stdlib/" and internal or nil)
     if result == nil then result = true end
     loaded[name] = result
     return result
@@ -276,7 +355,7 @@ function M.new_env(chunk_path, loaded)
   env.getmetatable = safe_getmetatable
   env.collectgarbage = safe_collectgarbage
   env.string = copy(real.string)   -- string.dump is the engine's refusal
-  env.table = copy(real.table)
+  env.table = copy(safe_table)
   env.math = copy(real.math)
   env.bit = copy(real.bit)
   env.coroutine = copy(real.coroutine)
