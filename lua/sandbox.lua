@@ -17,58 +17,6 @@
 -- engine-owned tables, and the tables hung on `op` are sealed.
 local host, base_context = ...
 
--- No address ever reaches sandboxed code: an address (tostring of a function, string.format("%p")...) is what a
--- process-level exploit needs first. tostring and string.format are replaced at the root (the global functions and the
--- real string table, which the string metatable's __index reaches), so engine code, log/print and every file get
--- the same address-free forms: "table", "function", "userdata", "thread" (op.NULL is "op.NULL"); a __tostring
--- metamethod is honoured. string.format refuses "%p" and formats such values with "%s"/"%q" the same way.
-local raw_tostring, raw_format = tostring, string.format
-local address_free = { table = true, ["function"] = true, userdata = true, thread = true, cdata = true }
-do
-  local type, rawget, select, unpack, error = type, rawget, select, unpack, error
-  local find, gmatch = string.find, string.gmatch
-  local raw_mt, null = host.raw_getmetatable, host.NULL
-
-  local function safe_tostring(v)
-    local t = type(v)
-    if not address_free[t] then return raw_tostring(v) end
-    local mt = raw_mt(v)
-    if type(mt) == "table" and rawget(mt, "__tostring") ~= nil then return raw_tostring(v) end
-    if v == null then return "op.NULL" end
-    return t
-  end
-
-  local function safe_format(fmt, ...)
-    local n = select("#", ...)
-    local risky = type(fmt) == "string" and find(fmt, "%p", 1, true) ~= nil
-    if not risky then
-      for i = 1, n do
-        if address_free[type((select(i, ...)))] then
-          risky = true
-          break
-        end
-      end
-    end
-    if not risky then return raw_format(fmt, ...) end
-    local args = { ... }
-    local i = 0
-    for conv in gmatch(fmt, "%%[-+ #0-9.]*(.)") do
-      if conv ~= "%" then
-        i = i + 1
-        if conv == "p" then
-          error("bad argument #" .. (i + 1) .. " to 'format' (%p is not available in migrations: it reveals " ..
-            "addresses)", 2)
-        end
-        if (conv == "s" or conv == "q") and address_free[type(args[i])] then args[i] = safe_tostring(args[i]) end
-      end
-    end
-    return raw_format(fmt, unpack(args, 1, n))
-  end
-
-  tostring = safe_tostring            -- luacheck: ignore 121
-  string.format = safe_format         -- luacheck: ignore 122
-end
-
 local real = {
   string = string, table = table, math = math, os = os, bit = bit, coroutine = coroutine,
   setmetatable = setmetatable, getmetatable = getmetatable, rawget = rawget, rawset = rawset,

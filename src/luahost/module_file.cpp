@@ -1,6 +1,7 @@
 #include "luahost/module_file.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,8 +10,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-
-#include <fmt/format.h>
 
 namespace luamig::luahost {
 namespace {
@@ -44,14 +43,14 @@ std::optional<std::string> read_module_file(const std::string& lib_dir, const st
   struct stat link_st {};
   if (::lstat(path.c_str(), &link_st) != 0) return std::nullopt;
   auto refuse = [&](const std::string& why) {
-    return ModuleFileError(fmt::format("require '{}': {} {}; modules in lib/ must be regular Lua files", module,
-                                       path, why));
+    return ModuleFileError(
+        fmt::format("require '{}': {} {}; modules in lib/ must be regular Lua files", module, path, why));
   };
   const std::string real = resolved(path);
   if (real.empty()) throw refuse("is a symlink whose target does not exist");
   const std::string real_lib = resolved(lib_dir);
-  if (real_lib.empty() || real.size() <= real_lib.size() + 1 || real.compare(0, real_lib.size(), real_lib) != 0 ||
-      real[real_lib.size()] != '/')
+  if (real_lib.empty() || real.size() <= real_lib.size() + 1 ||
+      real.compare(0, real_lib.size(), real_lib) != 0 || real[real_lib.size()] != '/')
     throw refuse(fmt::format("resolves to {}, outside {}", real, lib_dir));
   struct stat st {};
   if (::stat(real.c_str(), &st) != 0) return std::nullopt;
@@ -79,7 +78,7 @@ std::optional<std::string> read_module_file(const std::string& lib_dir, const st
       throw refuse(fmt::format("cannot be read ({})", std::strerror(errno)));
     }
     if (n == 0) break;
-    if (got >= content.size()) throw too_large();   // the file grew while it was read
+    if (got >= content.size()) throw too_large();  // the file grew while it was read
     got += static_cast<size_t>(n);
   }
   content.resize(got);

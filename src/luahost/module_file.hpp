@@ -1,6 +1,7 @@
 #pragma once
-// Reading a module that a migration requires from <script_location>/lib/: only a regular file of bounded size,
-// inside lib/, is ever read (never a device, a FIFO, a socket, nor a symlink leading out of lib/ or to one of those).
+// Reading a module that a migration requires from <script_location>/lib/: only a regular file of bounded
+// size, inside lib/, is ever read (never a device, a FIFO, a socket, nor a symlink leading out of lib/ or to
+// one of those).
 #include <cstddef>
 #include <optional>
 #include <stdexcept>
