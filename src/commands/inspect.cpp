@@ -33,33 +33,28 @@ void current(const config::GlobalOptions& opts, bool verbose) {
   auto conn = runner::connect(project);
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
   if (verbose) {
-    out::line(
-        fmt::format("Version table: {}{}", vt.qualified_name(), vt.exists() ? "" : " (does not exist yet)"));
+    out::line(fmt::format("Version table: {}{}", vt.qualified_name(), vt.exists() ? "" : " (does not exist yet)"));
   }
   const auto rows = vt.heads();
   graph::check_rows_do_not_overlap(map, rows, project.cfg.version_table);
   for (const auto& id : rows) {
     const auto* r = map.find(id);
     if (!r) {
-      out::data(fmt::format("{} (unknown: no file in {} has this revision)", id,
-                            project.cfg.versions_dir().string()));
+      out::data(fmt::format("{} (unknown: no file in {} has this revision)", id, project.cfg.versions_dir().string()));
       continue;
     }
     out::data(verbose ? verbose_entry(map, *r, {id}) : short_line(map, *r));
   }
 }
 
-void history(const config::GlobalOptions& opts, const std::string& range, bool verbose,
-             bool indicate_current) {
+void history(const config::GlobalOptions& opts, const std::string& range, bool verbose, bool indicate_current) {
   auto project = runner::Project::open(opts);
   const auto& map = project.load_graph();
   std::set<std::string> current;
   bool needs_db = indicate_current || range.find("current") != std::string::npos;
   if (needs_db) current = database_heads(project);
-  auto revs =
-      range.empty() ? graph::history_range(map, ":", current) : graph::history_range(map, range, current);
-  for (const auto* r : revs)
-    out::data(verbose ? verbose_entry(map, *r, current) : history_line(map, *r, current));
+  auto revs = range.empty() ? graph::history_range(map, ":", current) : graph::history_range(map, range, current);
+  for (const auto* r : revs) out::data(verbose ? verbose_entry(map, *r, current) : history_line(map, *r, current));
 }
 
 void heads(const config::GlobalOptions& opts, bool verbose) {

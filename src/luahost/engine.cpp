@@ -1,6 +1,7 @@
 #include "luahost/engine.hpp"
 
 #include <fmt/format.h>
+
 #include <pthread.h>
 
 #include <algorithm>
@@ -9,9 +10,10 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <lua.hpp>
 #include <random>
 #include <sstream>
+
+#include <lua.hpp>
 
 #include "luahost/embedded.hpp"
 #include "luahost/module_file.hpp"
@@ -31,8 +33,8 @@ constexpr int kHookPeriod = 1000;
 const char kTimeoutMessage[] = "time limit exceeded";
 const char kMemoryMessage[] = "memory limit exceeded";
 // Lua frames one coroutine may nest before the hook stops it. LuaJIT's own limit (65500 stack slots) raises
-// "stack overflow" without running the message handler, so the position would be lost; this limit comes first
-// for ordinary recursion (a few slots per frame).
+// "stack overflow" without running the message handler, so the position would be lost; this limit comes first for
+// ordinary recursion (a few slots per frame).
 constexpr int kMaxLuaDepth = 7000;
 // Longest error message kept (a hostile __tostring may return megabytes).
 constexpr size_t kMaxMessage = 4000;
@@ -53,16 +55,15 @@ std::string format_size(size_t bytes) {
   return fmt::format("{} bytes", bytes);
 }
 
-// ---- allocation with a limit
-// -------------------------------------------------------------------------------------- `limit` is checked
-// by the count hook, which raises an ordinary error (with file:line) once the live heap exceeds it. The
-// allocator itself refuses growth past `limit` + 1/8 (LuaJIT then raises LUA_ERRMEM and the state stays
+// ---- allocation with a limit --------------------------------------------------------------------------------------
+// `limit` is checked by the count hook, which raises an ordinary error (with file:line) once the live heap exceeds
+// it. The allocator itself refuses growth past `limit` + 1/8 (LuaJIT then raises LUA_ERRMEM and the state stays
 // usable): a single huge request such as string.rep("x", 2^30) never reaches the system allocator.
 
 struct Allocator {
   size_t used = 0;
-  size_t limit = 0;  // 0 = none
-  size_t hard = 0;   // refused beyond this
+  size_t limit = 0;   // 0 = none
+  size_t hard = 0;    // refused beyond this
   bool enforce = true;
   bool refused = false;
 };
@@ -77,15 +78,14 @@ void* limited_alloc(void* ud, void* ptr, size_t osize, size_t nsize) {
   size_t old = ptr ? osize : 0;
   if (nsize > old && a->enforce && a->hard && a->used - old + nsize > a->hard) {
     a->refused = true;
-    return nullptr;  // LuaJIT raises LUA_ERRMEM; the state stays usable
+    return nullptr;   // LuaJIT raises LUA_ERRMEM; the state stays usable
   }
   void* p = std::realloc(ptr, nsize);
   if (p) a->used = a->used - old + nsize;
   return p;
 }
 
-// ---- per-state bookkeeping reachable from C callbacks
-// -------------------------------------------------------------
+// ---- per-state bookkeeping reachable from C callbacks -------------------------------------------------------------
 
 struct Runtime {
   Allocator alloc;
@@ -95,7 +95,7 @@ struct Runtime {
   std::chrono::milliseconds limit{0};
   bool has_deadline = false;
   bool timed_out = false;
-  int db_waits = 0;  // nesting of DbWait
+  int db_waits = 0;   // nesting of DbWait
   Clock::time_point db_wait_started{};
   Watchdog watchdog;
   // Memory: heap size after the last collection the hook ran; set once the limit was exceeded (then, as for a
@@ -108,14 +108,14 @@ struct Runtime {
   std::string stop_file;
   int stop_line = 0;
   std::optional<SqlFailure> last_sql_failure;
-  std::string last_sql_error;  // the Lua error text raised for last_sql_failure
-  std::string last_file;       // where the last error happened
+  std::string last_sql_error;   // the Lua error text raised for last_sql_failure
+  std::string last_file;   // where the last error happened
   int last_line = 0;
   std::string project_lib_dir;
-  std::map<std::string, std::string> call_context;  // revision, direction... of the running call
-  // How a Lua boolean travels as a text parameter. PostgreSQL parses "true"/"false" for boolean columns;
-  // SQLite has no boolean type (a boolean column has NUMERIC affinity, so "true" would stay the text 'true',
-  // which is false in a WHERE clause): there it is 1/0, as SQLAlchemy stores it.
+  std::map<std::string, std::string> call_context;   // revision, direction... of the running call
+  // How a Lua boolean travels as a text parameter. PostgreSQL parses "true"/"false" for boolean columns; SQLite
+  // has no boolean type (a boolean column has NUMERIC affinity, so "true" would stay the text 'true', which is
+  // false in a WHERE clause): there it is 1/0, as SQLAlchemy stores it.
   const char* true_param = "true";
   const char* false_param = "false";
 
@@ -148,10 +148,9 @@ Runtime* runtime_of(lua_State* L) {
   return reinterpret_cast<Runtime*>(ud);
 }
 
-// The lowest address the C stack of the calling thread may reach while Lua runs: a quarter of the room left
-// (at most 32 MiB) stays free. Between two runs of the count hook (1000 instructions) a C recursion such as
-// nested gsub callbacks (~8.5 KB per level, several instructions per level) grows the stack by a few MiB at
-// most.
+// The lowest address the C stack of the calling thread may reach while Lua runs: a quarter of the room left (at most
+// 32 MiB) stays free. Between two runs of the count hook (1000 instructions) a C recursion such as nested gsub
+// callbacks (~8.5 KB per level, several instructions per level) grows the stack by a few MiB at most.
 uintptr_t c_stack_floor() {
   thread_local uintptr_t floor = [] {
     pthread_attr_t attr;
@@ -172,8 +171,7 @@ uintptr_t c_stack_floor() {
 
 void count_hook(lua_State* L, lua_Debug*);
 
-// The innermost frame of a user file (chunks named "@path"; engine chunks are named "=lua/...") from `level`
-// down.
+// The innermost frame of a user file (chunks named "@path"; engine chunks are named "=lua/...") from `level` down.
 bool user_frame(lua_State* L, int level, std::string& file, int& line) {
   lua_Debug ar;
   for (; lua_getstack(L, level, &ar); ++level) {
@@ -188,7 +186,7 @@ bool user_frame(lua_State* L, int level, std::string& file, int& line) {
 }
 
 void record_stop_position(lua_State* L, Runtime* rt) {
-  if (rt->timed_out || rt->memory_exceeded) return;  // only the first time
+  if (rt->timed_out || rt->memory_exceeded) return;   // only the first time
   rt->stop_file.clear();
   rt->stop_line = 0;
   user_frame(L, 0, rt->stop_file, rt->stop_line);
@@ -200,7 +198,7 @@ void record_stop_position(lua_State* L, Runtime* rt) {
   // Re-arm at every instruction so that a pcall in the script cannot swallow the stop.
   lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
   luaL_error(L, kTimeoutMessage);
-  std::abort();  // not reached: luaL_error does not return
+  std::abort();   // not reached: luaL_error does not return
 }
 
 [[noreturn]] void raise_memory(lua_State* L, Runtime* rt) {
@@ -208,7 +206,7 @@ void record_stop_position(lua_State* L, Runtime* rt) {
   rt->memory_exceeded = true;
   lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
   luaL_error(L, "%s (lua_memory_limit = %s)", kMemoryMessage, format_size(rt->alloc.limit).c_str());
-  std::abort();  // not reached
+  std::abort();   // not reached
 }
 
 void check_memory(lua_State* L, Runtime* rt) {
@@ -221,11 +219,11 @@ void check_memory(lua_State* L, Runtime* rt) {
   if (a.used > a.limit) raise_memory(L, rt);
 }
 
-// ---- C++ copies made on a migration's behalf
-// ------------------------------------------------------------------- Bound parameters, COPY rows, array
-// literals and statements copied out of Lua count against lua_memory_limit while they live, in the same
-// budget as the Lua heap (Allocator::used): the allocator and this path both charge it, so neither can take
-// the process past the limit the other left. Exceeding it raises the same memory error.
+// ---- C++ copies made on a migration's behalf ---------------------------------------------------------
+// Bound parameters, COPY rows, array literals and statements copied out of Lua count against
+// lua_memory_limit while they live, in the same budget as the Lua heap (Allocator::used): the allocator and
+// this path both charge it, so neither can take the process past the limit the other left. Exceeding it
+// raises the same memory error.
 
 struct HostMemoryExceeded : std::exception {
   const char* what() const noexcept override { return kMemoryMessage; }
@@ -277,9 +275,8 @@ void count_hook(lua_State* L, lua_Debug*) {
   if (rt->alloc.limit && rt->alloc.enforce && rt->alloc.used > rt->alloc.limit / 4 * 3) check_memory(L, rt);
   char here;
   if (reinterpret_cast<uintptr_t>(&here) < rt->c_stack_floor)
-    luaL_error(L,
-               "stack overflow: calls through C functions (string.gsub callbacks, table.sort comparators, "
-               "__tostring, coroutines...) are nested too deeply");
+    luaL_error(L, "stack overflow: calls through C functions (string.gsub callbacks, table.sort comparators, "
+                  "__tostring, coroutines...) are nested too deeply");
   lua_Debug ar;
   if (lua_getstack(L, kMaxLuaDepth, &ar))
     luaL_error(L, "stack overflow: more than %d nested Lua calls (infinite recursion?)", kMaxLuaDepth);
@@ -292,8 +289,8 @@ std::string truncated(std::string s) {
   return s + fmt::format("... ({} more bytes)", more);
 }
 
-// Converts any error value into text. A __tostring metamethod runs (only when `call_metamethods`) under its
-// own short time budget, and whatever it does (error, loop, wrong type) the result is a readable message.
+// Converts any error value into text. A __tostring metamethod runs (only when `call_metamethods`) under its own short
+// time budget, and whatever it does (error, loop, wrong type) the result is a readable message.
 std::string error_text(lua_State* L, int idx, bool call_metamethods) {
   if (idx < 0) idx = lua_gettop(L) + idx + 1;
   if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER) {
@@ -324,11 +321,9 @@ std::string error_text(lua_State* L, int idx, bool call_metamethods) {
       result = fmt::format("(error object is a {} value whose __tostring did not finish)", type);
     } else if (status != 0) {
       std::string inner = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1);
-      result =
-          fmt::format("(error object is a {} value whose __tostring failed: {})", type, truncated(inner));
+      result = fmt::format("(error object is a {} value whose __tostring failed: {})", type, truncated(inner));
     } else if (lua_type(L, -1) != LUA_TSTRING) {
-      result = fmt::format("(error object is a {} value whose __tostring returned a {})", type,
-                           luaL_typename(L, -1));
+      result = fmt::format("(error object is a {} value whose __tostring returned a {})", type, luaL_typename(L, -1));
     } else {
       size_t n;
       const char* s = lua_tolstring(L, -1, &n);
@@ -355,8 +350,7 @@ std::optional<MessagePosition> message_position(const std::string& msg) {
   if (line_colon == std::string::npos || line_colon + 1 == head.size()) return std::nullopt;
   for (size_t i = line_colon + 1; i < head.size(); ++i)
     if (!std::isdigit(static_cast<unsigned char>(head[i]))) return std::nullopt;
-  return MessagePosition{head.substr(0, line_colon), std::atoi(head.c_str() + line_colon + 1),
-                         msg.substr(colon + 2)};
+  return MessagePosition{head.substr(0, line_colon), std::atoi(head.c_str() + line_colon + 1), msg.substr(colon + 2)};
 }
 
 // True when `shown` (a chunk name as error messages show it) names the file `path`.
@@ -367,16 +361,15 @@ bool names_file(const std::string& shown, const std::string& path) {
   return path.size() >= tail.size() && path.compare(path.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-// Message handler: turns the error into "message" + traceback and records its position in a user file. The
-// message's own "file:line: " prefix wins when it names a user file on the stack: it is where the error was
-// raised (inside a coroutine, or at the caller for error(msg, 2)), where the stack only shows where it
-// surfaced.
+// Message handler: turns the error into "message" + traceback and records its position in a user file. The message's
+// own "file:line: " prefix wins when it names a user file on the stack: it is where the error was raised (inside a
+// coroutine, or at the caller for error(msg, 2)), where the stack only shows where it surfaced.
 int message_handler(lua_State* L) {
   Runtime* rt = runtime_of(L);
   bool timeout = rt->timed_out;
   bool interrupted = g_interrupt.load(std::memory_order_relaxed);
   bool stopping = timeout || rt->memory_exceeded || interrupted;
-  if (stopping) lua_sethook(L, nullptr, 0, 0);  // the handler must run to its end (and no __tostring runs)
+  if (stopping) lua_sethook(L, nullptr, 0, 0);   // the handler must run to its end (and no __tostring runs)
   rt->last_file.clear();
   rt->last_line = 0;
   std::vector<std::string> user_files;
@@ -409,8 +402,8 @@ int message_handler(lua_State* L) {
       }
     }
   }
-  // A statement failure caught by pcall earlier is not the cause of this error: only keep the SQL details
-  // when the error being raised still carries the database's message.
+  // A statement failure caught by pcall earlier is not the cause of this error: only keep the SQL details when the
+  // error being raised still carries the database's message.
   if (rt->last_sql_failure && (stopping || msg.find(rt->last_sql_error) == std::string::npos)) {
     rt->last_sql_failure.reset();
     rt->last_sql_error.clear();
@@ -441,8 +434,7 @@ void refuse_bytecode(const std::string& path, const std::string& source) {
   }
 }
 
-// ---- parameters and host functions
-// --------------------------------------------------------------------------------
+// ---- parameters and host functions --------------------------------------------------------------------------------
 
 std::string number_text(lua_Number n) {
   if (std::isfinite(n) && std::floor(n) == n && std::fabs(n) < 9007199254740992.0)
@@ -476,11 +468,8 @@ std::vector<Param> collect_params(lua_State* L, int first, const char* fname, Ho
         copies.charge(param_cost(len));
         // libpq passes text parameters as C strings: a NUL would silently cut the value short.
         if (std::memchr(s, 0, len))
-          luaL_error(
-              L,
-              "%s: parameter $%d contains a NUL byte, which PostgreSQL text cannot hold (use bytea and "
-              "decode())",
-              fname, n);
+          luaL_error(L, "%s: parameter $%d contains a NUL byte, which PostgreSQL text cannot hold (use bytea and "
+                     "decode())", fname, n);
         params.emplace_back(std::string(s, len));
         break;
       }
@@ -562,12 +551,8 @@ int stream_gc(lua_State* L) {
 
 void push_cell(lua_State* L, const Cell& c) {
   switch (c.kind) {
-    case Cell::Null:
-      lua_pushlightuserdata(L, &g_null_sentinel);
-      break;
-    case Cell::Boolean:
-      lua_pushboolean(L, c.text == "t" || c.text == "true" || c.text == "1");
-      break;
+    case Cell::Null: lua_pushlightuserdata(L, &g_null_sentinel); break;
+    case Cell::Boolean: lua_pushboolean(L, c.text == "t" || c.text == "true" || c.text == "1"); break;
     case Cell::Integer: {
       // Integers beyond 2^53 stay strings: a double would silently change them.
       char* end = nullptr;
@@ -578,12 +563,8 @@ void push_cell(lua_State* L, const Cell& c) {
         lua_pushlstring(L, c.text.data(), c.text.size());
       break;
     }
-    case Cell::Float:
-      lua_pushnumber(L, std::strtod(c.text.c_str(), nullptr));
-      break;
-    case Cell::Text:
-      lua_pushlstring(L, c.text.data(), c.text.size());
-      break;
+    case Cell::Float: lua_pushnumber(L, std::strtod(c.text.c_str(), nullptr)); break;
+    case Cell::Text: lua_pushlstring(L, c.text.data(), c.text.size()); break;
   }
 }
 
@@ -616,13 +597,13 @@ int stream_next(lua_State* L) {
 
 int stream_close(lua_State* L) { return stream_gc(L); }
 
-// stream:columns_data() -> names, data, n: every remaining row, column by column (data[name][i]), without a
-// table per row. For bounded batches (backfills); NULL is op.NULL.
+// stream:columns_data() -> names, data, n: every remaining row, column by column (data[name][i]), without a table
+// per row. For bounded batches (backfills); NULL is op.NULL.
 int stream_columns_data(lua_State* L) {
   auto* box = static_cast<StreamBox*>(luaL_checkudata(L, 1, kRowStreamMeta));
   return guarded(L, [&] {
-    lua_newtable(L);  // names
-    lua_newtable(L);  // data
+    lua_newtable(L);   // names
+    lua_newtable(L);   // data
     if (!box->stream) {
       lua_pushinteger(L, 0);
       return 3;
@@ -635,7 +616,7 @@ int stream_columns_data(lua_State* L) {
     for (int c = 0; c < ncols; ++c) {
       lua_pushlstring(L, cols[static_cast<size_t>(c)].data(), cols[static_cast<size_t>(c)].size());
       lua_rawseti(L, data - 1, c + 1);
-      lua_newtable(L);  // the column's array, at base + 1 + c
+      lua_newtable(L);   // the column's array, at base + 1 + c
     }
     thread_local std::vector<Cell> row;
     int n = 0;
@@ -674,8 +655,7 @@ int stream_columns(lua_State* L) {
 }
 
 // Pushes a RowStream userdata filled by `open` (Services::query or Services::query_all).
-int push_query(lua_State* L,
-               std::unique_ptr<RowStream> (Services::*open)(const std::string&, const std::vector<Param>&)) {
+int push_query(lua_State* L, std::unique_ptr<RowStream> (Services::*open)(const std::string&, const std::vector<Param>&)) {
   std::string statement = sql_argument(L);
   return guarded(L, [&] {
     HostCopies copies(L);
@@ -744,7 +724,7 @@ int host_autocommit(lua_State* L) {
     DbWait wait(rt);
     rt->services->autocommit_block([&] {
       lua_pushvalue(L, 1);
-      rt->resume_clock();  // the block's own Lua code counts
+      rt->resume_clock();   // the block's own Lua code counts
       status = lua_pcall(L, 0, 0, 0);
       rt->pause_clock();
       if (status != 0) {
@@ -770,15 +750,9 @@ int host_autocommit(lua_State* L) {
 // Text of the Lua value at `idx` as a bound value/COPY field; false when its type has no SQL meaning.
 bool cell_param(lua_State* L, int idx, Param& out) {
   switch (lua_type(L, idx)) {
-    case LUA_TNIL:
-      out = std::nullopt;
-      return true;
-    case LUA_TBOOLEAN:
-      out = lua_toboolean(L, idx) ? runtime_of(L)->true_param : runtime_of(L)->false_param;
-      return true;
-    case LUA_TNUMBER:
-      out = number_text(lua_tonumber(L, idx));
-      return true;
+    case LUA_TNIL: out = std::nullopt; return true;
+    case LUA_TBOOLEAN: out = lua_toboolean(L, idx) ? runtime_of(L)->true_param : runtime_of(L)->false_param; return true;
+    case LUA_TNUMBER: out = number_text(lua_tonumber(L, idx)); return true;
     case LUA_TSTRING: {
       size_t len;
       const char* s = lua_tolstring(L, idx, &len);
@@ -791,13 +765,11 @@ bool cell_param(lua_State* L, int idx, Param& out) {
         return true;
       }
       return false;
-    default:
-      return false;
+    default: return false;
   }
 }
 
-// host.copy_rows(table_sql, {column_sql...}, {{v1, v2...}, ...}) -> rows written. Names arrive quoted
-// (op.lua).
+// host.copy_rows(table_sql, {column_sql...}, {{v1, v2...}, ...}) -> rows written. Names arrive quoted (op.lua).
 int host_copy_rows(lua_State* L) {
   std::string table = luaL_checkstring(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -825,10 +797,9 @@ int host_copy_rows(lua_State* L) {
       for (int c = 1; c <= ncols; ++c) {
         lua_rawgeti(L, -1, c);
         if (!cell_param(L, -1, row[static_cast<size_t>(c - 1)]))
-          throw std::runtime_error(
-              fmt::format("op.copy_rows: row {}, column {} is a {}; pass a string, number, "
-                          "boolean, nil or op.NULL",
-                          r, columns[static_cast<size_t>(c - 1)], luaL_typename(L, -1)));
+          throw std::runtime_error(fmt::format("op.copy_rows: row {}, column {} is a {}; pass a string, number, "
+                                               "boolean, nil or op.NULL",
+                                               r, columns[static_cast<size_t>(c - 1)], luaL_typename(L, -1)));
         const Param& cell = row[static_cast<size_t>(c - 1)];
         copies.charge(cell ? cell->size() : 0);
         lua_pop(L, 1);
@@ -844,9 +815,8 @@ int host_copy_rows(lua_State* L) {
   });
 }
 
-// host.pg_array(list, n) -> PostgreSQL array literal text of list[1..n] ('{"a","b",NULL}'): one bound
-// parameter carries a whole batch of values (UPDATE ... FROM unnest($1::bigint[], $2::text[])). nil and
-// op.NULL are NULL.
+// host.pg_array(list, n) -> PostgreSQL array literal text of list[1..n] ('{"a","b",NULL}'): one bound parameter
+// carries a whole batch of values (UPDATE ... FROM unnest($1::bigint[], $2::text[])). nil and op.NULL are NULL.
 int host_pg_array(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int n = static_cast<int>(luaL_checkinteger(L, 2));
@@ -861,9 +831,8 @@ int host_pg_array(lua_State* L) {
       if (i > 1) out.push_back(',');
       lua_rawgeti(L, 1, i);
       if (!cell_param(L, -1, value))
-        throw std::runtime_error(
-            fmt::format("array element {} is a {}; pass a string, number, boolean, nil or op.NULL", i,
-                        luaL_typename(L, -1)));
+        throw std::runtime_error(fmt::format("array element {} is a {}; pass a string, number, boolean, nil or op.NULL",
+                                             i, luaL_typename(L, -1)));
       lua_pop(L, 1);
       if (!value) {
         out += "NULL";
@@ -889,8 +858,8 @@ int host_in_transaction(lua_State* L) {
   return 1;
 }
 
-// host.transaction(fn): runs fn between BEGIN and COMMIT (ROLLBACK when it fails), as autocommit_block does
-// the reverse.
+// host.transaction(fn): runs fn between BEGIN and COMMIT (ROLLBACK when it fails), as autocommit_block does the
+// reverse.
 int host_transaction(lua_State* L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   Runtime* rt = runtime_of(L);
@@ -899,7 +868,7 @@ int host_transaction(lua_State* L) {
     DbWait wait(rt);
     rt->services->transaction([&] {
       lua_pushvalue(L, 1);
-      rt->resume_clock();  // the block's own Lua code counts
+      rt->resume_clock();   // the block's own Lua code counts
       int status = lua_pcall(L, 0, 0, 0);
       rt->pause_clock();
       if (status != 0) {
@@ -966,8 +935,7 @@ int host_compile(lua_State* L) {
   const char* name = luaL_checkstring(L, 2);
   if (len > 0 && src[0] == LUA_SIGNATURE[0]) {
     lua_pushnil(L);
-    lua_pushfstring(L, "%s is precompiled bytecode; migrations load only Lua source",
-                    name + (name[0] == '@'));
+    lua_pushfstring(L, "%s is precompiled bytecode; migrations load only Lua source", name + (name[0] == '@'));
     return 2;
   }
   if (luaL_loadbufferx(L, src, len, name, "t") != 0) {
@@ -978,8 +946,7 @@ int host_compile(lua_State* L) {
   return 1;
 }
 
-// host.module_source(name) -> source, chunkname | nil. Looks in the embedded stdlib, then
-// <script_location>/lib.
+// host.module_source(name) -> source, chunkname | nil. Looks in the embedded stdlib, then <script_location>/lib.
 int host_module_source(lua_State* L) {
   std::string name = luaL_checkstring(L, 1);
   for (char c : name)
@@ -1017,14 +984,13 @@ int host_module_source(lua_State* L) {
   return 2;
 }
 
-// ---- no addresses
-// ------------------------------------------------------------------------------------------------- An
-// address (tostring of a function, string.format("%p")...) is the first thing a process-level exploit needs:
-// none reaches Lua code. The global tostring and string.format (in the real string table, which the string
-// metatable's
-// __index reaches) are replaced for the engine and every sandboxed file alike: a table, function, userdata or
-// thread prints as its type name ("table", "function"...; op.NULL as "op.NULL"), a __tostring metamethod is
-// honoured, and string.format refuses "%p" and formats such values the same way for "%s" and "%q".
+// ---- no addresses -------------------------------------------------------------------------------------
+// An address (tostring of a function, string.format("%p")...) is the first thing a process-level exploit
+// needs: none reaches Lua code. The global tostring and string.format (in the real string table, which the
+// string metatable's __index reaches) are replaced for the engine and every sandboxed file alike: a table,
+// function, userdata or thread prints as its type name ("table", "function"...; op.NULL as "op.NULL"), a
+// __tostring metamethod is honoured, and string.format refuses "%p" and formats such values the same way for
+// "%s" and "%q".
 
 bool shows_address(int type) {
   return type == LUA_TTABLE || type == LUA_TFUNCTION || type == LUA_TUSERDATA || type == LUA_TLIGHTUSERDATA ||
@@ -1080,16 +1046,14 @@ int safe_format(lua_State* L) {
 
 int refuse_string_dump(lua_State* L) { return luaL_error(L, "string.dump is not available in migrations"); }
 
-// host.raw_getmetatable(v): the metatable itself, even when __metatable hides it (for the sandbox's
-// getmetatable).
+// host.raw_getmetatable(v): the metatable itself, even when __metatable hides it (for the sandbox's getmetatable).
 int host_raw_getmetatable(lua_State* L) {
   luaL_checkany(L, 1);
   if (!lua_getmetatable(L, 1)) lua_pushnil(L);
   return 1;
 }
 
-// host.engine_module(name): runs lua/<name>.lua (trusted engine code, with the real globals) and returns its
-// result.
+// host.engine_module(name): runs lua/<name>.lua (trusted engine code, with the real globals) and returns its result.
 int host_engine_module(lua_State* L) {
   std::string name = luaL_checkstring(L, 1);
   const auto* f = embedded::find("lua/" + name + ".lua");
@@ -1131,9 +1095,8 @@ void open_library(lua_State* L, lua_CFunction open, const char* name) {
   lua_call(L, 1, 0);
 }
 
-// Copies a Lua value at `idx` into a Value (tables recursively, cycles cut at depth 32). At most `budget`
-// values are copied: a file could otherwise hand the host a small cyclic table that expands to billions of
-// copies.
+// Copies a Lua value at `idx` into a Value (tables recursively, cycles cut at depth 32). At most `budget` values are
+// copied: a file could otherwise hand the host a small cyclic table that expands to billions of copies.
 constexpr size_t kValueBudget = 1000000;
 Value to_value(lua_State* L, int idx, size_t& budget, int depth = 0) {
   idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
@@ -1141,12 +1104,8 @@ Value to_value(lua_State* L, int idx, size_t& budget, int depth = 0) {
   if (budget == 0) return v;
   --budget;
   switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN:
-      v.v = static_cast<bool>(lua_toboolean(L, idx));
-      break;
-    case LUA_TNUMBER:
-      v.v = static_cast<double>(lua_tonumber(L, idx));
-      break;
+    case LUA_TBOOLEAN: v.v = static_cast<bool>(lua_toboolean(L, idx)); break;
+    case LUA_TNUMBER: v.v = static_cast<double>(lua_tonumber(L, idx)); break;
     case LUA_TSTRING: {
       size_t n;
       const char* s = lua_tolstring(L, idx, &n);
@@ -1167,26 +1126,17 @@ Value to_value(lua_State* L, int idx, size_t& budget, int depth = 0) {
     }
     case LUA_TLIGHTUSERDATA:
     case LUA_TNIL:
-    default:
-      break;
+    default: break;
   }
   return v;
 }
 
 void push_value(lua_State* L, const Value& v) {
   switch (v.v.index()) {
-    case 0:
-      lua_pushnil(L);
-      break;
-    case 1:
-      lua_pushboolean(L, v.boolean());
-      break;
-    case 2:
-      lua_pushnumber(L, v.num());
-      break;
-    case 3:
-      lua_pushlstring(L, v.str().data(), v.str().size());
-      break;
+    case 0: lua_pushnil(L); break;
+    case 1: lua_pushboolean(L, v.boolean()); break;
+    case 2: lua_pushnumber(L, v.num()); break;
+    case 3: lua_pushlstring(L, v.str().data(), v.str().size()); break;
     case 4:
       lua_newtable(L);
       for (const auto& [k, val] : v.table()) {
@@ -1216,9 +1166,9 @@ ScriptFailure located_failure(const std::string& path, const std::string& raw, c
 }  // namespace
 
 struct Engine::Impl {
-  Runtime rt;  // first: its address is the allocator's user data
+  Runtime rt;   // first: its address is the allocator's user data
   lua_State* L = nullptr;
-  int sandbox_ref = LUA_NOREF;  // lua/sandbox.lua's module table
+  int sandbox_ref = LUA_NOREF;   // lua/sandbox.lua's module table
   Context context;
   size_t heap_after_full_gc = 0;  // bytes in use after the last full collection (see unload)
 
@@ -1229,7 +1179,7 @@ struct Engine::Impl {
   // Pops the error left by a failed pcall and turns it into a ScriptError, with position and SQL details.
   [[noreturn]] void fail(int status, const std::string& fallback_file) {
     ScriptFailure f;
-    if (lua_istable(L, -1)) {  // from message_handler
+    if (lua_istable(L, -1)) {   // from message_handler
       lua_rawgeti(L, -1, 1);
       f.message = lua_isstring(L, -1) ? lua_tostring(L, -1) : "error";
       lua_pop(L, 1);
@@ -1247,10 +1197,9 @@ struct Engine::Impl {
     f.memory = !f.timeout && (status == LUA_ERRMEM || rt.memory_exceeded || rt.alloc.refused ||
                               f.message == "not enough memory");
     if (f.timeout) {
-      f.message = fmt::format(
-          "time limit exceeded: Lua code ran longer than {} (lua_time_limit, or the file's "
-          "time_limit)",
-          format_duration(rt.limit));
+      f.message = fmt::format("time limit exceeded: Lua code ran longer than {} (lua_time_limit, or the file's "
+                              "time_limit)",
+                              format_duration(rt.limit));
     } else if (f.memory) {
       f.message = fmt::format(
           "{}: the Lua state and the copies luamig makes of its values for the database would "
@@ -1287,17 +1236,14 @@ struct Engine::Impl {
     lua_rawgeti(L, LUA_REGISTRYINDEX, sandbox_ref);
     if (lua_istable(L, -1)) {
       lua_getfield(L, -1, "reset");
-      if (lua_isfunction(L, -1))
-        lua_call(L, 0, 0);
-      else
-        lua_pop(L, 1);
+      if (lua_isfunction(L, -1)) lua_call(L, 0, 0);
+      else lua_pop(L, 1);
     }
     lua_pop(L, 1);
   }
 
   // Calls the function below `nargs` arguments on the stack under the message handler and the limits.
-  void protected_call(int nargs, const std::optional<std::chrono::milliseconds>& limit,
-                      const std::string& file) {
+  void protected_call(int nargs, const std::optional<std::chrono::milliseconds>& limit, const std::string& file) {
     auto ms = limit.value_or(std::chrono::milliseconds(-1));
     if (ms.count() < 0) ms = limits.time;
     rt.limit = ms;
@@ -1357,8 +1303,8 @@ Engine::Engine(Services* services, Context context, Limits limits, std::string p
   // Hooks never fire inside compiled traces: the time limit needs the interpreter.
   luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
 
-  // string.dump would turn functions into bytecode: it is replaced by a refusal (reachable as ("").dump too);
-  // the string metatable must not be reachable.
+  // string.dump would turn functions into bytecode: it is replaced by a refusal (reachable as ("").dump too); the
+  // string metatable must not be reachable.
   lua_getglobal(L, "string");
   lua_pushcfunction(L, refuse_string_dump);
   lua_setfield(L, -2, "dump");
@@ -1542,7 +1488,7 @@ void Engine::set_activity(std::string what) { impl_->rt.watchdog.set_activity(st
 
 void Engine::unload(Script& script) {
   lua_State* L = impl_->L;
-  impl_->rt.watchdog.set_activity("");  // what ran is over: a later message must not name it
+  impl_->rt.watchdog.set_activity("");   // what ran is over: a later message must not name it
   luaL_unref(L, LUA_REGISTRYINDEX, script.env_ref_);
   script.env_ref_ = LUA_NOREF;
   // A full collection after every script cost ~80 us per revision: most of the client's CPU time in a
@@ -1601,9 +1547,8 @@ class NoDatabase : public Services {
 
  private:
   [[noreturn]] static void refuse() {
-    throw RunError(
-        "the database is not available at the top level of a migration file (luamig runs it to read "
-        "the revision header); call op in upgrade() or downgrade()");
+    throw RunError("the database is not available at the top level of a migration file (luamig runs it to read "
+                   "the revision header); call op in upgrade() or downgrade()");
   }
 };
 }  // namespace
@@ -1646,12 +1591,11 @@ Value eval_config(const std::string& path, const std::string& source, const Limi
   luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
   auto fail = [&](const std::string& raw) { throw ScriptError(located_failure(path, raw, "")); };
 
-  if (luaL_loadbufferx(L, source.data(), source.size(), ("@" + path).c_str(), "t") != 0)
-    fail(lua_tostring(L, -1));
+  if (luaL_loadbufferx(L, source.data(), source.size(), ("@" + path).c_str(), "t") != 0) fail(lua_tostring(L, -1));
   // The config sees a small environment; its globals are the settings.
   lua_newtable(L);
   int env = lua_gettop(L);
-  lua_newtable(L);  // metatable: reads fall back to a few safe functions
+  lua_newtable(L);   // metatable: reads fall back to a few safe functions
   lua_newtable(L);
   lua_pushcfunction(L, config_env);
   lua_setfield(L, -2, "env");

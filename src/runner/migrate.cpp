@@ -51,8 +51,8 @@ struct Timeouts {
   std::optional<std::chrono::milliseconds> lock, statement;
 };
 
-// The limits Lua code runs under. Per-environment values (lua_time_limit / lua_memory_limit in an
-// environment) resolve here.
+// The limits Lua code runs under. Per-environment values (lua_time_limit / lua_memory_limit in an environment)
+// resolve here.
 luahost::Limits engine_limits(const config::Config& cfg) {
   luahost::Limits limits;
   limits.time = cfg.lua_time_limit;
@@ -60,16 +60,15 @@ luahost::Limits engine_limits(const config::Config& cfg) {
   return limits;
 }
 
-// A migration file may ask for more (or less) time than lua_time_limit with a top-level `time_limit =
-// "10min"` (a duration string, or a number of seconds; "0" for none). Read after the file's top level ran.
+// A migration file may ask for more (or less) time than lua_time_limit with a top-level `time_limit = "10min"`
+// (a duration string, or a number of seconds; "0" for none). Read after the file's top level ran.
 std::optional<std::chrono::milliseconds> declared_time_limit(const luahost::Script& script) {
   auto v = script.global("time_limit");
   if (v.is_nil()) return std::nullopt;
   if (v.is_string()) return parse_duration(v.str(), script.path() + ": time_limit");
   if (v.is_number() && v.num() >= 0) return std::chrono::milliseconds(static_cast<long long>(v.num() * 1000));
-  throw RunError(
-      fmt::format("{}: time_limit must be a duration such as \"10min\" or a number of seconds, got {}",
-                  script.path(), v.type_name()));
+  throw RunError(fmt::format("{}: time_limit must be a duration such as \"10min\" or a number of seconds, got {}",
+                             script.path(), v.type_name()));
 }
 
 // Thrown when a dry run reaches something that would commit: the run stops there and rolls everything back.
@@ -77,23 +76,22 @@ struct DryRunStop : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// What migrations reach through `op`: statements go to the connection (live, echoing for a dry run, or the
-// --sql script writer).
+// What migrations reach through `op`: statements go to the connection (live, echoing for a dry run, or the --sql
+// script writer).
 class OnlineServices : public luahost::Services {
  public:
   OnlineServices(db::Connection& conn, bool dry_run, Timeouts timeouts)
       : conn_(conn), dry_run_(dry_run), timeouts_(timeouts) {}
 
-  // BEGIN, then SET LOCAL lock_timeout / statement_timeout when configured: every migration and hook
-  // transaction starts here, so the limits are in force for all the SQL they run (in --sql mode they are in
-  // the script).
+  // BEGIN, then SET LOCAL lock_timeout / statement_timeout when configured: every migration and hook transaction
+  // starts here, so the limits are in force for all the SQL they run (in --sql mode they are in the script).
   void begin() {
     conn_.begin();
     apply_timeouts(true);
   }
 
-  // Runs `block` outside any transaction (autocommit_block, `transactional = false` files) under the same
-  // limits, set for the session and reset after.
+  // Runs `block` outside any transaction (autocommit_block, `transactional = false` files) under the same limits,
+  // set for the session and reset after.
   void outside_transaction(const std::function<void()>& block) {
     apply_timeouts(false);
     try {
@@ -114,8 +112,7 @@ class OnlineServices : public luahost::Services {
     return conn_.stream(sql, params);
   }
   void autocommit_block(const std::function<void()>& block) override {
-    if (dry_run_)
-      stop("it calls op.autocommit_block, which commits the work before it; a dry run cannot commit");
+    if (dry_run_) stop("it calls op.autocommit_block, which commits the work before it; a dry run cannot commit");
     bool was_in_tx = conn_.in_transaction();
     if (was_in_tx) {
       autocommitted_ = true;
@@ -140,9 +137,8 @@ class OnlineServices : public luahost::Services {
   void transaction(const std::function<void()>& block) override {
     if (dry_run_) stop("it calls op.transaction, which commits; a dry run cannot commit");
     if (conn_.in_transaction())
-      throw RunError(
-          "op.transaction: a transaction is already open (it is for `transactional = false` migrations "
-          "and op.autocommit_block)");
+      throw RunError("op.transaction: a transaction is already open (it is for `transactional = false` migrations "
+                     "and op.autocommit_block)");
     begin();
     try {
       block();
@@ -163,8 +159,8 @@ class OnlineServices : public luahost::Services {
   }
   long long wait_sent() override { return conn_.wait_sent(); }
 
-  // Whether the current attempt at a revision committed part of its work (autocommit_block, op.transaction):
-  // then rerunning it from the start is not safe, and a failure cannot undo it.
+  // Whether the current attempt at a revision committed part of its work (autocommit_block, op.transaction): then
+  // rerunning it from the start is not safe, and a failure cannot undo it.
   bool autocommitted() const { return autocommitted_; }
   // Set when a dry run had to stop: Lua turns the DryRunStop into a script error, this keeps the reason.
   const std::optional<std::string>& stop_reason() const { return stop_reason_; }
@@ -174,8 +170,8 @@ class OnlineServices : public luahost::Services {
   }
 
  private:
-  // A statement sent after a stop was requested is refused here: the cancel for the previous one may have
-  // come too early to catch it.
+  // A statement sent after a stop was requested is refused here: the cancel for the previous one may have come too
+  // early to catch it.
   static void refuse_after_stop(const std::string& sql) {
     if (int sig = interrupt::requested())
       throw SqlFailure(fmt::format("not run: luamig received {}", interrupt::signal_name(sig)), sql, "57014");
@@ -264,8 +260,8 @@ Value error_value(const std::exception& e) {
 }
 
 // One upgrade/downgrade command, phase by phase:
-//   check allow_downgrade and the hooks files -> connect -> migration lock -> version table -> plan -> engine
-//   -> hooks' top level and before_run -> per revision (before_migration, upgrade()/downgrade(), version row,
+//   check allow_downgrade and the hooks files -> connect -> migration lock -> version table -> plan -> engine ->
+//   hooks' top level and before_run -> per revision (before_migration, upgrade()/downgrade(), version row,
 //   after_migration, commit) -> after_run -> release the lock. --sql runs no hooks; --dry-run runs them all
 //   inside its one transaction (on_error aside), rolled back with it.
 class Run {
@@ -284,15 +280,14 @@ class Run {
       heads_ = offline_start(map, start);
       plan(map);
       // From base, the script creates the version table first.
-      if (heads_.empty() && options_.direction == graph::Direction::Up)
-        conn_->execute(version_table_->create_sql());
+      if (heads_.empty() && options_.direction == graph::Direction::Up) conn_->execute(version_table_->create_sql());
       start_engine();
       run_steps(map);
       return;
     }
-    split_range();  // online, a FROM:TO range is a usage error
+    split_range();   // online, a FROM:TO range is a usage error
     check_downgrade_allowed();
-    open_hooks();  // missing files and syntax errors stop the run before it touches the database
+    open_hooks();   // missing files and syntax errors stop the run before it touches the database
     auto url = project_.database_url();
     database_masked_ = url.masked();
     project_.announce(url);
@@ -313,8 +308,7 @@ class Run {
     lock_ = take_migration_lock(project_, *conn_);
     lock_verified_ = Clock::now();
     phase_ = "before running any revision; nothing was changed";
-    // A dry run keeps everything, the version table's creation included, in one transaction rolled back at
-    // the end.
+    // A dry run keeps everything, the version table's creation included, in one transaction rolled back at the end.
     if (options_.dry_run) services_->begin();
     // Plan first: a target that does not resolve (several heads, an unknown revision...) leaves the database
     // untouched, without even creating the version table.
@@ -370,17 +364,15 @@ class Run {
     auto colon = options_.target.find(':');
     if (colon == std::string::npos) {
       if (options_.sql && options_.direction == graph::Direction::Down)
-        throw UsageError(
-            fmt::format("downgrade --sql needs a range FROM:TO (e.g. `downgrade head:{}`): offline mode "
-                        "cannot read the database's current revision",
-                        options_.target));
+        throw UsageError(fmt::format("downgrade --sql needs a range FROM:TO (e.g. `downgrade head:{}`): offline mode "
+                                     "cannot read the database's current revision",
+                                     options_.target));
       return "";
     }
     if (!options_.sql)
-      throw UsageError(
-          fmt::format("'{}': a range FROM:TO is only accepted with --sql; online, luamig starts from "
-                      "the database's current revision",
-                      options_.target));
+      throw UsageError(fmt::format("'{}': a range FROM:TO is only accepted with --sql; online, luamig starts from "
+                                   "the database's current revision",
+                                   options_.target));
     std::string start = options_.target.substr(0, colon);
     options_.target = options_.target.substr(colon + 1);
     if (start.empty() || options_.target.empty())
@@ -398,8 +390,9 @@ class Run {
   void connect_offline() {
     std::string dialect = "postgresql";
     if (!config::resolve_url(project_.opts, project_.cfg).empty()) dialect = project_.database_url().dialect;
-    conn_ = db::script_writer(dialect::make(dialect),
-                              [](const std::string& statement) { out::data(statement + "\n"); });
+    conn_ = db::script_writer(dialect::make(dialect), [](const std::string& statement) {
+      out::data(statement + "\n");
+    });
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);
     make_services();
@@ -414,8 +407,9 @@ class Run {
     conn_ = runner::connect(project_);
     if (options_.dry_run) {
       // Statements are shown as they run, within the steps.
-      auto echo = std::make_unique<db::EchoConnection>(
-          std::move(conn_), [](const std::string& sql) { out::line(indent(sql, "    ")); });
+      auto echo = std::make_unique<db::EchoConnection>(std::move(conn_), [](const std::string& sql) {
+        out::line(indent(sql, "    "));
+      });
       echo_ = echo.get();
       conn_ = std::move(echo);
     }
@@ -455,8 +449,7 @@ class Run {
   // remembered from the last validated load of these same files (a single one for "head"), which is where the
   // plan is empty.
   bool may_use_remembered_heads() const {
-    return options_.direction == graph::Direction::Up &&
-           (options_.target == "head" || options_.target == "heads");
+    return options_.direction == graph::Direction::Up && (options_.target == "head" || options_.target == "heads");
   }
   bool at_remembered_heads() {
     if (!may_use_remembered_heads()) return false;
@@ -466,13 +459,12 @@ class Run {
   }
 
   void prepare_version_table(const graph::RevisionMap& map) {
-    if (conn_->in_transaction()) {  // a dry run: its one transaction is open already
+    if (conn_->in_transaction()) {   // a dry run: its one transaction is open already
       version_table_->ensure();
       return;
     }
     if (!project_.cfg.transaction_per_migration && !steps_.empty()) {
-      // One transaction for the whole command, the version table's creation included: a failure leaves
-      // nothing.
+      // One transaction for the whole command, the version table's creation included: a failure leaves nothing.
       services_->begin();
       try {
         version_table_->ensure();
@@ -497,10 +489,9 @@ class Run {
     if (options_.direction == graph::Direction::Down) {
       for (const auto& s : steps_)
         if (!s.revision->has_downgrade)
-          throw RunError(
-              fmt::format("{}: revision {} has no downgrade() function, so the database cannot be "
-                          "downgraded past it; nothing was changed",
-                          s.revision->path, s.revision->id));
+          throw RunError(fmt::format("{}: revision {} has no downgrade() function, so the database cannot be "
+                                     "downgraded past it; nothing was changed",
+                                     s.revision->path, s.revision->id));
     }
   }
 
@@ -599,8 +590,7 @@ class Run {
   // error.
   void call_on_error(size_t index, const std::exception& e, long long duration_ms) {
     // A dry run and an --sql script have nothing to record: nothing was changed.
-    if (options_.dry_run || options_.sql || hooks_.empty() || !hooks_.defines("on_error") ||
-        interrupt::requested())
+    if (options_.dry_run || options_.sql || hooks_.empty() || !hooks_.defines("on_error") || interrupt::requested())
       return;
     auto step = step_value(index, duration_ms);
     auto err = error_value(e);
@@ -641,10 +631,9 @@ class Run {
   void run_script(const graph::Step& step, luahost::Script& script) {
     const auto& rev = *step.revision;
     const char* function = step.direction == graph::Direction::Up ? "upgrade" : "downgrade";
-    engine_->call(
-        script, function,
-        {{"revision", rev.id}, {"down_revision", join(rev.down_revisions, ",")}, {"direction", function}},
-        declared_time_limit(script));
+    engine_->call(script, function,
+                  {{"revision", rev.id}, {"down_revision", join(rev.down_revisions, ",")}, {"direction", function}},
+                  declared_time_limit(script));
     engine_->unload(script);
   }
 
@@ -693,24 +682,20 @@ class Run {
       throw RunError("", 1);
     }
     if (!transactional)
-      report_step_outcome(step, e,
-                          "it declares `transactional = false`, so the statements it ran before the failure "
-                          "were committed and stay; the version table was not updated");
+      report_step_outcome(step, e, "it declares `transactional = false`, so the statements it ran before the failure "
+                                   "were committed and stay; the version table was not updated");
     else if (services_->autocommitted())
-      report_step_outcome(
-          step, e,
-          "its open transaction was rolled back, but the work it committed (autocommit_block, "
-          "op.transaction) stays; the version table was not updated");
+      report_step_outcome(step, e, "its open transaction was rolled back, but the work it committed (autocommit_block, "
+                                   "op.transaction) stays; the version table was not updated");
     else
       report_step_failure(step, e, project_.cfg.transaction_per_migration || committed_steps_ > 0);
     const bool lost = db::is_connection_loss(sqlstate_of(e)) || !conn_->is_open();
     if (!lost) call_on_error(index, e, duration_ms);
     if (lost) {
-      out::error(
-          fmt::format("The connection to the database was lost during revision {}. The server rolls back a "
-                      "transaction whose connection is gone, so that revision left nothing behind; luamig "
-                      "does not rerun a half-run revision on a new connection.",
-                      step.revision->id));
+      out::error(fmt::format("The connection to the database was lost during revision {}. The server rolls back a "
+                             "transaction whose connection is gone, so that revision left nothing behind; luamig "
+                             "does not rerun a half-run revision on a new connection.",
+                             step.revision->id));
       out::error(where_now(done) + " Run the command again once the server is reachable.");
     } else {
       out::error(where_now(done));
@@ -719,14 +704,13 @@ class Run {
   }
 
   // A stop (SIGINT/SIGTERM) seen inside a revision: no more cancels, roll back, report, release the lock.
-  [[noreturn]] void stop_in_step(const graph::Step& step, size_t done,
-                                 const std::set<std::string>& heads_before) {
+  [[noreturn]] void stop_in_step(const graph::Step& step, size_t done, const std::set<std::string>& heads_before) {
     interrupt::acknowledge();
     int sig = interrupt::requested();
     roll_back_attempt(heads_before);
-    out::error(fmt::format(
-        "Stopped by {} during the {} of revision {} ({}): its transaction was rolled back.",
-        interrupt::signal_name(sig), direction_name(step.direction), step.revision->id, step.revision->path));
+    out::error(fmt::format("Stopped by {} during the {} of revision {} ({}): its transaction was rolled back.",
+                           interrupt::signal_name(sig), direction_name(step.direction), step.revision->id,
+                           step.revision->path));
     stop_report(sig, done);
   }
 
@@ -738,16 +722,14 @@ class Run {
     stop_report(sig, done);
   }
 
-  // A dry run reached a step that cannot run inside its transaction: roll everything back and say so (exit
-  // 0).
+  // A dry run reached a step that cannot run inside its transaction: roll everything back and say so (exit 0).
   void stop_dry_run(const graph::Step& step, const std::string& why, size_t done) {
     if (echo_) echo_->set_enabled(false);
     conn_->rollback();
     const auto& rev = *step.revision;
-    out::warn(
-        fmt::format("Dry run stopped before revision {} ({}, {}): {}.", rev.id, rev.message, rev.path, why));
-    out::line(fmt::format("Dry run: {} of {} step{} ran; everything was rolled back, nothing was changed.",
-                          done, steps_.size(), steps_.size() == 1 ? "" : "s"));
+    out::warn(fmt::format("Dry run stopped before revision {} ({}, {}): {}.", rev.id, rev.message, rev.path, why));
+    out::line(fmt::format("Dry run: {} of {} step{} ran; everything was rolled back, nothing was changed.", done,
+                          steps_.size(), steps_.size() == 1 ? "" : "s"));
   }
 
   [[noreturn]] void stop_report(int sig, size_t done) {
@@ -760,20 +742,18 @@ class Run {
   std::chrono::milliseconds retry_pause(int n) {
     static std::mt19937 rng(std::random_device{}());
     std::uniform_real_distribution<double> jitter(0.75, 1.25);
-    double ms =
-        static_cast<double>(project_.cfg.lock_retry_delay.count()) * static_cast<double>(1LL << (n - 1));
+    double ms = static_cast<double>(project_.cfg.lock_retry_delay.count()) * static_cast<double>(1LL << (n - 1));
     return std::chrono::milliseconds(static_cast<long long>(ms * jitter(rng)));
   }
 
-  // Whether a failed attempt is worth another: lock_not_available, retries left, and nothing committed on the
-  // way.
+  // Whether a failed attempt is worth another: lock_not_available, retries left, and nothing committed on the way.
   bool should_retry(const std::exception& e, int retries_done) const {
     return project_.cfg.transaction_per_migration && sqlstate_of(e) == "55P03" &&
            retries_done < project_.cfg.lock_retries && !services_->autocommitted();
   }
 
-  // Checks that the migration lock is still held: before a revision when the last check is 200 ms old (a
-  // round trip per revision would cost ~5% on long histories of quick revisions), and at the end.
+  // Checks that the migration lock is still held: before a revision when the last check is 200 ms old (a round trip
+  // per revision would cost ~5% on long histories of quick revisions), and at the end.
   void verify_lock(bool always) {
     auto now = Clock::now();
     if (!always && now - lock_verified_ < std::chrono::milliseconds(200)) return;
@@ -807,7 +787,7 @@ class Run {
   void run_steps(const graph::RevisionMap& map) {
     const bool dry = options_.dry_run;
     const bool per_step = project_.cfg.transaction_per_migration && !dry;
-    const bool one_transaction = !per_step && !dry && !steps_.empty();  // transaction_per_migration = false
+    const bool one_transaction = !per_step && !dry && !steps_.empty();   // transaction_per_migration = false
     size_t done = 0;
     if (dry) out::line("Dry run: every step runs in one transaction, rolled back at the end.");
     // The whole-command transaction, if any, was opened by prepare_version_table() (not in --sql mode).
@@ -831,14 +811,12 @@ class Run {
           fail_step(i, e, done, heads_before, elapsed_ms(started));
         }
         if (dry && !transactional) {
-          stop_dry_run(
-              step, "it declares `transactional = false`, so it cannot run inside the dry run's transaction",
-              done);
+          stop_dry_run(step, "it declares `transactional = false`, so it cannot run inside the dry run's transaction",
+                       done);
           return;
         }
         if (retries == 0) announce(step);
-        // transactional = false: no transaction around upgrade(); the version table gets one of its own right
-        // after.
+        // transactional = false: no transaction around upgrade(); the version table gets one of its own right after.
         if (!transactional && conn_->in_transaction()) {
           conn_->commit();
           committed_steps_ = done;
@@ -900,8 +878,7 @@ class Run {
         }
       }
       if (replan) {
-        // Another process moved the version table between our revisions (SQLite): plan again from where it
-        // is.
+        // Another process moved the version table between our revisions (SQLite): plan again from where it is.
         plan(map);
         if (!hooks_.empty()) context_ = run_context(planned_heads(map), std::nullopt);
         i = static_cast<size_t>(-1);
@@ -916,9 +893,8 @@ class Run {
         in_hook_transaction([&] { hooks_.call("after_run", {ctx}); }, "the dry run rolled everything back.");
       }
       conn_->rollback();
-      out::line(
-          fmt::format("Dry run finished: {} step{} ran; everything was rolled back, nothing was changed.",
-                      done, done == 1 ? "" : "s"));
+      out::line(fmt::format("Dry run finished: {} step{} ran; everything was rolled back, nothing was changed.", done,
+                            done == 1 ? "" : "s"));
       return;
     }
     if (options_.sql) {
@@ -933,8 +909,7 @@ class Run {
         conn_->commit();
       } catch (const SqlFailure& e) {
         conn_->rollback();
-        throw RunError(
-            fmt::format("COMMIT failed: {} (SQLSTATE {}); nothing was applied", e.message(), e.sqlstate()));
+        throw RunError(fmt::format("COMMIT failed: {} (SQLSTATE {}); nothing was applied", e.message(), e.sqlstate()));
       }
     }
     if (done > 0) verify_lock(true);
@@ -945,11 +920,11 @@ class Run {
   MigrateOptions options_;
   std::string phase_;
   std::unique_ptr<db::Connection> conn_;
-  db::EchoConnection* echo_ = nullptr;       // set for a dry run: conn_ itself
-  std::unique_ptr<db::MigrationLock> lock_;  // destroyed before conn_, which verifies it
+  db::EchoConnection* echo_ = nullptr;   // set for a dry run: conn_ itself
+  std::unique_ptr<db::MigrationLock> lock_;   // destroyed before conn_, which verifies it
   Clock::time_point lock_verified_;
   std::unique_ptr<db::VersionTable> version_table_;
-  std::unique_ptr<interrupt::OnStop> on_stop_;  // destroyed before conn_, which it cancels
+  std::unique_ptr<interrupt::OnStop> on_stop_;   // destroyed before conn_, which it cancels
   std::unique_ptr<OnlineServices> services_;
   std::unique_ptr<luahost::Engine> engine_;
   Hooks hooks_;
@@ -958,8 +933,7 @@ class Run {
   std::set<std::string> heads_, start_heads_;
   std::vector<graph::Step> steps_;
   Clock::time_point started_;
-  size_t committed_steps_ =
-      0;  // steps whose work is committed (per-step commits, transactional = false steps)
+  size_t committed_steps_ = 0;   // steps whose work is committed (per-step commits, transactional = false steps)
 };
 }  // namespace
 
@@ -982,8 +956,7 @@ void migrate(Project& project, const MigrateOptions& options) {
     // A statement cancelled by the stop surfaces as its own error; say what happened instead.
     if (int sig = interrupt::requested()) {
       interrupt::acknowledge();
-      throw interrupt::Stopped(sig,
-                               fmt::format("stopped by {} {}", interrupt::signal_name(sig), run.phase()));
+      throw interrupt::Stopped(sig, fmt::format("stopped by {} {}", interrupt::signal_name(sig), run.phase()));
     }
     throw;
   }
