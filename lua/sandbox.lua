@@ -278,7 +278,8 @@ function M.new_env(chunk_path, loaded)
     local module_env = M.new_env(chunkname, loaded)
     real.setfenv(fn, module_env)
     loaded[name] = true   -- guards against require cycles
-    local result = fn(name, chunkname:sub(1, 8) == "=stdlib/" and internal or nil)
+    local result
+    if chunkname:sub(1, 8) == "=stdlib/" then result = fn(name, internal) else result = fn(name) end
     if result == nil then result = true end
     loaded[name] = result
     return result

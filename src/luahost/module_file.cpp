@@ -48,15 +48,15 @@ std::optional<std::string> read_module_file(const std::string& lib_dir, const st
   };
   const std::string real = resolved(path);
   if (real.empty()) throw refuse("is a symlink whose target does not exist");
-  const std::string real_lib = resolved(lib_dir);
-  if (real_lib.empty() || real.size() <= real_lib.size() + 1 ||
-      real.compare(0, real_lib.size(), real_lib) != 0 || real[real_lib.size()] != '/')
-    throw refuse(fmt::format("resolves to {}, outside {}", real, lib_dir));
   struct stat st {};
   if (::stat(real.c_str(), &st) != 0) return std::nullopt;
   if (!S_ISREG(st.st_mode))
     throw refuse(S_ISLNK(link_st.st_mode) ? fmt::format("is a symlink to {} ({})", real, kind_of(st.st_mode))
                                           : fmt::format("is {}", kind_of(st.st_mode)));
+  const std::string real_lib = resolved(lib_dir);
+  if (real_lib.empty() || real.size() <= real_lib.size() + 1 || real.compare(0, real_lib.size(), real_lib) != 0 ||
+      real[real_lib.size()] != '/')
+    throw refuse(fmt::format("resolves to {}, outside {}", real, lib_dir));
   // O_NONBLOCK: should the file be swapped for a FIFO after the check, the open does not wait for a writer.
   Fd f{::open(real.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)};
   if (f.fd < 0) throw refuse(fmt::format("cannot be opened ({})", std::strerror(errno)));
