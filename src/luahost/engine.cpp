@@ -1015,6 +1015,13 @@ void replace_by_name(lua_State* L, int idx) {
 int safe_tostring(lua_State* L) {
   luaL_checkany(L, 1);
   lua_settop(L, 1);
+  switch (lua_type(L, 1)) {   // the common cases without a second call
+    case LUA_TSTRING: return 1;
+    case LUA_TNUMBER: lua_tolstring(L, 1, nullptr); return 1;   // LuaJIT's own number formatting
+    case LUA_TBOOLEAN: lua_pushstring(L, lua_toboolean(L, 1) ? "true" : "false"); return 1;
+    case LUA_TNIL: lua_pushliteral(L, "nil"); return 1;
+    default: break;
+  }
   replace_by_name(L, 1);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
