@@ -24,7 +24,6 @@ op.NULL_DEFAULT = values.NULL_DEFAULT
 local function run(statements)
   for _, sql in ipairs(statements) do host.execute(sql) end
 end
-op._run = run
 
 -- Runs one rendered statement: SQL text, { sql, params } or { sql, copy }. Returns the host's row count.
 local function run_statement(st)
@@ -598,16 +597,6 @@ function op.f(name)
 end
 -- Alembic's op.inline_literal(value): the value as an SQL literal, for op.execute text.
 function op.inline_literal(v) return op.text(D.literal(v)) end
-
--- For the stdlib (luamig.backfill): a monotonic clock in seconds, progress output, the running call's context.
-op._clock = host.clock
-op._stderr_is_tty = host.stderr_is_tty
-op._progress = host.progress
-op._call_context = host.call_context
-op._pg_array = host.pg_array
-op._query_all = host.query_all
-op._send = host.send
-op._wait_sent = host.wait_sent
 
 op.types = host.engine_module("types")
 op.batch_alter_table = host.engine_module("batch", host, { build = build, emit = emit, record = record, D = D })

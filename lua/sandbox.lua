@@ -32,6 +32,13 @@ local op_values = host.engine_module("values", host)
 local recorder = host.engine_module("plan", host, op_values)
 local op = host.engine_module("op", host, op_values, recorder)
 
+-- The engine's private helpers for the stdlib (stdlib/luamig/*.lua): handed to those modules only, as their chunk's
+-- second argument. Nothing on `op`, in a file's globals or behind require reaches this table.
+local internal = {
+  clock = host.clock, stderr_is_tty = host.stderr_is_tty, progress = host.progress, call_context = host.call_context,
+  pg_array = host.pg_array, query_all = host.query_all, send = host.send, wait_sent = host.wait_sent,
+}
+
 local M = {}
 
 local function refuse(what, level)
@@ -160,6 +167,26 @@ local function safe_rawset(t, k, v)
     error("rawset: cannot change a luamig value (cannot set '" .. tostring(k) .. "')", 2)
   end
   return rawset(t, k, v)
+end
+
+-- The table library writes raw (table.insert, table.remove, table.sort and table.move never call __newindex): each
+-- refuses an engine-owned table, so no file or hook can leave data on one for a later file to find.
+local safe_table = copy(real.table)
+do
+  local function writer(fname, fn, target_arg)
+    return function(...)
+      local t = select(target_arg, ...)
+      if target_arg == 5 and t == nil then t = (...) end   -- table.move(a1, f, e, t): a2 defaults to a1
+      if type(t) == "table" and sealed[t] then
+        error(fname .. ": cannot change a luamig value (it is read-only)", 2)
+      end
+      return fn(...)
+    end
+  end
+  for _, name in ipairs({ "insert", "remove", "sort", "setn" }) do
+    if real.table[name] then safe_table[name] = writer("table." .. name, real.table[name], 1) end
+  end
+  if real.table.move then safe_table.move = writer("table.move", real.table.move, 5) end
 end
 
 -- Coroutines: each nested resume runs on the C stack; nesting is capped with a clear error.
@@ -293,7 +320,8 @@ function M.new_env(chunk_path, loaded)
     local module_env = M.new_env(chunkname, loaded)
     real.setfenv(fn, module_env)
     loaded[name] = true   -- guards against require cycles
-    local result = fn(name)
+    local result
+    if chunkname:sub(1, 8) == "=stdlib/" then result = fn(name, internal) else result = fn(name) end
     if result == nil then result = true end
     loaded[name] = result
     return result
@@ -318,7 +346,7 @@ function M.new_env(chunk_path, loaded)
   env.getmetatable = safe_getmetatable
   env.collectgarbage = safe_collectgarbage
   env.string = copy(real.string)   -- string.dump is the engine's refusal
-  env.table = copy(real.table)
+  env.table = copy(safe_table)
   env.math = copy(real.math)
   env.bit = copy(real.bit)
   env.coroutine = copy(real.coroutine)

@@ -9,6 +9,7 @@
 #include "commands/commands.hpp"
 #include "db/connection.hpp"
 #include "db/version_table.hpp"
+#include "graph/overlap.hpp"
 #include "graph/plan.hpp"
 #include "runner/project.hpp"
 #include "runner/session.hpp"
@@ -42,9 +43,10 @@ std::string distance(const graph::RevisionMap& map, const Heads& current, const 
   return fmt::format("the database is at {}; head is {}{}", list(current), list(head), pending);
 }
 
-Heads read_heads(const runner::Project& project, db::Connection& conn) {
+Heads read_heads(runner::Project& project, db::Connection& conn) {
   db::VersionTable vt(conn, project.cfg.version_table, project.cfg.version_table_schema);
   auto rows = vt.heads();
+  graph::check_rows_do_not_overlap(project.load_graph(), rows, project.cfg.version_table);
   return {rows.begin(), rows.end()};
 }
 }  // namespace

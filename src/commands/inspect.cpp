@@ -8,6 +8,7 @@
 #include "db/connection.hpp"
 #include "db/version_table.hpp"
 #include "graph/history.hpp"
+#include "graph/overlap.hpp"
 #include "graph/target.hpp"
 #include "runner/project.hpp"
 #include "runner/session.hpp"
@@ -15,10 +16,11 @@
 
 namespace luamig::commands {
 namespace {
-std::set<std::string> database_heads(const runner::Project& project) {
+std::set<std::string> database_heads(runner::Project& project) {
   auto conn = runner::connect(project);
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
   auto heads = vt.heads();
+  graph::check_rows_do_not_overlap(project.load_graph(), heads, project.cfg.version_table);
   return {heads.begin(), heads.end()};
 }
 }  // namespace
@@ -33,7 +35,9 @@ void current(const config::GlobalOptions& opts, bool verbose) {
   if (verbose) {
     out::line(fmt::format("Version table: {}{}", vt.qualified_name(), vt.exists() ? "" : " (does not exist yet)"));
   }
-  for (const auto& id : vt.heads()) {
+  const auto rows = vt.heads();
+  graph::check_rows_do_not_overlap(map, rows, project.cfg.version_table);
+  for (const auto& id : rows) {
     const auto* r = map.find(id);
     if (!r) {
       out::data(fmt::format("{} (unknown: no file in {} has this revision)", id, project.cfg.versions_dir().string()));

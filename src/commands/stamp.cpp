@@ -7,6 +7,7 @@
 #include "commands/commands.hpp"
 #include "db/connection.hpp"
 #include "db/version_table.hpp"
+#include "graph/overlap.hpp"
 #include "graph/target.hpp"
 #include "runner/project.hpp"
 #include "runner/session.hpp"
@@ -28,6 +29,8 @@ void stamp(const config::GlobalOptions& opts, const std::vector<std::string>& re
     auto current_rows = vt.heads();
     std::set<std::string> current(current_rows.begin(), current_rows.end());
     if (!purge) {
+      // `stamp --purge` is the repair: it replaces every row.
+      graph::check_rows_do_not_overlap(map, current_rows, project.cfg.version_table);
       for (const auto& h : current)
         if (!map.find(h))
           throw RunError(fmt::format("the version table holds revision '{}', which no file in {} defines; use "

@@ -304,7 +304,14 @@ Config load(const GlobalOptions& opts) {
     cfg.root = fs::absolute(path).parent_path();
     if (cfg.root == fs::current_path()) cfg.root.clear();
     try {
-      globals = luahost::eval_config(path.string(), read_file(path));
+      // The config runs under the same limits as migrations: the defaults, or those given on the command line
+      // (--set lua_time_limit=...), since the file's own settings are not known before it ran.
+      luahost::Limits limits;
+      for (const auto& o : opts.overrides) {
+        if (o.key == "lua_time_limit") limits.time = parse_duration(o.value, o.flag);
+        if (o.key == "lua_memory_limit") limits.memory = parse_size(o.value, o.flag);
+      }
+      globals = luahost::eval_config(path.string(), read_file(path), limits);
     } catch (const luahost::ScriptError& e) {
       const auto& f = e.failure;
       throw ConfigError(f.line ? fmt::format("{}:{}: {}", f.file, f.line, f.message)

@@ -16,6 +16,7 @@
 #include <lua.hpp>
 
 #include "luahost/embedded.hpp"
+#include "luahost/module_file.hpp"
 #include "luahost/watchdog.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
@@ -218,6 +219,49 @@ void check_memory(lua_State* L, Runtime* rt) {
   if (a.used > a.limit) raise_memory(L, rt);
 }
 
+// ---- C++ copies made on a migration's behalf ---------------------------------------------------------
+// Bound parameters, COPY rows, array literals and statements copied out of Lua count against
+// lua_memory_limit while they live, in the same budget as the Lua heap (Allocator::used): the allocator and
+// this path both charge it, so neither can take the process past the limit the other left. Exceeding it
+// raises the same memory error.
+
+struct HostMemoryExceeded : std::exception {
+  const char* what() const noexcept override { return kMemoryMessage; }
+};
+
+class HostCopies {
+ public:
+  explicit HostCopies(lua_State* L) : L_(L), a_(runtime_of(L)->alloc) {}
+  ~HostCopies() { a_.used -= charged_; }
+  HostCopies(const HostCopies&) = delete;
+  HostCopies& operator=(const HostCopies&) = delete;
+
+  // Counts `bytes` more; throws HostMemoryExceeded when the budget cannot hold them (after a full collection:
+  // the Lua heap's garbage must not count).
+  void charge(size_t bytes) {
+    if (a_.limit && a_.enforce && a_.used + bytes > a_.limit) {
+      if (!collected_) {
+        collected_ = true;
+        lua_gc(L_, LUA_GCCOLLECT, 0);
+      }
+      if (a_.used + bytes > a_.limit) throw HostMemoryExceeded{};
+    }
+    a_.used += bytes;
+    charged_ += bytes;
+  }
+
+ private:
+  lua_State* L_;
+  Allocator& a_;
+  size_t charged_ = 0;
+  bool collected_ = false;
+};
+
+// What one bound value costs while a statement runs: luamig's copy, and the driver's (libpq parameters, or
+// the value inlined into the statement text).
+constexpr size_t kParamOverhead = 32;
+size_t param_cost(size_t text_bytes) { return 2 * text_bytes + kParamOverhead; }
+
 void count_hook(lua_State* L, lua_Debug*) {
   Runtime* rt = runtime_of(L);
   if (g_interrupt.load(std::memory_order_relaxed)) {
@@ -398,22 +442,30 @@ std::string number_text(lua_Number n) {
   return fmt::format("{:.17g}", n);
 }
 
-std::vector<Param> collect_params(lua_State* L, int first, const char* fname) {
+std::vector<Param> collect_params(lua_State* L, int first, const char* fname, HostCopies& copies) {
   std::vector<Param> params;
   int top = lua_gettop(L);
   for (int i = first; i <= top; ++i) {
     int n = i - first + 1;
     switch (lua_type(L, i)) {
-      case LUA_TNIL: params.emplace_back(std::nullopt); break;
+      case LUA_TNIL:
+        copies.charge(kParamOverhead);
+        params.emplace_back(std::nullopt);
+        break;
       case LUA_TBOOLEAN: {
+        copies.charge(kParamOverhead);
         const Runtime* rt = runtime_of(L);
         params.emplace_back(lua_toboolean(L, i) ? rt->true_param : rt->false_param);
         break;
       }
-      case LUA_TNUMBER: params.emplace_back(number_text(lua_tonumber(L, i))); break;
+      case LUA_TNUMBER:
+        copies.charge(param_cost(24));
+        params.emplace_back(number_text(lua_tonumber(L, i)));
+        break;
       case LUA_TSTRING: {
         size_t len;
         const char* s = lua_tolstring(L, i, &len);
+        copies.charge(param_cost(len));
         // libpq passes text parameters as C strings: a NUL would silently cut the value short.
         if (std::memchr(s, 0, len))
           luaL_error(L, "%s: parameter $%d contains a NUL byte, which PostgreSQL text cannot hold (use bytea and "
@@ -423,6 +475,7 @@ std::vector<Param> collect_params(lua_State* L, int first, const char* fname) {
       }
       case LUA_TLIGHTUSERDATA:
         if (lua_touserdata(L, i) == &g_null_sentinel) {
+          copies.charge(kParamOverhead);
           params.emplace_back(std::nullopt);
           break;
         }
@@ -441,8 +494,11 @@ int guarded(lua_State* L, F&& fn) {
   Runtime* rt = runtime_of(L);
   char buf[4096];
   buf[0] = 0;
+  bool out_of_memory = false;
   try {
     return fn();
+  } catch (const HostMemoryExceeded&) {
+    out_of_memory = true;
   } catch (const SqlFailure& e) {
     rt->last_sql_failure = e;
     std::snprintf(buf, sizeof buf, "%s%s%s%s", e.message().c_str(), e.sqlstate().empty() ? "" : " (SQLSTATE ",
@@ -452,6 +508,7 @@ int guarded(lua_State* L, F&& fn) {
     std::snprintf(buf, sizeof buf, "%s", e.what());
   }
   // No C++ object with a destructor is alive here: lua_error longjmps.
+  if (out_of_memory) raise_memory(L, rt);
   lua_pushstring(L, buf);
   return lua_error(L);
 }
@@ -466,7 +523,9 @@ std::string sql_argument(lua_State* L) {
 int host_execute(lua_State* L) {
   std::string statement = sql_argument(L);
   return guarded(L, [&] {
-    auto params = collect_params(L, 2, "op.execute");
+    HostCopies copies(L);
+    copies.charge(statement.size());
+    auto params = collect_params(L, 2, "op.execute", copies);
     Runtime* rt = runtime_of(L);
     DbWait wait(rt);
     long long n = rt->services->execute(statement, params);
@@ -599,7 +658,9 @@ int stream_columns(lua_State* L) {
 int push_query(lua_State* L, std::unique_ptr<RowStream> (Services::*open)(const std::string&, const std::vector<Param>&)) {
   std::string statement = sql_argument(L);
   return guarded(L, [&] {
-    auto params = collect_params(L, 2, "op.query");
+    HostCopies copies(L);
+    copies.charge(statement.size());
+    auto params = collect_params(L, 2, "op.query", copies);
     auto* box = static_cast<StreamBox*>(lua_newuserdata(L, sizeof(StreamBox)));
     box->stream = nullptr;
     luaL_getmetatable(L, kRowStreamMeta);
@@ -620,7 +681,9 @@ int host_query_all(lua_State* L) { return push_query(L, &Services::query_all); }
 int host_send(lua_State* L) {
   std::string statement = sql_argument(L);
   return guarded(L, [&] {
-    auto params = collect_params(L, 2, "op.execute");
+    HostCopies copies(L);
+    copies.charge(2 * statement.size());
+    auto params = collect_params(L, 2, "op.execute", copies);
     Runtime* rt = runtime_of(L);
     DbWait wait(rt);
     rt->services->send(statement, params);
@@ -712,19 +775,24 @@ int host_copy_rows(lua_State* L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   luaL_checktype(L, 3, LUA_TTABLE);
   return guarded(L, [&] {
+    HostCopies copies(L);
     std::vector<std::string> columns;
     int ncols = static_cast<int>(lua_objlen(L, 2));
     for (int c = 1; c <= ncols; ++c) {
       lua_rawgeti(L, 2, c);
       columns.emplace_back(lua_tostring(L, -1) ? lua_tostring(L, -1) : "");
+      copies.charge(columns.back().size() + kParamOverhead);
       lua_pop(L, 1);
     }
     std::vector<std::vector<Param>> rows;
     int nrows = static_cast<int>(lua_objlen(L, 3));
+    copies.charge(static_cast<size_t>(nrows) * sizeof(std::vector<Param>));
     rows.reserve(static_cast<size_t>(nrows));
     for (int r = 1; r <= nrows; ++r) {
+      copies.charge(static_cast<size_t>(ncols) * sizeof(Param));
       lua_rawgeti(L, 3, r);
-      if (!lua_istable(L, -1)) throw std::runtime_error(fmt::format("op.copy_rows: row {} is not a table", r));
+      if (!lua_istable(L, -1))
+        throw std::runtime_error(fmt::format("op.copy_rows: row {} is not a table", r));
       std::vector<Param> row(static_cast<size_t>(ncols));
       for (int c = 1; c <= ncols; ++c) {
         lua_rawgeti(L, -1, c);
@@ -732,6 +800,8 @@ int host_copy_rows(lua_State* L) {
           throw std::runtime_error(fmt::format("op.copy_rows: row {}, column {} is a {}; pass a string, number, "
                                                "boolean, nil or op.NULL",
                                                r, columns[static_cast<size_t>(c - 1)], luaL_typename(L, -1)));
+        const Param& cell = row[static_cast<size_t>(c - 1)];
+        copies.charge(cell ? cell->size() : 0);
         lua_pop(L, 1);
       }
       lua_pop(L, 1);
@@ -751,8 +821,10 @@ int host_pg_array(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int n = static_cast<int>(luaL_checkinteger(L, 2));
   return guarded(L, [&] {
+    HostCopies copies(L);
     std::string out;
-    out.reserve(static_cast<size_t>(n) * 16 + 2);
+    copies.charge(static_cast<size_t>(std::max(n, 0)) * 16 + 2);
+    out.reserve(static_cast<size_t>(std::max(n, 0)) * 16 + 2);
     out.push_back('{');
     Param value;
     for (int i = 1; i <= n; ++i) {
@@ -766,6 +838,8 @@ int host_pg_array(lua_State* L) {
         out += "NULL";
         continue;
       }
+      // The literal's text, and its copy as a bound parameter when the statement runs.
+      copies.charge(2 * value->size() + 3);
       out.push_back('"');
       for (char c : *value) {
         if (c == '"' || c == '\\') out.push_back('\\');
@@ -899,16 +973,23 @@ int host_module_source(lua_State* L) {
   Runtime* rt = runtime_of(L);
   if (rt->project_lib_dir.empty()) return 0;
   std::string path = rt->project_lib_dir + "/" + rel + ".lua";
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return 0;
-  auto size = static_cast<size_t>(in.tellg());
-  if (rt->alloc.limit && size > rt->alloc.limit)
-    return luaL_error(L, "%s is larger than lua_memory_limit", path.c_str());
-  in.seekg(0);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string content = ss.str();
-  lua_pushlstring(L, content.data(), content.size());
+  size_t max_bytes = rt->alloc.limit ? std::min(kMaxModuleBytes, rt->alloc.limit) : kMaxModuleBytes;
+  std::optional<std::string> content;
+  char err[1024] = {0};
+  try {
+    content = read_module_file(rt->project_lib_dir, rel + ".lua", name, max_bytes);
+  } catch (const std::exception& e) {
+    std::snprintf(err, sizeof err, "%s", e.what());
+  }
+  if (err[0]) {
+    content.reset();
+    path.clear();
+    name.clear();
+    lua_pushstring(L, err);
+    return lua_error(L);
+  }
+  if (!content) return 0;
+  lua_pushlstring(L, content->data(), content->size());
   lua_pushstring(L, ("@" + path).c_str());
   return 2;
 }
@@ -924,6 +1005,73 @@ int host_where(lua_State* L) {
     return 2;
   }
   return 0;
+}
+
+// ---- no addresses -------------------------------------------------------------------------------------
+// An address (tostring of a function, string.format("%p")...) is the first thing a process-level exploit
+// needs: none reaches Lua code. The global tostring and string.format (in the real string table, which the
+// string metatable's __index reaches) are replaced for the engine and every sandboxed file alike: a table,
+// function, userdata or thread prints as its type name ("table", "function"...; op.NULL as "op.NULL"), a
+// __tostring metamethod is honoured, and string.format refuses "%p" and formats such values the same way for
+// "%s" and "%q".
+
+bool shows_address(int type) {
+  return type == LUA_TTABLE || type == LUA_TFUNCTION || type == LUA_TUSERDATA || type == LUA_TLIGHTUSERDATA ||
+         type == LUA_TTHREAD || type > LUA_TTHREAD;  // LuaJIT's cdata is type 10
+}
+
+// Replaces the value at `idx` by its address-free name when it has no __tostring metamethod.
+void replace_by_name(lua_State* L, int idx) {
+  if (!shows_address(lua_type(L, idx))) return;
+  if (luaL_getmetafield(L, idx, "__tostring")) {
+    lua_pop(L, 1);
+    return;
+  }
+  if (lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == &g_null_sentinel)
+    lua_pushliteral(L, "op.NULL");
+  else
+    lua_pushstring(L, luaL_typename(L, idx));
+  lua_replace(L, idx);
+}
+
+// tostring(v), upvalue 1 = LuaJIT's own tostring.
+int safe_tostring(lua_State* L) {
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  switch (lua_type(L, 1)) {   // the common cases without a second call
+    case LUA_TSTRING: return 1;
+    case LUA_TNUMBER: lua_tolstring(L, 1, nullptr); return 1;   // LuaJIT's own number formatting
+    case LUA_TBOOLEAN: lua_pushstring(L, lua_toboolean(L, 1) ? "true" : "false"); return 1;
+    case LUA_TNIL: lua_pushliteral(L, "nil"); return 1;
+    default: break;
+  }
+  replace_by_name(L, 1);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 1, 1);
+  return 1;
+}
+
+// string.format(fmt, ...), upvalue 1 = LuaJIT's own string.format.
+int safe_format(lua_State* L) {
+  int n = lua_gettop(L);
+  size_t len = 0;
+  const char* fmt = luaL_checklstring(L, 1, &len);
+  int arg = 1;
+  for (size_t i = 0; i < len; ++i) {
+    if (fmt[i] != '%') continue;
+    if (++i < len && fmt[i] == '%') continue;
+    while (i < len && std::strchr("-+ #0123456789.", fmt[i]) && fmt[i] != 0) ++i;
+    if (i >= len) break;
+    ++arg;
+    if (fmt[i] == 'p')
+      return luaL_argerror(L, arg, "%p is not available in migrations: it reveals addresses");
+    if ((fmt[i] == 's' || fmt[i] == 'q') && arg <= n) replace_by_name(L, arg);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, n, 1);
+  return 1;
 }
 
 int refuse_string_dump(lua_State* L) { return luaL_error(L, "string.dump is not available in migrations"); }
@@ -1085,8 +1233,10 @@ struct Engine::Impl {
                               "time_limit)",
                               format_duration(rt.limit));
     } else if (f.memory) {
-      f.message = fmt::format("{}: the Lua state would hold more than {} (lua_memory_limit)", kMemoryMessage,
-                              format_size(rt.alloc.limit));
+      f.message = fmt::format(
+          "{}: the Lua state and the copies luamig makes of its values for the database would "
+          "hold more than {} (lua_memory_limit)",
+          kMemoryMessage, format_size(rt.alloc.limit));
     } else if (status == LUA_ERRERR && f.message == "stack overflow") {
       f.message = "stack overflow: Lua calls are nested too deeply (infinite recursion?)";
     }
@@ -1194,7 +1344,13 @@ Engine::Engine(Services* services, Context context, Limits limits, std::string p
   lua_getglobal(L, "string");
   lua_pushcfunction(L, refuse_string_dump);
   lua_setfield(L, -2, "dump");
+  lua_getfield(L, -1, "format");
+  lua_pushcclosure(L, safe_format, 1);
+  lua_setfield(L, -2, "format");
   lua_pop(L, 1);
+  lua_getglobal(L, "tostring");
+  lua_pushcclosure(L, safe_tostring, 1);
+  lua_setglobal(L, "tostring");
   // math.random: a different sequence on every run (the sandbox reseeds it per file from this).
   {
     std::random_device rd;
@@ -1473,8 +1629,13 @@ Value eval_revision_header(const std::string& path, const std::string& source) {
   return result;
 }
 
-Value eval_config(const std::string& path, const std::string& source) {
-  lua_State* L = luaL_newstate();
+Value eval_config(const std::string& path, const std::string& source, const Limits& limits) {
+  // The same limits as migrations: the count hook, the deadline, the watchdog and the counting allocator.
+  Runtime rt;
+  rt.alloc.limit = limits.memory;
+  rt.alloc.hard = limits.memory * 2;
+  rt.alloc.enforce = false;
+  lua_State* L = lua_newstate(limited_alloc, &rt);
   if (!L) throw RunError("cannot create a Lua state");
   struct Closer {
     lua_State* L;
@@ -1484,6 +1645,7 @@ Value eval_config(const std::string& path, const std::string& source) {
   open_library(L, luaopen_string, LUA_STRLIBNAME);
   open_library(L, luaopen_table, LUA_TABLIBNAME);
   open_library(L, luaopen_math, LUA_MATHLIBNAME);
+  luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
   auto fail = [&](const std::string& raw) { throw ScriptError(located_failure(path, raw, "")); };
 
   if (luaL_loadbufferx(L, source.data(), source.size(), ("@" + path).c_str(), "t") != 0) fail(lua_tostring(L, -1));
@@ -1503,8 +1665,59 @@ Value eval_config(const std::string& path, const std::string& source) {
   lua_setmetatable(L, env);
   lua_pushvalue(L, env);
   lua_setfenv(L, -3);
-  lua_pushvalue(L, -2);
-  if (lua_pcall(L, 0, 0, 0) != 0) fail(error_text(L, -1, false));
+  lua_pushcfunction(L, message_handler);
+  lua_pushvalue(L, -3);  // the chunk
+  int handler = lua_gettop(L) - 1;
+
+  rt.limit = limits.time;
+  rt.has_deadline = limits.time.count() > 0;
+  rt.deadline = Clock::now() + limits.time;
+  rt.c_stack_floor = c_stack_floor();
+  rt.watchdog.set_activity("evaluating the config file");
+  rt.watchdog.set_file(path);
+  if (rt.has_deadline) rt.watchdog.arm(rt.deadline, limits.time);
+  rt.alloc.enforce = true;
+  lua_sethook(L, count_hook, LUA_MASKCOUNT, kHookPeriod);
+  int status = lua_pcall(L, 0, 0, handler);
+  lua_sethook(L, nullptr, 0, 0);
+  rt.watchdog.disarm();
+  rt.alloc.enforce = false;
+  if (status == 0 && (rt.alloc.refused || rt.memory_exceeded)) {
+    lua_pushnil(L);
+    status = LUA_ERRMEM;
+  }
+  if (status != 0) {
+    ScriptFailure f;
+    if (lua_istable(L, -1)) {
+      lua_rawgeti(L, -1, 1);
+      f.message = lua_isstring(L, -1) ? lua_tostring(L, -1) : "error";
+      lua_pop(L, 1);
+    } else {
+      f.message = error_text(L, -1, false);
+    }
+    f.file = rt.last_file.empty() ? path : rt.last_file;
+    f.line = rt.last_line;
+    f.timeout = rt.timed_out;
+    f.memory = !f.timeout && (status == LUA_ERRMEM || rt.memory_exceeded || rt.alloc.refused ||
+                              f.message == "not enough memory");
+    if (f.timeout) {
+      f.message = fmt::format("time limit exceeded: the config file ran longer than {} (lua_time_limit)",
+                              format_duration(limits.time));
+    } else if (f.memory) {
+      f.message = fmt::format("{}: the config file would hold more than {} (lua_memory_limit)",
+                              kMemoryMessage, format_size(limits.memory));
+    } else if (status == LUA_ERRERR && f.message == "stack overflow") {
+      f.message = "stack overflow: Lua calls are nested too deeply (infinite recursion?)";
+    }
+    if (f.line == 0) {
+      // Errors raised where no Lua frame of the file is on the stack still carry "path:line: " in their text.
+      if (auto pos = message_position(f.message); pos && names_file(pos->file, path)) {
+        f.line = pos->line;
+        f.message = pos->rest;
+      }
+    }
+    throw ScriptError(std::move(f));
+  }
   size_t budget = kValueBudget;
   return to_value(L, env, budget);
 }

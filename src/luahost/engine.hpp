@@ -118,9 +118,11 @@ void check_syntax(const std::string& path, const std::string& source);
 // Throws ScriptError.
 Value eval_revision_header(const std::string& path, const std::string& source);
 
-// Evaluates a config file (luamig.lua) in a restricted environment that offers env(name, default), string, table,
-// math, tostring, tonumber, type, pairs, ipairs; returns its globals. Throws ScriptError.
-Value eval_config(const std::string& path, const std::string& source);
+// Evaluates a config file (luamig.lua) in a restricted environment that offers env(name, default), string,
+// table, math, tostring, tonumber, type, pairs, ipairs; returns its globals. Runs under `limits` as a
+// migration does (time limit with the watchdog behind it, memory limit): an endless loop or a memory bomb
+// fails with ScriptFailure::timeout/memory naming the file and line. Throws ScriptError.
+Value eval_config(const std::string& path, const std::string& source, const Limits& limits = Limits{});
 // Makes every engine's running Lua code fail with "interrupted" at its next count-hook check (within ~1000 VM
 // instructions; not inside a long C function). Callable from any thread. Sticky until clear_interrupt().
 void request_interrupt();

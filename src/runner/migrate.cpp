@@ -13,6 +13,7 @@
 #include "db/script_writer.hpp"
 #include "db/version_table.hpp"
 #include "dialect/dialect.hpp"
+#include "graph/overlap.hpp"
 #include "luahost/engine.hpp"
 #include "runner/hooks.hpp"
 #include "runner/report.hpp"
@@ -483,6 +484,7 @@ class Run {
   }
 
   void plan(const graph::RevisionMap& map) {
+    graph::check_rows_do_not_overlap(map, {heads_.begin(), heads_.end()}, project_.cfg.version_table);
     steps_ = options_.direction == graph::Direction::Up ? graph::plan_upgrade(map, heads_, options_.target)
                                                         : graph::plan_downgrade(map, heads_, options_.target);
     // A revision without downgrade() is refused before anything runs.

@@ -16,7 +16,8 @@ namespace {
 // One line per file: 11 fields separated by kField, plus an empty twelfth (a trailing separator). Lists
 // inside a field are separated by kItem. Lines are written in name order; a file in another order is still
 // read (and sorted).
-const char kMagic[] = "luamig-header-cache 1";
+// 2: headers are type-checked; a cache written before could hold a file whose bad header was read as a base.
+const char kMagic[] = "luamig-header-cache 2";
 constexpr char kField = '\x1f';
 constexpr char kItem = '\x1e';
 constexpr size_t kFields = 12;

@@ -1,9 +1,8 @@
 #include "scripts/loader.hpp"
 
-#include <fmt/format.h>
-
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -14,14 +13,17 @@
 #include "graph/revision_map.hpp"
 #include "luahost/engine.hpp"
 #include "scripts/cache.hpp"
+#include "scripts/header_check.hpp"
 #include "scripts/header_scan.hpp"
 #include "util/error.hpp"
+#include "util/output.hpp"
 
 namespace luamig::scripts {
 namespace fs = std::filesystem;
 
 bool try_read_text(const fs::path& path, std::string& out) {
-  // open/fstat/read rather than iostreams: a cold load reads every revision file, a run every file it applies.
+  // open/fstat/read rather than iostreams: a cold load reads every revision file, a run every file it
+  // applies.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat st;
@@ -30,7 +32,7 @@ bool try_read_text(const fs::path& path, std::string& out) {
     out.resize(static_cast<size_t>(st.st_size));
     size_t got = 0;
     for (;;) {
-      if (got == out.size()) out.resize(got + 4096);   // grew since fstat: read on to the end
+      if (got == out.size()) out.resize(got + 4096);  // grew since fstat: read on to the end
       ssize_t n = ::read(fd, out.data() + got, out.size() - got);
       if (n > 0) {
         got += static_cast<size_t>(n);
@@ -54,21 +56,34 @@ std::string read_text(const fs::path& path) {
 }
 
 namespace {
-// Headers that are not plain literals: evaluate the file's top level (functions are defined, not called), in the
-// migrations' sandbox and limits.
+// Headers that are not plain literals: evaluate the file's top level (functions are defined, not called), in
+// the migrations' sandbox and limits.
 void evaluate_headers(const std::string& path, const std::string& source, Header& h) {
   luahost::Value g;
   try {
     g = luahost::eval_revision_header(path, source);
   } catch (const luahost::ScriptError& e) {
-    throw graph::GraphError(fmt::format("{}:{}: cannot read the revision header: {}", path, e.failure.line,
-                                        e.failure.message));
+    throw graph::GraphError(
+        fmt::format("{}:{}: cannot read the revision header: {}", path, e.failure.line, e.failure.message));
+  }
+  // Each header's type is checked before it is used: `down_revision = 2222` must not make the file a new
+  // base.
+  for (const char* key : {"revision", "down_revision", "branch_labels", "depends_on"}) {
+    const luahost::Value* v = g.get(key);
+    if (!v && std::string_view(key) == "revision") continue;  // reported below as a missing header
+    std::string why = header_value_error(key, v ? *v : luahost::Value{});
+    if (!why.empty()) {
+      int line = assignment_line(source, key);
+      throw graph::GraphError(fmt::format("{}:{}: `{}` {}", path, line ? line : 1, key, why));
+    }
   }
   h.revision.reset();
   h.revision_not_string = false;
   if (const auto* v = g.get("revision")) {
-    if (v->is_string()) h.revision = v->str();
-    else if (!v->is_nil()) h.revision_not_string = true;
+    if (v->is_string())
+      h.revision = v->str();
+    else if (!v->is_nil())
+      h.revision_not_string = true;
   }
   h.down_revisions.clear();
   if (const auto* v = g.get("down_revision")) h.down_revisions = v->string_list();
@@ -80,7 +95,8 @@ void evaluate_headers(const std::string& path, const std::string& source, Header
 
 namespace {
 // Parses one file's header (syntax check included); throws GraphError naming file:line.
-graph::Revision parse_file(const std::string& path) {
+// *warned: the file drew a warning (it is then kept out of the header cache, so that every run warns again).
+graph::Revision parse_file(const std::string& path, bool* warned = nullptr) {
   std::string source = read_text(path);
   try {
     luahost::check_syntax(path, source);
@@ -89,12 +105,33 @@ graph::Revision parse_file(const std::string& path) {
   }
   Header h = scan_header(source);
   if (!h.complete) evaluate_headers(path, source, h);
+  // Literal headers are strings by construction; an empty one is still wrong.
+  auto check_items = [&](const char* key, const std::vector<std::string>& items) {
+    for (const auto& item : items)
+      if (item.empty())
+        throw graph::GraphError(
+            fmt::format("{}:{}: `{}` must be a string, a list of strings or nil (got an empty "
+                        "string)",
+                        path, std::max(1, assignment_line(source, key)), key));
+  };
+  check_items("down_revision", h.down_revisions);
+  check_items("branch_labels", h.branch_labels);
+  check_items("depends_on", h.depends_on);
+  if (h.revision && h.revision->empty())
+    throw graph::GraphError(fmt::format("{}:{}: `revision` must not be empty", path, h.revision_line));
+  auto misspelled = misspelled_headers(source);
+  if (warned) *warned = !misspelled.empty();
+  for (const auto& m : misspelled)
+    out::warn(
+        fmt::format("{}:{}: `{}` is not a revision header; did you mean `{}`? (the file's {} is not set)",
+                    path, m.line, m.name, m.suggestion, m.suggestion));
   if (h.revision_not_string)
     throw graph::GraphError(fmt::format("{}:{}: `revision` must be a string", path, h.revision_line));
   if (!h.revision)
-    throw graph::GraphError(fmt::format("{}:1: no `revision = \"...\"` header (every migration file sets its "
-                                        "revision id)",
-                                        path));
+    throw graph::GraphError(
+        fmt::format("{}:1: no `revision = \"...\"` header (every migration file sets its "
+                    "revision id)",
+                    path));
   graph::Revision r;
   r.id = *h.revision;
   r.down_revisions = h.down_revisions;
@@ -140,13 +177,15 @@ uint64_t file_hash(std::string_view name, const CacheKey& key) {
 uint64_t list_files(const fs::path& versions_dir, std::vector<Entry>* files) {
   DIR* dir = opendir(versions_dir.c_str());
   if (!dir)
-    throw graph::GraphError(fmt::format("{}: versions directory not found (is script_location right? run `luamig "
-                                        "init` to create a project)",
-                                        versions_dir.string()));
+    throw graph::GraphError(
+        fmt::format("{}: versions directory not found (is script_location right? run `luamig "
+                    "init` to create a project)",
+                    versions_dir.string()));
   uint64_t fingerprint = 0, count = 0;
   while (dirent* d = readdir(dir)) {
     std::string_view name = d->d_name;
-    if (name.size() < 5 || name[0] == '.' || name[0] == '_' || name.substr(name.size() - 4) != ".lua") continue;
+    if (name.size() < 5 || name[0] == '.' || name[0] == '_' || name.substr(name.size() - 4) != ".lua")
+      continue;
     struct stat st;
     if (fstatat(dirfd(dir), d->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;
     CacheKey key{static_cast<uint64_t>(st.st_size),
@@ -217,6 +256,7 @@ std::vector<graph::Revision> load_revisions(const fs::path& versions_dir, uint64
   const auto cache_end = cache.entries().end();
   bool changed = false;  // the cache file no longer matches the directory: rewrite it
   size_t used = 0;
+  std::vector<size_t> warned_files;  // indices into out
   std::vector<graph::Revision> out;
   out.reserve(files.size());
   const std::string dir_prefix = (versions_dir / "").string();
@@ -233,17 +273,20 @@ std::vector<graph::Revision> load_revisions(const fs::path& versions_dir, uint64
       ++used;
       continue;
     }
-    out.push_back(parse_file(path));
-    // A header the format cannot store is parsed on every run; it is no reason to rewrite the cache each
-    // time.
-    if (cacheable(out.back())) changed = true;
+    bool warned = false;
+    out.push_back(parse_file(path, &warned));
+    if (warned) warned_files.push_back(out.size() - 1);
+    // A header the format cannot store (or that drew a warning) is parsed on every run; it is no reason to
+    // rewrite the cache each time.
+    if (cacheable(out.back()) && !warned) changed = true;
   }
   if (used != cache.entries().size()) changed = true;  // entries of removed or edited files
   if (changed) {
     std::vector<CachedRevision> fresh;
     fresh.reserve(out.size());
     for (size_t k = 0; k < out.size(); ++k)
-      fresh.push_back({files[order[k]].name, files[order[k]].key, out[k]});
+      if (!std::binary_search(warned_files.begin(), warned_files.end(), k))
+        fresh.push_back({files[order[k]].name, files[order[k]].key, out[k]});
     write_cache(cache_file, fresh);
   }
   return out;

@@ -25,6 +25,9 @@
 -- progress_every batches (default 10) otherwise, and a summary line at the end (-q silences all of it).
 --
 -- Returns { rows = rows read, updated = rows written, batches = n, seconds = elapsed, resumed_from = key|nil }.
+-- The engine's private helpers (clock, progress output, batched sends): handed to stdlib modules only, as the
+-- chunk's second argument; never reachable from migrations.
+local _, internal = ...
 local M = {}
 
 local PROGRESS_TABLE = "luamig_backfill_progress"
@@ -147,20 +150,20 @@ function M.update(spec)
     qkey .. " LIMIT " .. batch
 
   -- Resuming (committing mode): the position of the last committed batch.
-  local name = spec.name or ((op._call_context().revision or "") .. ":" .. label .. "." .. key)
+  local name = spec.name or ((internal.call_context().revision or "") .. ":" .. label .. "." .. key)
   local position, done_before
   if commit_each then
     ensure_progress_table()
     local saved = op.query_one("SELECT position, rows FROM " .. q(PROGRESS_TABLE) .. " WHERE name = $1", name)
     if saved then
       position, done_before = saved.position, tonumber(saved.rows)
-      op._progress("backfill " .. label .. ": resuming after " .. key .. " = " .. tostring(position) .. " (" ..
+      internal.progress("backfill " .. label .. ": resuming after " .. key .. " = " .. tostring(position) .. " (" ..
         format_count(done_before) .. " rows done before)")
     end
   end
   local resumed_from = position
 
-  local tty = op._stderr_is_tty()
+  local tty = internal.stderr_is_tty()
   local total
   if tty then
     if position ~= nil then
@@ -287,16 +290,16 @@ function M.update(spec)
     return n
   end
 
-  local started = op._clock()
+  local started = internal.clock()
   local last_report = started
   local rows_read, rows_written, batches = 0, 0, 0
 
   local function report(final)
-    local now = op._clock()
+    local now = internal.clock()
     local elapsed = now - started
     local rate = elapsed > 0 and rows_read / elapsed or 0
     if final then
-      op._progress("backfill " .. label .. ": done, " .. format_count(rows_read) .. " rows read, " ..
+      internal.progress("backfill " .. label .. ": done, " .. format_count(rows_read) .. " rows read, " ..
         format_count(rows_written) .. " updated in " .. batches .. " batch" .. (batches == 1 and "" or "es") ..
         string.format(" (%.1fs, %s rows/s)", elapsed, format_count(math.floor(rate))))
       return
@@ -312,36 +315,36 @@ function M.update(spec)
       end
       text = text .. ", " .. format_count(math.floor(rate)) .. " rows/s"
       if total and rate > 0 and total > rows_read then text = text .. ", ETA " .. format_seconds((total - rows_read) / rate) end
-      op._progress(text, true)
+      internal.progress(text, true)
     elseif batches % every == 0 then
-      op._progress("backfill " .. label .. ": " .. format_count(rows_read) .. " rows in " .. batches .. " batches, " ..
+      internal.progress("backfill " .. label .. ": " .. format_count(rows_read) .. " rows in " .. batches .. " batches, " ..
         format_count(math.floor(rate)) .. " rows/s")
     end
   end
 
   local set = spec.set
   local NULL = op.NULL
-  local pg_array = op._pg_array
+  local pg_array = internal.pg_array
   local read_names = {}
   for i, c in ipairs(select_list) do read_names[i] = i == 1 and key or columns[i - 1] end
   local t_read, t_compute, t_write = 0, 0, 0
 
   -- Reads the next batch into C++ (one round trip; the rows are turned into Lua values by compute()).
   local function fetch()
-    local t0 = op._clock()
-    local stream = position == nil and op._query_all(first_sql) or op._query_all(next_sql, position)
-    t_read = t_read + (op._clock() - t0)
+    local t0 = internal.clock()
+    local stream = position == nil and internal.query_all(first_sql) or internal.query_all(next_sql, position)
+    t_read = t_read + (internal.clock() - t0)
     return stream
   end
 
   -- Turns a fetched batch into groups of new values: { cols, n, keys = {...}, vals = { {...}, ... } }.
   -- set() gets one row table, reused from row to row.
   local function compute(stream)
-    local t0 = op._clock()
+    local t0 = internal.clock()
     local names, data, n = stream:columns_data()
     local batch_out = { n = n, groups = {}, order = {} }
     if n == 0 then
-      t_compute = t_compute + (op._clock() - t0)
+      t_compute = t_compute + (internal.clock() - t0)
       return batch_out
     end
     local cols_in = {}
@@ -393,7 +396,7 @@ function M.update(spec)
         end
       end
     end
-    t_compute = t_compute + (op._clock() - t0)
+    t_compute = t_compute + (internal.clock() - t0)
     return batch_out
   end
 
@@ -401,7 +404,7 @@ function M.update(spec)
   -- batch while the server runs it, then calls finish().
   local in_flight = false
   local function write(b)
-    local t0 = op._clock()
+    local t0 = internal.clock()
     for idx, sig in ipairs(b.order) do
       local g = b.groups[sig]
       local w = writer_for(g.cols)
@@ -423,7 +426,7 @@ function M.update(spec)
         end
         args[nargs + 1], args[nargs + 2] = g.keys[1], g.keys[g.n]
         if idx == #b.order then
-          op._send(w.update, unpack(args, 1, nargs + 2))
+          internal.send(w.update, unpack(args, 1, nargs + 2))
           in_flight = true
         else
           rows_written = rows_written + op.execute(w.update, unpack(args, 1, nargs + 2))
@@ -434,14 +437,14 @@ function M.update(spec)
         rows_written = rows_written + write_values(w, g)
       end
     end
-    t_write = t_write + (op._clock() - t0)
+    t_write = t_write + (internal.clock() - t0)
   end
   local function finish()
     if in_flight then
-      local t0 = op._clock()
+      local t0 = internal.clock()
       in_flight = false
-      rows_written = rows_written + op._wait_sent()
-      t_write = t_write + (op._clock() - t0)
+      rows_written = rows_written + internal.wait_sent()
+      t_write = t_write + (internal.clock() - t0)
     end
   end
 
@@ -481,14 +484,14 @@ function M.update(spec)
     current = nextb or { n = 0 }
   end
 
-  if tty then op._progress(nil) end
+  if tty then internal.progress(nil) end
   -- The temp tables of this transaction go now, so a later backfill in it can reuse their names.
   for _, w in pairs(writers) do
     if w.temp and w.created_in == tx_seq and not own_tx then op.execute("DROP TABLE " .. w.temp) end
   end
   if commit_each then op.execute("DELETE FROM " .. q(PROGRESS_TABLE) .. " WHERE name = $1", name) end
   report(true)
-  return { rows = rows_read, updated = rows_written, batches = batches, seconds = op._clock() - started,
+  return { rows = rows_read, updated = rows_written, batches = batches, seconds = internal.clock() - started,
     resumed_from = resumed_from, timings = { read = t_read, compute = t_compute, write = t_write } }
 end
 
