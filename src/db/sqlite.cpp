@@ -275,9 +275,7 @@ class SqliteConnection : public Connection {
   void exec_script(const std::string& sql) {
     char* err = nullptr;
     if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = (sqlite3_extended_errcode(db_) & 0xff) == SQLITE_AUTH ? guard_->error_message()
-                        : err                                                 ? err
-                                                                              : sqlite3_errmsg(db_);
+      std::string msg = guard_->error_message(err);
       sqlite3_free(err);
       throw SqlFailure(msg, sql, code_text(db_));
     }

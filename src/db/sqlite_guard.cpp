@@ -174,9 +174,14 @@ int SqliteGuard::refuse(std::string why) {
   return SQLITE_DENY;
 }
 
-std::string SqliteGuard::error_message() const {
-  if ((sqlite3_extended_errcode(db_) & 0xff) == SQLITE_AUTH && !refusal_.empty()) return refusal_;
-  return sqlite3_errmsg(db_);
+std::string SqliteGuard::error_message(const char* message) const {
+  std::string msg = message ? message : sqlite3_errmsg(db_);
+  // A refused function or pragma surfaces as SQLITE_ERROR "not authorized...", a refused ATTACH as
+  // SQLITE_AUTH.
+  if (!refusal_.empty() &&
+      ((sqlite3_extended_errcode(db_) & 0xff) == SQLITE_AUTH || msg.rfind("not authorized", 0) == 0))
+    return refusal_;
+  return msg;
 }
 
 }  // namespace luamig::db

@@ -33,8 +33,8 @@ class SqliteGuard {
   };
 
   // The message for the connection's last error: the authorizer's own when it refused the statement, else
-  // SQLite's.
-  std::string error_message() const;
+  // `message` (SQLite's, from sqlite3_errmsg when null).
+  std::string error_message(const char* message = nullptr) const;
 
  private:
   static int authorize(void* self, int action, const char* a1, const char* a2, const char* db,
