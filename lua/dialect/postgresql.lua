@@ -31,7 +31,12 @@ function D.literal(v)
   elseif t == "number" then
     if v ~= v or v == math.huge or v == -math.huge then return "'" .. tostring(v) .. "'" end
     if v == math.floor(v) and math.abs(v) < 2^53 then return format("%d", v) end
-    -- The shortest form that reads back as the same number: 0.00001, not 1.0000000000000001e-05.
+    -- The shortest form that reads back as the same number, without an exponent where a few decimals do:
+    -- 0.00001, not 1.0000000000000001e-05 nor 1e-05.
+    for decimals = 1, math.abs(v) < 1e15 and 20 or 0 do
+      local s = format("%." .. decimals .. "f", v)
+      if tonumber(s) == v then return s end
+    end
     for digits = 15, 16 do
       local s = format("%." .. digits .. "g", v)
       if tonumber(s) == v then return s end

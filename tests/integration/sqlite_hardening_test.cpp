@@ -43,7 +43,7 @@ std::string lua_str(const std::string& s) {
   char buf[8];
   for (unsigned char c : s) {
     if (c == '"' || c == '\\' || c < 32 || c >= 127) {
-      std::snprintf(buf, sizeof buf, "\\%u", static_cast<unsigned>(c));
+      std::snprintf(buf, sizeof buf, "\\%03u", static_cast<unsigned>(c));
       out.append(buf);
     } else {
       out.push_back(static_cast<char>(c));
