@@ -31,7 +31,10 @@ local function collecting_batch(table_name, opts)
   function b.drop_index(name, o) indexes[#indexes + 1] = function() op.drop_index(name, o) end end
   return b, function()
     if #changes > 0 then
-      for _, sql in ipairs(D.rebuild(table_name, changes, opts)) do host.execute(sql) end
+      local statements = D.rebuild(table_name, changes, opts)
+      local function apply() for _, sql in ipairs(statements) do host.execute(sql) end end
+      -- All or nothing: outside a transaction the rebuild gets one of its own.
+      if host.in_transaction() then apply() else host.transaction(apply) end
     end
     for _, f in ipairs(indexes) do f() end
   end

@@ -30,6 +30,11 @@ op.NULL_DEFAULT = setmetatable({}, { __tostring = function() return "op.NULL_DEF
 D.NULL_DEFAULT = op.NULL_DEFAULT
 
 local function run(statements)
+  -- A table rebuild (SQLite) is several statements that must all apply or none: outside a transaction
+  -- (`transactional = false`, autocommit_block) it gets one of its own.
+  if statements.atomic and not host.in_transaction() then
+    return host.transaction(function() for _, sql in ipairs(statements) do host.execute(sql) end end)
+  end
   for _, sql in ipairs(statements) do host.execute(sql) end
 end
 op._run = run

@@ -241,6 +241,7 @@ function D.rebuild(tbl, changes, opts)
     for _, d in ipairs(info.dropped) do if ddl.mentions(x.sql, d) then keep = false end end
     if keep then out[#out + 1] = text(renamed(ddl.tokenize(x.sql))) end
   end
+  out.atomic = true
   return out
 end
 

@@ -380,3 +380,36 @@ TEST_CASE("sqlite rebuild fuzz: random hostile names and literals, renamed, rety
     }
   }
 }
+
+TEST_CASE("sqlite a rebuild outside a transaction is all or nothing", "[sqlite]") {
+  for (const std::string call :
+       {"op.alter_column(\"t\", \"v\", { type = \"TEXT\", nullable = false })",
+        "op.batch_alter_table(\"t\", function(b) b.alter_column(\"v\", { nullable = false }) "
+        "end)",
+        "op.autocommit_block(function() op.alter_column(\"t\", \"v\", { nullable = false }) "
+        "end)"}) {
+    DYNAMIC_SECTION(call) {
+      TempProject proj;
+      proj.write_config("url = \"sqlite:///app.db\"");
+      proj.write_migration("a1a1a1a1", std::nullopt,
+                           "  op.create_table(\"t\", { \"id\", \"integer\" }, { \"v\", \"text\" })\n"
+                           "  op.execute(\"CREATE UNIQUE INDEX ix_t_v ON t (v)\")\n"
+                           "  op.execute(\"INSERT INTO t VALUES (1, 'a'), (2, NULL)\")",
+                           "");
+      proj.write_migration("b2b2b2b2", std::string("a1a1a1a1"), "  " + call, "");
+      std::string path = "migrations/versions/b2b2b2b2_msg.lua";
+      proj.write(path, "transactional = false\n" + proj.read(path));
+      auto r = upgrade(proj);
+      INFO(r);
+      CHECK(r.status == 1);
+      CHECK(r.err.find("NOT NULL constraint failed") != std::string::npos);
+      CHECK(r.err.find("b2b2b2b2") != std::string::npos);
+      CHECK(rows_of(proj, "SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+      CHECK(rows_of(proj, "SELECT name FROM sqlite_master ORDER BY name") ==
+            std::vector<std::string>{"alembic_version", "ix_t_v", "sqlite_autoindex_alembic_version_1", "t"});
+      CHECK(rows_of(proj, "SELECT name, \"notnull\" FROM pragma_table_info('t')") ==
+            std::vector<std::string>{"id|0", "v|0"});
+      CHECK(rows_of(proj, "SELECT count(*) FROM t") == std::vector<std::string>{"2"});
+    }
+  }
+}
