@@ -209,6 +209,14 @@ end
 
 -- Statements that rebuild `tbl` with `changes` applied, inside the caller's transaction.
 function D.rebuild(tbl, changes, opts)
+  -- With foreign keys enforced, DROP TABLE would first delete the rows (firing ON DELETE CASCADE in other tables).
+  local fk = host.query("PRAGMA foreign_keys")
+  local on = fk:next()
+  fk:close()
+  if on and on.foreign_keys == 1 then
+    error("table '" .. tbl .. "' cannot be rebuilt while PRAGMA foreign_keys is ON (dropping the old table would " ..
+      "delete or cascade rows); turn it off first, outside a transaction", 5)
+  end
   local info = describe(tbl)
   info.table, info.dropped, info.renamed = tbl, {}, {}
   for _, ch in ipairs(changes) do apply[ch.kind](info, ch) end

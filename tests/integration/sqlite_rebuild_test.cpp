@@ -413,3 +413,28 @@ TEST_CASE("sqlite a rebuild outside a transaction is all or nothing", "[sqlite]"
     }
   }
 }
+
+TEST_CASE("sqlite a rebuild is refused while foreign keys are enforced, and nothing is lost", "[sqlite]") {
+  TempProject proj;
+  proj.write_config("url = \"sqlite:///app.db\"");
+  proj.write_migration(
+      "a1a1a1a1", std::nullopt,
+      "  op.create_table(\"p\", { \"id\", \"integer\", primary_key = true }, { \"v\", \"text\" })\n"
+      "  op.create_table(\"c\", { \"id\", \"integer\" }, { \"p_id\", \"integer\", references = "
+      "\"p(id)\", ondelete = \"CASCADE\" })\n"
+      "  op.execute(\"INSERT INTO p VALUES (1, 'a')\")\n"
+      "  op.execute(\"INSERT INTO c VALUES (1, 1)\")",
+      "");
+  proj.write_migration("b2b2b2b2", std::string("a1a1a1a1"),
+                       "  op.execute(\"PRAGMA foreign_keys = ON\")\n"
+                       "  op.alter_column(\"p\", \"v\", { type = \"VARCHAR(9)\" })",
+                       "");
+  std::string path = "migrations/versions/b2b2b2b2_msg.lua";
+  proj.write(path, "transactional = false\n" + proj.read(path));
+  auto r = upgrade(proj);
+  INFO(r);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("PRAGMA foreign_keys is ON") != std::string::npos);
+  CHECK(rows_of(proj, "SELECT count(*) FROM c") == std::vector<std::string>{"1"});
+  CHECK(rows_of(proj, "SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+}
