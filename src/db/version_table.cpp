@@ -40,7 +40,9 @@ std::vector<std::string> VersionTable::heads(bool* table_exists) {
       rows = conn_.fetch(select);
     } catch (const SqlFailure& e) {
       if (e.sqlstate() == kUndefinedTable || !exists()) return {};
-      throw;
+      // Another process created it between the two reads (SQLite, several processes upgrading one file): read
+      // it now; any other error shows again here.
+      rows = conn_.fetch(select);
     }
   }
   if (table_exists) *table_exists = true;
