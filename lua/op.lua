@@ -21,10 +21,6 @@ op.text = values.text
 local is_text = values.is_text
 op.NULL_DEFAULT = values.NULL_DEFAULT
 
-local function run(statements)
-  for _, sql in ipairs(statements) do host.execute(sql) end
-end
-
 -- Runs one rendered statement: SQL text, { sql, params } or { sql, copy }. Returns the host's row count.
 local function run_statement(st)
   if type(st) == "string" then return host.execute(st) end
@@ -51,9 +47,18 @@ local function emit(rec)
   rec.sql = sql
   record(rec)
   local total = 0
-  for _, st in ipairs(statements) do
-    local n = run_statement(st)
-    total = (total < 0 or n < 0) and -1 or total + n
+  local function run_all()
+    for _, st in ipairs(statements) do
+      local n = run_statement(st)
+      total = (total < 0 or n < 0) and -1 or total + n
+    end
+  end
+  -- A table rebuild (SQLite) is several statements that must all apply or none: outside a transaction
+  -- (`transactional = false`, autocommit_block) it gets one of its own.
+  if statements.atomic and not host.in_transaction() then
+    host.transaction(run_all)
+  else
+    run_all()
   end
   return total
 end

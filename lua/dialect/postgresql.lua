@@ -45,6 +45,16 @@ function D.literal(v)
   elseif t == "number" then
     if v ~= v or v == math.huge or v == -math.huge then return "'" .. tostring(v) .. "'" end
     if v == math.floor(v) and math.abs(v) < 2^53 then return format("%d", v) end
+    -- The shortest form that reads back as the same number, without an exponent where a few decimals do:
+    -- 0.00001, not 1.0000000000000001e-05 nor 1e-05.
+    for decimals = 1, math.abs(v) < 1e15 and 20 or 0 do
+      local s = format("%." .. decimals .. "f", v)
+      if tonumber(s) == v then return s end
+    end
+    for digits = 15, 16 do
+      local s = format("%." .. digits .. "g", v)
+      if tonumber(s) == v then return s end
+    end
     return format("%.17g", v)
   elseif t == "boolean" then
     return v and "true" or "false"
@@ -237,7 +247,11 @@ function D.alter_column(tbl, name, opts)
   local col = q(name)
   if opts.type ~= nil then
     local sql = target .. " ALTER COLUMN " .. col .. " TYPE " .. D.column_type(opts.type)
-    if opts.using ~= nil then sql = sql .. " USING " .. tostring(opts.using) end
+    if opts.using ~= nil then
+      local using = D.is_text(opts.using) and opts.using.sql or opts.using
+      if type(using) ~= "string" then error("op.alter_column: using must be SQL text (a string or op.text)", 4) end
+      sql = sql .. " USING " .. using
+    end
     out[#out + 1] = sql
   end
   if opts.nullable ~= nil then
@@ -272,8 +286,12 @@ function D.create_index(name, tbl, columns, opts)
   local sql = "CREATE " .. (opts.unique and "UNIQUE " or "") .. "INDEX " .. (opts.concurrently and "CONCURRENTLY " or "") ..
     (opts.if_not_exists and "IF NOT EXISTS " or "") .. q(name) .. " ON " .. qualify(tbl, opts)
   if opts.using then
-    if not tostring(opts.using):match("^[%a_][%w_]*$") then error("op.create_index: bad index method '" .. tostring(opts.using) .. "'", 4) end
-    sql = sql .. " USING " .. opts.using
+    -- The string checked is the string spliced: a table whose __tostring and __concat disagree cannot slip past.
+    local method = opts.using
+    if type(method) ~= "string" or not method:match("^[%a_][%w_]*$") then
+      error("op.create_index: bad index method '" .. tostring(method) .. "' (a name such as btree, gin, gist)", 4)
+    end
+    sql = sql .. " USING " .. method
   end
   sql = sql .. " (" .. concat(exprs, ", ") .. ")"
   if opts.include then sql = sql .. " INCLUDE (" .. ident_list(opts.include) .. ")" end

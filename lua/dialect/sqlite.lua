@@ -20,7 +20,7 @@ D.caps = {
   comments = false,
 }
 
-local q, concat, format, upper = D.quote_ident, table.concat, string.format, string.upper
+local q, concat, format = D.quote_ident, table.concat, string.format
 
 local generic = {
   string = function(t) return t.length and format("VARCHAR(%d)", t.length) or "VARCHAR" end,
@@ -102,14 +102,17 @@ function D.drop_table(name, opts)
 end
 
 function D.create_index(name, tbl, columns, opts)
-  if opts.using then error("op.create_index: index method '" .. tostring(opts.using) .. "' is not available on SQLite", 4) end
+  if opts.using then
+    error("op.create_index: index method '" .. (type(opts.using) == "string" and opts.using or type(opts.using)) ..
+      "' is not available on SQLite", 4)
+  end
   if opts.include then error("op.create_index: INCLUDE columns are not available on SQLite", 4) end
   local exprs = {}
   for i, c in ipairs(columns) do exprs[i] = D.is_text(c) and c.sql or q(c) end
   -- SQLite has no concurrent index builds (a plain build is the equivalent) and puts the schema on the index.
   local sql = "CREATE " .. (opts.unique and "UNIQUE " or "") .. "INDEX " .. (opts.if_not_exists and "IF NOT EXISTS " or "") ..
     D.qualify(name, opts) .. " ON " .. q(tbl) .. " (" .. concat(exprs, ", ") .. ")"
-  if opts.where then sql = sql .. " WHERE " .. tostring(opts.where) end
+  if opts.where then sql = sql .. " WHERE " .. (D.is_text(opts.where) and opts.where.sql or opts.where) end
   return { sql }
 end
 
@@ -120,134 +123,10 @@ end
 ---------------------------------------------------------------------------------------------------------------
 -- Table rebuilds
 
--- Splits `s` on commas outside parentheses and quotes.
-local function split_top(s)
-  local parts, depth, start, i, n = {}, 0, 1, 1, #s
-  while i <= n do
-    local c = s:sub(i, i)
-    if c == "'" or c == '"' or c == "`" or c == "[" then
-      local close = c == "[" and "]" or c
-      local j = i + 1
-      while j <= n do
-        local d = s:sub(j, j)
-        if d == close then
-          if s:sub(j + 1, j + 1) == close and close ~= "]" then j = j + 1 else break end
-        end
-        j = j + 1
-      end
-      i = j
-    elseif c == "(" then depth = depth + 1
-    elseif c == ")" then depth = depth - 1
-    elseif c == "," and depth == 0 then
-      parts[#parts + 1] = s:sub(start, i - 1):match("^%s*(.-)%s*$")
-      start = i + 1
-    end
-    i = i + 1
-  end
-  parts[#parts + 1] = s:sub(start):match("^%s*(.-)%s*$")
-  return parts
-end
-
--- Reads a leading identifier (quoted or bare); returns its text and the rest of `s`.
-local function leading_ident(s)
-  local c = s:sub(1, 1)
-  if c == '"' or c == "`" or c == "[" then
-    local close = c == "[" and "]" or c
-    local i, out = 2, {}
-    while i <= #s do
-      local d = s:sub(i, i)
-      if d == close then
-        if s:sub(i + 1, i + 1) == close and close ~= "]" then out[#out + 1] = d; i = i + 2
-        else return concat(out), s:sub(i + 1) end
-      else out[#out + 1] = d; i = i + 1 end
-    end
-    return concat(out), ""
-  end
-  local word, rest = s:match("^([%w_]+)(.*)$")
-  return word, rest or ""
-end
-
-local table_constraint_words = { CONSTRAINT = true, PRIMARY = true, UNIQUE = true, CHECK = true, FOREIGN = true }
-local column_constraint_words = { "CONSTRAINT", "PRIMARY", "NOT", "NULL", "UNIQUE", "CHECK", "DEFAULT", "COLLATE",
-  "REFERENCES", "GENERATED", "AS" }
-
--- Position of keyword `kw` as a whole word in `s`, outside parentheses and quotes; nil when absent.
-local function find_word(s, kw, init)
-  local up = upper(s)
-  local pos = init or 1
-  while true do
-    local a, b = up:find("%f[%w_]" .. kw .. "%f[^%w_]", pos)
-    if not a then return nil end
-    -- depth/quote check
-    local depth, quote = 0, nil
-    for i = 1, a - 1 do
-      local c = s:sub(i, i)
-      if quote then
-        if c == quote then quote = nil end
-      elseif c == "'" or c == '"' then quote = c
-      elseif c == "(" then depth = depth + 1
-      elseif c == ")" then depth = depth - 1 end
-    end
-    if depth == 0 and not quote then return a, b end
-    pos = b + 1
-  end
-end
-
--- Splits a column definition's text after its name into the type and the constraints.
-local function split_type(rest)
-  local first
-  for _, kw in ipairs(column_constraint_words) do
-    local a = find_word(rest, kw)
-    if a and (not first or a < first) then first = a end
-  end
-  if not first then return rest:match("^%s*(.-)%s*$"), "" end
-  return rest:sub(1, first - 1):match("^%s*(.-)%s*$"), rest:sub(first)
-end
-
--- Removes "DEFAULT <value>" from a constraints string.
-local function remove_default(cons)
-  local a, b = find_word(cons, "DEFAULT")
-  if not a then return cons end
-  local rest = cons:sub(b + 1)
-  local ws = rest:match("^%s*")
-  local body = rest:sub(#ws + 1)
-  local len
-  local c = body:sub(1, 1)
-  if c == "(" then
-    local depth = 0
-    for i = 1, #body do
-      local d = body:sub(i, i)
-      if d == "(" then depth = depth + 1 elseif d == ")" then depth = depth - 1 end
-      if depth == 0 then len = i; break end
-    end
-  elseif c == "'" then
-    local i = 2
-    while i <= #body do
-      if body:sub(i, i) == "'" then
-        if body:sub(i + 1, i + 1) == "'" then i = i + 2 else break end
-      else i = i + 1 end
-    end
-    len = i
-  else
-    len = #(body:match("^[%+%-]?[%w_%.]+") or "")
-  end
-  return (cons:sub(1, a - 1) .. body:sub((len or #body) + 1)):gsub("%s+", " ")
-end
-
-local function remove_not_null(cons)
-  local a, b = find_word(cons, "NOT")
-  while a do
-    local after = cons:sub(b + 1)
-    local ws = after:match("^%s*")
-    if upper(after:sub(#ws + 1, #ws + 4)) == "NULL" then
-      cons = cons:sub(1, a - 1) .. after:sub(#ws + 5)
-      a, b = find_word(cons, "NOT")
-    else
-      a, b = find_word(cons, "NOT", b + 1)
-    end
-  end
-  return cons
-end
+-- The stored DDL is read with a real tokenizer (lua/sqlite_ddl.lua): renames touch identifiers only, literals and
+-- comments are carried over byte for byte, and a quoted name holding "(" or "," is one token.
+local ddl = host.engine_module("sqlite_ddl")
+local text, trim = ddl.text, ddl.trim
 
 -- Reads the table's CREATE statement, indexes and triggers from the catalog.
 local function describe(tbl)
@@ -255,28 +134,16 @@ local function describe(tbl)
   local row = stream:next()
   stream:close()
   if not row then error("table '" .. tbl .. "' does not exist", 5) end
-  local sql = row.sql
-  local open = sql:find("%(")
-  local close
-  for i = #sql, 1, -1 do if sql:sub(i, i) == ")" then close = i; break end end
-  local info = { columns = {}, constraints = {}, suffix = sql:sub(close + 1), extras = {} }
-  for _, def in ipairs(split_top(sql:sub(open + 1, close - 1))) do
-    local word = upper(def:match("^([%a_]+)") or "")
-    if table_constraint_words[word] and not def:match('^"') then
-      local name = word == "CONSTRAINT" and select(1, leading_ident(def:match("^%a+%s+(.*)$"))) or nil
-      info.constraints[#info.constraints + 1] = { name = name, sql = def }
-    else
-      local name, rest = leading_ident(def)
-      local typ, cons = split_type(rest)
-      info.columns[#info.columns + 1] = { name = name, old_name = name, type = typ, constraints = cons }
-    end
-  end
+  local info = ddl.parse_table(row.sql)
+  for _, c in ipairs(info.columns) do c.old_name = c.name end
+  info.extras = {}
   local s = host.query("SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND tbl_name = $1 AND sql IS NOT NULL ORDER BY type, name", tbl)
   while true do
     local r = s:next()
     if not r then break end
     info.extras[#info.extras + 1] = { type = r.type, name = r.name, sql = r.sql }
   end
+  s:close()
   return info
 end
 
@@ -285,18 +152,24 @@ local function find_column(info, name)
   return nil
 end
 
+-- A column definition rendered by D.column_def, parsed back into its parts.
+local function parsed_column(def)
+  local info = ddl.parse_table("CREATE TABLE t (" .. def .. ")")
+  return info.columns[1]
+end
+
 -- Applies one change to the described table (in memory).
 local apply = {}
 function apply.add_column(info, ch)
-  local def = D.column_def(ch.column)
-  local name, rest = leading_ident(def)
-  local typ, cons = split_type(rest)
-  info.columns[#info.columns + 1] = { name = name, type = typ, constraints = cons, new = true }
+  local col = parsed_column(D.column_def(ch.column))
+  col.new = true
+  info.columns[#info.columns + 1] = col
 end
 function apply.drop_column(info, ch)
   local _, i = find_column(info, ch.name)
   if not i then error("column '" .. ch.name .. "' does not exist in table '" .. info.table .. "'", 5) end
-  info.dropped[#info.dropped + 1] = ch.name
+  local col = info.columns[i]
+  if col.old_name then info.dropped[#info.dropped + 1] = col.old_name end
   table.remove(info.columns, i)
 end
 function apply.alter_column(info, ch)
@@ -304,24 +177,35 @@ function apply.alter_column(info, ch)
   if not col then error("column '" .. ch.name .. "' does not exist in table '" .. info.table .. "'", 5) end
   local o = ch.opts
   if o.type ~= nil then
-    col.type = D.column_type(o.type)
-    if o.using then col.using = tostring(o.using) end
+    col.type = ddl.tokenize(D.column_type(o.type))
+    if o.using ~= nil then col.using = D.is_text(o.using) and o.using.sql or o.using end
+    if type(col.using) ~= "string" and col.using ~= nil then
+      error("op.alter_column: using must be SQL text (a string or op.text)", 5)
+    end
   end
   if o.nullable ~= nil then
-    col.constraints = remove_not_null(col.constraints)
-    if o.nullable == false then col.constraints = col.constraints .. " NOT NULL" end
+    col.constraints = trim(ddl.remove_not_null(col.constraints))
+    if o.nullable == false then col.constraints = ddl.tokenize(text(col.constraints) .. " NOT NULL") end
   end
   if o.default ~= nil then
-    col.constraints = remove_default(col.constraints)
-    if o.default ~= D.NULL_DEFAULT then col.constraints = col.constraints .. " DEFAULT " .. D.literal(o.default) end
+    col.constraints = trim(ddl.remove_default(col.constraints))
+    if o.default ~= D.NULL_DEFAULT then
+      col.constraints = ddl.tokenize(text(col.constraints) .. " DEFAULT " .. D.literal(o.default))
+    end
   end
   if o.new_name ~= nil then
-    info.renamed[col.name] = o.new_name
+    if type(o.new_name) ~= "string" or o.new_name == "" then error("new_name must be a non-empty string", 5) end
+    -- Renamed where the table's own definition names it now, so later changes in the batch see the new name;
+    -- indexes and triggers are renamed at the end, from their stored names.
+    local map = { [col.name] = o.new_name }
+    for _, c in ipairs(info.columns) do c.constraints = ddl.rename(c.constraints, map, info.table, q) end
+    for _, c in ipairs(info.constraints) do c.tokens = ddl.rename(c.tokens, map, info.table, q) end
+    if col.old_name then info.renamed[col.old_name] = o.new_name end
     col.name = o.new_name
   end
 end
 function apply.add_constraint(info, ch)
-  info.constraints[#info.constraints + 1] = { name = ch.constraint.name, sql = D.constraint_def(ch.constraint) }
+  info.constraints[#info.constraints + 1] = { name = ch.constraint.name, tokens = ddl.tokenize(D.constraint_def(ch.constraint)) }
 end
 function apply.drop_constraint(info, ch)
   for i, c in ipairs(info.constraints) do
@@ -331,37 +215,32 @@ function apply.drop_constraint(info, ch)
     "' (SQLite only knows constraints declared with a name)", 5)
 end
 
-local function mentions(sql, name)
-  return sql:find('"' .. name:gsub('"', '""'):gsub("%p", "%%%0") .. '"') or sql:find("%f[%w_]" .. name:gsub("%p", "%%%0") .. "%f[^%w_]")
-end
-
--- `sql` with every renamed column's old name (quoted or bare) replaced by the new, quoted name.
-local function rename_in(sql, renamed)
-  for old, new in pairs(renamed) do
-    local pat = old:gsub("%p", "%%%0")
-    local repl = q(new):gsub("%%", "%%%%")
-    sql = sql:gsub('"' .. pat .. '"', repl)
-    sql = sql:gsub("%f[%w_\"]" .. pat .. "%f[^%w_\"]", repl)
-  end
-  return sql
-end
-
 -- Statements that rebuild `tbl` with `changes` applied, inside the caller's transaction.
 function D.rebuild(tbl, changes, opts)
+  -- With foreign keys enforced, DROP TABLE would first delete the rows (firing ON DELETE CASCADE in other tables).
+  local fk = host.query("PRAGMA foreign_keys")
+  local on = fk:next()
+  fk:close()
+  if on and on.foreign_keys == 1 then
+    error("table '" .. tbl .. "' cannot be rebuilt while PRAGMA foreign_keys is ON (dropping the old table would " ..
+      "delete or cascade rows); turn it off first, outside a transaction", 5)
+  end
   local info = describe(tbl)
   info.table, info.dropped, info.renamed = tbl, {}, {}
   for _, ch in ipairs(changes) do apply[ch.kind](info, ch) end
+  local function renamed(tokens) return next(info.renamed) and ddl.rename(tokens, info.renamed, tbl, q) or tokens end
   local tmp = "_luamig_rebuild_" .. tbl
   local defs, into, from = {}, {}, {}
   for _, c in ipairs(info.columns) do
-    local def = q(c.name) .. (c.type ~= "" and (" " .. c.type) or "") .. (c.constraints:find("%S") and (" " .. c.constraints:match("^%s*(.-)%s*$")) or "")
-    defs[#defs + 1] = def
+    local typ = text(c.type)
+    local cons = text(c.constraints)
+    defs[#defs + 1] = q(c.name) .. (typ:find("%S") and (" " .. typ) or "") .. (cons:find("%S") and (" " .. cons) or "")
     if not c.new then
       into[#into + 1] = q(c.name)
       from[#from + 1] = c.using or q(c.old_name)
     end
   end
-  for _, c in ipairs(info.constraints) do defs[#defs + 1] = rename_in(c.sql, info.renamed) end
+  for _, c in ipairs(info.constraints) do defs[#defs + 1] = text(c.tokens) end
   local out = {
     "CREATE TABLE " .. q(tmp) .. " (\n    " .. concat(defs, ",\n    ") .. "\n)" .. info.suffix,
   }
@@ -374,11 +253,11 @@ function D.rebuild(tbl, changes, opts)
   out[#out + 1] = "ALTER TABLE " .. q(tmp) .. " RENAME TO " .. q(tbl)
   out[#out + 1] = "PRAGMA legacy_alter_table = OFF"
   for _, x in ipairs(info.extras) do
-    local sql, keep = x.sql, true
-    for _, d in ipairs(info.dropped) do if mentions(sql, d) then keep = false end end
-    sql = rename_in(sql, info.renamed)
-    if keep then out[#out + 1] = sql end
+    local keep = true
+    for _, d in ipairs(info.dropped) do if ddl.mentions(x.sql, d) then keep = false end end
+    if keep then out[#out + 1] = text(renamed(ddl.tokenize(x.sql))) end
   end
+  out.atomic = true
   return out
 end
 

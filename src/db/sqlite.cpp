@@ -1,16 +1,19 @@
 // SQLite through the system libsqlite3. Statements accept PostgreSQL-style "$1" placeholders (SQLite treats
 // "$1" as a named parameter, bound here by name), so migrations written with $N run on both dialects.
+#include "dialect/sqlite.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sqlite3.h>
 
 #include <climits>
 #include <memory>
 #include <stdexcept>
-#include <sqlite3.h>
 
 #include "db/connection.hpp"
 #include "db/statement_shape.hpp"
 #include "dialect/sqlite.hpp"
+#include "db/sqlite_guard.hpp"
 #include "util/error.hpp"
 #include "util/sql_failure.hpp"
 
@@ -19,21 +22,23 @@ namespace {
 
 // SQLite's result code, shown where PostgreSQL would show an SQLSTATE: "SQLITE_CONSTRAINT (2067)".
 std::string code_text(sqlite3* db) {
-  static const char* names[] = {"OK", "ERROR", "INTERNAL", "PERM", "ABORT", "BUSY", "LOCKED", "NOMEM", "READONLY",
-                                "INTERRUPT", "IOERR", "CORRUPT", "NOTFOUND", "FULL", "CANTOPEN", "PROTOCOL", "EMPTY",
-                                "SCHEMA", "TOOBIG", "CONSTRAINT", "MISMATCH", "MISUSE", "NOLFS", "AUTH", "FORMAT",
-                                "RANGE", "NOTADB"};
+  static const char* names[] = {
+      "OK",        "ERROR",      "INTERNAL", "PERM",     "ABORT", "BUSY",     "LOCKED",   "NOMEM", "READONLY",
+      "INTERRUPT", "IOERR",      "CORRUPT",  "NOTFOUND", "FULL",  "CANTOPEN", "PROTOCOL", "EMPTY", "SCHEMA",
+      "TOOBIG",    "CONSTRAINT", "MISMATCH", "MISUSE",   "NOLFS", "AUTH",     "FORMAT",   "RANGE", "NOTADB"};
   int ext = sqlite3_extended_errcode(db);
   int primary = ext & 0xff;
-  const char* name = primary >= 0 && primary < static_cast<int>(sizeof names / sizeof *names) ? names[primary] : "?";
+  const char* name =
+      primary >= 0 && primary < static_cast<int>(sizeof names / sizeof *names) ? names[primary] : "?";
   return fmt::format("SQLITE_{} ({})", name, ext);
 }
 
 class Statement {
  public:
-  Statement(sqlite3* db, const std::string& sql, const char** tail = nullptr) : db_(db) {
+  Statement(sqlite3* db, const SqliteGuard& guard, const std::string& sql, const char** tail = nullptr)
+      : db_(db), guard_(guard) {
     if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, tail) != SQLITE_OK)
-      throw SqlFailure(sqlite3_errmsg(db), sql, code_text(db));
+      throw SqlFailure(guard.error_message(), sql, code_text(db));
   }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
@@ -79,23 +84,30 @@ class Statement {
       const auto& p = params[n - 1];
       int rc = p ? sqlite3_bind_text(stmt_, i, p->data(), static_cast<int>(p->size()), SQLITE_TRANSIENT)
                  : sqlite3_bind_null(stmt_, i);
-      if (rc != SQLITE_OK) throw SqlFailure(sqlite3_errmsg(db_), sql, code_text(db_));
+      if (rc != SQLITE_OK) throw SqlFailure(guard_.error_message(), sql, code_text(db_));
     }
   }
 
  private:
   sqlite3* db_;
+  const SqliteGuard& guard_;
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-// Counts the connection's transactions; a stream opened inside one stops at its end, as a PostgreSQL cursor does
-// (SQLite would otherwise go on reading outside it, from a later state of the database).
+// Counts the connection's transactions; a stream opened inside one stops at its end, as a PostgreSQL cursor
+// does (SQLite would otherwise go on reading outside it, from a later state of the database).
 using TxGeneration = std::shared_ptr<unsigned long long>;
 
 class SqliteStream : public RowStream {
  public:
-  SqliteStream(sqlite3* db, const std::string& sql, const std::vector<Param>& params, TxGeneration tx = nullptr)
-      : db_(db), sql_(sql), stmt_(db, sql), tx_(std::move(tx)), tx_at_start_(tx_ ? *tx_ : 0) {
+  SqliteStream(sqlite3* db, const SqliteGuard& guard, const std::string& sql,
+               const std::vector<Param>& params, TxGeneration tx = nullptr)
+      : db_(db),
+        guard_(guard),
+        sql_(sql),
+        stmt_(db, guard, sql),
+        tx_(std::move(tx)),
+        tx_at_start_(tx_ ? *tx_ : 0) {
     stmt_.bind(params, sql);
     int n = sqlite3_column_count(stmt_.get());
     for (int i = 0; i < n; ++i) columns_.emplace_back(sqlite3_column_name(stmt_.get(), i));
@@ -138,10 +150,19 @@ class SqliteStream : public RowStream {
     for (size_t i = 0; i < columns_.size(); ++i) {
       int c = static_cast<int>(i);
       switch (sqlite3_column_type(stmt_.get(), c)) {
-        case SQLITE_NULL: row[i].kind = Cell::Null; row[i].text.clear(); continue;
-        case SQLITE_INTEGER: row[i].kind = Cell::Integer; break;
-        case SQLITE_FLOAT: row[i].kind = Cell::Float; break;
-        default: row[i].kind = Cell::Text; break;
+        case SQLITE_NULL:
+          row[i].kind = Cell::Null;
+          row[i].text.clear();
+          continue;
+        case SQLITE_INTEGER:
+          row[i].kind = Cell::Integer;
+          break;
+        case SQLITE_FLOAT:
+          row[i].kind = Cell::Float;
+          break;
+        default:
+          row[i].kind = Cell::Text;
+          break;
       }
       const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), c));
       row[i].text.assign(text ? text : "", static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), c)));
@@ -165,11 +186,12 @@ class SqliteStream : public RowStream {
     }
     if (rc != SQLITE_ROW) {
       done_ = true;
-      throw SqlFailure(sqlite3_errmsg(db_), sql_, code_text(db_));
+      throw SqlFailure(guard_.error_message(), sql_, code_text(db_));
     }
   }
 
   sqlite3* db_;
+  const SqliteGuard& guard_;
   std::string sql_;
   Statement stmt_;
   TxGeneration tx_;
@@ -191,7 +213,8 @@ class TransactionLock : public MigrationLock {
 class SqliteConnection : public Connection {
  public:
   explicit SqliteConnection(const config::DatabaseUrl& url) {
-    int rc = sqlite3_open_v2(url.path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
+    int rc = sqlite3_open_v2(url.path.c_str(), &db_,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
     if (rc != SQLITE_OK) {
       std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close(db_);
@@ -200,9 +223,18 @@ class SqliteConnection : public Connection {
     // Other processes may hold the write lock for a whole revision: wait for it rather than fail.
     sqlite3_busy_timeout(db_, 10 * 60 * 1000);
     sqlite3_extended_result_codes(db_, 1);
+    try {
+      guard_ = std::make_unique<SqliteGuard>(db_);
+    } catch (...) {
+      sqlite3_close(db_);
+      throw;
+    }
   }
   ~SqliteConnection() override {
-    if (in_tx_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (in_tx_) {
+      SqliteGuard::EngineTransaction engine(*guard_);
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
     sqlite3_close_v2(db_);
   }
 
@@ -210,16 +242,23 @@ class SqliteConnection : public Connection {
 
   void begin() override {
     // IMMEDIATE takes the write lock now, so two processes serialise on whole revisions.
+    SqliteGuard::EngineTransaction engine(*guard_);
     exec_script("BEGIN IMMEDIATE");
     in_tx_ = true;
   }
   void commit() override {
-    exec_script("COMMIT");
+    {
+      SqliteGuard::EngineTransaction engine(*guard_);
+      exec_script("COMMIT");
+    }
     in_tx_ = false;
     ++*tx_generation_;
   }
   void rollback() noexcept override {
-    if (sqlite3_get_autocommit(db_) == 0) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (sqlite3_get_autocommit(db_) == 0) {
+      SqliteGuard::EngineTransaction engine(*guard_);
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
     in_tx_ = false;
     ++*tx_generation_;
   }
@@ -231,33 +270,34 @@ class SqliteConnection : public Connection {
       run_script(sql);
       return sqlite3_changes(db_);
     }
-    Statement stmt(db_, sql);
+    Statement stmt(db_, *guard_, sql);
     stmt.bind(params, sql);
     int rc;
     while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
     }
-    if (rc != SQLITE_DONE) throw SqlFailure(sqlite3_errmsg(db_), sql, code_text(db_));
+    if (rc != SQLITE_DONE) throw SqlFailure(guard_->error_message(), sql, code_text(db_));
     return sqlite3_changes(db_);
   }
 
   ResultRows fetch(const std::string& sql, const std::vector<Param>& params) override {
-    SqliteStream s(db_, sql, params);
+    SqliteStream s(db_, *guard_, sql, params);
     ResultRows rows;
     std::vector<Cell> row;
     while (s.next(row)) {
       std::vector<std::optional<std::string>> out;
-      for (auto& c : row) out.emplace_back(c.kind == Cell::Null ? std::nullopt : std::optional<std::string>(c.text));
+      for (auto& c : row)
+        out.emplace_back(c.kind == Cell::Null ? std::nullopt : std::optional<std::string>(c.text));
       rows.push_back(std::move(out));
     }
     return rows;
   }
 
   std::unique_ptr<RowStream> stream(const std::string& sql, const std::vector<Param>& params) override {
-    return std::make_unique<SqliteStream>(db_, sql, params, in_tx_ ? tx_generation_ : nullptr);
+    return std::make_unique<SqliteStream>(db_, *guard_, sql, params, in_tx_ ? tx_generation_ : nullptr);
   }
 
-  // No COPY in SQLite: one prepared INSERT, stepped once per row, inside the caller's transaction. The column limit
-  // is PostgreSQL's, so a migration that loads rows on SQLite loads them on PostgreSQL too.
+  // No COPY in SQLite: one prepared INSERT, stepped once per row, inside the caller's transaction. The column
+  // limit is PostgreSQL's, so a migration that loads rows on SQLite loads them on PostgreSQL too.
   long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
                       const std::vector<std::vector<Param>>& rows) override {
     constexpr size_t kMaxCopyColumns = 32;
@@ -265,14 +305,16 @@ class SqliteConnection : public Connection {
       throw RunError(fmt::format("COPY takes 1 to {} columns here, not {}", kMaxCopyColumns, columns.size()));
     std::vector<std::string> slots;
     for (size_t i = 1; i <= columns.size(); ++i) slots.push_back(fmt::format("${}", i));
-    std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ({})", table, fmt::join(columns, ", "), fmt::join(slots, ", "));
-    Statement stmt(db_, sql);
+    std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ({})", table, fmt::join(columns, ", "),
+                                  fmt::join(slots, ", "));
+    Statement stmt(db_, *guard_, sql);
     for (const auto& row : rows) {
       if (row.size() != columns.size())
-        throw std::logic_error(fmt::format("COPY row has {} values for {} columns", row.size(), columns.size()));
+        throw std::logic_error(
+            fmt::format("COPY row has {} values for {} columns", row.size(), columns.size()));
       stmt.bind(row, sql);
       int rc = sqlite3_step(stmt.get());
-      if (rc != SQLITE_DONE) throw SqlFailure(sqlite3_errmsg(db_), sql, code_text(db_));
+      if (rc != SQLITE_DONE) throw SqlFailure(guard_->error_message(), sql, code_text(db_));
       sqlite3_reset(stmt.get());
     }
     return static_cast<long long>(rows.size());
@@ -283,9 +325,9 @@ class SqliteConnection : public Connection {
   // sqlite3_interrupt is documented as safe to call from another thread.
   void cancel() noexcept override { sqlite3_interrupt(db_); }
 
-  // SQLite's write lock is the transaction itself: begin() takes it with BEGIN IMMEDIATE for each revision, and the
-  // runner re-reads the version table in every one (Dialect::serializes_by_transaction). The migration lock only
-  // sets how long BEGIN IMMEDIATE waits for another process: the busy timeout.
+  // SQLite's write lock is the transaction itself: begin() takes it with BEGIN IMMEDIATE for each revision,
+  // and the runner re-reads the version table in every one (Dialect::serializes_by_transaction). The
+  // migration lock only sets how long BEGIN IMMEDIATE waits for another process: the busy timeout.
   std::unique_ptr<MigrationLock> acquire_migration_lock(const LockRequest& request) override {
     auto ms = request.timeout.count();
     sqlite3_busy_timeout(db_, ms <= 0 || ms > INT_MAX ? INT_MAX : static_cast<int>(ms));
@@ -300,7 +342,7 @@ class SqliteConnection : public Connection {
       sqlite3_stmt* raw = nullptr;
       const char* tail = nullptr;
       if (sqlite3_prepare_v2(db_, rest, static_cast<int>(end - rest), &raw, &tail) != SQLITE_OK)
-        throw SqlFailure(sqlite3_errmsg(db_), sql, code_text(db_));
+        throw SqlFailure(guard_->error_message(), sql, code_text(db_));
       std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
       rest = tail ? tail : end;
       if (!raw) continue;  // whitespace or a comment
@@ -316,20 +358,21 @@ class SqliteConnection : public Connection {
       int rc;
       while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
       }
-      if (rc != SQLITE_DONE) throw SqlFailure(sqlite3_errmsg(db_), sql, code_text(db_));
+      if (rc != SQLITE_DONE) throw SqlFailure(guard_->error_message(), sql, code_text(db_));
     }
   }
 
   void exec_script(const std::string& sql) {
     char* err = nullptr;
     if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : sqlite3_errmsg(db_);
+      std::string msg = guard_->error_message(err);
       sqlite3_free(err);
       throw SqlFailure(msg, sql, code_text(db_));
     }
   }
 
   sqlite3* db_ = nullptr;
+  std::unique_ptr<SqliteGuard> guard_;
   dialect::SQLite dialect_;
   bool in_tx_ = false;
   TxGeneration tx_generation_ = std::make_shared<unsigned long long>(0);

@@ -17,7 +17,9 @@ VersionTable::VersionTable(Connection& conn, std::string table, std::string sche
   qualified_ = conn_.dialect().qualify(table_, schema_);
 }
 
-bool VersionTable::exists() { return !conn_.fetch(conn_.dialect().table_exists_query(), {table_, schema_}).empty(); }
+bool VersionTable::exists() {
+  return !conn_.fetch(conn_.dialect().table_exists_query(), {table_, schema_}).empty();
+}
 
 void VersionTable::ensure() {
   if (!exists()) conn_.execute(create_sql());
@@ -38,7 +40,9 @@ std::vector<std::string> VersionTable::heads(bool* table_exists) {
       rows = conn_.fetch(select);
     } catch (const SqlFailure& e) {
       if (e.sqlstate() == kUndefinedTable || !exists()) return {};
-      throw;
+      // Another process created it between the two reads (SQLite, several processes upgrading one file): read
+      // it now; any other error shows again here.
+      rows = conn_.fetch(select);
     }
   }
   if (table_exists) *table_exists = true;
@@ -50,22 +54,26 @@ std::vector<std::string> VersionTable::heads(bool* table_exists) {
 }
 
 void VersionTable::expect_one(long long n, const std::string& what) {
-  if (n < 0) return;   // an offline (--sql) connection cannot know the count
+  if (n < 0) return;  // an offline (--sql) connection cannot know the count
   if (n != 1)
-    throw RunError(fmt::format("version table {} out of sync: {} changed {} rows instead of 1 (did another process "
-                               "change it?)",
-                               qualified_, what, n));
+    throw RunError(
+        fmt::format("version table {} out of sync: {} changed {} rows instead of 1 (did another process "
+                    "change it?)",
+                    qualified_, what, n));
 }
 
 void VersionTable::insert(const std::string& rev) {
   const auto& d = conn_.dialect();
-  expect_one(conn_.execute(fmt::format("INSERT INTO {} (version_num) VALUES ({})", qualified_, d.placeholder(1)), {rev}),
-             "inserting " + rev);
+  expect_one(
+      conn_.execute(fmt::format("INSERT INTO {} (version_num) VALUES ({})", qualified_, d.placeholder(1)),
+                    {rev}),
+      "inserting " + rev);
 }
 
 void VersionTable::remove(const std::string& rev) {
   const auto& d = conn_.dialect();
-  expect_one(conn_.execute(fmt::format("DELETE FROM {} WHERE version_num = {}", qualified_, d.placeholder(1)), {rev}),
+  expect_one(conn_.execute(fmt::format("DELETE FROM {} WHERE version_num = {}", qualified_, d.placeholder(1)),
+                           {rev}),
              "deleting " + rev);
 }
 

@@ -18,8 +18,8 @@ class VersionTable {
   // tells the two apart. Outside a transaction this is one query (the SELECT itself; a missing table is
   // caught).
   std::vector<std::string> heads(bool* table_exists = nullptr);
-  // Single-row changes; each checks that exactly one row changed, as Alembic's HeadMaintainer does, and throws
-  // RunError otherwise ("version table out of sync").
+  // Single-row changes; each checks that exactly one row changed, as Alembic's HeadMaintainer does, and
+  // throws RunError otherwise ("version table out of sync").
   void insert(const std::string& rev);
   void remove(const std::string& rev);
   void update(const std::string& from, const std::string& to);

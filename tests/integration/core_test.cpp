@@ -125,7 +125,8 @@ TEST_CASE("core: upgrade head then downgrade base and back", "[core]") {
   CHECK(db.table_exists("t3"));
   // Which environment and database first, then one line per step, Alembic's wording, with the time taken.
   const std::string where = "Environment default, database " + db.url() + "\n";
-  CHECK_THAT(up.out, Matches(where + "Running upgrade  -> 1111aaaa0001, create t1 \\(\\d+ ms\\)\n"
+  CHECK_THAT(up.out,
+             Matches(where + "Running upgrade  -> 1111aaaa0001, create t1 \\(\\d+ ms\\)\n"
                              "Running upgrade 1111aaaa0001 -> 2222bbbb0002, add note \\(\\d+ ms\\)\n"
                              "Running upgrade 2222bbbb0002 -> 3333cccc0003, create t3 \\(\\d+ ms\\)\n"));
   CHECK(up.err.empty());
@@ -141,9 +142,10 @@ TEST_CASE("core: upgrade head then downgrade base and back", "[core]") {
 
   auto down = lm(proj, db, {"downgrade", "base"});
   REQUIRE(down.status == 0);
-  CHECK_THAT(down.out, Matches(where + "Running downgrade 3333cccc0003 -> 2222bbbb0002, create t3 \\(\\d+ ms\\)\n"
-                               "Running downgrade 2222bbbb0002 -> 1111aaaa0001, add note \\(\\d+ ms\\)\n"
-                               "Running downgrade 1111aaaa0001 -> , create t1 \\(\\d+ ms\\)\n"));
+  CHECK_THAT(down.out,
+             Matches(where + "Running downgrade 3333cccc0003 -> 2222bbbb0002, create t3 \\(\\d+ ms\\)\n"
+                             "Running downgrade 2222bbbb0002 -> 1111aaaa0001, add note \\(\\d+ ms\\)\n"
+                             "Running downgrade 1111aaaa0001 -> , create t1 \\(\\d+ ms\\)\n"));
   CHECK(db.version_rows().empty());
   CHECK(db.tables() == Strings{"alembic_version"});
   CHECK(lm(proj, db, {"current"}).out.empty());

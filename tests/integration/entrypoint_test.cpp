@@ -688,8 +688,8 @@ TEST_CASE("entrypoint: PgBouncer in transaction pooling mode is detected", "[ent
            .empty();
   INFO("first process: " << a.out_so_far() << a.err_so_far() << "\npgbouncer: " << pgb.err_so_far());
   REQUIRE(a_at_gate);
-  // stamp always takes the lock: `upgrade head` could answer "nothing to do" from the version table without it
-  // once the first process has finished.
+  // stamp always takes the lock: `upgrade head` could answer "nothing to do" from the version table without
+  // it once the first process has finished.
   Spawned b(Strings{luamig_bin(), "stamp", "r03", "--lock-timeout", "10s"}, opts);
   t0 = Clock::now();
   while (clients_waiting() < 1 && ms_since(t0) < 20000)

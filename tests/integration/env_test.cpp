@@ -856,7 +856,9 @@ TEST_CASE("env: --sql scripts carry the timeouts, --dry-run runs hooks and keeps
     return n;
   };
   CHECK(count(r.out, "BEGIN;") == 3);
-  CHECK(count(r.out, "BEGIN;\n\nSET LOCAL lock_timeout = '5000ms';\n\nSET LOCAL statement_timeout = '600000ms';") == 3);
+  CHECK(count(r.out,
+              "BEGIN;\n\nSET LOCAL lock_timeout = '5000ms';\n\nSET LOCAL statement_timeout = '600000ms';") ==
+        3);
   CHECK_THAT(r.out, !Contains("prod before_migration"));
   CHECK_THAT(r.err, Contains("Hooks are not run in --sql mode"));
   CHECK(db.version_rows().empty());
@@ -869,8 +871,9 @@ TEST_CASE("env: --sql scripts carry the timeouts, --dry-run runs hooks and keeps
   // Dry run: the hooks run in its one transaction, with the limits, and everything is rolled back.
   r = lm({"-e", "production", "upgrade", "head", "--dry-run"}, in(p));
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out, Contains("INSERT INTO hook_log (entry) VALUES ('prod before_migration upgrade a1 first #1');") &&
-                        Contains("INSERT INTO hook_log (entry) VALUES ('prod after_migration upgrade c3');"));
+  CHECK_THAT(r.out,
+             Contains("INSERT INTO hook_log (entry) VALUES ('prod before_migration upgrade a1 first #1');") &&
+                 Contains("INSERT INTO hook_log (entry) VALUES ('prod after_migration upgrade c3');"));
   CHECK_THAT(r.out, Contains("Dry run finished: 3 steps ran"));
   CHECK(hook_log(db).empty());
   CHECK(db.version_rows().empty());
@@ -899,7 +902,8 @@ TEST_CASE("env: a transactional = false revision runs under the session's limits
   CHECK(db.query_value("SELECT value FROM seen WHERE name = 'hook'") == "7s");
   CHECK(db.version_rows() == Strings{"a1"});
   // Reset after the revision: the session's own value is back for whatever follows.
-  p.write_migration("b2", "a1", "  op.execute(\"INSERT INTO seen SELECT 'b2', current_setting('lock_timeout')\")", "");
+  p.write_migration("b2", "a1",
+                    "  op.execute(\"INSERT INTO seen SELECT 'b2', current_setting('lock_timeout')\")", "");
   REQUIRE(lm({"-e", "production", "--set", "lock_timeout=3s", "upgrade", "head"}, in(p)).status == 0);
   CHECK(db.query_value("SELECT value FROM seen WHERE name = 'b2'") == "3s");
 }

@@ -1,15 +1,15 @@
 // Self-tests of the integration-test harness (tests/support/).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
 
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
-
-#include <chrono>
-#include <cstdlib>
-#include <fcntl.h>
-#include <filesystem>
-#include <unistd.h>
 
 using namespace luamig::test;
 using Catch::Matchers::Contains;
@@ -18,8 +18,8 @@ using Strings = std::vector<std::string>;
 TEST_CASE("harness: PostgreSQL server starts and accepts connections", "[harness]") {
   auto t0 = std::chrono::steady_clock::now();
   PgServer& pg = PgServer::shared();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-                .count();
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   INFO("startup took " << ms << " ms, admin url " << pg.admin_url());
   CHECK(pg.port() > 0);
   CHECK(&pg == &PgServer::shared());
@@ -30,8 +30,7 @@ TEST_CASE("harness: PostgreSQL server starts and accepts connections", "[harness
   auto r = tx.exec("SELECT current_user, current_setting('server_version_num')::int");
   CHECK(std::string(r[0][0].c_str()) == "postgres");
   if (!pg.external()) {
-    CHECK(pg.admin_url() ==
-          "postgresql://postgres@127.0.0.1:" + std::to_string(pg.port()) + "/postgres");
+    CHECK(pg.admin_url() == "postgresql://postgres@127.0.0.1:" + std::to_string(pg.port()) + "/postgres");
     CHECK(pg.host() == "127.0.0.1");
     CHECK(r[0][1].as<int>() >= 150000);
     CHECK(std::filesystem::exists(std::filesystem::path(pg.bin_dir()) / "initdb"));
@@ -63,8 +62,7 @@ TEST_CASE("harness: TempDbs are isolated and dropped", "[harness]") {
     CHECK(held.is_open());
   }
   TempDb c;
-  CHECK(c.query_value("SELECT count(*) FROM pg_database WHERE datname = '" + first_name + "'") ==
-        "0");
+  CHECK(c.query_value("SELECT count(*) FROM pg_database WHERE datname = '" + first_name + "'") == "0");
 }
 
 TEST_CASE("harness: table_exists columns and version_rows", "[harness]") {
@@ -201,8 +199,9 @@ TEST_CASE("harness: run environment cwd and descriptors are hermetic", "[harness
   // A descriptor leaked without O_CLOEXEC is not visible in the child.
   int fd = ::open("/dev/null", O_RDONLY);
   REQUIRE(fd > 2);
-  auto r = run({"sh", "-c", "ls /proc/self/fd/ >/dev/null; [ -e /proc/$$/fd/" + std::to_string(fd) +
-                                " ] && echo leaked || echo clean"});
+  auto r = run({"sh", "-c",
+                "ls /proc/self/fd/ >/dev/null; [ -e /proc/$$/fd/" + std::to_string(fd) +
+                    " ] && echo leaked || echo clean"});
   ::close(fd);
   CHECK(r.out == "clean\n");
 
@@ -267,8 +266,8 @@ TEST_CASE("harness: TempProject writes files and migrations", "[harness]") {
     p.write_config("sqlalchemy_url = nil");
     CHECK(p.read("luamig.lua") == "script_location = \"migrations\"\nsqlalchemy_url = nil\n");
 
-    std::string rel = p.write_migration("a1b2", std::nullopt, "  op.execute(\"SELECT 1\")", "",
-                                        "Add users table");
+    std::string rel =
+        p.write_migration("a1b2", std::nullopt, "  op.execute(\"SELECT 1\")", "", "Add users table");
     CHECK(rel == "migrations/versions/a1b2_add_users_table.lua");
     CHECK(p.read(rel) ==
           "-- Add users table\n"
@@ -290,8 +289,7 @@ TEST_CASE("harness: TempProject writes files and migrations", "[harness]") {
           "\n"
           "end\n");
     p.write_migration("c3d4", "a1b2", "", "");
-    CHECK(p.list("migrations/versions") ==
-          Strings{"a1b2_add_users_table.lua", "c3d4_msg.lua"});
+    CHECK(p.list("migrations/versions") == Strings{"a1b2_add_users_table.lua", "c3d4_msg.lua"});
     std::string child = p.read("migrations/versions/c3d4_msg.lua");
     CHECK_THAT(child, Contains("-- Revises: a1b2\n"));
     CHECK_THAT(child, Contains("down_revision = \"a1b2\"\n"));

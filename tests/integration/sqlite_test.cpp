@@ -1,5 +1,5 @@
-// SQLite-specific behaviour: table rebuilds with data, indexes and foreign keys surviving them, the zero-setup
-// default, and several processes upgrading one file at once.
+// SQLite-specific behaviour: table rebuilds with data, indexes and foreign keys surviving them, the
+// zero-setup default, and several processes upgrading one file at once.
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
@@ -16,7 +16,8 @@ using luamig::test::TempProject;
 namespace {
 
 // Runs a query on the project's SQLite file and returns the rows as "a|b|c" lines.
-std::vector<std::string> sql_rows(const TempProject& proj, const std::string& sql, const std::string& db = "luamig.db") {
+std::vector<std::string> sql_rows(const TempProject& proj, const std::string& sql,
+                                  const std::string& db = "luamig.db") {
   sqlite3* h = nullptr;
   REQUIRE(sqlite3_open((proj.path() / db).c_str(), &h) == SQLITE_OK);
   std::vector<std::string> rows;
@@ -69,7 +70,8 @@ const char* kUsers = R"LUA(  op.create_table("users",
 TEST_CASE("sqlite is the zero-setup default and says so", "[sqlite]") {
   TempProject proj;
   proj.write_config();
-  proj.write_migration("a1a1a1a1", std::nullopt, kUsers, "  op.drop_table(\"posts\")\n  op.drop_table(\"users\")");
+  proj.write_migration("a1a1a1a1", std::nullopt, kUsers,
+                       "  op.drop_table(\"posts\")\n  op.drop_table(\"users\")");
   auto r = run_in(proj, {"upgrade", "head"});
   INFO(r);
   REQUIRE(r.status == 0);
@@ -77,22 +79,25 @@ TEST_CASE("sqlite is the zero-setup default and says so", "[sqlite]") {
   CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
   CHECK(sql_rows(proj, "SELECT count(*) FROM users") == std::vector<std::string>{"50"});
   // The version table is Alembic's.
-  CHECK(schema_of(proj, "alembic_version", "luamig.db").find("CONSTRAINT \"alembic_version_pkc\" PRIMARY KEY (version_num)") !=
-        std::string::npos);
+  CHECK(schema_of(proj, "alembic_version", "luamig.db")
+            .find("CONSTRAINT \"alembic_version_pkc\" PRIMARY KEY (version_num)") != std::string::npos);
 }
 
 TEST_CASE("sqlite rebuilds keep every row, index and foreign key", "[sqlite]") {
   TempProject proj;
   proj.write_config("url = \"sqlite:///app.db\"");
-  proj.write_migration("a1a1a1a1", std::nullopt, kUsers, "  op.drop_table(\"posts\")\n  op.drop_table(\"users\")");
-  proj.write_migration("b2b2b2b2", std::string("a1a1a1a1"), R"LUA(  op.alter_column("users", "age", { type = op.types.bigint, nullable = false, default = 0 })
+  proj.write_migration("a1a1a1a1", std::nullopt, kUsers,
+                       "  op.drop_table(\"posts\")\n  op.drop_table(\"users\")");
+  proj.write_migration(
+      "b2b2b2b2", std::string("a1a1a1a1"),
+      R"LUA(  op.alter_column("users", "age", { type = op.types.bigint, nullable = false, default = 0 })
   op.create_unique_constraint("uq_users_email_role", "users", { "email", "role" })
   op.create_check_constraint("ck_users_age", "users", "age >= 0")
   op.batch_alter_table("users", function(b)
     b.add_column({ "nick", op.types.text })
     b.alter_column("role", { new_name = "kind" })
   end))LUA",
-                       R"LUA(  op.batch_alter_table("users", function(b)
+      R"LUA(  op.batch_alter_table("users", function(b)
     b.drop_column("nick")
     b.alter_column("kind", { new_name = "role" })
     b.drop_constraint("ck_users_age")
@@ -129,13 +134,15 @@ TEST_CASE("sqlite rebuilds keep every row, index and foreign key", "[sqlite]") {
   CHECK(users.find("ck_users_age") == std::string::npos);
   CHECK(users.find("\"nick\"") == std::string::npos);
   CHECK(users.find("\"role\"") != std::string::npos);
-  CHECK(sql_rows(proj, "SELECT count(*), sum(age) FROM users", "app.db") == std::vector<std::string>{"50|1275"});
+  CHECK(sql_rows(proj, "SELECT count(*), sum(age) FROM users", "app.db") ==
+        std::vector<std::string>{"50|1275"});
 }
 
 TEST_CASE("sqlite a failing rebuild leaves the table as it was", "[sqlite]") {
   TempProject proj;
   proj.write_config("url = \"sqlite:///app.db\"");
-  proj.write_migration("a1a1a1a1", std::nullopt, kUsers, "  op.drop_table(\"posts\")\n  op.drop_table(\"users\")");
+  proj.write_migration("a1a1a1a1", std::nullopt, kUsers,
+                       "  op.drop_table(\"posts\")\n  op.drop_table(\"users\")");
   // Making age NOT NULL without a default fails on the copy once a NULL is present.
   proj.write_migration("b2b2b2b2", std::string("a1a1a1a1"),
                        "  op.execute(\"UPDATE users SET age = NULL WHERE id = 7\")\n"
@@ -147,9 +154,11 @@ TEST_CASE("sqlite a failing rebuild leaves the table as it was", "[sqlite]") {
   CHECK(r.err.find("revision b2b2b2b2") != std::string::npos);
   CHECK(r.err.find("NOT NULL constraint failed") != std::string::npos);
   CHECK(r.err.find("SQLITE_CONSTRAINT") != std::string::npos);
-  CHECK(r.err.find("b2b2b2b2_msg.lua:14") != std::string::npos);   // file:line of the alter_column call
-  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "app.db") == std::vector<std::string>{"a1a1a1a1"});
-  CHECK(sql_rows(proj, "SELECT count(*), count(age) FROM users", "app.db") == std::vector<std::string>{"50|50"});
+  CHECK(r.err.find("b2b2b2b2_msg.lua:14") != std::string::npos);  // file:line of the alter_column call
+  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "app.db") ==
+        std::vector<std::string>{"a1a1a1a1"});
+  CHECK(sql_rows(proj, "SELECT count(*), count(age) FROM users", "app.db") ==
+        std::vector<std::string>{"50|50"});
   CHECK(sql_rows(proj, "SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'", "app.db") ==
         std::vector<std::string>{"0"});
 }
@@ -164,40 +173,49 @@ TEST_CASE("sqlite concurrent upgrades of one file apply each revision once", "[s
     char rev[16];
     std::snprintf(rev, sizeof rev, "%08d", i);
     proj.write_migration(rev, prev,
-                         std::string("  op.execute(\"INSERT INTO audit (rev) VALUES ($1)\", \"") + rev + "\")\n"
+                         std::string("  op.execute(\"INSERT INTO audit (rev) VALUES ($1)\", \"") + rev +
+                             "\")\n"
                              "  local t = os.clock() while os.clock() - t < 0.01 do end",
                          "");
     prev = rev;
   }
   std::vector<std::unique_ptr<Spawned>> procs;
   for (int i = 0; i < 6; ++i)
-    procs.push_back(std::make_unique<Spawned>(std::vector<std::string>{luamig::test::luamig_bin(), "upgrade", "head"},
-                                              luamig::test::RunOptions{.cwd = proj.path().string()}));
+    procs.push_back(
+        std::make_unique<Spawned>(std::vector<std::string>{luamig::test::luamig_bin(), "upgrade", "head"},
+                                  luamig::test::RunOptions{.cwd = proj.path().string()}));
   for (auto& p : procs) {
     auto r = p->wait(60000);
     INFO(r);
     CHECK(r.status == 0);
   }
-  CHECK(sql_rows(proj, "SELECT count(*), count(DISTINCT rev) FROM audit", "app.db") == std::vector<std::string>{"20|20"});
-  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "app.db") == std::vector<std::string>{"00000020"});
+  CHECK(sql_rows(proj, "SELECT count(*), count(DISTINCT rev) FROM audit", "app.db") ==
+        std::vector<std::string>{"20|20"});
+  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "app.db") ==
+        std::vector<std::string>{"00000020"});
 }
 
 TEST_CASE("sqlite urls select the file and memory databases", "[sqlite]") {
   TempProject proj;
   proj.write_config();
-  proj.write_migration("a1a1a1a1", std::nullopt, "  op.create_table(\"t\", { \"id\", \"integer\" })\n"
-                                                 "  log.info(\"dialect=\" .. context.dialect)", "");
+  proj.write_migration("a1a1a1a1", std::nullopt,
+                       "  op.create_table(\"t\", { \"id\", \"integer\" })\n"
+                       "  log.info(\"dialect=\" .. context.dialect)",
+                       "");
   auto r = lt::luamig({"--url", "sqlite:///sub.db", "upgrade", "head"}, {.cwd = proj.path().string()});
   INFO(r);
   REQUIRE(r.status == 0);
   CHECK(r.out.find("dialect=sqlite") != std::string::npos);
-  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "sub.db") == std::vector<std::string>{"a1a1a1a1"});
+  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "sub.db") ==
+        std::vector<std::string>{"a1a1a1a1"});
   std::string abs = (proj.path() / "abs.db").string();
-  r = lt::luamig({"-c", (proj.path() / "luamig.lua").string(), "--url", "sqlite:///" + abs, "upgrade", "head"},
-                 {.cwd = "/"});
+  r = lt::luamig(
+      {"-c", (proj.path() / "luamig.lua").string(), "--url", "sqlite:///" + abs, "upgrade", "head"},
+      {.cwd = "/"});
   INFO(r);
   REQUIRE(r.status == 0);
-  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "abs.db") == std::vector<std::string>{"a1a1a1a1"});
+  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "abs.db") ==
+        std::vector<std::string>{"a1a1a1a1"});
   r = lt::luamig({"--url", "sqlite://:memory:", "upgrade", "head"}, {.cwd = proj.path().string()});
   INFO(r);
   CHECK(r.status == 0);
