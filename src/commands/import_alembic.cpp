@@ -55,7 +55,7 @@ ImportSummary import_alembic(const config::GlobalOptions& opts, const ImportAlem
   fs::path source(io.versions_dir);
   if (!fs::is_directory(source)) throw UsageError(fmt::format("{}: not a directory", io.versions_dir));
   auto project = runner::Project::open(opts);
-  fs::path target = project.cfg.root / project.cfg.script_location / "versions";
+  fs::path target = project.cfg.versions_dir();
 
   struct Item {
     fs::path from, to;
@@ -98,7 +98,7 @@ ImportSummary import_alembic(const config::GlobalOptions& opts, const ImportAlem
   ImportSummary summary;
   if (!io.dry_run) fs::create_directories(target);
   for (const auto& it : items) {
-    fs::path shown = fs::relative(it.to, project.cfg.root);
+    fs::path shown = fs::proximate(it.to);
     if (io.dry_run) {
       out::line(fmt::format("Would write {}{}", shown.string(), fs::exists(it.to) ? " (exists)" : ""));
     } else {
@@ -111,13 +111,13 @@ ImportSummary import_alembic(const config::GlobalOptions& opts, const ImportAlem
     if (it.tr.manual.empty()) ++summary.translated;
     else summary.manual.push_back({it.from.filename().string(), shown.string(), it.tr.manual});
   }
-  out::data(fmt::format("{} of {} revision files fully translated{}\n", summary.translated, summary.total,
+  out::data(fmt::format("{} of {} revision files fully translated{}", summary.translated, summary.total,
                         io.dry_run ? " (dry run: nothing written)" : ""));
   if (!summary.manual.empty()) {
-    out::data(fmt::format("{} file(s) need a manual port where they call error(\"manual port needed: ...\"):\n",
+    out::data(fmt::format("{} file(s) need a manual port where they call error(\"manual port needed: ...\"):",
                           summary.manual.size()));
     for (const auto& m : summary.manual)
-      out::data(fmt::format("  {} -> {}: {}\n", m.source, m.written, line_ranges(m.parts)));
+      out::data(fmt::format("  {} -> {}: {}", m.source, m.written, line_ranges(m.parts)));
   }
   return summary;
 }

@@ -17,7 +17,7 @@ struct ImportAlembicOptions {
 struct ImportSummary {
   struct Manual {
     std::string source;   // the Python file name
-    std::string written;  // the Lua file, relative to the project root
+    std::string written;  // the Lua file, relative to the working directory
     std::vector<importer::ManualPart> parts;
   };
   int total = 0;

@@ -159,6 +159,7 @@ class Translator : public ExprEval {
       if (e.bytes) throw Unsupported{"bytes literal"};
       return e.text;
     }
+    if (e.kind == Expr::Call && is_f_call(e)) return string_of(*e.items[0]);
     if (e.kind == Expr::Call && (canonical(*e.base) == "op.f" || canonical(*e.base) == "sa.sql.quoted_name" ||
                                  canonical(*e.base) == "sa.quoted_name") && !e.items.empty())
       return string_of(*e.items[0]);
@@ -202,6 +203,13 @@ class Translator : public ExprEval {
   std::string batch_var_;
   std::string batch_table_;
   bool in_module_ = true;
+
+  // op.f(name) and batch_op.f(name): the name as given.
+  bool is_f_call(const Expr& e) {
+    if (e.kind != Expr::Call || e.items.size() != 1 || e.base->kind != Expr::Attr || e.base->text != "f") return false;
+    if (canonical(*e.base) == "op.f") return true;
+    return !batch_var_.empty() && e.base->base->kind == Expr::Name && e.base->base->text == batch_var_;
+  }
 
   std::string describe(const Expr& e) {
     if (e.kind == Expr::Call) {
@@ -256,7 +264,7 @@ class Translator : public ExprEval {
         break;
       case Expr::Call: {
         std::string f = canonical(*e.base);
-        if (f == "op.f" || f == "sa.quoted_name") return lua_quote(string_of(e));
+        if (f == "op.f" || f == "sa.quoted_name" || is_f_call(e)) return lua_quote(string_of(e));
         if (f == "op.inline_literal" && !e.items.empty()) return "op.inline_literal(" + value(*e.items[0]) + ")";
         if (f == "sa.text" || f == "sa.literal_column" || starts_with(f, "sa.func.") || f == "sa.true" ||
             f == "sa.false" || f == "sa.null")
@@ -1043,14 +1051,17 @@ class Translator : public ExprEval {
     throw Unsupported{"assignment of " + describe(v) + " to " + name};
   }
 
-  void record_imports(const Stmt& s) {
+  // Records the names an import binds; returns the modules it imports that are not SQLAlchemy, Alembic or the
+  // standard typing helpers (the application's own code, whose use cannot be translated).
+  std::vector<std::string> record_imports(const Stmt& s) {
+    std::vector<std::string> foreign;
     std::string text;
     for (int l = s.line; l <= s.end_line && l <= static_cast<int>(lines_.size()); ++l) text += trim(lines_[l - 1]) + "\n";
     std::vector<Token> toks;
     try {
       toks = tokenize(text);
     } catch (const SyntaxError&) {
-      return;
+      return {"an import"};
     }
     std::vector<std::string> words;
     for (const auto& t : toks)
@@ -1067,8 +1078,12 @@ class Translator : public ExprEval {
     auto bind = [&](const std::string& local, const std::string& qualified) {
       aliases_[local] = qualified;
       bool known = starts_with(qualified, "sqlalchemy") || starts_with(qualified, "alembic") ||
-                   starts_with(qualified, "sqlmodel");
-      if (!known) imported_.insert(local);
+                   starts_with(qualified, "sqlmodel") || starts_with(qualified, "typing") ||
+                   starts_with(qualified, "__future__");
+      if (!known) {
+        imported_.insert(local);
+        foreign.push_back(qualified);
+      }
     };
     if (!w.empty() && w[0] == "import") {
       for (size_t i = 1; i < w.size(); ++i) {
@@ -1094,6 +1109,7 @@ class Translator : public ExprEval {
         }
       }
     }
+    return foreign;
   }
 
   std::string with(const Stmt& s, const std::string& ind, int indent) {
@@ -1151,7 +1167,11 @@ class Translator : public ExprEval {
     try {
       switch (s.kind) {
         case Stmt::Pass: return "";
-        case Stmt::Import: record_imports(s); return "";
+        case Stmt::Import: {
+          auto foreign = record_imports(s);
+          if (!foreign.empty()) throw Unsupported{"import of " + foreign[0]};
+          return "";
+        }
         case Stmt::Docstring: {
           std::string out;
           for (const auto& l : split_lines(trim(s.value->text))) out += ind + "-- " + trim(l) + "\n";
