@@ -703,6 +703,9 @@ class Translator : public ExprEval {
     } else if (sql_e.kind == Expr::Call && canonical(*sql_e.base) == "sa.text" && !sql_e.items.empty() &&
                sql_e.kwargs.empty()) {
       sql = string_of(*sql_e.items[0]);
+    } else if (sql_e.kind == Expr::Binary || (sql_e.kind == Expr::Call && sql_e.base->kind == Expr::Attr &&
+                                               sql_e.base->text == "format")) {
+      sql = string_of(sql_e);  // string building: throws with what it is
     } else {
       throw Unsupported{name + " of " + describe(sql_e) + " (an SQLAlchemy expression, not SQL text)"};
     }
