@@ -1279,12 +1279,12 @@ Translation Translator::module(const std::vector<Stmt>& stmts, const std::string
     }
   }
   if (!have_revision) throw ImportError{1, "no `revision = \"...\"` in the file"};
+  // Alembic's message is the docstring's first paragraph; luamig's is one line, the first.
   for (const auto& l : split_lines(trim(docstring))) {
     std::string t = trim(l);
-    if (tr.message.empty() && !t.empty() && docstring.find(l) == docstring.find(trim(docstring))) tr.message = t;
+    if (tr.message.empty()) tr.message = t;
     if (starts_with(t, "Create Date:")) tr.create_date = trim(t.substr(12));
   }
-  if (tr.message.empty()) tr.message = trim(split_lines(trim(docstring))[0]);
 
   std::string out;
   out += "-- " + tr.message + "\n--\n";
