@@ -85,7 +85,11 @@ class Parser {
     Stmt s;
     s.kind = Stmt::Other;
     s.line = peek().line;
-    s.keyword = peek().kind == Tok::Name ? peek().text : peek().text;
+    static const std::set<std::string> keywords = {"if", "for", "while", "try", "class", "async", "match", "elif",
+                                                   "else", "except", "finally", "return", "raise", "del", "global",
+                                                   "nonlocal", "assert", "yield", "break", "continue", "print",
+                                                   "await", "with", "def"};
+    s.keyword = peek().kind == Tok::Name && keywords.count(peek().text) ? peek().text : "";
     s.end_line = skip_statement();
     return s;
   }
@@ -256,11 +260,50 @@ class Parser {
     return test();
   }
 
+  // Lambdas, conditional expressions and comprehensions are parsed over and stand as an opaque name: the
+  // translator can drop them where they do not matter (a Python-side default=lambda: ...) and names them otherwise.
+  ExprPtr opaque(int line, const char* what) {
+    Expr e;
+    e.kind = Expr::Name;
+    e.text = what;
+    e.line = line;
+    return make(std::move(e));
+  }
+
   ExprPtr test() {
-    if (is_name("lambda")) throw Unparsable{};
+    int line = peek().line;
+    if (is_name("lambda")) {
+      ++pos_;
+      while (!is_op(":") && peek().kind != Tok::Newline && peek().kind != Tok::End) ++pos_;
+      expect_op(":");
+      test();
+      return opaque(line, "<lambda>");
+    }
     ExprPtr e = binary(0);
-    if (is_name("if")) throw Unparsable{};  // conditional expression
+    if (is_name("if")) {
+      ++pos_;
+      binary(0);
+      if (!is_name("else")) throw Unparsable{};
+      ++pos_;
+      test();
+      return opaque(line, "<conditional expression>");
+    }
     return e;
+  }
+
+  // After `for` inside brackets: skips the rest of a comprehension up to (not including) the closing bracket.
+  void skip_comprehension() {
+    int depth = 0;
+    while (peek().kind != Tok::End && peek().kind != Tok::Newline) {
+      const Token& tk = peek();
+      if (tk.kind == Tok::Op && (tk.text == "(" || tk.text == "[" || tk.text == "{")) ++depth;
+      if (tk.kind == Tok::Op && (tk.text == ")" || tk.text == "]" || tk.text == "}")) {
+        if (depth == 0) return;
+        --depth;
+      }
+      ++pos_;
+    }
+    throw Unparsable{};
   }
 
   // Precedence levels, lowest first.
@@ -351,7 +394,10 @@ class Parser {
             c.kwargs.emplace_back(k, test());
           } else {
             c.items.push_back(star_or_test());
-            if (is_name("for")) throw Unparsable{};  // generator argument
+            if (is_name("for")) {  // generator argument
+              skip_comprehension();
+              c.items.back() = opaque(c.line, "<comprehension>");
+            }
           }
           if (!is_op(",")) break;
           ++pos_;
@@ -378,7 +424,10 @@ class Parser {
   void elements(Expr& into, const char* close) {
     while (!is_op(close)) {
       into.items.push_back(star_or_test());
-      if (is_name("for")) throw Unparsable{};
+      if (is_name("for")) {
+        skip_comprehension();
+        into.items.back() = opaque(into.line, "<comprehension>");
+      }
       if (!is_op(",")) break;
       ++pos_;
     }
@@ -429,7 +478,11 @@ class Parser {
             return make(std::move(e));
           }
           ExprPtr first = star_or_test();
-          if (is_name("for")) throw Unparsable{};
+          if (is_name("for")) {
+            skip_comprehension();
+            expect_op(")");
+            return opaque(e.line, "<comprehension>");
+          }
           if (is_op(")")) {
             ++pos_;
             return first;  // parenthesised expression
@@ -460,7 +513,11 @@ class Parser {
             ++pos_;
             e.items.push_back(first);
             e.items.push_back(test());
-            if (is_name("for")) throw Unparsable{};
+            if (is_name("for")) {
+              skip_comprehension();
+              expect_op("}");
+              return opaque(e.line, "<comprehension>");
+            }
             while (is_op(",")) {
               ++pos_;
               if (is_op("}")) break;
@@ -474,7 +531,11 @@ class Parser {
           }
           e.kind = Expr::Set;
           e.items.push_back(first);
-          if (is_name("for")) throw Unparsable{};
+          if (is_name("for")) {
+            skip_comprehension();
+            expect_op("}");
+            return opaque(e.line, "<comprehension>");
+          }
           if (is_op(",")) {
             ++pos_;
             elements(e, "}");

@@ -68,7 +68,7 @@ bool harmless_kwarg(const std::string& k) {
                                            "create_constraint", "validate_strings", "values_callable", "length_",
                                            "_expect_unicode", "_create_events", "inherit_schema", "quote",
                                            "omit_aliases", "sort_key_function", "zero_indexes", "as_tuple",
-                                           "item_type", "dimensions", "metadata"};
+                                           "item_type", "dimensions", "metadata", "binary"};
   return ok.count(k) > 0;
 }
 
@@ -108,6 +108,16 @@ SqlType map_type(const Expr& e0, ExprEval& ev) {
   auto dot = name.find('.');
   std::string module = dot == std::string::npos ? "" : name.substr(0, dot);
   std::string type = dot == std::string::npos ? name : name.substr(dot + 1);
+  // sqlalchemy_utils' UUIDType is PostgreSQL's native uuid (native=True is its default).
+  if (name == "sqlalchemy_utils.UUIDType" || name == "sqlalchemy_utils.types.uuid.UUIDType") {
+    check_kwargs(e, {"binary", "native"}, name);
+    if (e.kind == Expr::Call && e.kwarg("native") && !ev.bool_of(*e.kwarg("native")))
+      throw Unsupported{name + "(native=False)"};
+    SqlType t;
+    t.lua = "op.types.uuid";
+    t.pg = "UUID";
+    return t;
+  }
   if (module != "sa" && module != "pg" && module != "sqlmodel") throw Unsupported{"type " + name};
   SqlType t;
   auto simple = [&](const char* lua, const char* pg) {

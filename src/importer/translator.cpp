@@ -217,7 +217,7 @@ class Translator : public ExprEval {
       if (d.empty() && e.base->kind == Expr::Attr) return "call to ." + e.base->text + "()";
       return d.empty() ? "a call" : "call to " + d + "()";
     }
-    if (e.kind == Expr::Name) return "name " + e.text;
+    if (e.kind == Expr::Name) return e.text[0] == '<' ? e.text.substr(1, e.text.size() - 2) : "name " + e.text;
     if (e.kind == Expr::Attr) return canonical(e).empty() ? "attribute ." + e.text : canonical(e);
     if (e.kind == Expr::Subscript) return "subscript";
     if (e.kind == Expr::Binary) return "operator " + e.text;
@@ -661,7 +661,7 @@ class Translator : public ExprEval {
       kv.emplace_back("where", opt_sql(c.kw("postgresql_where")));
       if (const Expr* inc = c.kw("postgresql_include")) kv.emplace_back("include", list_lua(string_list(*inc)));
       kv.emplace_back("if_not_exists", opt_bool(c.kw("if_not_exists")));
-      if (c.e.kwarg("postgresql_ops")) throw Unsupported{"create_index(postgresql_ops=...)"};
+      c.kw("postgresql_ops");
     } else {
       kv.emplace_back("if_exists", opt_bool(c.kw("if_exists")));
     }
@@ -670,16 +670,32 @@ class Translator : public ExprEval {
     return options(kv);
   }
 
-  std::string index_columns(const Expr& e0) {
+  // Index columns: names, or sa.text() expressions; postgresql_ops={"col": "opclass"} puts an operator class after
+  // a column (then written as an expression: "col" opclass).
+  std::string index_columns(const Expr& e0, const Expr* ops_e = nullptr) {
     const Expr& e = resolve(e0);
+    std::map<std::string, std::string> ops;
+    if (ops_e) {
+      const Expr& d = resolve(*ops_e);
+      if (d.kind != Expr::Dict) throw Unsupported{"postgresql_ops that is not a dict"};
+      for (size_t i = 0; i + 1 < d.items.size(); i += 2) ops[string_of(*d.items[i])] = string_of(*d.items[i + 1]);
+    }
     std::vector<ExprPtr> items;
     if (e.kind == Expr::List || e.kind == Expr::Tuple) items = e.items;
     else items.push_back(std::make_shared<const Expr>(e));
     std::string out = "{ ";
     for (size_t i = 0; i < items.size(); ++i) {
       const Expr& it = resolve(*items[i]);
-      out += (i ? ", " : "") + (it.kind == Expr::Str ? lua_quote(string_of(it)) : sql_expression(it));
+      std::string item;
+      if (it.kind == Expr::Str && ops.count(string_of(it))) {
+        item = "op.text(" + lua_quote(pg_ident(string_of(it)) + " " + ops[string_of(it)]) + ")";
+        ops.erase(string_of(it));
+      } else {
+        item = it.kind == Expr::Str ? lua_quote(string_of(it)) : sql_expression(it);
+      }
+      out += (i ? ", " : "") + item;
     }
+    if (!ops.empty()) throw Unsupported{"postgresql_ops for a column the index does not have: " + ops.begin()->first};
     return out + " }";
   }
 
@@ -799,7 +815,7 @@ class Translator : public ExprEval {
     if (fn == "create_index") {
       std::string n = lua_quote(string_of(*c.get(0, "index_name")));
       std::string t = lua_quote(string_of(*c.get(1, "table_name")));
-      std::string cols = index_columns(*c.get(2, "columns"));
+      std::string cols = index_columns(*c.get(2, "columns"), e.kwarg("postgresql_ops"));
       std::string o = index_options(c, true);
       c.done(3);
       return line("op.create_index(" + args({n, t, cols}, o) + ")");
@@ -952,7 +968,7 @@ class Translator : public ExprEval {
     }
     if (method == "create_index") {
       std::string n = lua_quote(string_of(*c.get(0, "index_name")));
-      std::string cols = index_columns(*c.get(1, "columns"));
+      std::string cols = index_columns(*c.get(1, "columns"), e.kwarg("postgresql_ops"));
       std::string o = index_options(c, true);
       c.done(2);
       return line(b + ".create_index(" + args({n, cols}, o) + ")");
@@ -1184,7 +1200,10 @@ class Translator : public ExprEval {
         case Stmt::ExprStmt: return call_statement(*s.value, ind);
         case Stmt::With: return with(s, ind, indent);
         case Stmt::Def: throw Unsupported{"nested function " + s.name + "()"};
-        case Stmt::Other: throw Unsupported{s.keyword + " statement"};
+        case Stmt::Other:
+          throw Unsupported{s.keyword.empty() ? "a statement outside the Python the importer reads (augmented "
+                                                "assignment, starred target, ...)"
+                                              : s.keyword + " statement"};
       }
     } catch (const Unsupported& u) {
       return manual_part(s, u.what, ind);

@@ -91,8 +91,14 @@ TEST_CASE("py parser: calls, keyword arguments, attribute chains and literals", 
   auto chain = parse_expression("op.get_context().autocommit_block()");
   CHECK(chain->kind == Expr::Call);
   CHECK(chain->base->text == "autocommit_block");
-  CHECK_THROWS_AS(parse_expression("[x for x in y]"), SyntaxError);
-  CHECK_THROWS_AS(parse_expression("lambda: 1"), SyntaxError);
+  // Lambdas, conditionals and comprehensions stand as opaque names.
+  CHECK(parse_expression("[x for x in y if x]")->kind == Expr::List);
+  CHECK(parse_expression("[x for x in y if x]")->items[0]->text == "<comprehension>");
+  CHECK(parse_expression("{k: v for k, v in d.items()}")->text == "<comprehension>");
+  CHECK(parse_expression("f(x for x in y)")->items[0]->text == "<comprehension>");
+  CHECK(parse_expression("lambda a, b=1: a + b")->text == "<lambda>");
+  CHECK(parse_expression("a if b else c")->text == "<conditional expression>");
+  CHECK_THROWS_AS(parse_expression("a if b"), SyntaxError);
 }
 
 TEST_CASE("py parser: module structure, annotations, decorators and unknown statements", "[unit][import]") {
@@ -269,8 +275,20 @@ TEST_CASE("translator: alter_column, indexes, constraints and renames", "[unit][
   CHECK(lua_of("op.drop_table('a')\n") == "op.drop_table(\"a\")\n");
   CHECK(lua_of("op.create_table_comment('a', 'hello', existing_comment=None)\n") ==
         "op.create_table_comment(\"a\", \"hello\")\n");
-  CHECK(manual_of("op.create_index('i', 't', ['a'], postgresql_ops={'a': 'text_pattern_ops'})\n") ==
-        "create_index(postgresql_ops=...)");
+  CHECK(lua_of("op.create_index('i', 't', ['a', 'B'], postgresql_ops={'B': 'text_pattern_ops'})\n") ==
+        "op.create_index(\"i\", \"t\", { \"a\", op.text(\"\\\"B\\\" text_pattern_ops\") })\n");
+  CHECK(manual_of("op.create_index('i', 't', ['a'], postgresql_ops={'b': 'text_pattern_ops'})\n") ==
+        "postgresql_ops for a column the index does not have: b");
+  // A Python-side default is not DDL: a lambda there does not matter.
+  CHECK(lua_of("op.add_column('t', sa.Column('id', sa.String(36), default=lambda: str(uuid.uuid4())))\n") ==
+        "op.add_column(\"t\", { \"id\", op.types.string(36) })\n");
+  CHECK(manual_of("op.bulk_insert(t, [{'a': i} for i in range(3)])\n") == "op.bulk_insert into name t");
+  CHECK(manual_of("op.execute('a' if x else 'b')\n") ==
+        "op.execute of conditional expression (an SQLAlchemy expression, not SQL text)");
+  CHECK(manual_of("x += 1\n") ==
+        "a statement outside the Python the importer reads (augmented assignment, starred target, ...)");
+  CHECK_THAT(lua_of("import sqlalchemy_utils\nop.add_column('t', sa.Column('u', sqlalchemy_utils.types.uuid.UUIDType(binary=False)))\n"),
+             Contains("op.types.uuid"));
 }
 
 TEST_CASE("translator: SQL execution, bind parameters, bulk inserts and connections", "[unit][import]") {
