@@ -1,4 +1,6 @@
 // `luamig import-alembic DIR`: converts an Alembic versions/ directory into luamig revision files.
+#include "commands/import_alembic.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -7,7 +9,6 @@
 #include <map>
 #include <sstream>
 
-#include "commands/import_alembic.hpp"
 #include "importer/lua_text.hpp"
 #include "importer/translator.hpp"
 #include "runner/project.hpp"
@@ -43,7 +44,8 @@ std::vector<fs::path> revision_files(const fs::path& dir) {
 std::string line_ranges(const std::vector<importer::ManualPart>& parts) {
   std::string out;
   for (const auto& p : parts) {
-    std::string range = p.end_line > p.line ? fmt::format("{}-{}", p.line, p.end_line) : std::to_string(p.line);
+    std::string range =
+        p.end_line > p.line ? fmt::format("{}-{}", p.line, p.end_line) : std::to_string(p.line);
     out += (out.empty() ? "" : ", ") + fmt::format("line {} ({})", range, p.what);
   }
   return out;
@@ -68,8 +70,8 @@ ImportSummary import_alembic(const config::GlobalOptions& opts, const ImportAlem
     try {
       Item it{file, {}, importer::translate_revision(read_file(file), file.filename().string())};
       if (auto [pos, fresh] = seen.emplace(it.tr.revision, file); !fresh) {
-        failures.push_back(fmt::format("{}: revision '{}' is also defined in {}", file.string(), it.tr.revision,
-                                       pos->second.string()));
+        failures.push_back(fmt::format("{}: revision '{}' is also defined in {}", file.string(),
+                                       it.tr.revision, pos->second.string()));
         continue;
       }
       it.to = target / (it.tr.revision + "_" + importer::message_slug(it.tr.message) + ".lua");
@@ -108,8 +110,10 @@ ImportSummary import_alembic(const config::GlobalOptions& opts, const ImportAlem
       out::line(fmt::format("Wrote {}", shown.string()));
     }
     ++summary.total;
-    if (it.tr.manual.empty()) ++summary.translated;
-    else summary.manual.push_back({it.from.filename().string(), shown.string(), it.tr.manual});
+    if (it.tr.manual.empty())
+      ++summary.translated;
+    else
+      summary.manual.push_back({it.from.filename().string(), shown.string(), it.tr.manual});
   }
   out::data(fmt::format("{} of {} revision files fully translated{}", summary.translated, summary.total,
                         io.dry_run ? " (dry run: nothing written)" : ""));

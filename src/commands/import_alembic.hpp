@@ -25,8 +25,8 @@ struct ImportSummary {
   std::vector<Manual> manual;
 };
 
-// Reads every revision file first and writes nothing when any of them cannot be read as a revision (UsageError
-// listing file:line for each) or when a target file exists and `force` is off.
+// Reads every revision file first and writes nothing when any of them cannot be read as a revision
+// (UsageError listing file:line for each) or when a target file exists and `force` is off.
 ImportSummary import_alembic(const config::GlobalOptions&, const ImportAlembicOptions&);
 
 }  // namespace luamig::commands

@@ -21,7 +21,8 @@ std::string lua_quote(std::string_view s) {
       if (probe.find(closer) == text.size()) break;
       eq += "=";
     }
-    // A long bracket drops a newline right after the opening bracket, so one is added when the text starts with one.
+    // A long bracket drops a newline right after the opening bracket, so one is added when the text starts
+    // with one.
     std::string out = "[";
     out += eq;
     out += "[";
@@ -35,11 +36,21 @@ std::string lua_quote(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -54,9 +65,9 @@ std::string lua_quote(std::string_view s) {
 }
 
 std::string lua_key(std::string_view key) {
-  static const std::set<std::string_view> reserved = {"and", "break", "do", "else", "elseif", "end", "false", "for",
-                                                      "function", "goto", "if", "in", "local", "nil", "not", "or",
-                                                      "repeat", "return", "then", "true", "until", "while"};
+  static const std::set<std::string_view> reserved = {
+      "and", "break", "do",  "else", "elseif", "end",    "false",  "for",  "function", "goto",  "if",
+      "in",  "local", "nil", "not",  "or",     "repeat", "return", "then", "true",     "until", "while"};
   bool ident = !key.empty() && (std::isalpha(static_cast<unsigned char>(key[0])) || key[0] == '_');
   for (unsigned char c : key) ident = ident && (std::isalnum(c) || c == '_');
   if (ident && !reserved.count(key)) return std::string(key);

@@ -33,8 +33,12 @@ class Parser {
   std::vector<Stmt> module() {
     std::vector<Stmt> out;
     while (peek().kind != Tok::End) {
-      if (peek().kind == Tok::Newline) { ++pos_; continue; }
-      if (peek().kind == Tok::Indent || peek().kind == Tok::Dedent) throw SyntaxError(peek().line, "unexpected indentation");
+      if (peek().kind == Tok::Newline) {
+        ++pos_;
+        continue;
+      }
+      if (peek().kind == Tok::Indent || peek().kind == Tok::Dedent)
+        throw SyntaxError(peek().line, "unexpected indentation");
       out.push_back(statement());
     }
     return out;
@@ -43,7 +47,8 @@ class Parser {
   ExprPtr single_expression() {
     try {
       auto e = test();
-      if (peek().kind != Tok::Newline && peek().kind != Tok::End) throw SyntaxError(peek().line, "unexpected '" + peek().text + "'");
+      if (peek().kind != Tok::Newline && peek().kind != Tok::End)
+        throw SyntaxError(peek().line, "unexpected '" + peek().text + "'");
       return e;
     } catch (const Unparsable&) {
       throw SyntaxError(peek().line, "expression outside the supported subset");
@@ -56,8 +61,12 @@ class Parser {
 
   const Token& peek(size_t ahead = 0) const { return t_[std::min(pos_ + ahead, t_.size() - 1)]; }
   const Token& next() { return t_[std::min(pos_++, t_.size() - 1)]; }
-  bool is_op(const char* s, size_t ahead = 0) const { return peek(ahead).kind == Tok::Op && peek(ahead).text == s; }
-  bool is_name(const char* s, size_t ahead = 0) const { return peek(ahead).kind == Tok::Name && peek(ahead).text == s; }
+  bool is_op(const char* s, size_t ahead = 0) const {
+    return peek(ahead).kind == Tok::Op && peek(ahead).text == s;
+  }
+  bool is_name(const char* s, size_t ahead = 0) const {
+    return peek(ahead).kind == Tok::Name && peek(ahead).text == s;
+  }
   void expect_op(const char* s) {
     if (!is_op(s)) throw Unparsable{};
     ++pos_;
@@ -72,9 +81,12 @@ class Parser {
       int depth = 0;
       do {
         const Token& tk = next();
-        if (tk.kind == Tok::Indent) ++depth;
-        else if (tk.kind == Tok::Dedent) --depth;
-        else if (tk.kind != Tok::Newline) last = tk.end_line;
+        if (tk.kind == Tok::Indent)
+          ++depth;
+        else if (tk.kind == Tok::Dedent)
+          --depth;
+        else if (tk.kind != Tok::Newline)
+          last = tk.end_line;
       } while (depth > 0 && peek().kind != Tok::End);
     }
     return last;
@@ -85,10 +97,10 @@ class Parser {
     Stmt s;
     s.kind = Stmt::Other;
     s.line = peek().line;
-    static const std::set<std::string> keywords = {"if", "for", "while", "try", "class", "async", "match", "elif",
-                                                   "else", "except", "finally", "return", "raise", "del", "global",
-                                                   "nonlocal", "assert", "yield", "break", "continue", "print",
-                                                   "await", "with", "def"};
+    static const std::set<std::string> keywords = {
+        "if",     "for",    "while",   "try",      "class", "async", "match",  "elif",
+        "else",   "except", "finally", "return",   "raise", "del",   "global", "nonlocal",
+        "assert", "yield",  "break",   "continue", "print", "await", "with",   "def"};
     s.keyword = peek().kind == Tok::Name && keywords.count(peek().text) ? peek().text : "";
     s.end_line = skip_statement();
     return s;
@@ -104,7 +116,10 @@ class Parser {
     if (peek().kind != Tok::Indent) throw SyntaxError(peek().line, "expected an indented block");
     ++pos_;
     while (peek().kind != Tok::Dedent && peek().kind != Tok::End) {
-      if (peek().kind == Tok::Newline) { ++pos_; continue; }
+      if (peek().kind == Tok::Newline) {
+        ++pos_;
+        continue;
+      }
       body.push_back(statement());
     }
     if (peek().kind == Tok::Dedent) ++pos_;
@@ -133,18 +148,28 @@ class Parser {
         bool expect_param = true;
         while (depth > 0 && peek().kind != Tok::End) {
           const Token& tk = next();
-          if (tk.kind == Tok::Op && (tk.text == "(" || tk.text == "[" || tk.text == "{")) ++depth;
-          else if (tk.kind == Tok::Op && (tk.text == ")" || tk.text == "]" || tk.text == "}")) --depth;
-          else if (depth == 1 && tk.kind == Tok::Op && tk.text == ",") expect_param = true;
-          else if (depth == 1 && expect_param && tk.kind == Tok::Name) { s.params.push_back(tk.text); expect_param = false; }
-          else if (depth == 1 && tk.kind == Tok::Op && (tk.text == ":" || tk.text == "=")) expect_param = false;
+          if (tk.kind == Tok::Op && (tk.text == "(" || tk.text == "[" || tk.text == "{"))
+            ++depth;
+          else if (tk.kind == Tok::Op && (tk.text == ")" || tk.text == "]" || tk.text == "}"))
+            --depth;
+          else if (depth == 1 && tk.kind == Tok::Op && tk.text == ",")
+            expect_param = true;
+          else if (depth == 1 && expect_param && tk.kind == Tok::Name) {
+            s.params.push_back(tk.text);
+            expect_param = false;
+          } else if (depth == 1 && tk.kind == Tok::Op && (tk.text == ":" || tk.text == "="))
+            expect_param = false;
         }
-        while (!is_op(":") && peek().kind != Tok::Newline && peek().kind != Tok::End) ++pos_;  // -> annotation
+        while (!is_op(":") && peek().kind != Tok::Newline && peek().kind != Tok::End)
+          ++pos_;  // -> annotation
         expect_op(":");
         s.body = block();
         s.end_line = t_[pos_ - 1].end_line;
         for (size_t k = pos_; k-- > start;)
-          if (t_[k].kind != Tok::Newline && t_[k].kind != Tok::Dedent && t_[k].kind != Tok::Indent) { s.end_line = t_[k].end_line; break; }
+          if (t_[k].kind != Tok::Newline && t_[k].kind != Tok::Dedent && t_[k].kind != Tok::Indent) {
+            s.end_line = t_[k].end_line;
+            break;
+          }
         return s;
       } catch (const Unparsable&) {
         return other(start);
@@ -166,14 +191,17 @@ class Parser {
         ++pos_;
         s.body = block();
         for (size_t k = pos_; k-- > start;)
-          if (t_[k].kind != Tok::Newline && t_[k].kind != Tok::Dedent && t_[k].kind != Tok::Indent) { s.end_line = t_[k].end_line; break; }
+          if (t_[k].kind != Tok::Newline && t_[k].kind != Tok::Dedent && t_[k].kind != Tok::Indent) {
+            s.end_line = t_[k].end_line;
+            break;
+          }
         return s;
       } catch (const Unparsable&) {
         return other(start);
       }
     }
-    static const std::set<std::string> compound = {"if", "for", "while", "try", "class", "async", "match", "elif",
-                                                   "else", "except", "finally"};
+    static const std::set<std::string> compound = {"if",    "for",  "while", "try",    "class",  "async",
+                                                   "match", "elif", "else",  "except", "finally"};
     if (peek().kind == Tok::Name && compound.count(peek().text)) return other(start);
     return simple_statement(start);
   }
@@ -194,8 +222,9 @@ class Parser {
       s.end_line = skip_statement();
       return s;
     }
-    static const std::set<std::string> keywords = {"return", "raise", "del", "global", "nonlocal", "assert", "yield",
-                                                   "break", "continue", "print", "await"};
+    static const std::set<std::string> keywords = {"return",   "raise",  "del",   "global",
+                                                   "nonlocal", "assert", "yield", "break",
+                                                   "continue", "print",  "await"};
     if (peek().kind == Tok::Name && keywords.count(peek().text)) return other(start);
     try {
       std::vector<ExprPtr> parts{testlist()};
@@ -261,7 +290,8 @@ class Parser {
   }
 
   // Lambdas, conditional expressions and comprehensions are parsed over and stand as an opaque name: the
-  // translator can drop them where they do not matter (a Python-side default=lambda: ...) and names them otherwise.
+  // translator can drop them where they do not matter (a Python-side default=lambda: ...) and names them
+  // otherwise.
   ExprPtr opaque(int line, const char* what) {
     Expr e;
     e.kind = Expr::Name;
@@ -336,8 +366,13 @@ class Parser {
       b.kind = Expr::Binary;
       b.line = peek().line;
       b.text = next().text;
-      if (b.text == "not") { ++pos_; b.text = "not in"; }
-      else if (b.text == "is" && is_name("not")) { ++pos_; b.text = "is not"; }
+      if (b.text == "not") {
+        ++pos_;
+        b.text = "not in";
+      } else if (b.text == "is" && is_name("not")) {
+        ++pos_;
+        b.text = "is not";
+      }
       b.base = left;
       b.right = binary(lv + 1);
       left = make(std::move(b));
@@ -440,14 +475,21 @@ class Parser {
     e.line = tk.line;
     switch (tk.kind) {
       case Tok::Name: {
-        static const std::set<std::string> reserved = {"if", "else", "for", "in", "lambda", "def", "class", "return",
-                                                       "and", "or", "not", "is", "yield", "with", "as", "import", "from"};
+        static const std::set<std::string> reserved = {"if",    "else",   "for", "in",     "lambda", "def",
+                                                       "class", "return", "and", "or",     "not",    "is",
+                                                       "yield", "with",   "as",  "import", "from"};
         if (reserved.count(tk.text)) throw Unparsable{};
         ++pos_;
-        if (tk.text == "None") e.kind = Expr::None;
-        else if (tk.text == "True") e.kind = Expr::True;
-        else if (tk.text == "False") e.kind = Expr::False;
-        else { e.kind = Expr::Name; e.text = tk.text; }
+        if (tk.text == "None")
+          e.kind = Expr::None;
+        else if (tk.text == "True")
+          e.kind = Expr::True;
+        else if (tk.text == "False")
+          e.kind = Expr::False;
+        else {
+          e.kind = Expr::Name;
+          e.text = tk.text;
+        }
         return make(std::move(e));
       }
       case Tok::Number:

@@ -43,26 +43,64 @@ std::string unescape(std::string_view s, int line) {
       return v;
     };
     switch (e) {
-      case '\n': break;
-      case 'n': out.push_back('\n'); break;
-      case 't': out.push_back('\t'); break;
-      case 'r': out.push_back('\r'); break;
-      case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+      case '\n':
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case '0':
+      case '1':
+      case '2':
+      case '3':
+      case '4':
+      case '5':
+      case '6':
+      case '7': {
         int v = 0, n = 0;
-        while (n < 3 && i < s.size() && s[i] >= '0' && s[i] <= '7') { v = v * 8 + (s[i] - '0'); ++i; ++n; }
+        while (n < 3 && i < s.size() && s[i] >= '0' && s[i] <= '7') {
+          v = v * 8 + (s[i] - '0');
+          ++i;
+          ++n;
+        }
         --i;
         append_utf8(out, static_cast<unsigned long>(v));
         break;
       }
-      case 'x': append_utf8(out, hex(2)); break;
-      case 'u': append_utf8(out, hex(4)); break;
-      case 'U': append_utf8(out, hex(8)); break;
-      case 'a': out.push_back('\a'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'v': out.push_back('\v'); break;
-      case '\\': case '\'': case '"': out.push_back(e); break;
-      default: out.push_back('\\'); out.push_back(e);  // Python keeps unknown escapes as written
+      case 'x':
+        append_utf8(out, hex(2));
+        break;
+      case 'u':
+        append_utf8(out, hex(4));
+        break;
+      case 'U':
+        append_utf8(out, hex(8));
+        break;
+      case 'a':
+        out.push_back('\a');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'v':
+        out.push_back('\v');
+        break;
+      case '\\':
+      case '\'':
+      case '"':
+        out.push_back(e);
+        break;
+      default:
+        out.push_back('\\');
+        out.push_back(e);  // Python keeps unknown escapes as written
     }
   }
   return out;
@@ -101,8 +139,15 @@ std::vector<Token> tokenize(std::string_view src) {
         i = j;
         continue;
       }
-      if (j >= n) { i = j; break; }
-      if (src[j] == '\\' && j + 1 < n && src[j + 1] == '\n') { i = j; at_line_start = false; continue; }
+      if (j >= n) {
+        i = j;
+        break;
+      }
+      if (src[j] == '\\' && j + 1 < n && src[j + 1] == '\n') {
+        i = j;
+        at_line_start = false;
+        continue;
+      }
       if (col > indents.back()) {
         indents.push_back(col);
         push(Tok::Indent, "", line);
@@ -111,15 +156,23 @@ std::vector<Token> tokenize(std::string_view src) {
           indents.pop_back();
           push(Tok::Dedent, "", line);
         }
-        if (col != indents.back()) throw SyntaxError(line, "unindent does not match any outer indentation level");
+        if (col != indents.back())
+          throw SyntaxError(line, "unindent does not match any outer indentation level");
       }
       i = j;
       at_line_start = false;
     }
     char c = src[i];
-    if (c == ' ' || c == '\t' || c == '\f' || c == '\r') { ++i; continue; }
-    if (c == '#') { while (i < n && src[i] != '\n') ++i; continue; }
-    if (c == '\\' && i + 1 < n && (src[i + 1] == '\n' || (src[i + 1] == '\r' && i + 2 < n && src[i + 2] == '\n'))) {
+    if (c == ' ' || c == '\t' || c == '\f' || c == '\r') {
+      ++i;
+      continue;
+    }
+    if (c == '#') {
+      while (i < n && src[i] != '\n') ++i;
+      continue;
+    }
+    if (c == '\\' && i + 1 < n &&
+        (src[i + 1] == '\n' || (src[i + 1] == '\r' && i + 2 < n && src[i + 2] == '\n'))) {
       i += src[i + 1] == '\n' ? 2 : 3;
       ++line;
       continue;
@@ -178,7 +231,8 @@ std::vector<Token> tokenize(std::string_view src) {
       i = k;
       continue;
     }
-    if (std::isdigit(static_cast<unsigned char>(c)) || (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(src[i + 1])))) {
+    if (std::isdigit(static_cast<unsigned char>(c)) ||
+        (c == '.' && i + 1 < n && std::isdigit(static_cast<unsigned char>(src[i + 1])))) {
       size_t k = i;
       while (k < n && (std::isalnum(static_cast<unsigned char>(src[k])) || src[k] == '.' || src[k] == '_' ||
                        ((src[k] == '+' || src[k] == '-') && (src[k - 1] == 'e' || src[k - 1] == 'E') &&
@@ -192,8 +246,8 @@ std::vector<Token> tokenize(std::string_view src) {
       continue;
     }
     static const char* const ops3[] = {"**=", "//=", ">>=", "<<=", "...", nullptr};
-    static const char* const ops2[] = {"==", "!=", "<=", ">=", "->", "**", "//", "<<", ">>", "+=", "-=", "*=",
-                                       "/=", "%=", "&=", "|=", "^=", ":=", "@=", nullptr};
+    static const char* const ops2[] = {"==", "!=", "<=", ">=", "->", "**", "//", "<<", ">>", "+=",
+                                       "-=", "*=", "/=", "%=", "&=", "|=", "^=", ":=", "@=", nullptr};
     size_t len = 1;
     for (const char* const* o = ops3; *o && len == 1; ++o)
       if (src.substr(i, 3) == *o) len = 3;

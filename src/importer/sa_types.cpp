@@ -42,10 +42,11 @@ std::string create_enum_sql(const EnumType& e, bool checkfirst) {
   std::string create = fmt::format("CREATE TYPE {} AS ENUM ({})", enum_type_name(e), values);
   if (!checkfirst) return create;
   return fmt::format(
-      "DO $luamig$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+      "DO $luamig$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = "
+      "t.typnamespace "
       "WHERE t.typname = {} AND {}) THEN {}; END IF; END $luamig$",
-      sql_literal(e.name), e.schema.empty() ? "pg_type_is_visible(t.oid)" : "n.nspname = " + sql_literal(e.schema),
-      create);
+      sql_literal(e.name),
+      e.schema.empty() ? "pg_type_is_visible(t.oid)" : "n.nspname = " + sql_literal(e.schema), create);
 }
 
 std::string drop_enum_sql(const EnumType& e, bool checkfirst) {
@@ -63,12 +64,13 @@ const Expr* arg(const Expr& call, size_t index, const char* keyword) {
 
 // Keyword arguments that change nothing in the DDL SQLAlchemy emits for PostgreSQL.
 bool harmless_kwarg(const std::string& k) {
-  static const std::set<std::string> ok = {"as_uuid", "convert_unicode", "unicode_error", "_warn_on_bytestring",
-                                           "asdecimal", "decimal_return_scale", "none_as_null", "astext_type",
-                                           "create_constraint", "validate_strings", "values_callable", "length_",
-                                           "_expect_unicode", "_create_events", "inherit_schema", "quote",
-                                           "omit_aliases", "sort_key_function", "zero_indexes", "as_tuple",
-                                           "item_type", "dimensions", "metadata", "binary"};
+  static const std::set<std::string> ok = {
+      "as_uuid",           "convert_unicode",      "unicode_error",   "_warn_on_bytestring",
+      "asdecimal",         "decimal_return_scale", "none_as_null",    "astext_type",
+      "create_constraint", "validate_strings",     "values_callable", "length_",
+      "_expect_unicode",   "_create_events",       "inherit_schema",  "quote",
+      "omit_aliases",      "sort_key_function",    "zero_indexes",    "as_tuple",
+      "item_type",         "dimensions",           "metadata",        "binary"};
   return ok.count(k) > 0;
 }
 
@@ -86,7 +88,8 @@ void check_kwargs(const Expr& call, std::initializer_list<const char*> used, con
 EnumType enum_of(const Expr& e0, ExprEval& ev) {
   const Expr& e = ev.resolve(e0);
   std::string name = ev.canonical(e.kind == Expr::Call ? *e.base : e);
-  if ((name != "sa.Enum" && name != "pg.ENUM") || e.kind != Expr::Call) throw Unsupported{"enum type " + name};
+  if ((name != "sa.Enum" && name != "pg.ENUM") || e.kind != Expr::Call)
+    throw Unsupported{"enum type " + name};
   EnumType out;
   for (const auto& item : e.items) {
     const Expr& v = ev.resolve(*item);
@@ -131,12 +134,24 @@ SqlType map_type(const Expr& e0, ExprEval& ev) {
     t.pg = std::move(pg);
     return t;
   };
-  static const std::map<std::string, std::string> raw_types = {
-      {"INET", "INET"}, {"CIDR", "CIDR"}, {"MACADDR", "MACADDR"}, {"MONEY", "MONEY"}, {"OID", "OID"},
-      {"REGCLASS", "REGCLASS"}, {"TSVECTOR", "TSVECTOR"}, {"HSTORE", "HSTORE"}, {"REAL", "REAL"},
-      {"DOUBLE_PRECISION", "DOUBLE PRECISION"}, {"INT4RANGE", "INT4RANGE"}, {"INT8RANGE", "INT8RANGE"},
-      {"NUMRANGE", "NUMRANGE"}, {"DATERANGE", "DATERANGE"}, {"TSRANGE", "TSRANGE"}, {"TSTZRANGE", "TSTZRANGE"},
-      {"JSONPATH", "JSONPATH"}, {"CITEXT", "CITEXT"}};
+  static const std::map<std::string, std::string> raw_types = {{"INET", "INET"},
+                                                               {"CIDR", "CIDR"},
+                                                               {"MACADDR", "MACADDR"},
+                                                               {"MONEY", "MONEY"},
+                                                               {"OID", "OID"},
+                                                               {"REGCLASS", "REGCLASS"},
+                                                               {"TSVECTOR", "TSVECTOR"},
+                                                               {"HSTORE", "HSTORE"},
+                                                               {"REAL", "REAL"},
+                                                               {"DOUBLE_PRECISION", "DOUBLE PRECISION"},
+                                                               {"INT4RANGE", "INT4RANGE"},
+                                                               {"INT8RANGE", "INT8RANGE"},
+                                                               {"NUMRANGE", "NUMRANGE"},
+                                                               {"DATERANGE", "DATERANGE"},
+                                                               {"TSRANGE", "TSRANGE"},
+                                                               {"TSTZRANGE", "TSTZRANGE"},
+                                                               {"JSONPATH", "JSONPATH"},
+                                                               {"CITEXT", "CITEXT"}};
   if (type == "String" || type == "Unicode" || type == "VARCHAR" || type == "AutoString") {
     check_kwargs(e, {"length", "collation"}, name);
     if (e.kind == Expr::Call && e.kwarg("collation")) throw Unsupported{name + "(collation=...)"};
@@ -184,7 +199,8 @@ SqlType map_type(const Expr& e0, ExprEval& ev) {
     bool with_tz = tz && ev.bool_of(*tz);
     const Expr* precision = e.kind == Expr::Call ? e.kwarg("precision") : nullptr;
     if (precision && precision->kind != Expr::None)
-      return raw(fmt::format("TIMESTAMP({}) {} TIME ZONE", ev.int_of(*precision), with_tz ? "WITH" : "WITHOUT"));
+      return raw(
+          fmt::format("TIMESTAMP({}) {} TIME ZONE", ev.int_of(*precision), with_tz ? "WITH" : "WITHOUT"));
     t.lua = with_tz ? "op.types.timestamp{ timezone = true }" : "op.types.timestamp";
     t.pg = with_tz ? "TIMESTAMP WITH TIME ZONE" : "TIMESTAMP WITHOUT TIME ZONE";
     return t;
@@ -194,7 +210,8 @@ SqlType map_type(const Expr& e0, ExprEval& ev) {
     check_kwargs(e, {"timezone", "precision"}, name);
     const Expr* tz = arg(e, 0, "timezone");
     const Expr* precision = e.kind == Expr::Call ? e.kwarg("precision") : nullptr;
-    std::string p = precision && precision->kind != Expr::None ? fmt::format("({})", ev.int_of(*precision)) : "";
+    std::string p =
+        precision && precision->kind != Expr::None ? fmt::format("({})", ev.int_of(*precision)) : "";
     return raw(fmt::format("TIME{} {} TIME ZONE", p, tz && ev.bool_of(*tz) ? "WITH" : "WITHOUT"));
   }
   if (type == "Interval" || type == "INTERVAL") {
@@ -205,7 +222,8 @@ SqlType map_type(const Expr& e0, ExprEval& ev) {
   }
   if (type == "Float" || type == "FLOAT") {
     check_kwargs(e, {"precision"}, name);
-    if (const Expr* p = arg(e, 0, "precision"); p && p->kind != Expr::None) return raw(fmt::format("FLOAT({})", ev.int_of(*p)));
+    if (const Expr* p = arg(e, 0, "precision"); p && p->kind != Expr::None)
+      return raw(fmt::format("FLOAT({})", ev.int_of(*p)));
     return simple("op.types.float", "FLOAT");
   }
   if (type == "Numeric" || type == "NUMERIC" || type == "DECIMAL") {
@@ -272,7 +290,8 @@ SqlType map_type(const Expr& e0, ExprEval& ev) {
       const Expr* len = arg(e, 0, "length");
       bool varying = e.kind == Expr::Call && e.kwarg("varying") && ev.bool_of(*e.kwarg("varying"));
       std::string base = varying ? "BIT VARYING" : "BIT";
-      return raw(len && len->kind != Expr::None ? fmt::format("{}({})", base, ev.int_of(*len)) : (varying ? base : "BIT(1)"));
+      return raw(len && len->kind != Expr::None ? fmt::format("{}({})", base, ev.int_of(*len))
+                                                : (varying ? base : "BIT(1)"));
     }
   }
   if (type == "REAL") return raw("REAL");

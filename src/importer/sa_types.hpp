@@ -1,7 +1,7 @@
 #pragma once
 // SQLAlchemy column types (generic, sqlalchemy.dialects.postgresql, sqlmodel's AutoString) mapped to what
-// SQLAlchemy 1.4 emits for PostgreSQL, written as luamig types: op.types.* where luamig's portable type renders
-// the same on PostgreSQL, the PostgreSQL type string otherwise.
+// SQLAlchemy 1.4 emits for PostgreSQL, written as luamig types: op.types.* where luamig's portable type
+// renders the same on PostgreSQL, the PostgreSQL type string otherwise.
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,17 +33,18 @@ struct EnumType {
 };
 
 struct SqlType {
-  std::string lua;       // Lua expression for the column's type
-  std::string pg;        // the PostgreSQL spelling (ARRAY items, messages)
+  std::string lua;                                         // Lua expression for the column's type
+  std::string pg;                                          // the PostgreSQL spelling (ARRAY items, messages)
   enum Int { None, Integer, Big, Small } int_kind = None;  // for SERIAL/BIGSERIAL/SMALLSERIAL
   std::optional<EnumType> enumeration;
 };
 
-// Throws Unsupported for a type it does not know (application TypeDecorators, sqlalchemy_utils, Enum of a Python
-// enum class...).
+// Throws Unsupported for a type it does not know (application TypeDecorators, sqlalchemy_utils, Enum of a
+// Python enum class...).
 SqlType map_type(const Expr& e, ExprEval& ev);
 
-// The enum described by sa.Enum/postgresql.ENUM (for .create()/.drop() calls); throws Unsupported when `e` is not one.
+// The enum described by sa.Enum/postgresql.ENUM (for .create()/.drop() calls); throws Unsupported when `e` is
+// not one.
 EnumType enum_of(const Expr& e, ExprEval& ev);
 
 // `name` or `"Name"`, schema-qualified, as PostgreSQL needs it in DDL.

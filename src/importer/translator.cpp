@@ -1,7 +1,7 @@
 // Statement-by-statement translation of Alembic revision files. Expressions are evaluated at translation time
 // where Alembic would evaluate them to DDL (types, server defaults, names); variables holding such values are
-// substituted where they are used. Anything with an effect this file does not model raises Unsupported, and the
-// whole statement becomes a manual part.
+// substituted where they are used. Anything with an effect this file does not model raises Unsupported, and
+// the whole statement becomes a manual part.
 #include "importer/translator.hpp"
 
 #include <fmt/format.h>
@@ -49,7 +49,8 @@ bool other_dialect_kwarg(const std::string& k) {
          starts_with(k, "mssql_") || starts_with(k, "oracle_") || k == "info";
 }
 
-// Rewrites SQLAlchemy text() bind parameters (:name) as $1, $2... in order of first use; `\:` is a literal colon.
+// Rewrites SQLAlchemy text() bind parameters (:name) as $1, $2... in order of first use; `\:` is a literal
+// colon.
 std::string numbered_params(const std::string& sql, const std::vector<std::string>& names,
                             std::vector<std::string>& order) {
   std::string out;
@@ -71,7 +72,8 @@ std::string numbered_params(const std::string& sql, const std::vector<std::strin
       ++i;
       continue;
     }
-    if (c == ':' && i + 1 < sql.size() && (std::isalpha(static_cast<unsigned char>(sql[i + 1])) || sql[i + 1] == '_') &&
+    if (c == ':' && i + 1 < sql.size() &&
+        (std::isalpha(static_cast<unsigned char>(sql[i + 1])) || sql[i + 1] == '_') &&
         (i == 0 || sql[i - 1] != ':')) {
       size_t k = i + 1;
       while (k < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[k])) || sql[k] == '_')) ++k;
@@ -120,12 +122,21 @@ class Translator : public ExprEval {
     if (auto it = aliases_.find(first); it != aliases_.end())
       d = it->second + (dot == std::string::npos ? "" : d.substr(dot));
     static const std::pair<const char*, const char*> prefixes[] = {
-        {"sqlalchemy.dialects.postgresql.base.", "pg."}, {"sqlalchemy.dialects.postgresql.json.", "pg."},
-        {"sqlalchemy.dialects.postgresql.array.", "pg."}, {"sqlalchemy.dialects.postgresql.", "pg."},
-        {"sqlalchemy.sql.sqltypes.", "sa."}, {"sqlalchemy.types.", "sa."}, {"sqlalchemy.sql.expression.", "sa."},
-        {"sqlalchemy.sql.schema.", "sa."}, {"sqlalchemy.sql.functions.", "sa."}, {"sqlalchemy.sql.", "sa."},
-        {"sqlalchemy.schema.", "sa."}, {"sqlalchemy.", "sa."}, {"alembic.op.", "op."},
-        {"sqlmodel.sql.sqltypes.", "sqlmodel."}, {"sqlmodel.", "sqlmodel."}};
+        {"sqlalchemy.dialects.postgresql.base.", "pg."},
+        {"sqlalchemy.dialects.postgresql.json.", "pg."},
+        {"sqlalchemy.dialects.postgresql.array.", "pg."},
+        {"sqlalchemy.dialects.postgresql.", "pg."},
+        {"sqlalchemy.sql.sqltypes.", "sa."},
+        {"sqlalchemy.types.", "sa."},
+        {"sqlalchemy.sql.expression.", "sa."},
+        {"sqlalchemy.sql.schema.", "sa."},
+        {"sqlalchemy.sql.functions.", "sa."},
+        {"sqlalchemy.sql.", "sa."},
+        {"sqlalchemy.schema.", "sa."},
+        {"sqlalchemy.", "sa."},
+        {"alembic.op.", "op."},
+        {"sqlmodel.sql.sqltypes.", "sqlmodel."},
+        {"sqlmodel.", "sqlmodel."}};
     if (d == "sqlalchemy") return "sa";
     if (d == "alembic.op") return "op";
     if (d == "sqlalchemy.dialects.postgresql") return "pg";
@@ -160,12 +171,15 @@ class Translator : public ExprEval {
       return e.text;
     }
     if (e.kind == Expr::Call && is_f_call(e)) return string_of(*e.items[0]);
-    if (e.kind == Expr::Call && (canonical(*e.base) == "op.f" || canonical(*e.base) == "sa.sql.quoted_name" ||
-                                 canonical(*e.base) == "sa.quoted_name") && !e.items.empty())
+    if (e.kind == Expr::Call &&
+        (canonical(*e.base) == "op.f" || canonical(*e.base) == "sa.sql.quoted_name" ||
+         canonical(*e.base) == "sa.quoted_name") &&
+        !e.items.empty())
       return string_of(*e.items[0]);
     if (e.kind == Expr::Binary && e.text == "+") return string_of(*e.base) + string_of(*e.right);
     if (e.kind == Expr::Binary && e.text == "%") throw Unsupported{"string formatting with %"};
-    if (e.kind == Expr::Call && e.base->kind == Expr::Attr && e.base->text == "format") throw Unsupported{"str.format()"};
+    if (e.kind == Expr::Call && e.base->kind == Expr::Attr && e.base->text == "format")
+      throw Unsupported{"str.format()"};
     throw Unsupported{"a value computed at run time (" + describe(e) + ")"};
   }
 
@@ -196,17 +210,19 @@ class Translator : public ExprEval {
   std::map<std::string, std::string> aliases_;
   std::map<std::string, ExprPtr> module_vars_;
   std::map<std::string, ExprPtr> locals_;
-  std::set<std::string> binds_;                                          // names bound to op.get_bind()
-  std::map<std::string, std::pair<std::string, std::string>> tables_;    // sa.table() variables: name, schema
-  std::set<std::string> helpers_;                                        // module-level functions
-  std::set<std::string> imported_;                                       // names imported from other modules
+  std::set<std::string> binds_;                                        // names bound to op.get_bind()
+  std::map<std::string, std::pair<std::string, std::string>> tables_;  // sa.table() variables: name, schema
+  std::set<std::string> helpers_;                                      // module-level functions
+  std::set<std::string> imported_;                                     // names imported from other modules
   std::string batch_var_;
   std::string batch_table_;
+  std::string batch_schema_;
   bool in_module_ = true;
 
   // op.f(name) and batch_op.f(name): the name as given.
   bool is_f_call(const Expr& e) {
-    if (e.kind != Expr::Call || e.items.size() != 1 || e.base->kind != Expr::Attr || e.base->text != "f") return false;
+    if (e.kind != Expr::Call || e.items.size() != 1 || e.base->kind != Expr::Attr || e.base->text != "f")
+      return false;
     if (canonical(*e.base) == "op.f") return true;
     return !batch_var_.empty() && e.base->base->kind == Expr::Name && e.base->base->text == batch_var_;
   }
@@ -217,7 +233,8 @@ class Translator : public ExprEval {
       if (d.empty() && e.base->kind == Expr::Attr) return "call to ." + e.base->text + "()";
       return d.empty() ? "a call" : "call to " + d + "()";
     }
-    if (e.kind == Expr::Name) return e.text[0] == '<' ? e.text.substr(1, e.text.size() - 2) : "name " + e.text;
+    if (e.kind == Expr::Name)
+      return e.text[0] == '<' ? e.text.substr(1, e.text.size() - 2) : "name " + e.text;
     if (e.kind == Expr::Attr) return canonical(e).empty() ? "attribute ." + e.text : canonical(e);
     if (e.kind == Expr::Subscript) return "subscript";
     if (e.kind == Expr::Binary) return "operator " + e.text;
@@ -238,11 +255,16 @@ class Translator : public ExprEval {
   std::string value(const Expr& e0, bool none_is_null = false) {
     const Expr& e = resolve(e0);
     switch (e.kind) {
-      case Expr::Str: return lua_quote(string_of(e));
-      case Expr::Num: return number(e);
-      case Expr::None: return none_is_null ? "op.NULL" : "nil";
-      case Expr::True: return "true";
-      case Expr::False: return "false";
+      case Expr::Str:
+        return lua_quote(string_of(e));
+      case Expr::Num:
+        return number(e);
+      case Expr::None:
+        return none_is_null ? "op.NULL" : "nil";
+      case Expr::True:
+        return "true";
+      case Expr::False:
+        return "false";
       case Expr::Unary:
         if (e.text == "-" && resolve(*e.base).kind == Expr::Num) return "-" + number(resolve(*e.base));
         break;
@@ -256,7 +278,8 @@ class Translator : public ExprEval {
         if (e.items.empty()) return "{}";
         std::string out = "{ ";
         for (size_t i = 0; i + 1 < e.items.size(); i += 2)
-          out += (i ? ", " : "") + lua_key(string_of(*e.items[i])) + " = " + value(*e.items[i + 1], none_is_null);
+          out += (i ? ", " : "") + lua_key(string_of(*e.items[i])) + " = " +
+                 value(*e.items[i + 1], none_is_null);
         return out + " }";
       }
       case Expr::Binary:
@@ -265,13 +288,15 @@ class Translator : public ExprEval {
       case Expr::Call: {
         std::string f = canonical(*e.base);
         if (f == "op.f" || f == "sa.quoted_name" || is_f_call(e)) return lua_quote(string_of(e));
-        if (f == "op.inline_literal" && !e.items.empty()) return "op.inline_literal(" + value(*e.items[0]) + ")";
+        if (f == "op.inline_literal" && !e.items.empty())
+          return "op.inline_literal(" + value(*e.items[0]) + ")";
         if (f == "sa.text" || f == "sa.literal_column" || starts_with(f, "sa.func.") || f == "sa.true" ||
             f == "sa.false" || f == "sa.null")
           return sql_expression(e);
         break;
       }
-      default: break;
+      default:
+        break;
     }
     throw Unsupported{describe(e)};
   }
@@ -293,17 +318,21 @@ class Translator : public ExprEval {
       std::string fn = f.substr(8);
       static const std::map<std::string, std::string> ansi = {
           {"current_timestamp", "CURRENT_TIMESTAMP"}, {"current_date", "CURRENT_DATE"},
-          {"current_time", "CURRENT_TIME"}, {"localtime", "LOCALTIME"}, {"localtimestamp", "LOCALTIMESTAMP"},
-          {"current_user", "CURRENT_USER"}, {"session_user", "SESSION_USER"}, {"user", "USER"}};
+          {"current_time", "CURRENT_TIME"},           {"localtime", "LOCALTIME"},
+          {"localtimestamp", "LOCALTIMESTAMP"},       {"current_user", "CURRENT_USER"},
+          {"session_user", "SESSION_USER"},           {"user", "USER"}};
       if (!e.kwargs.empty()) throw Unsupported{"sa.func." + fn + " with keyword arguments"};
       if (auto it = ansi.find(fn); it != ansi.end() && e.items.empty()) return it->second;
       std::string args;
       for (const auto& a : e.items) {
         const Expr& v = resolve(*a);
         std::string s;
-        if (v.kind == Expr::Str) s = sql_literal(string_of(v));
-        else if (v.kind == Expr::Num) s = number(v);
-        else s = sql_of(v);
+        if (v.kind == Expr::Str)
+          s = sql_literal(string_of(v));
+        else if (v.kind == Expr::Num)
+          s = number(v);
+        else
+          s = sql_of(v);
         args += (args.empty() ? "" : ", ") + s;
       }
       return fn + "(" + args + ")";
@@ -362,7 +391,8 @@ class Translator : public ExprEval {
     void done(size_t positional, std::initializer_list<const char*> ignored = {}) {
       for (const auto& it : e.items)
         if (it->kind == Expr::Starred) throw Unsupported{name + "(*args)"};
-      if (e.items.size() > positional) throw Unsupported{fmt::format("{} with {} positional arguments", name, e.items.size())};
+      if (e.items.size() > positional)
+        throw Unsupported{fmt::format("{} with {} positional arguments", name, e.items.size())};
       for (const auto& [k, v] : e.kwargs) {
         bool ok = used.count(k) || other_dialect_kwarg(k);
         for (const char* i : ignored) ok = ok || k == i;
@@ -379,10 +409,14 @@ class Translator : public ExprEval {
       if (!v.empty() && v != "nil") out += (out.empty() ? "" : ", ") + k + " = " + v;
     return out.empty() ? "" : "{ " + out + " }";
   }
-  std::string opt_str(const Expr* e) { return e && resolve(*e).kind != Expr::None ? lua_quote(string_of(*e)) : ""; }
+  std::string opt_str(const Expr* e) {
+    return e && resolve(*e).kind != Expr::None ? lua_quote(string_of(*e)) : "";
+  }
   std::string opt_bool(const Expr* e) { return e ? (bool_of(*e) ? "true" : "") : ""; }
   std::string opt_value(const Expr* e) { return e ? value(*e) : ""; }
-  std::string opt_sql(const Expr* e) { return e && resolve(*e).kind != Expr::None ? lua_quote(sql_of(*e)) : ""; }
+  std::string opt_sql(const Expr* e) {
+    return e && resolve(*e).kind != Expr::None ? lua_quote(sql_of(*e)) : "";
+  }
 
   static std::string args(std::vector<std::string> parts, const std::string& opts = "") {
     if (!opts.empty()) parts.push_back(opts);
@@ -393,8 +427,11 @@ class Translator : public ExprEval {
 
   struct ColumnOut {
     std::string name;
-    std::string lua;                // the column table
-    std::vector<std::string> fks;   // named/deferrable foreign keys, as op.foreign_key(...) for create_table
+    std::string lua;  // the column table
+    std::vector<std::string>
+        fks;  // named/deferrable foreign keys and named checks, as op.foreign_key(...)/op.check(...)
+    // The same as statements after an ADD COLUMN: a function of the table's Lua string and its schema option.
+    std::vector<std::function<std::string(const std::string&, const std::string&)>> alters;
     std::optional<EnumType> enumeration;
   };
 
@@ -452,15 +489,31 @@ class Translator : public ExprEval {
           ondelete = opt_str(od);
           onupdate = opt_str(ou);
         } else {
-          out.fks.push_back(fmt::format(
-              "op.foreign_key({}, {}, {}{})", list_lua({out.name}), lua_quote(t.table), list_lua({t.column}),
-              [&] {
-                std::string o = options({{"name", opt_str(fname)}, {"ondelete", opt_str(od)}, {"onupdate", opt_str(ou)},
-                                         {"deferrable", e.kwarg("x") ? "" : (deferrable ? (bool_of(*deferrable) ? "true" : "false") : "")},
-                                         {"initially", opt_str(initially)}, {"match", opt_str(match)},
-                                         {"referent_schema", t.schema.empty() ? "" : lua_quote(t.schema)}});
-                return o.empty() ? "" : ", " + o;
-              }()));
+          std::string deferrable_lua = deferrable ? (bool_of(*deferrable) ? "true" : "false") : "";
+          std::string name_lua =
+              fname && resolve(*fname).kind != Expr::None ? lua_quote(string_of(*fname)) : "";
+          std::vector<std::pair<std::string, std::string>> kv{
+              {"ondelete", opt_str(od)},
+              {"onupdate", opt_str(ou)},
+              {"deferrable", deferrable_lua},
+              {"initially", opt_str(initially)},
+              {"match", opt_str(match)},
+              {"referent_schema", t.schema.empty() ? "" : lua_quote(t.schema)}};
+          auto with_name = kv;
+          with_name.insert(with_name.begin(), {"name", name_lua});
+          std::string o = options(with_name);
+          out.fks.push_back(fmt::format("op.foreign_key({}, {}, {}{})", list_lua({out.name}),
+                                        lua_quote(t.table), list_lua({t.column}), o.empty() ? "" : ", " + o));
+          std::string column_name = out.name;
+          out.alters.push_back([=](const std::string& table, const std::string& schema) {
+            auto k = kv;
+            k.emplace_back("source_schema", schema);
+            std::string opts = options(k);
+            return fmt::format("op.create_foreign_key({}, {}, {}, {}, {}{})",
+                               name_lua.empty() ? "nil" : name_lua, table, lua_quote(t.table),
+                               list_lua({column_name}), list_lua({t.column}),
+                               opts.empty() ? "" : ", " + opts);
+          });
         }
       } else if (f == "sa.Identity") {
         Call id{a, "sa.Identity", {}};
@@ -472,10 +525,17 @@ class Translator : public ExprEval {
         const Expr* cond = ck.get(0, "sqltext");
         const Expr* cname = ck.kw("name");
         ck.done(1);
-        if (cname && resolve(*cname).kind != Expr::None)
-          out.fks.push_back(fmt::format("op.check({}, {})", lua_quote(sql_of(*cond)), lua_quote(string_of(*cname))));
-        else
+        if (cname && resolve(*cname).kind != Expr::None) {
+          std::string cond_lua = lua_quote(sql_of(*cond)), name_lua = lua_quote(string_of(*cname));
+          out.fks.push_back(fmt::format("op.check({}, {})", cond_lua, name_lua));
+          out.alters.push_back([=](const std::string& table, const std::string& schema) {
+            std::string opts = options({{"schema", schema}});
+            return fmt::format("op.create_check_constraint({}, {}, {}{})", name_lua, table, cond_lua,
+                               opts.empty() ? "" : ", " + opts);
+          });
+        } else {
           check = lua_quote(sql_of(*cond));
+        }
       } else if (!type_e) {
         type_e = &a;
       } else {
@@ -496,8 +556,9 @@ class Translator : public ExprEval {
     c.done(e.items.size(), {"onupdate", "doc", "key", "quote", "system", "server_onupdate", "info"});
     bool is_pk = std::find(pk.begin(), pk.end(), out.name) != pk.end();
     if (sdefault && resolve(*sdefault).kind == Expr::None) sdefault = nullptr;
-    // SQLAlchemy 1.4's autoincrement column: the table's only primary key column, an integer, autoincrement True or
-    // "auto" (then without foreign keys, Python default or server default); PostgreSQL renders it SERIAL.
+    // SQLAlchemy 1.4's autoincrement column: the table's only primary key column, an integer, autoincrement
+    // True or "auto" (then without foreign keys, Python default or server default); PostgreSQL renders it
+    // SERIAL.
     std::string lua_type = type.lua;
     if (is_pk && pk.size() == 1 && type.int_kind != SqlType::None && identity.empty()) {
       std::string ai = "auto";
@@ -505,13 +566,13 @@ class Translator : public ExprEval {
         const Expr& a = resolve(*autoincrement);
         ai = a.kind == Expr::Str ? string_of(a) : (bool_of(a) ? "true" : "false");
       }
-      bool serial = ai == "true" ||
-                    ((ai == "auto" || ai == "ignore_fk") && (!has_fk || ai == "ignore_fk") && !sdefault &&
-                     (!pydefault || resolve(*pydefault).kind == Expr::None));
+      bool serial = ai == "true" || ((ai == "auto" || ai == "ignore_fk") && (!has_fk || ai == "ignore_fk") &&
+                                     !sdefault && (!pydefault || resolve(*pydefault).kind == Expr::None));
       if (ai == "true" && sdefault) serial = false;
       if (serial)
-        lua_type = type.int_kind == SqlType::Big ? "op.types.bigserial"
-                   : type.int_kind == SqlType::Small ? lua_quote("SMALLSERIAL") : "op.types.serial";
+        lua_type = type.int_kind == SqlType::Big     ? "op.types.bigserial"
+                   : type.int_kind == SqlType::Small ? lua_quote("SMALLSERIAL")
+                                                     : "op.types.serial";
     }
     attrs.push_back(lua_quote(out.name));
     attrs.push_back(lua_type);
@@ -527,7 +588,8 @@ class Translator : public ExprEval {
       if (!ondelete.empty()) attrs.push_back("ondelete = " + ondelete);
       if (!onupdate.empty()) attrs.push_back("onupdate = " + onupdate);
     }
-    if (comment && resolve(*comment).kind != Expr::None) attrs.push_back("comment = " + lua_quote(string_of(*comment)));
+    if (comment && resolve(*comment).kind != Expr::None)
+      attrs.push_back("comment = " + lua_quote(string_of(*comment)));
     std::string s = "{ ";
     for (size_t i = 0; i < attrs.size(); ++i) s += (i ? ", " : "") + attrs[i];
     out.lua = s + " }";
@@ -545,8 +607,8 @@ class Translator : public ExprEval {
       const Expr* initially = c.kw("initially");
       c.done(e.items.size());
       if (deferrable || initially) throw Unsupported{f + " with deferrable/initially"};
-      return fmt::format("op.{}({}{})", f == "sa.PrimaryKeyConstraint" ? "primary_key" : "unique", list_lua(cols),
-                         name.empty() ? "" : ", " + name);
+      return fmt::format("op.{}({}{})", f == "sa.PrimaryKeyConstraint" ? "primary_key" : "unique",
+                         list_lua(cols), name.empty() ? "" : ", " + name);
     }
     if (f == "sa.CheckConstraint") {
       std::string cond = lua_quote(sql_of(*c.get(0, "sqltext")));
@@ -561,20 +623,23 @@ class Translator : public ExprEval {
       std::vector<std::string> rcols;
       for (const auto& r : remote) {
         FkTarget t = fk_target(r);
-        if (!referent.empty() && (t.table != referent || t.schema != schema)) throw Unsupported{"foreign key to two tables"};
+        if (!referent.empty() && (t.table != referent || t.schema != schema))
+          throw Unsupported{"foreign key to two tables"};
         referent = t.table;
         schema = t.schema;
         rcols.push_back(t.column);
       }
       const Expr* deferrable = c.kw("deferrable");
-      std::string o = options({{"name", opt_str(c.kw("name"))}, {"ondelete", opt_str(c.kw("ondelete"))},
+      std::string o = options({{"name", opt_str(c.kw("name"))},
+                               {"ondelete", opt_str(c.kw("ondelete"))},
                                {"onupdate", opt_str(c.kw("onupdate"))},
                                {"deferrable", deferrable ? (bool_of(*deferrable) ? "true" : "false") : ""},
-                               {"initially", opt_str(c.kw("initially"))}, {"match", opt_str(c.kw("match"))},
+                               {"initially", opt_str(c.kw("initially"))},
+                               {"match", opt_str(c.kw("match"))},
                                {"referent_schema", schema.empty() ? "" : lua_quote(schema)}});
       c.done(2, {"use_alter", "link_to_name"});
-      return fmt::format("op.foreign_key({}, {}, {}{})", list_lua(local), lua_quote(referent), list_lua(rcols),
-                         o.empty() ? "" : ", " + o);
+      return fmt::format("op.foreign_key({}, {}, {}{})", list_lua(local), lua_quote(referent),
+                         list_lua(rcols), o.empty() ? "" : ", " + o);
     }
     throw Unsupported{"create_table argument " + f};
   }
@@ -609,7 +674,8 @@ class Translator : public ExprEval {
         ColumnOut col = column(a, pk, pk_by_constraint);
         parts.push_back(col.lua);
         for (auto& fk : col.fks) fks.push_back(fk);
-        if (col.enumeration && col.enumeration->create && enums_seen.insert(enum_type_name(*col.enumeration)).second)
+        if (col.enumeration && col.enumeration->create &&
+            enums_seen.insert(enum_type_name(*col.enumeration)).second)
           enum_sql.push_back(create_enum_sql(*col.enumeration, false));
       } else if (f == "sa.Index") {
         throw Unsupported{"sa.Index inside op.create_table"};
@@ -638,14 +704,18 @@ class Translator : public ExprEval {
       kv.emplace_back("nullable", bool_of(*n) ? "true" : "false");
     if (const Expr* d = c.kw("server_default")) {
       const Expr& v = resolve(*d);
-      if (v.kind == Expr::None) kv.emplace_back("server_default", "op.NULL_DEFAULT");
-      else if (v.kind != Expr::False) kv.emplace_back("server_default", server_default(v));
+      if (v.kind == Expr::None)
+        kv.emplace_back("server_default", "op.NULL_DEFAULT");
+      else if (v.kind != Expr::False)
+        kv.emplace_back("server_default", server_default(v));
     }
     kv.emplace_back("new_name", opt_str(c.kw("new_column_name")));
     if (const Expr* cm = c.kw("comment")) {
       const Expr& v = resolve(*cm);
-      if (v.kind == Expr::None) kv.emplace_back("comment", "false");
-      else if (v.kind != Expr::False) kv.emplace_back("comment", lua_quote(string_of(v)));
+      if (v.kind == Expr::None)
+        kv.emplace_back("comment", "false");
+      else if (v.kind != Expr::False)
+        kv.emplace_back("comment", lua_quote(string_of(v)));
     }
     for (const char* k : {"existing_type", "existing_nullable", "existing_server_default", "existing_comment",
                           "autoincrement", "existing_autoincrement"})
@@ -659,7 +729,8 @@ class Translator : public ExprEval {
       kv.emplace_back("unique", opt_bool(c.kw("unique")));
       kv.emplace_back("using", opt_str(c.kw("postgresql_using")));
       kv.emplace_back("where", opt_sql(c.kw("postgresql_where")));
-      if (const Expr* inc = c.kw("postgresql_include")) kv.emplace_back("include", list_lua(string_list(*inc)));
+      if (const Expr* inc = c.kw("postgresql_include"))
+        kv.emplace_back("include", list_lua(string_list(*inc)));
       kv.emplace_back("if_not_exists", opt_bool(c.kw("if_not_exists")));
       c.kw("postgresql_ops");
     } else {
@@ -670,19 +741,22 @@ class Translator : public ExprEval {
     return options(kv);
   }
 
-  // Index columns: names, or sa.text() expressions; postgresql_ops={"col": "opclass"} puts an operator class after
-  // a column (then written as an expression: "col" opclass).
+  // Index columns: names, or sa.text() expressions; postgresql_ops={"col": "opclass"} puts an operator class
+  // after a column (then written as an expression: "col" opclass).
   std::string index_columns(const Expr& e0, const Expr* ops_e = nullptr) {
     const Expr& e = resolve(e0);
     std::map<std::string, std::string> ops;
     if (ops_e) {
       const Expr& d = resolve(*ops_e);
       if (d.kind != Expr::Dict) throw Unsupported{"postgresql_ops that is not a dict"};
-      for (size_t i = 0; i + 1 < d.items.size(); i += 2) ops[string_of(*d.items[i])] = string_of(*d.items[i + 1]);
+      for (size_t i = 0; i + 1 < d.items.size(); i += 2)
+        ops[string_of(*d.items[i])] = string_of(*d.items[i + 1]);
     }
     std::vector<ExprPtr> items;
-    if (e.kind == Expr::List || e.kind == Expr::Tuple) items = e.items;
-    else items.push_back(std::make_shared<const Expr>(e));
+    if (e.kind == Expr::List || e.kind == Expr::Tuple)
+      items = e.items;
+    else
+      items.push_back(std::make_shared<const Expr>(e));
     std::string out = "{ ";
     for (size_t i = 0; i < items.size(); ++i) {
       const Expr& it = resolve(*items[i]);
@@ -695,15 +769,18 @@ class Translator : public ExprEval {
       }
       out += (i ? ", " : "") + item;
     }
-    if (!ops.empty()) throw Unsupported{"postgresql_ops for a column the index does not have: " + ops.begin()->first};
+    if (!ops.empty())
+      throw Unsupported{"postgresql_ops for a column the index does not have: " + ops.begin()->first};
     return out + " }";
   }
 
   std::string fk_options(Call& c) {
     const Expr* deferrable = c.kw("deferrable");
-    return options({{"ondelete", opt_str(c.kw("ondelete"))}, {"onupdate", opt_str(c.kw("onupdate"))},
+    return options({{"ondelete", opt_str(c.kw("ondelete"))},
+                    {"onupdate", opt_str(c.kw("onupdate"))},
                     {"deferrable", deferrable ? (bool_of(*deferrable) ? "true" : "false") : ""},
-                    {"initially", opt_str(c.kw("initially"))}, {"match", opt_str(c.kw("match"))},
+                    {"initially", opt_str(c.kw("initially"))},
+                    {"match", opt_str(c.kw("match"))},
                     {"source_schema", opt_str(c.kw("source_schema"))},
                     {"referent_schema", opt_str(c.kw("referent_schema"))}});
   }
@@ -719,8 +796,8 @@ class Translator : public ExprEval {
     } else if (sql_e.kind == Expr::Call && canonical(*sql_e.base) == "sa.text" && !sql_e.items.empty() &&
                sql_e.kwargs.empty()) {
       sql = string_of(*sql_e.items[0]);
-    } else if (sql_e.kind == Expr::Binary || (sql_e.kind == Expr::Call && sql_e.base->kind == Expr::Attr &&
-                                               sql_e.base->text == "format")) {
+    } else if (sql_e.kind == Expr::Binary ||
+               (sql_e.kind == Expr::Call && sql_e.base->kind == Expr::Attr && sql_e.base->text == "format")) {
       sql = string_of(sql_e);  // string building: throws with what it is
     } else {
       throw Unsupported{name + " of " + describe(sql_e) + " (an SQLAlchemy expression, not SQL text)"};
@@ -728,8 +805,10 @@ class Translator : public ExprEval {
     std::vector<std::pair<std::string, const Expr*>> params;
     if (e.items.size() > 1) {
       const Expr& p = resolve(*e.items[1]);
-      if (p.kind != Expr::Dict || e.items.size() > 2) throw Unsupported{name + " with parameters that are not one dict"};
-      for (size_t i = 0; i + 1 < p.items.size(); i += 2) params.emplace_back(string_of(*p.items[i]), p.items[i + 1].get());
+      if (p.kind != Expr::Dict || e.items.size() > 2)
+        throw Unsupported{name + " with parameters that are not one dict"};
+      for (size_t i = 0; i + 1 < p.items.size(); i += 2)
+        params.emplace_back(string_of(*p.items[i]), p.items[i + 1].get());
     }
     for (const auto& [k, v] : e.kwargs) {
       if (k == "execution_options") throw Unsupported{name + "(execution_options=...)"};
@@ -753,7 +832,8 @@ class Translator : public ExprEval {
       if (f == "op.get_bind") return true;
       if (e.base->kind == Expr::Attr && e.base->text == "connect" && is_bind(*e.base->base)) return true;
     }
-    if (e.kind == Expr::Attr && e.text == "bind" && e.base->kind == Expr::Call && canonical(*e.base->base) == "op.get_context")
+    if (e.kind == Expr::Attr && e.text == "bind" && e.base->kind == Expr::Call &&
+        canonical(*e.base->base) == "op.get_context")
       return true;
     return false;
   }
@@ -781,11 +861,8 @@ class Translator : public ExprEval {
       std::string schema = opt_str(c.kw("schema"));
       c.done(2);
       std::string out = line("op.add_column(" + args({t, col.lua}, options({{"schema", schema}})) + ")");
-      for (const auto& fk : col.fks) {
-        if (!starts_with(fk, "op.foreign_key(")) throw Unsupported{"named check constraint on op.add_column"};
-        out += line("-- " + fk);
-        throw Unsupported{"named foreign key on op.add_column"};
-      }
+      // Alembic's add_column adds the column's constraints with ALTER TABLE ... ADD CONSTRAINT.
+      for (const auto& alter : col.alters) out += line(alter(t, schema));
       return out;
     }
     if (fn == "drop_column") {
@@ -839,7 +916,8 @@ class Translator : public ExprEval {
                                {"deferrable", deferrable ? (bool_of(*deferrable) ? "true" : "false") : ""},
                                {"initially", opt_str(c.kw("initially"))}});
       c.done(3);
-      if (fn == "create_primary_key" && o.find("deferrable") != std::string::npos) throw Unsupported{"deferrable primary key"};
+      if (fn == "create_primary_key" && o.find("deferrable") != std::string::npos)
+        throw Unsupported{"deferrable primary key"};
       return line("op." + fn + "(" + args({name, t, cols}, o) + ")");
     }
     if (fn == "create_foreign_key") {
@@ -880,14 +958,19 @@ class Translator : public ExprEval {
       const Expr& t = resolve(*c.get(0, "table"));
       auto it = t.kind == Expr::Name ? tables_.find(t.text) : tables_.end();
       std::pair<std::string, std::string> table;
-      if (it != tables_.end()) table = it->second;
+      if (it != tables_.end())
+        table = it->second;
       else if (t.kind == Expr::Call && (canonical(*t.base) == "sa.table" || canonical(*t.base) == "sa.Table"))
         table = table_of(t);
-      else throw Unsupported{"op.bulk_insert into " + describe(t)};
+      else
+        throw Unsupported{"op.bulk_insert into " + describe(t)};
       std::string rows = value(*c.get(1, "rows"), true);
       c.kw("multiinsert");
       c.done(2);
-      return line("op.bulk_insert(" + args({lua_quote(table.first), rows}, options({{"schema", table.second.empty() ? "" : lua_quote(table.second)}})) + ")");
+      return line("op.bulk_insert(" +
+                  args({lua_quote(table.first), rows},
+                       options({{"schema", table.second.empty() ? "" : lua_quote(table.second)}})) +
+                  ")");
     }
     if (fn == "create_table_comment" || fn == "drop_table_comment") {
       std::string t = lua_quote(string_of(*c.get(0, "table_name")));
@@ -919,8 +1002,13 @@ class Translator : public ExprEval {
       c.kw("insert_before");
       c.kw("insert_after");
       c.done(1);
-      if (!col.fks.empty()) throw Unsupported{"named foreign key in batch_op.add_column"};
-      return line(b + ".add_column(" + col.lua + ")");
+      std::string out = line(b + ".add_column(" + col.lua + ")");
+      for (const auto& alter : col.alters) {
+        if (!batch_schema_.empty())
+          throw Unsupported{"named constraint on batch_op.add_column with a schema"};
+        out += line(alter(lua_quote(batch_table_), ""));
+      }
+      return out;
     }
     if (method == "drop_column") {
       std::string col = lua_quote(string_of(*c.get(0, "column_name")));
@@ -1005,30 +1093,43 @@ class Translator : public ExprEval {
           const Expr* cf = c.kw("checkfirst");
           c.done(1);
           bool checkfirst = cf ? bool_of(*cf) : tf == "pg.ENUM";
-          std::string sql = method == "create" ? create_enum_sql(en, checkfirst) : drop_enum_sql(en, checkfirst);
+          std::string sql =
+              method == "create" ? create_enum_sql(en, checkfirst) : drop_enum_sql(en, checkfirst);
           return ind + "op.execute(" + lua_quote(sql) + ")\n";
         }
       }
     }
     std::string f = canonical(callee);
     if (starts_with(f, "op.")) return op_call(e, f, ind);
-    if (callee.kind == Expr::Name && helpers_.count(callee.text)) throw Unsupported{"call to helper function " + callee.text + "()"};
+    if (callee.kind == Expr::Name && helpers_.count(callee.text))
+      throw Unsupported{"call to helper function " + callee.text + "()"};
     throw Unsupported{describe(e)};
   }
 
   // Whether evaluating `e` has no effect: literals, names, SQLAlchemy constructors and types.
   bool pure(const Expr& e) {
     switch (e.kind) {
-      case Expr::Str: case Expr::Num: case Expr::None: case Expr::True: case Expr::False: return !e.fstring;
-      case Expr::Name: return true;
+      case Expr::Str:
+      case Expr::Num:
+      case Expr::None:
+      case Expr::True:
+      case Expr::False:
+        return !e.fstring;
+      case Expr::Name:
+        return true;
       case Expr::Attr: {
         std::string c = canonical(e);
         return starts_with(c, "sa.") || starts_with(c, "pg.") || starts_with(c, "sqlmodel.");
       }
-      case Expr::List: case Expr::Tuple: case Expr::Dict: case Expr::Set:
+      case Expr::List:
+      case Expr::Tuple:
+      case Expr::Dict:
+      case Expr::Set:
         return std::all_of(e.items.begin(), e.items.end(), [&](const ExprPtr& i) { return pure(*i); });
-      case Expr::Unary: return pure(*e.base);
-      case Expr::Binary: return e.text == "+" && pure(*e.base) && pure(*e.right);
+      case Expr::Unary:
+        return pure(*e.base);
+      case Expr::Binary:
+        return e.text == "+" && pure(*e.base) && pure(*e.right);
       case Expr::Call: {
         std::string c = canonical(*e.base);
         bool ok = c == "op.f" || c == "op.inline_literal" || starts_with(c, "sa.") || starts_with(c, "pg.") ||
@@ -1038,13 +1139,15 @@ class Translator : public ExprEval {
         for (const auto& [k, v] : e.kwargs) ok = ok && k != "**" && pure(*v);
         return ok;
       }
-      default: return false;
+      default:
+        return false;
     }
   }
 
   std::string assign(const Stmt& s, const std::string& ind) {
     (void)ind;
-    if (s.targets.size() != 1 || s.targets[0]->kind != Expr::Name) throw Unsupported{"assignment to several names"};
+    if (s.targets.size() != 1 || s.targets[0]->kind != Expr::Name)
+      throw Unsupported{"assignment to several names"};
     const std::string& name = s.targets[0]->text;
     const Expr& v = *s.value;
     auto& vars = in_module_ ? module_vars_ : locals_;
@@ -1075,7 +1178,8 @@ class Translator : public ExprEval {
   std::vector<std::string> record_imports(const Stmt& s) {
     std::vector<std::string> foreign;
     std::string text;
-    for (int l = s.line; l <= s.end_line && l <= static_cast<int>(lines_.size()); ++l) text += trim(lines_[l - 1]) + "\n";
+    for (int l = s.line; l <= s.end_line && l <= static_cast<int>(lines_.size()); ++l)
+      text += trim(lines_[l - 1]) + "\n";
     std::vector<Token> toks;
     try {
       toks = tokenize(text);
@@ -1084,7 +1188,8 @@ class Translator : public ExprEval {
     }
     std::vector<std::string> words;
     for (const auto& t : toks)
-      if (t.kind == Tok::Name || (t.kind == Tok::Op && (t.text == "." || t.text == ","))) words.push_back(t.text);
+      if (t.kind == Tok::Name || (t.kind == Tok::Op && (t.text == "." || t.text == ",")))
+        words.push_back(t.text);
     // Join dotted names: "sqlalchemy . dialects" -> "sqlalchemy.dialects".
     std::vector<std::string> w;
     for (size_t i = 0; i < words.size(); ++i) {
@@ -1140,21 +1245,25 @@ class Translator : public ExprEval {
       for (const char* k : {"recreate", "partial_reordering", "copy_from", "table_args", "table_kwargs",
                             "reflect_args", "reflect_kwargs", "naming_convention"})
         c.kw(k);
-      if (const Expr* r = ctx.kwarg("recreate"); r && resolve(*r).kind == Expr::Str && string_of(*r) == "always")
+      if (const Expr* r = ctx.kwarg("recreate");
+          r && resolve(*r).kind == Expr::Str && string_of(*r) == "always")
         throw Unsupported{"op.batch_alter_table(recreate=\"always\")"};
       c.done(1);
       std::string var = s.name.empty() ? "batch_op" : s.name;
-      std::string saved_var = batch_var_, saved_table = batch_table_;
+      std::string saved_var = batch_var_, saved_table = batch_table_, saved_schema = batch_schema_;
       batch_var_ = var;
       batch_table_ = table;
+      batch_schema_ = o;
       std::string inner = body(s.body, indent + 1);
       batch_var_ = saved_var;
       batch_table_ = saved_table;
-      return ind + "op.batch_alter_table(" + lua_quote(table) + ", function(" + var + ")\n" + inner + ind + "end" +
-             (o.empty() ? "" : ", " + o) + ")\n";
+      batch_schema_ = saved_schema;
+      return ind + "op.batch_alter_table(" + lua_quote(table) + ", function(" + var + ")\n" + inner + ind +
+             "end" + (o.empty() ? "" : ", " + o) + ")\n";
     }
     if (ctx.kind == Expr::Call && ctx.base->kind == Expr::Attr && ctx.base->text == "autocommit_block" &&
-        ctx.base->base->kind == Expr::Call && canonical(*ctx.base->base->base) == "op.get_context" && s.name.empty()) {
+        ctx.base->base->kind == Expr::Call && canonical(*ctx.base->base->base) == "op.get_context" &&
+        s.name.empty()) {
       std::string inner = body(s.body, indent + 1);
       return ind + "op.autocommit_block(function()\n" + inner + ind + "end)\n";
     }
@@ -1172,20 +1281,24 @@ class Translator : public ExprEval {
       if (first != std::string::npos) common = std::min(common, first);
     }
     if (common == std::string::npos) common = 0;
-    std::string out = ind + fmt::format("-- manual port needed (Python line{} {}):\n", s.end_line > s.line ? "s" : "",
-                                        s.end_line > s.line ? fmt::format("{}-{}", s.line, s.end_line) : std::to_string(s.line));
+    std::string out =
+        ind +
+        fmt::format("-- manual port needed (Python line{} {}):\n", s.end_line > s.line ? "s" : "",
+                    s.end_line > s.line ? fmt::format("{}-{}", s.line, s.end_line) : std::to_string(s.line));
     for (int l = s.line; l <= s.end_line && l <= static_cast<int>(lines_.size()); ++l) {
       std::string text = lines_[l - 1].size() > common ? lines_[l - 1].substr(common) : "";
       out += ind + "-- | " + text + "\n";
     }
-    return out + ind + "error(" + lua_quote("manual port needed: " + what + " (line " + std::to_string(s.line) + ")") + ")\n";
+    return out + ind + "error(" +
+           lua_quote("manual port needed: " + what + " (line " + std::to_string(s.line) + ")") + ")\n";
   }
 
   std::string statement(const Stmt& s, int indent) {
     std::string ind(static_cast<size_t>(indent) * 2, ' ');
     try {
       switch (s.kind) {
-        case Stmt::Pass: return "";
+        case Stmt::Pass:
+          return "";
         case Stmt::Import: {
           auto foreign = record_imports(s);
           if (!foreign.empty()) throw Unsupported{"import of " + foreign[0]};
@@ -1196,14 +1309,19 @@ class Translator : public ExprEval {
           for (const auto& l : split_lines(trim(s.value->text))) out += ind + "-- " + trim(l) + "\n";
           return out;
         }
-        case Stmt::Assign: return assign(s, ind);
-        case Stmt::ExprStmt: return call_statement(*s.value, ind);
-        case Stmt::With: return with(s, ind, indent);
-        case Stmt::Def: throw Unsupported{"nested function " + s.name + "()"};
+        case Stmt::Assign:
+          return assign(s, ind);
+        case Stmt::ExprStmt:
+          return call_statement(*s.value, ind);
+        case Stmt::With:
+          return with(s, ind, indent);
+        case Stmt::Def:
+          throw Unsupported{"nested function " + s.name + "()"};
         case Stmt::Other:
-          throw Unsupported{s.keyword.empty() ? "a statement outside the Python the importer reads (augmented "
-                                                "assignment, starred target, ...)"
-                                              : s.keyword + " statement"};
+          throw Unsupported{s.keyword.empty()
+                                ? "a statement outside the Python the importer reads (augmented "
+                                  "assignment, starred target, ...)"
+                                : s.keyword + " statement"};
       }
     } catch (const Unsupported& u) {
       return manual_part(s, u.what, ind);
@@ -1219,8 +1337,8 @@ std::string Translator::body(const std::vector<Stmt>& stmts, int indent) {
     Stmt s = stmts[i];
     // if/elif/else, try/except/finally: one manual part.
     while (s.kind == Stmt::Other && i + 1 < stmts.size() && stmts[i + 1].kind == Stmt::Other &&
-           (stmts[i + 1].keyword == "elif" || stmts[i + 1].keyword == "else" || stmts[i + 1].keyword == "except" ||
-            stmts[i + 1].keyword == "finally"))
+           (stmts[i + 1].keyword == "elif" || stmts[i + 1].keyword == "else" ||
+            stmts[i + 1].keyword == "except" || stmts[i + 1].keyword == "finally"))
       s.end_line = stmts[++i].end_line;
     out += statement(s, indent);
   }
@@ -1254,8 +1372,10 @@ Translation Translator::module(const std::vector<Stmt>& stmts, const std::string
       continue;
     }
     if (s.kind == Stmt::Def) {
-      if (s.name == "upgrade") up = &s;
-      else if (s.name == "downgrade") down = &s;
+      if (s.name == "upgrade")
+        up = &s;
+      else if (s.name == "downgrade")
+        down = &s;
       else {
         helpers_.insert(s.name);
         helpers.push_back(&s);
@@ -1264,15 +1384,18 @@ Translation Translator::module(const std::vector<Stmt>& stmts, const std::string
     }
     if (s.kind == Stmt::Assign && s.targets.size() == 1 && s.targets[0]->kind == Expr::Name) {
       const std::string& name = s.targets[0]->text;
-      static const std::set<std::string> header = {"revision", "down_revision", "branch_labels", "depends_on"};
+      static const std::set<std::string> header = {"revision", "down_revision", "branch_labels",
+                                                   "depends_on"};
       if (header.count(name)) {
         std::vector<std::string> values;
         const Expr& v = *s.value;
         try {
-          if (v.kind == Expr::Str) values.push_back(string_of(v));
+          if (v.kind == Expr::Str)
+            values.push_back(string_of(v));
           else if (v.kind == Expr::List || v.kind == Expr::Tuple || v.kind == Expr::Set)
             for (const auto& item : v.items) values.push_back(string_of(*item));
-          else if (v.kind != Expr::None) throw Unsupported{"value"};
+          else if (v.kind != Expr::None)
+            throw Unsupported{"value"};
         } catch (const Unsupported&) {
           throw ImportError{s.line, name + " is not a literal string, tuple or None"};
         }
@@ -1332,9 +1455,10 @@ Translation Translator::module(const std::vector<Stmt>& stmts, const std::string
   function(up, "upgrade");
   function(down, "downgrade");
   for (const Stmt* h : helpers) {
-    out += "\n-- Python helper " + h->name + "() (lines " + std::to_string(h->line) + "-" + std::to_string(h->end_line) +
-           "), not translated; calls to it are marked above:\n";
-    for (int l = h->line; l <= h->end_line && l <= static_cast<int>(lines_.size()); ++l) out += "-- | " + lines_[l - 1] + "\n";
+    out += "\n-- Python helper " + h->name + "() (lines " + std::to_string(h->line) + "-" +
+           std::to_string(h->end_line) + "), not translated; calls to it are marked above:\n";
+    for (int l = h->line; l <= h->end_line && l <= static_cast<int>(lines_.size()); ++l)
+      out += "-- | " + lines_[l - 1] + "\n";
   }
   tr.lua = std::move(out);
   tr.manual = manual;

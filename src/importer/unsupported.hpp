@@ -1,6 +1,6 @@
 #pragma once
-// Thrown while translating a statement that uses something outside the supported shapes; the statement becomes a
-// marked manual part of the revision file.
+// Thrown while translating a statement that uses something outside the supported shapes; the statement
+// becomes a marked manual part of the revision file.
 #include <string>
 
 namespace luamig::importer {

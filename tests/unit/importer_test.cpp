@@ -1,5 +1,5 @@
-// The Alembic importer's pieces: the Python tokenizer and parser, the SQLAlchemy type mapping and the statement
-// translator, on the shapes real revision files use.
+// The Alembic importer's pieces: the Python tokenizer and parser, the SQLAlchemy type mapping and the
+// statement translator, on the shapes real revision files use.
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -54,7 +54,8 @@ TEST_CASE("py tokenizer: every string quoting form", "[unit][import]") {
 }
 
 TEST_CASE("py tokenizer: comments, continuations and blocks", "[unit][import]") {
-  auto toks = tokenize("x = 1  # type: int\nif x:\n    y = (1,\n  2)  # inside\n\n    z = 3 \\\n      + 4\nw = 5\n");
+  auto toks =
+      tokenize("x = 1  # type: int\nif x:\n    y = (1,\n  2)  # inside\n\n    z = 3 \\\n      + 4\nw = 5\n");
   int indents = 0, dedents = 0, newlines = 0;
   for (const auto& t : toks) {
     if (t.kind == Tok::Indent) ++indents;
@@ -70,7 +71,8 @@ TEST_CASE("py tokenizer: comments, continuations and blocks", "[unit][import]") 
 }
 
 TEST_CASE("py parser: calls, keyword arguments, attribute chains and literals", "[unit][import]") {
-  auto e = parse_expression("sa.Column('id', sa.Integer(), sa.ForeignKey('u.id', ondelete='CASCADE'), nullable=False)");
+  auto e = parse_expression(
+      "sa.Column('id', sa.Integer(), sa.ForeignKey('u.id', ondelete='CASCADE'), nullable=False)");
   REQUIRE(e->kind == Expr::Call);
   CHECK(e->base->dotted() == "sa.Column");
   CHECK(e->items.size() == 3);
@@ -103,7 +105,8 @@ TEST_CASE("py parser: calls, keyword arguments, attribute chains and literals", 
 
 TEST_CASE("py parser: module structure, annotations, decorators and unknown statements", "[unit][import]") {
   auto stmts = parse_module(
-      "\"\"\"doc\"\"\"\nfrom typing import Union\nrevision: str = 'abc'\ndown_revision: Union[str, None] = None\n"
+      "\"\"\"doc\"\"\"\nfrom typing import Union\nrevision: str = 'abc'\ndown_revision: Union[str, None] = "
+      "None\n"
       "@decorator\ndef helper():\n    pass\n\ndef upgrade() -> None:\n    for i in range(3):\n        pass\n"
       "    op.drop_table('t')\n");
   REQUIRE(stmts.size() == 6);
@@ -158,7 +161,8 @@ TEST_CASE("translator: SQLAlchemy types as SQLAlchemy 1.4 renders them on Postgr
   CHECK_THAT(col("sa.DateTime()"), Contains("op.types.timestamp }"));
   CHECK_THAT(col("sa.DateTime(timezone=True)"), Contains("op.types.timestamp{ timezone = true }"));
   CHECK_THAT(col("postgresql.TIMESTAMP(timezone=True)"), Contains("op.types.timestamp{ timezone = true }"));
-  CHECK_THAT(col("postgresql.TIMESTAMP(timezone=True, precision=3)"), Contains("\"TIMESTAMP(3) WITH TIME ZONE\""));
+  CHECK_THAT(col("postgresql.TIMESTAMP(timezone=True, precision=3)"),
+             Contains("\"TIMESTAMP(3) WITH TIME ZONE\""));
   CHECK_THAT(col("sa.Date()"), Contains("op.types.date"));
   CHECK_THAT(col("sa.Time()"), Contains("\"TIME WITHOUT TIME ZONE\""));
   CHECK_THAT(col("sa.Interval()"), Contains("\"INTERVAL\""));
@@ -178,8 +182,10 @@ TEST_CASE("translator: SQLAlchemy types as SQLAlchemy 1.4 renders them on Postgr
   CHECK_THAT(col("sqlmodel.sql.sqltypes.AutoString()"), Contains("op.types.string }"));
   CHECK_THAT(col("sa.Enum('a', 'b', name='kind', native_enum=False)"), Contains("op.types.string(1)"));
   CHECK_THAT(col("sa.Enum('a', 'b', name='Kind')"), Contains("\"\\\"Kind\\\"\""));
-  CHECK_THAT(lua_of("from sqlalchemy.dialects.postgresql import JSONB as J\nop.add_column('t', sa.Column('c', J))\n"),
-             Contains("\"JSONB\""));
+  CHECK_THAT(
+      lua_of(
+          "from sqlalchemy.dialects.postgresql import JSONB as J\nop.add_column('t', sa.Column('c', J))\n"),
+      Contains("\"JSONB\""));
   CHECK_THAT(lua_of("from sqlalchemy import Column, String\nop.add_column('t', Column('c', String(9)))\n"),
              Contains("op.types.string(9)"));
   CHECK(manual_of("op.add_column('t', sa.Column('c', app.types.GUID()))\n") == "type app.types.GUID");
@@ -200,8 +206,9 @@ TEST_CASE("translator: SERIAL where SQLAlchemy makes the column autoincrement", 
              Contains("op.types.integer"));
   CHECK_THAT(table("sa.Column('id', sa.Integer, sa.ForeignKey('u.id'), primary_key=True)"),
              Contains("op.types.integer"));
-  CHECK_THAT(table("sa.Column('a', sa.Integer, primary_key=True), sa.Column('b', sa.Integer, primary_key=True)"),
-             !Contains("serial"));
+  CHECK_THAT(
+      table("sa.Column('a', sa.Integer, primary_key=True), sa.Column('b', sa.Integer, primary_key=True)"),
+      !Contains("serial"));
   CHECK_THAT(table("sa.Column('id', sa.Integer, primary_key=True, server_default=sa.text('7'))"),
              !Contains("serial"));
   CHECK_THAT(table("sa.Column('id', sa.String(8), primary_key=True)"), Contains("op.types.string(8)"));
@@ -229,7 +236,8 @@ TEST_CASE("translator: create_table with constraints, defaults, comments and enu
 )
 )");
   CHECK_THAT(lua, Contains("op.execute(\"CREATE TYPE post_state AS ENUM ('draft', 'live')\")"));
-  CHECK_THAT(lua, Contains("{ \"author_id\", op.types.integer, nullable = false, references = \"app.user(id)\", ondelete = \"CASCADE\" }"));
+  CHECK_THAT(lua, Contains("{ \"author_id\", op.types.integer, nullable = false, references = "
+                           "\"app.user(id)\", ondelete = \"CASCADE\" }"));
   CHECK_THAT(lua, Contains("{ \"state\", \"post_state\", server_default = \"draft\" }"));
   CHECK_THAT(lua, Contains("server_default = op.text(\"now()\")"));
   CHECK_THAT(lua, Contains("server_default = op.text(\"CURRENT_TIMESTAMP\")"));
@@ -238,40 +246,52 @@ TEST_CASE("translator: create_table with constraints, defaults, comments and enu
   CHECK_THAT(lua, Contains("check = \"n > 0\""));
   CHECK_THAT(lua, Contains("op.unique({ \"author_id\", \"slug\" }, \"uq_post_author_slug\")"));
   CHECK_THAT(lua, Contains("op.check(\"char_length(slug) > 2\")"));
-  CHECK_THAT(lua, Contains("op.foreign_key({ \"author_id\" }, \"user\", { \"id\" }, { name = \"fk_named\", deferrable = true, initially = \"DEFERRED\", referent_schema = \"app\" })"));
+  CHECK_THAT(lua, Contains("op.foreign_key({ \"author_id\" }, \"user\", { \"id\" }, { name = \"fk_named\", "
+                           "deferrable = true, initially = \"DEFERRED\", referent_schema = \"app\" })"));
   CHECK_THAT(lua, Contains("{ schema = \"blog\", comment = \"posts\" }"));
-  CHECK(manual_of("op.create_table('t', sa.Column('id', sa.Integer), postgresql_partition_by='RANGE (id)')\n") ==
+  CHECK(manual_of(
+            "op.create_table('t', sa.Column('id', sa.Integer), postgresql_partition_by='RANGE (id)')\n") ==
         "op.create_table(postgresql_partition_by=...)");
   CHECK(manual_of("op.create_table('t', *columns)\n") == "op.create_table(*columns)");
 }
 
 TEST_CASE("translator: alter_column, indexes, constraints and renames", "[unit][import]") {
-  CHECK(lua_of("op.alter_column('u', 'name', existing_type=sa.String(10), type_=sa.String(40), nullable=False, "
-               "postgresql_using='name::varchar(40)', server_default=None, new_column_name='full_name', comment=None, "
-               "schema='s')\n") ==
-        "op.alter_column(\"u\", \"name\", { type = op.types.string(40), using = \"name::varchar(40)\", nullable = "
-        "false, server_default = op.NULL_DEFAULT, new_name = \"full_name\", comment = false, schema = \"s\" })\n");
+  CHECK(
+      lua_of("op.alter_column('u', 'name', existing_type=sa.String(10), type_=sa.String(40), nullable=False, "
+             "postgresql_using='name::varchar(40)', server_default=None, new_column_name='full_name', "
+             "comment=None, "
+             "schema='s')\n") ==
+      "op.alter_column(\"u\", \"name\", { type = op.types.string(40), using = \"name::varchar(40)\", "
+      "nullable = "
+      "false, server_default = op.NULL_DEFAULT, new_name = \"full_name\", comment = false, schema = \"s\" "
+      "})\n");
   CHECK_THAT(lua_of("op.alter_column('u', 'x', existing_type=sa.Integer(), existing_nullable=True)\n"),
              Contains("nothing changes"));
-  CHECK(lua_of("op.create_index(op.f('ix_u_e'), 'u', ['e'], unique=True, postgresql_using='btree', "
-               "postgresql_where=sa.text('e IS NOT NULL'), postgresql_include=['id'], if_not_exists=True)\n") ==
-        "op.create_index(\"ix_u_e\", \"u\", { \"e\" }, { unique = true, using = \"btree\", where = \"e IS NOT NULL\", "
-        "include = { \"id\" }, if_not_exists = true })\n");
+  CHECK(
+      lua_of("op.create_index(op.f('ix_u_e'), 'u', ['e'], unique=True, postgresql_using='btree', "
+             "postgresql_where=sa.text('e IS NOT NULL'), postgresql_include=['id'], if_not_exists=True)\n") ==
+      "op.create_index(\"ix_u_e\", \"u\", { \"e\" }, { unique = true, using = \"btree\", where = \"e IS NOT "
+      "NULL\", "
+      "include = { \"id\" }, if_not_exists = true })\n");
   CHECK(lua_of("op.create_index('ix_lower', 'u', [sa.text('lower(e)')])\n") ==
         "op.create_index(\"ix_lower\", \"u\", { op.text(\"lower(e)\") })\n");
   CHECK(lua_of("op.drop_index('ix', table_name='u', postgresql_concurrently=True, if_exists=True)\n") ==
         "op.drop_index(\"ix\", \"u\", { if_exists = true, concurrently = true })\n");
   CHECK(lua_of("op.drop_index('ix')\n") == "op.drop_index(\"ix\")\n");
-  CHECK(lua_of("op.create_foreign_key(None, 'a', 'b', ['b_id'], ['id'], ondelete='CASCADE', source_schema='s')\n") ==
-        "op.create_foreign_key(nil, \"a\", \"b\", { \"b_id\" }, { \"id\" }, { ondelete = \"CASCADE\", source_schema = \"s\" })\n");
+  CHECK(lua_of("op.create_foreign_key(None, 'a', 'b', ['b_id'], ['id'], ondelete='CASCADE', "
+               "source_schema='s')\n") ==
+        "op.create_foreign_key(nil, \"a\", \"b\", { \"b_id\" }, { \"id\" }, { ondelete = \"CASCADE\", "
+        "source_schema = \"s\" })\n");
   CHECK(lua_of("op.create_unique_constraint('uq', 'a', ['x', 'y'])\n") ==
         "op.create_unique_constraint(\"uq\", \"a\", { \"x\", \"y\" })\n");
-  CHECK(lua_of("op.create_primary_key('pk', 'a', ['id'])\n") == "op.create_primary_key(\"pk\", \"a\", { \"id\" })\n");
+  CHECK(lua_of("op.create_primary_key('pk', 'a', ['id'])\n") ==
+        "op.create_primary_key(\"pk\", \"a\", { \"id\" })\n");
   CHECK(lua_of("op.create_check_constraint('ck', 'a', sa.text('x > 0'))\n") ==
         "op.create_check_constraint(\"ck\", \"a\", \"x > 0\")\n");
   CHECK(lua_of("op.drop_constraint('ck', 'a', type_='check')\n") == "op.drop_constraint(\"ck\", \"a\")\n");
   CHECK(lua_of("op.rename_table('a', 'b')\n") == "op.rename_table(\"a\", \"b\")\n");
-  CHECK(lua_of("op.drop_column('a', 'b', schema='s')\n") == "op.drop_column(\"a\", \"b\", { schema = \"s\" })\n");
+  CHECK(lua_of("op.drop_column('a', 'b', schema='s')\n") ==
+        "op.drop_column(\"a\", \"b\", { schema = \"s\" })\n");
   CHECK(lua_of("op.drop_table('a')\n") == "op.drop_table(\"a\")\n");
   CHECK(lua_of("op.create_table_comment('a', 'hello', existing_comment=None)\n") ==
         "op.create_table_comment(\"a\", \"hello\")\n");
@@ -285,9 +305,16 @@ TEST_CASE("translator: alter_column, indexes, constraints and renames", "[unit][
   CHECK(manual_of("op.bulk_insert(t, [{'a': i} for i in range(3)])\n") == "op.bulk_insert into name t");
   CHECK(manual_of("op.execute('a' if x else 'b')\n") ==
         "op.execute of conditional expression (an SQLAlchemy expression, not SQL text)");
+  CHECK(lua_of("op.add_column('a', sa.Column('b_id', sa.Integer(), sa.ForeignKey('s.b.id', name='fk_a_b', "
+               "ondelete='CASCADE'), sa.CheckConstraint('b_id > 0', name='ck_b')), schema='t')\n") ==
+        "op.add_column(\"a\", { \"b_id\", op.types.integer }, { schema = \"t\" })\n"
+        "op.create_foreign_key(\"fk_a_b\", \"a\", \"b\", { \"b_id\" }, { \"id\" }, { ondelete = \"CASCADE\", "
+        "referent_schema = \"s\", source_schema = \"t\" })\n"
+        "op.create_check_constraint(\"ck_b\", \"a\", \"b_id > 0\", { schema = \"t\" })\n");
   CHECK(manual_of("x += 1\n") ==
         "a statement outside the Python the importer reads (augmented assignment, starred target, ...)");
-  CHECK_THAT(lua_of("import sqlalchemy_utils\nop.add_column('t', sa.Column('u', sqlalchemy_utils.types.uuid.UUIDType(binary=False)))\n"),
+  CHECK_THAT(lua_of("import sqlalchemy_utils\nop.add_column('t', sa.Column('u', "
+                    "sqlalchemy_utils.types.uuid.UUIDType(binary=False)))\n"),
              Contains("op.types.uuid"));
 }
 
@@ -300,8 +327,8 @@ TEST_CASE("translator: SQL execution, bind parameters, bulk inserts and connecti
   CHECK(lua_of("conn = op.get_bind()\nconn.execute(sa.text('UPDATE t SET a = :a WHERE b = :b OR c = :a'), "
                "{'a': 1, 'b': None})\n") ==
         "op.execute(\"UPDATE t SET a = $1 WHERE b = $2 OR c = $1\", 1, op.NULL)\n");
-  CHECK(lua_of("from sqlalchemy import text\nop.get_bind().execute(text('DELETE FROM t WHERE x = :x'), x='y')\n") ==
-        "op.execute(\"DELETE FROM t WHERE x = $1\", \"y\")\n");
+  CHECK(lua_of("from sqlalchemy import text\nop.get_bind().execute(text('DELETE FROM t WHERE x = :x'), "
+               "x='y')\n") == "op.execute(\"DELETE FROM t WHERE x = $1\", \"y\")\n");
   CHECK(lua_of("bind = op.get_context().bind\nbind.execute('VACUUM')\n") == "op.execute(\"VACUUM\")\n");
   CHECK(lua_of("t = sa.table('role', sa.column('id', sa.Integer), sa.column('name', sa.String))\n"
                "op.bulk_insert(t, [{'id': 1, 'name': 'a'}, {'id': 2, 'name': None}])\n") ==
@@ -336,18 +363,22 @@ TEST_CASE("translator: batch blocks, autocommit blocks, enums and variables", "[
         "end)\n");
   CHECK(lua_of("with op.get_context().autocommit_block():\n"
                "    op.create_index('ix', 't', ['a'], postgresql_concurrently=True)\n") ==
-        "op.autocommit_block(function()\n  op.create_index(\"ix\", \"t\", { \"a\" }, { concurrently = true })\nend)\n");
-  CHECK(lua_of("e = postgresql.ENUM('a', 'b', name='mood')\ne.create(op.get_bind())\n") ==
-        "op.execute(\"DO $luamig$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = "
-        "t.typnamespace WHERE t.typname = 'mood' AND pg_type_is_visible(t.oid)) THEN CREATE TYPE mood AS ENUM ('a', "
-        "'b'); END IF; END $luamig$\")\n");
+        "op.autocommit_block(function()\n  op.create_index(\"ix\", \"t\", { \"a\" }, { concurrently = true "
+        "})\nend)\n");
+  CHECK(
+      lua_of("e = postgresql.ENUM('a', 'b', name='mood')\ne.create(op.get_bind())\n") ==
+      "op.execute(\"DO $luamig$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = "
+      "t.typnamespace WHERE t.typname = 'mood' AND pg_type_is_visible(t.oid)) THEN CREATE TYPE mood AS ENUM "
+      "('a', "
+      "'b'); END IF; END $luamig$\")\n");
   CHECK(lua_of("sa.Enum(name='mood').drop(op.get_bind(), checkfirst=True)\n") ==
         "op.execute(\"DROP TYPE IF EXISTS mood\")\n");
   CHECK(lua_of("sa.Enum('a', name='mood').create(bind=op.get_bind(), checkfirst=False)\n") ==
         "op.execute(\"CREATE TYPE mood AS ENUM ('a')\")\n");
   // A type shared through a variable with create_type=False is not created by create_table.
   CHECK(lua_of("mood = postgresql.ENUM('a', name='mood', create_type=False)\n"
-               "op.create_table('t', sa.Column('m', mood))\n") == "op.create_table(\"t\",\n  { \"m\", \"mood\" }\n)\n");
+               "op.create_table('t', sa.Column('m', mood))\n") ==
+        "op.create_table(\"t\",\n  { \"m\", \"mood\" }\n)\n");
   CHECK(lua_of("TABLE = 'accounts'\nCOL = 'e' + 'mail'\nop.drop_column(TABLE, COL)\n") ==
         "op.drop_column(\"accounts\", \"email\")\n");
   CHECK(lua_of("pass\n\"\"\"A note.\"\"\"\n") == "-- A note.\n");
@@ -355,8 +386,10 @@ TEST_CASE("translator: batch blocks, autocommit blocks, enums and variables", "[
 
 TEST_CASE("translator: what is not translated is marked with its lines", "[unit][import]") {
   Translation t = translate_body_for_test(
-      "op.drop_table('a')\nfor x in range(3):\n    op.execute('SELECT 1')\nif a:\n    pass\nelif b:\n    pass\n"
-      "else:\n    pass\ntry:\n    x()\nexcept Exception:\n    raise\nsession.commit()\ndef inner():\n    pass\n"
+      "op.drop_table('a')\nfor x in range(3):\n    op.execute('SELECT 1')\nif a:\n    pass\nelif b:\n    "
+      "pass\n"
+      "else:\n    pass\ntry:\n    x()\nexcept Exception:\n    raise\nsession.commit()\ndef inner():\n    "
+      "pass\n"
       "from app.models import User\nx, y = 1, 2\nreturn\n");
   REQUIRE(t.manual.size() == 8);
   CHECK(t.manual[0].what == "for statement");
@@ -372,13 +405,16 @@ TEST_CASE("translator: what is not translated is marked with its lines", "[unit]
   CHECK(t.manual[5].what == "import of app.models.User");
   CHECK(t.manual[6].what == "assignment to several names");
   CHECK(t.manual[7].what == "return statement");
-  CHECK_THAT(t.lua, Contains("op.drop_table(\"a\")\n-- manual port needed (Python lines 2-3):\n-- | for x in range(3):\n"
-                             "-- |     op.execute('SELECT 1')\nerror(\"manual port needed: for statement (line 2)\")\n"));
+  CHECK_THAT(
+      t.lua,
+      Contains("op.drop_table(\"a\")\n-- manual port needed (Python lines 2-3):\n-- | for x in range(3):\n"
+               "-- |     op.execute('SELECT 1')\nerror(\"manual port needed: for statement (line 2)\")\n"));
 }
 
 TEST_CASE("translator: revision header and message", "[unit][import]") {
   Translation t = translate_revision(
-      "\"\"\"Add the thing\n\nRevision ID: abc\nRevises: x, y\nCreate Date: 2024-01-02 03:04:05.000006\n\n\"\"\"\n"
+      "\"\"\"Add the thing\n\nRevision ID: abc\nRevises: x, y\nCreate Date: 2024-01-02 "
+      "03:04:05.000006\n\n\"\"\"\n"
       "from typing import Sequence, Union\nrevision: str = \"abc\"\n"
       "down_revision: Union[str, Sequence[str], None] = ('x', 'y')\nbranch_labels = ('one', 'two')\n"
       "depends_on = 'z'\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n",
@@ -393,9 +429,10 @@ TEST_CASE("translator: revision header and message", "[unit][import]") {
   CHECK_THAT(t.lua, Contains("function upgrade()\nend\n"));
   CHECK(t.manual.empty());
 
-  Translation multi = translate_revision("revision = 'r'\ndown_revision = None\n\ndef upgrade(engine_name):\n"
-                                         "    globals()['upgrade_%s' % engine_name]()\n",
-                                         "r.py");
+  Translation multi = translate_revision(
+      "revision = 'r'\ndown_revision = None\n\ndef upgrade(engine_name):\n"
+      "    globals()['upgrade_%s' % engine_name]()\n",
+      "r.py");
   REQUIRE(multi.manual.size() == 1);
   CHECK_THROWS_AS(translate_revision("down_revision = None\n", "x.py"), ImportError);
   CHECK_THROWS_AS(translate_revision("revision = compute()\n", "x.py"), ImportError);
