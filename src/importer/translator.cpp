@@ -43,6 +43,12 @@ std::string trim(std::string s) {
 
 bool starts_with(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
 
+// "<prefix> <text>" without trailing whitespace (luacheck flags it in comments).
+std::string comment_line(const std::string& prefix, std::string text) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
+  return text.empty() ? prefix : prefix + " " + text;
+}
+
 // Keyword arguments for other databases than PostgreSQL do not change what Alembic emits there.
 bool other_dialect_kwarg(const std::string& k) {
   return starts_with(k, "mysql_") || starts_with(k, "mariadb_") || starts_with(k, "sqlite_") ||
@@ -556,19 +562,20 @@ class Translator : public ExprEval {
     c.done(e.items.size(), {"onupdate", "doc", "key", "quote", "system", "server_onupdate", "info"});
     bool is_pk = std::find(pk.begin(), pk.end(), out.name) != pk.end();
     if (sdefault && resolve(*sdefault).kind == Expr::None) sdefault = nullptr;
-    // SQLAlchemy 1.4's autoincrement column: the table's only primary key column, an integer, autoincrement
-    // True or "auto" (then without foreign keys, Python default or server default); PostgreSQL renders it
-    // SERIAL.
+    // SQLAlchemy 1.4's autoincrement column (PrimaryKeyConstraint._autoincrement_column): the only primary
+    // key column, an integer, autoincrement True, or "auto" without foreign keys, Python default or server
+    // default; of a composite key, the one column with autoincrement=True. PostgreSQL renders it SERIAL
+    // unless it has a Python default.
     std::string lua_type = type.lua;
-    if (is_pk && pk.size() == 1 && type.int_kind != SqlType::None && identity.empty()) {
+    bool has_pydefault = pydefault && resolve(*pydefault).kind != Expr::None;
+    if (is_pk && type.int_kind != SqlType::None && identity.empty() && !has_pydefault) {
       std::string ai = "auto";
       if (autoincrement) {
         const Expr& a = resolve(*autoincrement);
         ai = a.kind == Expr::Str ? string_of(a) : (bool_of(a) ? "true" : "false");
       }
-      bool serial = ai == "true" || ((ai == "auto" || ai == "ignore_fk") && (!has_fk || ai == "ignore_fk") &&
-                                     !sdefault && (!pydefault || resolve(*pydefault).kind == Expr::None));
-      if (ai == "true" && sdefault) serial = false;
+      bool serial = ai == "true" || (pk.size() == 1 && (ai == "auto" || ai == "ignore_fk") &&
+                                     (!has_fk || ai == "ignore_fk") && !sdefault);
       if (serial)
         lua_type = type.int_kind == SqlType::Big     ? "op.types.bigserial"
                    : type.int_kind == SqlType::Small ? lua_quote("SMALLSERIAL")
@@ -1287,7 +1294,7 @@ class Translator : public ExprEval {
                     s.end_line > s.line ? fmt::format("{}-{}", s.line, s.end_line) : std::to_string(s.line));
     for (int l = s.line; l <= s.end_line && l <= static_cast<int>(lines_.size()); ++l) {
       std::string text = lines_[l - 1].size() > common ? lines_[l - 1].substr(common) : "";
-      out += ind + "-- | " + text + "\n";
+      out += ind + comment_line("-- |", text) + "\n";
     }
     return out + ind + "error(" +
            lua_quote("manual port needed: " + what + " (line " + std::to_string(s.line) + ")") + ")\n";
@@ -1306,7 +1313,8 @@ class Translator : public ExprEval {
         }
         case Stmt::Docstring: {
           std::string out;
-          for (const auto& l : split_lines(trim(s.value->text))) out += ind + "-- " + trim(l) + "\n";
+          for (const auto& l : split_lines(trim(s.value->text)))
+            out += ind + comment_line("--", trim(l)) + "\n";
           return out;
         }
         case Stmt::Assign:
@@ -1429,12 +1437,12 @@ Translation Translator::module(const std::vector<Stmt>& stmts, const std::string
   }
 
   std::string out;
-  out += "-- " + tr.message + "\n--\n";
+  out += comment_line("--", tr.message) + "\n--\n";
   out += "-- Revision ID: " + tr.revision + "\n";
   std::string revises;
   for (const auto& d : tr.down_revisions) revises += (revises.empty() ? "" : ", ") + d;
-  out += "-- Revises: " + revises + "\n";
-  out += "-- Create Date: " + tr.create_date + "\n";
+  out += comment_line("-- Revises:", revises) + "\n";
+  out += comment_line("-- Create Date:", tr.create_date) + "\n";
   out += "--\n-- Imported from the Alembic revision " + source_name + ".\n\n";
   out += "revision = " + lua_quote(tr.revision) + "\n";
   out += "down_revision = " + header_value(tr.down_revisions, false) + "\n";
@@ -1458,7 +1466,7 @@ Translation Translator::module(const std::vector<Stmt>& stmts, const std::string
     out += "\n-- Python helper " + h->name + "() (lines " + std::to_string(h->line) + "-" +
            std::to_string(h->end_line) + "), not translated; calls to it are marked above:\n";
     for (int l = h->line; l <= h->end_line && l <= static_cast<int>(lines_.size()); ++l)
-      out += "-- | " + lines_[l - 1] + "\n";
+      out += comment_line("-- |", lines_[l - 1]) + "\n";
   }
   tr.lua = std::move(out);
   tr.manual = manual;

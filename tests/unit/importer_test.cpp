@@ -211,6 +211,13 @@ TEST_CASE("translator: SERIAL where SQLAlchemy makes the column autoincrement", 
       !Contains("serial"));
   CHECK_THAT(table("sa.Column('id', sa.Integer, primary_key=True, server_default=sa.text('7'))"),
              !Contains("serial"));
+  CHECK_THAT(
+      table("sa.Column('id', sa.Integer, primary_key=True, autoincrement=True, server_default=sa.text('7'))"),
+      Contains("op.types.serial"));
+  CHECK_THAT(table("sa.Column('id', sa.Integer, primary_key=True, default=1)"), !Contains("serial"));
+  CHECK_THAT(table("sa.Column('a', sa.Integer, primary_key=True, autoincrement=True), "
+                   "sa.Column('b', sa.Integer, primary_key=True)"),
+             Contains("{ \"a\", op.types.serial, primary_key = true }"));
   CHECK_THAT(table("sa.Column('id', sa.String(8), primary_key=True)"), Contains("op.types.string(8)"));
   CHECK_THAT(table("sa.Column('id', sa.BigInteger, sa.Identity(always=True), primary_key=True)"),
              Contains("op.types.bigint, primary_key = true, identity = \"always\""));
