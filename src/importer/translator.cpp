@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <regex>
 #include <set>
 
 #include "importer/lua_text.hpp"
@@ -115,6 +116,11 @@ class Translator : public ExprEval {
   }
 
   Translation module(const std::vector<Stmt>& stmts, const std::string& source_name);
+  // The file could not be parsed: upgrade() and downgrade() become manual parts covering the whole file.
+  void unparsable(int line, const std::string& why) {
+    unparsable_line_ = line;
+    unparsable_why_ = why;
+  }
   std::string body(const std::vector<Stmt>& stmts, int indent);
   std::vector<ManualPart> manual;
 
@@ -224,6 +230,8 @@ class Translator : public ExprEval {
   std::string batch_table_;
   std::string batch_schema_;
   bool in_module_ = true;
+  int unparsable_line_ = 0;
+  std::string unparsable_why_;
 
   // op.f(name) and batch_op.f(name): the name as given.
   bool is_f_call(const Expr& e) {
@@ -1460,6 +1468,16 @@ Translation Translator::module(const std::vector<Stmt>& stmts, const std::string
     }
     out += "end\n";
   };
+  if (unparsable_line_ > 0) {
+    Stmt whole;
+    whole.line = 1;
+    whole.end_line = static_cast<int>(lines_.size());
+    while (whole.end_line > 1 && trim(lines_[whole.end_line - 1]).empty()) --whole.end_line;
+    std::string what = fmt::format("the file is outside the Python the importer reads ({} at line {})",
+                                   unparsable_why_, unparsable_line_);
+    out += "\nfunction upgrade()\n" + manual_part(whole, what, "  ") + "end\n";
+    out += "\nfunction downgrade()\n  error(" + lua_quote("manual port needed: " + what) + ")\nend\n";
+  }
   function(up, "upgrade");
   function(down, "downgrade");
   for (const Stmt* h : helpers) {
@@ -1475,14 +1493,75 @@ Translation Translator::module(const std::vector<Stmt>& stmts, const std::string
 
 }  // namespace
 
+namespace {
+
+// For a file the tokenizer or parser refuses (Python outside the subset, or not Python): the docstring and
+// the header assignments, read line by line, so that the revision still joins the graph.
+std::vector<Stmt> header_only(std::string_view source, const SyntaxError& why) {
+  std::vector<Stmt> out;
+  std::vector<std::string> lines = split_lines(source);
+  std::string text(source);
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos &&
+      (text.compare(first, 3, "\"\"\"") == 0 || text.compare(first, 3, "'''") == 0)) {
+    size_t close = text.find(text.substr(first, 3), first + 3);
+    if (close != std::string::npos) {
+      Stmt doc;
+      doc.kind = Stmt::Docstring;
+      Expr e;
+      e.kind = Expr::Str;
+      e.text = text.substr(first + 3, close - first - 3);
+      doc.value = std::make_shared<const Expr>(std::move(e));
+      out.push_back(std::move(doc));
+    }
+  }
+  static const std::regex header(R"(^(revision|down_revision|branch_labels|depends_on)\s*(:[^=]*)?=(.*)$)");
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::smatch m;
+    if (!std::regex_match(lines[i], m, header)) continue;
+    std::string rhs = trim(m[3]);
+    // A tuple may go on over the next lines.
+    for (size_t j = i + 1; j < lines.size() && j < i + 20; ++j) {
+      try {
+        parse_expression(rhs);
+        break;
+      } catch (const SyntaxError&) {
+        rhs += "\n" + lines[j];
+      }
+    }
+    Stmt a;
+    a.kind = Stmt::Assign;
+    a.line = a.end_line = static_cast<int>(i + 1);
+    Expr target;
+    target.kind = Expr::Name;
+    target.text = m[1];
+    a.targets.push_back(std::make_shared<const Expr>(std::move(target)));
+    try {
+      a.value = parse_expression(rhs);
+    } catch (const SyntaxError&) {
+      throw ImportError{a.line, std::string(m[1]) + " cannot be read (" + why.what() + " at line " +
+                                    std::to_string(why.line) + ")"};
+    }
+    out.push_back(std::move(a));
+  }
+  bool has_revision = std::any_of(out.begin(), out.end(), [](const Stmt& st) {
+    return st.kind == Stmt::Assign && st.targets[0]->text == "revision";
+  });
+  if (!has_revision) throw ImportError{why.line, why.what()};
+  return out;
+}
+
+}  // namespace
+
 Translation translate_revision(std::string_view python_source, const std::string& source_name) {
   std::vector<Stmt> stmts;
+  Translator t(python_source);
   try {
     stmts = parse_module(python_source);
   } catch (const SyntaxError& e) {
-    throw ImportError{e.line, e.what()};
+    stmts = header_only(python_source, e);
+    t.unparsable(e.line, e.what());
   }
-  Translator t(python_source);
   return t.module(stmts, source_name);
 }
 

@@ -442,5 +442,19 @@ TEST_CASE("translator: revision header and message", "[unit][import]") {
       "r.py");
   REQUIRE(multi.manual.size() == 1);
   CHECK_THROWS_AS(translate_revision("down_revision = None\n", "x.py"), ImportError);
+
+  // A file the parser refuses still joins the graph; its functions are one manual part.
+  Translation odd = translate_revision(
+      "\"\"\"odd one\"\"\"\nrevision = 'r1'\ndown_revision = ('a',\n    'b')\ndef upgrade():\n        x = 1\n"
+      "    y = 2\n",
+      "r1.py");
+  CHECK(odd.revision == "r1");
+  CHECK(odd.message == "odd one");
+  CHECK(odd.down_revisions == std::vector<std::string>{"a", "b"});
+  REQUIRE(odd.manual.size() == 1);
+  CHECK(odd.manual[0].line == 1);
+  CHECK(odd.manual[0].end_line == 7);
+  CHECK_THAT(odd.manual[0].what, Contains("unindent does not match any outer indentation level at line 7"));
+  CHECK_THAT(odd.lua, Contains("function downgrade()\n  error(\"manual port needed: the file is outside"));
   CHECK_THROWS_AS(translate_revision("revision = compute()\n", "x.py"), ImportError);
 }
