@@ -53,7 +53,7 @@ struct Expr {
 };
 
 struct Stmt {
-  enum Kind { ExprStmt, Assign, Pass, With, Def, Import, Docstring, Other };
+  enum Kind { ExprStmt, Assign, Pass, With, Def, Import, Docstring, If, Other };
   Kind kind = Other;
   int line = 0;      // first line (decorators included)
   int end_line = 0;  // last line
@@ -62,7 +62,9 @@ struct Stmt {
   std::string name;                 // Def: function name; With: the `as` name ("" when none)
   std::vector<std::string> params;  // Def: parameter names
   std::vector<Stmt> body;           // Def/With
-  std::string keyword;              // Other: the statement's first word ("for", "if", "try", ...)
+  // If: one (condition, body) per `if`/`elif`; a null condition for `else`.
+  std::vector<std::pair<ExprPtr, std::vector<Stmt>>> branches;
+  std::string keyword;  // Other: the statement's first word ("for", "if", "try", ...)
 };
 
 // Parses a module. Throws SyntaxError (py_tokenizer.hpp) when the file is not even tokenizable or its blocks

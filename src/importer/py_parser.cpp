@@ -200,6 +200,33 @@ class Parser {
         return other(start);
       }
     }
+    if (is_name("if")) {
+      try {
+        Stmt s;
+        s.kind = Stmt::If;
+        s.line = first_line;
+        for (bool first = true;; first = false) {
+          if (!first && !is_name("elif") && !is_name("else")) break;
+          bool is_else = is_name("else");
+          ++pos_;
+          ExprPtr cond = is_else ? nullptr : test();
+          expect_op(":");
+          s.branches.emplace_back(cond, block());
+          if (is_else) break;
+        }
+        for (size_t k = pos_; k-- > start;)
+          if (t_[k].kind != Tok::Newline && t_[k].kind != Tok::Dedent && t_[k].kind != Tok::Indent) {
+            s.end_line = t_[k].end_line;
+            break;
+          }
+        return s;
+      } catch (const Unparsable&) {
+        Stmt s = other(start);
+        // The whole chain is one statement.
+        while (is_name("elif") || is_name("else")) s.end_line = skip_statement();
+        return s;
+      }
+    }
     static const std::set<std::string> compound = {"if",    "for",  "while", "try",    "class",  "async",
                                                    "match", "elif", "else",  "except", "finally"};
     if (peek().kind == Tok::Name && compound.count(peek().text)) return other(start);

@@ -1251,6 +1251,50 @@ class Translator : public ExprEval {
     return foreign;
   }
 
+  // The database's dialect name, as migrations ask for it: op.get_bind().dialect.name,
+  // op.get_context().dialect.name, conn.dialect.name.
+  bool is_dialect_name(const Expr& e0) {
+    const Expr& e = resolve(e0);
+    if (e.kind != Expr::Attr || e.text != "name" || e.base->kind != Expr::Attr || e.base->text != "dialect")
+      return false;
+    const Expr& owner = resolve(*e.base->base);
+    if (is_bind(owner)) return true;
+    return owner.kind == Expr::Call && canonical(*owner.base) == "op.get_context";
+  }
+
+  // A condition on the dialect: op.dialect == "postgresql", or a combination of such with and/or/not.
+  std::string dialect_condition(const Expr& e) {
+    if (e.kind == Expr::Binary && (e.text == "==" || e.text == "!=")) {
+      const Expr* name = is_dialect_name(*e.base)    ? e.right.get()
+                         : is_dialect_name(*e.right) ? e.base.get()
+                                                     : nullptr;
+      if (!name) throw Unsupported{"if statement"};
+      return "op.dialect " + std::string(e.text == "==" ? "==" : "~=") + " " + lua_quote(string_of(*name));
+    }
+    if (e.kind == Expr::Binary && (e.text == "and" || e.text == "or"))
+      return "(" + dialect_condition(*e.base) + " " + e.text + " " + dialect_condition(*e.right) + ")";
+    if (e.kind == Expr::Unary && e.text == "not") return "not (" + dialect_condition(*e.base) + ")";
+    throw Unsupported{"if statement"};
+  }
+
+  // if/elif/else on the dialect becomes Lua's if; any other condition is a manual part as a whole.
+  std::string if_statement(const Stmt& s, const std::string& ind, int indent) {
+    std::vector<std::string> conditions;
+    for (const auto& [cond, body_stmts] : s.branches)
+      conditions.push_back(cond ? dialect_condition(*cond) : "");
+    std::string out;
+    for (size_t i = 0; i < s.branches.size(); ++i) {
+      if (i == 0)
+        out += ind + "if " + conditions[i] + " then\n";
+      else if (!conditions[i].empty())
+        out += ind + "elseif " + conditions[i] + " then\n";
+      else
+        out += ind + "else\n";
+      out += body(s.branches[i].second, indent + 1);
+    }
+    return out + ind + "end\n";
+  }
+
   std::string with(const Stmt& s, const std::string& ind, int indent) {
     const Expr& ctx = *s.value;
     if (ctx.kind == Expr::Call && canonical(*ctx.base) == "op.batch_alter_table") {
@@ -1333,6 +1377,8 @@ class Translator : public ExprEval {
           return with(s, ind, indent);
         case Stmt::Def:
           throw Unsupported{"nested function " + s.name + "()"};
+        case Stmt::If:
+          return if_statement(s, ind, indent);
         case Stmt::Other:
           throw Unsupported{s.keyword.empty()
                                 ? "a statement outside the Python the importer reads (augmented "

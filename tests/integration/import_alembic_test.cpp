@@ -193,12 +193,17 @@ TEST_CASE("import-alembic: untranslatable Python becomes a marked manual part, a
   CHECK_THAT(r.out, Contains("line 25 (import of app.models.Account)"));
   CHECK_THAT(r.out, Contains("line 28-29 (for statement)"));
   CHECK_THAT(r.out, Contains("line 25 (call to helper function _backfill_limits())"));
-  CHECK_THAT(r.out, Contains("line 29-33 (if statement)"));
+  CHECK_THAT(r.out, Contains("c0000000000c_tenant_schemas.lua: line 20-21 (for statement)\n"));
   check_graph_matches_alembic(proj, "flask_legacy");
 
   std::string lua = proj.read("migrations/versions/c0000000000c_tenant_schemas.lua");
   CHECK_THAT(lua, Contains("-- |     op.execute(f\"CREATE SCHEMA IF NOT EXISTS tenant_{tenant}\")"));
   CHECK_THAT(lua, Contains("error(\"manual port needed: for statement (line 20)\")"));
+  CHECK_THAT(
+      lua,
+      Contains(
+          "  if op.dialect == \"postgresql\" then\n    op.execute(\"DROP SCHEMA IF EXISTS tenant_acme\")\n"
+          "    op.execute(\"DROP SCHEMA IF EXISTS tenant_globex\")\n  else\n  end\n"));
   CHECK_THAT(lua, Contains("branch_labels = \"tenants\""));
   CHECK_THAT(lua, Contains("depends_on = \"b0000000000b\""));
 

@@ -391,6 +391,27 @@ TEST_CASE("translator: batch blocks, autocommit blocks, enums and variables", "[
   CHECK(lua_of("pass\n\"\"\"A note.\"\"\"\n") == "-- A note.\n");
 }
 
+TEST_CASE("translator: conditions on the dialect become Lua conditionals", "[unit][import]") {
+  CHECK(lua_of("if op.get_bind().dialect.name == 'postgresql':\n    op.execute('A')\n"
+               "elif 'sqlite' == op.get_context().dialect.name:\n    pass\nelse:\n    op.execute('C')\n") ==
+        "if op.dialect == \"postgresql\" then\n  op.execute(\"A\")\nelseif op.dialect == \"sqlite\" "
+        "then\nelse\n"
+        "  op.execute(\"C\")\nend\n");
+  CHECK(
+      lua_of(
+          "conn = op.get_bind()\nif not conn.dialect.name != 'mysql' and conn.dialect.name == 'postgresql':\n"
+          "    op.drop_table('t')\n") ==
+      "if (not (op.dialect ~= \"mysql\") and op.dialect == \"postgresql\") then\n  "
+      "op.drop_table(\"t\")\nend\n");
+  // Inside a translated branch, what cannot be translated is marked on its own.
+  Translation t = translate_body_for_test(
+      "if op.get_bind().dialect.name == 'postgresql':\n    for x in y:\n"
+      "        pass\n");
+  REQUIRE(t.manual.size() == 1);
+  CHECK(t.manual[0].line == 2);
+  CHECK(manual_of("if has_table('x'):\n    op.drop_table('x')\nelse:\n    pass\n") == "if statement");
+}
+
 TEST_CASE("translator: what is not translated is marked with its lines", "[unit][import]") {
   Translation t = translate_body_for_test(
       "op.drop_table('a')\nfor x in range(3):\n    op.execute('SELECT 1')\nif a:\n    pass\nelif b:\n    "
