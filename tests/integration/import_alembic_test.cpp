@@ -31,9 +31,11 @@ fs::path fixture(const std::string& name) {
 
 bool have_alembic() {
   static const bool found = [] {
-    auto r = run({"sh", "-c",
-                  "command -v alembic && python3 -c 'import alembic, psycopg2' 2>/dev/null || "
-                  "/usr/bin/python3 -c 'import alembic, psycopg2'"});
+    // The alembic command, and the Python its script runs with Alembic and psycopg2 importable.
+    auto r =
+        run({"sh", "-c",
+             "command -v alembic >/dev/null && "
+             "\"$(head -1 \"$(command -v alembic)\" | sed 's/^#! *//')\" -c 'import alembic, psycopg2'"});
     if (r.status != 0)
       WARN(
           "Alembic is not installed (apt-get install alembic python3-psycopg2): skipping the comparisons "
