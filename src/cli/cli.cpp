@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "commands/commands.hpp"
+#include "commands/import_alembic.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
@@ -113,6 +114,13 @@ int run(int argc, char** argv) {
   auto* stamp = app.add_subcommand("stamp", "Set the version table without running migrations");
   stamp->add_option("revisions", revs, "Revision(s)")->required();
   stamp->add_flag("--purge", purge, "Delete every row of the version table first");
+  commands::ImportAlembicOptions import_opts;
+  auto* import_alembic =
+      app.add_subcommand("import-alembic", "Convert an Alembic versions/ directory into luamig revision files");
+  import_alembic->add_option("versions", import_opts.versions_dir, "The Alembic project's versions/ directory")
+      ->required();
+  import_alembic->add_flag("--dry-run", import_opts.dry_run, "List the files it would write, write nothing");
+  import_alembic->add_flag("--force", import_opts.force, "Overwrite existing files");
   auto* check = app.add_subcommand("check", "Exit 0 when the database is at head, 1 when not (changes nothing)");
   check->add_option("--wait", check_wait, "Poll until the database is at head, for up to DURATION");
 
@@ -161,6 +169,7 @@ int run(int argc, char** argv) {
   else if (*stamp) commands::stamp(g, revs, purge);
   else if (*config_cmd || *env_show) commands::show_config(g);
   else if (*env_list) commands::list_environments(g);
+  else if (*import_alembic) commands::import_alembic(g, import_opts);
   else if (*check)
     return commands::check(g, check_wait.empty() ? std::nullopt
                                                  : std::optional(parse_duration(check_wait, "check --wait")));
