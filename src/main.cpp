@@ -1,5 +1,6 @@
-// luamig's entry point: the only place where errors become exit statuses.
-//   0 success, 1 a migration or database failure, 2 a usage, config or revision-graph error.
+// luamig's entry point: the only place where failures are printed and become exit statuses.
+//   0 success, 1 a migration or database failure, 2 a usage, config or revision-graph error, 128 + N a stop by
+//   signal N. Every failure is printed here, once (util/failure.hpp: its report, or "ERROR: <message>").
 #include <pthread.h>
 
 #include <cstdio>
@@ -7,12 +8,30 @@
 #include <exception>
 
 #include "cli/cli.hpp"
-#include "graph/revision.hpp"
-#include "util/error.hpp"
+#include "util/failure.hpp"
 #include "util/interrupt.hpp"
 #include "util/output.hpp"
 
 namespace {
+using luamig::FailureKind;
+
+// The one table from failure kinds to exit statuses. Stopped: 128 + the signal (as a shell reports it).
+struct ExitStatus {
+  FailureKind kind;
+  int status;
+};
+constexpr ExitStatus kExitStatus[] = {
+    {FailureKind::Usage, 2},  {FailureKind::Config, 2}, {FailureKind::Graph, 2},    {FailureKind::Refused, 2},
+    {FailureKind::Migration, 1}, {FailureKind::Sql, 1}, {FailureKind::Script, 1},  {FailureKind::Hook, 1},
+    {FailureKind::Internal, 1},  {FailureKind::Stopped, 128},
+};
+
+int exit_status(const luamig::Failure& f) {
+  for (const auto& e : kExitStatus)
+    if (e.kind == f.kind) return f.kind == FailureKind::Stopped ? e.status + f.signal : e.status;
+  return 1;
+}
+
 struct MainArgs {
   int argc;
   char** argv;
@@ -23,15 +42,10 @@ void* run_main(void* p) {
   auto* a = static_cast<MainArgs*>(p);
   try {
     a->status = luamig::cli::run(a->argc, a->argv);
-  } catch (const luamig::graph::GraphError& e) {
-    luamig::out::error(std::string("ERROR: ") + e.what());
-    a->status = 2;
-  } catch (const luamig::Error& e) {
-    if (*e.what()) luamig::out::error(std::string("ERROR: ") + e.what());
-    a->status = e.exit_code();
   } catch (const std::exception& e) {
-    luamig::out::error(std::string("ERROR: ") + e.what());
-    a->status = 1;
+    auto failure = luamig::failure_of(e);
+    luamig::out::error(luamig::failure_text(failure));
+    a->status = exit_status(failure);
   }
   return nullptr;
 }
