@@ -1,6 +1,6 @@
 // luamig's entry point: the only place where failures are printed and become exit statuses.
-//   0 success, 1 a migration or database failure, 2 a usage, config or revision-graph error, 128 + N a stop by
-//   signal N. Every failure is printed here, once (util/failure.hpp: its report, or "ERROR: <message>").
+//   0 success, 1 a migration or database failure, 2 a usage, config or revision-graph error, 128 + N a stop
+//   by signal N. Every failure is printed here, once (util/failure.hpp: its report, or "ERROR: <message>").
 #include <pthread.h>
 
 #include <cstdio>
@@ -21,9 +21,10 @@ struct ExitStatus {
   int status;
 };
 constexpr ExitStatus kExitStatus[] = {
-    {FailureKind::Usage, 2},  {FailureKind::Config, 2}, {FailureKind::Graph, 2},    {FailureKind::Refused, 2},
-    {FailureKind::Migration, 1}, {FailureKind::Sql, 1}, {FailureKind::Script, 1},  {FailureKind::Hook, 1},
-    {FailureKind::Internal, 1},  {FailureKind::Stopped, 128},
+    {FailureKind::Usage, 2},     {FailureKind::Config, 2},    {FailureKind::Graph, 2},
+    {FailureKind::Refused, 2},   {FailureKind::Migration, 1}, {FailureKind::Sql, 1},
+    {FailureKind::Script, 1},    {FailureKind::Hook, 1},      {FailureKind::Internal, 1},
+    {FailureKind::Stopped, 128},
 };
 
 int exit_status(const luamig::Failure& f) {
@@ -59,8 +60,8 @@ int main(int argc, char** argv) {
     std::fputs("luamig " LUAMIG_VERSION "\n", stdout);
     return std::fflush(stdout) == 0 ? 0 : 1;
   }
-  // SIGINT/SIGTERM are handled on a watcher thread; blocked here, before any other thread exists, so that no thread
-  // ever takes them asynchronously.
+  // SIGINT/SIGTERM are handled on a watcher thread; blocked here, before any other thread exists, so that no
+  // thread ever takes them asynchronously.
   luamig::interrupt::install();
   // Lua runs on a thread with a large stack: deep recursion in C functions (string.gsub callbacks, sort
   // comparators) must hit Lua's own limits before the C stack runs out. The stack is reserved, not touched.

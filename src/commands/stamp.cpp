@@ -1,4 +1,6 @@
 // stamp: set the version table to the given revisions without running migrations.
+#include "graph/stamp.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -9,7 +11,6 @@
 #include "db/transaction.hpp"
 #include "db/version_table.hpp"
 #include "graph/overlap.hpp"
-#include "graph/stamp.hpp"
 #include "runner/project.hpp"
 #include "runner/session.hpp"
 #include "util/error.hpp"
@@ -33,9 +34,10 @@ void stamp(const config::GlobalOptions& opts, const std::vector<std::string>& re
     graph::check_rows_do_not_overlap(map, current_rows, project.cfg.version_table);
     for (const auto& h : current)
       if (!map.find(h))
-        throw RunError(fmt::format("the version table holds revision '{}', which no file in {} defines; use "
-                                   "`stamp --purge` to replace it",
-                                   h, project.cfg.versions_dir().string()));
+        throw RunError(
+            fmt::format("the version table holds revision '{}', which no file in {} defines; use "
+                        "`stamp --purge` to replace it",
+                        h, project.cfg.versions_dir().string()));
   }
   auto change = graph::stamp_change(map, current, revisions, purge);
   if (purge) {

@@ -39,8 +39,8 @@ class Transaction {
   void rollback() noexcept {
     if (auto* conn = std::exchange(conn_, nullptr); conn && conn->in_transaction()) conn->rollback();
   }
-  // Lets go of the transaction without ending it: the caller takes it over (a whole-command transaction that a
-  // later phase commits).
+  // Lets go of the transaction without ending it: the caller takes it over (a whole-command transaction that
+  // a later phase commits).
   void release() noexcept { conn_ = nullptr; }
   bool active() const { return conn_ != nullptr; }
 

@@ -47,8 +47,8 @@ Value error_value(const Failure& f) {
   return Value::record({{"message", Value::text(f.message)}});
 }
 
-Value run_context(const RunFacts& facts, const std::vector<graph::Step>& steps, const std::set<std::string>& to,
-                  std::optional<long long> duration_ms) {
+Value run_context(const RunFacts& facts, const std::vector<graph::Step>& steps,
+                  const std::set<std::string>& to, std::optional<long long> duration_ms) {
   std::vector<Value> step_values;
   for (size_t i = 0; i < steps.size(); ++i) step_values.push_back(step_value(steps, i, std::nullopt));
   std::vector<std::pair<std::string, Value>> x;
@@ -72,7 +72,10 @@ void HookCalls::in_hook_transaction(const std::function<void()>& body, const std
   try {
     body();
   } catch (const HookError& e) {
-    if (own) own->rollback(); else conn_.rollback();  // a surrounding transaction too: the run ends here
+    if (own)
+      own->rollback();
+    else
+      conn_.rollback();                 // a surrounding transaction too: the run ends here
     if (interrupt::requested()) throw;  // a stop, told as such by migrate()
     throw RunError(hook_failure(e.failure, consequence));
   } catch (...) {

@@ -40,9 +40,9 @@ class HookCalls {
   HookCalls(Hooks& hooks, db::Connection& conn, RunServices& services)
       : hooks_(hooks), conn_(conn), services_(services) {}
 
-  // Runs `body` in a transaction of its own, or inside the one already open (the whole command's, a dry run's).
-  // A HookError rolls it back and ends the run: thrown as a RunError whose report is the hook failure with
-  // `consequence`. A stop in the middle is rethrown as it came (migrate() tells it as a stop).
+  // Runs `body` in a transaction of its own, or inside the one already open (the whole command's, a dry
+  // run's). A HookError rolls it back and ends the run: thrown as a RunError whose report is the hook failure
+  // with `consequence`. A stop in the middle is rethrown as it came (migrate() tells it as a stop).
   void in_hook_transaction(const std::function<void()>& body, const std::string& consequence);
 
   // Each file's on_error in a transaction of its own; its failure is printed at once and does not hide the

@@ -20,8 +20,8 @@
 namespace luamig::runner {
 
 // A hooks file's top level or one of its functions failed. Its failure (kind Hook) has hook = the function
-// ("before_migration", ..., or "top level" while the file was loading), hook_file = the file, and the script's
-// message, position, SQL details and traceback.
+// ("before_migration", ..., or "top level" while the file was loading), hook_file = the file, and the
+// script's message, position, SQL details and traceback.
 class HookError : public Error {
  public:
   HookError(std::string file, std::string function, luahost::ScriptFailure failure);

@@ -1,12 +1,11 @@
-// The run loop of upgrade/downgrade: the command's phases and the loop over its steps. The parts it is made of,
-// one idea per file (ARCHITECTURE.md, "The run loop and failures"):
-//   transaction_policy  where transactions begin and end, per mode (per revision, whole command, dry run, --sql)
-//   step_executor       one attempt at one step, returned as a StepOutcome value
-//   retry               which failures are tried again (55P03) and the pause before each retry
-//   hook_calls          the hooks' arguments and the transactions around before_run, after_run, on_error
-//   services            what Lua reaches through `op` (statements, autocommit blocks, timeouts)
-//   observer            who hears about each step (text report, and any other StepObserver)
-//   report              the failure texts
+// The run loop of upgrade/downgrade: the command's phases and the loop over its steps. The parts it is made
+// of, one idea per file (ARCHITECTURE.md, "The run loop and failures"):
+//   transaction_policy  where transactions begin and end, per mode (per revision, whole command, dry run,
+//   --sql) step_executor       one attempt at one step, returned as a StepOutcome value retry which failures
+//   are tried again (55P03) and the pause before each retry hook_calls          the hooks' arguments and the
+//   transactions around before_run, after_run, on_error services            what Lua reaches through `op`
+//   (statements, autocommit blocks, timeouts) observer            who hears about each step (text report, and
+//   any other StepObserver) report              the failure texts
 #include "runner/migrate.hpp"
 
 #include <fmt/format.h>
@@ -62,8 +61,8 @@ long long elapsed_ms(Clock::time_point since) {
 }
 
 // One upgrade/downgrade command, phase by phase:
-//   check allow_downgrade and the hooks files -> connect -> migration lock -> version table -> plan -> engine ->
-//   hooks' top level and before_run -> per revision (before_migration, upgrade()/downgrade(), version row,
+//   check allow_downgrade and the hooks files -> connect -> migration lock -> version table -> plan -> engine
+//   -> hooks' top level and before_run -> per revision (before_migration, upgrade()/downgrade(), version row,
 //   after_migration, commit) -> after_run -> release the lock. --sql runs no hooks; --dry-run runs them all
 //   inside its one transaction (on_error aside), rolled back with it.
 class Run {
@@ -82,14 +81,15 @@ class Run {
       heads_ = offline_start(map, start);
       plan(map);
       // From base, the script creates the version table first.
-      if (heads_.empty() && options_.direction == graph::Direction::Up) conn_->execute(version_table_->create_sql());
+      if (heads_.empty() && options_.direction == graph::Direction::Up)
+        conn_->execute(version_table_->create_sql());
       start_engine();
       run_steps(map);
       return;
     }
-    split_range();   // online, a FROM:TO range is a usage error
+    split_range();  // online, a FROM:TO range is a usage error
     check_downgrade_allowed();
-    open_hooks();   // missing files and syntax errors stop the run before it touches the database
+    open_hooks();  // missing files and syntax errors stop the run before it touches the database
     auto url = project_.database_url();
     facts_.database = url.masked();
     project_.announce(url);
@@ -110,7 +110,8 @@ class Run {
     lock_ = take_migration_lock(project_, *conn_);
     lock_verified_ = Clock::now();
     phase_ = "before running any revision; nothing was changed";
-    // A dry run keeps everything, the version table's creation included, in one transaction rolled back at the end.
+    // A dry run keeps everything, the version table's creation included, in one transaction rolled back at
+    // the end.
     if (options_.dry_run) policy_->begin_run();
     // Plan first: a target that does not resolve (several heads, an unknown revision...) leaves the database
     // untouched, without even creating the version table.
@@ -166,15 +167,17 @@ class Run {
     auto colon = options_.target.find(':');
     if (colon == std::string::npos) {
       if (options_.sql && options_.direction == graph::Direction::Down)
-        throw UsageError(fmt::format("downgrade --sql needs a range FROM:TO (e.g. `downgrade head:{}`): offline mode "
-                                     "cannot read the database's current revision",
-                                     options_.target));
+        throw UsageError(
+            fmt::format("downgrade --sql needs a range FROM:TO (e.g. `downgrade head:{}`): offline mode "
+                        "cannot read the database's current revision",
+                        options_.target));
       return "";
     }
     if (!options_.sql)
-      throw UsageError(fmt::format("'{}': a range FROM:TO is only accepted with --sql; online, luamig starts from "
-                                   "the database's current revision",
-                                   options_.target));
+      throw UsageError(
+          fmt::format("'{}': a range FROM:TO is only accepted with --sql; online, luamig starts from "
+                      "the database's current revision",
+                      options_.target));
     std::string start = options_.target.substr(0, colon);
     options_.target = options_.target.substr(colon + 1);
     if (start.empty() || options_.target.empty())
@@ -192,9 +195,8 @@ class Run {
   void connect_offline() {
     std::string dialect = "postgresql";
     if (!config::resolve_url(project_.opts, project_.cfg).empty()) dialect = project_.database_url().dialect;
-    conn_ = db::script_writer(dialect::make(dialect), [](const std::string& statement) {
-      out::data(statement + "\n");
-    });
+    conn_ = db::script_writer(dialect::make(dialect),
+                              [](const std::string& statement) { out::data(statement + "\n"); });
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);
     make_services();
@@ -204,7 +206,7 @@ class Run {
   void make_services() {
     services_ = std::make_unique<RunServices>(*conn_, options_.dry_run,
                                               Timeouts{cfg().lock_timeout, cfg().statement_timeout});
-    const RunMode mode = options_.dry_run                     ? RunMode::DryRun
+    const RunMode mode = options_.dry_run                  ? RunMode::DryRun
                          : cfg().transaction_per_migration ? RunMode::PerRevision
                                                            : RunMode::WholeCommand;
     policy_ = make_transaction_policy(mode, options_.sql, *conn_, *services_);
@@ -234,9 +236,8 @@ class Run {
     conn_ = options_.open_connection ? options_.open_connection() : runner::connect(project_);
     if (options_.dry_run) {
       // Statements are shown as they run, within the steps.
-      auto echo = std::make_unique<db::EchoConnection>(std::move(conn_), [](const std::string& sql) {
-        out::line(indent(sql, "    "));
-      });
+      auto echo = std::make_unique<db::EchoConnection>(
+          std::move(conn_), [](const std::string& sql) { out::line(indent(sql, "    ")); });
       echo_ = echo.get();
       conn_ = std::move(echo);
     }
@@ -276,7 +277,8 @@ class Run {
   // remembered from the last validated load of these same files (a single one for "head"), which is where the
   // plan is empty.
   bool may_use_remembered_heads() const {
-    return options_.direction == graph::Direction::Up && (options_.target == "head" || options_.target == "heads");
+    return options_.direction == graph::Direction::Up &&
+           (options_.target == "head" || options_.target == "heads");
   }
   bool at_remembered_heads() {
     if (!may_use_remembered_heads()) return false;
@@ -286,12 +288,13 @@ class Run {
   }
 
   void prepare_version_table(const graph::RevisionMap& map) {
-    if (conn_->in_transaction()) {   // a dry run: its one transaction is open already
+    if (conn_->in_transaction()) {  // a dry run: its one transaction is open already
       version_table_->ensure();
       return;
     }
     if (!project_.cfg.transaction_per_migration && !steps_.empty()) {
-      // One transaction for the whole command, the version table's creation included: a failure leaves nothing.
+      // One transaction for the whole command, the version table's creation included: a failure leaves
+      // nothing.
       policy_->begin_run();
       try {
         version_table_->ensure();
@@ -316,9 +319,10 @@ class Run {
     if (options_.direction == graph::Direction::Down) {
       for (const auto& s : steps_)
         if (!s.revision->has_downgrade)
-          throw RunError(fmt::format("{}: revision {} has no downgrade() function, so the database cannot be "
-                                     "downgraded past it; nothing was changed",
-                                     s.revision->path, s.revision->id));
+          throw RunError(
+              fmt::format("{}: revision {} has no downgrade() function, so the database cannot be "
+                          "downgraded past it; nothing was changed",
+                          s.revision->path, s.revision->id));
     }
   }
 
@@ -382,17 +386,19 @@ class Run {
     const auto& step = steps_[index];
     if (echo_) echo_->set_enabled(false);
     if (!options_.sql) roll_back_attempt(heads_before);
-    Failure failure = step_failure(step, cause, policy_->consequence(outcome.transactional, outcome.autocommitted));
+    Failure failure =
+        step_failure(step, cause, policy_->consequence(outcome.transactional, outcome.autocommitted));
     if (policy_->reports_database_state()) {
       // A hook's own failure says nothing about the connection: only the revision's statements are looked at.
       const std::string sqlstate = cause.kind == FailureKind::Hook ? "" : cause.sqlstate.value_or("");
       const bool lost = db::is_connection_loss(sqlstate) || !conn_->is_open();
       if (lost) {
-        append_report(failure,
-                      fmt::format("The connection to the database was lost during revision {}. The server rolls "
-                                  "back a transaction whose connection is gone, so that revision left nothing "
-                                  "behind; luamig does not rerun a half-run revision on a new connection.",
-                                  step.revision->id));
+        append_report(
+            failure,
+            fmt::format("The connection to the database was lost during revision {}. The server rolls "
+                        "back a transaction whose connection is gone, so that revision left nothing "
+                        "behind; luamig does not rerun a half-run revision on a new connection.",
+                        step.revision->id));
         append_report(failure, where_now(done) + " Run the command again once the server is reachable.");
       } else {
         append_report(failure, where_now(done));
@@ -400,7 +406,8 @@ class Run {
       observers_.on_failure(step, failure);
       if (!lost)
         hook_calls_->call_on_error(
-            step_value(steps_, index, std::chrono::duration_cast<std::chrono::milliseconds>(outcome.duration).count()),
+            step_value(steps_, index,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(outcome.duration).count()),
             cause, context_);
     } else {
       observers_.on_failure(step, failure);
@@ -413,14 +420,16 @@ class Run {
   }
 
   // A stop (SIGINT/SIGTERM) seen inside a revision: no more cancels, roll back, report, release the lock.
-  [[noreturn]] void stop_in_step(const graph::Step& step, size_t done, const std::set<std::string>& heads_before) {
+  [[noreturn]] void stop_in_step(const graph::Step& step, size_t done,
+                                 const std::set<std::string>& heads_before) {
     interrupt::acknowledge();
     int sig = interrupt::requested();
     roll_back_attempt(heads_before);
-    stop_report(sig, done,
-                fmt::format("Stopped by {} during the {} of revision {} ({}): its transaction was rolled back.",
-                            interrupt::signal_name(sig), direction_name(step.direction), step.revision->id,
-                            step.revision->path));
+    stop_report(
+        sig, done,
+        fmt::format("Stopped by {} during the {} of revision {} ({}): its transaction was rolled back.",
+                    interrupt::signal_name(sig), direction_name(step.direction), step.revision->id,
+                    step.revision->path));
   }
 
   [[noreturn]] void stop_before(const graph::Step& step, size_t done) {
@@ -433,23 +442,25 @@ class Run {
 
   [[noreturn]] void stop_report(int sig, size_t done, const std::string& headline) {
     if (lock_) lock_->release();
-    throw interrupt::Stopped(
-        sig, headline,
-        headline + "\n" + where_now(done) + " The migration lock was released; run the command again to continue.");
+    throw interrupt::Stopped(sig, headline,
+                             headline + "\n" + where_now(done) +
+                                 " The migration lock was released; run the command again to continue.");
   }
 
-  // A dry run reached a step that cannot run inside its transaction: roll everything back and say so (exit 0).
+  // A dry run reached a step that cannot run inside its transaction: roll everything back and say so (exit
+  // 0).
   void stop_dry_run(const graph::Step& step, const std::string& why, size_t done) {
     if (echo_) echo_->set_enabled(false);
     policy_->abandon_attempt();
     const auto& rev = *step.revision;
-    out::warn(fmt::format("Dry run stopped before revision {} ({}, {}): {}.", rev.id, rev.message, rev.path, why));
-    out::line(fmt::format("Dry run: {} of {} step{} ran; everything was rolled back, nothing was changed.", done,
-                          steps_.size(), steps_.size() == 1 ? "" : "s"));
+    out::warn(
+        fmt::format("Dry run stopped before revision {} ({}, {}): {}.", rev.id, rev.message, rev.path, why));
+    out::line(fmt::format("Dry run: {} of {} step{} ran; everything was rolled back, nothing was changed.",
+                          done, steps_.size(), steps_.size() == 1 ? "" : "s"));
   }
 
-  // Checks that the migration lock is still held: before a revision when the last check is 200 ms old (a round trip
-  // per revision would cost ~5% on long histories of quick revisions), and at the end.
+  // Checks that the migration lock is still held: before a revision when the last check is 200 ms old (a
+  // round trip per revision would cost ~5% on long histories of quick revisions), and at the end.
   void verify_lock(bool always) {
     auto now = Clock::now();
     if (!always && now - lock_verified_ < std::chrono::milliseconds(200)) return;
@@ -518,7 +529,8 @@ class Run {
         if (!interrupt::sleep_for(pause)) stop_before(step, done);
       }
       if (replan) {
-        // Another process moved the version table between our revisions (SQLite): plan again from where it is.
+        // Another process moved the version table between our revisions (SQLite): plan again from where it
+        // is.
         plan(map);
         if (!hooks_.empty()) context_ = run_context(facts_, steps_, planned_heads(map), std::nullopt);
         i = static_cast<size_t>(-1);
@@ -538,8 +550,9 @@ class Run {
                                          "the dry run rolled everything back.");
       }
       policy_->end_run();
-      out::line(fmt::format("Dry run finished: {} step{} ran; everything was rolled back, nothing was changed.", done,
-                            done == 1 ? "" : "s"));
+      out::line(
+          fmt::format("Dry run finished: {} step{} ran; everything was rolled back, nothing was changed.",
+                      done, done == 1 ? "" : "s"));
       return;
     }
     policy_->end_run();
@@ -557,13 +570,13 @@ class Run {
   MigrateOptions options_;
   std::string phase_;
   std::unique_ptr<db::Connection> conn_;
-  db::EchoConnection* echo_ = nullptr;   // set for a dry run: conn_ itself
-  std::unique_ptr<db::MigrationLock> lock_;   // destroyed before conn_, which verifies it
+  db::EchoConnection* echo_ = nullptr;       // set for a dry run: conn_ itself
+  std::unique_ptr<db::MigrationLock> lock_;  // destroyed before conn_, which verifies it
   Clock::time_point lock_verified_;
   std::unique_ptr<db::VersionTable> version_table_;
-  std::unique_ptr<interrupt::OnStop> on_stop_;   // destroyed before conn_, which it cancels
+  std::unique_ptr<interrupt::OnStop> on_stop_;  // destroyed before conn_, which it cancels
   std::unique_ptr<RunServices> services_;
-  std::unique_ptr<TransactionPolicy> policy_;   // destroyed before conn_: its guard rolls back what is open
+  std::unique_ptr<TransactionPolicy> policy_;  // destroyed before conn_: its guard rolls back what is open
   std::unique_ptr<RetryPolicy> retry_;
   std::unique_ptr<HookCalls> hook_calls_;
   Observers observers_;
@@ -596,7 +609,8 @@ void migrate(Project& project, const MigrateOptions& options) {
     // A statement cancelled by the stop surfaces as its own error; say what happened instead.
     if (int sig = interrupt::requested()) {
       interrupt::acknowledge();
-      throw interrupt::Stopped(sig, fmt::format("stopped by {} {}", interrupt::signal_name(sig), run.phase()));
+      throw interrupt::Stopped(sig,
+                               fmt::format("stopped by {} {}", interrupt::signal_name(sig), run.phase()));
     }
     throw;
   }

@@ -1,7 +1,7 @@
 #pragma once
-// Who hears about the steps of a run: the text report, and whatever else follows a run (JSON events, a history
-// keeper, tracing) by implementing StepObserver and joining the run's Observers. The run loop calls them in
-// order; an observer that throws fails the step like the step's own code would.
+// Who hears about the steps of a run: the text report, and whatever else follows a run (JSON events, a
+// history keeper, tracing) by implementing StepObserver and joining the run's Observers. The run loop calls
+// them in order; an observer that throws fails the step like the step's own code would.
 #include <chrono>
 #include <memory>
 #include <vector>

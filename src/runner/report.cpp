@@ -13,7 +13,7 @@ namespace {
 std::string user_traceback(const std::string& tb) {
   std::istringstream in(tb);
   std::string line, out;
-  bool in_stack = false;   // the message (possibly several lines) comes first, and is shown already
+  bool in_stack = false;  // the message (possibly several lines) comes first, and is shown already
   while (std::getline(in, line)) {
     if (line.find("stack traceback:") != std::string::npos) {
       in_stack = true;
@@ -30,8 +30,8 @@ std::string user_traceback(const std::string& tb) {
   return out;
 }
 
-// The lines after the headline for Lua code (a migration or a hook): where, the error, SQLSTATE and SQL, the user
-// part of the Lua traceback.
+// The lines after the headline for Lua code (a migration or a hook): where, the error, SQLSTATE and SQL, the
+// user part of the Lua traceback.
 std::string script_details(const Failure& f, const std::string& fallback_file, const std::string& function) {
   std::string text;
   std::string where = f.file.empty() ? fallback_file : f.file;
@@ -71,15 +71,17 @@ Failure step_failure(const graph::Step& step, const Failure& cause, std::string_
   Failure f = cause;
   f.kind = FailureKind::Migration;
   if (cause.kind == FailureKind::Hook) {
-    f.report = without_final_newline(
-        fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; {}.\n", direction_name(step.direction),
-                    rev.id, rev.message, cause.hook, cause.hook_file, outcome) +
-        script_details(cause, cause.hook_file, cause.hook));
+    f.report =
+        without_final_newline(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; {}.\n",
+                                          direction_name(step.direction), rev.id, rev.message, cause.hook,
+                                          cause.hook_file, outcome) +
+                              script_details(cause, cause.hook_file, cause.hook));
     return f;
   }
-  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; {}.\n", direction_name(step.direction),
-                                 rev.id, rev.message, outcome);
-  text += cause.kind == FailureKind::Script ? script_details(cause, rev.path, "") : other_details(cause, rev.path);
+  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; {}.\n",
+                                 direction_name(step.direction), rev.id, rev.message, outcome);
+  text += cause.kind == FailureKind::Script ? script_details(cause, rev.path, "")
+                                            : other_details(cause, rev.path);
   f.report = without_final_newline(text);
   return f;
 }

@@ -1,8 +1,8 @@
 #pragma once
 // When a failed attempt at a revision is tried again: the server's lock_timeout expired (SQLSTATE 55P03,
-// lock_not_available) while the revision runs in a transaction of its own, retries are left (lock_retries), and
-// the attempt committed nothing on the way (autocommit_block, op.transaction). Pauses grow: lock_retry_delay *
-// 2^(n-1), +-25%.
+// lock_not_available) while the revision runs in a transaction of its own, retries are left (lock_retries),
+// and the attempt committed nothing on the way (autocommit_block, op.transaction). Pauses grow:
+// lock_retry_delay * 2^(n-1), +-25%.
 #include <chrono>
 #include <string>
 

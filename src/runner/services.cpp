@@ -49,7 +49,8 @@ std::unique_ptr<RowStream> RunServices::query(const std::string& sql, const std:
 }
 
 void RunServices::autocommit_block(const std::function<void()>& block) {
-  if (dry_run_) stop("it calls op.autocommit_block, which commits the work before it; a dry run cannot commit");
+  if (dry_run_)
+    stop("it calls op.autocommit_block, which commits the work before it; a dry run cannot commit");
   bool was_in_tx = conn_.in_transaction();
   if (was_in_tx) {
     autocommitted_ = true;
@@ -76,8 +77,9 @@ long long RunServices::copy_rows(const std::string& table, const std::vector<std
 void RunServices::transaction(const std::function<void()>& block) {
   if (dry_run_) stop("it calls op.transaction, which commits; a dry run cannot commit");
   if (conn_.in_transaction())
-    throw RunError("op.transaction: a transaction is already open (it is for `transactional = false` migrations "
-                   "and op.autocommit_block)");
+    throw RunError(
+        "op.transaction: a transaction is already open (it is for `transactional = false` migrations "
+        "and op.autocommit_block)");
   auto tx = open_transaction();
   block();
   tx.commit();

@@ -1,7 +1,7 @@
 #pragma once
-// What migrations and hooks reach through `op` during a run: statements go to the run's connection (live, echoing
-// for a dry run, or the --sql script writer), under the configured server timeouts. Dry runs refuse what would
-// commit.
+// What migrations and hooks reach through `op` during a run: statements go to the run's connection (live,
+// echoing for a dry run, or the --sql script writer), under the configured server timeouts. Dry runs refuse
+// what would commit.
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -33,13 +33,13 @@ class RunServices : public luahost::Services {
   RunServices(db::Connection& conn, bool dry_run, Timeouts timeouts)
       : conn_(conn), dry_run_(dry_run), timeouts_(timeouts) {}
 
-  // BEGIN, then SET LOCAL lock_timeout / statement_timeout when configured: every migration and hook transaction
-  // starts here, so the limits are in force for all the SQL they run (in --sql mode they are in the script).
-  // The guard rolls back unless committed.
+  // BEGIN, then SET LOCAL lock_timeout / statement_timeout when configured: every migration and hook
+  // transaction starts here, so the limits are in force for all the SQL they run (in --sql mode they are in
+  // the script). The guard rolls back unless committed.
   db::Transaction open_transaction();
 
-  // Runs `block` outside any transaction (autocommit_block, `transactional = false` files) under the same limits,
-  // set for the session and reset after.
+  // Runs `block` outside any transaction (autocommit_block, `transactional = false` files) under the same
+  // limits, set for the session and reset after.
   void outside_transaction(const std::function<void()>& block);
 
   long long execute(const std::string& sql, const std::vector<Param>& params) override;
@@ -56,8 +56,8 @@ class RunServices : public luahost::Services {
   // An --sql script runs nothing here: no savepoints in it for statements that cannot fail now.
   void set_protected(bool on) override { conn_.set_statement_savepoints(on && !conn_.offline()); }
 
-  // Whether the current attempt at a revision committed part of its work (autocommit_block, op.transaction): then
-  // rerunning it from the start is not safe, and a failure cannot undo it.
+  // Whether the current attempt at a revision committed part of its work (autocommit_block, op.transaction):
+  // then rerunning it from the start is not safe, and a failure cannot undo it.
   bool autocommitted() const { return autocommitted_; }
   // Set when a dry run had to stop: Lua turns the DryRunStop into a script error, this keeps the reason.
   const std::optional<std::string>& stop_reason() const { return stop_reason_; }
@@ -69,8 +69,8 @@ class RunServices : public luahost::Services {
  private:
   // BEGIN + the SET LOCAL timeouts, for the transactions op.autocommit_block reopens.
   void begin();
-  // A statement sent after a stop was requested is refused here: the cancel for the previous one may have come too
-  // early to catch it.
+  // A statement sent after a stop was requested is refused here: the cancel for the previous one may have
+  // come too early to catch it.
   static void refuse_after_stop(const std::string& sql);
   [[noreturn]] void stop(const std::string& why);
   void apply_timeouts(bool local);

@@ -29,8 +29,9 @@ std::optional<std::chrono::milliseconds> declared_time_limit(const luahost::Scri
   if (v.is_nil()) return std::nullopt;
   if (v.is_string()) return parse_duration(v.str(), script.path() + ": time_limit");
   if (v.is_number() && v.num() >= 0) return std::chrono::milliseconds(static_cast<long long>(v.num() * 1000));
-  throw RunError(fmt::format("{}: time_limit must be a duration such as \"10min\" or a number of seconds, got {}",
-                             script.path(), v.type_name()));
+  throw RunError(
+      fmt::format("{}: time_limit must be a duration such as \"10min\" or a number of seconds, got {}",
+                  script.path(), v.type_name()));
 }
 
 StepOutcome StepExecutor::attempt(size_t index, int attempt_number, size_t done) {
@@ -56,8 +57,8 @@ StepOutcome StepExecutor::attempt(size_t index, int attempt_number, size_t done)
   }
   if (attempt_number == 0) p_.observer.on_step_start(step);
   const bool transactional = outcome.transactional;
-  // Opening the step's transaction is not part of the attempt: a failure there (the connection is gone) ends the
-  // run as it comes.
+  // Opening the step's transaction is not part of the attempt: a failure there (the connection is gone) ends
+  // the run as it comes.
   p_.policy.begin_step(transactional, done);
   if (transactional && p_.policy.opens_step_transaction() && p_.moved_under_us && p_.moved_under_us()) {
     p_.policy.abandon_attempt();
@@ -118,9 +119,10 @@ luahost::Script StepExecutor::load_script(const graph::Step& step) {
 void StepExecutor::run_script(const graph::Step& step, luahost::Script& script) {
   const auto& rev = *step.revision;
   const char* function = step.direction == graph::Direction::Up ? "upgrade" : "downgrade";
-  p_.engine.call(script, function,
-                 {{"revision", rev.id}, {"down_revision", join(rev.down_revisions, ",")}, {"direction", function}},
-                 declared_time_limit(script));
+  p_.engine.call(
+      script, function,
+      {{"revision", rev.id}, {"down_revision", join(rev.down_revisions, ",")}, {"direction", function}},
+      declared_time_limit(script));
   if (p_.on_plan) p_.on_plan(step, p_.engine.plan());
   p_.engine.unload(script);
 }

@@ -1,7 +1,7 @@
 #pragma once
 // One attempt at one step: load the revision's file, open what the transaction policy says, before_migration,
-// upgrade()/downgrade(), the version row, after_migration, and the policy's end of step. Returns what happened as
-// a value; the run loop (runner/migrate.cpp) decides what follows (retry, report, stop).
+// upgrade()/downgrade(), the version row, after_migration, and the policy's end of step. Returns what
+// happened as a value; the run loop (runner/migrate.cpp) decides what follows (retry, report, stop).
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -24,11 +24,11 @@ namespace luamig::runner {
 
 struct StepOutcome {
   enum class Status {
-    Done,       // the step's work and version row are done
-    Failed,     // `failure` says why; nothing was rolled back yet
-    Refused,    // the policy cannot run this step (a dry run and `transactional = false`): `reason`
-    Stopped,    // a dry run reached something that would commit: `reason`
-    Moved,      // the version table moved under the run before the step began (another process): plan again
+    Done,     // the step's work and version row are done
+    Failed,   // `failure` says why; nothing was rolled back yet
+    Refused,  // the policy cannot run this step (a dry run and `transactional = false`): `reason`
+    Stopped,  // a dry run reached something that would commit: `reason`
+    Moved,    // the version table moved under the run before the step began (another process): plan again
   };
   Status status = Status::Done;
   std::optional<Failure> failure;
@@ -43,7 +43,8 @@ struct StepOutcome {
 struct StepParts {
   const graph::RevisionMap& map;
   const std::vector<graph::Step>& steps;
-  std::set<std::string>& heads;  // the version table's rows as this run knows them; updated by each version row
+  std::set<std::string>&
+      heads;  // the version table's rows as this run knows them; updated by each version row
   db::VersionTable& version_table;
   RunServices& services;
   luahost::Engine& engine;
@@ -60,7 +61,8 @@ struct StepParts {
 class StepExecutor {
  public:
   explicit StepExecutor(StepParts parts) : p_(std::move(parts)) {}
-  // Runs attempt number `attempt` (0 = first: the step is announced) of step `index`; `done` steps are finished.
+  // Runs attempt number `attempt` (0 = first: the step is announced) of step `index`; `done` steps are
+  // finished.
   StepOutcome attempt(size_t index, int attempt, size_t done);
 
  private:
@@ -73,7 +75,7 @@ class StepExecutor {
   StepParts p_;
 };
 
-// A migration file may ask for more (or less) time than lua_time_limit with a top-level `time_limit = "10min"`
-// (a duration string, or a number of seconds; "0" for none). Read after the file's top level ran.
+// A migration file may ask for more (or less) time than lua_time_limit with a top-level `time_limit =
+// "10min"` (a duration string, or a number of seconds; "0" for none). Read after the file's top level ran.
 std::optional<std::chrono::milliseconds> declared_time_limit(const luahost::Script& script);
 }  // namespace luamig::runner

@@ -1,6 +1,7 @@
 #pragma once
-// The step lines a run prints, as a StepObserver: online "Running upgrade a -> b, message (14 ms)" when the step
-// is done; a dry run prints the line before the step's statements and "    -- b (14 ms)" after them; --sql writes
+// The step lines a run prints, as a StepObserver: online "Running upgrade a -> b, message (14 ms)" when the
+// step is done; a dry run prints the line before the step's statements and "    -- b (14 ms)" after them;
+// --sql writes
 // "-- Running upgrade ..." into the script before the step's SQL.
 #include "runner/observer.hpp"
 

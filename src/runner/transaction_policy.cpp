@@ -57,9 +57,9 @@ class WholeCommand : public TransactionPolicy {
     tx_.emplace(services_.open_transaction());
   }
   std::string consequence(bool transactional, bool autocommitted) const override {
-    return rolled_back_consequence(transactional, autocommitted,
-                                   committed_ > 0 ? "the revision was rolled back"
-                                                  : "every step of this command was rolled back");
+    return rolled_back_consequence(
+        transactional, autocommitted,
+        committed_ > 0 ? "the revision was rolled back" : "every step of this command was rolled back");
   }
   std::string where_now(const std::string& heads, size_t done, size_t total) const override {
     (void)done;
@@ -74,7 +74,8 @@ class WholeCommand : public TransactionPolicy {
       tx_->commit();
     } catch (const SqlFailure& e) {
       tx_.reset();
-      throw RunError(fmt::format("COMMIT failed: {} (SQLSTATE {}); nothing was applied", e.message(), e.sqlstate()));
+      throw RunError(
+          fmt::format("COMMIT failed: {} (SQLSTATE {}); nothing was applied", e.message(), e.sqlstate()));
     }
     tx_.reset();
   }
@@ -103,8 +104,8 @@ class DryRun : public TransactionPolicy {
   void end_run() override { tx_.reset(); }
 };
 
-// --sql: the transactions of `inner` become BEGIN/COMMIT lines of the script; a failure cannot undo lines already
-// written.
+// --sql: the transactions of `inner` become BEGIN/COMMIT lines of the script; a failure cannot undo lines
+// already written.
 class Offline : public TransactionPolicy {
  public:
   Offline(std::unique_ptr<TransactionPolicy> inner, db::Connection& conn, RunServices& services)
@@ -128,15 +129,18 @@ class Offline : public TransactionPolicy {
 }  // namespace
 
 std::string TransactionPolicy::where_now(const std::string& heads, size_t done, size_t total) const {
-  return fmt::format("The database is at {}: {} of {} step{} applied.", heads, done, total, steps_word(total));
+  return fmt::format("The database is at {}: {} of {} step{} applied.", heads, done, total,
+                     steps_word(total));
 }
 
 std::string rolled_back_consequence(bool transactional, bool autocommitted, const char* otherwise) {
   if (!transactional)
-    return "it declares `transactional = false`, so the statements it ran before the failure were committed and "
+    return "it declares `transactional = false`, so the statements it ran before the failure were committed "
+           "and "
            "stay; the version table was not updated";
   if (autocommitted)
-    return "its open transaction was rolled back, but the work it committed (autocommit_block, op.transaction) "
+    return "its open transaction was rolled back, but the work it committed (autocommit_block, "
+           "op.transaction) "
            "stays; the version table was not updated";
   return otherwise;
 }
@@ -145,9 +149,15 @@ std::unique_ptr<TransactionPolicy> make_transaction_policy(RunMode mode, bool of
                                                            RunServices& services) {
   std::unique_ptr<TransactionPolicy> policy;
   switch (mode) {
-    case RunMode::PerRevision: policy = std::make_unique<PerRevision>(conn, services); break;
-    case RunMode::WholeCommand: policy = std::make_unique<WholeCommand>(conn, services); break;
-    case RunMode::DryRun: policy = std::make_unique<DryRun>(conn, services); break;
+    case RunMode::PerRevision:
+      policy = std::make_unique<PerRevision>(conn, services);
+      break;
+    case RunMode::WholeCommand:
+      policy = std::make_unique<WholeCommand>(conn, services);
+      break;
+    case RunMode::DryRun:
+      policy = std::make_unique<DryRun>(conn, services);
+      break;
   }
   if (offline) return std::make_unique<Offline>(std::move(policy), conn, services);
   return policy;

@@ -1,13 +1,16 @@
 #pragma once
 // Where a run's transactions begin and end, one policy per mode:
 //   PerRevision   transaction_per_migration = true (the default): each revision commits on its own.
-//   WholeCommand  transaction_per_migration = false: one transaction for the command, the version table's creation
+//   WholeCommand  transaction_per_migration = false: one transaction for the command, the version table's
+//   creation
 //                 included; a `transactional = false` revision commits what came before it.
-//   DryRun        --dry-run: everything in one transaction, rolled back at the end; a revision that cannot run
+//   DryRun        --dry-run: everything in one transaction, rolled back at the end; a revision that cannot
+//   run
 //                 inside it stops the run (exit 0).
-//   Offline       --sql: the transactions of the mode above are written into the script; nothing can be undone.
-// The run loop (runner/migrate.cpp) asks the policy at each boundary and never tests a mode flag itself. To add a
-// mode: implement TransactionPolicy here and pick it in make_transaction_policy().
+//   Offline       --sql: the transactions of the mode above are written into the script; nothing can be
+//   undone.
+// The run loop (runner/migrate.cpp) asks the policy at each boundary and never tests a mode flag itself. To
+// add a mode: implement TransactionPolicy here and pick it in make_transaction_policy().
 #include <memory>
 #include <optional>
 #include <set>
@@ -27,13 +30,14 @@ class TransactionPolicy {
   // Opens the run's own transaction, if it has one (whole command, dry run) and it is not open yet, and keeps
   // its guard.
   virtual void begin_run() {}
-  // A reason when a revision declaring `transactional` cannot run under this policy (the dry run stops there).
+  // A reason when a revision declaring `transactional` cannot run under this policy (the dry run stops
+  // there).
   virtual std::optional<std::string> refuses(bool transactional) const {
     (void)transactional;
     return std::nullopt;
   }
-  // Before the step's work: a transactional step's own transaction (per revision); a `transactional = false` one
-  // commits what is open first. `done`: the steps finished so far.
+  // Before the step's work: a transactional step's own transaction (per revision); a `transactional = false`
+  // one commits what is open first. `done`: the steps finished so far.
   virtual void begin_step(bool transactional, size_t done) = 0;
   // A `transactional = false` step's work ran outside a transaction: open the one for its version row.
   virtual void begin_version_row() { tx_.emplace(services_.open_transaction()); }
@@ -41,12 +45,13 @@ class TransactionPolicy {
   virtual void end_step(bool transactional, size_t done) = 0;
   // After a failed attempt: undo what is open (a rollback, never throws).
   virtual void abandon_attempt() noexcept { tx_.reset(); }
-  // Whether each transactional step gets a transaction of its own (then the run checks, after opening it, that
-  // no other process moved the version table).
+  // Whether each transactional step gets a transaction of its own (then the run checks, after opening it,
+  // that no other process moved the version table).
   virtual bool opens_step_transaction() const { return false; }
   // Whether a 55P03 failure may be retried (runner/retry.hpp).
   virtual bool retries_lock_timeouts() const { return false; }
-  // Whether a failure calls on_error and tells where the database is (false: nothing was changed or can be told).
+  // Whether a failure calls on_error and tells where the database is (false: nothing was changed or can be
+  // told).
   virtual bool reports_database_state() const { return true; }
   // What became of a failed step's work, after the rollback.
   virtual std::string consequence(bool transactional, bool autocommitted) const = 0;

@@ -1,8 +1,8 @@
 #pragma once
 // One value for every failure luamig tells a user about: what kind it is (which decides the exit status, see
-// main.cpp), the message, where it happened (file:line, hook), the statement and the database's view of it, the
-// Lua traceback and what became of the work. Every luamig::Error carries one (util/error.hpp); code that needs
-// the details of a failure reads this value instead of asking which exception class it was.
+// main.cpp), the message, where it happened (file:line, hook), the statement and the database's view of it,
+// the Lua traceback and what became of the work. Every luamig::Error carries one (util/error.hpp); code that
+// needs the details of a failure reads this value instead of asking which exception class it was.
 #include <exception>
 #include <optional>
 #include <string>
@@ -33,8 +33,8 @@ struct Failure {
   std::string hook;       // the hook function ("before_migration", "top level"...) when a hook failed
   std::string hook_file;  // and its file
   int signal = 0;         // Stopped: the signal
-  // The whole text for the user, when the layer that knew the context composed it (a failed revision: headline
-  // with the consequence, details, where the database is). Empty: main prints "ERROR: <message>".
+  // The whole text for the user, when the layer that knew the context composed it (a failed revision:
+  // headline with the consequence, details, where the database is). Empty: main prints "ERROR: <message>".
   std::string report;
 };
 
