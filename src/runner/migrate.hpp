@@ -13,15 +13,14 @@ namespace luamig::runner {
 
 struct MigrateOptions {
   graph::Direction direction = graph::Direction::Up;
-  std::string target;  // "head", "-1", "base", an id...; with `sql` also "FROM:TO"
-  // Offline: connect to nothing, print the SQL script (BEGIN/COMMIT per revision, version-table statements)
-  // on stdout. The starting point comes from "FROM:TO" (default for upgrade: base, with the version table's
-  // DDL).
+  std::string target;   // "head", "-1", "base", an id...; with `sql` also "FROM:TO"
+  // Offline: connect to nothing, print the SQL script (BEGIN/COMMIT per revision, version-table statements) on
+  // stdout. The starting point comes from "FROM:TO" (default for upgrade: base, with the version table's DDL).
   bool sql = false;
-  // Run every step for real in one transaction, print each step's statements and duration, roll back at the
-  // end. Stops (exit 0, nothing changed) before a step that cannot run in a transaction.
+  // Run every step for real in one transaction, print each step's statements and duration, roll back at the end.
+  // Stops (exit 0, nothing changed) before a step that cannot run in a transaction.
   bool dry_run = false;
-  bool force = false;  // downgrade even where the environment sets allow_downgrade = false
+  bool force = false;   // downgrade even where the environment sets allow_downgrade = false
   // Called after each step's upgrade()/downgrade() returned, with its recorded plan (ops, their SQL,
   // file:line), online and with `sql` alike. Unset (the default): the plan is never copied out of Lua.
   std::function<void(const graph::Step&, const luahost::Plan&)> on_plan;
