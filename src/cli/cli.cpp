@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "commands/commands.hpp"
+#include "commands/verify.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
@@ -125,6 +126,16 @@ int run(int argc, char** argv) {
   auto* env_list =
       env->add_subcommand("list", "List the environments of luamig.lua, the selected one marked");
 
+  commands::VerifyOptions verify_opts;
+  auto* verify = app.add_subcommand(
+      "verify", "Prove every revision on a throwaway database: each downgrade must restore the schema before it");
+  verify->add_option("--from", verify_opts.from, "First revision's parent (default: base)");
+  verify->add_option("--to", verify_opts.to, "Last revision (default: head)");
+  verify->add_flag("--data", verify_opts.data, "Fill every table with a few generated rows before each step");
+  verify->add_flag("--json", verify_opts.json, "Print the report as JSON");
+  verify->add_flag("--force", verify_opts.force, "Accept a --url database that is not empty");
+  verify->add_flag("--sqlite", verify_opts.sqlite, "Verify on a temporary SQLite file instead of PostgreSQL");
+
   auto args = protect_relative_targets(argc, argv);
   std::reverse(args.begin(), args.end());   // CLI11 parses a reversed vector
   try {
@@ -161,6 +172,7 @@ int run(int argc, char** argv) {
   else if (*stamp) commands::stamp(g, revs, purge);
   else if (*config_cmd || *env_show) commands::show_config(g);
   else if (*env_list) commands::list_environments(g);
+  else if (*verify) return commands::verify(g, verify_opts);
   else if (*check)
     return commands::check(g, check_wait.empty() ? std::nullopt
                                                  : std::optional(parse_duration(check_wait, "check --wait")));
