@@ -132,7 +132,8 @@ std::vector<Table> sqlite_tables(db::Connection& conn, const VersionTableName& v
   return tables;
 }
 
-std::string insert_sql(const Table& t, int rows, bool sqlite) {
+std::string insert_sql(const Table& t, long long first, int rows, bool sqlite) {
+  const long long last = first + rows - 1;
   std::string names, values;
   for (const auto& c : t.columns) {
     if (!c.value) continue;
@@ -140,20 +141,19 @@ std::string insert_sql(const Table& t, int rows, bool sqlite) {
     values += (values.empty() ? "" : ", ") + *c.value;
   }
   if (sqlite) {
-    if (names.empty()) return fmt::format("WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {}) "
-                                          "INSERT INTO {} SELECT NULL FROM g WHERE 0", rows, t.qualified);
-    return fmt::format("WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {}) INSERT INTO {} "
+    if (names.empty()) return fmt::format("INSERT INTO {} DEFAULT VALUES", t.qualified);
+    return fmt::format("WITH RECURSIVE g(n) AS (SELECT {} UNION ALL SELECT n + 1 FROM g WHERE n < {}) INSERT INTO {} "
                        "({}) SELECT {} FROM g",
-                       rows, t.qualified, names, values);
+                       first, last, t.qualified, names, values);
   }
   if (names.empty())
-    return fmt::format("INSERT INTO {} SELECT FROM generate_series(1, {}) g(n) WHERE false", t.qualified, rows);
-  return fmt::format("INSERT INTO {} ({}) SELECT {} FROM generate_series(1, {}) g(n)", t.qualified, names, values,
-                     rows);
+    return fmt::format("INSERT INTO {} SELECT FROM generate_series({}, {}) g(n)", t.qualified, first, last);
+  return fmt::format("INSERT INTO {} ({}) SELECT {} FROM generate_series({}, {}) g(n)", t.qualified, names, values,
+                     first, last);
 }
 }  // namespace
 
-SeedReport seed_tables(db::Connection& conn, const VersionTableName& version_table, int rows) {
+SeedReport seed_tables(db::Connection& conn, const VersionTableName& version_table, int rows, long long first) {
   const bool sqlite = conn.dialect().name() == "sqlite";
   auto tables = sqlite ? sqlite_tables(conn, version_table) : postgres_tables(conn, version_table);
   SeedReport report;
@@ -174,7 +174,7 @@ SeedReport seed_tables(db::Connection& conn, const VersionTableName& version_tab
     std::vector<const Table*> failed;
     for (const auto* t : todo) {
       try {
-        conn.execute(insert_sql(*t, rows, sqlite));
+        conn.execute(insert_sql(*t, first, rows, sqlite));
         report.filled.push_back(t->display);
         progress = true;
       } catch (const SqlFailure& e) {

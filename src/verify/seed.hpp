@@ -14,9 +14,9 @@ struct SeedReport {
   std::vector<std::string> skipped;   // "table: why" (a column no value can be generated for, a failed INSERT)
 };
 
-// Inserts `rows` generated rows into every table but the version table, outside any transaction. Values respect
+// Inserts `rows` generated rows (numbered from `first`: call again with a higher one to add distinct rows) into every table but the version table, outside any transaction. Values respect
 // column types and NOT NULL; columns with a default, identity or generated columns are left to the database; a
 // single-column foreign key takes a value from the referenced table (tables are tried again until no more succeed,
 // so referenced tables fill first). A table that cannot be filled is skipped and named in the report.
-SeedReport seed_tables(db::Connection& conn, const VersionTableName& version_table, int rows);
+SeedReport seed_tables(db::Connection& conn, const VersionTableName& version_table, int rows, long long first = 1);
 }  // namespace luamig::verify

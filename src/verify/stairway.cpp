@@ -97,7 +97,8 @@ class Stairway {
 
   void seed(StepResult& r) {
     if (!options_.data) return;
-    auto report = verify::seed_tables(conn_, vt_, 3);
+    auto report = verify::seed_tables(conn_, vt_, kSeedRows, next_row_);
+    next_row_ += kSeedRows;
     r.seeding = report.skipped;
   }
 
@@ -113,7 +114,7 @@ class Stairway {
     auto before = snapshot();
     seed(r);
     if (auto f = migrate(graph::Direction::Up, rev.id); !f.empty()) {
-      r.failure = f;
+      r.failure = options_.data ? f + " (its tables held generated rows: --data)" : f;
     } else if (auto f2 = migrate(graph::Direction::Down, below(rev)); !f2.empty()) {
       r.failure = f2;
       r.downgrade_at = downgrade_position(rev);
@@ -135,6 +136,8 @@ class Stairway {
   const VerifyOptions& options_;
   db::Connection& conn_;
   verify::VersionTableName vt_;
+  static constexpr int kSeedRows = 3;
+  long long next_row_ = 1;
 };
 
 void print_step(const StepResult& r) {
@@ -144,6 +147,9 @@ void print_step(const StepResult& r) {
   } else {
     out::error(fmt::format("  FAIL  {} {} ({}): {}", rev.id, rev.message, rev.path, r.failure));
     if (!r.downgrade_at.empty()) out::error(fmt::format("        downgrade() at {}", r.downgrade_at));
+    if (!r.diff.empty())
+      out::error("        schema after the downgrade, compared with before the upgrade (+ left behind, - missing, "
+                 "~ changed):");
     for (const auto& d : r.diff) out::error("        " + d);
   }
   for (const auto& s : r.seeding) out::warn(fmt::format("        --data: skipped {}", s));
