@@ -136,6 +136,15 @@ int run(int argc, char** argv) {
   verify->add_flag("--force", verify_opts.force, "Accept a --url database that is not empty");
   verify->add_flag("--sqlite", verify_opts.sqlite, "Verify on a temporary SQLite file instead of PostgreSQL");
 
+  commands::TraceOptions trace_opts;
+  auto* trace = app.add_subcommand(
+      "trace", "Run revisions on a throwaway PostgreSQL and report the locks, rewrites and scans of each statement");
+  trace->add_option("range", trace_opts.range, "FROM:TO (default base:head), or one revision");
+  trace->add_option("--data", trace_opts.data_rows, "Fill every empty table with ROWS generated rows first");
+  trace->add_option("--long", trace_opts.long_statement_ms,
+                    "Milliseconds from which a statement under ACCESS EXCLUSIVE is flagged (default 1000)");
+  trace->add_flag("--json", trace_opts.json, "Print the report as JSON");
+
   auto args = protect_relative_targets(argc, argv);
   std::reverse(args.begin(), args.end());   // CLI11 parses a reversed vector
   try {
@@ -173,6 +182,7 @@ int run(int argc, char** argv) {
   else if (*config_cmd || *env_show) commands::show_config(g);
   else if (*env_list) commands::list_environments(g);
   else if (*verify) return commands::verify(g, verify_opts);
+  else if (*trace) return commands::trace(g, trace_opts);
   else if (*check)
     return commands::check(g, check_wait.empty() ? std::nullopt
                                                  : std::optional(parse_duration(check_wait, "check --wait")));

@@ -132,11 +132,18 @@ struct Runtime {
   }
 };
 
+// Where the statement being run comes from (statement_origin()): set by sql_argument, cleared when the database
+// call ends, so that statements the runner sends on its own (the version table) have no origin.
+thread_local SourcePosition g_statement_origin;
+
 // RAII: a database call in progress (see Runtime::pause_clock).
 struct DbWait {
   Runtime* rt;
   explicit DbWait(Runtime* r) : rt(r) { rt->pause_clock(); }
-  ~DbWait() { rt->resume_clock(); }
+  ~DbWait() {
+    rt->resume_clock();
+    g_statement_origin = {};
+  }
   DbWait(const DbWait&) = delete;
   DbWait& operator=(const DbWait&) = delete;
 };
@@ -456,8 +463,6 @@ int guarded(lua_State* L, F&& fn) {
   lua_pushstring(L, buf);
   return lua_error(L);
 }
-
-thread_local SourcePosition g_statement_origin;
 
 // The statement every host.* SQL function takes first, copied before anything can raise a Lua error. Records where
 // in the migration it comes from (statement_origin()).

@@ -1,6 +1,10 @@
 #pragma once
 // The run loop: read heads -> plan -> per step: begin, run the Lua, update the version table, commit.
+#include <functional>
+#include <memory>
 #include <string>
+
+#include "db/connection.hpp"
 
 #include "graph/plan.hpp"
 #include "runner/project.hpp"
@@ -17,6 +21,8 @@ struct MigrateOptions {
   // Stops (exit 0, nothing changed) before a step that cannot run in a transaction.
   bool dry_run = false;
   bool force = false;   // downgrade even where the environment sets allow_downgrade = false
+  // When set, the run's connection is handed through it once opened (tools that watch every statement: trace).
+  std::function<std::unique_ptr<db::Connection>(std::unique_ptr<db::Connection>)> wrap_connection;
 };
 
 // Runs the planned steps with the environment's hooks (runner/hooks.hpp) and timeouts. Prints which environment

@@ -153,7 +153,8 @@ std::string insert_sql(const Table& t, long long first, int rows, bool sqlite) {
 }
 }  // namespace
 
-SeedReport seed_tables(db::Connection& conn, const VersionTableName& version_table, int rows, long long first) {
+SeedReport seed_tables(db::Connection& conn, const VersionTableName& version_table, int rows, long long first,
+                       bool only_empty) {
   const bool sqlite = conn.dialect().name() == "sqlite";
   auto tables = sqlite ? sqlite_tables(conn, version_table) : postgres_tables(conn, version_table);
   SeedReport report;
@@ -163,6 +164,7 @@ SeedReport seed_tables(db::Connection& conn, const VersionTableName& version_tab
     std::string why;
     for (const auto& c : t.columns)
       if (!c.why_not.empty()) why = c.why_not;
+    if (only_empty && !conn.fetch(fmt::format("SELECT 1 FROM {} LIMIT 1", t.qualified)).empty()) continue;
     if (!why.empty())
       report.skipped.push_back(t.display + ": " + why);
     else

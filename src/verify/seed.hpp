@@ -16,7 +16,9 @@ struct SeedReport {
 
 // Inserts `rows` generated rows (numbered from `first`: call again with a higher one to add distinct rows) into every table but the version table, outside any transaction. Values respect
 // column types and NOT NULL; columns with a default, identity or generated columns are left to the database; a
-// single-column foreign key takes a value from the referenced table (tables are tried again until no more succeed,
+// With `only_empty`, tables
+// that hold rows already are left alone. A single-column foreign key takes a value from the referenced table (tables are tried again until no more succeed,
 // so referenced tables fill first). A table that cannot be filled is skipped and named in the report.
-SeedReport seed_tables(db::Connection& conn, const VersionTableName& version_table, int rows, long long first = 1);
+SeedReport seed_tables(db::Connection& conn, const VersionTableName& version_table, int rows, long long first = 1,
+                       bool only_empty = false);
 }  // namespace luamig::verify
