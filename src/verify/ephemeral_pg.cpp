@@ -36,13 +36,14 @@ struct Identity {
 bool executable(const fs::path& p) { return ::access(p.c_str(), X_OK) == 0 && fs::is_regular_file(p); }
 
 bool has_server(const fs::path& dir) {
-  return !dir.empty() && executable(dir / "initdb") && executable(dir / "pg_ctl") && executable(dir / "postgres");
+  return !dir.empty() && executable(dir / "initdb") && executable(dir / "pg_ctl") &&
+         executable(dir / "postgres");
 }
 
 // Runs argv (no shell), as `as` when given, with stdout and stderr appended to `log`. Returns the exit status
 // (-1 when it could not run).
-int run_process(const std::vector<std::string>& args, const std::optional<Identity>& as, const std::string& log,
-                const std::string& cwd = "/") {
+int run_process(const std::vector<std::string>& args, const std::optional<Identity>& as,
+                const std::string& log, const std::string& cwd = "/") {
   std::vector<char*> argv;
   std::vector<std::string> copy = args;
   for (auto& a : copy) argv.push_back(a.data());
@@ -54,7 +55,8 @@ int run_process(const std::vector<std::string>& args, const std::optional<Identi
     if (as) {
       if (::setgroups(0, nullptr) != 0 || ::setgid(as->gid) != 0 || ::setuid(as->uid) != 0) ::_exit(126);
     }
-    int fd = log.empty() ? ::open("/dev/null", O_WRONLY) : ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int fd = log.empty() ? ::open("/dev/null", O_WRONLY)
+                         : ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     int in = ::open("/dev/null", O_RDONLY);
     if (fd >= 0) {
       ::dup2(fd, 1);
@@ -127,8 +129,9 @@ std::optional<Identity> server_user() {
   if (::stat(".", &st) == 0 && st.st_uid != 0)
     if (auto id = lookup(st.st_uid)) return id;
   if (auto id = lookup(std::string("nobody"))) return id;
-  throw RunError("luamig runs as root and PostgreSQL refuses to: no unprivileged user (nobody) to run it as; set "
-                 "LUAMIG_PG_USER");
+  throw RunError(
+      "luamig runs as root and PostgreSQL refuses to: no unprivileged user (nobody) to run it as; set "
+      "LUAMIG_PG_USER");
 }
 
 std::string tail(const std::string& path, size_t max = 3000) {
@@ -154,8 +157,9 @@ std::string find_postgres_bin_dir() {
     return std::atoi(a.parent_path().filename().c_str()) > std::atoi(b.parent_path().filename().c_str());
   });
   if (!found.empty()) return found.front().string();
-  throw RunError("PostgreSQL server binaries not found (tried $LUAMIG_PG_BINDIR, `pg_config --bindir`, "
-                 "/usr/lib/postgresql/*/bin): install the postgresql package, or pass --url of an empty database");
+  throw RunError(
+      "PostgreSQL server binaries not found (tried $LUAMIG_PG_BINDIR, `pg_config --bindir`, "
+      "/usr/lib/postgresql/*/bin): install the postgresql package, or pass --url of an empty database");
 }
 
 EphemeralPostgres::EphemeralPostgres() {
@@ -163,7 +167,8 @@ EphemeralPostgres::EphemeralPostgres() {
   auto as = server_user();
   if (as) run_as_ = as->name;
   char tmpl[] = "/tmp/luamig-pg-XXXXXX";
-  if (!::mkdtemp(tmpl)) throw RunError(fmt::format("cannot create a temporary directory: {}", std::strerror(errno)));
+  if (!::mkdtemp(tmpl))
+    throw RunError(fmt::format("cannot create a temporary directory: {}", std::strerror(errno)));
   dir_ = tmpl;
   ::chmod(dir_.c_str(), 0700);
   if (as && ::chown(dir_.c_str(), as->uid, as->gid) != 0) {
@@ -176,18 +181,19 @@ EphemeralPostgres::EphemeralPostgres() {
     stop();
     return RunError(fmt::format("cannot start a throwaway PostgreSQL ({}): {}\n{}", bin_dir_, what, text));
   };
-  int st = run_process({bin_dir_ + "/initdb", "-D", dir_ + "/data", "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                        "--locale=C", "--no-sync", "--no-instructions"},
+  int st = run_process({bin_dir_ + "/initdb", "-D", dir_ + "/data", "-U", "postgres", "--auth=trust", "-E",
+                        "UTF8", "--locale=C", "--no-sync", "--no-instructions"},
                        as, log);
   if (st != 0) throw fail(fmt::format("initdb exited with status {}", st));
   for (int attempt = 0;; ++attempt) {
     port_ = free_port();
     std::string options = fmt::format(
-        "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c synchronous_commit=off -c "
+        "full_page_writes=off "
         "-c max_connections=20 -c shared_buffers=16MB",
         port_, dir_);
-    st = run_process({bin_dir_ + "/pg_ctl", "-D", dir_ + "/data", "-l", log, "-w", "-t", "60", "-s", "-o", options,
-                      "start"},
+    st = run_process({bin_dir_ + "/pg_ctl", "-D", dir_ + "/data", "-l", log, "-w", "-t", "60", "-s", "-o",
+                      options, "start"},
                      as, log);
     if (st == 0) break;
     if (attempt >= 2) throw fail(fmt::format("pg_ctl start exited with status {}", st));

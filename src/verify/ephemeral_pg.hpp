@@ -1,16 +1,18 @@
 #pragma once
-// A throwaway PostgreSQL server for `luamig verify` and `luamig trace`: initdb in a temporary directory, listening on
-// 127.0.0.1 only, on a free port, fsync off, trust authentication, superuser "postgres". Stopped and removed when
-// the object dies. PostgreSQL refuses to run as root: when luamig runs as root, initdb and the server run as an
-// unprivileged user (the owner of the working directory when it is not root, else "nobody").
+// A throwaway PostgreSQL server for `luamig verify` and `luamig trace`: initdb in a temporary directory,
+// listening on 127.0.0.1 only, on a free port, fsync off, trust authentication, superuser "postgres". Stopped
+// and removed when the object dies. PostgreSQL refuses to run as root: when luamig runs as root, initdb and
+// the server run as an unprivileged user (the owner of the working directory when it is not root, else
+// "nobody").
 #include <string>
 
 namespace luamig::verify {
 
 class EphemeralPostgres {
  public:
-  // Finds the server binaries (pg_config --bindir, then /usr/lib/postgresql/<highest>/bin), runs initdb and starts the
-  // server. Throws RunError naming the binaries' directory and the tail of the server log on failure.
+  // Finds the server binaries (pg_config --bindir, then /usr/lib/postgresql/<highest>/bin), runs initdb and
+  // starts the server. Throws RunError naming the binaries' directory and the tail of the server log on
+  // failure.
   EphemeralPostgres();
   ~EphemeralPostgres();
   EphemeralPostgres(const EphemeralPostgres&) = delete;

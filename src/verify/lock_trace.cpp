@@ -37,12 +37,15 @@ constexpr const char* kRelations =
     "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
 
 constexpr const char* kOwnLocks =
-    "SELECT l.relation::text, l.mode FROM pg_catalog.pg_locks l WHERE l.pid = pg_catalog.pg_backend_pid() AND "
-    "l.locktype = 'relation' AND l.granted AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = "
+    "SELECT l.relation::text, l.mode FROM pg_catalog.pg_locks l WHERE l.pid = pg_catalog.pg_backend_pid() "
+    "AND "
+    "l.locktype = 'relation' AND l.granted AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE "
+    "datname = "
     "pg_catalog.current_database())";
 
 constexpr const char* kLocksOf =
-    "SELECT l.relation::text, l.mode FROM pg_catalog.pg_locks l WHERE l.pid = $1::int AND l.locktype = 'relation' "
+    "SELECT l.relation::text, l.mode FROM pg_catalog.pg_locks l WHERE l.pid = $1::int AND l.locktype = "
+    "'relation' "
     "AND l.granted";
 
 constexpr const char* kScans = "SELECT relid::text, seq_scan::text FROM pg_catalog.pg_stat_xact_user_tables";
@@ -87,7 +90,9 @@ class TracingConnection : public db::Connection {
     return inner_->copy_rows(table, columns, rows);
   }
   // Sent statements are traced like executed ones: run at once.
-  void send(const std::string& sql, const std::vector<Param>& params) override { sent_ = execute(sql, params); }
+  void send(const std::string& sql, const std::vector<Param>& params) override {
+    sent_ = execute(sql, params);
+  }
   long long wait_sent() override { return sent_; }
   int backend_pid() const override { return inner_->backend_pid(); }
   bool is_open() const override { return inner_->is_open(); }
@@ -110,7 +115,8 @@ class TracingConnection : public db::Connection {
     return out;
   }
 
-  long long traced(const std::string& sql, const std::vector<Param>& params, const luahost::SourcePosition& origin) {
+  long long traced(const std::string& sql, const std::vector<Param>& params,
+                   const luahost::SourcePosition& origin) {
     StatementTrace st;
     st.sql = sql;
     st.file = origin.file;
@@ -122,7 +128,8 @@ class TracingConnection : public db::Connection {
       auto before = relations(*inner_);
       if (!tx_relations_) tx_relations_ = before;
       auto scans_before = scans();
-      st.lock_timeout = text(inner_->fetch("SELECT pg_catalog.current_setting('lock_timeout')", {}).at(0).at(0));
+      st.lock_timeout =
+          text(inner_->fetch("SELECT pg_catalog.current_setting('lock_timeout')", {}).at(0).at(0));
       st.started = Clock::now();
       result = inner_->execute(sql, params);
       st.ms = ms_between(st.started, Clock::now());
@@ -155,12 +162,13 @@ class TracingConnection : public db::Connection {
     return result;
   }
 
-  // Outside a transaction the statement's locks are gone when it returns: a second connection samples them while
-  // it runs.
+  // Outside a transaction the statement's locks are gone when it returns: a second connection samples them
+  // while it runs.
   long long sampled(StatementTrace& st, const std::string& sql, const std::vector<Param>& params) {
     if (!monitor_) monitor_ = db::connect(config::parse_url(url_));
     auto before = relations(*monitor_);
-    st.lock_timeout = text(inner_->fetch("SELECT pg_catalog.current_setting('lock_timeout')", {}).at(0).at(0));
+    st.lock_timeout =
+        text(inner_->fetch("SELECT pg_catalog.current_setting('lock_timeout')", {}).at(0).at(0));
     st.sampled = true;
     const std::string pid = std::to_string(inner_->backend_pid());
     std::atomic<bool> done{false};
@@ -201,7 +209,8 @@ class TracingConnection : public db::Connection {
     return result;
   }
 
-  // A statement's strongest lock on each table is the one reported (ALTER TABLE takes SHARE, then ACCESS EXCLUSIVE).
+  // A statement's strongest lock on each table is the one reported (ALTER TABLE takes SHARE, then ACCESS
+  // EXCLUSIVE).
   static void add_lock(StatementTrace& st, RelationLock lock) {
     for (auto& l : st.locks) {
       if (l.relation != lock.relation) continue;
@@ -225,8 +234,8 @@ class TracingConnection : public db::Connection {
   TraceRecorder& rec_;
   std::string url_;
   std::unique_ptr<db::Connection> monitor_;
-  std::optional<Relations> tx_relations_;   // user relations when the transaction's first traced statement ran
-  std::set<std::pair<std::string, std::string>> held_;   // (oid, mode) held in this transaction
+  std::optional<Relations> tx_relations_;  // user relations when the transaction's first traced statement ran
+  std::set<std::pair<std::string, std::string>> held_;  // (oid, mode) held in this transaction
   long long sent_ = 0;
 };
 }  // namespace
@@ -246,8 +255,8 @@ std::pair<std::string, int> lock_mode(const std::string& m) {
   return it == modes.end() ? std::pair{m, 0} : it->second;
 }
 
-std::unique_ptr<db::Connection> tracing_connection(std::unique_ptr<db::Connection> inner, TraceRecorder& recorder,
-                                                   std::string url) {
+std::unique_ptr<db::Connection> tracing_connection(std::unique_ptr<db::Connection> inner,
+                                                   TraceRecorder& recorder, std::string url) {
   return std::make_unique<TracingConnection>(std::move(inner), recorder, std::move(url));
 }
 }  // namespace luamig::verify

@@ -23,19 +23,22 @@ ScratchDatabase::ScratchDatabase(const std::string& user_url, bool sqlite, bool 
     description_ = url.masked();
     auto conn = db::connect(url);
     auto snap = take_snapshot(*conn, version_table);
+    snap.erase("extension plpgsql");  // in every new PostgreSQL database
     db::VersionTable vt(*conn, version_table.table, version_table.schema);
     bool has_version_table = vt.exists();
     if ((!snap.empty() || has_version_table) && !force) {
-      std::string first = has_version_table ? "the version table " + version_table.table : snap.begin()->first;
-      throw UsageError(fmt::format("{} is not empty (it holds {}{}): verify needs an empty database, or pass --force",
-                                   description_, first,
-                                   snap.size() > 1 ? fmt::format(" and {} more objects", snap.size() - 1) : ""));
+      std::string first =
+          has_version_table ? "the version table " + version_table.table : snap.begin()->first;
+      throw UsageError(fmt::format(
+          "{} is not empty (it holds {}{}): verify needs an empty database, or pass --force", description_,
+          first, snap.size() > 1 ? fmt::format(" and {} more objects", snap.size() - 1) : ""));
     }
     return;
   }
   if (sqlite) {
     char tmpl[] = "/tmp/luamig-sqlite-XXXXXX";
-    if (!::mkdtemp(tmpl)) throw RunError(fmt::format("cannot create a temporary directory: {}", std::strerror(errno)));
+    if (!::mkdtemp(tmpl))
+      throw RunError(fmt::format("cannot create a temporary directory: {}", std::strerror(errno)));
     temp_dir_ = tmpl;
     url_ = "sqlite:///" + temp_dir_ + "/verify.db";
     description_ = "a temporary SQLite file";

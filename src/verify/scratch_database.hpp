@@ -1,6 +1,6 @@
 #pragma once
-// The database `verify` and `trace` run on: a throwaway PostgreSQL (default), a temporary SQLite file (--sqlite), or
-// the empty database of --url.
+// The database `verify` and `trace` run on: a throwaway PostgreSQL (default), a temporary SQLite file
+// (--sqlite), or the empty database of --url.
 #include <memory>
 #include <string>
 
@@ -11,9 +11,11 @@ namespace luamig::verify {
 
 class ScratchDatabase {
  public:
-  // `user_url` ("" = none): that database, which must hold no schema objects and no version table unless `force`
-  // (UsageError, exit 2, naming what it holds). Otherwise starts a throwaway server or creates a temporary file.
-  ScratchDatabase(const std::string& user_url, bool sqlite, bool force, const VersionTableName& version_table);
+  // `user_url` ("" = none): that database, which must hold no schema objects and no version table unless
+  // `force` (UsageError, exit 2, naming what it holds). Otherwise starts a throwaway server or creates a
+  // temporary file.
+  ScratchDatabase(const std::string& user_url, bool sqlite, bool force,
+                  const VersionTableName& version_table);
   ~ScratchDatabase();
   ScratchDatabase(const ScratchDatabase&) = delete;
   ScratchDatabase& operator=(const ScratchDatabase&) = delete;

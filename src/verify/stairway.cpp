@@ -1,8 +1,8 @@
-// `luamig verify`: the stairway. From FROM, for each revision up to TO: snapshot the catalog, upgrade one step,
-// downgrade it, check the catalog equals the snapshot, upgrade again. Then downgrade to FROM (which must leave the
-// schema as it was there; from base, only the version table) and upgrade to TO again (which must rebuild the schema
-// the stairway built). Each step runs through the normal run loop (runner::migrate), quietly; its failure report
-// goes to stderr as usual.
+// `luamig verify`: the stairway. From FROM, for each revision up to TO: snapshot the catalog, upgrade one
+// step, downgrade it, check the catalog equals the snapshot, upgrade again. Then downgrade to FROM (which
+// must leave the schema as it was there; from base, only the version table) and upgrade to TO again (which
+// must rebuild the schema the stairway built). Each step runs through the normal run loop (runner::migrate),
+// quietly; its failure report goes to stderr as usual.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -36,10 +36,10 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 struct StepResult {
   const graph::Revision* revision = nullptr;
   double seconds = 0;
-  std::string failure;                // what went wrong ("" = fine)
-  std::vector<std::string> diff;      // schema differences after the downgrade
-  std::string downgrade_at;           // file:line of downgrade() when the downgrade is to blame
-  std::vector<std::string> seeding;   // --data: tables skipped
+  std::string failure;               // what went wrong ("" = fine)
+  std::vector<std::string> diff;     // schema differences after the downgrade
+  std::string downgrade_at;          // file:line of downgrade() when the downgrade is to blame
+  std::vector<std::string> seeding;  // --data: tables skipped
 };
 
 std::string read_file(const std::string& path) {
@@ -64,21 +64,21 @@ class Stairway {
            const verify::VersionTableName& vt)
       : project_(project), options_(options), conn_(conn), vt_(vt) {}
 
-  // Runs one upgrade/downgrade command quietly. Returns "" or a description of the failure (already reported on
-  // stderr by the run loop).
+  // Runs one upgrade/downgrade command quietly. Returns "" or a description of the failure (already reported
+  // on stderr by the run loop).
   std::string migrate(graph::Direction direction, const std::string& target) {
     runner::MigrateOptions m;
     m.direction = direction;
     m.target = target;
-    m.force = true;   // allow_downgrade = false is about production databases, not this one
+    m.force = true;  // allow_downgrade = false is about production databases, not this one
     bool was_quiet = out::quiet();
     out::configure(true, project_.opts.no_color);
     try {
       runner::migrate(project_, m);
     } catch (const Error& e) {
       out::configure(was_quiet, project_.opts.no_color);
-      return fmt::format("{} {} failed{}", direction == graph::Direction::Up ? "upgrade" : "downgrade", target,
-                         std::string(e.what()).empty() ? "" : std::string(": ") + e.what());
+      return fmt::format("{} {} failed{}", direction == graph::Direction::Up ? "upgrade" : "downgrade",
+                         target, std::string(e.what()).empty() ? "" : std::string(": ") + e.what());
     } catch (...) {
       out::configure(was_quiet, project_.opts.no_color);
       throw;
@@ -140,17 +140,26 @@ class Stairway {
   long long next_row_ = 1;
 };
 
+std::string indented(const std::string& entry) {
+  std::string out = "        ";
+  for (char c : entry) out += c == '\n' ? std::string("\n        ") : std::string(1, c);
+  return out;
+}
+
 void print_step(const StepResult& r) {
   const auto& rev = *r.revision;
   if (r.failure.empty()) {
-    out::line(fmt::format("  ok    {} {} ({})", rev.id, rev.message, format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(r.seconds)))));
+    out::line(fmt::format("  ok    {} {} ({})", rev.id, rev.message,
+                          format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::duration<double>(r.seconds)))));
   } else {
     out::error(fmt::format("  FAIL  {} {} ({}): {}", rev.id, rev.message, rev.path, r.failure));
     if (!r.downgrade_at.empty()) out::error(fmt::format("        downgrade() at {}", r.downgrade_at));
     if (!r.diff.empty())
-      out::error("        schema after the downgrade, compared with before the upgrade (+ left behind, - missing, "
-                 "~ changed):");
-    for (const auto& d : r.diff) out::error("        " + d);
+      out::error(
+          "        schema after the downgrade, compared with before the upgrade (+ left behind, - missing, "
+          "~ changed):");
+    for (const auto& d : r.diff) out::error(indented(d));
   }
   for (const auto& s : r.seeding) out::warn(fmt::format("        --data: skipped {}", s));
 }
@@ -166,8 +175,8 @@ std::string step_json(const StepResult& r) {
   return fmt::format(
       "{{\"revision\": {}, \"message\": {}, \"file\": {}, \"ok\": {}, \"seconds\": {:.3f}, \"failure\": {}, "
       "\"downgrade_at\": {}, \"diff\": {}, \"seeding_skipped\": {}}}",
-      json_string(rev.id), json_string(rev.message), json_string(rev.path), r.failure.empty() ? "true" : "false",
-      r.seconds, r.failure.empty() ? "null" : json_string(r.failure),
+      json_string(rev.id), json_string(rev.message), json_string(rev.path),
+      r.failure.empty() ? "true" : "false", r.seconds, r.failure.empty() ? "null" : json_string(r.failure),
       r.downgrade_at.empty() ? "null" : json_string(r.downgrade_at), json_list(r.diff), json_list(r.seeding));
 }
 }  // namespace
@@ -175,7 +184,7 @@ std::string step_json(const StepResult& r) {
 int verify(const config::GlobalOptions& global, const VerifyOptions& options) {
   auto started = Clock::now();
   auto opts = global;
-  opts.no_hooks = true;   // hooks are about environments; the stairway checks the migrations' schema alone
+  opts.no_hooks = true;  // hooks are about environments; the stairway checks the migrations' schema alone
   auto project = runner::Project::open(opts);
   const auto& map = project.load_graph();
   verify::VersionTableName vt{project.cfg.version_table, project.cfg.version_table_schema};
@@ -196,8 +205,8 @@ int verify(const config::GlobalOptions& global, const VerifyOptions& options) {
   verify::ScratchDatabase scratch(global.url, options.sqlite, options.force, vt);
   project.opts.url = scratch.url();
   if (!options.json)
-    out::line(fmt::format("Verifying {} revision{} ({} to {}) on {}", steps.size(), steps.size() == 1 ? "" : "s",
-                          options.from, options.to, scratch.description()));
+    out::line(fmt::format("Verifying {} revision{} ({} to {}) on {}", steps.size(),
+                          steps.size() == 1 ? "" : "s", options.from, options.to, scratch.description()));
   auto conn = db::connect(config::parse_url(scratch.url()));
   Stairway stairway(project, options, *conn, vt);
 
@@ -205,7 +214,8 @@ int verify(const config::GlobalOptions& global, const VerifyOptions& options) {
   std::string failure, round_trip;
   std::vector<std::string> round_diff;
   if (options.from != "base") {
-    if (auto f = stairway.migrate(graph::Direction::Up, options.from); !f.empty()) failure = "reaching --from: " + f;
+    if (auto f = stairway.migrate(graph::Direction::Up, options.from); !f.empty())
+      failure = "reaching --from: " + f;
   }
   verify::Snapshot at_from;
   if (failure.empty()) at_from = stairway.snapshot();
@@ -237,24 +247,26 @@ int verify(const config::GlobalOptions& global, const VerifyOptions& options) {
     round_trip = failure;
     if (!options.json && !failure.empty()) {
       out::error("  FAIL  round trip: " + failure);
-      for (const auto& d : round_diff) out::error("        " + d);
+      for (const auto& d : round_diff) out::error(indented(d));
     } else if (!options.json) {
-      out::line(fmt::format("  ok    round trip: upgrade {}, downgrade {}, upgrade {}", options.to, options.from,
-                            options.to));
+      out::line(fmt::format("  ok    round trip: upgrade {}, downgrade {}, upgrade {}", options.to,
+                            options.from, options.to));
     }
   }
   double total = seconds_since(started);
   if (options.json) {
     std::string steps_json;
-    for (size_t i = 0; i < results.size(); ++i) steps_json += (i ? ",\n    " : "\n    ") + step_json(results[i]);
-    out::data(fmt::format("{{\n  \"ok\": {},\n  \"database\": {},\n  \"from\": {},\n  \"to\": {},\n  \"seconds\": "
-                          "{:.3f},\n  \"failure\": {},\n  \"round_trip_diff\": {},\n  \"steps\": [{}\n  ]\n}}\n",
-                          failure.empty() ? "true" : "false", json_string(scratch.description()),
-                          json_string(options.from), json_string(options.to), total,
-                          failure.empty() ? "null" : json_string(failure), json_list(round_diff), steps_json));
+    for (size_t i = 0; i < results.size(); ++i)
+      steps_json += (i ? ",\n    " : "\n    ") + step_json(results[i]);
+    out::data(
+        fmt::format("{{\n  \"ok\": {},\n  \"database\": {},\n  \"from\": {},\n  \"to\": {},\n  \"seconds\": "
+                    "{:.3f},\n  \"failure\": {},\n  \"round_trip_diff\": {},\n  \"steps\": [{}\n  ]\n}}\n",
+                    failure.empty() ? "true" : "false", json_string(scratch.description()),
+                    json_string(options.from), json_string(options.to), total,
+                    failure.empty() ? "null" : json_string(failure), json_list(round_diff), steps_json));
   } else if (failure.empty()) {
-    out::line(fmt::format("Verified: every downgrade restores the schema ({} revision{}, {:.2f} s)", steps.size(),
-                          steps.size() == 1 ? "" : "s", total));
+    out::line(fmt::format("Verified: every downgrade restores the schema ({} revision{}, {:.2f} s)",
+                          steps.size(), steps.size() == 1 ? "" : "s", total));
   } else {
     out::error(fmt::format("Verify failed: {}", failure));
   }

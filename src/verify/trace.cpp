@@ -1,7 +1,7 @@
-// `luamig trace REV_RANGE`: runs revisions and reports, per statement, the locks it took, the tables it rewrote or
-// scanned, and how long the locks were held (verify/lock_trace.hpp says how each is measured). On the throwaway
-// PostgreSQL each revision runs as `upgrade` runs it; with --url, the revisions run in one transaction that is
-// rolled back (a dry run), so nothing is changed.
+// `luamig trace REV_RANGE`: runs revisions and reports, per statement, the locks it took, the tables it
+// rewrote or scanned, and how long the locks were held (verify/lock_trace.hpp says how each is measured). On
+// the throwaway PostgreSQL each revision runs as `upgrade` runs it; with --url, the revisions run in one
+// transaction that is rolled back (a dry run), so nothing is changed.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -31,9 +31,9 @@ using verify::StatementTrace;
 struct RevisionTrace {
   const graph::Revision* revision = nullptr;
   std::vector<StatementTrace> statements;
-  std::vector<RelationLock> strongest;   // per relation
+  std::vector<RelationLock> strongest;  // per relation
   std::vector<std::string> warnings;
-  std::string note;   // not traced, failed...
+  std::string note;  // not traced, failed...
 };
 
 std::string ms_text(double ms) {
@@ -63,24 +63,28 @@ void analyse(RevisionTrace& r, long long long_ms) {
       if (l.strength > s.strength) s = l;
       const bool no_timeout = st[i].lock_timeout == "0";
       if (l.strength >= 4 && no_timeout)
-        r.warnings.push_back(fmt::format(
-            "#{} takes {} on {} with no lock_timeout in force: behind a long query on {} it would wait, and every "
-            "query on {} would queue behind it",
-            i + 1, l.mode, l.relation, l.relation, l.relation));
+        r.warnings.push_back(
+            fmt::format("#{} takes {} on {} with no lock_timeout in force: behind a long query on {} it "
+                        "would wait, and every "
+                        "query on {} would queue behind it",
+                        i + 1, l.mode, l.relation, l.relation, l.relation));
       if (l.strength < 8) continue;
       size_t later = 0;
       for (size_t j = i; j < st.size(); ++j) {
-        bool same = j == i || (st[i].in_transaction && st[j].in_transaction && st[j].transaction == st[i].transaction);
+        bool same = j == i ||
+                    (st[i].in_transaction && st[j].in_transaction && st[j].transaction == st[i].transaction);
         if (!same) continue;
         if (j > i) ++later;
         if (st[j].ms >= static_cast<double>(long_ms))
-          r.warnings.push_back(fmt::format("ACCESS EXCLUSIVE on {} (taken by #{}) is held during long statement #{} ({})",
-                                           l.relation, i + 1, j + 1, ms_text(st[j].ms)));
+          r.warnings.push_back(
+              fmt::format("ACCESS EXCLUSIVE on {} (taken by #{}) is held during long statement #{} ({})",
+                          l.relation, i + 1, j + 1, ms_text(st[j].ms)));
       }
       if (later > 0)
-        r.warnings.push_back(fmt::format(
-            "ACCESS EXCLUSIVE on {} (taken by #{}) is held across {} more statement{} until commit ({} in all)",
-            l.relation, i + 1, later, later == 1 ? "" : "s", ms_text(l.held_ms)));
+        r.warnings.push_back(
+            fmt::format("ACCESS EXCLUSIVE on {} (taken by #{}) is held across {} more statement{} until "
+                        "commit ({} in all)",
+                        l.relation, i + 1, later, later == 1 ? "" : "s", ms_text(l.held_ms)));
     }
     for (const auto& rw : st[i].rewrites)
       r.warnings.push_back(fmt::format("#{} rewrites {}: a full copy, under ACCESS EXCLUSIVE", i + 1, rw));
@@ -108,8 +112,8 @@ void print_revision(const RevisionTrace& r) {
     if (r.note.empty()) out::line("  no statements");
     return;
   }
-  out::line(fmt::format("  {:>2}  {:>5}  {:>8}  {:<34}  {:<14}  {:<14}  {}", "#", "line", "time", "locks taken",
-                        "rewrites", "scans", "statement"));
+  out::line(fmt::format("  {:>2}  {:>5}  {:>8}  {:<34}  {:<14}  {:<14}  {}", "#", "line", "time",
+                        "locks taken", "rewrites", "scans", "statement"));
   for (size_t i = 0; i < r.statements.size(); ++i) {
     const auto& s = r.statements[i];
     std::string sql = one_line(s.sql, 70);
@@ -119,7 +123,8 @@ void print_revision(const RevisionTrace& r) {
   }
   std::string strongest;
   for (const auto& l : r.strongest)
-    strongest += fmt::format("{}{} {} (held {})", strongest.empty() ? "" : ", ", l.relation, l.mode, ms_text(l.held_ms));
+    strongest += fmt::format("{}{} {} (held {})", strongest.empty() ? "" : ", ", l.relation, l.mode,
+                             ms_text(l.held_ms));
   out::line("  strongest lock per table: " + (strongest.empty() ? std::string("none") : strongest));
   for (const auto& w : r.warnings) out::line("  ! " + w);
 }
@@ -143,7 +148,8 @@ std::string revision_json(const RevisionTrace& r) {
   for (size_t i = 0; i < r.statements.size(); ++i) {
     const auto& s = r.statements[i];
     statements += fmt::format(
-        "{}\n      {{\"sql\": {}, \"file\": {}, \"line\": {}, \"in_transaction\": {}, \"sampled\": {}, \"ms\": {:.3f}, "
+        "{}\n      {{\"sql\": {}, \"file\": {}, \"line\": {}, \"in_transaction\": {}, \"sampled\": {}, "
+        "\"ms\": {:.3f}, "
         "\"lock_timeout\": {}, \"locks\": {}, \"rewrites\": {}, \"scans\": {}}}",
         i ? "," : "", json_string(s.sql), json_string(s.file), s.line, s.in_transaction, s.sampled, s.ms,
         json_string(s.lock_timeout), json_locks(s.locks), json_strings(s.rewrites), json_strings(s.scans));
@@ -152,7 +158,8 @@ std::string revision_json(const RevisionTrace& r) {
       "{{\"revision\": {}, \"message\": {}, \"file\": {}, \"note\": {}, \"strongest\": {}, \"warnings\": {}, "
       "\"statements\": [{}\n    ]}}",
       json_string(r.revision->id), json_string(r.revision->message), json_string(r.revision->path),
-      r.note.empty() ? "null" : json_string(r.note), json_locks(r.strongest), json_strings(r.warnings), statements);
+      r.note.empty() ? "null" : json_string(r.note), json_locks(r.strongest), json_strings(r.warnings),
+      statements);
 }
 
 // Runs one command quietly; returns "" or what failed (the run loop reported it on stderr).
@@ -163,7 +170,8 @@ std::string run_quietly(runner::Project& project, runner::MigrateOptions m) {
   try {
     runner::migrate(project, m);
   } catch (const Error& e) {
-    failure = fmt::format("upgrade {} failed{}", m.target, std::string(e.what()).empty() ? "" : std::string(": ") + e.what());
+    failure = fmt::format("upgrade {} failed{}", m.target,
+                          std::string(e.what()).empty() ? "" : std::string(": ") + e.what());
   } catch (...) {
     out::configure(was_quiet, project.opts.no_color);
     throw;
@@ -194,13 +202,15 @@ int trace(const config::GlobalOptions& global, const TraceOptions& options) {
   if (from != "base") {
     std::set<const graph::Revision*> below;
     for (const auto& s : graph::plan_upgrade(map, {}, from)) below.insert(s.revision);
-    steps.erase(std::remove_if(steps.begin(), steps.end(), [&](const graph::Step& s) { return below.count(s.revision); }),
+    steps.erase(std::remove_if(steps.begin(), steps.end(),
+                               [&](const graph::Step& s) { return below.count(s.revision); }),
                 steps.end());
   }
 
   const bool on_user_database = !global.url.empty();
   if (on_user_database && options.data_rows > 0)
-    throw UsageError("trace --data fills tables of the throwaway database only; it cannot be combined with --url");
+    throw UsageError(
+        "trace --data fills tables of the throwaway database only; it cannot be combined with --url");
   std::unique_ptr<verify::ScratchDatabase> scratch;
   if (!on_user_database) {
     scratch = std::make_unique<verify::ScratchDatabase>("", false, false, vt);
@@ -210,9 +220,10 @@ int trace(const config::GlobalOptions& global, const TraceOptions& options) {
   }
   const std::string url = project.opts.url;
   if (!options.json)
-    out::line(fmt::format("Tracing {} revision{} ({} to {}) on {}", steps.size(), steps.size() == 1 ? "" : "s", from,
-                          to, on_user_database ? config::parse_url(url).masked() + ", in a transaction rolled back at the end"
-                                                : scratch->description()));
+    out::line(fmt::format(
+        "Tracing {} revision{} ({} to {}) on {}", steps.size(), steps.size() == 1 ? "" : "s", from, to,
+        on_user_database ? config::parse_url(url).masked() + ", in a transaction rolled back at the end"
+                         : scratch->description()));
 
   verify::TraceRecorder recorder;
   auto wrap = [&](std::unique_ptr<db::Connection> inner) {
@@ -265,9 +276,11 @@ int trace(const config::GlobalOptions& global, const TraceOptions& options) {
   if (options.json) {
     std::string revs;
     for (size_t i = 0; i < traces.size(); ++i) revs += (i ? ",\n    " : "\n    ") + revision_json(traces[i]);
-    out::data(fmt::format("{{\n  \"ok\": {},\n  \"from\": {},\n  \"to\": {},\n  \"failure\": {},\n  \"revisions\": [{}\n  ]\n}}\n",
-                          failure.empty(), json_string(from), json_string(to),
-                          failure.empty() ? "null" : json_string(failure), revs));
+    out::data(
+        fmt::format("{{\n  \"ok\": {},\n  \"from\": {},\n  \"to\": {},\n  \"failure\": {},\n  \"revisions\": "
+                    "[{}\n  ]\n}}\n",
+                    failure.empty(), json_string(from), json_string(to),
+                    failure.empty() ? "null" : json_string(failure), revs));
   }
   return failure.empty() ? 0 : 1;
 }
