@@ -166,8 +166,8 @@ EphemeralPostgres::EphemeralPostgres() {
   bin_dir_ = find_postgres_bin_dir();
   auto as = server_user();
   if (as) run_as_ = as->name;
-  char tmpl[] = "/tmp/luamig-pg-XXXXXX";
-  if (!::mkdtemp(tmpl))
+  std::string tmpl = (fs::temp_directory_path() / "luamig-verify-pg-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data()))
     throw RunError(fmt::format("cannot create a temporary directory: {}", std::strerror(errno)));
   dir_ = tmpl;
   ::chmod(dir_.c_str(), 0700);

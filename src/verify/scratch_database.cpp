@@ -36,8 +36,8 @@ ScratchDatabase::ScratchDatabase(const std::string& user_url, bool sqlite, bool 
     return;
   }
   if (sqlite) {
-    char tmpl[] = "/tmp/luamig-sqlite-XXXXXX";
-    if (!::mkdtemp(tmpl))
+    std::string tmpl = (std::filesystem::temp_directory_path() / "luamig-verify-sqlite-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data()))
       throw RunError(fmt::format("cannot create a temporary directory: {}", std::strerror(errno)));
     temp_dir_ = tmpl;
     url_ = "sqlite:///" + temp_dir_ + "/verify.db";
