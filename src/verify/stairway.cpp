@@ -107,17 +107,30 @@ class Stairway {
     return rev.down_revisions.empty() ? "base" : rev.down_revisions.front();
   }
 
+  // Downgrading to the parent of a revision on a branch also removes its applied siblings (everything above
+  // the parent): upgrade them again so that the comparison is with the state before the step.
+  std::string restore_siblings(const std::set<std::string>& heads_before) {
+    auto now = heads();
+    for (const auto& h : heads_before)
+      if (!now.count(h))
+        if (auto f = migrate(graph::Direction::Up, h); !f.empty()) return "restoring branch " + h + ": " + f;
+    return "";
+  }
+
   StepResult step(const graph::Revision& rev) {
     StepResult r;
     r.revision = &rev;
     auto started = Clock::now();
     auto before = snapshot();
+    const auto heads_before = heads();
     seed(r);
     if (auto f = migrate(graph::Direction::Up, rev.id); !f.empty()) {
       r.failure = options_.data ? f + " (its tables held generated rows: --data)" : f;
     } else if (auto f2 = migrate(graph::Direction::Down, below(rev)); !f2.empty()) {
       r.failure = f2;
       r.downgrade_at = downgrade_position(rev);
+    } else if (auto f4 = restore_siblings(heads_before); !f4.empty()) {
+      r.failure = f4;
     } else {
       r.diff = verify::diff_snapshots(before, snapshot());
       if (!r.diff.empty()) {

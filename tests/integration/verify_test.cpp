@@ -354,3 +354,29 @@ TEST_CASE("verify: an object the downgrade recreates exactly is not a difference
   INFO(r.describe());
   CHECK(r.status == 0);
 }
+
+TEST_CASE("verify: branches and a merge are walked revision by revision", "[verify]") {
+  TempProject proj;
+  proj.write_config();
+  proj.write_migration("a1", std::nullopt, kCreateT, "  op.drop_table(\"t\")", "create t");
+  proj.write_migration("b2", "a1", "  op.add_column(\"t\", { \"b\", op.types.integer })",
+                       "  op.drop_column(\"t\", \"b\")", "branch b");
+  proj.write_migration("c3", "a1", "  op.add_column(\"t\", { \"c\", op.types.integer })",
+                       "  op.drop_column(\"t\", \"c\")", "branch c");
+  auto merge = lt::migration("m4", "b2", "  op.create_index(\"t_bc\", \"t\", { \"b\", \"c\" })",
+                             "  op.drop_index(\"t_bc\")", "merge");
+  auto at = merge.find("down_revision = \"b2\"");
+  REQUIRE(at != std::string::npos);
+  merge.replace(at, std::string("down_revision = \"b2\"").size(), "down_revision = { \"b2\", \"c3\" }");
+  proj.write("migrations/versions/m4_merge.lua", merge);
+  auto r = run_in(proj, {"verify"});
+  INFO(r.describe());
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out,
+             Contains("ok    b2") && Contains("ok    c3") && Contains("ok    m4") && Contains("round trip"));
+  // A broken downgrade on the second branch is still found and named.
+  proj.write_migration("c3", "a1", "  op.add_column(\"t\", { \"c\", op.types.integer })", "", "branch c");
+  auto bad = run_in(proj, {"verify"});
+  CHECK(bad.status == 1);
+  CHECK_THAT(bad.err, Contains("FAIL  c3") && Contains("+ column public.t.c"));
+}
