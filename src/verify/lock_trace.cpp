@@ -27,12 +27,15 @@ struct RelationInfo {
   std::string name;
   std::string filenode;
   bool is_table = false;
+  std::string quoted;  // schema-qualified and quoted, for LOCK TABLE
 };
 using Relations = std::map<std::string, RelationInfo>;
 
 constexpr const char* kRelations =
     "SELECT c.oid::text, CASE WHEN n.nspname = 'public' THEN '' ELSE n.nspname || '.' END || c.relname, "
-    "c.relfilenode::text, c.relkind IN ('r', 'p', 'm') FROM pg_catalog.pg_class c "
+    "c.relfilenode::text, c.relkind IN ('r', 'p', 'm'), quote_ident(n.nspname) || '.' || "
+    "quote_ident(c.relname) "
+    "FROM pg_catalog.pg_class c "
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'm', 'i', 'S') "
     "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
 
@@ -44,9 +47,8 @@ constexpr const char* kOwnLocks =
     "pg_catalog.current_database())";
 
 constexpr const char* kLocksOf =
-    "SELECT l.relation::text, l.mode FROM pg_catalog.pg_locks l WHERE l.pid = $1::int AND l.locktype = "
-    "'relation' "
-    "AND l.granted";
+    "SELECT l.relation::text, l.mode, l.granted FROM pg_catalog.pg_locks l WHERE l.pid = $1::int AND "
+    "l.locktype = 'relation'";
 
 constexpr const char* kScans = "SELECT relid::text, seq_scan::text FROM pg_catalog.pg_stat_xact_user_tables";
 
@@ -105,7 +107,7 @@ class TracingConnection : public db::Connection {
   Relations relations(db::Connection& c) {
     Relations out;
     for (const auto& r : c.fetch(kRelations, {}))
-      out[text(r[0])] = {text(r[1]), text(r[2]), text(r[3]) == "t"};
+      out[text(r[0])] = {text(r[1]), text(r[2]), text(r[3]) == "t", text(r[4])};
     return out;
   }
 
@@ -171,6 +173,17 @@ class TracingConnection : public db::Connection {
         text(inner_->fetch("SELECT pg_catalog.current_setting('lock_timeout')", {}).at(0).at(0));
     st.sampled = true;
     const std::string pid = std::to_string(inner_->backend_pid());
+    // A barrier, so that sampling cannot miss a quick statement: the second connection holds ACCESS EXCLUSIVE
+    // on every table until it sees the statement wait for its first lock (pg_locks shows the mode it asks
+    // for), then lets it go and samples the locks it takes after that. Only on the throwaway database: nobody
+    // else waits.
+    std::string tables;
+    for (const auto& [oid, info] : before)
+      if (info.is_table) tables += (tables.empty() ? "" : ", ") + info.quoted;
+    if (!tables.empty()) {
+      monitor_->begin();
+      monitor_->execute("LOCK TABLE " + tables + " IN ACCESS EXCLUSIVE MODE", {});
+    }
     std::atomic<bool> done{false};
     std::exception_ptr failure;
     long long result = 0;
@@ -186,12 +199,17 @@ class TracingConnection : public db::Connection {
     std::set<std::pair<std::string, std::string>> seen;
     while (!done) {
       try {
-        for (const auto& r : monitor_->fetch(kLocksOf, {Param{pid}})) seen.insert({text(r[0]), text(r[1])});
+        for (const auto& r : monitor_->fetch(kLocksOf, {Param{pid}})) {
+          seen.insert({text(r[0]), text(r[1])});
+          // Seen waiting behind the barrier: let it go on.
+          if (text(r[2]) != "t" && monitor_->in_transaction()) monitor_->rollback();
+        }
       } catch (...) {
         break;
       }
     }
     worker.join();
+    if (monitor_->in_transaction()) monitor_->rollback();
     st.ms = ms_between(st.started, Clock::now());
     if (failure) std::rethrow_exception(failure);
     for (const auto& [oid, pg_mode] : seen) {

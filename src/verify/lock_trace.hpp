@@ -7,7 +7,11 @@
 // those
 //   it held before. Inside a transaction every lock stays until COMMIT, so the difference is exactly what the
 //   statement took. A statement that runs outside a transaction (CONCURRENTLY) releases its locks before it
-//   returns: its locks are sampled from pg_locks by a second connection while it runs (marked `sampled`).
+//   returns: its locks are sampled from pg_locks by a second connection while it runs (marked `sampled`). So
+//   that a quick statement cannot slip between two samples, that connection first holds ACCESS EXCLUSIVE on
+//   every table; the statement waits for its first lock (pg_locks shows it not granted, with the mode it asks
+//   for) and is let go as soon as that is seen. This is done on the throwaway database only, where nobody
+//   else waits.
 // - rewrite: the relation's pg_class.relfilenode changed (a new file was written for it).
 // - validating scan: pg_stat_xact_user_tables.seq_scan of the table grew during the statement. That view
 // counts the

@@ -273,7 +273,7 @@ int verify(const config::GlobalOptions& global, const VerifyOptions& options) {
       steps_json += (i ? ",\n    " : "\n    ") + step_json(results[i]);
     out::data(
         fmt::format("{{\n  \"ok\": {},\n  \"database\": {},\n  \"from\": {},\n  \"to\": {},\n  \"seconds\": "
-                    "{:.3f},\n  \"failure\": {},\n  \"round_trip_diff\": {},\n  \"steps\": [{}\n  ]\n}}\n",
+                    "{:.3f},\n  \"failure\": {},\n  \"round_trip_diff\": {},\n  \"steps\": [{}\n  ]\n}}",
                     failure.empty() ? "true" : "false", json_string(scratch.description()),
                     json_string(options.from), json_string(options.to), total,
                     failure.empty() ? "null" : json_string(failure), json_list(round_diff), steps_json));

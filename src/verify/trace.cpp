@@ -268,6 +268,12 @@ int trace(const config::GlobalOptions& global, const TraceOptions& options) {
     for (const auto& st : recorder.statements)
       for (auto& t : traces)
         if (t.revision->path == st.file) t.statements.push_back(st);
+    for (auto& t : traces)
+      if (t.statements.empty())
+        t.note = failure.empty()
+                     ? "no statement traced: the dry run ran none for it (already applied, or it cannot "
+                       "run inside the dry run's transaction)"
+                     : "not traced: the dry run failed (see above)";
   }
   for (auto& t : traces) {
     analyse(t, options.long_statement_ms);
@@ -278,7 +284,7 @@ int trace(const config::GlobalOptions& global, const TraceOptions& options) {
     for (size_t i = 0; i < traces.size(); ++i) revs += (i ? ",\n    " : "\n    ") + revision_json(traces[i]);
     out::data(
         fmt::format("{{\n  \"ok\": {},\n  \"from\": {},\n  \"to\": {},\n  \"failure\": {},\n  \"revisions\": "
-                    "[{}\n  ]\n}}\n",
+                    "[{}\n  ]\n}}",
                     failure.empty(), json_string(from), json_string(to),
                     failure.empty() ? "null" : json_string(failure), revs));
   }

@@ -210,6 +210,37 @@ TEST_CASE("trace: ALTER COLUMN TYPE on a filled table takes ACCESS EXCLUSIVE and
   auto text = run_in(proj, {"trace", "b2", "--data", "5000"});
   CHECK_THAT(text.out, Contains("t ACCESS EXCLUSIVE") && Contains("rewrites t: a full copy"));
   CHECK_THAT(text.out, Contains("with no lock_timeout in force"));
+  // With --long 0 every statement counts as long: ACCESS EXCLUSIVE during it is flagged.
+  auto strict = run_in(proj, {"trace", "b2", "--long", "0"});
+  CHECK_THAT(strict.out, Contains("ACCESS EXCLUSIVE on t (taken by #1) is held during long statement #1"));
+}
+
+TEST_CASE("trace: ACCESS EXCLUSIVE held across several statements is flagged", "[trace]") {
+  TempProject proj;
+  proj.write_config();
+  proj.write_migration("a1", std::nullopt, kCreateT, "  op.drop_table(\"t\")", "create t");
+  proj.write_migration("b2", "a1",
+                       "  op.add_column(\"t\", { \"x\", op.types.integer })\n"
+                       "  op.execute(\"UPDATE t SET x = n\")\n"
+                       "  op.execute(\"SELECT pg_sleep(0.05)\")",
+                       "  op.drop_column(\"t\", \"x\")", "add x and fill it");
+  auto r = run_in(proj, {"trace", "b2", "--data", "100"});
+  INFO(r.describe());
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out,
+             Contains("ACCESS EXCLUSIVE on t (taken by #1) is held across 2 more statements until commit"));
+}
+
+TEST_CASE("trace: a failing revision is reported and the exit status is 1", "[trace]") {
+  TempProject proj;
+  proj.write_config();
+  proj.write_migration("a1", std::nullopt, kCreateT, "  op.drop_table(\"t\")", "create t");
+  proj.write_migration("b2", "a1", "  op.execute(\"ALTER TABLE nope ADD COLUMN x integer\")", "", "broken");
+  auto r = run_in(proj, {"trace"});
+  INFO(r.describe());
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Contains("FAILED: upgrade b2 failed"));
+  CHECK_THAT(r.err, Contains("relation \"nope\" does not exist"));
 }
 
 TEST_CASE("trace: a lock_timeout in force is not flagged", "[trace]") {
