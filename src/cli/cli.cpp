@@ -10,6 +10,7 @@
 
 #include "commands/commands.hpp"
 #include "commands/import_alembic.hpp"
+#include "commands/verify.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
@@ -133,6 +134,25 @@ int run(int argc, char** argv) {
   auto* env_list =
       env->add_subcommand("list", "List the environments of luamig.lua, the selected one marked");
 
+  commands::VerifyOptions verify_opts;
+  auto* verify = app.add_subcommand(
+      "verify", "Prove every revision on a throwaway database: each downgrade must restore the schema before it");
+  verify->add_option("--from", verify_opts.from, "First revision's parent (default: base)");
+  verify->add_option("--to", verify_opts.to, "Last revision (default: head)");
+  verify->add_flag("--data", verify_opts.data, "Fill every table with a few generated rows before each step");
+  verify->add_flag("--json", verify_opts.json, "Print the report as JSON");
+  verify->add_flag("--force", verify_opts.force, "Accept a --url database that is not empty");
+  verify->add_flag("--sqlite", verify_opts.sqlite, "Verify on a temporary SQLite file instead of PostgreSQL");
+
+  commands::TraceOptions trace_opts;
+  auto* trace = app.add_subcommand(
+      "trace", "Run revisions on a throwaway PostgreSQL and report the locks, rewrites and scans of each statement");
+  trace->add_option("range", trace_opts.range, "FROM:TO (default base:head), or one revision");
+  trace->add_option("--data", trace_opts.data_rows, "Fill every empty table with ROWS generated rows first");
+  trace->add_option("--long", trace_opts.long_statement_ms,
+                    "Milliseconds from which a statement under ACCESS EXCLUSIVE is flagged (default 1000)");
+  trace->add_flag("--json", trace_opts.json, "Print the report as JSON");
+
   auto args = protect_relative_targets(argc, argv);
   std::reverse(args.begin(), args.end());   // CLI11 parses a reversed vector
   try {
@@ -170,6 +190,8 @@ int run(int argc, char** argv) {
   else if (*config_cmd || *env_show) commands::show_config(g);
   else if (*env_list) commands::list_environments(g);
   else if (*import_alembic) commands::import_alembic(g, import_opts);
+  else if (*verify) return commands::verify(g, verify_opts);
+  else if (*trace) return commands::trace(g, trace_opts);
   else if (*check)
     return commands::check(g, check_wait.empty() ? std::nullopt
                                                  : std::optional(parse_duration(check_wait, "check --wait")));

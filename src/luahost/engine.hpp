@@ -60,6 +60,8 @@ class Script {
  public:
   const std::string& path() const { return path_; }
   bool has_function(const std::string& name) const;
+  // The line where global function `name` was defined (0 when it is not a Lua function).
+  int function_line(const std::string& name) const;
   // A global the file set (after load), copied out; Value nil when absent.
   Value global(const std::string& name) const;
 

@@ -407,6 +407,7 @@ class Run {
 
   void connect() {
     conn_ = runner::connect(project_);
+    if (options_.wrap_connection) conn_ = options_.wrap_connection(std::move(conn_));
     if (options_.dry_run) {
       // Statements are shown as they run, within the steps.
       auto echo = std::make_unique<db::EchoConnection>(std::move(conn_), [](const std::string& sql) {
