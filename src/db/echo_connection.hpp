@@ -26,6 +26,7 @@ class EchoConnection : public Connection {
   long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
                       const std::vector<std::vector<Param>>& rows) override;
   int backend_pid() const override { return inner_->backend_pid(); }
+  std::string target() const override { return inner_->target(); }
   std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) override {
     show(sql, params);
     return inner_->query_all(sql, params);

@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include <array>
+#include <cstring>
 #include <functional>
 #include <utility>
 
@@ -37,6 +38,31 @@ Cell::Kind kind_of(pqxx::oid type) {
     case 16: return Cell::Boolean;
     default: return Cell::Text;
   }
+}
+
+// A URL component as text: the few characters that would change how it reads are percent-encoded.
+std::string url_part(const char* text) {
+  std::string r;
+  for (const char* p = text ? text : ""; *p; ++p) {
+    if (std::strchr("@:/?#%[] ,&=", *p))
+      r += fmt::format("%{:02X}", static_cast<unsigned char>(*p));
+    else
+      r.push_back(*p);
+  }
+  return r;
+}
+
+// "postgresql://app@db:5432/app" from what libpq resolved (its environment, service file and defaults applied).
+std::string resolved_target(pqxx::connection& conn) {
+  std::string host = conn.hostname() ? conn.hostname() : "";
+  std::string port = conn.port() ? conn.port() : "";
+  std::string text = "postgresql://" + url_part(conn.username()) + "@";
+  bool socket = !host.empty() && host[0] == '/';
+  if (!socket) text += host.find(':') != std::string::npos ? "[" + host + "]" : url_part(host.c_str());
+  if (!port.empty()) text += ":" + port;
+  text += "/" + url_part(conn.dbname());
+  if (socket) text += "?host=" + host;
+  return text;
 }
 
 std::string lost_connection_message(const std::string& detail) {
@@ -190,7 +216,10 @@ void write_rows_n(size_t n, pqxx::stream_to& copy, const std::vector<std::vector
 
 class PgConnection : public Connection {
  public:
-  explicit PgConnection(const config::DatabaseUrl& url) : url_(url), conn_(url.raw), ntx_(conn_, "luamig") {}
+  explicit PgConnection(const config::DatabaseUrl& url)
+      : url_(url), conn_(url.conninfo(pg_keepalives())), ntx_(conn_, "luamig"), target_(resolved_target(conn_)) {}
+
+  std::string target() const override { return target_; }
 
   const dialect::Dialect& dialect() const override { return dialect_; }
 
@@ -354,6 +383,7 @@ class PgConnection : public Connection {
   config::DatabaseUrl url_;
   pqxx::connection conn_;
   pqxx::nontransaction ntx_;
+  std::string target_;
   dialect::PostgreSQL dialect_;
   bool in_tx_ = false;
   int cursor_seq_ = 0;

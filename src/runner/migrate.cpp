@@ -113,6 +113,7 @@ class OnlineServices : public luahost::Services {
   void autocommit_block(const std::function<void()>& block) override {
     if (dry_run_) stop("it calls op.autocommit_block, which commits the work before it; a dry run cannot commit");
     bool was_in_tx = conn_.in_transaction();
+    if (before_commit_) before_commit_();
     if (was_in_tx) {
       autocommitted_ = true;
       conn_.commit();
@@ -145,6 +146,7 @@ class OnlineServices : public luahost::Services {
       conn_.rollback();
       throw;
     }
+    if (before_commit_) before_commit_();
     conn_.commit();
     autocommitted_ = true;
   }
@@ -163,6 +165,8 @@ class OnlineServices : public luahost::Services {
   bool autocommitted() const { return autocommitted_; }
   // Set when a dry run had to stop: Lua turns the DryRunStop into a script error, this keeps the reason.
   const std::optional<std::string>& stop_reason() const { return stop_reason_; }
+  // Called before anything commits on its own (autocommit blocks, op.transaction): checks the migration lock.
+  void set_before_commit(std::function<void()> check) { before_commit_ = std::move(check); }
   void start_attempt() {
     autocommitted_ = false;
     stop_reason_.reset();
@@ -206,6 +210,7 @@ class OnlineServices : public luahost::Services {
   Timeouts timeouts_;
   bool autocommitted_ = false;
   std::optional<std::string> stop_reason_;
+  std::function<void()> before_commit_;
 };
 
 std::string sqlstate_of(const std::exception& e) {
@@ -287,10 +292,7 @@ class Run {
     split_range();   // online, a FROM:TO range is a usage error
     check_downgrade_allowed();
     open_hooks();   // missing files and syntax errors stop the run before it touches the database
-    auto url = project_.database_url();
-    database_masked_ = url.masked();
-    project_.announce(url);
-    announce_hooks();
+    project_.database_url();   // configuration errors before the graph is read
     // With hooks, before_run/after_run run on every command, so there is no answer without the lock.
     const bool fast_path = hooks_.empty() && !options_.dry_run;
     // A project whose graph cannot be built fails before connecting; one validated with these very files
@@ -298,6 +300,9 @@ class Run {
     if (!fast_path || !may_use_remembered_heads() || !project_.remembered_heads()) project_.load_graph();
     phase_ = "while connecting to the database; nothing was changed";
     connect();
+    database_masked_ = conn_->target();
+    project_.announce(database_masked_);
+    announce_hooks();
     // Reading first: a database already at the target is answered without the lock (see already_at_target).
     if (fast_path && already_at_target()) return;
     const auto& map = project_.load_graph();
@@ -306,6 +311,7 @@ class Run {
     phase_ = "while waiting for the migration lock; nothing was changed";
     lock_ = take_migration_lock(project_, *conn_);
     lock_verified_ = Clock::now();
+    services_->set_before_commit([this] { verify_lock(true); });
     phase_ = "before running any revision; nothing was changed";
     // A dry run keeps everything, the version table's creation included, in one transaction rolled back at the end.
     if (options_.dry_run) services_->begin();
@@ -412,14 +418,36 @@ class Run {
       echo_ = echo.get();
       conn_ = std::move(echo);
     }
-    version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
-                                                        project_.cfg.version_table_schema);
+    // The version table's schema is fixed now: a migration that changes search_path cannot move it.
+    version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table, pinned_schema());
     make_services();
     // On SIGINT/SIGTERM: cancel the running statement and stop the running Lua (see util/interrupt.hpp).
     on_stop_ = std::make_unique<interrupt::OnStop>([conn = conn_.get()] {
       luahost::request_interrupt();
       conn->cancel();
     });
+  }
+
+  // version_table_schema, else the connection's current schema at the start of the run ("" when it has none).
+  std::string pinned_schema() {
+    std::string schema = project_.cfg.version_table_schema;
+    if (!schema.empty()) return schema;
+    if (auto sql = conn_->dialect().current_schema_query(); !sql.empty()) {
+      auto rows = conn_->fetch(sql);
+      if (!rows.empty() && !rows[0].empty() && rows[0][0]) schema = *rows[0][0];
+    }
+    return schema;
+  }
+
+  // Undoes what the revision set for the session (SET search_path, SET ROLE...) before its version row is
+  // written, in its transaction: the next revision starts as the first did.
+  void reset_session() {
+    if (conn_->offline()) return;
+    auto sql = conn_->dialect().reset_session();
+    if (sql.empty()) return;
+    if (echo_) echo_->set_enabled(false);
+    conn_->execute(sql);
+    if (echo_) echo_->set_enabled(true);
   }
 
   // The container-entrypoint case: `upgrade head` on a database that is already there. One query reads the
@@ -750,13 +778,12 @@ class Run {
            retries_done < project_.cfg.lock_retries && !services_->autocommitted();
   }
 
-  // Checks that the migration lock is still held: before a revision when the last check is 200 ms old (a round trip
-  // per revision would cost ~5% on long histories of quick revisions), and at the end.
-  void verify_lock(bool always) {
-    auto now = Clock::now();
-    if (!always && now - lock_verified_ < std::chrono::milliseconds(200)) return;
+  // Checks that the migration lock is still held (one round trip): before every revision, before every commit
+  // (the revision's, an autocommit block's, op.transaction's) and at the end. A lost lock stops the run there.
+  void verify_lock(bool /*always*/) {
+    if (!lock_) return;
     lock_->verify();
-    lock_verified_ = now;
+    lock_verified_ = Clock::now();
   }
 
   // True when the version table no longer shows what this run planned from: another process has migrated
@@ -842,9 +869,11 @@ class Run {
             services_->outside_transaction(before);
             services_->begin();
           }
+          reset_session();
           record_version_change(map, step);
           hooks_.call("after_migration", {step_value(i, elapsed_ms(started)), context_});
           if (per_step || !transactional) {
+            verify_lock(true);
             conn_->commit();
             committed_steps_ = done + 1;
           }
