@@ -5,8 +5,8 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 #include <regex>
+#include <vector>
 
 #include "util/error.hpp"
 
@@ -15,8 +15,8 @@ namespace {
 std::string percent_decode(std::string_view s) {
   std::string r;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 1])) && std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
       r.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
       i += 2;
     } else {
@@ -42,12 +42,14 @@ bool netloc_at(std::string_view rest, size_t from) {
   return true;
 }
 
-// Where the userinfo of `rest` (the text after "scheme://") ends; npos when there is none. A candidate '@' has a
-// user part (up to the first ':') without '/', '?' or '#'.
-//   widest = false (connecting): libpq's rule (the first '@' before any '/') when a host list follows it, else
+// Where the userinfo of `rest` (the text after "scheme://") ends; npos when there is none. A candidate '@'
+// has a user part (up to the first ':') without '/', '?' or '#'.
+//   widest = false (connecting): libpq's rule (the first '@' before any '/') when a host list follows it,
+//   else
 //     the last candidate followed by a host list, else the last candidate: so a generated password with
 //     unencoded '/', '?', '#', ':' or '@' works.
-//   widest = true (masking): the last candidate, so that whatever either rule reads as the password is hidden.
+//   widest = true (masking): the last candidate, so that whatever either rule reads as the password is
+//   hidden.
 size_t userinfo_end(std::string_view rest, bool widest) {
   std::vector<size_t> candidates;
   for (size_t at = rest.find('@'); at != std::string_view::npos; at = rest.find('@', at + 1)) {
@@ -78,8 +80,8 @@ std::string join(const std::vector<std::string>& v) {
   return r;
 }
 
-// libpq's key=value syntax (conninfo_parse): keyword, optional blanks, '=', optional blanks, then a value that is
-// either single-quoted (backslash escapes) or runs to the next blank (backslash escapes too).
+// libpq's key=value syntax (conninfo_parse): keyword, optional blanks, '=', optional blanks, then a value
+// that is either single-quoted (backslash escapes) or runs to the next blank (backslash escapes too).
 void parse_keywords(DatabaseUrl& u) {
   const std::string& s = u.raw;
   size_t i = 0;
@@ -92,7 +94,8 @@ void parse_keywords(DatabaseUrl& u) {
     std::string key = s.substr(k0, i - k0);
     while (blank(i)) ++i;
     if (i >= s.size() || s[i] != '=')
-      throw ConfigError(fmt::format("database URL: missing \"=\" after \"{}\" in the connection string", key));
+      throw ConfigError(
+          fmt::format("database URL: missing \"=\" after \"{}\" in the connection string", key));
     ++i;
     while (blank(i)) ++i;
     size_t v0 = i;
@@ -160,7 +163,8 @@ void parse_postgresql(DatabaseUrl& u, size_t rest_at) {
   if (netloc_end != std::string_view::npos) {
     std::string_view after = hostpart.substr(netloc_end);
     size_t q = after.find('?');
-    if (after[0] == '/') u.database = percent_decode(after.substr(1, q == std::string_view::npos ? q : q - 1));
+    if (after[0] == '/')
+      u.database = percent_decode(after.substr(1, q == std::string_view::npos ? q : q - 1));
     if (q != std::string_view::npos) query = after.substr(q + 1);
   }
   // host[:port][,host[:port]...]; [v6] addresses in brackets.
@@ -212,7 +216,7 @@ void parse_postgresql(DatabaseUrl& u, size_t rest_at) {
     } else if (key == "dbname") {
       u.database = value;
     } else if (key == "ssl" && value == "true") {
-      u.params.emplace_back("sslmode", "require");   // as libpq reads ?ssl=true
+      u.params.emplace_back("sslmode", "require");  // as libpq reads ?ssl=true
     } else if (!key.empty()) {
       u.params.emplace_back(key, value);
     }
@@ -265,15 +269,18 @@ std::string DatabaseUrl::masked() const {
 
 std::string DatabaseUrl::conninfo(const std::vector<std::pair<std::string, std::string>>& extra) const {
   auto has = [&](const std::string& key) {
-    if ((key == "host" && !host.empty()) || (key == "port" && !port.empty()) || (key == "user" && !user.empty()) ||
-        (key == "dbname" && !database.empty()) || (key == "password" && !password.empty()))
+    if ((key == "host" && !host.empty()) || (key == "port" && !port.empty()) ||
+        (key == "user" && !user.empty()) || (key == "dbname" && !database.empty()) ||
+        (key == "password" && !password.empty()))
       return true;
     for (const auto& [k, v] : params)
       if (k == key) return true;
     return false;
   };
   std::string r;
-  auto add = [&](const std::string& k, const std::string& v) { r += (r.empty() ? "" : " ") + k + "=" + quote_conninfo(v); };
+  auto add = [&](const std::string& k, const std::string& v) {
+    r += (r.empty() ? "" : " ") + k + "=" + quote_conninfo(v);
+  };
   if (keyword_form) {
     r = raw;
     while (!r.empty() && std::isspace(static_cast<unsigned char>(r.back()))) r.pop_back();
@@ -296,7 +303,8 @@ std::string DatabaseUrl::describe() const {
   for (const auto& [k, v] : params)
     if (k == "service") service = v;
   if (service.empty()) service = env_or("PGSERVICE", "");
-  std::string text = fmt::format("host {}, port {}, database {}, user {}", host.empty() ? env_or("PGHOST", "(default)") : host,
+  std::string text = fmt::format("host {}, port {}, database {}, user {}",
+                                 host.empty() ? env_or("PGHOST", "(default)") : host,
                                  port.empty() ? env_or("PGPORT", "5432") : port,
                                  database.empty() ? env_or("PGDATABASE", "(default)") : database,
                                  user.empty() ? env_or("PGUSER", "(default)") : user);
@@ -325,7 +333,7 @@ DatabaseUrl parse_url(std::string_view url) {
     if (rest.empty() || rest == ":memory:" || rest == "/:memory:")
       u.path = ":memory:";
     else if (rest[0] == '/')
-      u.path = std::string(rest.substr(1));   // sqlite:///rel or sqlite:////abs
+      u.path = std::string(rest.substr(1));  // sqlite:///rel or sqlite:////abs
     else
       throw ConfigError(fmt::format(
           "database URL '{}': use sqlite:///relative.db, sqlite:////absolute.db or sqlite:///:memory:", url));
@@ -333,9 +341,10 @@ DatabaseUrl parse_url(std::string_view url) {
     return u;
   }
   if (base != "postgresql" && base != "postgres") {
-    throw ConfigError(fmt::format(
-        "database URL '{}': unknown scheme '{}' (use postgresql://..., postgresql+DRIVER://... or sqlite:///...)",
-        mask_passwords(url), scheme));
+    throw ConfigError(
+        fmt::format("database URL '{}': unknown scheme '{}' (use postgresql://..., postgresql+DRIVER://... "
+                    "or sqlite:///...)",
+                    mask_passwords(url), scheme));
   }
   u.dialect = "postgresql";
   parse_postgresql(u, scheme_end + 3);
@@ -343,7 +352,8 @@ DatabaseUrl parse_url(std::string_view url) {
 }
 
 bool libpq_environment_set() {
-  for (const char* name : {"PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE", "PGPASSWORD"}) {
+  for (const char* name :
+       {"PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE", "PGPASSWORD"}) {
     const char* v = std::getenv(name);
     if (v && *v) return true;
   }

@@ -16,8 +16,8 @@ std::unique_ptr<MigrationLock> acquire_postgresql_lock(const config::DatabaseUrl
                                                        const LockRequest& request);
 
 // The 64-bit advisory lock key of a version table: FNV-1a of "luamig\0<schema>\0<table>".
-// TCP keepalive keywords for libpq (a dead peer or a proxy's idle cut is noticed within about a minute); a URL
-// that sets them keeps its own.
+// TCP keepalive keywords for libpq (a dead peer or a proxy's idle cut is noticed within about a minute); a
+// URL that sets them keeps its own.
 const std::vector<std::pair<std::string, std::string>>& pg_keepalives();
 
 long long migration_lock_key(const std::string& schema, const std::string& table);

@@ -38,7 +38,8 @@ config::DatabaseUrl Project::database_url() const {
   cfg.require_environment();
   std::string url = config::resolve_url(opts, cfg);
   if (url.empty()) {
-    // As psql does: libpq's own variables (PGHOST, PGUSER, PGDATABASE, PGSERVICE...) name a PostgreSQL server.
+    // As psql does: libpq's own variables (PGHOST, PGUSER, PGDATABASE, PGSERVICE...) name a PostgreSQL
+    // server.
     if (cfg.environments.empty() && config::libpq_environment_set()) return config::parse_url("");
     // A named environment never falls back to a local file: "production" without a URL is a mistake to
     // report.

@@ -17,9 +17,9 @@ extern const char kDefaultUrl[];
 struct Project {
   config::GlobalOptions opts;
   config::Config cfg;
-  std::unique_ptr<graph::RevisionMap> map;   // loaded by load_graph()
-  mutable bool default_url_noted = false;    // the zero-setup SQLite note is printed once per command
-  bool remembered_read = false;              // remembered_heads() looked
+  std::unique_ptr<graph::RevisionMap> map;  // loaded by load_graph()
+  mutable bool default_url_noted = false;   // the zero-setup SQLite note is printed once per command
+  bool remembered_read = false;             // remembered_heads() looked
   std::optional<std::vector<std::string>> remembered;  // and found these
 
   // Reads the config (throws ConfigError).
@@ -31,12 +31,12 @@ struct Project {
   const std::optional<std::vector<std::string>>& remembered_heads();
   // The database URL, parsed. Throws ConfigError when environments are defined but none was selected, or when
   // the selected environment (one defined in luamig.lua) has no URL. With no environments and no URL
-  // anywhere: PostgreSQL from libpq's environment when one of PGHOST, PGUSER, PGDATABASE, PGSERVICE... is set,
-  // else kDefaultUrl, a SQLite file in the working directory.
+  // anywhere: PostgreSQL from libpq's environment when one of PGHOST, PGUSER, PGDATABASE, PGSERVICE... is
+  // set, else kDefaultUrl, a SQLite file in the working directory.
   config::DatabaseUrl database_url() const;
-  // Prints "Environment production, database postgresql://app@db:5432/app" (`target`: the connection's resolved
-  // target, db::Connection::target(), never with a password): the first line of every command that acts on a
-  // database (suppressed by -q).
+  // Prints "Environment production, database postgresql://app@db:5432/app" (`target`: the connection's
+  // resolved target, db::Connection::target(), never with a password): the first line of every command that
+  // acts on a database (suppressed by -q).
   void announce(const std::string& target) const;
 };
 }  // namespace luamig::runner

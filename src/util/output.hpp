@@ -24,4 +24,3 @@ void progress_end();
 // True when stderr is a terminal.
 bool stderr_is_terminal();
 }  // namespace luamig::out
-

@@ -99,7 +99,8 @@ TEST_CASE("mask_passwords hides passwords in URLs and conninfo strings", "[unit]
         "a postgres://u:***@h/a and b postgres://v:***@k/b");
   // A password with an unencoded '@' is masked whole.
   CHECK(mask_passwords("postgresql://u:p@ss@h/db") == "postgresql://u:***@h/db");
-  // An '@' later in the path or query may be the end of a password with unencoded '/' or '?': masked up to it.
+  // An '@' later in the path or query may be the end of a password with unencoded '/' or '?': masked up to
+  // it.
   CHECK(mask_passwords("postgresql://u:pw@h/db?application_name=a@b") == "postgresql://u:***@b");
   CHECK(mask_passwords("host=h password=secret1 dbname=d") == "host=h password=*** dbname=d");
   CHECK(mask_passwords("PASSWORD = 'two words' user=u") == "PASSWORD = *** user=u");
@@ -109,10 +110,9 @@ TEST_CASE("mask_passwords hides passwords in URLs and conninfo strings", "[unit]
   CHECK(mask_passwords("nothing secret here") == "nothing secret here");
 }
 
-
 TEST_CASE("parse_url: SQLAlchemy dialect+driver schemes", "[unit][url]") {
-  for (const char* scheme : {"postgresql+psycopg2", "postgresql+psycopg", "postgresql+asyncpg", "postgresql+pg8000",
-                             "postgres", "postgresql", "POSTGRESQL+ASYNCPG"}) {
+  for (const char* scheme : {"postgresql+psycopg2", "postgresql+psycopg", "postgresql+asyncpg",
+                             "postgresql+pg8000", "postgres", "postgresql", "POSTGRESQL+ASYNCPG"}) {
     INFO(scheme);
     auto u = parse_url(std::string(scheme) + "://app:pw1x@db:6432/appdb?sslmode=disable");
     CHECK(u.dialect == "postgresql");
@@ -121,7 +121,8 @@ TEST_CASE("parse_url: SQLAlchemy dialect+driver schemes", "[unit][url]") {
     CHECK(u.host == "db");
     CHECK(u.port == "6432");
     CHECK(u.database == "appdb");
-    CHECK(u.conninfo() == "host='db' port='6432' user='app' password='pw1x' dbname='appdb' sslmode='disable'");
+    CHECK(u.conninfo() ==
+          "host='db' port='6432' user='app' password='pw1x' dbname='appdb' sslmode='disable'");
     CHECK(u.masked() == std::string(scheme) + "://app:***@db:6432/appdb?sslmode=disable");
   }
   CHECK(parse_url("sqlite+pysqlite:///app.db").path == "app.db");
@@ -168,9 +169,11 @@ TEST_CASE("parse_url: what libpq is given", "[unit][url]") {
   CHECK(parse_url("postgresql://[::1]:5433/db").conninfo() == "host='::1' port='5433' dbname='db'");
   CHECK(parse_url("postgresql://h/db?ssl=true").conninfo() == "host='h' dbname='db' sslmode='require'");
   CHECK(parse_url("postgresql:///db?service=prod").conninfo() == "dbname='db' service='prod'");
-  CHECK(parse_url("postgresql://u:it's\\@h/db").conninfo() == "host='h' user='u' password='it\\'s\\\\' dbname='db'");
+  CHECK(parse_url("postgresql://u:it's\\@h/db").conninfo() ==
+        "host='h' user='u' password='it\\'s\\\\' dbname='db'");
   // Extra keywords only where the URL does not set them.
-  CHECK(parse_url("postgresql://h/db?keepalives_idle=5").conninfo({{"keepalives_idle", "30"}, {"keepalives", "1"}}) ==
+  CHECK(parse_url("postgresql://h/db?keepalives_idle=5")
+            .conninfo({{"keepalives_idle", "30"}, {"keepalives", "1"}}) ==
         "host='h' dbname='db' keepalives_idle='5' keepalives='1'");
   // key=value strings go to libpq as written.
   CHECK(parse_url("host=h password='a b' dbname=d").conninfo({{"keepalives", "1"}}) ==
