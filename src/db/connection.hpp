@@ -14,27 +14,26 @@ namespace luamig::db {
 
 using ResultRows = std::vector<std::vector<std::optional<std::string>>>;
 
-// The lock that makes concurrent runs of luamig against one database take turns. Held from before the version
-// table is read until the command is done, across per-revision commits and autocommit blocks. Released by
-// release() or the destructor; also released by the server when the process dies.
+// The lock that makes concurrent runs of luamig against one database take turns. Held from before the version table
+// is read until the command is done, across per-revision commits and autocommit blocks. Released by release() or
+// the destructor; also released by the server when the process dies.
 class MigrationLock {
  public:
   virtual ~MigrationLock() = default;
-  // Throws RunError when the lock is no longer held (its connection was closed, or a pooler in transaction
-  // mode handed the session to another client).
+  // Throws RunError when the lock is no longer held (its connection was closed, or a pooler in transaction mode
+  // handed the session to another client).
   virtual void verify() = 0;
   // Releases the lock now. Never throws.
   virtual void release() noexcept = 0;
 };
 
 struct LockRequest {
-  // The version table the lock protects: its schema ("" = the connection's current schema) and name make the
-  // key, so two projects with different version tables in one database never wait for each other.
+  // The version table the lock protects: its schema ("" = the connection's current schema) and name make the key,
+  // so two projects with different version tables in one database never wait for each other.
   std::string table, schema;
   // How long to wait for another holder. 0 = forever.
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
-  // Called once when the lock is busy, with a description of the holder ("pid 42 (application_name 'x',
-  // ...)").
+  // Called once when the lock is busy, with a description of the holder ("pid 42 (application_name 'x', ...)").
   std::function<void(const std::string& holder)> on_wait;
 };
 
@@ -67,44 +66,42 @@ class Connection {
                               const std::vector<std::vector<Param>>& rows);
   // True for a connection that only prints SQL (--sql): nothing is executed and nothing can be read.
   virtual bool offline() const { return false; }
-  // Runs a query whose result is small enough to hold (a LIMITed batch) in one round trip, and streams the
-  // held rows: no cursor, so other statements may run before the rows are read. Default: stream().
+  // Runs a query whose result is small enough to hold (a LIMITed batch) in one round trip, and streams the held
+  // rows: no cursor, so other statements may run before the rows are read. Default: stream().
   virtual std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) {
     return stream(sql, params);
   }
-  // Sends a statement without waiting for it, so the caller can work while the server does; wait_sent()
-  // returns its affected row count and throws its SqlFailure. Any other use of the connection waits for it
-  // first. At most one statement is in flight. Default: runs it at once.
-  virtual void send(const std::string& sql, const std::vector<Param>& params) {
-    sent_count_ = execute(sql, params);
-  }
+  // Sends a statement without waiting for it, so the caller can work while the server does; wait_sent() returns
+  // its affected row count and throws its SqlFailure. Any other use of the connection waits for it first.
+  // At most one statement is in flight. Default: runs it at once.
+  virtual void send(const std::string& sql, const std::vector<Param>& params) { sent_count_ = execute(sql, params); }
   virtual long long wait_sent() { return sent_count_; }
 
   // False once the connection to the server is known to be gone (the server closed it, a restart...).
   virtual bool is_open() const = 0;
-  // Asks the server to cancel the statement running on this connection; a no-op when none runs. Safe to call
-  // from another thread while this connection is in use. Never throws.
+  // Asks the server to cancel the statement running on this connection; a no-op when none runs. Safe to call from
+  // another thread while this connection is in use. Never throws.
   virtual void cancel() noexcept = 0;
 
   // Takes the migration lock for this connection's database, waiting up to request.timeout. Polls
-  // interrupt::requested() while waiting and throws interrupt::Stopped on a stop. Throws RunError on a
-  // time-out (the message names the holder) or when the lock cannot work (a pooler in transaction mode). The
-  // lock may use a connection of its own; it must be destroyed before this connection.
+  // interrupt::requested() while waiting and throws interrupt::Stopped on a stop. Throws RunError on a time-out (the
+  // message names the holder) or when the lock cannot work (a pooler in transaction mode). The lock may use a
+  // connection of its own; it must be destroyed before this connection.
   virtual std::unique_ptr<MigrationLock> acquire_migration_lock(const LockRequest& request) = 0;
 
  private:
   long long sent_count_ = 0;
 };
 
-// Opens a connection for the URL's dialect. Throws RunError (exit 1) with a message naming host, port,
-// database and user, never the password.
+// Opens a connection for the URL's dialect. Throws RunError (exit 1) with a message naming host, port, database and
+// user, never the password.
 std::unique_ptr<Connection> connect(const config::DatabaseUrl& url);
 
 // Like connect(), but retries for up to `wait` (0 = no retry) with growing pauses while the server cannot be
-// reached; `on_retry` is called before each pause with the reason, the pause and the time waited so far.
-// Polls interrupt::requested().
-using OnConnectRetry = std::function<void(const std::string& reason, std::chrono::milliseconds pause,
-                                          std::chrono::nanoseconds waited)>;
+// reached; `on_retry` is called before each pause with the reason, the pause and the time waited so far. Polls
+// interrupt::requested().
+using OnConnectRetry =
+    std::function<void(const std::string& reason, std::chrono::milliseconds pause, std::chrono::nanoseconds waited)>;
 std::unique_ptr<Connection> connect_waiting(const config::DatabaseUrl& url, std::chrono::milliseconds wait,
                                             const OnConnectRetry& on_retry);
 

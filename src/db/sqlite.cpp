@@ -21,14 +21,13 @@ namespace {
 
 // SQLite's result code, shown where PostgreSQL would show an SQLSTATE: "SQLITE_CONSTRAINT (2067)".
 std::string code_text(sqlite3* db) {
-  static const char* names[] = {
-      "OK",        "ERROR",      "INTERNAL", "PERM",     "ABORT", "BUSY",     "LOCKED",   "NOMEM", "READONLY",
-      "INTERRUPT", "IOERR",      "CORRUPT",  "NOTFOUND", "FULL",  "CANTOPEN", "PROTOCOL", "EMPTY", "SCHEMA",
-      "TOOBIG",    "CONSTRAINT", "MISMATCH", "MISUSE",   "NOLFS", "AUTH",     "FORMAT",   "RANGE", "NOTADB"};
+  static const char* names[] = {"OK", "ERROR", "INTERNAL", "PERM", "ABORT", "BUSY", "LOCKED", "NOMEM", "READONLY",
+                                "INTERRUPT", "IOERR", "CORRUPT", "NOTFOUND", "FULL", "CANTOPEN", "PROTOCOL", "EMPTY",
+                                "SCHEMA", "TOOBIG", "CONSTRAINT", "MISMATCH", "MISUSE", "NOLFS", "AUTH", "FORMAT",
+                                "RANGE", "NOTADB"};
   int ext = sqlite3_extended_errcode(db);
   int primary = ext & 0xff;
-  const char* name =
-      primary >= 0 && primary < static_cast<int>(sizeof names / sizeof *names) ? names[primary] : "?";
+  const char* name = primary >= 0 && primary < static_cast<int>(sizeof names / sizeof *names) ? names[primary] : "?";
   return fmt::format("SQLITE_{} ({})", name, ext);
 }
 
@@ -54,8 +53,7 @@ class Statement {
         n = static_cast<size_t>(i);
       }
       if (n == 0 || n > params.size())
-        throw SqlFailure(fmt::format("parameter {} has no value ({} given)", name ? name : std::to_string(i),
-                                     params.size()),
+        throw SqlFailure(fmt::format("parameter {} has no value ({} given)", name ? name : std::to_string(i), params.size()),
                          sql, "SQLITE_RANGE");
       const auto& p = params[n - 1];
       int rc = p ? sqlite3_bind_text(stmt_, i, p->data(), static_cast<int>(p->size()), SQLITE_TRANSIENT)
@@ -69,14 +67,13 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-// Counts the connection's transactions; a stream opened inside one stops at its end, as a PostgreSQL cursor
-// does (SQLite would otherwise go on reading outside it, from a later state of the database).
+// Counts the connection's transactions; a stream opened inside one stops at its end, as a PostgreSQL cursor does
+// (SQLite would otherwise go on reading outside it, from a later state of the database).
 using TxGeneration = std::shared_ptr<unsigned long long>;
 
 class SqliteStream : public RowStream {
  public:
-  SqliteStream(sqlite3* db, const std::string& sql, const std::vector<Param>& params,
-               TxGeneration tx = nullptr)
+  SqliteStream(sqlite3* db, const std::string& sql, const std::vector<Param>& params, TxGeneration tx = nullptr)
       : db_(db), sql_(sql), stmt_(db, sql), tx_(std::move(tx)), tx_at_start_(tx_ ? *tx_ : 0) {
     stmt_.bind(params, sql);
     int n = sqlite3_column_count(stmt_.get());
@@ -86,10 +83,9 @@ class SqliteStream : public RowStream {
   bool next(std::vector<Cell>& row) override {
     if (done_) return false;
     if (tx_ && *tx_ != tx_at_start_)
-      throw SqlFailure(
-          "this query's rows can no longer be read: its transaction has ended (read a result within the "
-          "revision and transaction that ran the query)",
-          sql_, "SQLITE_MISUSE");
+      throw SqlFailure("this query's rows can no longer be read: its transaction has ended (read a result within the "
+                       "revision and transaction that ran the query)",
+                       sql_, "SQLITE_MISUSE");
     int rc = sqlite3_step(stmt_.get());
     if (rc == SQLITE_DONE) {
       done_ = true;
@@ -100,19 +96,10 @@ class SqliteStream : public RowStream {
     for (size_t i = 0; i < columns_.size(); ++i) {
       int c = static_cast<int>(i);
       switch (sqlite3_column_type(stmt_.get(), c)) {
-        case SQLITE_NULL:
-          row[i].kind = Cell::Null;
-          row[i].text.clear();
-          continue;
-        case SQLITE_INTEGER:
-          row[i].kind = Cell::Integer;
-          break;
-        case SQLITE_FLOAT:
-          row[i].kind = Cell::Float;
-          break;
-        default:
-          row[i].kind = Cell::Text;
-          break;
+        case SQLITE_NULL: row[i].kind = Cell::Null; row[i].text.clear(); continue;
+        case SQLITE_INTEGER: row[i].kind = Cell::Integer; break;
+        case SQLITE_FLOAT: row[i].kind = Cell::Float; break;
+        default: row[i].kind = Cell::Text; break;
       }
       const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_.get(), c));
       row[i].text.assign(text ? text : "", static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), c)));
@@ -209,8 +196,7 @@ class SqliteConnection : public Connection {
     std::vector<Cell> row;
     while (s.next(row)) {
       std::vector<std::optional<std::string>> out;
-      for (auto& c : row)
-        out.emplace_back(c.kind == Cell::Null ? std::nullopt : std::optional<std::string>(c.text));
+      for (auto& c : row) out.emplace_back(c.kind == Cell::Null ? std::nullopt : std::optional<std::string>(c.text));
       rows.push_back(std::move(out));
     }
     return rows;
@@ -220,8 +206,8 @@ class SqliteConnection : public Connection {
     return std::make_unique<SqliteStream>(db_, sql, params, in_tx_ ? tx_generation_ : nullptr);
   }
 
-  // No COPY in SQLite: one prepared INSERT, stepped once per row, inside the caller's transaction. The column
-  // limit is PostgreSQL's, so a migration that loads rows on SQLite loads them on PostgreSQL too.
+  // No COPY in SQLite: one prepared INSERT, stepped once per row, inside the caller's transaction. The column limit
+  // is PostgreSQL's, so a migration that loads rows on SQLite loads them on PostgreSQL too.
   long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
                       const std::vector<std::vector<Param>>& rows) override {
     constexpr size_t kMaxCopyColumns = 32;
@@ -229,13 +215,11 @@ class SqliteConnection : public Connection {
       throw RunError(fmt::format("COPY takes 1 to {} columns here, not {}", kMaxCopyColumns, columns.size()));
     std::vector<std::string> slots;
     for (size_t i = 1; i <= columns.size(); ++i) slots.push_back(fmt::format("${}", i));
-    std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ({})", table, fmt::join(columns, ", "),
-                                  fmt::join(slots, ", "));
+    std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ({})", table, fmt::join(columns, ", "), fmt::join(slots, ", "));
     Statement stmt(db_, sql);
     for (const auto& row : rows) {
       if (row.size() != columns.size())
-        throw std::logic_error(
-            fmt::format("COPY row has {} values for {} columns", row.size(), columns.size()));
+        throw std::logic_error(fmt::format("COPY row has {} values for {} columns", row.size(), columns.size()));
       stmt.bind(row, sql);
       int rc = sqlite3_step(stmt.get());
       if (rc != SQLITE_DONE) throw SqlFailure(sqlite3_errmsg(db_), sql, code_text(db_));
@@ -249,9 +233,9 @@ class SqliteConnection : public Connection {
   // sqlite3_interrupt is documented as safe to call from another thread.
   void cancel() noexcept override { sqlite3_interrupt(db_); }
 
-  // SQLite's write lock is the transaction itself: begin() takes it with BEGIN IMMEDIATE for each revision,
-  // and the runner re-reads the version table in every one (Dialect::serializes_by_transaction). The
-  // migration lock only sets how long BEGIN IMMEDIATE waits for another process: the busy timeout.
+  // SQLite's write lock is the transaction itself: begin() takes it with BEGIN IMMEDIATE for each revision, and the
+  // runner re-reads the version table in every one (Dialect::serializes_by_transaction). The migration lock only
+  // sets how long BEGIN IMMEDIATE waits for another process: the busy timeout.
   std::unique_ptr<MigrationLock> acquire_migration_lock(const LockRequest& request) override {
     auto ms = request.timeout.count();
     sqlite3_busy_timeout(db_, ms <= 0 || ms > INT_MAX ? INT_MAX : static_cast<int>(ms));

@@ -1373,7 +1373,7 @@ void check_syntax(const std::string& path, const std::string& source) {
 }
 
 namespace {
-bool g_config_env_mark = false;   // env(NAME) without a default returns kUnsetEnvMark + NAME instead of nil
+bool g_config_env_mark = false;  // env(NAME) without a default returns kUnsetEnvMark + NAME instead of nil
 
 int config_env(lua_State* L) {
   const char* name = luaL_checkstring(L, 1);

@@ -116,8 +116,8 @@ Value eval_revision_header(const std::string& path, const std::string& source);
 // Evaluates a config file (luamig.lua) in a restricted environment that offers env(name, default), string, table,
 // math, tostring, tonumber, type, pairs, ipairs; returns its globals. Throws ScriptError.
 Value eval_config(const std::string& path, const std::string& source);
-// While on, env(NAME) without a default returns kUnsetEnvMark followed by NAME instead of nil when NAME is unset
-// or empty: a second evaluation of the config then shows which settings an unset variable left out.
+// While on, env(NAME) without a default returns kUnsetEnvMark followed by NAME instead of nil when NAME is
+// unset or empty: a second evaluation of the config then shows which settings an unset variable left out.
 inline constexpr char kUnsetEnvMark[] = "\x01luamig-unset-env:";
 void mark_unset_env(bool on);
 // Makes every engine's running Lua code fail with "interrupted" at its next count-hook check (within ~1000 VM

@@ -292,7 +292,7 @@ class Run {
     split_range();   // online, a FROM:TO range is a usage error
     check_downgrade_allowed();
     open_hooks();   // missing files and syntax errors stop the run before it touches the database
-    project_.database_url();   // configuration errors before the graph is read
+    project_.database_url();  // configuration errors before the graph is read
     // With hooks, before_run/after_run run on every command, so there is no answer without the lock.
     const bool fast_path = hooks_.empty() && !options_.dry_run;
     // A project whose graph cannot be built fails before connecting; one validated with these very files
@@ -779,7 +779,8 @@ class Run {
   }
 
   // Checks that the migration lock is still held (one round trip): before every revision, before every commit
-  // (the revision's, an autocommit block's, op.transaction's) and at the end. A lost lock stops the run there.
+  // (the revision's, an autocommit block's, op.transaction's) and at the end. A lost lock stops the run
+  // there.
   void verify_lock(bool /*always*/) {
     if (!lock_) return;
     lock_->verify();

@@ -11,7 +11,7 @@ namespace {
 bool g_quiet = false;
 bool g_color_out = false;
 bool g_color_err = false;
-bool g_progress_pending = false;  // a transient progress line is on the terminal without its newline
+bool g_progress_pending = false;   // a transient progress line is on the terminal without its newline
 
 void write_line(FILE* f, std::string_view text) {
   std::fwrite(text.data(), 1, text.size(), f);
@@ -33,23 +33,12 @@ std::string paint(Style s, std::string_view text) {
   if (!g_color_out || s == Style::Plain) return std::string(text);
   const char* code = "";
   switch (s) {
-    case Style::Bold:
-      code = "\033[1m";
-      break;
-    case Style::Green:
-      code = "\033[32m";
-      break;
-    case Style::Yellow:
-      code = "\033[33m";
-      break;
-    case Style::Red:
-      code = "\033[31m";
-      break;
-    case Style::Dim:
-      code = "\033[2m";
-      break;
-    case Style::Plain:
-      break;
+    case Style::Bold: code = "\033[1m"; break;
+    case Style::Green: code = "\033[32m"; break;
+    case Style::Yellow: code = "\033[33m"; break;
+    case Style::Red: code = "\033[31m"; break;
+    case Style::Dim: code = "\033[2m"; break;
+    case Style::Plain: break;
   }
   return std::string(code) + std::string(text) + "\033[0m";
 }
