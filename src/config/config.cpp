@@ -303,9 +303,11 @@ void check_url_given(const Config& cfg, const std::string& source, const std::st
   std::string name = u->str().substr(pos + std::strlen(luahost::kUnsetEnvMark));
   name = name.substr(0, name.find_first_of(" /:@?'\"\x01"));
   throw ConfigError(fmt::format(
-      "{}: {}url = env(\"{}\"), but ${} is unset or empty{}. Set it, pass --url, or give env() a default: "
-      "env(\"{}\", \"postgresql://...\")",
-      cfg.file.string(), block_name.empty() ? "" : fmt::format("environment '{}': ", block_name), name, name,
+      "no database URL{}: {} says url = env(\"{}\"), but ${} is unset or empty{}. Set it, pass --url, or "
+      "give "
+      "env() a default: env(\"{}\", \"postgresql://...\")",
+      block_name.empty() ? "" : fmt::format(" for environment '{}'", block_name), cfg.file.string(), name,
+      name,
       url.text ? fmt::format("; luamig will not fall back to the URL from {}", url.origin) : std::string(),
       name));
 }

@@ -39,6 +39,8 @@ class Dialect {
   // Statements that undo what a migration may have set for the session (search_path, role, session settings),
   // back to the connection's defaults; "" when there is nothing to reset.
   virtual std::string reset_session() const { return ""; }
+  // A query listing the settings set for the session (name, value as SET would take it).
+  virtual std::string session_settings_query() const { return ""; }
   // Restores a session setting to its default; "" when unsupported.
   virtual std::string reset_setting(std::string_view /*setting*/) const { return ""; }
 };

@@ -15,6 +15,10 @@ class PostgreSQL : public Dialect {
   std::string reset_session() const override {
     return "RESET ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ROLE";
   }
+  std::string session_settings_query() const override {
+    return "SELECT name, pg_catalog.current_setting(name) FROM pg_catalog.pg_settings WHERE source = "
+           "'session'";
+  }
   std::string set_timeout(std::string_view setting, std::chrono::milliseconds value,
                           bool local) const override;
   std::string reset_setting(std::string_view setting) const override;

@@ -165,6 +165,10 @@ class OnlineServices : public luahost::Services {
   bool autocommitted() const { return autocommitted_; }
   // Set when a dry run had to stop: Lua turns the DryRunStop into a script error, this keeps the reason.
   const std::optional<std::string>& stop_reason() const { return stop_reason_; }
+  // After reset_session(): the SET LOCAL limits again, for the version row and after_migration.
+  void reapply_timeouts() {
+    if (conn_.in_transaction() && !conn_.offline()) apply_timeouts(true);
+  }
   // Called before anything commits on its own (autocommit blocks, op.transaction): checks the migration lock.
   void set_before_commit(std::function<void()> check) { before_commit_ = std::move(check); }
   void start_attempt() {
@@ -418,8 +422,11 @@ class Run {
       echo_ = echo.get();
       conn_ = std::move(echo);
     }
-    // The version table's schema is fixed now: a migration that changes search_path cannot move it.
-    version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table, pinned_schema());
+    // The version table's schema is fixed now; statements name it as configured (unqualified by default) and
+    // reset_session() restores the search path before each version row is written, so a migration that
+    // changes search_path cannot move it.
+    version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
+                                                        project_.cfg.version_table_schema, pinned_schema());
     make_services();
     // On SIGINT/SIGTERM: cancel the running statement and stop the running Lua (see util/interrupt.hpp).
     on_stop_ = std::make_unique<interrupt::OnStop>([conn = conn_.get()] {
@@ -439,14 +446,35 @@ class Run {
     return schema;
   }
 
-  // Undoes what the revision set for the session (SET search_path, SET ROLE...) before its version row is
-  // written, in its transaction: the next revision starts as the first did.
-  void reset_session() {
-    if (conn_->offline()) return;
-    auto sql = conn_->dialect().reset_session();
-    if (sql.empty()) return;
+  // Remembers the session settings the revisions start with (those hooks such as before_run set, e.g.
+  // application_name), as the statement that brings them back after a reset. luamig's own timeouts are left
+  // out.
+  void snapshot_session() {
+    if (conn_->offline() || steps_.empty()) return;
+    const auto& d = conn_->dialect();
+    session_restore_sql_ = d.reset_session();
+    if (session_restore_sql_.empty()) return;
     if (echo_) echo_->set_enabled(false);
-    conn_->execute(sql);
+    auto rows = conn_->fetch(d.session_settings_query());
+    if (echo_) echo_->set_enabled(true);
+    std::string sets;
+    for (const auto& row : rows) {
+      if (row.size() < 2 || !row[0] || !row[1]) continue;
+      const std::string& name = *row[0];
+      if (name == "lock_timeout" || name == "statement_timeout" || name.rfind("transaction_", 0) == 0)
+        continue;
+      sets += fmt::format("{}pg_catalog.set_config({}, {}, false)", sets.empty() ? "SELECT " : ", ",
+                          d.quote_literal(name), d.quote_literal(*row[1]));
+    }
+    if (!sets.empty()) session_restore_sql_ += "; " + sets;
+  }
+
+  // Undoes what the revision set for the session (SET search_path, SET ROLE, set_config...) before its
+  // version row is written, in its transaction: the next revision starts as the first did.
+  void reset_session() {
+    if (conn_->offline() || session_restore_sql_.empty()) return;
+    if (echo_) echo_->set_enabled(false);
+    conn_->execute(session_restore_sql_);
     if (echo_) echo_->set_enabled(true);
   }
 
@@ -778,9 +806,10 @@ class Run {
            retries_done < project_.cfg.lock_retries && !services_->autocommitted();
   }
 
-  // Checks that the migration lock is still held (one round trip): before every revision, before every commit
-  // (the revision's, an autocommit block's, op.transaction's) and at the end. A lost lock stops the run
-  // there.
+  // Checks that the migration lock is still held (one round trip): before every revision (so before a
+  // `transactional = false` one), before work that commits on its own (op.autocommit_block, op.transaction's
+  // commit) and at the end. A lost lock stops the run there. A revision that started under the lock is
+  // recorded: its own UPDATE of the version row would collide with another process's.
   void verify_lock(bool /*always*/) {
     if (!lock_) return;
     lock_->verify();
@@ -815,6 +844,7 @@ class Run {
     const bool per_step = project_.cfg.transaction_per_migration && !dry;
     const bool one_transaction = !per_step && !dry && !steps_.empty();   // transaction_per_migration = false
     size_t done = 0;
+    snapshot_session();
     if (dry) out::line("Dry run: every step runs in one transaction, rolled back at the end.");
     // The whole-command transaction, if any, was opened by prepare_version_table() (not in --sql mode).
     if (one_transaction && !conn_->in_transaction()) services_->begin();
@@ -871,10 +901,10 @@ class Run {
             services_->begin();
           }
           reset_session();
+          services_->reapply_timeouts();
           record_version_change(map, step);
           hooks_.call("after_migration", {step_value(i, elapsed_ms(started)), context_});
           if (per_step || !transactional) {
-            verify_lock(true);
             conn_->commit();
             committed_steps_ = done + 1;
           }
@@ -958,6 +988,7 @@ class Run {
   Hooks hooks_;
   Value context_;
   std::string database_masked_;
+  std::string session_restore_sql_;  // reset_session(): RESET ALL and the settings the revisions start with
   std::set<std::string> heads_, start_heads_;
   std::vector<graph::Step> steps_;
   Clock::time_point started_;

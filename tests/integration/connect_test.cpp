@@ -208,8 +208,11 @@ TEST_CASE("connect: an empty or unread URL is an error, never a fallback", "[con
   auto unset = lm({"upgrade", "head"}, in(p));
   INFO(unset.describe());
   CHECK(unset.status == 2);
-  CHECK_THAT(unset.err,
-             Contains("environment 'production': url = env(\"DATABASE_URL\"), but $DATABASE_URL is unset"));
+  CHECK_THAT(
+      unset.err,
+      Contains(
+          "no database URL for environment 'production': luamig.lua says url = env(\"DATABASE_URL\"), but "
+          "$DATABASE_URL is unset or empty; luamig will not fall back"));
   CHECK(other.version_rows().empty());
   auto unset_empty = lm({"upgrade", "head"}, in(p, {{"DATABASE_URL", ""}}));
   CHECK(unset_empty.status == 2);
@@ -226,7 +229,8 @@ TEST_CASE("connect: an empty or unread URL is an error, never a fallback", "[con
   auto top = lm({"upgrade", "head"}, in(q));
   INFO(top.describe());
   CHECK(top.status == 2);
-  CHECK_THAT(top.err, Contains("url = env(\"MY_DB_URL\"), but $MY_DB_URL is unset"));
+  CHECK_THAT(top.err,
+             Contains("no database URL: luamig.lua says url = env(\"MY_DB_URL\"), but $MY_DB_URL is unset"));
   q.write_config("url = env('MY_DB_URL') or 'sqlite:///fallback.db'");
   auto dflt = lm({"upgrade", "head"}, in(q));
   INFO(dflt.describe());
@@ -331,12 +335,22 @@ TEST_CASE("connect: a lost migration lock stops the run before anything more is 
     Strings versions_after;
   };
   for (const auto& v : std::vector<Variant>{
-           {"transactional", kill + "  op.execute('CREATE TABLE t_a1 (id int)')", "", {}},
+           // A revision that started under the lock is recorded; the next one does not start.
+           {"transactional", kill + "  op.execute('CREATE TABLE t_a1 (id int)')", "", {"a1"}},
+           // Work that would commit on its own does not start.
            {"autocommit block",
             kill + "  op.autocommit_block(function() op.execute('CREATE TABLE t_a1 (id int)') end)",
             "",
-            {}},
-           {"transactional = false", kill, "transactional = false\n", {}},
+            {"a0"}},
+           {"op.transaction",
+            "  op.execute('CREATE TABLE t_a1 (id int)')\n" + kill +
+                "  op.transaction(function() op.execute('CREATE TABLE t_a1b (id int)') end)",
+            "transactional = false\n",
+            {"a0"}},
+           {"transactional = false",
+            kill + "  op.execute('CREATE TABLE t_a1 (id int)')",
+            "transactional = false\n",
+            {"a1"}},
        }) {
     TempDb db;
     TempProject p;
@@ -348,8 +362,8 @@ TEST_CASE("connect: a lost migration lock stops the run before anything more is 
     INFO(v.name << "\n" << r.describe());
     CHECK(r.status != 0);
     CHECK_THAT(r.err, Contains("the migration lock on \"public\".\"alembic_version\" was lost"));
-    CHECK(db.version_rows() == Strings{"a0"});
-    CHECK_FALSE(db.table_exists("t_a1"));
+    CHECK(db.version_rows() == v.versions_after);
+    CHECK_FALSE(db.table_exists("t_a1b"));
     CHECK_FALSE(db.table_exists("t_b2"));
   }
 }
