@@ -14,6 +14,7 @@ class EchoConnection : public Connection {
   EchoConnection(std::unique_ptr<Connection> inner, std::function<void(const std::string&)> sink)
       : inner_(std::move(inner)), sink_(std::move(sink)) {}
   void set_enabled(bool on) { enabled_ = on; }
+  bool enabled() const { return enabled_; }
 
   const dialect::Dialect& dialect() const override { return inner_->dialect(); }
   void begin() override { inner_->begin(); }

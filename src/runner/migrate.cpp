@@ -454,9 +454,10 @@ class Run {
     const auto& d = conn_->dialect();
     session_restore_sql_ = d.reset_session();
     if (session_restore_sql_.empty()) return;
+    const bool echoing = echo_ && echo_->enabled();
     if (echo_) echo_->set_enabled(false);
     auto rows = conn_->fetch(d.session_settings_query());
-    if (echo_) echo_->set_enabled(true);
+    if (echo_) echo_->set_enabled(echoing);
     std::string sets;
     for (const auto& row : rows) {
       if (row.size() < 2 || !row[0] || !row[1]) continue;
@@ -473,9 +474,10 @@ class Run {
   // version row is written, in its transaction: the next revision starts as the first did.
   void reset_session() {
     if (conn_->offline() || session_restore_sql_.empty()) return;
+    const bool echoing = echo_ && echo_->enabled();
     if (echo_) echo_->set_enabled(false);
     conn_->execute(session_restore_sql_);
-    if (echo_) echo_->set_enabled(true);
+    if (echo_) echo_->set_enabled(echoing);
   }
 
   // The container-entrypoint case: `upgrade head` on a database that is already there. One query reads the
