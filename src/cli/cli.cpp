@@ -46,7 +46,10 @@ int run(int argc, char** argv) {
   std::vector<std::string> xs, sets;
   app.set_version_flag("--version", std::string("luamig ") + LUAMIG_VERSION);
   app.add_option("-c,--config", g.config_path, "Config file (default: $LUAMIG_CONFIG or ./luamig.lua)");
-  app.add_option("--url", g.url, "Database URL (overrides the config file and $DATABASE_URL)");
+  app.add_option("--url", g.url, "Database URL (overrides the config file and $DATABASE_URL)")
+      ->check([](const std::string& v) {
+        return v.empty() ? std::string("the database URL is empty") : std::string();
+      });
   app.add_option("-e,--env", g.environment,
                  "Environment from luamig.lua (default: $LUAMIG_ENV, then default_environment)");
   // One value per occurrence: `upgrade --set k=v head` must leave `head` to the verb.

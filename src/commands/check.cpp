@@ -59,7 +59,7 @@ int check(const config::GlobalOptions& opts, std::optional<std::chrono::millisec
   const Heads head(head_ids.begin(), head_ids.end());
 
   if (!wait) {
-    auto conn = runner::connect(project);
+    auto conn = runner::connect(project, true);
     auto current = read_heads(project, *conn);
     if (current == head) {
       out::line(fmt::format("At head: {}", list(head)));
@@ -72,7 +72,8 @@ int check(const config::GlobalOptions& opts, std::optional<std::chrono::millisec
   // Waiting: an unreachable server or a missing version table is "not yet", not a failure.
   const auto started = Clock::now();
   const auto deadline = started + *wait;
-  const auto url = project.database_url();
+  auto url = project.database_url();
+  url.read_only = true;
   out::line(fmt::format("Waiting up to {} for the database to reach head ({})", format_duration(*wait),
                         list(head)));
   std::unique_ptr<db::Connection> conn;

@@ -14,12 +14,13 @@ std::string shown_value(const config::ResolvedSetting& s, bool environments_defi
   if (!s.text) {
     // With no environments, a missing URL means the zero-setup SQLite file.
     if (std::string(s.spec->key) == "url" && !environments_defined)
-      return std::string("(unset: ") + runner::kDefaultUrl + ")";
+      return config::libpq_environment_set() ? std::string("(unset: PostgreSQL from libpq's PG* variables)")
+                                             : std::string("(unset: ") + runner::kDefaultUrl + ")";
     return "(unset)";
   }
   if (s.spec->kind == config::Kind::List && s.list.empty()) return "(none)";
-  // Register a URL's password as a secret before anything prints it; mask the rest by pattern.
-  if (std::string(s.spec->key) == "url") config::parse_url(*s.text);
+  // The URL's password, read as luamig reads it, is masked structurally; other values by pattern.
+  if (std::string(s.spec->key) == "url") return config::parse_url(*s.text).masked();
   return config::mask_passwords(*s.text);
 }
 }  // namespace

@@ -17,7 +17,7 @@
 namespace luamig::commands {
 namespace {
 std::set<std::string> database_heads(runner::Project& project) {
-  auto conn = runner::connect(project);
+  auto conn = runner::connect(project, true);
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
   auto heads = vt.heads();
   graph::check_rows_do_not_overlap(project.load_graph(), heads, project.cfg.version_table);
@@ -28,9 +28,8 @@ std::set<std::string> database_heads(runner::Project& project) {
 void current(const config::GlobalOptions& opts, bool verbose) {
   auto project = runner::Project::open(opts);
   const auto& map = project.load_graph();
-  auto url = project.database_url();
-  if (verbose) project.announce(url);
-  auto conn = runner::connect(project);
+  auto conn = runner::connect(project, true);
+  if (verbose) project.announce(conn->target());
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
   if (verbose) {
     out::line(fmt::format("Version table: {}{}", vt.qualified_name(), vt.exists() ? "" : " (does not exist yet)"));

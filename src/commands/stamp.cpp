@@ -19,8 +19,8 @@ namespace luamig::commands {
 void stamp(const config::GlobalOptions& opts, const std::vector<std::string>& revisions, bool purge) {
   auto project = runner::Project::open(opts);
   const auto& map = project.load_graph();
-  project.announce(project.database_url());
   auto conn = runner::connect(project);
+  project.announce(conn->target());
   auto lock = runner::take_migration_lock(project, *conn);
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
   conn->begin();

@@ -1606,6 +1606,8 @@ void check_syntax(const std::string& path, const std::string& source) {
 }
 
 namespace {
+bool g_config_env_mark = false;  // env(NAME) without a default returns kUnsetEnvMark + NAME instead of nil
+
 int config_env(lua_State* L) {
   const char* name = luaL_checkstring(L, 1);
   const char* v = std::getenv(name);
@@ -1614,7 +1616,10 @@ int config_env(lua_State* L) {
   } else if (lua_gettop(L) >= 2) {
     lua_pushvalue(L, 2);
   } else {
-    lua_pushnil(L);
+    if (g_config_env_mark)
+      lua_pushstring(L, (std::string(kUnsetEnvMark) + name).c_str());
+    else
+      lua_pushnil(L);
   }
   return 1;
 }
@@ -1667,6 +1672,8 @@ int function_definition_line(const std::string& path, const std::string& source,
   engine.unload(script);
   return line;
 }
+
+void mark_unset_env(bool on) { g_config_env_mark = on; }
 
 Value eval_config(const std::string& path, const std::string& source, const Limits& limits) {
   // The same limits as migrations: the count hook, the deadline, the watchdog and the counting allocator.

@@ -11,28 +11,14 @@ namespace {
 bool g_quiet = false;
 bool g_color_out = false;
 bool g_color_err = false;
-std::vector<std::string> g_secrets;
 bool g_progress_pending = false;   // a transient progress line is on the terminal without its newline
 
-void write_line(FILE* f, std::string_view raw) {
-  std::string text = scrub(raw);
+void write_line(FILE* f, std::string_view text) {
   std::fwrite(text.data(), 1, text.size(), f);
   std::fputc('\n', f);
   std::fflush(f);
 }
 }  // namespace
-
-void add_secret(std::string secret) {
-  if (secret.size() >= 3) g_secrets.push_back(std::move(secret));
-}
-
-std::string scrub(std::string_view in) {
-  std::string text(in);
-  for (const auto& s : g_secrets) {
-    for (size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + 3)) text.replace(pos, s.size(), "***");
-  }
-  return text;
-}
 
 void configure(bool quiet, bool no_color) {
   g_quiet = quiet;
@@ -80,7 +66,7 @@ void error(std::string_view text) {
 
 void progress(std::string_view raw, bool transient) {
   if (g_quiet) return;
-  std::string text = scrub(raw);
+  std::string text(raw);
   if (transient) {
     std::fprintf(stderr, "\r%s\033[K", text.c_str());
     std::fflush(stderr);

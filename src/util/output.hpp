@@ -24,10 +24,3 @@ void progress_end();
 // True when stderr is a terminal.
 bool stderr_is_terminal();
 }  // namespace luamig::out
-
-namespace luamig::out {
-// Registers a secret (a database password): every later line written through this module has it replaced by ***.
-void add_secret(std::string secret);
-// Replaces every registered secret in `text`.
-std::string scrub(std::string_view text);
-}  // namespace luamig::out

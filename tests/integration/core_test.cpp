@@ -730,7 +730,8 @@ TEST_CASE("core: a password in the database URL is never printed", "[core]") {
   CHECK(db.version_rows() == Strings{R3});
   auto verbose = with_url({"current", "-v"});
   expect_clean(verbose, 0);
-  CHECK_THAT(verbose.out, Contains("postgresql://postgres:***@127.0.0.1"));
+  // The start line names the resolved target: no password at all.
+  CHECK_THAT(verbose.out, Contains("postgresql://postgres@127.0.0.1"));
   expect_clean(with_url({"history", "-i", "-v"}), 0);
   expect_clean(with_url({"upgrade", "head"}), 1);  // the failing migration
   expect_clean(with_url({"stamp", R2}), 0);
