@@ -62,7 +62,7 @@ void stamp(const config::GlobalOptions& opts, const std::vector<std::string>& re
     conn->commit();
     std::string from = current.empty() ? "base" : fmt::format("{}", fmt::join(current, ", "));
     std::string to = next.empty() ? "base" : fmt::format("{}", fmt::join(next, ", "));
-    out::line(fmt::format("Stamped {} -> {}", from, to));
+    out::line(fmt::format("Stamped {} -> {}", out::escape(from), out::escape(to)));
   } catch (...) {
     conn->rollback();
     throw;
