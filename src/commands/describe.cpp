@@ -14,7 +14,8 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 }
 std::string esc(std::string_view s) { return out::escape(s); }
 
-std::string marks(const graph::RevisionMap& map, const graph::Revision& r, const std::set<std::string>& current) {
+std::string marks(const graph::RevisionMap& map, const graph::Revision& r,
+                  const std::set<std::string>& current) {
   std::string m;
   if (map.is_head(r.id)) m += " (head)";
   if (current.count(r.id)) m += " (current)";
@@ -25,7 +26,8 @@ std::string marks(const graph::RevisionMap& map, const graph::Revision& r, const
 }
 }  // namespace
 
-std::string history_line(const graph::RevisionMap& map, const graph::Revision& r, const std::set<std::string>& current) {
+std::string history_line(const graph::RevisionMap& map, const graph::Revision& r,
+                         const std::set<std::string>& current) {
   std::string from = r.down_revisions.empty() ? "<base>" : join(r.down_revisions, ", ");
   return fmt::format("{} -> {}{}, {}", from, esc(r.id), marks(map, r, current), esc(r.message));
 }
@@ -34,7 +36,8 @@ std::string short_line(const graph::RevisionMap& map, const graph::Revision& r) 
   return esc(r.id) + marks(map, r, {});
 }
 
-std::string verbose_entry(const graph::RevisionMap& map, const graph::Revision& r, const std::set<std::string>& current) {
+std::string verbose_entry(const graph::RevisionMap& map, const graph::Revision& r,
+                          const std::set<std::string>& current) {
   std::string s = fmt::format("Rev: {}{}\n", esc(r.id), marks(map, r, current));
   if (r.down_revisions.size() > 1)
     s += fmt::format("Merges: {}\n", join(r.down_revisions, ", "));
@@ -44,8 +47,8 @@ std::string verbose_entry(const graph::RevisionMap& map, const graph::Revision& 
   auto children = map.children(r.id);
   if (children.size() > 1) s += fmt::format("Branches into: {}\n", join(children, ", "));
   if (!r.branch_labels.empty()) s += fmt::format("Branch names: {}\n", join(r.branch_labels, ", "));
-  s += fmt::format("Path: {}\n\n    {}\n\n    Revision ID: {}\n    Revises: {}\n    Create Date: {}\n", esc(r.path),
-                   esc(r.message), esc(r.id), join(r.down_revisions, ", "), esc(r.create_date));
+  s += fmt::format("Path: {}\n\n    {}\n\n    Revision ID: {}\n    Revises: {}\n    Create Date: {}\n",
+                   esc(r.path), esc(r.message), esc(r.id), join(r.down_revisions, ", "), esc(r.create_date));
   return s;
 }
 

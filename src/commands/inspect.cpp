@@ -32,7 +32,8 @@ void current(const config::GlobalOptions& opts, bool verbose) {
   auto conn = runner::connect(project);
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
   if (verbose) {
-    out::line(fmt::format("Version table: {}{}", vt.qualified_name(), vt.exists() ? "" : " (does not exist yet)"));
+    out::line(
+        fmt::format("Version table: {}{}", vt.qualified_name(), vt.exists() ? "" : " (does not exist yet)"));
   }
   auto rows = vt.heads();
   if (out::json()) {
@@ -47,7 +48,8 @@ void current(const config::GlobalOptions& opts, bool verbose) {
     out::json_line(json::Object().add("current", list).str());
     return;
   }
-  // Off a terminal the bare id, so that `rev=$(luamig current)` is the id; the marks with -v or on a terminal.
+  // Off a terminal the bare id, so that `rev=$(luamig current)` is the id; the marks with -v or on a
+  // terminal.
   const bool marks = verbose || out::stdout_is_terminal();
   for (const auto& id : rows) {
     const auto* r = map.find(id);
@@ -64,20 +66,23 @@ void current(const config::GlobalOptions& opts, bool verbose) {
   }
 }
 
-void history(const config::GlobalOptions& opts, const std::string& range, bool verbose, bool indicate_current) {
+void history(const config::GlobalOptions& opts, const std::string& range, bool verbose,
+             bool indicate_current) {
   auto project = runner::Project::open(opts);
   const auto& map = project.load_graph();
   std::set<std::string> current;
   bool needs_db = indicate_current || range.find("current") != std::string::npos;
   if (needs_db) current = database_heads(project);
-  auto revs = range.empty() ? graph::history_range(map, ":", current) : graph::history_range(map, range, current);
+  auto revs =
+      range.empty() ? graph::history_range(map, ":", current) : graph::history_range(map, range, current);
   if (out::json()) {
     json::Array list;
     for (const auto* r : revs) list.push(revision_json(map, *r, current));
     out::json_line(json::Object().add("revisions", list).str());
     return;
   }
-  for (const auto* r : revs) out::data(verbose ? verbose_entry(map, *r, current) : history_line(map, *r, current));
+  for (const auto* r : revs)
+    out::data(verbose ? verbose_entry(map, *r, current) : history_line(map, *r, current));
 }
 
 void heads(const config::GlobalOptions& opts, bool verbose) {

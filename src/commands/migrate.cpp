@@ -1,8 +1,9 @@
+#include "runner/migrate.hpp"
+
 #include <chrono>
 
 #include "commands/commands.hpp"
 #include "graph/revision.hpp"
-#include "runner/migrate.hpp"
 #include "runner/report.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
@@ -21,8 +22,8 @@ void summary(graph::Direction direction, const std::string& target, const char* 
       .add("status", status)
       .add("steps", runner::steps_reported())
       .add("duration_ms", static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                      std::chrono::steady_clock::now() - started)
-                                                      .count()))
+                                                     std::chrono::steady_clock::now() - started)
+                                                     .count()))
       .add("exit_code", exit_code);
   if (error && *error) o.add("error", error);
   out::json_line(o.str());
@@ -31,7 +32,8 @@ void summary(graph::Direction direction, const std::string& target, const char* 
 void run(const config::GlobalOptions& opts, graph::Direction direction, const std::string& target,
          const MigrateFlags& flags) {
   if (flags.sql && flags.dry_run) throw UsageError("--sql and --dry-run exclude each other");
-  if (flags.sql && out::json()) throw UsageError("--json and --sql exclude each other (--sql prints the SQL script)");
+  if (flags.sql && out::json())
+    throw UsageError("--json and --sql exclude each other (--sql prints the SQL script)");
   auto started = std::chrono::steady_clock::now();
   try {
     auto project = runner::Project::open(opts);

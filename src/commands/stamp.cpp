@@ -30,9 +30,10 @@ void stamp(const config::GlobalOptions& opts, const std::vector<std::string>& re
     if (!purge) {
       for (const auto& h : current)
         if (!map.find(h))
-          throw RunError(fmt::format("the version table holds revision '{}', which no file in {} defines; use "
-                                     "`stamp --purge` to replace it",
-                                     h, project.cfg.versions_dir().string()));
+          throw RunError(
+              fmt::format("the version table holds revision '{}', which no file in {} defines; use "
+                          "`stamp --purge` to replace it",
+                          h, project.cfg.versions_dir().string()));
     }
     std::set<std::string> targets;
     for (const auto& r : revisions) {

@@ -20,7 +20,7 @@ const char* direction_name(graph::Direction d) { return d == graph::Direction::U
 std::string user_traceback(const std::string& tb) {
   std::istringstream in(tb);
   std::string line, out;
-  bool in_stack = false;   // the message (possibly several lines) comes first, and is shown already
+  bool in_stack = false;  // the message (possibly several lines) comes first, and is shown already
   while (std::getline(in, line)) {
     if (line.find("stack traceback:") != std::string::npos) {
       in_stack = true;
@@ -88,7 +88,8 @@ void report_step_start(const graph::Step& step) {
 void report_step_end(const graph::Step& step, std::chrono::milliseconds duration, bool dry_run) {
   ++g_steps_reported;
   if (out::json()) {
-    out::json_line(step_object("step_end", step).add("duration_ms", static_cast<long long>(duration.count())).str());
+    out::json_line(
+        step_object("step_end", step).add("duration_ms", static_cast<long long>(duration.count())).str());
     return;
   }
   if (dry_run)
@@ -104,13 +105,15 @@ void report_step_outcome(const graph::Step& step, const std::exception& error, s
   if (out::json())
     out::json_line(step_object("step_failed", step).add("error", std::string_view(error.what())).str());
   if (const auto* he = dynamic_cast<const HookError*>(&error)) {
-    print(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; {}.\n", direction_name(step.direction),
-                      out::escape(rev.id), out::escape(rev.message), he->function, he->file, outcome) +
+    print(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; {}.\n",
+                      direction_name(step.direction), out::escape(rev.id), out::escape(rev.message),
+                      he->function, he->file, outcome) +
           details(he->failure, he->file, he->function));
     return;
   }
-  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; {}.\n", direction_name(step.direction),
-                                 out::escape(rev.id), out::escape(rev.message), outcome);
+  std::string text =
+      fmt::format("ERROR: {} of revision {} ({}) failed; {}.\n", direction_name(step.direction),
+                  out::escape(rev.id), out::escape(rev.message), outcome);
   if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&error)) {
     text += details(se->failure, rev.path, "");
   } else if (const auto* sf = dynamic_cast<const SqlFailure*>(&error)) {
@@ -129,7 +132,7 @@ void report_hook_failure(const HookError& error, const std::string& consequence)
 }
 
 void report_step_failure(const graph::Step& step, const std::exception& error, bool per_step) {
-  report_step_outcome(step, error,
-                      per_step ? "the revision was rolled back" : "every step of this command was rolled back");
+  report_step_outcome(
+      step, error, per_step ? "the revision was rolled back" : "every step of this command was rolled back");
 }
 }  // namespace luamig::runner

@@ -1,7 +1,7 @@
 #pragma once
-// A small JSON writer for --json output: objects and arrays built in order, strings escaped as RFC 8259 requires
-// (quote, backslash, control characters as \n, \t or \u00XX); valid UTF-8 passes through unchanged, and a byte that
-// is not valid UTF-8 becomes U+FFFD so that the output is always valid JSON.
+// A small JSON writer for --json output: objects and arrays built in order, strings escaped as RFC 8259
+// requires (quote, backslash, control characters as \n, \t or \u00XX); valid UTF-8 passes through unchanged,
+// and a byte that is not valid UTF-8 becomes U+FFFD so that the output is always valid JSON.
 #include <cstdint>
 #include <optional>
 #include <string>

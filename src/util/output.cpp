@@ -14,7 +14,7 @@ bool g_json = false;
 bool g_color_out = false;
 bool g_color_err = false;
 std::vector<std::string> g_secrets;
-bool g_progress_pending = false;   // a transient progress line is on the terminal without its newline
+bool g_progress_pending = false;  // a transient progress line is on the terminal without its newline
 
 std::string fmt_cp(uint32_t cp) {
   char buf[16];
@@ -37,7 +37,8 @@ void add_secret(std::string secret) {
 std::string scrub(std::string_view in) {
   std::string text(in);
   for (const auto& s : g_secrets) {
-    for (size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + 3)) text.replace(pos, s.size(), "***");
+    for (size_t pos = text.find(s); pos != std::string::npos; pos = text.find(s, pos + 3))
+      text.replace(pos, s.size(), "***");
   }
   return text;
 }
@@ -45,7 +46,7 @@ std::string scrub(std::string_view in) {
 bool colour_wanted(bool no_color_flag, const char* no_color_env, const char* clicolor_force_env,
                    const char* term_env, bool is_terminal) {
   if (no_color_flag) return false;
-  if (no_color_env && *no_color_env) return false;   // no-color.org: an empty value does not count
+  if (no_color_env && *no_color_env) return false;  // no-color.org: an empty value does not count
   if (clicolor_force_env && *clicolor_force_env && std::string_view(clicolor_force_env) != "0") return true;
   if (term_env && std::string_view(term_env) == "dumb") return false;
   return is_terminal;
@@ -80,10 +81,17 @@ std::string escape_impl(std::string_view in, bool keep_lines) {
     }
     if (c < 0x20 || c == 0x7f) {
       switch (c) {
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default: byte_escape(c);
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default:
+          byte_escape(c);
       }
       ++i;
       continue;
@@ -93,7 +101,8 @@ std::string escape_impl(std::string_view in, bool keep_lines) {
       ++i;
       continue;
     }
-    // A UTF-8 sequence: its length from the lead byte, then continuation bytes, no overlong forms, no surrogates.
+    // A UTF-8 sequence: its length from the lead byte, then continuation bytes, no overlong forms, no
+    // surrogates.
     size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
     bool valid = len > 0 && i + len <= in.size();
     uint32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
@@ -102,14 +111,15 @@ std::string escape_impl(std::string_view in, bool keep_lines) {
       if ((cc & 0xc0) != 0x80) valid = false;
       cp = (cp << 6) | (cc & 0x3f);
     }
-    if (valid && ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))))
+    if (valid && ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+                  (len == 4 && (cp < 0x10000 || cp > 0x10ffff))))
       valid = false;
     if (!valid) {
       byte_escape(c);
       ++i;
       continue;
     }
-    if (cp >= 0x80 && cp <= 0x9f) {   // C1 controls (CSI 0x9b among them)
+    if (cp >= 0x80 && cp <= 0x9f) {  // C1 controls (CSI 0x9b among them)
       out += fmt_cp(cp);
     } else {
       out.append(in.substr(i, len));
@@ -139,12 +149,23 @@ std::string paint(Style s, std::string_view text) {
   if (!g_color_out || s == Style::Plain) return std::string(text);
   const char* code = "";
   switch (s) {
-    case Style::Bold: code = "\033[1m"; break;
-    case Style::Green: code = "\033[32m"; break;
-    case Style::Yellow: code = "\033[33m"; break;
-    case Style::Red: code = "\033[31m"; break;
-    case Style::Dim: code = "\033[2m"; break;
-    case Style::Plain: break;
+    case Style::Bold:
+      code = "\033[1m";
+      break;
+    case Style::Green:
+      code = "\033[32m";
+      break;
+    case Style::Yellow:
+      code = "\033[33m";
+      break;
+    case Style::Red:
+      code = "\033[31m";
+      break;
+    case Style::Dim:
+      code = "\033[2m";
+      break;
+    case Style::Plain:
+      break;
   }
   return std::string(code) + std::string(text) + "\033[0m";
 }

@@ -1,11 +1,10 @@
 #pragma once
 // The one place that writes user-facing lines.
-// Streams: data (what a script captures: ids, listings, JSON, --sql scripts) goes to stdout through data() and
-// json_line(); everything else (notices, the environment line, step lines, progress, logs, warnings, errors) goes
-// to stderr, so `rev=$(luamig current)` captures the id only.
-// Colour: --no-color or NO_COLOR set to a non-empty value disable it; otherwise CLICOLOR_FORCE set to a non-empty
-// value other than "0" forces it; otherwise TERM=dumb disables it; otherwise it is on where the stream is a
-// terminal.
+// Streams: data (what a script captures: ids, listings, JSON, --sql scripts) goes to stdout through data()
+// and json_line(); everything else (notices, the environment line, step lines, progress, logs, warnings,
+// errors) goes to stderr, so `rev=$(luamig current)` captures the id only. Colour: --no-color or NO_COLOR set
+// to a non-empty value disable it; otherwise CLICOLOR_FORCE set to a non-empty value other than "0" forces
+// it; otherwise TERM=dumb disables it; otherwise it is on where the stream is a terminal.
 #include <string>
 #include <string_view>
 
@@ -18,12 +17,12 @@ bool colour_wanted(bool no_color_flag, const char* no_color_env, const char* cli
                    const char* term_env, bool is_terminal);
 // Escapes what a database value or a file's text could use to take over a terminal: C0 control characters
 // (newline and tab included: "\n", "\t", "\x1b"...), DEL and the C1 controls U+0080..U+009F become visible
-// escapes; bytes that are not valid UTF-8 become "\xNN". Printable text, valid UTF-8 included, passes unchanged.
-// Every value from the database (alembic_version rows) or from revision files (ids, messages, labels) is printed
-// through this function.
+// escapes; bytes that are not valid UTF-8 become "\xNN". Printable text, valid UTF-8 included, passes
+// unchanged. Every value from the database (alembic_version rows) or from revision files (ids, messages,
+// labels) is printed through this function.
 std::string escape(std::string_view value);
-// The same, keeping newlines and tabs: applied to every notice, warning and error line written to stderr (their
-// texts may quote database values inside multi-line reports).
+// The same, keeping newlines and tabs: applied to every notice, warning and error line written to stderr
+// (their texts may quote database values inside multi-line reports).
 std::string escape_keep_lines(std::string_view text);
 // JSON output mode (--json): human lines keep going to stderr; data is written by json_line().
 void set_json(bool on);
@@ -51,7 +50,8 @@ bool stdout_is_terminal();
 }  // namespace luamig::out
 
 namespace luamig::out {
-// Registers a secret (a database password): every later line written through this module has it replaced by ***.
+// Registers a secret (a database password): every later line written through this module has it replaced by
+// ***.
 void add_secret(std::string secret);
 // Replaces every registered secret in `text`.
 std::string scrub(std::string_view text);
