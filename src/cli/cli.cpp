@@ -1,10 +1,10 @@
-// All verbs are bound in this one file: CLI11 is header-only and slow to compile, so one translation unit
-// keeps the build fast. Each verb is a few lines: options into a struct, then one call into commands/.
+// All verbs are bound in this one file: CLI11 is header-only and slow to compile, so one translation unit keeps
+// the build fast. Each verb is a few lines: options into a struct, then one call into commands/.
 #include "cli/cli.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -50,7 +50,7 @@ std::vector<std::string> option_names(const CLI::App& app) {
 
 bool takes_value(const CLI::App& app, const std::string& arg) {
   for (const auto* o : app.get_options()) {
-    if (o->get_type_size() == 0) continue;
+    if (o->get_items_expected_max() == 0) continue;
     for (const auto& l : o->get_lnames())
       if (arg == "--" + l) return true;
     for (const auto& sn : o->get_snames())
@@ -206,8 +206,7 @@ int run(int argc, char** argv) {
 
   commands::MigrateFlags migrate_flags;
   auto* upgrade = app.add_subcommand("upgrade", "Upgrade to a later revision");
-  upgrade->add_option("revision", target, "Target: head, heads, an id, +N, id+N; FROM:TO with --sql")
-      ->required();
+  upgrade->add_option("revision", target, "Target: head, heads, an id, +N, id+N; FROM:TO with --sql")->required();
   auto* downgrade = app.add_subcommand("downgrade", "Revert to an earlier revision");
   downgrade->add_option("revision", target, "Target: base, an id, -N, id-N; FROM:TO with --sql")->required();
   downgrade->add_flag("--force", migrate_flags.force,
@@ -231,8 +230,7 @@ int run(int argc, char** argv) {
   auto* stamp = app.add_subcommand("stamp", "Set the version table without running migrations");
   stamp->add_option("revisions", revs, "Revision(s)")->required();
   stamp->add_flag("--purge", purge, "Delete every row of the version table first");
-  auto* check =
-      app.add_subcommand("check", "Exit 0 when the database is at head, 1 when not (changes nothing)");
+  auto* check = app.add_subcommand("check", "Exit 0 when the database is at head, 1 when not (changes nothing)");
   check->add_option("--wait", check_wait, "Poll until the database is at head, for up to DURATION");
 
   auto* config_cmd =
@@ -306,35 +304,23 @@ int run(int argc, char** argv) {
   if (*init) {
     commands::init(g, dir);
     commands::editor_support(dir);
-  } else if (*revision)
-    commands::revision(g, {message, rev_id, head, splice, labels, depends});
-  else if (*merge)
-    commands::merge(g, revs, message, rev_id);
-  else if (*upgrade)
-    commands::upgrade(g, target, migrate_flags);
-  else if (*downgrade)
-    commands::downgrade(g, target, migrate_flags);
-  else if (*current)
-    commands::current(g, verbose);
-  else if (*history)
-    commands::history(g, range, verbose, indicate);
-  else if (*heads)
-    commands::heads(g, verbose);
-  else if (*show)
-    commands::show(g, target);
-  else if (*stamp)
-    commands::stamp(g, revs, purge);
-  else if (*config_cmd || *env_show)
-    commands::show_config(g);
-  else if (*env_list)
-    commands::list_environments(g);
-  else if (*editor)
-    commands::editor_support(editor_dir);
-  else if (*list_cmd)
-    commands::list_names(g, list_what);
+  }
+  else if (*revision) commands::revision(g, {message, rev_id, head, splice, labels, depends});
+  else if (*merge) commands::merge(g, revs, message, rev_id);
+  else if (*upgrade) commands::upgrade(g, target, migrate_flags);
+  else if (*downgrade) commands::downgrade(g, target, migrate_flags);
+  else if (*current) commands::current(g, verbose);
+  else if (*history) commands::history(g, range, verbose, indicate);
+  else if (*heads) commands::heads(g, verbose);
+  else if (*show) commands::show(g, target);
+  else if (*stamp) commands::stamp(g, revs, purge);
+  else if (*config_cmd || *env_show) commands::show_config(g);
+  else if (*env_list) commands::list_environments(g);
+  else if (*editor) commands::editor_support(editor_dir);
+  else if (*list_cmd) commands::list_names(g, list_what);
   else if (*check)
-    return commands::check(
-        g, check_wait.empty() ? std::nullopt : std::optional(parse_duration(check_wait, "check --wait")));
+    return commands::check(g, check_wait.empty() ? std::nullopt
+                                                 : std::optional(parse_duration(check_wait, "check --wait")));
   return 0;
 }
 }  // namespace luamig::cli

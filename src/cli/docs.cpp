@@ -25,7 +25,7 @@ std::string option_label(const CLI::Option* o) {
   std::string label;
   for (const auto& sn : o->get_snames()) label += (label.empty() ? "-" : ", -") + sn;
   for (const auto& l : o->get_lnames()) label += (label.empty() ? "--" : ", --") + l;
-  if (o->get_type_size() != 0 && !o->get_lnames().empty()) label += " " + o->get_option_text();
+  if (o->get_items_expected_max() != 0 && !o->get_lnames().empty()) label += " " + o->get_option_text();
   return label;
 }
 
@@ -48,7 +48,7 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 std::vector<std::string> valued_flags(const CLI::App& app) {
   std::vector<std::string> names;
   for (const auto* o : app.get_options()) {
-    if (o->get_type_size() == 0 || o->get_positional()) continue;
+    if (o->get_items_expected_max() == 0 || o->get_positional()) continue;
     for (const auto& l : o->get_lnames()) names.push_back("--" + l);
     for (const auto& sn : o->get_snames()) names.push_back("-" + sn);
   }
@@ -212,7 +212,7 @@ std::string completion_script(const CLI::App& app, const std::string& shell) {
       std::string d = o->get_description().substr(0, o->get_description().find('('));
       for (auto& c : d)
         if (c == '\'') c = ' ';
-      t += "complete -c luamig" + spec + (o->get_type_size() != 0 ? " -r" : "") + " -d '" + d + "'\n";
+      t += "complete -c luamig" + spec + (o->get_items_expected_max() != 0 ? " -r" : "") + " -d '" + d + "'\n";
     }
     t += "complete -c luamig -s e -l env -x -a '(luamig list-names environments 2>/dev/null)'\n";
     for (const auto& v : verbs) {

@@ -149,7 +149,7 @@ TEST_CASE("env: the database line masks the password", "[env]") {
   auto r = lm({"upgrade", "head"}, in(p));
   db.exec("DROP OWNED BY envpw");
   REQUIRE(r.status == 0);
-  CHECK_THAT(first_line(r.out), StartsWith("Environment production, database postgresql://envpw:***@"));
+  CHECK_THAT(first_line(r.err), StartsWith("Environment production, database postgresql://envpw:***@"));
   auto cfg = lm({"config"}, in(p));
   CHECK(cfg.status == 0);
   CHECK_THAT(setting(cfg.out, "url").value, Contains("envpw:***@"));
@@ -735,7 +735,7 @@ TEST_CASE("env: --no-hooks skips the hooks and says so", "[env]") {
   CHECK(r.status == 2);  // the broken file is found first
   r = lm({"-e", "production", "upgrade", "head", "--no-hooks"}, in(p));
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out,
+  CHECK_THAT(r.err,
              Contains("Hooks skipped (--no-hooks): migrations/hooks/stop.lua, migrations/hooks/broken.lua"));
   CHECK_THAT(r.all(), !Contains("hooks ran"));
   CHECK(db.version_rows() == Strings{"c3"});
@@ -809,7 +809,7 @@ TEST_CASE("env: the example config and production hooks", "[env]") {
   // Inside the window: every applied revision is audited, under luamig's application_name.
   r = lm({"-e", "production", "upgrade", "b2", "-x", "maintenance_window=00:00-24:00"}, prod);
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out, Contains("upgrade on production: 2 steps, a1 .. b2"));
+  CHECK_THAT(r.err, Contains("upgrade on production: 2 steps, a1 .. b2"));
   CHECK(db.version_rows() == Strings{"b2"});
   CHECK(db.query_column("SELECT revision || ' ' || direction || ' ' || outcome || ' ' || application_name "
                         "FROM luamig_audit ORDER BY id") ==
