@@ -1,4 +1,5 @@
 ---@meta luamig
+-- luacheck: ignore   (declarations only: stubs that name the API for editors)
 -- Type annotations (LuaLS / EmmyLua) for what a luamig migration or hook sees: op, context, log, print, require
 -- ("luamig.backfill"). Written by `luamig editor-support DIR` and `luamig init`; not loaded at run time.
 -- A test checks that every public op function, and every option an op function accepts, is named here.

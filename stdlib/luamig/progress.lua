@@ -14,7 +14,7 @@
 -- output are injectable (clock, terminal, emit), which is how its tests drive it.
 local M = {}
 
-local floor, min, max, format = math.floor, math.min, math.max, string.format
+local floor, min, format = math.floor, math.min, string.format
 
 function M.format_count(n)
   local s = tostring(floor(n))

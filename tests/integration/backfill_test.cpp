@@ -49,7 +49,7 @@ TEST_CASE("backfill: updates every selected row in bounded set-based batches, wi
       auto r = f.lm({"upgrade", "head"});
       INFO(r.describe());
       REQUIRE(r.status == 0);
-      CHECK_THAT(r.out, Contains("result 22500 22500 23"));
+      CHECK_THAT(r.err, Contains("result 22500 22500 23"));
       CHECK(f.value("SELECT count(*) FROM users WHERE email IS NOT NULL AND domain IS DISTINCT FROM "
                     "split_part(email, '@', 2)") == "0");
       CHECK(f.value("SELECT count(*) FROM users WHERE email IS NULL AND domain IS NOT NULL") == "0");

@@ -1,6 +1,6 @@
-// The habits of the tools luamig's users come from: data on stdout and everything else on stderr, --json, step
-// lines before each step, colour variables, ERROR: prefixes and suggestions, finding the project upward, editor
-// and shell support. The real binary, against PostgreSQL and SQLite.
+// The habits of the tools luamig's users come from: data on stdout and everything else on stderr, --json,
+// step lines before each step, colour variables, ERROR: prefixes and suggestions, finding the project upward,
+// editor and shell support. The real binary, against PostgreSQL and SQLite.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
@@ -32,10 +32,11 @@ RunResult lm(const TempProject& proj, const TestDb& db, const Strings& args, Run
 
 void write_two(const TempProject& proj) {
   proj.write_config();
-  proj.write_migration(A, std::nullopt,
-                       "  log.info('creating t1')\n  op.create_table('t1', { 'id', 'integer', primary_key = true })\n"
-                       "  log.info('created t1')",
-                       "  op.drop_table('t1')", "create t1");
+  proj.write_migration(
+      A, std::nullopt,
+      "  log.info('creating t1')\n  op.create_table('t1', { 'id', 'integer', primary_key = true })\n"
+      "  log.info('created t1')",
+      "  op.drop_table('t1')", "create t1");
   proj.write_migration(B, A, "  op.add_column('t1', { 'note', 'text' })", "  op.drop_column('t1', 'note')",
                        "add note");
 }
@@ -63,13 +64,14 @@ TEST_CASE("conventions: data on stdout, notices on stderr, current prints the ba
   CHECK(up.out.empty());
   CHECK_THAT(up.err, Contains("Environment default, database"));
   // Each step is announced before it runs; its logs come under it, then its duration.
-  CHECK_THAT(up.err, Matches("(.|\\n)*Running upgrade  -> " + A +
-                             ", create t1\\n  creating t1\\n  created t1\\n  done in \\d+ ms\\nRunning upgrade " + A +
-                             " -> " + B + ", add note\\n  done in \\d+ ms\\n(.|\\n)*"));
+  CHECK_THAT(up.err,
+             Matches("(.|\\n)*Running upgrade  -> " + A +
+                     ", create t1\\n  creating t1\\n  created t1\\n  done in \\d+ ms\\nRunning upgrade " + A +
+                     " -> " + B + ", add note\\n  done in \\d+ ms\\n(.|\\n)*"));
 
   auto cur = lm(proj, db, {"current"});
   CHECK(cur.status == 0);
-  CHECK(cur.out == B + "\n");   // rev=$(luamig current) is the id
+  CHECK(cur.out == B + "\n");  // rev=$(luamig current) is the id
   auto verbose = lm(proj, db, {"current", "-v"});
   CHECK_THAT(verbose.out, Contains("Rev: " + B + " (head)"));
   CHECK_THAT(verbose.err, Contains("Environment default"));
@@ -226,9 +228,12 @@ TEST_CASE("conventions: database values are escaped wherever they are printed", 
   REQUIRE(lm(proj, db, {"upgrade", A}).status == 0);
   // A row forged to clear the screen and print a fake "(head)" line; and one with a C1 CSI.
   const std::string forged = "x\x1b[2J\x1b[H\n" + B + " (head)";
-  const std::string c1 = "y\xc2\x9b" "31m";
+  const std::string c1 =
+      "y\xc2\x9b"
+      "31m";
   std::string quoted = "'x' || char(27) || '[2J' || char(27) || '[H' || char(10) || '" + B + " (head)'";
-  if (db.is_postgresql()) quoted = "'x' || chr(27) || '[2J' || chr(27) || '[H' || chr(10) || '" + B + " (head)'";
+  if (db.is_postgresql())
+    quoted = "'x' || chr(27) || '[2J' || chr(27) || '[H' || chr(10) || '" + B + " (head)'";
   db.exec("INSERT INTO alembic_version (version_num) VALUES (" + quoted + ")");
   db.exec("INSERT INTO alembic_version (version_num) VALUES ('" + c1 + "')");
 
@@ -237,8 +242,9 @@ TEST_CASE("conventions: database values are escaped wherever they are printed", 
       if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) return false;
     return s.find("\xc2\x9b") == std::string::npos;
   };
-  for (const Strings& args : {Strings{"current"}, Strings{"current", "-v"}, Strings{"check"},
-                              Strings{"history", "-i"}, Strings{"upgrade", "head"}, Strings{"stamp", "--purge", A}}) {
+  for (const Strings& args :
+       {Strings{"current"}, Strings{"current", "-v"}, Strings{"check"}, Strings{"history", "-i"},
+        Strings{"upgrade", "head"}, Strings{"stamp", "--purge", A}}) {
     auto r = lm(proj, db, args);
     INFO(r.describe());
     CHECK(no_raw_controls(r.out));
@@ -250,7 +256,7 @@ TEST_CASE("conventions: database values are escaped wherever they are printed", 
       CHECK_THAT(r.out, Contains("y\\u009b31m"));
       CHECK(count_lines(r.out) == 3);
     }
-    if (args[0] == "stamp") break;   // resets the table
+    if (args[0] == "stamp") break;  // resets the table
     db.exec("DELETE FROM alembic_version");
     db.exec("INSERT INTO alembic_version (version_num) VALUES ('" + A + "')");
     db.exec("INSERT INTO alembic_version (version_num) VALUES (" + quoted + ")");
@@ -280,7 +286,8 @@ TEST_CASE("conventions: a revision message or log line with control characters i
   CHECK(up.err.find('\x1b') == std::string::npos);
 }
 
-TEST_CASE("conventions: colour follows NO_COLOR, CLICOLOR_FORCE and TERM, errors start with ERROR:", "[integration]") {
+TEST_CASE("conventions: colour follows NO_COLOR, CLICOLOR_FORCE and TERM, errors start with ERROR:",
+          "[integration]") {
   TempProject proj;
   proj.write_config();
   auto run_with = [&](std::vector<std::pair<std::string, std::string>> env, Strings args = {"show", "nope"}) {
@@ -301,7 +308,7 @@ TEST_CASE("conventions: colour follows NO_COLOR, CLICOLOR_FORCE and TERM, errors
   CHECK_THAT(empty_no_color.err, StartsWith("\x1b[31mERROR: "));
   auto flag = run_with({{"CLICOLOR_FORCE", "1"}}, {"--no-color", "show", "nope"});
   CHECK_THAT(flag.err, StartsWith("ERROR: "));
-  auto plain = run_with({});   // not a terminal
+  auto plain = run_with({});  // not a terminal
   CHECK_THAT(plain.err, StartsWith("ERROR: "));
   CHECK(plain.err.find('\x1b') == std::string::npos);
 
@@ -316,7 +323,8 @@ TEST_CASE("conventions: colour follows NO_COLOR, CLICOLOR_FORCE and TERM, errors
   }
 }
 
-TEST_CASE("conventions: an unknown verb or flag is named, with the nearest one and the verbs", "[integration]") {
+TEST_CASE("conventions: an unknown verb or flag is named, with the nearest one and the verbs",
+          "[integration]") {
   TempProject proj;
   proj.write_config();
   auto verb = cli({"updgrade", "head"}, {.cwd = proj.path()});
@@ -330,7 +338,8 @@ TEST_CASE("conventions: an unknown verb or flag is named, with the nearest one a
   CHECK_THAT(far.err, Contains("Verbs: "));
   auto flag = cli({"upgrade", "--dry-rn", "head"}, {.cwd = proj.path()});
   CHECK(flag.status == 2);
-  CHECK_THAT(flag.err, StartsWith("ERROR: unknown flag '--dry-rn' for `luamig upgrade`; did you mean '--dry-run'?"));
+  CHECK_THAT(flag.err,
+             StartsWith("ERROR: unknown flag '--dry-rn' for `luamig upgrade`; did you mean '--dry-run'?"));
   auto global = cli({"--quite", "heads"}, {.cwd = proj.path()});
   CHECK_THAT(global.err, StartsWith("ERROR: unknown flag '--quite'; did you mean '--quiet'?"));
   auto verb_flag = cli({"history", "--verbos"}, {.cwd = proj.path()});
@@ -363,10 +372,12 @@ TEST_CASE("conventions: the project is found upward from a subdirectory, and -c 
   CHECK_THAT(dir.out, Contains(B));
   auto bad = lm(proj, db, {"-c", empty.path("x").string(), "heads"}, {.cwd = empty.path().string()});
   CHECK(bad.status == 2);
-  CHECK_THAT(bad.err, StartsWith("ERROR: -c " + empty.path("x").string() + ": a directory without luamig.lua"));
+  CHECK_THAT(bad.err,
+             StartsWith("ERROR: -c " + empty.path("x").string() + ": a directory without luamig.lua"));
   // LUAMIG_CONFIG pointing at a file still wins; nothing is searched.
-  auto env = lm(proj, db, {"heads"},
-                {.cwd = proj.path("app").string(), .env = {{"LUAMIG_CONFIG", proj.path("luamig.lua").string()}}});
+  auto env =
+      lm(proj, db, {"heads"},
+         {.cwd = proj.path("app").string(), .env = {{"LUAMIG_CONFIG", proj.path("luamig.lua").string()}}});
   CHECK_THAT(env.err, !Contains("Using the project"));
 }
 
@@ -404,7 +415,8 @@ TEST_CASE("conventions: editor support, shell completion and the man page", "[in
   const std::string bin_dir = std::filesystem::path(luamig_bin()).parent_path().string();
   auto complete = [&](const std::string& line, int cword) {
     std::string script = "source " + proj.path("c.bash").string() + "\nCOMP_WORDS=(" + line +
-                         ")\nCOMP_CWORD=" + std::to_string(cword) + "\n_luamig\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n";
+                         ")\nCOMP_CWORD=" + std::to_string(cword) +
+                         "\n_luamig\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n";
     proj.write("t.bash", script);
     RunOptions o;
     o.cwd = proj.path();
@@ -421,12 +433,13 @@ TEST_CASE("conventions: editor support, shell completion and the man page", "[in
   REQUIRE(man.status == 0);
   CHECK_THAT(man.out, StartsWith(".TH LUAMIG 1"));
   auto help = cli({"--help"});
-  for (const char* verb : {"init", "revision", "merge", "upgrade", "downgrade", "current", "history", "heads", "show",
-                           "stamp", "check", "config", "env", "completion", "editor-support"}) {
+  for (const char* verb : {"init", "revision", "merge", "upgrade", "downgrade", "current", "history", "heads",
+                           "show", "stamp", "check", "config", "env", "completion", "editor-support"}) {
     CHECK_THAT(man.out, Contains(std::string(".SS \"") + verb + "\""));
     CHECK_THAT(help.out, Contains(verb));
   }
-  for (std::string flag : {"config", "url", "env", "set", "no-hooks", "quiet", "no-color", "json", "lock-timeout"}) {
+  for (std::string flag :
+       {"config", "url", "env", "set", "no-hooks", "quiet", "no-color", "json", "lock-timeout"}) {
     CHECK_THAT(help.out, Contains("--" + flag));
     std::string roff = "\\-\\-";
     for (char c : flag) roff += c == '-' ? std::string("\\-") : std::string(1, c);

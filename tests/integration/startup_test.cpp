@@ -32,7 +32,7 @@ TEST_CASE("startup: upgrade head twice, the second run has nothing to do", "[sta
 
   r = run_in(proj, db, {"upgrade", "head"});
   REQUIRE(r.status == 0);
-  CHECK(r.out.find("Nothing to do: the database is at b2") != std::string::npos);
+  CHECK(r.err.find("Nothing to do: the database is at b2") != std::string::npos);
   CHECK(db.version_rows() == std::vector<std::string>{"b2"});
 
   SECTION("upgrade to an ancestor is refused as before (the fast path leaves errors to the full run)") {
@@ -45,7 +45,7 @@ TEST_CASE("startup: upgrade head twice, the second run has nothing to do", "[sta
   SECTION("upgrade to the current revision by id") {
     r = run_in(proj, db, {"upgrade", "b2"});
     CHECK(r.status == 0);
-    CHECK(r.out.find("Nothing to do") != std::string::npos);
+    CHECK(r.err.find("Nothing to do") != std::string::npos);
   }
   SECTION("a target that does not resolve is still reported") {
     r = run_in(proj, db, {"upgrade", "zz9"});
@@ -55,7 +55,7 @@ TEST_CASE("startup: upgrade head twice, the second run has nothing to do", "[sta
   SECTION("downgrade to where the database is") {
     r = run_in(proj, db, {"downgrade", "b2"});
     CHECK(r.status == 0);
-    CHECK(r.out.find("Nothing to do") != std::string::npos);
+    CHECK(r.err.find("Nothing to do") != std::string::npos);
   }
   SECTION("new work after the fast path's read is applied") {
     proj.write_migration("c3", "b2", "  op.add_column('t', { 'd', 'integer' })",

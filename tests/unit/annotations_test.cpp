@@ -1,11 +1,12 @@
-// The editor annotations (lua/annotations/luamig.lua) against the implementation: lua/op.lua is run in a plain
-// LuaJIT state with a stand-in host, and every public function of the op table it returns (names not starting
-// with `_`) must be annotated; every option an op function accepts (read from its own "unknown option ... (known:
-// ...)" error) must be a field of the annotated options class luamig.op.<name>.opts. Conversely every annotated op
-// function must exist.
+// The editor annotations (lua/annotations/luamig.lua) against the implementation: lua/op.lua is run in a
+// plain LuaJIT state with a stand-in host, and every public function of the op table it returns (names not
+// starting with `_`) must be annotated; every option an op function accepts (read from its own "unknown
+// option ... (known:
+// ...)" error) must be a field of the annotated options class luamig.op.<name>.opts. Conversely every
+// annotated op function must exist.
 #include <catch2/catch.hpp>
-#include <lua.hpp>
 #include <cstring>
+#include <lua.hpp>
 #include <map>
 #include <set>
 #include <sstream>
@@ -96,7 +97,8 @@ TEST_CASE("annotations name every public op function and option of the implement
   INFO(result);
   REQUIRE(rc == 0);
 
-  std::map<std::string, std::set<std::string>> implemented;   // function -> its options ("" list when none found)
+  std::map<std::string, std::set<std::string>>
+      implemented;  // function -> its options ("" list when none found)
   std::istringstream in(result);
   std::string line;
   size_t with_options = 0;

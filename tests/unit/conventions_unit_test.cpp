@@ -1,5 +1,5 @@
-// Output conventions as pure functions: escaping of printed values, the JSON writer (checked by parsing what it
-// writes), colour selection from the environment, and "did you mean" suggestions.
+// Output conventions as pure functions: escaping of printed values, the JSON writer (checked by parsing what
+// it writes), colour selection from the environment, and "did you mean" suggestions.
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -18,13 +18,14 @@ TEST_CASE("escape makes control characters visible and passes UTF-8 text through
   CHECK(out::escape("a\rb\tc") == "a\\rb\\tc");
   CHECK(out::escape(std::string("a\0b", 3)) == "a\\x00b");
   CHECK(out::escape("\x7f") == "\\x7f");
-  CHECK(out::escape("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80") == "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80");
+  CHECK(out::escape("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80") ==
+        "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80");
   // C1 controls (CSI is U+009B) and bytes that are not UTF-8.
   CHECK(out::escape("\xc2\x9b"
                     "2J") == "\\u009b2J");
   CHECK(out::escape("\xff\xfe") == "\\xff\\xfe");
-  CHECK(out::escape("\xc3") == "\\xc3");                  // truncated sequence
-  CHECK(out::escape("\xc0\xaf") == "\\xc0\\xaf");         // overlong
+  CHECK(out::escape("\xc3") == "\\xc3");                    // truncated sequence
+  CHECK(out::escape("\xc0\xaf") == "\\xc0\\xaf");           // overlong
   CHECK(out::escape("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // surrogate
   // No output of escape contains a byte below 0x20 or DEL, whatever the input.
   std::string all;
@@ -61,8 +62,13 @@ TEST_CASE("the JSON writer escapes strings so that a strict parser reads them ba
   CHECK(v["arr"][0]["x"].number() == 1);
   CHECK(v["arr"][1].str() == "y");
   // Invalid UTF-8 becomes U+FFFD; the document stays valid.
-  auto bad = tj::parse(json::Object().add("s", std::string("a\xff" "b\xc3")).str());
-  CHECK(bad["s"].str() == "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+  auto bad = tj::parse(json::Object()
+                           .add("s", std::string("a\xff"
+                                                 "b\xc3"))
+                           .str());
+  CHECK(bad["s"].str() ==
+        "a\xef\xbf\xbd"
+        "b\xef\xbf\xbd");
   CHECK(json::quote("") == "\"\"");
   CHECK(json::Object().str() == "{}");
   CHECK(json::Array().str() == "[]");
@@ -91,8 +97,8 @@ TEST_CASE("colour follows --no-color, NO_COLOR, CLICOLOR_FORCE and TERM=dumb", "
 }
 
 TEST_CASE("did-you-mean suggests the nearest verb or flag, and nothing for far-off words", "[unit]") {
-  const std::vector<std::string> verbs = {"init",  "revision", "merge", "upgrade", "downgrade", "current",
-                                          "history", "heads",  "show",  "stamp",   "check",     "config"};
+  const std::vector<std::string> verbs = {"init",    "revision", "merge", "upgrade", "downgrade", "current",
+                                          "history", "heads",    "show",  "stamp",   "check",     "config"};
   CHECK(cli::nearest("updgrade", verbs) == std::optional<std::string>("upgrade"));
   CHECK(cli::nearest("upgrad", verbs) == std::optional<std::string>("upgrade"));
   CHECK(cli::nearest("downgrade", verbs) == std::optional<std::string>("downgrade"));
@@ -100,7 +106,8 @@ TEST_CASE("did-you-mean suggests the nearest verb or flag, and nothing for far-o
   CHECK(cli::nearest("curent", verbs) == std::optional<std::string>("current"));
   CHECK(cli::nearest("hed", verbs) == std::optional<std::string>("heads"));
   CHECK_FALSE(cli::nearest("frobnicate", verbs).has_value());
-  CHECK(cli::nearest("--dry-rn", {"--dry-run", "--sql", "--force"}) == std::optional<std::string>("--dry-run"));
+  CHECK(cli::nearest("--dry-rn", {"--dry-run", "--sql", "--force"}) ==
+        std::optional<std::string>("--dry-run"));
   CHECK(cli::nearest("--verb", {"--verbose", "--version"}) == std::optional<std::string>("--verbose"));
   CHECK(cli::edit_distance("abc", "acb") == 1);
   CHECK(cli::edit_distance("", "abc") == 3);

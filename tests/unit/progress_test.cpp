@@ -1,5 +1,5 @@
-// luamig.progress (stdlib/luamig/progress.lua), driven in a plain LuaJIT state with a fake clock and a recording
-// output: what is drawn, when, and with which fields.
+// luamig.progress (stdlib/luamig/progress.lua), driven in a plain LuaJIT state with a fake clock and a
+// recording output: what is drawn, when, and with which fields.
 #include <catch2/catch.hpp>
 #include <lua.hpp>
 #include <string>
@@ -7,8 +7,8 @@
 #include "luahost/embedded.hpp"
 
 namespace {
-// Runs `script` with the module as `progress`, a settable clock `t` and the emitted lines in `out` (transient ones
-// prefixed "~ ", the end of a live line as "<end>"); returns out joined by newlines.
+// Runs `script` with the module as `progress`, a settable clock `t` and the emitted lines in `out` (transient
+// ones prefixed "~ ", the end of a live line as "<end>"); returns out joined by newlines.
 std::string drive(const std::string& script) {
   const auto* mod = luamig::embedded::find("stdlib/luamig/progress.lua");
   REQUIRE(mod != nullptr);
@@ -79,7 +79,8 @@ m:finish()
         "<end>");
 }
 
-TEST_CASE("progress without a total, and an estimate the work outgrew, shows no percentage or ETA", "[unit]") {
+TEST_CASE("progress without a total, and an estimate the work outgrew, shows no percentage or ETA",
+          "[unit]") {
   auto out = drive(R"(
 local m = progress.new{ label = "b", terminal = true, clock = clock, emit = emit }
 t = 2; m:update(4000, 4)
