@@ -450,3 +450,49 @@ TEST_CASE("conventions: editor support, shell completion and the man page", "[in
   CHECK(rendered.status == 0);
   CHECK(rendered.err.empty());
 }
+
+TEST_CASE("conventions: backfill progress shows the total, estimated from pg_class.reltuples or given",
+          "[integration]") {
+  const auto db_owner = TestDb::make("postgresql");
+  const TestDb& db = *db_owner;
+  TempProject proj;
+  proj.write_config();
+  db.exec(
+      "CREATE TABLE items (id bigint PRIMARY KEY, v text); "
+      "INSERT INTO items SELECT g, NULL FROM generate_series(1, 3000) g; ANALYZE items;");
+  proj.write_migration(A, std::nullopt,
+                       "  local backfill = require('luamig.backfill')\n"
+                       "  backfill.update{ table = 'items', batch = 100, progress_every = 10,\n"
+                       "    columns = { 'id' }, set = function(r) return { v = 'x' } end }",
+                       "", "estimated");
+  proj.write_migration(
+      B, A,
+      "  local backfill = require('luamig.backfill')\n"
+      "  backfill.update{ table = 'items', batch = 100, progress_every = 10, total = 3000,\n"
+      "    where = \"v = 'x'\", columns = { 'id' }, set = function(r) return { v = 'y' } end }",
+      "", "given");
+  auto r = lm(proj, db, {"upgrade", "head"});
+  INFO(r.describe());
+  REQUIRE(r.status == 0);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Contains("backfill items: 1,000 rows in 10 batches, 33% of ~3,000, "));
+  CHECK_THAT(r.err, Contains("backfill items: 1,000 rows in 10 batches, 33% of 3,000, "));
+  CHECK_THAT(r.err, Matches("(.|\\n)*rows/s, ETA \\d+s(.|\\n)*"));
+  // The progress lines come under their step's header.
+  auto estimated_header = r.err.find("Running upgrade  -> " + A);
+  auto given_header = r.err.find("Running upgrade " + A + " -> " + B);
+  auto estimated_line = r.err.find("of ~3,000");
+  auto given_line = r.err.find("of 3,000");
+  CHECK(estimated_header < estimated_line);
+  CHECK(estimated_line < given_header);
+  CHECK(given_header < given_line);
+  // A bad total is refused with the file and line.
+  proj.write_migration("cccc00000003", B,
+                       "  require('luamig.backfill').update{ table = 'items', total = 'lots',\n"
+                       "    set = function(r) return nil end }",
+                       "", "bad total");
+  auto bad = lm(proj, db, {"upgrade", "head"});
+  CHECK(bad.status == 1);
+  CHECK_THAT(bad.err, Contains("total must be a number of rows"));
+  CHECK_THAT(bad.err, Contains("cccc00000003_bad_total.lua:13"));
+}
