@@ -41,7 +41,7 @@ std::set<std::string> to_set(const std::vector<std::string>& v) { return {v.begi
 
 std::string heads_or_base(const std::set<std::string>& heads) {
   if (heads.empty()) return "base (no revision applied)";
-  return join(std::vector<std::string>(heads.begin(), heads.end()), ", ");
+  return out::escape(join(std::vector<std::string>(heads.begin(), heads.end()), ", "));
 }
 
 using luahost::Value;
@@ -125,9 +125,9 @@ class OnlineServices : public luahost::Services {
   void log(const std::string& level, const std::string& message) override {
     // In --sql mode stdout is the script: messages go to stderr.
     if (level == "warn" || level == "error" || conn_.offline())
-      out::warn("  " + message);
+      out::warn("  " + out::escape(message));
     else
-      out::line("  " + message);
+      out::line("  " + out::escape(message));
   }
   long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
                       const std::vector<std::vector<Param>>& rows) override {
@@ -834,17 +834,19 @@ class Run {
     return true;
   }
 
-  // The step line: a dry run shows it before the statements and the duration after; --sql writes a comment.
+  // The step line, before the step runs (its logs appear under it), and its duration when it ends; --sql writes
+  // a comment instead.
   void announce(const graph::Step& step) {
-    if (options_.sql) out::data(fmt::format("-- {}\n", step_description(step)));
-    if (options_.dry_run) out::line(step_description(step));
+    if (options_.sql) {
+      out::data(fmt::format("-- {}\n", step_description(step)));
+      return;
+    }
+    report_step_start(step);
   }
   void finished(const graph::Step& step, Clock::time_point started) {
     if (options_.sql) return;
-    if (options_.dry_run)
-      out::line(fmt::format("    -- {} ({})", step.revision->id, format_duration(Clock::now() - started)));
-    else
-      out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
+    report_step_end(step, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started),
+                    options_.dry_run);
   }
 
   void run_steps(const graph::RevisionMap& map) {
@@ -1008,8 +1010,8 @@ std::string step_description(const graph::Step& step) {
   const auto& r = *step.revision;
   std::string downs = join(r.down_revisions, ", ");
   if (step.direction == graph::Direction::Up)
-    return fmt::format("Running upgrade {} -> {}, {}", downs, r.id, r.message);
-  return fmt::format("Running downgrade {} -> {}, {}", r.id, downs, r.message);
+    return out::escape(fmt::format("Running upgrade {} -> {}, {}", downs, r.id, r.message));
+  return out::escape(fmt::format("Running downgrade {} -> {}, {}", r.id, downs, r.message));
 }
 
 void migrate(Project& project, const MigrateOptions& options) {
