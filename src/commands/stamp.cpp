@@ -21,8 +21,8 @@ namespace luamig::commands {
 void stamp(const config::GlobalOptions& opts, const std::vector<std::string>& revisions, bool purge) {
   auto project = runner::Project::open(opts);
   const auto& map = project.load_graph();
-  project.announce(project.database_url());
   auto conn = runner::connect(project);
+  project.announce(conn->target());
   auto lock = runner::take_migration_lock(project, *conn);
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
   db::Transaction tx(*conn);
@@ -50,6 +50,6 @@ void stamp(const config::GlobalOptions& opts, const std::vector<std::string>& re
   tx.commit();
   std::string from = current.empty() ? "base" : fmt::format("{}", fmt::join(current, ", "));
   std::string to = change.heads.empty() ? "base" : fmt::format("{}", fmt::join(change.heads, ", "));
-  out::line(fmt::format("Stamped {} -> {}", from, to));
+  out::line(fmt::format("Stamped {} -> {}", out::escape(from), out::escape(to)));
 }
 }  // namespace luamig::commands

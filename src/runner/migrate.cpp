@@ -53,7 +53,7 @@ std::set<std::string> to_set(const std::vector<std::string>& v) { return {v.begi
 
 std::string heads_or_base(const std::set<std::string>& heads) {
   if (heads.empty()) return "base (no revision applied)";
-  return join(std::vector<std::string>(heads.begin(), heads.end()), ", ");
+  return out::escape(join(std::vector<std::string>(heads.begin(), heads.end()), ", "));
 }
 
 long long elapsed_ms(Clock::time_point since) {
@@ -90,10 +90,7 @@ class Run {
     split_range();  // online, a FROM:TO range is a usage error
     check_downgrade_allowed();
     open_hooks();  // missing files and syntax errors stop the run before it touches the database
-    auto url = project_.database_url();
-    facts_.database = url.masked();
-    project_.announce(url);
-    announce_hooks();
+    project_.database_url();  // configuration errors before the graph is read
     // With hooks, before_run/after_run run on every command, so there is no answer without the lock.
     const bool fast_path = hooks_.empty() && !options_.dry_run;
     // A project whose graph cannot be built fails before connecting; one validated with these very files
@@ -101,6 +98,9 @@ class Run {
     if (!fast_path || !may_use_remembered_heads() || !project_.remembered_heads()) project_.load_graph();
     phase_ = "while connecting to the database; nothing was changed";
     connect();
+    facts_.database = conn_->target();
+    project_.announce(facts_.database);
+    announce_hooks();
     // Reading first: a database already at the target is answered without the lock (see already_at_target).
     if (fast_path && already_at_target()) return;
     const auto& map = project_.load_graph();
@@ -109,6 +109,7 @@ class Run {
     phase_ = "while waiting for the migration lock; nothing was changed";
     lock_ = take_migration_lock(project_, *conn_);
     lock_verified_ = Clock::now();
+    services_->set_before_commit([this] { verify_lock(true); });
     phase_ = "before running any revision; nothing was changed";
     // A dry run keeps everything, the version table's creation included, in one transaction rolled back at
     // the end.
@@ -234,6 +235,7 @@ class Run {
 
   void connect() {
     conn_ = options_.open_connection ? options_.open_connection() : runner::connect(project_);
+    if (options_.wrap_connection) conn_ = options_.wrap_connection(std::move(conn_));
     if (options_.dry_run) {
       // Statements are shown as they run, within the steps.
       auto echo = std::make_unique<db::EchoConnection>(
@@ -241,14 +243,62 @@ class Run {
       echo_ = echo.get();
       conn_ = std::move(echo);
     }
+    // The version table's schema is fixed now; statements name it as configured (unqualified by default) and
+    // reset_session() restores the search path before each version row is written, so a migration that
+    // changes search_path cannot move it.
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
-                                                        project_.cfg.version_table_schema);
+                                                        project_.cfg.version_table_schema, pinned_schema());
     make_services();
     // On SIGINT/SIGTERM: cancel the running statement and stop the running Lua (see util/interrupt.hpp).
     on_stop_ = std::make_unique<interrupt::OnStop>([conn = conn_.get()] {
       luahost::request_interrupt();
       conn->cancel();
     });
+  }
+
+  // version_table_schema, else the connection's current schema at the start of the run ("" when it has none).
+  std::string pinned_schema() {
+    std::string schema = project_.cfg.version_table_schema;
+    if (!schema.empty()) return schema;
+    if (auto sql = conn_->dialect().current_schema_query(); !sql.empty()) {
+      auto rows = conn_->fetch(sql);
+      if (!rows.empty() && !rows[0].empty() && rows[0][0]) schema = *rows[0][0];
+    }
+    return schema;
+  }
+
+  // Remembers the session settings the revisions start with (those hooks such as before_run set, e.g.
+  // application_name), as the statement that brings them back after a reset. luamig's own timeouts are left
+  // out.
+  void snapshot_session() {
+    if (conn_->offline() || steps_.empty()) return;
+    const auto& d = conn_->dialect();
+    session_restore_sql_ = d.reset_session();
+    if (session_restore_sql_.empty()) return;
+    const bool echoing = echo_ && echo_->enabled();
+    if (echo_) echo_->set_enabled(false);
+    auto rows = conn_->fetch(d.session_settings_query());
+    if (echo_) echo_->set_enabled(echoing);
+    std::string sets;
+    for (const auto& row : rows) {
+      if (row.size() < 2 || !row[0] || !row[1]) continue;
+      const std::string& name = *row[0];
+      if (name == "lock_timeout" || name == "statement_timeout" || name.rfind("transaction_", 0) == 0)
+        continue;
+      sets += fmt::format("{}pg_catalog.set_config({}, {}, false)", sets.empty() ? "SELECT " : ", ",
+                          d.quote_literal(name), d.quote_literal(*row[1]));
+    }
+    if (!sets.empty()) session_restore_sql_ += "; " + sets;
+  }
+
+  // Undoes what the revision set for the session (SET search_path, SET ROLE, set_config...) before its
+  // version row is written, in its transaction: the next revision starts as the first did.
+  void reset_session() {
+    if (conn_->offline() || session_restore_sql_.empty()) return;
+    const bool echoing = echo_ && echo_->enabled();
+    if (echo_) echo_->set_enabled(false);
+    conn_->execute(session_restore_sql_);
+    if (echo_) echo_->set_enabled(echoing);
   }
 
   // The container-entrypoint case: `upgrade head` on a database that is already there. One query reads the
@@ -459,13 +509,14 @@ class Run {
                           done, steps_.size(), steps_.size() == 1 ? "" : "s"));
   }
 
-  // Checks that the migration lock is still held: before a revision when the last check is 200 ms old (a
-  // round trip per revision would cost ~5% on long histories of quick revisions), and at the end.
-  void verify_lock(bool always) {
-    auto now = Clock::now();
-    if (!always && now - lock_verified_ < std::chrono::milliseconds(200)) return;
+  // Checks that the migration lock is still held (one round trip): before every revision (so before a
+  // `transactional = false` one), before work that commits on its own (op.autocommit_block, op.transaction's
+  // commit) and at the end. A lost lock stops the run there. A revision that started under the lock is
+  // recorded: its own UPDATE of the version row would collide with another process's.
+  void verify_lock(bool /*always*/) {
+    if (!lock_) return;
     lock_->verify();
-    lock_verified_ = now;
+    lock_verified_ = Clock::now();
   }
 
   // True when the version table no longer shows what this run planned from: another process has migrated
@@ -484,11 +535,18 @@ class Run {
     parts.context = &context_;
     parts.on_plan = options_.on_plan;
     parts.moved_under_us = [this] { return moved_under_us(); };
+    // The session is reset before the version row is written, then luamig's own SET LOCAL limits again, for
+    // the version row and after_migration.
+    parts.before_version_row = [this] {
+      reset_session();
+      services_->reapply_timeouts();
+    };
     return StepExecutor(std::move(parts));
   }
 
   void run_steps(const graph::RevisionMap& map) {
     size_t done = 0;
+    snapshot_session();
     if (options_.dry_run) out::line("Dry run: every step runs in one transaction, rolled back at the end.");
     // The whole command's transaction, if any, is open already online (prepare_version_table).
     if (!steps_.empty()) policy_->begin_run();
@@ -584,6 +642,7 @@ class Run {
   Hooks hooks_;
   Value context_;
   RunFacts facts_;
+  std::string session_restore_sql_;  // reset_session(): RESET ALL and the settings the revisions start with
   std::set<std::string> heads_;
   std::vector<graph::Step> steps_;
   Clock::time_point started_;
@@ -594,8 +653,8 @@ std::string step_description(const graph::Step& step) {
   const auto& r = *step.revision;
   std::string downs = join(r.down_revisions, ", ");
   if (step.direction == graph::Direction::Up)
-    return fmt::format("Running upgrade {} -> {}, {}", downs, r.id, r.message);
-  return fmt::format("Running downgrade {} -> {}, {}", r.id, downs, r.message);
+    return out::escape(fmt::format("Running upgrade {} -> {}, {}", downs, r.id, r.message));
+  return out::escape(fmt::format("Running downgrade {} -> {}, {}", r.id, downs, r.message));
 }
 
 void migrate(Project& project, const MigrateOptions& options) {

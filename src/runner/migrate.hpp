@@ -1,6 +1,7 @@
 #pragma once
 // The run loop: read heads -> plan -> per step: begin, run the Lua, update the version table, commit.
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "db/connection.hpp"
@@ -29,6 +30,8 @@ struct MigrateOptions {
   // Opens the database connection instead of the project's URL (the run loop's unit tests pass a recording
   // connection). Unset: runner::connect(project).
   std::function<std::unique_ptr<db::Connection>()> open_connection;
+  // When set, the run's connection is handed through it once opened (tools that watch every statement: trace).
+  std::function<std::unique_ptr<db::Connection>(std::unique_ptr<db::Connection>)> wrap_connection;
 };
 
 // Runs the planned steps with the environment's hooks (runner/hooks.hpp) and timeouts. Prints which

@@ -5,6 +5,10 @@
 #include <sstream>
 
 #include "runner/hook_calls.hpp"
+#include "runner/migrate.hpp"
+#include "util/duration.hpp"
+#include "util/json.hpp"
+#include "util/output.hpp"
 
 namespace luamig::runner {
 namespace {
@@ -64,7 +68,48 @@ std::string without_final_newline(std::string text) {
   if (!text.empty() && text.back() == '\n') text.pop_back();
   return text;
 }
+
+size_t g_steps_reported = 0;
+
+json::Object step_object(std::string_view event, const graph::Step& step) {
+  const auto& r = *step.revision;
+  json::Object o;
+  o.add("event", event)
+      .add("direction", direction_name(step.direction))
+      .add("revision", r.id)
+      .add("down_revisions", r.down_revisions)
+      .add("message", r.message)
+      .add("path", r.path);
+  return o;
+}
 }  // namespace
+
+void report_step_start(const graph::Step& step) {
+  if (out::json()) {
+    out::json_line(step_object("step_start", step).str());
+    return;
+  }
+  out::line(step_description(step));
+}
+
+void report_step_end(const graph::Step& step, std::chrono::milliseconds duration, bool dry_run) {
+  ++g_steps_reported;
+  if (out::json()) {
+    out::json_line(
+        step_object("step_end", step).add("duration_ms", static_cast<long long>(duration.count())).str());
+    return;
+  }
+  if (dry_run)
+    out::line(fmt::format("    -- {} ({})", out::escape(step.revision->id), format_duration(duration)));
+  else
+    out::line(fmt::format("  done in {}", format_duration(duration)));
+}
+
+void report_step_failed(const graph::Step& step, const Failure& failure) {
+  if (out::json()) out::json_line(step_object("step_failed", step).add("error", failure.message).str());
+}
+
+size_t steps_reported() { return g_steps_reported; }
 
 Failure step_failure(const graph::Step& step, const Failure& cause, std::string_view outcome) {
   const auto& rev = *step.revision;
@@ -73,13 +118,13 @@ Failure step_failure(const graph::Step& step, const Failure& cause, std::string_
   if (cause.kind == FailureKind::Hook) {
     f.report =
         without_final_newline(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; {}.\n",
-                                          direction_name(step.direction), rev.id, rev.message, cause.hook,
+                                          direction_name(step.direction), out::escape(rev.id), out::escape(rev.message), cause.hook,
                                           cause.hook_file, outcome) +
                               script_details(cause, cause.hook_file, cause.hook));
     return f;
   }
   std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; {}.\n",
-                                 direction_name(step.direction), rev.id, rev.message, outcome);
+                                 direction_name(step.direction), out::escape(rev.id), out::escape(rev.message), outcome);
   text += cause.kind == FailureKind::Script ? script_details(cause, rev.path, "")
                                             : other_details(cause, rev.path);
   f.report = without_final_newline(text);

@@ -1,7 +1,9 @@
 #pragma once
-// How a failure is told to the user: revision or hook, file:line, the statement, the database's message and
-// SQLSTATE, the Lua traceback, and what became of the work. These functions compose the text into the
-// Failure's `report`; main prints it once (util/failure.hpp).
+// How a run is told to the user: the step events (text or --json) and the failure texts (revision or hook,
+// file:line, the statement, the database's message and SQLSTATE, the Lua traceback, what became of the work).
+// The failure functions compose the text into the Failure's `report`; main prints it once (util/failure.hpp).
+#include <chrono>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -21,4 +23,15 @@ Failure hook_failure(const Failure& cause, const std::string& consequence);
 
 // Adds a line (or several) after the report: where the database is, what to do next.
 void append_report(Failure& failure, const std::string& lines);
+
+// Step events of upgrade/downgrade. As text on stderr: "Running upgrade a -> b, message" before the step
+// runs, then "  done in 12 ms" (a dry run: "    -- b (12 ms)"). With --json, one JSON object per event on
+// stdout (JSON Lines):
+// {"event":"step_start",...}, {"event":"step_end",...,"duration_ms":12}; a failure adds
+// {"event":"step_failed"} (report_step_failed).
+void report_step_start(const graph::Step& step);
+void report_step_end(const graph::Step& step, std::chrono::milliseconds duration, bool dry_run);
+void report_step_failed(const graph::Step& step, const Failure& failure);
+// How many step_end events were reported by this process (for the final summary).
+size_t steps_reported();
 }  // namespace luamig::runner

@@ -52,6 +52,7 @@ void RunServices::autocommit_block(const std::function<void()>& block) {
   if (dry_run_)
     stop("it calls op.autocommit_block, which commits the work before it; a dry run cannot commit");
   bool was_in_tx = conn_.in_transaction();
+  if (before_commit_) before_commit_();
   if (was_in_tx) {
     autocommitted_ = true;
     conn_.commit();
@@ -63,9 +64,9 @@ void RunServices::autocommit_block(const std::function<void()>& block) {
 void RunServices::log(const std::string& level, const std::string& message) {
   // In --sql mode stdout is the script: messages go to stderr.
   if (level == "warn" || level == "error" || conn_.offline())
-    out::warn("  " + message);
+    out::warn("  " + out::escape(message));
   else
-    out::line("  " + message);
+    out::line("  " + out::escape(message));
 }
 
 long long RunServices::copy_rows(const std::string& table, const std::vector<std::string>& columns,
@@ -82,6 +83,7 @@ void RunServices::transaction(const std::function<void()>& block) {
         "and op.autocommit_block)");
   auto tx = open_transaction();
   block();
+  if (before_commit_) before_commit_();
   tx.commit();
   autocommitted_ = true;
 }

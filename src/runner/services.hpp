@@ -61,6 +61,13 @@ class RunServices : public luahost::Services {
   bool autocommitted() const { return autocommitted_; }
   // Set when a dry run had to stop: Lua turns the DryRunStop into a script error, this keeps the reason.
   const std::optional<std::string>& stop_reason() const { return stop_reason_; }
+  // After the session was reset (runner/migrate.cpp reset_session): the SET LOCAL limits again, for the version
+  // row and after_migration.
+  void reapply_timeouts() {
+    if (conn_.in_transaction() && !conn_.offline()) apply_timeouts(true);
+  }
+  // Called before anything commits on its own (autocommit blocks, op.transaction): checks the migration lock.
+  void set_before_commit(std::function<void()> check) { before_commit_ = std::move(check); }
   void start_attempt() {
     autocommitted_ = false;
     stop_reason_.reset();
@@ -81,5 +88,6 @@ class RunServices : public luahost::Services {
   Timeouts timeouts_;
   bool autocommitted_ = false;
   std::optional<std::string> stop_reason_;
+  std::function<void()> before_commit_;
 };
 }  // namespace luamig::runner

@@ -80,6 +80,7 @@ StepOutcome StepExecutor::attempt(size_t index, int attempt_number, size_t done)
       p_.services.outside_transaction(work);
       p_.policy.begin_version_row();
     }
+    if (p_.before_version_row) p_.before_version_row();
     record_version_change(step);
     p_.hooks.call("after_migration", {step_value(p_.steps, index, ms_since(started)), *p_.context});
     p_.policy.end_step(transactional, done);

@@ -56,6 +56,8 @@ struct StepParts {
   std::function<void(const graph::Step&, const luahost::Plan&)> on_plan;
   // True when another process moved the version table (checked after the step's transaction opened).
   std::function<bool()> moved_under_us;
+  // Right before the version row is written, in its transaction (a session reset).
+  std::function<void()> before_version_row;
 };
 
 class StepExecutor {

@@ -3,20 +3,23 @@
 #include <fmt/format.h>
 
 #include "runner/migrate.hpp"
-#include "util/duration.hpp"
+#include "runner/report.hpp"
 #include "util/output.hpp"
 
 namespace luamig::runner {
 
 void TextReport::on_step_start(const graph::Step& step) {
-  if (style_ == Style::Offline) out::data(fmt::format("-- {}\n", step_description(step)));
-  if (style_ == Style::DryRun) out::line(step_description(step));
+  if (style_ == Style::Offline) {
+    out::data(fmt::format("-- {}\n", step_description(step)));
+    return;
+  }
+  report_step_start(step);
 }
 
 void TextReport::on_step_end(const graph::Step& step, std::chrono::nanoseconds duration) {
-  if (style_ == Style::DryRun)
-    out::line(fmt::format("    -- {} ({})", step.revision->id, format_duration(duration)));
-  else if (style_ == Style::Online)
-    out::line(fmt::format("{} ({})", step_description(step), format_duration(duration)));
+  if (style_ == Style::Offline) return;
+  report_step_end(step, std::chrono::duration_cast<std::chrono::milliseconds>(duration), style_ == Style::DryRun);
 }
+
+void TextReport::on_failure(const graph::Step& step, const Failure& failure) { report_step_failed(step, failure); }
 }  // namespace luamig::runner

@@ -1,8 +1,7 @@
 #pragma once
-// The step lines a run prints, as a StepObserver: online "Running upgrade a -> b, message (14 ms)" when the
-// step is done; a dry run prints the line before the step's statements and "    -- b (14 ms)" after them;
-// --sql writes
-// "-- Running upgrade ..." into the script before the step's SQL.
+// The step events a run reports (runner/report.hpp), as a StepObserver: "Running upgrade a -> b, message" before
+// the step runs and "  done in 14 ms" after it (a dry run: "    -- b (14 ms)"), or JSON events with --json; --sql
+// writes "-- Running upgrade ..." into the script before the step's SQL instead.
 #include "runner/observer.hpp"
 
 namespace luamig::runner {
@@ -13,6 +12,7 @@ class TextReport : public StepObserver {
   explicit TextReport(Style style) : style_(style) {}
   void on_step_start(const graph::Step& step) override;
   void on_step_end(const graph::Step& step, std::chrono::nanoseconds duration) override;
+  void on_failure(const graph::Step& step, const Failure& failure) override;
 
  private:
   Style style_;
