@@ -13,26 +13,6 @@
 #include "util/output.hpp"
 
 namespace {
-using luamig::FailureKind;
-
-// The one table from failure kinds to exit statuses. Stopped: 128 + the signal (as a shell reports it).
-struct ExitStatus {
-  FailureKind kind;
-  int status;
-};
-constexpr ExitStatus kExitStatus[] = {
-    {FailureKind::Usage, 2},     {FailureKind::Config, 2},    {FailureKind::Graph, 2},
-    {FailureKind::Refused, 2},   {FailureKind::Migration, 1}, {FailureKind::Sql, 1},
-    {FailureKind::Script, 1},    {FailureKind::Hook, 1},      {FailureKind::Internal, 1},
-    {FailureKind::Stopped, 128},
-};
-
-int exit_status(const luamig::Failure& f) {
-  for (const auto& e : kExitStatus)
-    if (e.kind == f.kind) return f.kind == FailureKind::Stopped ? e.status + f.signal : e.status;
-  return 1;
-}
-
 struct MainArgs {
   int argc;
   char** argv;
@@ -46,7 +26,7 @@ void* run_main(void* p) {
   } catch (const std::exception& e) {
     auto failure = luamig::failure_of(e);
     luamig::out::error(luamig::failure_text(failure));
-    a->status = exit_status(failure);
+    a->status = luamig::exit_status(failure);
   }
   return nullptr;
 }

@@ -89,7 +89,7 @@ class Run {
     }
     split_range();  // online, a FROM:TO range is a usage error
     check_downgrade_allowed();
-    open_hooks();  // missing files and syntax errors stop the run before it touches the database
+    open_hooks();             // missing files and syntax errors stop the run before it touches the database
     project_.database_url();  // configuration errors before the graph is read
     // With hooks, before_run/after_run run on every command, so there is no answer without the lock.
     const bool fast_path = hooks_.empty() && !options_.dry_run;

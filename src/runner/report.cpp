@@ -118,13 +118,14 @@ Failure step_failure(const graph::Step& step, const Failure& cause, std::string_
   if (cause.kind == FailureKind::Hook) {
     f.report =
         without_final_newline(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; {}.\n",
-                                          direction_name(step.direction), out::escape(rev.id), out::escape(rev.message), cause.hook,
-                                          cause.hook_file, outcome) +
+                                          direction_name(step.direction), out::escape(rev.id),
+                                          out::escape(rev.message), cause.hook, cause.hook_file, outcome) +
                               script_details(cause, cause.hook_file, cause.hook));
     return f;
   }
-  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; {}.\n",
-                                 direction_name(step.direction), out::escape(rev.id), out::escape(rev.message), outcome);
+  std::string text =
+      fmt::format("ERROR: {} of revision {} ({}) failed; {}.\n", direction_name(step.direction),
+                  out::escape(rev.id), out::escape(rev.message), outcome);
   text += cause.kind == FailureKind::Script ? script_details(cause, rev.path, "")
                                             : other_details(cause, rev.path);
   f.report = without_final_newline(text);

@@ -61,8 +61,8 @@ class RunServices : public luahost::Services {
   bool autocommitted() const { return autocommitted_; }
   // Set when a dry run had to stop: Lua turns the DryRunStop into a script error, this keeps the reason.
   const std::optional<std::string>& stop_reason() const { return stop_reason_; }
-  // After the session was reset (runner/migrate.cpp reset_session): the SET LOCAL limits again, for the version
-  // row and after_migration.
+  // After the session was reset (runner/migrate.cpp reset_session): the SET LOCAL limits again, for the
+  // version row and after_migration.
   void reapply_timeouts() {
     if (conn_.in_transaction() && !conn_.offline()) apply_timeouts(true);
   }

@@ -18,8 +18,11 @@ void TextReport::on_step_start(const graph::Step& step) {
 
 void TextReport::on_step_end(const graph::Step& step, std::chrono::nanoseconds duration) {
   if (style_ == Style::Offline) return;
-  report_step_end(step, std::chrono::duration_cast<std::chrono::milliseconds>(duration), style_ == Style::DryRun);
+  report_step_end(step, std::chrono::duration_cast<std::chrono::milliseconds>(duration),
+                  style_ == Style::DryRun);
 }
 
-void TextReport::on_failure(const graph::Step& step, const Failure& failure) { report_step_failed(step, failure); }
+void TextReport::on_failure(const graph::Step& step, const Failure& failure) {
+  report_step_failed(step, failure);
+}
 }  // namespace luamig::runner

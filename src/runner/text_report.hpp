@@ -1,7 +1,7 @@
 #pragma once
-// The step events a run reports (runner/report.hpp), as a StepObserver: "Running upgrade a -> b, message" before
-// the step runs and "  done in 14 ms" after it (a dry run: "    -- b (14 ms)"), or JSON events with --json; --sql
-// writes "-- Running upgrade ..." into the script before the step's SQL instead.
+// The step events a run reports (runner/report.hpp), as a StepObserver: "Running upgrade a -> b, message"
+// before the step runs and "  done in 14 ms" after it (a dry run: "    -- b (14 ms)"), or JSON events with
+// --json; --sql writes "-- Running upgrade ..." into the script before the step's SQL instead.
 #include "runner/observer.hpp"
 
 namespace luamig::runner {

@@ -12,6 +12,26 @@ Failure failure_of(const std::exception& error) {
   return f;
 }
 
+namespace {
+struct KindStatus {
+  FailureKind kind;
+  int status;
+};
+constexpr KindStatus kExitStatus[] = {
+    {FailureKind::Usage, 2},     {FailureKind::Config, 2},    {FailureKind::Graph, 2},
+    {FailureKind::Refused, 2},   {FailureKind::Migration, 1}, {FailureKind::Sql, 1},
+    {FailureKind::Script, 1},    {FailureKind::Hook, 1},      {FailureKind::Internal, 1},
+    {FailureKind::Stopped, 128},
+};
+}  // namespace
+
+int exit_status(const Failure& failure) {
+  for (const auto& e : kExitStatus)
+    if (e.kind == failure.kind)
+      return failure.kind == FailureKind::Stopped ? e.status + failure.signal : e.status;
+  return 1;
+}
+
 std::string failure_text(const Failure& failure) {
   if (!failure.report.empty()) return failure.report;
   return "ERROR: " + failure.message;

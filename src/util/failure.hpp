@@ -1,8 +1,8 @@
 #pragma once
 // One value for every failure luamig tells a user about: what kind it is (which decides the exit status, see
-// main.cpp), the message, where it happened (file:line, hook), the statement and the database's view of it,
-// the Lua traceback and what became of the work. Every luamig::Error carries one (util/error.hpp); code that
-// needs the details of a failure reads this value instead of asking which exception class it was.
+// exit_status()), the message, where it happened (file:line, hook), the statement and the database's view of
+// it, the Lua traceback and what became of the work. Every luamig::Error carries one (util/error.hpp); code
+// that needs the details of a failure reads this value instead of asking which exception class it was.
 #include <exception>
 #include <optional>
 #include <string>
@@ -41,6 +41,12 @@ struct Failure {
 // The failure an exception carries: a luamig::Error's own value; any other exception becomes an Internal
 // failure with its what() as message.
 Failure failure_of(const std::exception& error);
+
+// The exit status of a command that ended with `failure`: the one table from kinds to statuses (used by main
+// and by --json's summary). Usage, Config, Graph, Refused: 2. Migration, Sql, Script, Hook, Internal: 1.
+// Stopped: 128
+// + the signal, as a shell reports it.
+int exit_status(const Failure& failure);
 
 // What main prints for it: `report` when set, otherwise "ERROR: <message>".
 std::string failure_text(const Failure& failure);

@@ -116,6 +116,7 @@ class RecordingConnection : public db::Connection {
     };
     return std::make_unique<Empty>();
   }
+  std::string target() const override { return "postgresql://recording@test/db"; }
   bool is_open() const override { return state_->open; }
   void cancel() noexcept override {}
   std::unique_ptr<db::MigrationLock> acquire_migration_lock(const db::LockRequest&) override {
