@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "commands/commands.hpp"
+#include "commands/lint.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
@@ -125,6 +126,14 @@ int run(int argc, char** argv) {
   auto* env_list =
       env->add_subcommand("list", "List the environments of luamig.lua, the selected one marked");
 
+  commands::LintFlags lint_flags;
+  auto* lint = app.add_subcommand("lint", "Check revisions for operations that lock or break production");
+  lint->add_option("range", lint_flags.range, "Revisions A:B (default: not applied yet; offline: all)");
+  lint->add_flag("--all", lint_flags.all, "Lint every revision, applied or not");
+  lint->add_flag("--json", lint_flags.json, "Print the findings as JSON");
+  lint->add_flag("--rules", lint_flags.rules, "List the rules with examples");
+  lint->add_option("--fail-on", lint_flags.fail_on, "Exit 1 on a finding of this severity or worse: warning|error");
+
   auto args = protect_relative_targets(argc, argv);
   std::reverse(args.begin(), args.end());   // CLI11 parses a reversed vector
   try {
@@ -161,6 +170,7 @@ int run(int argc, char** argv) {
   else if (*stamp) commands::stamp(g, revs, purge);
   else if (*config_cmd || *env_show) commands::show_config(g);
   else if (*env_list) commands::list_environments(g);
+  else if (*lint) return commands::lint(g, lint_flags);
   else if (*check)
     return commands::check(g, check_wait.empty() ? std::nullopt
                                                  : std::optional(parse_duration(check_wait, "check --wait")));

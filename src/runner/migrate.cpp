@@ -389,8 +389,9 @@ class Run {
   void connect_offline() {
     std::string dialect = "postgresql";
     if (!config::resolve_url(project_.opts, project_.cfg).empty()) dialect = project_.database_url().dialect;
-    conn_ = db::script_writer(dialect::make(dialect), [](const std::string& statement) {
-      out::data(statement + "\n");
+    conn_ = db::script_writer(dialect::make(dialect), [this](const std::string& statement) {
+      if (options_.script_sink) options_.script_sink(statement);
+      else out::data(statement + "\n");
     });
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);
@@ -772,7 +773,7 @@ class Run {
 
   // The step line: a dry run shows it before the statements and the duration after; --sql writes a comment.
   void announce(const graph::Step& step) {
-    if (options_.sql) out::data(fmt::format("-- {}\n", step_description(step)));
+    if (options_.sql && !options_.script_sink) out::data(fmt::format("-- {}\n", step_description(step)));
     if (options_.dry_run) out::line(step_description(step));
   }
   void finished(const graph::Step& step, Clock::time_point started) {

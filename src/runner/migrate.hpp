@@ -22,6 +22,8 @@ struct MigrateOptions {
   // Called after each step's upgrade()/downgrade() returned, with its recorded plan (ops, their SQL,
   // file:line), online and with `sql` alike. Unset (the default): the plan is never copied out of Lua.
   std::function<void(const graph::Step&, const luahost::Plan&)> on_plan;
+  // With `sql`: where the script's lines go instead of stdout (the linter reads plans and discards the script).
+  std::function<void(const std::string&)> script_sink;
 };
 
 // Runs the planned steps with the environment's hooks (runner/hooks.hpp) and timeouts. Prints which environment
