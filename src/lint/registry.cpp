@@ -40,7 +40,7 @@ const std::vector<RuleInfo>& rules() {
        "backfill; revision 3: NOT NULL via a validated CHECK"},
       {"changing-column-type", S::error, "ALTER COLUMN ... TYPE that rewrites the table",
        "rewrites the table and rebuilds its indexes under ACCESS EXCLUSIVE: reads and writes wait",
-       "op.alter_column(\"users\", \"age\", { type_ = \"bigint\", existing_type = \"integer\" })",
+       "op.alter_column(\"users\", \"age\", { type = \"bigint\", existing_type = \"integer\" })",
        "-- expand/backfill/contract: add the new column, backfill in batches, switch readers, drop the old one"},
       {"setting-not-nullable-field", S::error,
        "SET NOT NULL on an existing table without a validated CHECK (col IS NOT NULL) from an earlier revision",

@@ -78,6 +78,16 @@ std::string type_from_json(const Json& t) {
   return g;
 }
 
+// A column spec without options is exported as a list { name, type }: make it an object.
+Json column_object(const Json& c) {
+  if (!c.is_array()) return c;
+  Json o;
+  o.type = Json::Type::object;
+  if (!c.items.empty()) o.fields["name"] = c.items[0];
+  if (c.items.size() > 1) o.fields["type"] = c.items[1];
+  return o;
+}
+
 const std::set<std::string>& volatile_functions() {
   static const std::set<std::string> fns = {
       "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4", "clock_timestamp",
@@ -319,8 +329,10 @@ class Linter {
     if (k == "create_table") {
       schema_.create_table(t, index_);
       try {
-        for (const auto& c : parse_json(r.get("columns", "[]")).items)
-          schema_.set_column_type(t, c["name"].str(), type_from_json(c["type"]));
+        for (const auto& c : parse_json(r.get("columns", "[]")).items) {
+          Json spec = column_object(c);
+          schema_.set_column_type(t, spec["name"].str(), type_from_json(spec["type"]));
+        }
       } catch (const std::exception&) {
       }
     } else if (k == "create_index") {
@@ -466,7 +478,7 @@ class Linter {
   void add_column(const Item& it, const std::string& t, bool existing) {
     Json c;
     try {
-      c = parse_json(it.rec.get("column", "{}"));
+      c = column_object(parse_json(it.rec.get("column", "{}")));
     } catch (const std::exception&) {
       return;
     }
@@ -571,14 +583,14 @@ class Linter {
               fmt::format("ALTER COLUMN \"{}\".\"{}\" TYPE {}: the old type is not known, so whether it rewrites "
                           "cannot be told (give existing_type)",
                           t, col, to),
-              fmt::format("op.alter_column({}, {}, {{ type_ = {}, existing_type = \"<the current type>\" }})",
+              fmt::format("op.alter_column({}, {}, {{ type = {}, existing_type = \"<the current type>\" }})",
                           lua_quote(t), lua_quote(col), lua_quote(to)),
               t, col, Severity::warning);
         else if (change == TypeChange::safe_if_utc && !utc)
           add(it, "changing-column-type",
               fmt::format("ALTER COLUMN \"{}\".\"{}\" TYPE {} -> {} rewrites unless the session TimeZone is UTC", t,
                           col, from, to),
-              fmt::format("op.execute(\"SET LOCAL TimeZone = 'UTC'\")\nop.alter_column({}, {}, {{ type_ = {} }})",
+              fmt::format("op.execute(\"SET LOCAL TimeZone = 'UTC'\")\nop.alter_column({}, {}, {{ type = {} }})",
                           lua_quote(t), lua_quote(col), lua_quote(to)),
               t, col);
       }

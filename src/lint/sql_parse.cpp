@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <regex>
 
 #include "lint/json.hpp"
@@ -62,6 +63,11 @@ std::string type_text(const Json& tn) {
     std::string s = n["String"]["sval"].str();
     if (s != "pg_catalog") names.push_back(s);
   }
+  static const std::map<std::string, std::string> familiar = {
+      {"int4", "integer"}, {"int8", "bigint"}, {"int2", "smallint"}, {"bool", "boolean"},
+      {"float8", "double precision"}, {"float4", "real"}, {"bpchar", "char"}};
+  if (names.size() == 1)
+    if (auto it = familiar.find(names[0]); it != familiar.end()) names[0] = it->second;
   std::string out;
   for (size_t i = 0; i < names.size(); ++i) out += (i ? "." : "") + names[i];
   if (!tn["typmods"].items.empty()) {
