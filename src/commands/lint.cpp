@@ -1,10 +1,11 @@
-// `luamig lint`: the rules of lint/ over the revisions' recorded plans. Offline (no URL): every revision, or a
-// range. With a PostgreSQL URL: the revisions not applied yet, with table sizes from pg_class.reltuples.
+// `luamig lint`: the rules of lint/ over the revisions' recorded plans. Offline (no URL): every revision, or
+// a range. With a PostgreSQL URL: the revisions not applied yet, with table sizes from pg_class.reltuples.
 #include "commands/lint.hpp"
 
 #include <fmt/format.h>
 
 #include "db/connection.hpp"
+#include "graph/target.hpp"
 #include "lint/collect.hpp"
 #include "lint/report.hpp"
 #include "runner/session.hpp"
@@ -40,7 +41,9 @@ struct Outcome {
   size_t linted = 0;
 };
 
-Outcome run_lint(runner::Project& project, const std::string& range, bool all, const lint::Options& options) {
+// `upgrade_target`: only the revisions an upgrade to it would apply (lint_on_upgrade).
+Outcome run_lint(runner::Project& project, const std::string& range, bool all, const lint::Options& options,
+                 const std::string& upgrade_target = "") {
   const auto& map = project.load_graph();
   auto revisions = lint::collect_revisions(project);
   lint::Context context;
@@ -50,6 +53,11 @@ Outcome run_lint(runner::Project& project, const std::string& range, bool all, c
     auto conn = runner::connect(project);
     auto facts = lint::read_database(*conn, project, context);
     if (!all && range.empty()) lint::select_unapplied(revisions, map, facts.heads);
+    if (!upgrade_target.empty()) {
+      auto targets = graph::resolve_target(map, upgrade_target, {facts.heads.begin(), facts.heads.end()});
+      auto wanted = map.ancestors_inclusive({targets.begin(), targets.end()});
+      for (auto& r : revisions) r.report = r.report && wanted.count(r.id);
+    }
   }
   lint::select_range(revisions, map, range);
   Outcome out;
@@ -81,17 +89,19 @@ int lint(const config::GlobalOptions& opts, const LintFlags& flags) {
   return 0;
 }
 
-void lint_before_upgrade(runner::Project& project) {
-  if (!project.cfg.settings.boolean("lint_on_upgrade")) return;
+void lint_before_upgrade(runner::Project& project, const std::string& target) {
+  // The rules are PostgreSQL's; a SQLite database is not checked.
+  if (!project.cfg.settings.boolean("lint_on_upgrade") || !online(project)) return;
   auto options = lint_options(project);
   options.only = lint::Severity::error;
-  auto outcome = run_lint(project, "", false, options);
+  auto outcome = run_lint(project, "", false, options, target);
   size_t errors = 0;
   for (const auto& f : outcome.findings) errors += f.silenced.empty() ? 1 : 0;
   if (errors == 0) return;
-  out::error(lint::format_text(outcome.findings, outcome.linted) +
-             "upgrade stopped by lint_on_upgrade before any revision ran: nothing was changed. Fix the revisions, "
-             "silence a finding with `-- luamig: allow <rule> <reason>`, or set lint_on_upgrade = false.");
+  out::error(
+      lint::format_text(outcome.findings, outcome.linted) +
+      "upgrade stopped by lint_on_upgrade before any revision ran: nothing was changed. Fix the revisions, "
+      "silence a finding with `-- luamig: allow <rule> <reason>`, or set lint_on_upgrade = false.");
   throw RunError("", 1);
 }
 }  // namespace luamig::commands

@@ -9,7 +9,7 @@ void run(const config::GlobalOptions& opts, graph::Direction direction, const st
          const MigrateFlags& flags) {
   if (flags.sql && flags.dry_run) throw UsageError("--sql and --dry-run exclude each other");
   auto project = runner::Project::open(opts);
-  if (direction == graph::Direction::Up && !flags.sql) lint_before_upgrade(project);
+  if (direction == graph::Direction::Up && !flags.sql) lint_before_upgrade(project, target);
   runner::MigrateOptions options;
   options.direction = direction;
   options.target = target;

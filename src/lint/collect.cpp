@@ -53,12 +53,13 @@ DatabaseFacts read_database(db::Connection& conn, const runner::Project& project
   for (const auto& row : conn.fetch("SELECT current_setting('server_version_num')")) {
     if (!row.empty() && row[0]) context.server_version = std::atoi(row[0]->c_str());
   }
-  for (const auto& row : conn.fetch("SELECT n.nspname, c.relname, c.reltuples::bigint FROM pg_class c JOIN "
-                                    "pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND "
-                                    "n.nspname NOT IN ('pg_catalog', 'information_schema')")) {
+  for (const auto& row :
+       conn.fetch("SELECT n.nspname, c.relname, c.reltuples::bigint FROM pg_class c JOIN "
+                  "pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND "
+                  "n.nspname NOT IN ('pg_catalog', 'information_schema')")) {
     if (row.size() < 3 || !row[0] || !row[1]) continue;
     double rows = row[2] ? std::atof(row[2]->c_str()) : 0;
-    if (rows < 0) rows = 0;   // -1: never analyzed
+    if (rows < 0) rows = 0;  // -1: never analyzed
     context.table_rows[*row[1]] = std::max(context.table_rows[*row[1]], rows);
     context.table_rows[*row[0] + "." + *row[1]] = rows;
     context.existing_tables.insert(*row[1]);
@@ -66,7 +67,8 @@ DatabaseFacts read_database(db::Connection& conn, const runner::Project& project
   return facts;
 }
 
-void select_range(std::vector<RevisionInput>& revisions, const graph::RevisionMap& map, const std::string& range) {
+void select_range(std::vector<RevisionInput>& revisions, const graph::RevisionMap& map,
+                  const std::string& range) {
   if (range.empty()) return;
   auto colon = range.find(':');
   std::string from = colon == std::string::npos ? "" : range.substr(0, colon);

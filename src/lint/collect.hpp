@@ -23,7 +23,8 @@ struct DatabaseFacts {
 DatabaseFacts read_database(db::Connection& conn, const runner::Project& project, Context& context);
 
 // Marks `report` on the revisions in `range` ("A:B", "base:B", "A:" or one id; "" = all).
-void select_range(std::vector<RevisionInput>& revisions, const graph::RevisionMap& map, const std::string& range);
+void select_range(std::vector<RevisionInput>& revisions, const graph::RevisionMap& map,
+                  const std::string& range);
 // Marks `report` on the revisions not applied to a database at `current` heads.
 void select_unapplied(std::vector<RevisionInput>& revisions, const graph::RevisionMap& map,
                       const std::vector<std::string>& current);

@@ -30,17 +30,17 @@ struct RevisionInput {
 struct Context {
   // Rows per table (pg_class.reltuples, with --url), by name and by "schema.name". Absent: unknown.
   std::map<std::string, double> table_rows;
-  std::set<std::string> existing_tables;   // tables the database holds now (with --url)
-  int server_version = 150000;             // server_version_num (with --url); below 110000 every default rewrites
-  bool lock_timeout_configured = false;    // luamig.lua sets lock_timeout for the environment
-  std::vector<std::string> heads;          // the graph's heads (more than one: multiple-heads)
+  std::set<std::string> existing_tables;  // tables the database holds now (with --url)
+  int server_version = 150000;  // server_version_num (with --url); below 110000 every default rewrites
+  bool lock_timeout_configured = false;  // luamig.lua sets lock_timeout for the environment
+  std::vector<std::string> heads;        // the graph's heads (more than one: multiple-heads)
 };
 
 struct Options {
-  std::set<std::string> disable;                 // rule ids never reported
-  std::map<std::string, Severity> severity;      // rule id -> severity
-  double large_table_rows = 100000;              // from this many rows a table is large: warnings become errors
-  std::optional<Severity> only;                  // report only findings at this severity or above
+  std::set<std::string> disable;             // rule ids never reported
+  std::map<std::string, Severity> severity;  // rule id -> severity
+  double large_table_rows = 100000;          // from this many rows a table is large: warnings become errors
+  std::optional<Severity> only;              // report only findings at this severity or above
 };
 
 // Lints the revisions, in order (parents before children). Findings are in revision order, then line order;

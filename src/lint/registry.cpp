@@ -19,20 +19,24 @@ const std::vector<RuleInfo>& rules() {
        "op.create_index(\"ix_users_email\", \"users\", { \"email\" })",
        "op.autocommit_block(function()\n  op.create_index(\"ix_users_email\", \"users\", { \"email\" }, "
        "{ concurrently = true })\nend)"},
-      {"concurrently-in-transaction", S::error, "CREATE/DROP INDEX CONCURRENTLY inside the revision's transaction",
+      {"concurrently-in-transaction", S::error,
+       "CREATE/DROP INDEX CONCURRENTLY inside the revision's transaction",
        "fails at once: CONCURRENTLY cannot run inside a transaction block (SQLSTATE 25001)",
        "op.create_index(\"ix_users_email\", \"users\", { \"email\" }, { concurrently = true })",
        "op.autocommit_block(function()\n  op.create_index(\"ix_users_email\", \"users\", { \"email\" }, "
        "{ concurrently = true })\nend)"},
       {"drop-index-not-concurrently", S::warning, "DROP INDEX without CONCURRENTLY",
-       "ACCESS EXCLUSIVE lock on the index's table while the index is dropped", "op.drop_index(\"ix_users_email\")",
+       "ACCESS EXCLUSIVE lock on the index's table while the index is dropped",
+       "op.drop_index(\"ix_users_email\")",
        "op.autocommit_block(function()\n  op.drop_index(\"ix_users_email\", { concurrently = true })\nend)"},
-      {"adding-not-nullable-field", S::error, "ADD COLUMN ... NOT NULL without a default on an existing table",
+      {"adding-not-nullable-field", S::error,
+       "ADD COLUMN ... NOT NULL without a default on an existing table",
        "fails on a table with rows (SQLSTATE 23502: column contains null values)",
        "op.add_column(\"users\", { \"age\", \"integer\", nullable = false })",
        "op.add_column(\"users\", { \"age\", \"integer\", nullable = false, server_default = \"0\" })"},
       {"adding-volatile-default", S::warning,
-       "ADD COLUMN with a volatile default (random(), gen_random_uuid(), clock_timestamp(), serial, identity, "
+       "ADD COLUMN with a volatile default (random(), gen_random_uuid(), clock_timestamp(), serial, "
+       "identity, "
        "stored generated column), or any default before PostgreSQL 11",
        "rewrites the whole table under ACCESS EXCLUSIVE: reads and writes wait until it is done",
        "op.add_column(\"users\", { \"token\", \"uuid\", server_default = op.text(\"gen_random_uuid()\") })",
@@ -41,12 +45,15 @@ const std::vector<RuleInfo>& rules() {
       {"changing-column-type", S::error, "ALTER COLUMN ... TYPE that rewrites the table",
        "rewrites the table and rebuilds its indexes under ACCESS EXCLUSIVE: reads and writes wait",
        "op.alter_column(\"users\", \"age\", { type = \"bigint\", existing_type = \"integer\" })",
-       "-- expand/backfill/contract: add the new column, backfill in batches, switch readers, drop the old one"},
+       "-- expand/backfill/contract: add the new column, backfill in batches, switch readers, drop the old "
+       "one"},
       {"setting-not-nullable-field", S::error,
-       "SET NOT NULL on an existing table without a validated CHECK (col IS NOT NULL) from an earlier revision",
+       "SET NOT NULL on an existing table without a validated CHECK (col IS NOT NULL) from an earlier "
+       "revision",
        "scans the whole table under ACCESS EXCLUSIVE: reads and writes wait",
        "op.alter_column(\"users\", \"email\", { nullable = false })",
-       "-- revision 1: op.create_check_constraint(\"users_email_not_null\", \"users\", \"email IS NOT NULL\", "
+       "-- revision 1: op.create_check_constraint(\"users_email_not_null\", \"users\", \"email IS NOT "
+       "NULL\", "
        "{ not_valid = true })\n-- revision 2: VALIDATE CONSTRAINT; revision 3: SET NOT NULL, drop the check"},
       {"adding-foreign-key-constraint", S::error, "ADD FOREIGN KEY without NOT VALID on an existing table",
        "SHARE ROW EXCLUSIVE on both tables while every row is checked: writes to both wait",
@@ -64,7 +71,8 @@ const std::vector<RuleInfo>& rules() {
        "builds the unique index under ACCESS EXCLUSIVE: reads and writes wait for the whole build",
        "op.create_unique_constraint(\"uq_users_email\", \"users\", { \"email\" })",
        "op.autocommit_block(function()\n  op.create_index(\"uq_users_email\", \"users\", { \"email\" }, "
-       "{ unique = true, concurrently = true })\nend)\nop.execute(\"ALTER TABLE users ADD CONSTRAINT uq_users_email "
+       "{ unique = true, concurrently = true })\nend)\nop.execute(\"ALTER TABLE users ADD CONSTRAINT "
+       "uq_users_email "
        "UNIQUE USING INDEX uq_users_email\")"},
       {"renaming-column", S::warning, "RENAME COLUMN on an existing table",
        "breaks the running application, which still uses the old name, until the next deploy",
@@ -83,20 +91,26 @@ const std::vector<RuleInfo>& rules() {
        "-- deploy code that no longer uses the table first, then drop it in a later revision"},
       {"mixed-autocommit-ddl", S::warning,
        "autocommit work (transactional = false, op.autocommit_block) mixed with other DDL in one revision",
-       "a failure half-way leaves the committed part behind with the version table not updated; rerunning fails",
-       "transactional = false\nfunction upgrade()\n  op.add_column(...)\n  op.create_index(..., { concurrently = "
+       "a failure half-way leaves the committed part behind with the version table not updated; rerunning "
+       "fails",
+       "transactional = false\nfunction upgrade()\n  op.add_column(...)\n  op.create_index(..., { "
+       "concurrently = "
        "true })\nend",
        "-- one revision for the transactional DDL, another with only the autocommit_block"},
-      {"ddl-with-backfill", S::warning, "DDL and a backfill (UPDATE/DELETE/INSERT ... SELECT) in one transaction",
-       "the DDL's ACCESS EXCLUSIVE lock is held until the backfill commits: reads and writes wait for all of it",
+      {"ddl-with-backfill", S::warning,
+       "DDL and a backfill (UPDATE/DELETE/INSERT ... SELECT) in one transaction",
+       "the DDL's ACCESS EXCLUSIVE lock is held until the backfill commits: reads and writes wait for all of "
+       "it",
        "op.add_column(\"users\", { \"domain\", \"text\" })\nop.execute(\"UPDATE users SET domain = "
        "split_part(email, '@', 2)\")",
-       "-- revision 1: the DDL; revision 2 (transactional = false): the backfill in batches with luamig.backfill"},
+       "-- revision 1: the DDL; revision 2 (transactional = false): the backfill in batches with "
+       "luamig.backfill"},
       {"require-lock-timeout", S::warning,
        "a revision that takes ACCESS EXCLUSIVE on an existing table with no lock_timeout in force",
        "waiting for the lock queues every later query on the table behind it: an outage while it waits",
        "op.add_column(\"users\", { \"age\", \"integer\" })",
-       "-- luamig.lua: lock_timeout = \"5s\" (with lock_retries), or first in upgrade():\nop.execute(\"SET LOCAL "
+       "-- luamig.lua: lock_timeout = \"5s\" (with lock_retries), or first in upgrade():\nop.execute(\"SET "
+       "LOCAL "
        "lock_timeout = '5s'\")"},
       {"revision-id-too-long", S::error, "a revision id over 32 characters",
        "does not fit Alembic's version_num varchar(32): the version table update fails",
@@ -105,8 +119,8 @@ const std::vector<RuleInfo>& rules() {
        "`upgrade head` refuses to run; deploys stop", "-- two revisions with the same down_revision",
        "luamig merge heads -m \"merge\""},
       {"missing-downgrade", S::warning, "downgrade() missing or empty in a revision with DDL",
-       "the revision cannot be rolled back: `downgrade` does nothing or fails",
-       "function downgrade() end", "function downgrade()\n  op.drop_column(\"users\", \"age\")\nend"},
+       "the revision cannot be rolled back: `downgrade` does nothing or fails", "function downgrade() end",
+       "function downgrade()\n  op.drop_column(\"users\", \"age\")\nend"},
       {"sql-syntax-error", S::error, "SQL in op.execute that PostgreSQL's parser rejects",
        "the revision fails when it runs", "op.execute(\"ALTER TABLE users ADD COLUMN\")",
        "op.execute(\"ALTER TABLE users ADD COLUMN age integer\")"},

@@ -21,9 +21,12 @@ struct Counts {
 Counts count(const std::vector<Finding>& findings) {
   Counts c;
   for (const auto& f : findings) {
-    if (!f.silenced.empty()) ++c.silenced;
-    else if (f.severity == Severity::error) ++c.errors;
-    else ++c.warnings;
+    if (!f.silenced.empty())
+      ++c.silenced;
+    else if (f.severity == Severity::error)
+      ++c.errors;
+    else
+      ++c.warnings;
   }
   return c;
 }
@@ -33,7 +36,8 @@ std::string format_text(const std::vector<Finding>& findings, size_t revisions_l
   std::string out;
   for (const auto& f : findings) {
     if (!f.silenced.empty()) continue;
-    std::string where = f.file.empty() ? "" : (f.line ? fmt::format("{}:{}: ", f.file, f.line) : f.file + ": ");
+    std::string where =
+        f.file.empty() ? "" : (f.line ? fmt::format("{}:{}: ", f.file, f.line) : f.file + ": ");
     out += fmt::format("{}{} [{}] {}\n", where, severity_name(f.severity), f.rule, f.message);
     if (!f.revision.empty()) out += fmt::format("  revision: {}\n", f.revision);
     out += fmt::format("  effect: {}\n", f.effect);
@@ -56,24 +60,27 @@ std::string format_json(const std::vector<Finding>& findings, size_t revisions_l
     first = false;
     out += fmt::format(
         "{{\"rule\": {}, \"severity\": {}, \"revision\": {}, \"file\": {}, \"line\": {}, \"message\": {}, "
-        "\"effect\": {}, \"statement\": {}, \"alternative\": {}, \"table\": {}, \"column\": {}, \"source\": {}, "
+        "\"effect\": {}, \"statement\": {}, \"alternative\": {}, \"table\": {}, \"column\": {}, \"source\": "
+        "{}, "
         "\"silenced\": {}}}",
-        json_quote(f.rule), json_quote(severity_name(f.severity)), json_quote(f.revision), json_quote(f.file), f.line,
-        json_quote(f.message), json_quote(f.effect), json_quote(f.statement), json_quote(f.alternative),
-        json_quote(f.table), json_quote(f.column), json_quote(f.from_sql ? "sql" : "op"),
-        f.silenced.empty() ? "null" : json_quote(f.silenced));
+        json_quote(f.rule), json_quote(severity_name(f.severity)), json_quote(f.revision), json_quote(f.file),
+        f.line, json_quote(f.message), json_quote(f.effect), json_quote(f.statement),
+        json_quote(f.alternative), json_quote(f.table), json_quote(f.column),
+        json_quote(f.from_sql ? "sql" : "op"), f.silenced.empty() ? "null" : json_quote(f.silenced));
   }
   auto c = count(findings);
-  out += fmt::format("{}],\n \"summary\": {{\"revisions\": {}, \"errors\": {}, \"warnings\": {}, \"silenced\": {}}}}}\n",
-                     first ? "" : "\n", revisions_linted, c.errors, c.warnings, c.silenced);
+  out += fmt::format(
+      "{}],\n \"summary\": {{\"revisions\": {}, \"errors\": {}, \"warnings\": {}, \"silenced\": {}}}}}\n",
+      first ? "" : "\n", revisions_linted, c.errors, c.warnings, c.silenced);
   return out;
 }
 
 std::string format_rules() {
   std::string out;
   for (const auto& r : rules()) {
-    out += fmt::format("{} ({})\n  {}\n  effect: {}\n  example:\n{}\n  safe:\n{}\n\n", r.id, severity_name(r.severity),
-                       r.summary, r.effect, indent(r.bad, "    "), indent(r.good, "    "));
+    out += fmt::format("{} ({})\n  {}\n  effect: {}\n  example:\n{}\n  safe:\n{}\n\n", r.id,
+                       severity_name(r.severity), r.summary, r.effect, indent(r.bad, "    "),
+                       indent(r.good, "    "));
   }
   return out;
 }

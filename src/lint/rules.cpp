@@ -1,5 +1,5 @@
-// The rules: one walk over each revision's plan (op records, and the records parsed from its raw SQL), with the
-// schema knowledge of the revisions before it.
+// The rules: one walk over each revision's plan (op records, and the records parsed from its raw SQL), with
+// the schema knowledge of the revisions before it.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -23,10 +23,10 @@ using luahost::OpRecord;
 struct Item {
   OpRecord rec;
   bool from_sql = false;
-  bool in_autocommit = false;   // inside op.autocommit_block
+  bool in_autocommit = false;  // inside op.autocommit_block
   std::string file;
-  int line = 0;                 // the statement's line (the op call's for op records)
-  int call_line = 0;            // the op call's line
+  int line = 0;       // the statement's line (the op call's for op records)
+  int call_line = 0;  // the op call's line
   std::string statement;
 };
 
@@ -89,10 +89,21 @@ Json column_object(const Json& c) {
 }
 
 const std::set<std::string>& volatile_functions() {
-  static const std::set<std::string> fns = {
-      "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4", "clock_timestamp",
-      "timeofday", "nextval", "txid_current", "statement_timestamp", "setseed", "random_normal", "gen_random_bytes",
-      "uuidv4", "uuidv7"};
+  static const std::set<std::string> fns = {"random",
+                                            "gen_random_uuid",
+                                            "uuid_generate_v1",
+                                            "uuid_generate_v1mc",
+                                            "uuid_generate_v4",
+                                            "clock_timestamp",
+                                            "timeofday",
+                                            "nextval",
+                                            "txid_current",
+                                            "statement_timestamp",
+                                            "setseed",
+                                            "random_normal",
+                                            "gen_random_bytes",
+                                            "uuidv4",
+                                            "uuidv7"};
   return fns;
 }
 
@@ -145,8 +156,9 @@ class Linter {
           warned_lock = true;
           add(it, "require-lock-timeout",
               fmt::format("{} takes a lock on \"{}\" with no lock_timeout in force", describe(k), table),
-              fmt::format("-- luamig.lua (for this environment): lock_timeout = \"5s\", lock_retries = 3\n"
-                          "-- or as the first line of upgrade():\nop.execute(\"SET LOCAL lock_timeout = '5s'\")"),
+              fmt::format(
+                  "-- luamig.lua (for this environment): lock_timeout = \"5s\", lock_retries = 3\n"
+                  "-- or as the first line of upgrade():\nop.execute(\"SET LOCAL lock_timeout = '5s'\")"),
               table);
         }
       }
@@ -163,9 +175,10 @@ class Linter {
       add(b, "ddl-with-backfill",
           fmt::format("{} of \"{}\" runs in the same transaction as {} (line {})", b.rec.get("verb"), t,
                       describe(first_exclusive->rec.kind), first_exclusive->line),
-          fmt::format("-- revision 1: the schema change only\n-- revision 2, its own file:\ntransactional = false\n"
-                      "function upgrade()\n  op.execute({})  -- or luamig.backfill(...) in batches\nend",
-                      lua_quote(b.statement.empty() ? "UPDATE " + t + " SET ..." : b.statement)),
+          fmt::format(
+              "-- revision 1: the schema change only\n-- revision 2, its own file:\ntransactional = false\n"
+              "function upgrade()\n  op.execute({})  -- or luamig.backfill(...) in batches\nend",
+              lua_quote(b.statement.empty() ? "UPDATE " + t + " SET ..." : b.statement)),
           t);
     }
     if (autocommit && first_other_ddl) {
@@ -184,7 +197,9 @@ class Linter {
       add(at, "missing-downgrade",
           fmt::format("revision {} changes the schema but its downgrade() {}", rev.id,
                       rev.has_downgrade ? "is empty" : "is missing"),
-          "function downgrade()\n  -- undo upgrade() in reverse order (op.drop_column, op.drop_index, ...)\nend", "");
+          "function downgrade()\n  -- undo upgrade() in reverse order (op.drop_column, op.drop_index, "
+          "...)\nend",
+          "");
     }
     if (rev.id.size() > 32) {
       Item at;
@@ -200,18 +215,39 @@ class Linter {
 
  private:
   static bool is_ddl(const std::string& k) {
-    static const std::set<std::string> kinds = {
-        "create_table", "drop_table", "rename_table", "add_column", "drop_column", "alter_column", "rename_column",
-        "create_index", "drop_index", "create_primary_key", "create_unique_constraint", "create_foreign_key",
-        "create_check_constraint", "create_exclusion_constraint", "drop_constraint", "alter_table_other",
-        "validate_constraint"};
+    static const std::set<std::string> kinds = {"create_table",
+                                                "drop_table",
+                                                "rename_table",
+                                                "add_column",
+                                                "drop_column",
+                                                "alter_column",
+                                                "rename_column",
+                                                "create_index",
+                                                "drop_index",
+                                                "create_primary_key",
+                                                "create_unique_constraint",
+                                                "create_foreign_key",
+                                                "create_check_constraint",
+                                                "create_exclusion_constraint",
+                                                "drop_constraint",
+                                                "alter_table_other",
+                                                "validate_constraint"};
     return kinds.count(k) != 0;
   }
   static bool takes_exclusive(const OpRecord& r) {
-    static const std::set<std::string> kinds = {
-        "drop_table", "rename_table", "add_column", "drop_column", "alter_column", "rename_column",
-        "create_primary_key", "create_unique_constraint", "create_foreign_key", "create_check_constraint",
-        "create_exclusion_constraint", "drop_constraint", "alter_table_other"};
+    static const std::set<std::string> kinds = {"drop_table",
+                                                "rename_table",
+                                                "add_column",
+                                                "drop_column",
+                                                "alter_column",
+                                                "rename_column",
+                                                "create_primary_key",
+                                                "create_unique_constraint",
+                                                "create_foreign_key",
+                                                "create_check_constraint",
+                                                "create_exclusion_constraint",
+                                                "drop_constraint",
+                                                "alter_table_other"};
     return kinds.count(r.kind) != 0;
   }
   static std::string describe(const std::string& k) {
@@ -299,14 +335,17 @@ class Linter {
     return it == ctx_.table_rows.end() ? -1 : it->second;
   }
 
-  void add(const Item& it, const char* rule, std::string message, std::string alternative, const std::string& table,
-           const std::string& column = "", std::optional<Severity> severity = std::nullopt) {
+  void add(const Item& it, const char* rule, std::string message, std::string alternative,
+           const std::string& table, const std::string& column = "",
+           std::optional<Severity> severity = std::nullopt) {
     const RuleInfo* info = find_rule(rule);
     Finding f;
     f.rule = rule;
     f.severity = severity.value_or(info->severity);
-    if (auto o = opts_.severity.find(rule); o != opts_.severity.end()) f.severity = o->second;
-    else if (!table.empty() && rows_of(table) >= opts_.large_table_rows) f.severity = Severity::error;
+    if (auto o = opts_.severity.find(rule); o != opts_.severity.end())
+      f.severity = o->second;
+    else if (!table.empty() && rows_of(table) >= opts_.large_table_rows)
+      f.severity = Severity::error;
     f.revision = rev_ ? rev_->id : "";
     f.file = it.file;
     f.line = it.line;
@@ -341,18 +380,22 @@ class Linter {
       if (truthy(r, "concurrently")) {
         if (!it.in_autocommit && rev_->transactional)
           add(it, "concurrently-in-transaction",
-              fmt::format("CREATE INDEX CONCURRENTLY {} on \"{}\" inside the revision's transaction", name, t),
-              fmt::format("op.autocommit_block(function()\n  op.create_index({}, {}, {}, {{ {}concurrently = true "
-                          "}})\nend)",
-                          lua_quote(name), lua_quote(t), cols, truthy(r, "unique") ? "unique = true, " : ""),
+              fmt::format("CREATE INDEX CONCURRENTLY {} on \"{}\" inside the revision's transaction", name,
+                          t),
+              fmt::format(
+                  "op.autocommit_block(function()\n  op.create_index({}, {}, {}, {{ {}concurrently = true "
+                  "}})\nend)",
+                  lua_quote(name), lua_quote(t), cols, truthy(r, "unique") ? "unique = true, " : ""),
               t);
       } else if (existing) {
         add(it, "create-index-not-concurrently",
-            fmt::format("CREATE {}INDEX {} on \"{}\", a table created before this revision, without CONCURRENTLY",
-                        truthy(r, "unique") ? "UNIQUE " : "", name, t),
-            fmt::format("op.autocommit_block(function()\n  op.create_index({}, {}, {}, {{ {}concurrently = true "
-                        "}})\nend)",
-                        lua_quote(name), lua_quote(t), cols, truthy(r, "unique") ? "unique = true, " : ""),
+            fmt::format(
+                "CREATE {}INDEX {} on \"{}\", a table created before this revision, without CONCURRENTLY",
+                truthy(r, "unique") ? "UNIQUE " : "", name, t),
+            fmt::format(
+                "op.autocommit_block(function()\n  op.create_index({}, {}, {}, {{ {}concurrently = true "
+                "}})\nend)",
+                lua_quote(name), lua_quote(t), cols, truthy(r, "unique") ? "unique = true, " : ""),
             t);
       }
     } else if (k == "drop_index") {
@@ -361,13 +404,15 @@ class Linter {
         if (!it.in_autocommit && rev_->transactional)
           add(it, "concurrently-in-transaction",
               fmt::format("DROP INDEX CONCURRENTLY {} inside the revision's transaction", name),
-              fmt::format("op.autocommit_block(function()\n  op.drop_index({}, {{ concurrently = true }})\nend)",
-                          lua_quote(name)),
+              fmt::format(
+                  "op.autocommit_block(function()\n  op.drop_index({}, {{ concurrently = true }})\nend)",
+                  lua_quote(name)),
               t);
       } else if (t.empty() || existing) {
         add(it, "drop-index-not-concurrently", fmt::format("DROP INDEX {} without CONCURRENTLY", name),
-            fmt::format("op.autocommit_block(function()\n  op.drop_index({}, {{ concurrently = true }})\nend)",
-                        lua_quote(name)),
+            fmt::format(
+                "op.autocommit_block(function()\n  op.drop_index({}, {{ concurrently = true }})\nend)",
+                lua_quote(name)),
             t);
       }
     } else if (k == "add_column") {
@@ -380,8 +425,10 @@ class Linter {
     } else if (k == "rename_table") {
       std::string to = r.get("new_name");
       if (existing)
-        add(it, "renaming-table", fmt::format("RENAME TABLE \"{}\" TO \"{}\" while running code uses \"{}\"", t, to, t),
-            fmt::format("-- revision 1:\nop.rename_table({0}, {1})\nop.execute(\"CREATE VIEW {2} AS SELECT * FROM {3}\")"
+        add(it, "renaming-table",
+            fmt::format("RENAME TABLE \"{}\" TO \"{}\" while running code uses \"{}\"", t, to, t),
+            fmt::format("-- revision 1:\nop.rename_table({0}, {1})\nop.execute(\"CREATE VIEW {2} AS SELECT * "
+                        "FROM {3}\")"
                         "  -- the old name keeps working\n-- deploy code that uses \"{3}\"\n-- revision 2:\n"
                         "op.execute(\"DROP VIEW {2}\")",
                         lua_quote(t), lua_quote(to), t, to),
@@ -390,28 +437,32 @@ class Linter {
     } else if (k == "drop_column") {
       std::string c = r.get("column");
       if (existing)
-        add(it, "ban-drop-column", fmt::format("DROP COLUMN \"{}\".\"{}\" while running code may still use it", t, c),
-            fmt::format("-- deploy code that no longer reads or writes {0}.{1} first (Rails: ignored_columns; "
-                        "SQLAlchemy: remove it from the model), then in a later revision:\nop.drop_column({2}, {3})",
-                        t, c, lua_quote(t), lua_quote(c)),
+        add(it, "ban-drop-column",
+            fmt::format("DROP COLUMN \"{}\".\"{}\" while running code may still use it", t, c),
+            fmt::format(
+                "-- deploy code that no longer reads or writes {0}.{1} first (Rails: ignored_columns; "
+                "SQLAlchemy: remove it from the model), then in a later revision:\nop.drop_column({2}, {3})",
+                t, c, lua_quote(t), lua_quote(c)),
             t, c);
     } else if (k == "drop_table") {
       if (existing)
         add(it, "ban-drop-table", fmt::format("DROP TABLE \"{}\" while running code may still use it", t),
-            fmt::format("-- deploy code that no longer uses {} first, then in a later revision:\nop.drop_table({})", t,
-                        lua_quote(t)),
+            fmt::format(
+                "-- deploy code that no longer uses {} first, then in a later revision:\nop.drop_table({})",
+                t, lua_quote(t)),
             t);
       schema_.drop_table(t);
     } else if (k == "create_foreign_key") {
       if (existing && !truthy(r, "not_valid")) {
         std::string name = r.get("name", "fk_" + t);
         add(it, "adding-foreign-key-constraint",
-            fmt::format("FOREIGN KEY {} on \"{}\" -> \"{}\" is validated while both tables are locked", name, t,
-                        r.get("referent")),
-            fmt::format("-- revision 1 (instant, no scan):\nop.execute(\"ALTER TABLE {0} ADD CONSTRAINT {1} FOREIGN "
-                        "KEY ({2}) REFERENCES {3} NOT VALID\")\n-- revision 2 (scans with SHARE UPDATE EXCLUSIVE: "
-                        "reads and writes go on):\nop.execute(\"ALTER TABLE {0} VALIDATE CONSTRAINT {1}\")",
-                        t, name, columns_sql(r.get("columns", "[]")), r.get("referent")),
+            fmt::format("FOREIGN KEY {} on \"{}\" -> \"{}\" is validated while both tables are locked", name,
+                        t, r.get("referent")),
+            fmt::format(
+                "-- revision 1 (instant, no scan):\nop.execute(\"ALTER TABLE {0} ADD CONSTRAINT {1} FOREIGN "
+                "KEY ({2}) REFERENCES {3} NOT VALID\")\n-- revision 2 (scans with SHARE UPDATE EXCLUSIVE: "
+                "reads and writes go on):\nop.execute(\"ALTER TABLE {0} VALIDATE CONSTRAINT {1}\")",
+                t, name, columns_sql(r.get("columns", "[]")), r.get("referent")),
             t);
       }
     } else if (k == "create_check_constraint") {
@@ -426,8 +477,10 @@ class Linter {
             t);
       std::string col = not_null_column(cond);
       if (!col.empty()) {
-        if (valid) schema_.add_not_null_check(t, col, index_);
-        else pending_checks_[name] = {t, col};
+        if (valid)
+          schema_.add_not_null_check(t, col, index_);
+        else
+          pending_checks_[name] = {t, col};
       }
     } else if (k == "validate_constraint") {
       if (auto p = pending_checks_.find(r.get("name")); p != pending_checks_.end())
@@ -438,10 +491,12 @@ class Linter {
         std::string what = k == "create_primary_key" ? "PRIMARY KEY" : "UNIQUE";
         add(it, "disallowed-unique-constraint",
             fmt::format("{} constraint {} on \"{}\" builds its index under ACCESS EXCLUSIVE", what, name, t),
-            fmt::format("-- revision 1:\ntransactional = false\nfunction upgrade()\n  op.autocommit_block(function()\n"
-                        "    op.create_index({0}, {1}, {2}, {{ unique = true, concurrently = true }})\n  end)\nend\n"
-                        "-- revision 2:\nop.execute(\"ALTER TABLE {3} ADD CONSTRAINT {4} {5} USING INDEX {4}\")",
-                        lua_quote(name), lua_quote(t), columns_lua(r.get("columns", "[]")), t, name, what),
+            fmt::format(
+                "-- revision 1:\ntransactional = false\nfunction upgrade()\n  "
+                "op.autocommit_block(function()\n"
+                "    op.create_index({0}, {1}, {2}, {{ unique = true, concurrently = true }})\n  end)\nend\n"
+                "-- revision 2:\nop.execute(\"ALTER TABLE {3} ADD CONSTRAINT {4} {5} USING INDEX {4}\")",
+                lua_quote(name), lua_quote(t), columns_lua(r.get("columns", "[]")), t, name, what),
             t);
       }
     }
@@ -459,7 +514,8 @@ class Linter {
     try {
       bool first = true;
       for (const auto& c : parse_json(json).items) {
-        out += (first ? "" : ", ") + (c.is_string() ? lua_quote(c.text) : "op.text(" + lua_quote(c["sql"].str()) + ")");
+        out += (first ? "" : ", ") +
+               (c.is_string() ? lua_quote(c.text) : "op.text(" + lua_quote(c["sql"].str()) + ")");
         first = false;
       }
     } catch (const std::exception&) {
@@ -488,7 +544,8 @@ class Linter {
     const Json& def = c["default"];
     bool has_default = !def.is_null() && !(def.is_object() && def["null_default"].truthy());
     std::string lt = lower(type);
-    bool serial = lt == "serial" || lt == "bigserial" || lt == "smallserial" || lt == "serial4" || lt == "serial8";
+    bool serial =
+        lt == "serial" || lt == "bigserial" || lt == "smallserial" || lt == "serial4" || lt == "serial8";
     bool identity = c["identity"].truthy() || c["autoincrement"].truthy();
     std::vector<std::string> fns;
     std::string def_sql;
@@ -516,41 +573,47 @@ class Linter {
     if (c["nullable"].is_object() || (c["nullable"].type == Json::Type::boolean && !c["nullable"].boolean)) {
       if (!has_default && !serial && !identity && !c["generated"].truthy() && !c["primary_key"].truthy())
         add(it, "adding-not-nullable-field",
-            fmt::format("ADD COLUMN \"{}\".\"{}\" NOT NULL without a default: fails when \"{}\" has rows", t, col, t),
-            fmt::format("-- revision 1:\nop.add_column({0}, {{ {1}, {2} }})\n-- revision 2 (transactional = false): "
-                        "backfill {3}.{4} in batches (luamig.backfill)\n-- revision 3:\n"
-                        "op.create_check_constraint(\"{3}_{4}_not_null\", {0}, \"{4} IS NOT NULL\", {{ not_valid = "
-                        "true }})\n-- revision 4:\nop.execute(\"ALTER TABLE {3} VALIDATE CONSTRAINT {3}_{4}_not_null\")\n"
-                        "op.alter_column({0}, {1}, {{ nullable = false }})\n"
-                        "op.drop_constraint(\"{3}_{4}_not_null\", {0}, {{ type_ = \"check\" }})\n"
-                        "-- or, when one value fits every existing row: op.add_column({0}, {{ {1}, {2}, nullable = "
-                        "false, server_default = \"...\" }})",
-                        lua_quote(t), lua_quote(col), lua_quote(type), t, col),
+            fmt::format("ADD COLUMN \"{}\".\"{}\" NOT NULL without a default: fails when \"{}\" has rows", t,
+                        col, t),
+            fmt::format(
+                "-- revision 1:\nop.add_column({0}, {{ {1}, {2} }})\n-- revision 2 (transactional = false): "
+                "backfill {3}.{4} in batches (luamig.backfill)\n-- revision 3:\n"
+                "op.create_check_constraint(\"{3}_{4}_not_null\", {0}, \"{4} IS NOT NULL\", {{ not_valid = "
+                "true }})\n-- revision 4:\nop.execute(\"ALTER TABLE {3} VALIDATE CONSTRAINT "
+                "{3}_{4}_not_null\")\n"
+                "op.alter_column({0}, {1}, {{ nullable = false }})\n"
+                "op.drop_constraint(\"{3}_{4}_not_null\", {0}, {{ type_ = \"check\" }})\n"
+                "-- or, when one value fits every existing row: op.add_column({0}, {{ {1}, {2}, nullable = "
+                "false, server_default = \"...\" }})",
+                lua_quote(t), lua_quote(col), lua_quote(type), t, col),
             t, col);
     }
     bool old_server = ctx_.server_version < 110000 && has_default;
     if (!volatile_fn.empty() || old_server) {
-      std::string what = !volatile_fn.empty() ? volatile_fn
-                                              : fmt::format("a default on PostgreSQL {}", ctx_.server_version / 10000);
+      std::string what = !volatile_fn.empty()
+                             ? volatile_fn
+                             : fmt::format("a default on PostgreSQL {}", ctx_.server_version / 10000);
       add(it, "adding-volatile-default",
           fmt::format("ADD COLUMN \"{}\".\"{}\" with {} rewrites the table", t, col, what),
-          fmt::format("-- revision 1 (instant):\nop.add_column({0}, {{ {1}, {2} }})\n-- revision 2: a default for "
-                      "new rows only, then backfill in batches (luamig.backfill, transactional = false):\n"
-                      "op.alter_column({0}, {1}, {{ server_default = op.text({3}) }})\n"
-                      "-- revision 3: NOT NULL through a validated CHECK, if wanted",
-                      lua_quote(t), lua_quote(col), lua_quote(serial ? "bigint" : type),
-                      lua_quote(def_sql.empty() ? "..." : def_sql)),
+          fmt::format(
+              "-- revision 1 (instant):\nop.add_column({0}, {{ {1}, {2} }})\n-- revision 2: a default for "
+              "new rows only, then backfill in batches (luamig.backfill, transactional = false):\n"
+              "op.alter_column({0}, {1}, {{ server_default = op.text({3}) }})\n"
+              "-- revision 3: NOT NULL through a validated CHECK, if wanted",
+              lua_quote(t), lua_quote(col), lua_quote(serial ? "bigint" : type),
+              lua_quote(def_sql.empty() ? "..." : def_sql)),
           t, col);
     }
     if (c["index"].truthy() || c["unique"].truthy())
       add(it, "create-index-not-concurrently",
           fmt::format("ADD COLUMN \"{}\".\"{}\" with {} builds an index without CONCURRENTLY", t, col,
                       c["unique"].truthy() ? "unique = true" : "index = true"),
-          fmt::format("op.add_column({0}, {{ {1}, {2} }})\n-- then, in a revision of its own:\n"
-                      "op.autocommit_block(function()\n  op.create_index(\"ix_{3}_{4}\", {0}, {{ {1} }}, {{ {5}"
-                      "concurrently = true }})\nend)",
-                      lua_quote(t), lua_quote(col), lua_quote(type), t, col,
-                      c["unique"].truthy() ? "unique = true, " : ""),
+          fmt::format(
+              "op.add_column({0}, {{ {1}, {2} }})\n-- then, in a revision of its own:\n"
+              "op.autocommit_block(function()\n  op.create_index(\"ix_{3}_{4}\", {0}, {{ {1} }}, {{ {5}"
+              "concurrently = true }})\nend)",
+              lua_quote(t), lua_quote(col), lua_quote(type), t, col,
+              c["unique"].truthy() ? "unique = true, " : ""),
           t, col);
   }
 
@@ -575,23 +638,26 @@ class Linter {
             lua_quote(t), lua_quote(tmp), lua_quote(to), col, tmp, to, lua_quote(col));
         if (change == TypeChange::rewrite)
           add(it, "changing-column-type",
-              fmt::format("ALTER COLUMN \"{}\".\"{}\" TYPE {} -> {} rewrites the table and its indexes", t, col, from,
-                          to),
+              fmt::format("ALTER COLUMN \"{}\".\"{}\" TYPE {} -> {} rewrites the table and its indexes", t,
+                          col, from, to),
               expand, t, col);
         else if (change == TypeChange::unknown)
           add(it, "changing-column-type",
-              fmt::format("ALTER COLUMN \"{}\".\"{}\" TYPE {}: the old type is not known, so whether it rewrites "
-                          "cannot be told (give existing_type)",
-                          t, col, to),
+              fmt::format(
+                  "ALTER COLUMN \"{}\".\"{}\" TYPE {}: the old type is not known, so whether it rewrites "
+                  "cannot be told (give existing_type)",
+                  t, col, to),
               fmt::format("op.alter_column({}, {}, {{ type = {}, existing_type = \"<the current type>\" }})",
                           lua_quote(t), lua_quote(col), lua_quote(to)),
               t, col, Severity::warning);
         else if (change == TypeChange::safe_if_utc && !utc)
           add(it, "changing-column-type",
-              fmt::format("ALTER COLUMN \"{}\".\"{}\" TYPE {} -> {} rewrites unless the session TimeZone is UTC", t,
-                          col, from, to),
-              fmt::format("op.execute(\"SET LOCAL TimeZone = 'UTC'\")\nop.alter_column({}, {}, {{ type = {} }})",
-                          lua_quote(t), lua_quote(col), lua_quote(to)),
+              fmt::format(
+                  "ALTER COLUMN \"{}\".\"{}\" TYPE {} -> {} rewrites unless the session TimeZone is UTC", t,
+                  col, from, to),
+              fmt::format(
+                  "op.execute(\"SET LOCAL TimeZone = 'UTC'\")\nop.alter_column({}, {}, {{ type = {} }})",
+                  lua_quote(t), lua_quote(col), lua_quote(to)),
               t, col);
       }
       schema_.set_column_type(t, col, to);
@@ -600,11 +666,12 @@ class Linter {
       std::string ck = t + "_" + col + "_not_null";
       add(it, "setting-not-nullable-field",
           fmt::format("SET NOT NULL on \"{}\".\"{}\" scans the whole table under ACCESS EXCLUSIVE", t, col),
-          fmt::format("-- revision 1:\nop.create_check_constraint({0}, {1}, \"{2} IS NOT NULL\", {{ not_valid = true "
-                      "}})\n-- revision 2:\nop.execute(\"ALTER TABLE {3} VALIDATE CONSTRAINT {4}\")\n"
-                      "-- revision 3 (PostgreSQL 12+ skips the scan):\nop.alter_column({1}, {5}, {{ nullable = false "
-                      "}})\nop.drop_constraint({0}, {1}, {{ type_ = \"check\" }})",
-                      lua_quote(ck), lua_quote(t), col, t, ck, lua_quote(col)),
+          fmt::format(
+              "-- revision 1:\nop.create_check_constraint({0}, {1}, \"{2} IS NOT NULL\", {{ not_valid = true "
+              "}})\n-- revision 2:\nop.execute(\"ALTER TABLE {3} VALIDATE CONSTRAINT {4}\")\n"
+              "-- revision 3 (PostgreSQL 12+ skips the scan):\nop.alter_column({1}, {5}, {{ nullable = false "
+              "}})\nop.drop_constraint({0}, {1}, {{ type_ = \"check\" }})",
+              lua_quote(ck), lua_quote(t), col, t, ck, lua_quote(col)),
           t, col);
     }
     if (r.has("new_name")) {
@@ -616,12 +683,13 @@ class Linter {
   void rename_column(const Item& it, const std::string& t, const std::string& from, const std::string& to) {
     std::string type = schema_.column_type(t, from);
     add(it, "renaming-column",
-        fmt::format("RENAME COLUMN \"{}\".\"{}\" TO \"{}\" while running code uses \"{}\"", t, from, to, from),
+        fmt::format("RENAME COLUMN \"{}\".\"{}\" TO \"{}\" while running code uses \"{}\"", t, from, to,
+                    from),
         fmt::format("-- revision 1:\nop.add_column({0}, {{ {1}, {2} }})\n-- deploy code that writes both\n"
                     "-- revision 2 (transactional = false): backfill {3} = {4} in batches\n"
                     "-- deploy code that reads {3}\n-- revision 3:\nop.drop_column({0}, {5})",
-                    lua_quote(t), lua_quote(to), lua_quote(type.empty() ? "<type of " + from + ">" : type), to, from,
-                    lua_quote(from)),
+                    lua_quote(t), lua_quote(to), lua_quote(type.empty() ? "<type of " + from + ">" : type),
+                    to, from, lua_quote(from)),
         t, from);
   }
 
@@ -645,14 +713,16 @@ int downgrade_line(const std::vector<std::string>& lines) {
 }
 }  // namespace
 
-std::vector<Finding> lint(const std::vector<RevisionInput>& revisions, const Context& context, const Options& options,
+std::vector<Finding> lint(const std::vector<RevisionInput>& revisions, const Context& context,
+                          const Options& options,
                           const std::function<std::string(const std::string&)>& source_of) {
   Linter linter(context, options);
   std::map<std::string, std::vector<std::string>> sources;
   auto lines_of = [&](const std::string& file) -> const std::vector<std::string>& {
     auto it = sources.find(file);
     if (it != sources.end()) return it->second;
-    return sources[file] = source_of && !file.empty() ? split_lines(source_of(file)) : std::vector<std::string>{};
+    return sources[file] =
+               source_of && !file.empty() ? split_lines(source_of(file)) : std::vector<std::string>{};
   };
   for (size_t i = 0; i < revisions.size(); ++i) {
     const auto& rev = revisions[i];
@@ -690,8 +760,9 @@ std::vector<Finding> lint(const std::vector<RevisionInput>& revisions, const Con
     if (reason) f.silenced = "comment: " + (reason->empty() ? std::string("allowed") : *reason);
   }
   if (options.only)
-    out.erase(std::remove_if(out.begin(), out.end(), [&](const Finding& f) { return f.severity < *options.only; }),
-              out.end());
+    out.erase(
+        std::remove_if(out.begin(), out.end(), [&](const Finding& f) { return f.severity < *options.only; }),
+        out.end());
   return std::move(out);
 }
 }  // namespace luamig::lint

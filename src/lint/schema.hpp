@@ -10,7 +10,7 @@ namespace luamig::lint {
 
 class Schema {
  public:
-  static constexpr int kBefore = -1;   // existed before the first linted revision (or in the database)
+  static constexpr int kBefore = -1;  // existed before the first linted revision (or in the database)
 
   void create_table(const std::string& table, int revision) { tables_[table] = Table{revision, {}, {}}; }
   void drop_table(const std::string& table) { tables_.erase(table); }
@@ -31,7 +31,7 @@ class Schema {
   struct Table {
     int created = kBefore;
     std::map<std::string, std::string> types;
-    std::map<std::string, int> not_null_checks;   // column -> revision that validated it
+    std::map<std::string, int> not_null_checks;  // column -> revision that validated it
   };
   std::map<std::string, Table> tables_;
 };

@@ -19,8 +19,10 @@ std::vector<std::string> split_lines(const std::string& text) {
   return out;
 }
 
-std::optional<std::string> allowed_by_comment(const std::vector<std::string>& lines, int line, const std::string& rule) {
-  static const std::regex allow(R"(--\s*luamig:\s*allow\s+([A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*)\s*(.*))");
+std::optional<std::string> allowed_by_comment(const std::vector<std::string>& lines, int line,
+                                              const std::string& rule) {
+  static const std::regex allow(
+      R"(--\s*luamig:\s*allow\s+([A-Za-z0-9_\-]+(?:\s*,\s*[A-Za-z0-9_\-]+)*)\s*(.*))");
   static const std::regex comma(R"(\s*,\s*)");
   for (int l : {line, line - 1}) {
     if (l < 1 || static_cast<size_t>(l) > lines.size()) continue;

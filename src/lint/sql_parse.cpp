@@ -36,7 +36,8 @@ std::string expression_at(const std::string& sql, size_t pos) {
       }
       continue;
     }
-    if (c == '(') ++depth;
+    if (c == '(')
+      ++depth;
     else if (c == ')') {
       if (depth == 0) break;
       --depth;
@@ -63,9 +64,13 @@ std::string type_text(const Json& tn) {
     std::string s = n["String"]["sval"].str();
     if (s != "pg_catalog") names.push_back(s);
   }
-  static const std::map<std::string, std::string> familiar = {
-      {"int4", "integer"}, {"int8", "bigint"}, {"int2", "smallint"}, {"bool", "boolean"},
-      {"float8", "double precision"}, {"float4", "real"}, {"bpchar", "char"}};
+  static const std::map<std::string, std::string> familiar = {{"int4", "integer"},
+                                                              {"int8", "bigint"},
+                                                              {"int2", "smallint"},
+                                                              {"bool", "boolean"},
+                                                              {"float8", "double precision"},
+                                                              {"float4", "real"},
+                                                              {"bpchar", "char"}};
   if (names.size() == 1)
     if (auto it = familiar.find(names[0]); it != familiar.end()) names[0] = it->second;
   std::string out;
@@ -122,12 +127,12 @@ std::string column_spec(const Json& def, const std::string& sql) {
     std::string t = con["contype"].str();
     if (t == "CONSTR_NOTNULL" || t == "CONSTR_PRIMARY") not_null = true;
     if (t == "CONSTR_DEFAULT") {
-      size_t loc = static_cast<size_t>(con["location"].number) + 7;   // after DEFAULT
+      size_t loc = static_cast<size_t>(con["location"].number) + 7;  // after DEFAULT
       std::vector<std::string> fns;
       collect_functions(con["raw_expr"], fns);
       std::string text = expression_at(sql, std::min(loc, sql.size()));
-      static const std::regex tail(R"(\s+(NOT\s+NULL|NULL|PRIMARY\s+KEY|UNIQUE|CHECK|REFERENCES|CONSTRAINT)\b.*$)",
-                                   std::regex::icase);
+      static const std::regex tail(
+          R"(\s+(NOT\s+NULL|NULL|PRIMARY\s+KEY|UNIQUE|CHECK|REFERENCES|CONSTRAINT)\b.*$)", std::regex::icase);
       text = std::regex_replace(text, tail, "");
       size_t b = text.find_first_not_of(" \t\n");
       text = b == std::string::npos ? "" : text.substr(b);
@@ -192,10 +197,10 @@ void alter_table(const Json& stmt, const std::string& sql, std::vector<OpRecord>
     } else if (sub == "AT_AddConstraint") {
       const Json& con = cmd["def"]["Constraint"];
       std::string t = con["contype"].str();
-      const char* kind = t == "CONSTR_FOREIGN"  ? "create_foreign_key"
-                         : t == "CONSTR_CHECK"  ? "create_check_constraint"
-                         : t == "CONSTR_UNIQUE" ? "create_unique_constraint"
-                         : t == "CONSTR_PRIMARY" ? "create_primary_key"
+      const char* kind = t == "CONSTR_FOREIGN"     ? "create_foreign_key"
+                         : t == "CONSTR_CHECK"     ? "create_check_constraint"
+                         : t == "CONSTR_UNIQUE"    ? "create_unique_constraint"
+                         : t == "CONSTR_PRIMARY"   ? "create_primary_key"
                          : t == "CONSTR_EXCLUSION" ? "create_exclusion_constraint"
                                                    : "alter_table_other";
       auto r = record(kind, table, rel);
@@ -204,10 +209,11 @@ void alter_table(const Json& stmt, const std::string& sql, std::vector<OpRecord>
       if (con["indexname"].is_string()) r.fields["using_index"] = str_field(con["indexname"].str());
       if (t == "CONSTR_FOREIGN") r.fields["referent"] = str_field(relation_name(con["pktable"]));
       if (t == "CONSTR_CHECK")
-        r.fields["condition"] =
-            str_field(parenthesized_after(sql, lower(sql).find("check", static_cast<size_t>(con["location"].number))));
+        r.fields["condition"] = str_field(
+            parenthesized_after(sql, lower(sql).find("check", static_cast<size_t>(con["location"].number))));
       std::string cols;
-      for (const auto& k : con["keys"].items) cols += (cols.empty() ? "" : ",") + json_quote(k["String"]["sval"].str());
+      for (const auto& k : con["keys"].items)
+        cols += (cols.empty() ? "" : ",") + json_quote(k["String"]["sval"].str());
       for (const auto& k : con["fk_attrs"].items)
         cols += (cols.empty() ? "" : ",") + json_quote(k["String"]["sval"].str());
       if (!cols.empty()) r.fields["columns"] = {OpField::Type::json, "[" + cols + "]"};
@@ -242,7 +248,8 @@ std::vector<std::string> object_names(const Json& obj) {
   return parts;
 }
 
-void translate(const std::string& node, const Json& stmt, const std::string& sql, std::vector<OpRecord>& out) {
+void translate(const std::string& node, const Json& stmt, const std::string& sql,
+               std::vector<OpRecord>& out) {
   if (node == "IndexStmt") {
     auto r = record("create_index", relation_name(stmt["relation"]), stmt["relation"]);
     if (stmt["idxname"].is_string()) r.fields["name"] = str_field(stmt["idxname"].str());
@@ -308,16 +315,21 @@ void translate(const std::string& node, const Json& stmt, const std::string& sql
     std::string value;
     for (const auto& a : stmt["args"].items) {
       const Json& c = a["A_Const"];
-      if (c["sval"].is_object()) value = c["sval"]["sval"].str();
-      else if (c["ival"].is_object()) value = c["ival"]["ival"].text.empty() ? "0" : c["ival"]["ival"].text;
+      if (c["sval"].is_object())
+        value = c["sval"]["sval"].str();
+      else if (c["ival"].is_object())
+        value = c["ival"]["ival"].text.empty() ? "0" : c["ival"]["ival"].text;
     }
     r.fields["value"] = str_field(value);
     r.fields["local"] = bool_field(stmt["is_local"].truthy());
     out.push_back(std::move(r));
   } else if (node == "UpdateStmt" || node == "DeleteStmt" || node == "InsertStmt") {
     auto r = record("dml", relation_name(stmt["relation"]), stmt["relation"]);
-    r.fields["verb"] = str_field(node == "UpdateStmt" ? "UPDATE" : node == "DeleteStmt" ? "DELETE" : "INSERT");
-    if (node == "InsertStmt") r.fields["select"] = bool_field(stmt["selectStmt"]["SelectStmt"]["valuesLists"].is_null());
+    r.fields["verb"] = str_field(node == "UpdateStmt"   ? "UPDATE"
+                                 : node == "DeleteStmt" ? "DELETE"
+                                                        : "INSERT");
+    if (node == "InsertStmt")
+      r.fields["select"] = bool_field(stmt["selectStmt"]["SelectStmt"]["valuesLists"].is_null());
     out.push_back(std::move(r));
   } else {
     OpRecord r;
@@ -328,7 +340,8 @@ void translate(const std::string& node, const Json& stmt, const std::string& sql
 }
 
 int count_lines(const std::string& s, size_t from, size_t to) {
-  return static_cast<int>(std::count(s.begin() + static_cast<long>(from), s.begin() + static_cast<long>(to), '\n'));
+  return static_cast<int>(
+      std::count(s.begin() + static_cast<long>(from), s.begin() + static_cast<long>(to), '\n'));
 }
 
 // Skips whitespace and comments from `pos`; returns the position of the first token.
@@ -376,7 +389,8 @@ SqlParse parse_sql(const std::string& sql) {
     SqlStatement st;
     st.line_offset = count_lines(sql, 0, std::min(start, sql.size()));
     st.text = start < loc + len ? sql.substr(start, loc + len - start) : "";
-    while (!st.text.empty() && (std::isspace(static_cast<unsigned char>(st.text.back())) || st.text.back() == ';'))
+    while (!st.text.empty() &&
+           (std::isspace(static_cast<unsigned char>(st.text.back())) || st.text.back() == ';'))
       st.text.pop_back();
     for (const auto& [node, body] : s["stmt"].fields) translate(node, body, sql, st.records);
     for (auto& rec : st.records) rec.sql = {st.text};

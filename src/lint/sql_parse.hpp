@@ -11,15 +11,16 @@
 namespace luamig::lint {
 
 struct SqlStatement {
-  std::string text;                        // the statement as written (trimmed)
-  int line_offset = 0;                     // lines from the start of the SQL string to the statement's first token
-  std::vector<luahost::OpRecord> records;  // what it does, one record per action (ALTER TABLE may hold several)
+  std::string text;     // the statement as written (trimmed)
+  int line_offset = 0;  // lines from the start of the SQL string to the statement's first token
+  std::vector<luahost::OpRecord>
+      records;  // what it does, one record per action (ALTER TABLE may hold several)
 };
 
 struct SqlParse {
   std::vector<SqlStatement> statements;
-  std::string error;    // non-empty: PostgreSQL's parser rejected the SQL (then `statements` is empty)
-  int error_line = 0;   // line offset of the error within the string
+  std::string error;   // non-empty: PostgreSQL's parser rejected the SQL (then `statements` is empty)
+  int error_line = 0;  // line offset of the error within the string
 };
 
 // Parses `sql` (one or more statements). $n parameters are accepted. Records get no file/line (the caller

@@ -36,7 +36,7 @@ Parsed parse(const std::string& type) {
     }
     rest = close == std::string::npos ? "" : t.substr(close + 1);
   }
-  base.append(rest);   // "timestamp(3) with time zone" keeps its suffix
+  base.append(rest);  // "timestamp(3) with time zone" keeps its suffix
   std::string squeezed;
   for (char c : base) {
     if (std::isspace(static_cast<unsigned char>(c))) {
@@ -47,13 +47,25 @@ Parsed parse(const std::string& type) {
   }
   while (!squeezed.empty() && squeezed.back() == ' ') squeezed.pop_back();
   if (squeezed.rfind("pg_catalog.", 0) == 0) squeezed.erase(0, 11);
-  static const std::map<std::string, std::string> aliases = {
-      {"character varying", "varchar"}, {"char varying", "varchar"}, {"string", "varchar"},
-      {"character", "bpchar"}, {"char", "bpchar"}, {"integer", "int4"}, {"int", "int4"}, {"smallint", "int2"},
-      {"bigint", "int8"}, {"decimal", "numeric"}, {"boolean", "bool"}, {"real", "float4"},
-      {"double precision", "float8"}, {"float", "float8"}, {"timestamp without time zone", "timestamp"},
-      {"timestamp with time zone", "timestamptz"}, {"time without time zone", "time"},
-      {"time with time zone", "timetz"}, {"bit varying", "varbit"}};
+  static const std::map<std::string, std::string> aliases = {{"character varying", "varchar"},
+                                                             {"char varying", "varchar"},
+                                                             {"string", "varchar"},
+                                                             {"character", "bpchar"},
+                                                             {"char", "bpchar"},
+                                                             {"integer", "int4"},
+                                                             {"int", "int4"},
+                                                             {"smallint", "int2"},
+                                                             {"bigint", "int8"},
+                                                             {"decimal", "numeric"},
+                                                             {"boolean", "bool"},
+                                                             {"real", "float4"},
+                                                             {"double precision", "float8"},
+                                                             {"float", "float8"},
+                                                             {"timestamp without time zone", "timestamp"},
+                                                             {"timestamp with time zone", "timestamptz"},
+                                                             {"time without time zone", "time"},
+                                                             {"time with time zone", "timetz"},
+                                                             {"bit varying", "varbit"}};
   if (auto it = aliases.find(squeezed); it != aliases.end()) squeezed = it->second;
   p.base = squeezed;
   return p;
@@ -101,7 +113,8 @@ TypeChange classify_type_change(const std::string& from, const std::string& to, 
   // Precision of timestamps/times/intervals: increasing or dropping it is a catalog change.
   if ((a.base == "timestamp" || a.base == "timestamptz" || a.base == "time" || a.base == "interval") &&
       a.base == b.base)
-    return b.mods.empty() || (!a.mods.empty() && b.mods[0] >= a.mods[0]) ? TypeChange::safe : TypeChange::rewrite;
+    return b.mods.empty() || (!a.mods.empty() && b.mods[0] >= a.mods[0]) ? TypeChange::safe
+                                                                         : TypeChange::rewrite;
   if (a.base == "timestamp" && b.base == "timestamptz") return TypeChange::safe_if_utc;
   return TypeChange::rewrite;
 }

@@ -1,14 +1,15 @@
 #pragma once
-// Which ALTER COLUMN ... TYPE changes PostgreSQL makes without rewriting the table (or rebuilding its indexes).
+// Which ALTER COLUMN ... TYPE changes PostgreSQL makes without rewriting the table (or rebuilding its
+// indexes).
 #include <string>
 
 namespace luamig::lint {
 
 enum class TypeChange {
-  safe,           // no rewrite: catalog change only
-  safe_if_utc,    // timestamp -> timestamptz: no rewrite when the session TimeZone is UTC (PostgreSQL 12+)
-  rewrite,        // the table is rewritten under ACCESS EXCLUSIVE
-  unknown,        // the old type is not known
+  safe,         // no rewrite: catalog change only
+  safe_if_utc,  // timestamp -> timestamptz: no rewrite when the session TimeZone is UTC (PostgreSQL 12+)
+  rewrite,      // the table is rewritten under ACCESS EXCLUSIVE
+  unknown,      // the old type is not known
 };
 
 // `from`, `to`: SQL type texts as written ("varchar(20)", "character varying", "numeric(10, 2)", "text").

@@ -1,5 +1,5 @@
-// The lint rules over in-memory plans (no server, no Lua): each rule with a positive and a negative case, through
-// op records and through raw SQL in an execute record.
+// The lint rules over in-memory plans (no server, no Lua): each rule with a positive and a negative case,
+// through op records and through raw SQL in an execute record.
 #include <catch2/catch.hpp>
 
 #include "lint/json.hpp"
@@ -32,15 +32,17 @@ OpRecord sql(const std::string& text, int line = 5) {
 }
 
 // r0 creates users(id integer, email varchar(50), age integer) and orders; r1 holds `records`.
-std::vector<lint::Finding> run(std::vector<OpRecord> records, lint::Options options = {}, lint::Context ctx = {},
-                               bool transactional = true, const std::string& source = "") {
+std::vector<lint::Finding> run(std::vector<OpRecord> records, lint::Options options = {},
+                               lint::Context ctx = {}, bool transactional = true,
+                               const std::string& source = "") {
   lint::RevisionInput r0;
   r0.id = "r0";
   r0.path = "v/r0.lua";
-  r0.records = {op("create_table", {{"table", s("users")},
-                                     {"columns", j(R"J([{"name":"id","type":"integer","primary_key":true},)J"
-                                                   R"J(["email","varchar(50)"],["age","integer"],["price","numeric(10,2)"],)J"
-                                                   R"J(["at","timestamp"],["net","cidr"],["name","text"]])J")}}),
+  r0.records = {op("create_table",
+                   {{"table", s("users")},
+                    {"columns", j(R"J([{"name":"id","type":"integer","primary_key":true},)J"
+                                  R"J(["email","varchar(50)"],["age","integer"],["price","numeric(10,2)"],)J"
+                                  R"J(["at","timestamp"],["net","cidr"],["name","text"]])J")}}),
                 op("create_table", {{"table", s("orders")}, {"columns", j(R"J([["user_id","integer"]])J")}})};
   lint::RevisionInput r1;
   r1.id = "r1";
@@ -48,7 +50,8 @@ std::vector<lint::Finding> run(std::vector<OpRecord> records, lint::Options opti
   r1.records = std::move(records);
   r1.transactional = transactional;
   ctx.lock_timeout_configured = true;
-  return lint::lint({r0, r1}, ctx, options, [&](const std::string& path) { return path == "v/r1.lua" ? source : ""; });
+  return lint::lint({r0, r1}, ctx, options,
+                    [&](const std::string& path) { return path == "v/r1.lua" ? source : ""; });
 }
 
 bool has(const std::vector<lint::Finding>& fs, const std::string& rule) {
@@ -64,7 +67,8 @@ const lint::Finding* get(const std::vector<lint::Finding>& fs, const std::string
 }  // namespace
 
 TEST_CASE("lint: create-index-not-concurrently via op and SQL", "[unit][lint]") {
-  auto f = run({op("create_index", {{"name", s("ix_e")}, {"table", s("users")}, {"columns", j(R"J(["email"])J")}})});
+  auto f = run(
+      {op("create_index", {{"name", s("ix_e")}, {"table", s("users")}, {"columns", j(R"J(["email"])J")}})});
   REQUIRE(has(f, "create-index-not-concurrently"));
   CHECK_THAT(get(f, "create-index-not-concurrently")->alternative,
              Catch::Contains("op.autocommit_block(function()") && Catch::Contains("concurrently = true") &&
@@ -90,27 +94,36 @@ TEST_CASE("lint: concurrently-in-transaction", "[unit][lint]") {
 }
 
 TEST_CASE("lint: adding-not-nullable-field", "[unit][lint]") {
-  auto f = run({op("add_column", {{"table", s("users")}, {"column", j(R"J({"name":"n","type":"integer","nullable":false})J")}})});
+  auto f = run({op("add_column", {{"table", s("users")},
+                                  {"column", j(R"J({"name":"n","type":"integer","nullable":false})J")}})});
   REQUIRE(has(f, "adding-not-nullable-field"));
-  CHECK_THAT(get(f, "adding-not-nullable-field")->alternative, Catch::Contains("op.add_column(\"users\", { \"n\""));
+  CHECK_THAT(get(f, "adding-not-nullable-field")->alternative,
+             Catch::Contains("op.add_column(\"users\", { \"n\""));
   CHECK(has(run({sql("ALTER TABLE users ADD COLUMN n integer NOT NULL")}), "adding-not-nullable-field"));
-  CHECK_FALSE(has(run({sql("ALTER TABLE users ADD COLUMN n integer NOT NULL DEFAULT 0")}), "adding-not-nullable-field"));
-  CHECK_FALSE(has(run({op("add_column", {{"table", s("users")},
-                                          {"column", j(R"J({"name":"n","type":"integer","nullable":false,"default":0})J")}})}),
+  CHECK_FALSE(has(run({sql("ALTER TABLE users ADD COLUMN n integer NOT NULL DEFAULT 0")}),
                   "adding-not-nullable-field"));
+  CHECK_FALSE(
+      has(run({op("add_column",
+                  {{"table", s("users")},
+                   {"column", j(R"J({"name":"n","type":"integer","nullable":false,"default":0})J")}})}),
+          "adding-not-nullable-field"));
 }
 
 TEST_CASE("lint: adding-volatile-default", "[unit][lint]") {
-  CHECK(has(run({sql("ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid()")}), "adding-volatile-default"));
-  CHECK(has(run({op("add_column", {{"table", s("users")},
-                                    {"column", j(R"J({"name":"t","type":"float8","default":{"sql":"random()"}})J")}})}),
+  CHECK(has(run({sql("ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid()")}),
+            "adding-volatile-default"));
+  CHECK(has(run({op("add_column",
+                    {{"table", s("users")},
+                     {"column", j(R"J({"name":"t","type":"float8","default":{"sql":"random()"}})J")}})}),
             "adding-volatile-default"));
   CHECK(has(run({sql("ALTER TABLE users ADD COLUMN n bigserial")}), "adding-volatile-default"));
   // now() is stable: evaluated once, no rewrite since PostgreSQL 11.
-  CHECK_FALSE(has(run({sql("ALTER TABLE users ADD COLUMN at2 timestamptz DEFAULT now()")}), "adding-volatile-default"));
+  CHECK_FALSE(has(run({sql("ALTER TABLE users ADD COLUMN at2 timestamptz DEFAULT now()")}),
+                  "adding-volatile-default"));
   lint::Context old;
   old.server_version = 100000;
-  CHECK(has(run({sql("ALTER TABLE users ADD COLUMN n integer DEFAULT 0")}, {}, old), "adding-volatile-default"));
+  CHECK(has(run({sql("ALTER TABLE users ADD COLUMN n integer DEFAULT 0")}, {}, old),
+            "adding-volatile-default"));
 }
 
 TEST_CASE("lint: changing-column-type knows the safe cases", "[unit][lint]") {
@@ -129,19 +142,24 @@ TEST_CASE("lint: changing-column-type knows the safe cases", "[unit][lint]") {
   // Through the plan: the old type comes from the revision that created the column.
   auto f = run({op("alter_column", {{"table", s("users")}, {"column", s("age")}, {"type", s("bigint")}})});
   REQUIRE(has(f, "changing-column-type"));
-  CHECK_THAT(get(f, "changing-column-type")->alternative, Catch::Contains("op.add_column(\"users\", { \"age_new\""));
+  CHECK_THAT(get(f, "changing-column-type")->alternative,
+             Catch::Contains("op.add_column(\"users\", { \"age_new\""));
   CHECK(has(run({sql("ALTER TABLE users ALTER COLUMN age TYPE bigint")}), "changing-column-type"));
-  CHECK_FALSE(has(run({sql("ALTER TABLE users ALTER COLUMN email TYPE varchar(100)")}), "changing-column-type"));
-  CHECK_FALSE(has(run({op("alter_column", {{"table", s("users")}, {"column", s("price")}, {"type", s("numeric(14,2)")}})}),
+  CHECK_FALSE(
+      has(run({sql("ALTER TABLE users ALTER COLUMN email TYPE varchar(100)")}), "changing-column-type"));
+  CHECK_FALSE(has(run({op("alter_column",
+                          {{"table", s("users")}, {"column", s("price")}, {"type", s("numeric(14,2)")}})}),
                   "changing-column-type"));
   CHECK(has(run({sql("ALTER TABLE users ALTER COLUMN at TYPE timestamptz")}), "changing-column-type"));
-  CHECK_FALSE(has(run({sql("SET LOCAL TimeZone = 'UTC'; ALTER TABLE users ALTER COLUMN at TYPE timestamptz")}),
-                  "changing-column-type"));
+  CHECK_FALSE(
+      has(run({sql("SET LOCAL TimeZone = 'UTC'; ALTER TABLE users ALTER COLUMN at TYPE timestamptz")}),
+          "changing-column-type"));
 }
 
 TEST_CASE("lint: setting-not-nullable-field", "[unit][lint]") {
-  CHECK(has(run({op("alter_column", {{"table", s("users")}, {"column", s("email")}, {"nullable", b(false)}})}),
-            "setting-not-nullable-field"));
+  CHECK(
+      has(run({op("alter_column", {{"table", s("users")}, {"column", s("email")}, {"nullable", b(false)}})}),
+          "setting-not-nullable-field"));
   CHECK(has(run({sql("ALTER TABLE users ALTER COLUMN email SET NOT NULL")}), "setting-not-nullable-field"));
   // Negative: a CHECK (email IS NOT NULL) validated in an earlier revision.
   lint::RevisionInput r0, r1, r2;
@@ -158,42 +176,55 @@ TEST_CASE("lint: setting-not-nullable-field", "[unit][lint]") {
 }
 
 TEST_CASE("lint: adding-foreign-key-constraint and constraint-missing-not-valid", "[unit][lint]") {
-  CHECK(has(run({op("create_foreign_key", {{"name", s("fk")}, {"table", s("orders")}, {"referent", s("users")},
-                                            {"columns", j(R"J(["user_id"])J")}})}),
+  CHECK(has(run({op("create_foreign_key", {{"name", s("fk")},
+                                           {"table", s("orders")},
+                                           {"referent", s("users")},
+                                           {"columns", j(R"J(["user_id"])J")}})}),
             "adding-foreign-key-constraint"));
   CHECK(has(run({sql("ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id)")}),
             "adding-foreign-key-constraint"));
-  CHECK_FALSE(has(run({sql("ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID")}),
-                  "adding-foreign-key-constraint"));
-  CHECK(has(run({op("create_check_constraint", {{"name", s("ck")}, {"table", s("users")}, {"condition", s("age > 0")}})}),
+  CHECK_FALSE(
+      has(run({sql(
+              "ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID")}),
+          "adding-foreign-key-constraint"));
+  CHECK(has(run({op("create_check_constraint",
+                    {{"name", s("ck")}, {"table", s("users")}, {"condition", s("age > 0")}})}),
             "constraint-missing-not-valid"));
-  CHECK(has(run({sql("ALTER TABLE users ADD CONSTRAINT ck CHECK (age > 0)")}), "constraint-missing-not-valid"));
+  CHECK(
+      has(run({sql("ALTER TABLE users ADD CONSTRAINT ck CHECK (age > 0)")}), "constraint-missing-not-valid"));
   CHECK_FALSE(has(run({sql("ALTER TABLE users ADD CONSTRAINT ck CHECK (age > 0) NOT VALID")}),
                   "constraint-missing-not-valid"));
 }
 
 TEST_CASE("lint: disallowed-unique-constraint", "[unit][lint]") {
-  CHECK(has(run({op("create_unique_constraint", {{"name", s("uq")}, {"table", s("users")}, {"columns", j(R"J(["email"])J")}})}),
+  CHECK(has(run({op("create_unique_constraint",
+                    {{"name", s("uq")}, {"table", s("users")}, {"columns", j(R"J(["email"])J")}})}),
             "disallowed-unique-constraint"));
-  CHECK(has(run({sql("ALTER TABLE users ADD CONSTRAINT uq UNIQUE (email)")}), "disallowed-unique-constraint"));
-  CHECK_FALSE(has(run({sql("ALTER TABLE users ADD CONSTRAINT uq UNIQUE USING INDEX uq")}), "disallowed-unique-constraint"));
+  CHECK(
+      has(run({sql("ALTER TABLE users ADD CONSTRAINT uq UNIQUE (email)")}), "disallowed-unique-constraint"));
+  CHECK_FALSE(has(run({sql("ALTER TABLE users ADD CONSTRAINT uq UNIQUE USING INDEX uq")}),
+                  "disallowed-unique-constraint"));
 }
 
 TEST_CASE("lint: renaming and dropping columns and tables", "[unit][lint]") {
-  CHECK(has(run({op("rename_column", {{"table", s("users")}, {"column", s("email")}, {"new_name", s("mail")}})}),
-            "renaming-column"));
+  CHECK(has(
+      run({op("rename_column", {{"table", s("users")}, {"column", s("email")}, {"new_name", s("mail")}})}),
+      "renaming-column"));
   CHECK(has(run({sql("ALTER TABLE users RENAME COLUMN email TO mail")}), "renaming-column"));
-  CHECK(has(run({op("alter_column", {{"table", s("users")}, {"column", s("email")}, {"new_name", s("mail")}})}),
-            "renaming-column"));
-  CHECK(has(run({op("rename_table", {{"table", s("users")}, {"new_name", s("accounts")}})}), "renaming-table"));
+  CHECK(
+      has(run({op("alter_column", {{"table", s("users")}, {"column", s("email")}, {"new_name", s("mail")}})}),
+          "renaming-column"));
+  CHECK(
+      has(run({op("rename_table", {{"table", s("users")}, {"new_name", s("accounts")}})}), "renaming-table"));
   CHECK(has(run({sql("ALTER TABLE users RENAME TO accounts")}), "renaming-table"));
   CHECK(has(run({op("drop_column", {{"table", s("users")}, {"column", s("age")}})}), "ban-drop-column"));
   CHECK(has(run({sql("ALTER TABLE users DROP COLUMN age")}), "ban-drop-column"));
   CHECK(has(run({op("drop_table", {{"table", s("users")}})}), "ban-drop-table"));
   CHECK(has(run({sql("DROP TABLE users")}), "ban-drop-table"));
   // Negative: objects created in the same revision.
-  CHECK_FALSE(has(run({sql("CREATE TABLE tmp (a int); ALTER TABLE tmp RENAME COLUMN a TO b; DROP TABLE tmp")}),
-                  "renaming-column"));
+  CHECK_FALSE(
+      has(run({sql("CREATE TABLE tmp (a int); ALTER TABLE tmp RENAME COLUMN a TO b; DROP TABLE tmp")}),
+          "renaming-column"));
   CHECK_FALSE(has(run({sql("CREATE TABLE tmp (a int); DROP TABLE tmp")}), "ban-drop-table"));
 }
 
@@ -202,16 +233,18 @@ TEST_CASE("lint: mixed-autocommit-ddl and ddl-with-backfill", "[unit][lint]") {
                  op("autocommit_block", {{"records", {OpField::Type::number, "1"}}}),
                  sql("CREATE INDEX CONCURRENTLY ix ON users (x)")}),
             "mixed-autocommit-ddl"));
-  CHECK(has(run({sql("ALTER TABLE users ADD COLUMN x text"), sql("CREATE INDEX CONCURRENTLY ix ON users (x)")}, {}, {},
-                false),
-            "mixed-autocommit-ddl"));
+  CHECK(
+      has(run({sql("ALTER TABLE users ADD COLUMN x text"), sql("CREATE INDEX CONCURRENTLY ix ON users (x)")},
+              {}, {}, false),
+          "mixed-autocommit-ddl"));
   CHECK_FALSE(has(run({op("autocommit_block", {{"records", {OpField::Type::number, "1"}}}),
                        sql("CREATE INDEX CONCURRENTLY ix ON users (x)")}),
                   "mixed-autocommit-ddl"));
   CHECK(has(run({op("add_column", {{"table", s("users")}, {"column", j(R"J(["d","text"])J")}}),
                  sql("UPDATE users SET d = 'x'")}),
             "ddl-with-backfill"));
-  CHECK(has(run({sql("ALTER TABLE users ADD COLUMN d text; UPDATE users SET d = 'x'")}), "ddl-with-backfill"));
+  CHECK(
+      has(run({sql("ALTER TABLE users ADD COLUMN d text; UPDATE users SET d = 'x'")}), "ddl-with-backfill"));
   CHECK_FALSE(has(run({sql("UPDATE users SET age = 1")}), "ddl-with-backfill"));
 }
 
@@ -252,7 +285,7 @@ TEST_CASE("lint: graph rules: revision id, heads, downgrade", "[unit][lint]") {
   CHECK_FALSE(has(f, "missing-downgrade"));
   r.has_downgrade = false;
   CHECK(has(lint::lint({r}, ctx, {}), "missing-downgrade"));
-  r.records = {sql("UPDATE t SET a = 1")};   // no DDL: no downgrade needed
+  r.records = {sql("UPDATE t SET a = 1")};  // no DDL: no downgrade needed
   CHECK_FALSE(has(lint::lint({r}, ctx, {}), "missing-downgrade"));
 }
 
@@ -272,8 +305,9 @@ TEST_CASE("lint: statements of a multi-statement string keep their own lines", "
 }
 
 TEST_CASE("lint: silencing by comment and by config", "[unit][lint]") {
-  std::string source = "\n\n\n-- luamig: allow create-index-not-concurrently tiny table\n"
-                       "op.create_index('ix', 'users', {'email'})\n";
+  std::string source =
+      "\n\n\n-- luamig: allow create-index-not-concurrently tiny table\n"
+      "op.create_index('ix', 'users', {'email'})\n";
   auto f = run({op("create_index", {{"name", s("ix")}, {"table", s("users")}})}, {}, {}, true, source);
   REQUIRE(get(f, "create-index-not-concurrently"));
   CHECK(get(f, "create-index-not-concurrently")->silenced == "comment: tiny table");
@@ -312,23 +346,29 @@ TEST_CASE("lint: JSON output parses back", "[unit][lint]") {
   CHECK_THAT(lint::format_rules(), Catch::Contains("setting-not-nullable-field"));
 }
 
-// squawk's documented examples (https://squawkhq.com/docs/rules), written as revisions over an existing table.
+// squawk's documented examples (https://squawkhq.com/docs/rules), written as revisions over an existing
+// table.
 TEST_CASE("lint: agrees with squawk's documented examples", "[unit][lint]") {
   CHECK(has(run({sql("ALTER TABLE users ADD COLUMN foo integer NOT NULL")}), "adding-not-nullable-field"));
-  CHECK(has(run({sql("ALTER TABLE orders ADD CONSTRAINT fk_user FOREIGN KEY (user_id) REFERENCES users (id)")}),
-            "adding-foreign-key-constraint"));
+  CHECK(
+      has(run({sql("ALTER TABLE orders ADD CONSTRAINT fk_user FOREIGN KEY (user_id) REFERENCES users (id)")}),
+          "adding-foreign-key-constraint"));
   CHECK(has(run({sql("ALTER TABLE users ALTER COLUMN email SET NOT NULL")}), "setting-not-nullable-field"));
   CHECK(has(run({sql("CREATE INDEX email_idx ON users (email)")}), "create-index-not-concurrently"));
-  CHECK(has(run({sql("ALTER TABLE users ADD CONSTRAINT email_uniq UNIQUE (email)")}), "disallowed-unique-constraint"));
-  CHECK(has(run({sql("ALTER TABLE users ADD CONSTRAINT positive_age CHECK (age > 0)")}), "constraint-missing-not-valid"));
+  CHECK(has(run({sql("ALTER TABLE users ADD CONSTRAINT email_uniq UNIQUE (email)")}),
+            "disallowed-unique-constraint"));
+  CHECK(has(run({sql("ALTER TABLE users ADD CONSTRAINT positive_age CHECK (age > 0)")}),
+            "constraint-missing-not-valid"));
   CHECK(has(run({sql("ALTER TABLE users RENAME COLUMN email TO email_address")}), "renaming-column"));
   CHECK(has(run({sql("ALTER TABLE users RENAME TO customers")}), "renaming-table"));
   CHECK(has(run({sql("ALTER TABLE users DROP COLUMN age")}), "ban-drop-column"));
   CHECK(has(run({sql("DROP TABLE users")}), "ban-drop-table"));
-  CHECK(has(run({sql("ALTER TABLE users ADD COLUMN uid uuid DEFAULT gen_random_uuid()")}), "adding-volatile-default"));
+  CHECK(has(run({sql("ALTER TABLE users ADD COLUMN uid uuid DEFAULT gen_random_uuid()")}),
+            "adding-volatile-default"));
   // More precise than squawk's changing-column-type, which flags every type change: widening is safe.
   CHECK(has(run({sql("ALTER TABLE users ALTER COLUMN age TYPE bigint")}), "changing-column-type"));
-  CHECK_FALSE(has(run({sql("ALTER TABLE users ALTER COLUMN email TYPE varchar(255)")}), "changing-column-type"));
+  CHECK_FALSE(
+      has(run({sql("ALTER TABLE users ALTER COLUMN email TYPE varchar(255)")}), "changing-column-type"));
 }
 
 // strong_migrations' documented examples (Rails), written as luamig op calls.
@@ -336,38 +376,51 @@ TEST_CASE("lint: agrees with strong_migrations' documented examples", "[unit][li
   // remove_column :users, :age
   CHECK(has(run({op("drop_column", {{"table", s("users")}, {"column", s("age")}})}), "ban-drop-column"));
   // add_column :users, :some_column, :uuid, default: -> { "gen_random_uuid()" }
-  CHECK(has(run({op("add_column", {{"table", s("users")},
-                                    {"column", j(R"J({"name":"some_column","type":"uuid","default":{"sql":"gen_random_uuid()"}})J")}})}),
-            "adding-volatile-default"));
+  CHECK(
+      has(run({op("add_column",
+                  {{"table", s("users")},
+                   {"column",
+                    j(R"J({"name":"some_column","type":"uuid","default":{"sql":"gen_random_uuid()"}})J")}})}),
+          "adding-volatile-default"));
   // change_column :users, :age, :bigint
   CHECK(has(run({op("alter_column", {{"table", s("users")}, {"column", s("age")}, {"type", s("bigint")}})}),
             "changing-column-type"));
   // rename_column :users, :email, :mail ; rename_table :users, :accounts
-  CHECK(has(run({op("rename_column", {{"table", s("users")}, {"column", s("email")}, {"new_name", s("mail")}})}),
-            "renaming-column"));
-  CHECK(has(run({op("rename_table", {{"table", s("users")}, {"new_name", s("accounts")}})}), "renaming-table"));
+  CHECK(has(
+      run({op("rename_column", {{"table", s("users")}, {"column", s("email")}, {"new_name", s("mail")}})}),
+      "renaming-column"));
+  CHECK(
+      has(run({op("rename_table", {{"table", s("users")}, {"new_name", s("accounts")}})}), "renaming-table"));
   // add_index :users, :email
-  CHECK(has(run({op("create_index", {{"name", s("index_users_on_email")}, {"table", s("users")},
-                                      {"columns", j(R"J(["email"])J")}})}),
+  CHECK(has(run({op("create_index", {{"name", s("index_users_on_email")},
+                                     {"table", s("users")},
+                                     {"columns", j(R"J(["email"])J")}})}),
             "create-index-not-concurrently"));
   // add_foreign_key :orders, :users
-  CHECK(has(run({op("create_foreign_key", {{"name", s("fk_rails")}, {"table", s("orders")}, {"referent", s("users")}})}),
+  CHECK(has(run({op("create_foreign_key",
+                    {{"name", s("fk_rails")}, {"table", s("orders")}, {"referent", s("users")}})}),
             "adding-foreign-key-constraint"));
   // add_check_constraint :users, "price > 0"
-  CHECK(has(run({op("create_check_constraint", {{"name", s("price_check")}, {"table", s("users")},
-                                                 {"condition", s("price > 0")}})}),
+  CHECK(has(run({op("create_check_constraint",
+                    {{"name", s("price_check")}, {"table", s("users")}, {"condition", s("price > 0")}})}),
             "constraint-missing-not-valid"));
   // change_column_null :users, :email, false
-  CHECK(has(run({op("alter_column", {{"table", s("users")}, {"column", s("email")}, {"nullable", b(false)}})}),
-            "setting-not-nullable-field"));
-  // add_column ... null: false without a default (strong_migrations allows it on PostgreSQL 11+ only with a default)
-  CHECK(has(run({op("add_column", {{"table", s("users")}, {"column", j(R"J({"name":"x","type":"text","nullable":false})J")}})}),
+  CHECK(
+      has(run({op("alter_column", {{"table", s("users")}, {"column", s("email")}, {"nullable", b(false)}})}),
+          "setting-not-nullable-field"));
+  // add_column ... null: false without a default (strong_migrations allows it on PostgreSQL 11+ only with a
+  // default)
+  CHECK(has(run({op("add_column", {{"table", s("users")},
+                                   {"column", j(R"J({"name":"x","type":"text","nullable":false})J")}})}),
             "adding-not-nullable-field"));
   // The safe variants are accepted.
-  CHECK_FALSE(has(run({op("create_foreign_key", {{"name", s("fk")}, {"table", s("orders")}, {"referent", s("users")},
-                                                  {"not_valid", b(true)}})}),
-                  "adding-foreign-key-constraint"));
+  CHECK_FALSE(has(
+      run({op(
+          "create_foreign_key",
+          {{"name", s("fk")}, {"table", s("orders")}, {"referent", s("users")}, {"not_valid", b(true)}})}),
+      "adding-foreign-key-constraint"));
   // change_column from varchar(50) to text: strong_migrations also treats it as safe.
-  CHECK_FALSE(has(run({op("alter_column", {{"table", s("users")}, {"column", s("email")}, {"type", s("text")}})}),
-                  "changing-column-type"));
+  CHECK_FALSE(
+      has(run({op("alter_column", {{"table", s("users")}, {"column", s("email")}, {"type", s("text")}})}),
+          "changing-column-type"));
 }
