@@ -14,7 +14,7 @@ const char* severity_name(Severity);
 std::optional<Severity> parse_severity(std::string_view);  // "warning", "error"
 
 struct Finding {
-  std::string rule;  // "create-index-not-concurrently"
+  std::string rule;  // "require-concurrent-index-creation"
   Severity severity = Severity::warning;
   std::string revision;       // revision id ("" for graph-wide findings such as multiple-heads)
   std::string file;           // the migration (or lib/) file of the op call or statement

@@ -13,23 +13,23 @@ std::optional<Severity> parse_severity(std::string_view s) {
 const std::vector<RuleInfo>& rules() {
   using S = Severity;
   static const std::vector<RuleInfo> all = {
-      {"create-index-not-concurrently", S::error,
+      {"require-concurrent-index-creation", S::error,
        "CREATE INDEX without CONCURRENTLY on a table created before this revision",
        "SHARE lock on the table for the whole index build: INSERT, UPDATE and DELETE wait",
        "op.create_index(\"ix_users_email\", \"users\", { \"email\" })",
        "op.autocommit_block(function()\n  op.create_index(\"ix_users_email\", \"users\", { \"email\" }, "
        "{ concurrently = true })\nend)"},
-      {"concurrently-in-transaction", S::error,
+      {"ban-concurrent-index-creation-in-transaction", S::error,
        "CREATE/DROP INDEX CONCURRENTLY inside the revision's transaction",
        "fails at once: CONCURRENTLY cannot run inside a transaction block (SQLSTATE 25001)",
        "op.create_index(\"ix_users_email\", \"users\", { \"email\" }, { concurrently = true })",
        "op.autocommit_block(function()\n  op.create_index(\"ix_users_email\", \"users\", { \"email\" }, "
        "{ concurrently = true })\nend)"},
-      {"drop-index-not-concurrently", S::warning, "DROP INDEX without CONCURRENTLY",
+      {"require-concurrent-index-deletion", S::warning, "DROP INDEX without CONCURRENTLY",
        "ACCESS EXCLUSIVE lock on the index's table while the index is dropped",
        "op.drop_index(\"ix_users_email\")",
        "op.autocommit_block(function()\n  op.drop_index(\"ix_users_email\", { concurrently = true })\nend)"},
-      {"adding-not-nullable-field", S::error,
+      {"adding-required-field", S::error,
        "ADD COLUMN ... NOT NULL without a default on an existing table",
        "fails on a table with rows (SQLSTATE 23502: column contains null values)",
        "op.add_column(\"users\", { \"age\", \"integer\", nullable = false })",

@@ -379,7 +379,7 @@ class Linter {
       std::string cols = columns_lua(r.get("columns", "[]"));
       if (truthy(r, "concurrently")) {
         if (!it.in_autocommit && rev_->transactional)
-          add(it, "concurrently-in-transaction",
+          add(it, "ban-concurrent-index-creation-in-transaction",
               fmt::format("CREATE INDEX CONCURRENTLY {} on \"{}\" inside the revision's transaction", name,
                           t),
               fmt::format(
@@ -388,7 +388,7 @@ class Linter {
                   lua_quote(name), lua_quote(t), cols, truthy(r, "unique") ? "unique = true, " : ""),
               t);
       } else if (existing) {
-        add(it, "create-index-not-concurrently",
+        add(it, "require-concurrent-index-creation",
             fmt::format(
                 "CREATE {}INDEX {} on \"{}\", a table created before this revision, without CONCURRENTLY",
                 truthy(r, "unique") ? "UNIQUE " : "", name, t),
@@ -402,14 +402,14 @@ class Linter {
       std::string name = r.get("name");
       if (truthy(r, "concurrently")) {
         if (!it.in_autocommit && rev_->transactional)
-          add(it, "concurrently-in-transaction",
+          add(it, "ban-concurrent-index-creation-in-transaction",
               fmt::format("DROP INDEX CONCURRENTLY {} inside the revision's transaction", name),
               fmt::format(
                   "op.autocommit_block(function()\n  op.drop_index({}, {{ concurrently = true }})\nend)",
                   lua_quote(name)),
               t);
       } else if (t.empty() || existing) {
-        add(it, "drop-index-not-concurrently", fmt::format("DROP INDEX {} without CONCURRENTLY", name),
+        add(it, "require-concurrent-index-deletion", fmt::format("DROP INDEX {} without CONCURRENTLY", name),
             fmt::format(
                 "op.autocommit_block(function()\n  op.drop_index({}, {{ concurrently = true }})\nend)",
                 lua_quote(name)),
@@ -572,7 +572,7 @@ class Linter {
     if (c["generated"].truthy()) volatile_fn = "a stored generated column";
     if (c["nullable"].is_object() || (c["nullable"].type == Json::Type::boolean && !c["nullable"].boolean)) {
       if (!has_default && !serial && !identity && !c["generated"].truthy() && !c["primary_key"].truthy())
-        add(it, "adding-not-nullable-field",
+        add(it, "adding-required-field",
             fmt::format("ADD COLUMN \"{}\".\"{}\" NOT NULL without a default: fails when \"{}\" has rows", t,
                         col, t),
             fmt::format(
@@ -605,7 +605,7 @@ class Linter {
           t, col);
     }
     if (c["index"].truthy() || c["unique"].truthy())
-      add(it, "create-index-not-concurrently",
+      add(it, "require-concurrent-index-creation",
           fmt::format("ADD COLUMN \"{}\".\"{}\" with {} builds an index without CONCURRENTLY", t, col,
                       c["unique"].truthy() ? "unique = true" : "index = true"),
           fmt::format(

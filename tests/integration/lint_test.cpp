@@ -35,7 +35,7 @@ TEST_CASE("lint: offline finds the index on an earlier table, with file:line and
   write_two(p);
   auto r = lm({"lint"}, in(p));
   CHECK(r.status == 1);
-  CHECK_THAT(r.out, Contains("b2") && Contains(":13: error [create-index-not-concurrently]") &&
+  CHECK_THAT(r.out, Contains("b2") && Contains(":13: error [require-concurrent-index-creation]") &&
                         Contains("op.autocommit_block(function()") && Contains("concurrently = true"));
   CHECK_THAT(r.out, !Contains("a1.lua:13"));  // a table created in the same revision is empty
 
@@ -46,10 +46,10 @@ TEST_CASE("lint: offline finds the index on an earlier table, with file:line and
   CHECK(doc["findings"].items[0]["revision"].str() == "b2");
 
   // Silenced in luamig.lua: exit 0; severity lowered to warning: exit 0 unless --fail-on warning.
-  p.write_config("lock_timeout = '5s'\nlint = { disable = { 'create-index-not-concurrently' } }\n");
+  p.write_config("lock_timeout = '5s'\nlint = { disable = { 'require-concurrent-index-creation' } }\n");
   CHECK(lm({"lint"}, in(p)).status == 0);
   p.write_config(
-      "lock_timeout = '5s'\nlint = { severity = { ['create-index-not-concurrently'] = 'warning' } }\n");
+      "lock_timeout = '5s'\nlint = { severity = { ['require-concurrent-index-creation'] = 'warning' } }\n");
   CHECK(lm({"lint"}, in(p)).status == 0);
   CHECK(lm({"lint", "--fail-on", "warning"}, in(p)).status == 1);
   p.write_config("lint = { disable = { 'no-such-rule' } }\n");
@@ -75,14 +75,14 @@ TEST_CASE("lint: with a database, only revisions not applied, and lint_on_upgrad
 
   auto up = lm({"upgrade", "head"}, in(p));
   CHECK(up.status == 1);
-  CHECK_THAT(up.err, Contains("create-index-not-concurrently") && Contains("b2") &&
+  CHECK_THAT(up.err, Contains("require-concurrent-index-creation") && Contains("b2") &&
                          Contains("nothing was changed") && Contains("concurrently = true"));
   CHECK(db.query_value("SELECT version_num FROM alembic_version") == "a1");
   CHECK(db.query_value("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_users_email'") == "0");
 
   // Silenced at the op call: the upgrade runs.
   p.write_migration("b2", "a1",
-                    "  -- luamig: allow create-index-not-concurrently the table is small\n"
+                    "  -- luamig: allow require-concurrent-index-creation the table is small\n"
                     "  op.create_index('ix_users_email', 'users', {'email'})",
                     "  op.drop_index('ix_users_email')", "index");
   auto ok = lm({"upgrade", "head"}, in(p));

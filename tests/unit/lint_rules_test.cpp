@@ -66,47 +66,47 @@ const lint::Finding* get(const std::vector<lint::Finding>& fs, const std::string
 }
 }  // namespace
 
-TEST_CASE("lint: create-index-not-concurrently via op and SQL", "[unit][lint]") {
+TEST_CASE("lint: require-concurrent-index-creation via op and SQL", "[unit][lint]") {
   auto f = run(
       {op("create_index", {{"name", s("ix_e")}, {"table", s("users")}, {"columns", j(R"J(["email"])J")}})});
-  REQUIRE(has(f, "create-index-not-concurrently"));
-  CHECK_THAT(get(f, "create-index-not-concurrently")->alternative,
+  REQUIRE(has(f, "require-concurrent-index-creation"));
+  CHECK_THAT(get(f, "require-concurrent-index-creation")->alternative,
              Catch::Contains("op.autocommit_block(function()") && Catch::Contains("concurrently = true") &&
                  Catch::Contains("\"users\""));
-  CHECK(get(f, "create-index-not-concurrently")->line == 5);
-  CHECK(has(run({sql("CREATE INDEX ix_e ON users (email)")}), "create-index-not-concurrently"));
+  CHECK(get(f, "require-concurrent-index-creation")->line == 5);
+  CHECK(has(run({sql("CREATE INDEX ix_e ON users (email)")}), "require-concurrent-index-creation"));
   // Negative: a table created in this very revision, and CONCURRENTLY inside an autocommit block.
   CHECK_FALSE(has(run({op("create_table", {{"table", s("t")}, {"columns", j(R"J([["a","int"]])J")}}),
                        sql("CREATE INDEX ix_a ON t (a)")}),
-                  "create-index-not-concurrently"));
+                  "require-concurrent-index-creation"));
   auto ok = run({op("autocommit_block", {{"records", {OpField::Type::number, "1"}}}),
                  sql("CREATE INDEX CONCURRENTLY ix_e ON users (email)")});
-  CHECK_FALSE(has(ok, "create-index-not-concurrently"));
-  CHECK_FALSE(has(ok, "concurrently-in-transaction"));
+  CHECK_FALSE(has(ok, "require-concurrent-index-creation"));
+  CHECK_FALSE(has(ok, "ban-concurrent-index-creation-in-transaction"));
 }
 
-TEST_CASE("lint: concurrently-in-transaction", "[unit][lint]") {
+TEST_CASE("lint: ban-concurrent-index-creation-in-transaction", "[unit][lint]") {
   CHECK(has(run({op("create_index", {{"name", s("ix")}, {"table", s("users")}, {"concurrently", b(true)}})}),
-            "concurrently-in-transaction"));
-  CHECK(has(run({sql("DROP INDEX CONCURRENTLY ix")}), "concurrently-in-transaction"));
+            "ban-concurrent-index-creation-in-transaction"));
+  CHECK(has(run({sql("DROP INDEX CONCURRENTLY ix")}), "ban-concurrent-index-creation-in-transaction"));
   CHECK_FALSE(has(run({sql("CREATE INDEX CONCURRENTLY ix ON users (email)")}, {}, {}, false),
-                  "concurrently-in-transaction"));
+                  "ban-concurrent-index-creation-in-transaction"));
 }
 
-TEST_CASE("lint: adding-not-nullable-field", "[unit][lint]") {
+TEST_CASE("lint: adding-required-field", "[unit][lint]") {
   auto f = run({op("add_column", {{"table", s("users")},
                                   {"column", j(R"J({"name":"n","type":"integer","nullable":false})J")}})});
-  REQUIRE(has(f, "adding-not-nullable-field"));
-  CHECK_THAT(get(f, "adding-not-nullable-field")->alternative,
+  REQUIRE(has(f, "adding-required-field"));
+  CHECK_THAT(get(f, "adding-required-field")->alternative,
              Catch::Contains("op.add_column(\"users\", { \"n\""));
-  CHECK(has(run({sql("ALTER TABLE users ADD COLUMN n integer NOT NULL")}), "adding-not-nullable-field"));
+  CHECK(has(run({sql("ALTER TABLE users ADD COLUMN n integer NOT NULL")}), "adding-required-field"));
   CHECK_FALSE(has(run({sql("ALTER TABLE users ADD COLUMN n integer NOT NULL DEFAULT 0")}),
-                  "adding-not-nullable-field"));
+                  "adding-required-field"));
   CHECK_FALSE(
       has(run({op("add_column",
                   {{"table", s("users")},
                    {"column", j(R"J({"name":"n","type":"integer","nullable":false,"default":0})J")}})}),
-          "adding-not-nullable-field"));
+          "adding-required-field"));
 }
 
 TEST_CASE("lint: adding-volatile-default", "[unit][lint]") {
@@ -298,31 +298,31 @@ TEST_CASE("lint: sql-syntax-error names the line inside the string", "[unit][lin
 
 TEST_CASE("lint: statements of a multi-statement string keep their own lines", "[unit][lint]") {
   auto f = run({sql("SELECT 1;\n\n  CREATE INDEX ix ON users (email);", 10)});
-  REQUIRE(get(f, "create-index-not-concurrently"));
-  CHECK(get(f, "create-index-not-concurrently")->line == 12);
-  CHECK(get(f, "create-index-not-concurrently")->statement == "CREATE INDEX ix ON users (email)");
-  CHECK(get(f, "create-index-not-concurrently")->from_sql);
+  REQUIRE(get(f, "require-concurrent-index-creation"));
+  CHECK(get(f, "require-concurrent-index-creation")->line == 12);
+  CHECK(get(f, "require-concurrent-index-creation")->statement == "CREATE INDEX ix ON users (email)");
+  CHECK(get(f, "require-concurrent-index-creation")->from_sql);
 }
 
 TEST_CASE("lint: silencing by comment and by config", "[unit][lint]") {
   std::string source =
-      "\n\n\n-- luamig: allow create-index-not-concurrently tiny table\n"
+      "\n\n\n-- luamig: allow require-concurrent-index-creation tiny table\n"
       "op.create_index('ix', 'users', {'email'})\n";
   auto f = run({op("create_index", {{"name", s("ix")}, {"table", s("users")}})}, {}, {}, true, source);
-  REQUIRE(get(f, "create-index-not-concurrently"));
-  CHECK(get(f, "create-index-not-concurrently")->silenced == "comment: tiny table");
+  REQUIRE(get(f, "require-concurrent-index-creation"));
+  CHECK(get(f, "require-concurrent-index-creation")->silenced == "comment: tiny table");
   // The same comment naming another rule does not silence it.
   std::string other = "\n\n\n-- luamig: allow ban-drop-table\nop.create_index(...)\n";
   CHECK(has(run({op("create_index", {{"name", s("ix")}, {"table", s("users")}})}, {}, {}, true, other),
-            "create-index-not-concurrently"));
+            "require-concurrent-index-creation"));
   lint::Options o;
-  o.disable = {"create-index-not-concurrently"};
+  o.disable = {"require-concurrent-index-creation"};
   f = run({op("create_index", {{"name", s("ix")}, {"table", s("users")}})}, o);
-  CHECK_FALSE(has(f, "create-index-not-concurrently"));
+  CHECK_FALSE(has(f, "require-concurrent-index-creation"));
   lint::Options sev;
-  sev.severity["create-index-not-concurrently"] = lint::Severity::warning;
+  sev.severity["require-concurrent-index-creation"] = lint::Severity::warning;
   f = run({op("create_index", {{"name", s("ix")}, {"table", s("users")}})}, sev);
-  CHECK(get(f, "create-index-not-concurrently")->severity == lint::Severity::warning);
+  CHECK(get(f, "require-concurrent-index-creation")->severity == lint::Severity::warning);
 }
 
 TEST_CASE("lint: large tables raise warnings to errors", "[unit][lint]") {
@@ -340,7 +340,7 @@ TEST_CASE("lint: JSON output parses back", "[unit][lint]") {
   auto f = run({sql("CREATE INDEX ix ON users (email)")});
   auto doc = lint::parse_json(lint::format_json(f, 2));
   REQUIRE(doc["findings"].is_array());
-  CHECK(doc["findings"].items[0]["rule"].str() == "create-index-not-concurrently");
+  CHECK(doc["findings"].items[0]["rule"].str() == "require-concurrent-index-creation");
   CHECK(doc["findings"].items[0]["source"].str() == "sql");
   CHECK(doc["summary"]["errors"].number == 1);
   CHECK_THAT(lint::format_rules(), Catch::Contains("setting-not-nullable-field"));
@@ -349,12 +349,12 @@ TEST_CASE("lint: JSON output parses back", "[unit][lint]") {
 // squawk's documented examples (https://squawkhq.com/docs/rules), written as revisions over an existing
 // table.
 TEST_CASE("lint: agrees with squawk's documented examples", "[unit][lint]") {
-  CHECK(has(run({sql("ALTER TABLE users ADD COLUMN foo integer NOT NULL")}), "adding-not-nullable-field"));
+  CHECK(has(run({sql("ALTER TABLE users ADD COLUMN foo integer NOT NULL")}), "adding-required-field"));
   CHECK(
       has(run({sql("ALTER TABLE orders ADD CONSTRAINT fk_user FOREIGN KEY (user_id) REFERENCES users (id)")}),
           "adding-foreign-key-constraint"));
   CHECK(has(run({sql("ALTER TABLE users ALTER COLUMN email SET NOT NULL")}), "setting-not-nullable-field"));
-  CHECK(has(run({sql("CREATE INDEX email_idx ON users (email)")}), "create-index-not-concurrently"));
+  CHECK(has(run({sql("CREATE INDEX email_idx ON users (email)")}), "require-concurrent-index-creation"));
   CHECK(has(run({sql("ALTER TABLE users ADD CONSTRAINT email_uniq UNIQUE (email)")}),
             "disallowed-unique-constraint"));
   CHECK(has(run({sql("ALTER TABLE users ADD CONSTRAINT positive_age CHECK (age > 0)")}),
@@ -395,7 +395,7 @@ TEST_CASE("lint: agrees with strong_migrations' documented examples", "[unit][li
   CHECK(has(run({op("create_index", {{"name", s("index_users_on_email")},
                                      {"table", s("users")},
                                      {"columns", j(R"J(["email"])J")}})}),
-            "create-index-not-concurrently"));
+            "require-concurrent-index-creation"));
   // add_foreign_key :orders, :users
   CHECK(has(run({op("create_foreign_key",
                     {{"name", s("fk_rails")}, {"table", s("orders")}, {"referent", s("users")}})}),
@@ -412,7 +412,7 @@ TEST_CASE("lint: agrees with strong_migrations' documented examples", "[unit][li
   // default)
   CHECK(has(run({op("add_column", {{"table", s("users")},
                                    {"column", j(R"J({"name":"x","type":"text","nullable":false})J")}})}),
-            "adding-not-nullable-field"));
+            "adding-required-field"));
   // The safe variants are accepted.
   CHECK_FALSE(has(
       run({op(
