@@ -39,13 +39,15 @@ bool online(const runner::Project& project) {
 struct Outcome {
   std::vector<lint::Finding> findings;
   size_t linted = 0;
+  bool stopped = false;  // a revision could not run in --sql mode (reported above)
 };
 
 // `upgrade_target`: only the revisions an upgrade to it would apply (lint_on_upgrade).
 Outcome run_lint(runner::Project& project, const std::string& range, bool all, const lint::Options& options,
                  const std::string& upgrade_target = "") {
   const auto& map = project.load_graph();
-  auto revisions = lint::collect_revisions(project);
+  auto collected = lint::collect_revisions(project);
+  auto& revisions = collected.revisions;
   lint::Context context;
   context.lock_timeout_configured = project.cfg.lock_timeout.has_value();
   context.heads = map.heads();
@@ -61,6 +63,7 @@ Outcome run_lint(runner::Project& project, const std::string& range, bool all, c
   }
   lint::select_range(revisions, map, range);
   Outcome out;
+  out.stopped = !collected.stopped_at.empty();
   for (const auto& r : revisions) out.linted += r.report ? 1 : 0;
   out.findings = lint::lint(revisions, context, options, [](const std::string& path) {
     std::string text;
@@ -84,6 +87,12 @@ int lint(const config::GlobalOptions& opts, const LintFlags& flags) {
   auto outcome = run_lint(project, flags.range, flags.all, options);
   out::data(flags.json ? lint::format_json(outcome.findings, outcome.linted)
                        : lint::format_text(outcome.findings, outcome.linted));
+  if (outcome.stopped) {
+    out::error(
+        "lint stopped: the revision reported above cannot run in --sql mode, so it and the revisions after "
+        "it were not linted");
+    return 1;
+  }
   for (const auto& f : outcome.findings)
     if (f.silenced.empty() && f.severity >= *fail_on) return 1;
   return 0;

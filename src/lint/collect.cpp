@@ -11,7 +11,7 @@
 
 namespace luamig::lint {
 
-std::vector<RevisionInput> collect_revisions(const runner::Project& source) {
+Collected collect_revisions(const runner::Project& source) {
   runner::Project project;
   project.opts = source.opts;
   project.opts.no_hooks = true;
@@ -42,8 +42,16 @@ std::vector<RevisionInput> collect_revisions(const runner::Project& source) {
     in.downgrade_empty = std::regex_search(text, empty_downgrade);
     out.push_back(std::move(in));
   };
-  runner::migrate(project, mo);
-  return out;
+  Collected result;
+  try {
+    runner::migrate(project, mo);
+  } catch (const RunError& e) {
+    if (*e.what()) throw;
+    // Already reported by the runner; the step after the last collected one failed.
+    result.stopped_at = "(after " + (out.empty() ? std::string("base") : out.back().id) + ")";
+  }
+  result.revisions = std::move(out);
+  return result;
 }
 
 DatabaseFacts read_database(db::Connection& conn, const runner::Project& project, Context& context) {

@@ -13,8 +13,14 @@
 
 namespace luamig::lint {
 
-// All revisions from base to the heads, parents first, with their plans (PostgreSQL rendering).
-std::vector<RevisionInput> collect_revisions(const runner::Project& project);
+// All revisions from base to the heads, parents first, with their plans (PostgreSQL rendering). A revision
+// that cannot run in --sql mode (a Lua error, an op refused) has been reported on stderr by the runner when
+// this returns with `stopped_at` set; the revisions before it are returned.
+struct Collected {
+  std::vector<RevisionInput> revisions;
+  std::string stopped_at;  // the revision that failed, "" when all ran
+};
+Collected collect_revisions(const runner::Project& project);
 
 // What the database tells: its heads (version table), pg_class.reltuples per table, server_version_num.
 struct DatabaseFacts {

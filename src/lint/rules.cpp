@@ -280,7 +280,7 @@ class Linter {
             it.from_sql = true;
             it.file = r.file;
             it.call_line = r.line;
-            it.line = r.line + parsed.error_line + (parsed.error_line > 0 ? shift : 0);
+            it.line = r.line + parsed.error_line + shift;
             it.statement = sql;
             add(it, "sql-syntax-error", fmt::format("PostgreSQL's parser rejects the SQL: {}", parsed.error),
                 "-- correct the SQL; `luamig upgrade --sql` prints what the revision would run", "");
@@ -294,7 +294,7 @@ class Linter {
               it.in_autocommit = inside;
               it.file = r.file;
               it.call_line = r.line;
-              it.line = r.line + st.line_offset + (st.line_offset > 0 || shift ? shift : 0);
+              it.line = r.line + st.line_offset + shift;
               it.statement = st.text;
               out.push_back(std::move(it));
             }

@@ -2,6 +2,7 @@
 // --json, --fail-on, silencing from luamig.lua, and lint_on_upgrade stopping an upgrade before it changes
 // anything.
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "lint/json.hpp"
 #include "support/pg_server.hpp"
@@ -88,4 +89,33 @@ TEST_CASE("lint: with a database, only revisions not applied, and lint_on_upgrad
   auto ok = lm({"upgrade", "head"}, in(p));
   CHECK(ok.status == 0);
   CHECK(db.query_value("SELECT version_num FROM alembic_version") == "b2");
+}
+
+TEST_CASE(
+    "lint: SQL in op.execute is placed at its own line, two heads are reported, a broken revision stops it",
+    "[lint]") {
+  TempProject p;
+  p.write_config("lock_timeout = '5s'\n");
+  p.write_migration("a1", std::nullopt, "  op.create_table('t', {'id', 'int'})", "  op.drop_table('t')", "t");
+  // Upgrade bodies start on line 13: op.execute([[ there, its statements on 14 and 15.
+  p.write_migration("b2", "a1",
+                    "  op.execute([[\n"
+                    "    SELECT 1;\n"
+                    "    ALTER TABLE t ALTER COLUMN id TYPE bigint\n"
+                    "  ]])",
+                    "  op.execute('ALTER TABLE t ALTER COLUMN id TYPE int')", "type");
+  p.write_migration("c3", "a1", "  op.execute('ALTER TABLE t ADD COLUMN')", "", "broken");
+  auto r = lm({"lint", "--json"}, in(p));
+  CHECK(r.status == 1);
+  auto doc = luamig::lint::parse_json(r.out);
+  std::map<std::string, int> lines;
+  for (const auto& f : doc["findings"].items) lines[f["rule"].str()] = static_cast<int>(f["line"].number);
+  CHECK(lines["changing-column-type"] == 15);
+  CHECK(lines["sql-syntax-error"] == 13);
+  CHECK(lines.count("multiple-heads") == 1);
+
+  p.write_migration("c3", "a1", "  error('boom')", "", "broken");
+  auto stopped = lm({"lint"}, in(p));
+  CHECK(stopped.status == 1);
+  CHECK_THAT(stopped.err, Contains("boom") && Contains("lint stopped"));
 }

@@ -100,8 +100,8 @@ TEST_CASE("lint: adding-required-field", "[unit][lint]") {
   CHECK_THAT(get(f, "adding-required-field")->alternative,
              Catch::Contains("op.add_column(\"users\", { \"n\""));
   CHECK(has(run({sql("ALTER TABLE users ADD COLUMN n integer NOT NULL")}), "adding-required-field"));
-  CHECK_FALSE(has(run({sql("ALTER TABLE users ADD COLUMN n integer NOT NULL DEFAULT 0")}),
-                  "adding-required-field"));
+  CHECK_FALSE(
+      has(run({sql("ALTER TABLE users ADD COLUMN n integer NOT NULL DEFAULT 0")}), "adding-required-field"));
   CHECK_FALSE(
       has(run({op("add_column",
                   {{"table", s("users")},
