@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "db/version_table.hpp"
+#include "luahost/engine.hpp"
 #include "runner/migrate.hpp"
 #include "scripts/loader.hpp"
 #include "util/error.hpp"
@@ -20,6 +21,17 @@ Collected collect_revisions(const runner::Project& source) {
   project.cfg = source.cfg;
   std::vector<RevisionInput> out;
   runner::MigrateOptions mo;
+  mo.on_offline_failure = [&](const graph::Step& step, const std::exception& e, const luahost::Plan& plan) {
+    mo.on_plan(step, plan);
+    auto& in = out.back();
+    in.incomplete = e.what();
+    in.incomplete_file = in.path;
+    if (auto* se = dynamic_cast<const luahost::ScriptError*>(&e)) {
+      in.incomplete = se->failure.message;
+      if (!se->failure.file.empty()) in.incomplete_file = se->failure.file;
+      in.incomplete_line = se->failure.line;
+    }
+  };
   mo.sql = true;
   mo.target = "base:heads";
   mo.script_sink = [](const std::string&) {};

@@ -24,6 +24,9 @@ struct RevisionInput {
   bool has_downgrade = true;               // the file defines downgrade()
   bool downgrade_empty = false;            // ... whose body does nothing
   bool report = true;                      // false: only its schema changes count (before the linted range)
+  std::string incomplete;       // non-empty: upgrade() failed offline with this error (the plan is partial)
+  std::string incomplete_file;  // where
+  int incomplete_line = 0;
 };
 
 // What is known beyond the revisions themselves.

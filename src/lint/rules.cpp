@@ -201,6 +201,17 @@ class Linter {
           "...)\nend",
           "");
     }
+    if (!rev.incomplete.empty()) {
+      Item at;
+      at.file = rev.incomplete_file;
+      at.line = at.call_line = rev.incomplete_line;
+      add(at, "lint-incomplete",
+          fmt::format("revision {} stops offline here ({}): the ops after this line were not linted", rev.id,
+                      rev.incomplete),
+          "-- move the backfill or query to a revision of its own (transactional = false), after the DDL,\n"
+          "-- so that the schema changes are linted in full",
+          "");
+    }
     if (rev.id.size() > 32) {
       Item at;
       at.file = rev.path;

@@ -862,6 +862,12 @@ class Run {
             return;
           }
           if (interrupt::requested()) stop_in_step(step, done, heads_before);
+          if (options_.sql && options_.on_offline_failure) {
+            options_.on_offline_failure(step, e, engine_->plan());
+            engine_->unload(*script);
+            record_version_change(map, step);
+            break;
+          }
           if (!transactional || options_.sql || !should_retry(e, retries)) {
             if (retries > 0)
               out::error(fmt::format("The lock was still not available after {} retr{} (lock_retries = {}).",

@@ -92,7 +92,8 @@ TEST_CASE("lint: with a database, only revisions not applied, and lint_on_upgrad
 }
 
 TEST_CASE(
-    "lint: SQL in op.execute is placed at its own line, two heads are reported, a broken revision stops it",
+    "lint: SQL in op.execute is placed at its own line, two heads are reported, a revision failing offline "
+    "is linted up to the failure",
     "[lint]") {
   TempProject p;
   p.write_config("lock_timeout = '5s'\n");
@@ -114,8 +115,20 @@ TEST_CASE(
   CHECK(lines["sql-syntax-error"] == 13);
   CHECK(lines.count("multiple-heads") == 1);
 
-  p.write_migration("c3", "a1", "  error('boom')", "", "broken");
-  auto stopped = lm({"lint"}, in(p));
-  CHECK(stopped.status == 1);
-  CHECK_THAT(stopped.err, Contains("boom") && Contains("lint stopped"));
+  // A revision that cannot run offline past a line: linted up to it, then lint-incomplete at that line.
+  p.write_migration("c3", "a1",
+                    "  op.execute('CREATE INDEX ix ON t (id)')\n"
+                    "  error('boom')\n"
+                    "  op.drop_table('t')",
+                    "", "broken");
+  auto partial = lm({"lint", "--json"}, in(p));
+  CHECK(partial.status == 1);
+  auto pdoc = luamig::lint::parse_json(partial.out);
+  std::map<std::string, const luamig::lint::Json*> by_rule;
+  for (const auto& f : pdoc["findings"].items) by_rule[f["rule"].str()] = &f;
+  REQUIRE(by_rule.count("lint-incomplete"));
+  CHECK((*by_rule["lint-incomplete"])["line"].number == 14);
+  CHECK_THAT((*by_rule["lint-incomplete"])["message"].str(), Contains("boom"));
+  CHECK(by_rule.count("require-concurrent-index-creation"));
+  CHECK_FALSE(by_rule.count("ban-drop-table"));
 }
