@@ -14,6 +14,7 @@
 #include "commands/commands.hpp"
 #include "commands/import_alembic.hpp"
 #include "commands/verify.hpp"
+#include "commands/lint.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
@@ -286,6 +287,13 @@ int run(int argc, char** argv) {
   auto* list_cmd = app.add_subcommand("list-names", "Names for shell completion")->group("");
   std::string list_what;
   list_cmd->add_option("what", list_what, "revisions or environments")->required();
+  commands::LintFlags lint_flags;
+  auto* lint = app.add_subcommand("lint", "Check revisions for operations that lock or break production");
+  lint->add_option("range", lint_flags.range, "Revisions A:B (default: not applied yet; offline: all)");
+  lint->add_flag("--all", lint_flags.all, "Lint every revision, applied or not");
+  lint->add_flag("--json", lint_flags.json, "Print the findings as JSON");
+  lint->add_flag("--rules", lint_flags.rules, "List the rules with examples");
+  lint->add_option("--fail-on", lint_flags.fail_on, "Exit 1 on a finding of this severity or worse: warning|error");
 
   auto args = protect_relative_targets(argc, argv);
   const std::vector<std::string> in_order = args;
@@ -351,6 +359,7 @@ int run(int argc, char** argv) {
   else if (*trace) return commands::trace(g, trace_opts);
   else if (*editor) commands::editor_support(editor_dir);
   else if (*list_cmd) commands::list_names(g, list_what);
+  else if (*lint) return commands::lint(g, lint_flags);
   else if (*check)
     return commands::check(g, check_wait.empty() ? std::nullopt
                                                  : std::optional(parse_duration(check_wait, "check --wait")));

@@ -1,3 +1,4 @@
+#include "commands/lint.hpp"
 #include "runner/migrate.hpp"
 
 #include <chrono>
@@ -37,6 +38,7 @@ void run(const config::GlobalOptions& opts, graph::Direction direction, const st
   auto started = std::chrono::steady_clock::now();
   try {
     auto project = runner::Project::open(opts);
+    if (direction == graph::Direction::Up && !flags.sql) lint_before_upgrade(project, target);
     runner::MigrateOptions options;
     options.direction = direction;
     options.target = target;

@@ -402,8 +402,9 @@ class Run {
   void connect_offline() {
     std::string dialect = "postgresql";
     if (!config::resolve_url(project_.opts, project_.cfg).empty()) dialect = project_.database_url().dialect;
-    conn_ = db::script_writer(dialect::make(dialect), [](const std::string& statement) {
-      out::data(statement + "\n");
+    conn_ = db::script_writer(dialect::make(dialect), [this](const std::string& statement) {
+      if (options_.script_sink) options_.script_sink(statement);
+      else out::data(statement + "\n");
     });
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);
@@ -838,7 +839,7 @@ class Run {
   // a comment instead.
   void announce(const graph::Step& step) {
     if (options_.sql) {
-      out::data(fmt::format("-- {}\n", step_description(step)));
+      if (!options_.script_sink) out::data(fmt::format("-- {}\n", step_description(step)));
       return;
     }
     report_step_start(step);
@@ -930,6 +931,12 @@ class Run {
             return;
           }
           if (interrupt::requested()) stop_in_step(step, done, heads_before);
+          if (options_.sql && options_.on_offline_failure) {
+            options_.on_offline_failure(step, e, engine_->plan());
+            engine_->unload(*script);
+            record_version_change(map, step);
+            break;
+          }
           if (!transactional || options_.sql || !should_retry(e, retries)) {
             if (retries > 0)
               out::error(fmt::format("The lock was still not available after {} retr{} (lock_retries = {}).",

@@ -27,6 +27,11 @@ struct MigrateOptions {
   std::function<void(const graph::Step&, const luahost::Plan&)> on_plan;
   // When set, the run's connection is handed through it once opened (tools that watch every statement: trace).
   std::function<std::unique_ptr<db::Connection>(std::unique_ptr<db::Connection>)> wrap_connection;
+  // With `sql`: where the script's lines go instead of stdout (the linter reads plans and discards the script).
+  std::function<void(const std::string&)> script_sink;
+  // With `sql`: called instead of stopping when a step's upgrade()/downgrade() fails (an op that needs a live
+  // database, a Lua error), with the plan recorded up to the failure; the run goes on with the next step.
+  std::function<void(const graph::Step&, const std::exception&, const luahost::Plan&)> on_offline_failure;
 };
 
 // Runs the planned steps with the environment's hooks (runner/hooks.hpp) and timeouts. Prints which environment

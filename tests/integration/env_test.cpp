@@ -376,6 +376,7 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
                                                          {"lua_memory_limit", "512MiB"},
                                                          {"wait_for_db", "0"},
                                                          {"migration_lock_timeout", "10min"},
+                                                         {"lint_on_upgrade", "false"},
                                                          {"lock_retries", "3"},
                                                          {"lock_retry_delay", "1s"}};
     for (const auto& [key, value] : defaults) {
