@@ -5,6 +5,7 @@
 
 #include "commands/commands.hpp"
 #include "commands/describe.hpp"
+#include "commands/history_cmd.hpp"
 #include "db/connection.hpp"
 #include "db/version_table.hpp"
 #include "graph/history.hpp"
@@ -75,6 +76,9 @@ void show(const config::GlobalOptions& opts, const std::string& revision) {
     ids = map.bases();
   else
     ids = {map.resolve_id(revision)};
-  for (const auto& id : ids) out::data(verbose_entry(map, map.get(id), {}));
+  for (const auto& id : ids) {
+    out::data(verbose_entry(map, map.get(id), {}));
+    show_applied(project, id);
+  }
 }
 }  // namespace luamig::commands

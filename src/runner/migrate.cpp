@@ -13,6 +13,7 @@
 #include "db/script_writer.hpp"
 #include "db/version_table.hpp"
 #include "dialect/dialect.hpp"
+#include "history/keeper.hpp"
 #include "luahost/engine.hpp"
 #include "runner/hooks.hpp"
 #include "runner/report.hpp"
@@ -315,6 +316,7 @@ class Run {
     // untouched, without even creating the version table.
     heads_ = to_set(version_table_->heads());
     start_heads_ = heads_;
+    start_history(map);
     plan(map);
     prepare_version_table(map);
     if (!steps_.empty() || !hooks_.empty()) start_engine();
@@ -323,6 +325,7 @@ class Run {
     phase_ = "between revisions";
     run_steps(map);
     phase_ = "after the revisions were committed";
+    if (history_) history_->finish();
     after_run();
     hooks_.unload();
     lock_->release();
@@ -442,8 +445,27 @@ class Run {
       }
       if (!steps_.empty()) return false;
     }
+    if (validating()) {
+      // The no-op path validates too: one read of the history table, one stat per applied file (checksums are
+      // cached by size and mtime); rows owed to the history (baseline, external) need the full path.
+      history::HistoryKeeper keeper(*conn_, cfg(), true);
+      keeper.start(project_.load_graph(), heads_);
+      if (keeper.owes_rows()) return false;
+    }
     out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
     return true;
+  }
+
+  // ---- history (history/keeper.hpp) ------------------------------------------------------------------------
+  bool validating() const {
+    return options_.direction == graph::Direction::Up && !options_.no_validate && project_.cfg.settings.boolean("validate_on_upgrade");
+  }
+  void start_history(const graph::RevisionMap& map) {
+    if (options_.dry_run) return;
+    if (options_.no_validate && options_.direction == graph::Direction::Up)
+      out::warn("Validation of the history skipped (--no-validate)");
+    history_ = std::make_unique<history::HistoryKeeper>(*conn_, cfg(), validating());
+    history_->start(map, heads_);
   }
 
   // `upgrade head` / `upgrade heads` answered without the graph: the database holds exactly the heads
@@ -678,6 +700,8 @@ class Run {
       throw RunError("", 1);
     }
     roll_back_attempt(heads_before);
+    if (history_ && conn_->is_open() && !db::is_connection_loss(sqlstate_of(e)))
+      history_->step_failed(step, heads_, step_wall_started_, sqlstate_of(e), db_message_of(e));
     if (options_.dry_run) {
       report_step_outcome(step, e, "the dry run stopped and rolled everything back; nothing was changed");
       throw RunError("", 1);
@@ -802,6 +826,7 @@ class Run {
       bool replan = false;
       for (;;) {
         auto started = Clock::now();
+        step_wall_started_ = std::chrono::system_clock::now();
         services_->start_attempt();
         std::optional<luahost::Script> script;
         bool transactional = true;
@@ -846,6 +871,7 @@ class Run {
             services_->begin();
           }
           record_version_change(map, step);
+          if (history_) history_->step_applied(step, heads_before, heads_, step_wall_started_);
           hooks_.call("after_migration", {step_value(i, elapsed_ms(started)), context_});
           if (per_step || !transactional) {
             conn_->commit();
@@ -934,7 +960,9 @@ class Run {
   std::set<std::string> heads_, start_heads_;
   std::vector<graph::Step> steps_;
   Clock::time_point started_;
-  size_t committed_steps_ = 0;   // steps whose work is committed (per-step commits, transactional = false steps)
+  size_t committed_steps_ = 0;
+  std::unique_ptr<history::HistoryKeeper> history_;   // null for --sql and --dry-run: they write no history
+  std::chrono::system_clock::time_point step_wall_started_;   // steps whose work is committed (per-step commits, transactional = false steps)
 };
 }  // namespace
 

@@ -1,0 +1,70 @@
+#pragma once
+// HistoryKeeper: what the run loop (runner/migrate.cpp) calls to keep luamig_history. Four hook points:
+//   start()         under the migration lock, after the version table was read: validates (unless disabled)
+//                   and notes the rows owed to the past (a `baseline` row for a database taken over from
+//                   Alembic; `external-upgrade`/`external-downgrade` rows for revisions Alembic or `stamp`
+//                   moved without luamig);
+//   step_applied()  inside the step's open transaction, after the version table changed, before commit: the
+//                   owed rows, then the step's row (the table is created here, in that transaction, when the
+//                   first step needs it);
+//   step_failed()   after the step's transaction was rolled back: one `failed` row in a transaction of its
+//   own; finish()        after the last step: owed rows that no step wrote, in a transaction of their own.
+// Nothing is written by a dry run or an --sql script (see README, "History and checksums").
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "db/connection.hpp"
+#include "graph/plan.hpp"
+#include "graph/revision_map.hpp"
+#include "history/file_checksums.hpp"
+#include "history/table.hpp"
+#include "history/validate.hpp"
+
+namespace luamig::history {
+
+// The history table's name and schema from the config (history_table, history_table_schema: default the
+// version table's schema).
+HistoryTable open_table(db::Connection& conn, const config::Config& cfg);
+
+// Lines for a validation report; returns whether it passed (errors print as "ERROR: ...", warnings as
+// "WARNING: ..." on stderr).
+bool print_report(const Report& report, bool comments_only_is_error = false);
+
+// Validates the database's history against the files: reads the rows (none when the table is missing).
+Report validate_database(db::Connection& conn, const config::Config& cfg, const graph::RevisionMap& map,
+                         const std::set<std::string>& version_heads, FileChecksumCache& files);
+
+class HistoryKeeper {
+ public:
+  HistoryKeeper(db::Connection& conn, const config::Config& cfg, bool validate);
+  // Throws RunError (exit 1) when validation fails, after printing the findings. `fast` (the no-op path,
+  // outside any transaction) only validates.
+  void start(const graph::RevisionMap& map, const std::set<std::string>& heads);
+  // True when start() found rows owed (baseline/external): the no-op path must go the full way to write them.
+  bool owes_rows() const { return !owed_.empty(); }
+  void step_applied(const graph::Step& step, const std::set<std::string>& before,
+                    const std::set<std::string>& after, std::chrono::system_clock::time_point started);
+  void step_failed(const graph::Step& step, const std::set<std::string>& heads,
+                   std::chrono::system_clock::time_point started, const std::string& sqlstate,
+                   const std::string& message);
+  void finish();
+
+ private:
+  Row base_row(std::chrono::system_clock::time_point started);
+  void write_owed();
+  std::optional<FileChecksums> sums_of(const graph::Revision& r);
+  db::Connection& conn_;
+  const config::Config& cfg_;
+  bool validate_;
+  HistoryTable table_;
+  FileChecksumCache files_;
+  std::vector<Row> owed_;
+  long long start_seq_ = 0;
+  std::optional<std::string> db_user_;
+};
+}  // namespace luamig::history
