@@ -166,10 +166,13 @@ int run(int argc, char** argv) {
   else if (*upgrade) commands::upgrade(g, target, migrate_flags);
   else if (*downgrade) commands::downgrade(g, target, migrate_flags);
   else if (*current) commands::current(g, verbose);
-  else if (*history && applied) commands::applied_history(g);
+  else if (*history && applied)
+    commands::applied_history(g);
   else if (*history) commands::history(g, range, verbose, indicate);
-  else if (*validate) return commands::validate(g, files_only, update_sum);
-  else if (*repair) commands::repair(g, target, reason);
+  else if (*validate)
+    return commands::validate(g, files_only, update_sum);
+  else if (*repair)
+    commands::repair(g, target, reason);
   else if (*heads) commands::heads(g, verbose);
   else if (*show) commands::show(g, target);
   else if (*stamp) commands::stamp(g, revs, purge);

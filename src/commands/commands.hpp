@@ -53,8 +53,8 @@ void list_environments(const config::GlobalOptions&);
 // Never creates the version table; never takes the migration lock.
 int check(const config::GlobalOptions&, std::optional<std::chrono::milliseconds> wait);
 
-// History (history/*.hpp). `validate`: exit 1 on any error finding. With `files_only`, compares the files with
-// <script_location>/luamig.sum and needs no database; `update` rewrites luamig.sum instead.
+// History (history/*.hpp). `validate`: exit 1 on any error finding. With `files_only`, compares the files
+// with <script_location>/luamig.sum and needs no database; `update` rewrites luamig.sum instead.
 int validate(const config::GlobalOptions&, bool files_only, bool update);
 // Records the current checksum of REV's file as a `repair` row. REQUIRES: a non-empty reason.
 void repair(const config::GlobalOptions&, const std::string& revision, const std::string& reason);

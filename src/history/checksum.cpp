@@ -20,7 +20,10 @@ int long_bracket_level(std::string_view text, size_t i) {
 
 // The index just past the "]==]" closing a long bracket of `level` that opened before `from`.
 size_t long_bracket_end(std::string_view text, size_t from, int level) {
-  std::string close = "]" + std::string(static_cast<size_t>(level), '=') + "]";
+  // Built piecewise: g++ 12 warns (-Wrestrict, a false positive) on "]" + std::string temporaries.
+  std::string close(static_cast<size_t>(level) + 2, '=');
+  close.front() = ']';
+  close.back() = ']';
   auto at = text.find(close, from);
   return at == std::string_view::npos ? text.size() : at + close.size();
 }
@@ -51,15 +54,18 @@ std::string normalise_lua(std::string_view raw) {
     i = text.find('\n');
     if (i == std::string_view::npos) i = text.size();
   }
-  bool gap = false;  // whitespace or a comment since the last token character
-  auto emit = [&](std::string_view s) {
+  bool gap = false;          // whitespace or a comment since the last token character
+  bool after_string = false;  // the last thing emitted was a string literal
+  // A string literal cannot merge with its neighbours, so the whitespace around one is dropped.
+  auto emit = [&](std::string_view s, bool string) {
     if (s.empty()) return;
-    if (gap && !out.empty()) {
+    if (gap && !out.empty() && !string && !after_string) {
       char a = out.back(), b = s.front();
       bool digit_dot = (a >= '0' && a <= '9' && b == '.') || (a == '.' && b >= '0' && b <= '9');
       if (is_word(a) == is_word(b) || digit_dot) out += ' ';
     }
     gap = false;
+    after_string = string;
     out.append(s);
   };
   while (i < text.size()) {
@@ -80,7 +86,7 @@ std::string normalise_lua(std::string_view raw) {
     } else if (c == '[' && long_bracket_level(text, i) >= 0) {
       int level = long_bracket_level(text, i);
       size_t end = long_bracket_end(text, i + static_cast<size_t>(level) + 2, level);
-      emit(text.substr(i, end - i));
+      emit(text.substr(i, end - i), true);
       i = end;
     } else if (c == '"' || c == '\'') {
       size_t j = i + 1;
@@ -90,10 +96,10 @@ std::string normalise_lua(std::string_view raw) {
         ++j;
       }
       if (j < text.size()) ++j;
-      emit(text.substr(i, j - i));
+      emit(text.substr(i, j - i), true);
       i = j;
     } else {
-      emit(text.substr(i, 1));
+      emit(text.substr(i, 1), false);
       ++i;
     }
   }

@@ -30,7 +30,8 @@ std::string normalise_line_endings(std::string_view text);
 //   - string literals ('..', "..", long strings [==[ ... ]==]) are kept byte for byte;
 //   - every run of whitespace and comments outside strings becomes one space when the characters on both
 //     sides are both identifier characters [A-Za-z0-9_] or both punctuation (so that no two tokens merge:
-//     `a b`, `- -1`, `. .`), and disappears otherwise (`a = b` -> `a=b`), as it does at the start and end.
+//     `a b`, `- -1`, `. .`, and a digit next to a dot), and disappears otherwise (`a = b` -> `a=b`), as it
+//     does next to a string literal and at the start and end.
 // Unterminated strings or comments run to the end of the text (the Lua compiler rejects such files anyway).
 std::string normalise_lua(std::string_view text);
 

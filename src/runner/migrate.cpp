@@ -456,9 +456,11 @@ class Run {
     return true;
   }
 
-  // ---- history (history/keeper.hpp) ------------------------------------------------------------------------
+  // ---- history (history/keeper.hpp)
+  // ------------------------------------------------------------------------
   bool validating() const {
-    return options_.direction == graph::Direction::Up && !options_.no_validate && project_.cfg.settings.boolean("validate_on_upgrade");
+    return options_.direction == graph::Direction::Up && !options_.no_validate &&
+           project_.cfg.settings.boolean("validate_on_upgrade");
   }
   void start_history(const graph::RevisionMap& map) {
     if (options_.dry_run) return;
@@ -961,8 +963,9 @@ class Run {
   std::vector<graph::Step> steps_;
   Clock::time_point started_;
   size_t committed_steps_ = 0;
-  std::unique_ptr<history::HistoryKeeper> history_;   // null for --sql and --dry-run: they write no history
-  std::chrono::system_clock::time_point step_wall_started_;   // steps whose work is committed (per-step commits, transactional = false steps)
+  std::unique_ptr<history::HistoryKeeper> history_;  // null for --sql and --dry-run: they write no history
+  std::chrono::system_clock::time_point
+      step_wall_started_;  // steps whose work is committed (per-step commits, transactional = false steps)
 };
 }  // namespace
 

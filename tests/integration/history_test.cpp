@@ -1,6 +1,7 @@
 // luamig_history: checksums, the tamper-evident chain, validate / repair, failure rows, concurrency, Alembic
 // sharing the database, and luamig.sum. Each database case runs on PostgreSQL and SQLite.
 #include <catch2/catch.hpp>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -354,6 +355,7 @@ TEST_CASE("history: Alembic upgrades and downgrades the same database; luamig re
 TEST_CASE("history: validate --files checks luamig.sum without a database", "[history]") {
   TempProject proj;
   proj.write_config();
+  proj.write("migrations/versions/.keep", "");
   auto run = [&](std::vector<std::string> args) { return lt::luamig(args, {.cwd = proj.path().string()}); };
   REQUIRE(run({"revision", "-m", "first", "--rev-id", "a1"}).status == 0);
   REQUIRE(proj.exists("migrations/luamig.sum"));
@@ -363,13 +365,12 @@ TEST_CASE("history: validate --files checks luamig.sum without a database", "[hi
   CHECK_FALSE(proj.exists("test.db"));
   REQUIRE(run({"revision", "-m", "second", "--rev-id", "b2"}).status == 0);
   CHECK(run({"validate", "--files"}).status == 0);
-  auto file = proj.path("migrations/versions/b2_second.lua");
   proj.write("migrations/versions/b2_second.lua",
              proj.read("migrations/versions/b2_second.lua") + "-- edited\n");
   r = run({"validate", "--files"});
   INFO(r);
   CHECK(r.status == 1);
-  CHECK_THAT(r.err, Contains(file.string()) && Contains("changed"));
+  CHECK_THAT(r.err, Contains("migrations/versions/b2_second.lua: changed"));
   CHECK(run({"validate", "--files", "--update"}).status == 0);
   CHECK(run({"validate", "--files"}).status == 0);
   proj.write("migrations/versions/c3_new.lua", lt::migration("c3", "b2", "", ""));
@@ -381,6 +382,7 @@ TEST_CASE("history: validate --files checks luamig.sum without a database", "[hi
 TEST_CASE("history: two branches that both add a revision conflict in luamig.sum", "[history]") {
   TempProject proj;
   proj.write_config();
+  proj.write("migrations/versions/.keep", "");
   auto run = [&](std::vector<std::string> args) { return lt::luamig(args, {.cwd = proj.path().string()}); };
   auto git = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {"git", "-c", "user.email=t@example.com", "-c", "user.name=t"};

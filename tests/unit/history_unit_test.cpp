@@ -1,5 +1,6 @@
 // Pure logic of the history: checksums and their normalisation, the chain, validation, luamig.sum.
 #include <catch2/catch.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
