@@ -54,7 +54,7 @@ std::string normalise_lua(std::string_view raw) {
     i = text.find('\n');
     if (i == std::string_view::npos) i = text.size();
   }
-  bool gap = false;          // whitespace or a comment since the last token character
+  bool gap = false;           // whitespace or a comment since the last token character
   bool after_string = false;  // the last thing emitted was a string literal
   // A string literal cannot merge with its neighbours, so the whitespace around one is dropped.
   auto emit = [&](std::string_view s, bool string) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "scripts/cache.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
 
@@ -97,6 +98,51 @@ Row HistoryKeeper::base_row(std::chrono::system_clock::time_point started) {
   return row;
 }
 
+std::map<std::string, std::string> paths_from_header_cache(const std::filesystem::path& versions_dir) {
+  std::map<std::string, std::string> out;
+  scripts::HeaderCache cache(versions_dir / ".luamig-cache");
+  for (const auto& e : cache.entries()) out[std::string(e.fields[0])] = (versions_dir / e.name).string();
+  return out;
+}
+
+namespace {
+void fail_on(const Report& report) {
+  std::vector<Finding> shown;
+  for (const auto& f : report.findings)
+    if (f.kind != Finding::Kind::External) shown.push_back(f);  // recorded as rows instead
+  if (!print_report(Report{shown, report.rows, report.checked}))
+    throw RunError(
+        "validation failed: nothing was changed. Fix the findings above, or pass --no-validate to upgrade "
+        "anyway "
+        "(validate_on_upgrade = false turns the check off)");
+}
+}  // namespace
+
+std::optional<bool> HistoryKeeper::check_noop(
+    const std::function<std::optional<std::string>(const std::string&)>& path_of,
+    const std::set<std::string>& heads) {
+  if (!table_.exists()) return heads.empty();
+  auto rows = table_.rows();
+  if (rows.empty()) return heads.empty();
+  bool unknown_applied = false;
+  auto report = validate(
+      rows, heads, [&](const std::string& id) { return path_of(id).has_value(); },
+      [&](const std::string& id) -> std::optional<CurrentFile> {
+        auto path = path_of(id);
+        if (!path) {
+          unknown_applied = true;
+          return std::nullopt;
+        }
+        auto sums = files_.get(*path);
+        if (!sums) return std::nullopt;
+        return CurrentFile{*path, *sums};
+      });
+  files_.save();
+  if (unknown_applied) return std::nullopt;
+  fail_on(report);
+  return heads_from_text(rows.back().heads_after) == heads;
+}
+
 void HistoryKeeper::start(const graph::RevisionMap& map, const std::set<std::string>& heads) {
   owed_.clear();
   const bool exists = table_.exists();
@@ -112,14 +158,7 @@ void HistoryKeeper::start(const graph::RevisionMap& map, const std::set<std::str
       return CurrentFile{r->path, *sums};
     });
     files_.save();
-    std::vector<Finding> shown;
-    for (const auto& f : report.findings)
-      if (f.kind != Finding::Kind::External) shown.push_back(f);  // recorded below instead
-    Report printed{shown, report.rows, report.checked};
-    if (!print_report(printed))
-      throw RunError(
-          "validation failed: nothing was changed. Fix the findings above, or pass --no-validate to "
-          "upgrade anyway (validate_on_upgrade = false turns the check off)");
+    fail_on(report);
   }
   const auto now = std::chrono::system_clock::now();
   if (!exists || rows.empty()) {

@@ -11,6 +11,9 @@
 //   own; finish()        after the last step: owed rows that no step wrote, in a transaction of their own.
 // Nothing is written by a dry run or an --sql script (see README, "History and checksums").
 #include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -29,6 +32,11 @@ namespace luamig::history {
 
 // The history table's name and schema from the config (history_table, history_table_schema: default the
 // version table's schema).
+// Revision id -> file path from the header cache (scripts/cache.hpp) of `versions_dir`, without parsing any
+// revision file; only entries whose file still has the cached size and mtime are trusted by the caller
+// (remembered heads guarantee it).
+std::map<std::string, std::string> paths_from_header_cache(const std::filesystem::path& versions_dir);
+
 HistoryTable open_table(db::Connection& conn, const config::Config& cfg);
 
 // Lines for a validation report; returns whether it passed (errors print as "ERROR: ...", warnings as
@@ -45,6 +53,12 @@ class HistoryKeeper {
   // Throws RunError (exit 1) when validation fails, after printing the findings. `fast` (the no-op path,
   // outside any transaction) only validates.
   void start(const graph::RevisionMap& map, const std::set<std::string>& heads);
+  // The no-op path (nothing to run, outside any transaction): validates like start() with `path_of(id)`
+  // giving a revision's file ("" = not in the graph). Returns true when the history is valid and up to date,
+  // false when rows are owed (baseline/external: the full path must write them), nullopt when `path_of` did
+  // not know an applied revision (the caller retries with the graph). Throws RunError like start().
+  std::optional<bool> check_noop(const std::function<std::optional<std::string>(const std::string&)>& path_of,
+                                 const std::set<std::string>& heads);
   // True when start() found rows owed (baseline/external): the no-op path must go the full way to write them.
   bool owes_rows() const { return !owed_.empty(); }
   void step_applied(const graph::Step& step, const std::set<std::string>& before,

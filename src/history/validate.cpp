@@ -74,6 +74,12 @@ std::vector<Applied> applied_revisions(const std::vector<Row>& rows) {
 
 Report validate(const std::vector<Row>& rows, const std::set<std::string>& version_heads,
                 const graph::RevisionMap& map, const FileLookup& files) {
+  return validate(
+      rows, version_heads, [&](const std::string& id) { return map.find(id) != nullptr; }, files);
+}
+
+Report validate(const std::vector<Row>& rows, const std::set<std::string>& version_heads,
+                const std::function<bool(const std::string&)>& known, const FileLookup& files) {
   Report report;
   report.rows = rows.size();
   if (auto broken = verify_chain(rows)) {
@@ -123,7 +129,7 @@ Report validate(const std::vector<Row>& rows, const std::set<std::string>& versi
              a.revision)});
   }
   for (const auto& h : version_heads)
-    if (!map.find(h))
+    if (!known(h))
       report.findings.push_back(
           {Finding::Kind::Unknown, h, 0,
            fmt::format(

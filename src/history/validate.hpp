@@ -62,6 +62,9 @@ std::optional<Finding> verify_chain(const std::vector<Row>& rows);
 // Full validation. `version_heads` = the version table's rows; `map` the graph (for unknown revisions).
 Report validate(const std::vector<Row>& rows, const std::set<std::string>& version_heads,
                 const graph::RevisionMap& map, const FileLookup& files);
+// The same with `known(id)` telling whether a revision is in the graph.
+Report validate(const std::vector<Row>& rows, const std::set<std::string>& version_heads,
+                const std::function<bool(const std::string&)>& known, const FileLookup& files);
 
 // "a,b" of a set (sorted), as stored in heads_before/heads_after.
 std::string heads_text(const std::set<std::string>& heads);

@@ -445,18 +445,34 @@ class Run {
       }
       if (!steps_.empty()) return false;
     }
-    if (validating()) {
-      // The no-op path validates too: one read of the history table, one stat per applied file (checksums are
-      // cached by size and mtime); rows owed to the history (baseline, external) need the full path.
-      history::HistoryKeeper keeper(*conn_, cfg(), true);
-      keeper.start(project_.load_graph(), heads_);
-      if (keeper.owes_rows()) return false;
-    }
+    if (validating() && !history_up_to_date()) return false;
     out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
     return true;
   }
 
   // ---- history (history/keeper.hpp)
+  // The no-op path validates too: one read of the history table and one stat per applied file (checksums are
+  // cached by size and mtime). Without the graph loaded (remembered heads), file paths come from the header
+  // cache. False when rows are owed (baseline, external): the full path writes them.
+  bool history_up_to_date() {
+    history::HistoryKeeper keeper(*conn_, cfg(), true);
+    if (!project_.map) {
+      auto paths = history::paths_from_header_cache(cfg().versions_dir());
+      auto from_cache = [&](const std::string& id) -> std::optional<std::string> {
+        auto it = paths.find(id);
+        if (it == paths.end()) return std::nullopt;
+        return it->second;
+      };
+      if (auto ok = keeper.check_noop(from_cache, heads_)) return *ok;
+    }
+    const auto& map = project_.load_graph();
+    auto from_graph = [&](const std::string& id) -> std::optional<std::string> {
+      const auto* r = map.find(id);
+      if (!r) return std::nullopt;
+      return r->path;
+    };
+    return keeper.check_noop(from_graph, heads_).value_or(false);
+  }
   // ------------------------------------------------------------------------
   bool validating() const {
     return options_.direction == graph::Direction::Up && !options_.no_validate &&

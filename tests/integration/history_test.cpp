@@ -79,8 +79,14 @@ TEST_CASE("history: an edited applied file stops upgrade; validate names it; rep
   f.three();
   f.proj.remove(f.files[2]);
   REQUIRE(f.run({"upgrade", "head"}).status == 0);
+  REQUIRE(f.run({"upgrade", "head"}).status == 0);
   auto text = f.proj.read(f.files[0]);
   f.proj.write(f.files[0], text + "\nlocal extra = 1\n");
+  // Nothing to run, but the no-op path validates as well
+  auto noop = f.run({"upgrade", "head"});
+  INFO(noop);
+  CHECK(noop.status == 1);
+  CHECK_THAT(noop.err, Contains("revision a1 was edited after it was applied"));
   f.proj.write(f.files[2], lt::migration("c3", "b2", "  op.execute(\"CREATE TABLE tc (id integer)\")", ""));
   auto r = f.run({"upgrade", "head"});
   INFO(r);
@@ -182,6 +188,10 @@ TEST_CASE("history: tampered rows are detected and the first bad row named", "[h
   }
   auto r = f.run({"validate"});
   INFO(r);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Contains(expect));
+  // The no-op `upgrade head` (answered from the remembered heads and the header cache) refuses
+  r = f.run({"upgrade", "head"});
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains(expect));
   // upgrade refuses too, and repair does not paper over an edited history
