@@ -146,6 +146,7 @@ std::optional<bool> HistoryKeeper::check_noop(
 void HistoryKeeper::start(const graph::RevisionMap& map, const std::set<std::string>& heads) {
   owed_.clear();
   const bool exists = table_.exists();
+  existed_at_start_ = exists;
   std::vector<Row> rows;
   if (exists) rows = table_.rows();
   start_seq_ = rows.empty() ? 0 : rows.back().seq;
@@ -224,7 +225,9 @@ void HistoryKeeper::write_owed() {
 void HistoryKeeper::step_applied(const graph::Step& step, const std::set<std::string>& before,
                                  const std::set<std::string>& after,
                                  std::chrono::system_clock::time_point started) {
-  table_.ensure();
+  // A table that existed before the run cannot vanish under the lock; one created by this run may have been
+  // rolled back with a retried attempt, so it is looked up again.
+  if (!existed_at_start_) table_.ensure();
   write_owed();
   Row r = base_row(started);
   r.revision = step.revision->id;

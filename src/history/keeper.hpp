@@ -79,6 +79,7 @@ class HistoryKeeper {
   FileChecksumCache files_;
   std::vector<Row> owed_;
   long long start_seq_ = 0;
+  bool existed_at_start_ = false;
   std::optional<std::string> db_user_;
 };
 }  // namespace luamig::history

@@ -439,3 +439,25 @@ TEST_CASE("history: --sql scripts and dry runs write no history; history_table i
   CHECK(f.db->query_column("SELECT revision FROM audit_trail ORDER BY seq") ==
         std::vector<std::string>{"a1", "b2", "c3"});
 }
+
+TEST_CASE("history: the table lives in the version table's schema unless history_table_schema says otherwise",
+          "[history]") {
+  Fixture f("postgresql");
+  f.three();
+  f.db->exec("CREATE SCHEMA s1; CREATE SCHEMA s2");
+  f.proj.write_config("version_table_schema = \"s1\"");
+  auto r = f.run({"upgrade", "a1"});
+  INFO(r);
+  REQUIRE(r.status == 0);
+  CHECK(f.db->query_column("SELECT revision FROM s1.luamig_history") == std::vector<std::string>{"a1"});
+  CHECK_FALSE(f.db->table_exists("luamig_history"));
+  f.proj.write_config("version_table_schema = \"s1\"\nhistory_table_schema = \"s2\"\nhistory_table = \"h\"");
+  r = f.run({"upgrade", "b2"});
+  INFO(r);
+  REQUIRE(r.status == 0);
+  // A new table starts with a baseline row for what the version table already held
+  CHECK(f.db->query_column("SELECT kind || ' ' || revision FROM s2.h ORDER BY seq") ==
+        std::vector<std::string>{"baseline ", "upgrade b2"});
+  r = f.run({"validate"});
+  CHECK(r.status == 0);
+}
