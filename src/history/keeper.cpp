@@ -120,23 +120,21 @@ void fail_on(const Report& report) {
 
 std::optional<bool> HistoryKeeper::check_noop(
     const std::function<std::optional<std::string>(const std::string&)>& path_of,
-    const std::set<std::string>& heads) {
-  if (!table_.exists()) return heads.empty();
-  auto rows = table_.rows();
-  if (rows.empty()) return heads.empty();
+    const std::function<bool(const std::string&)>& known, const std::set<std::string>& heads) {
+  auto read = table_.rows_if_exists();
+  if (!read || read->empty()) return heads.empty();
+  const auto& rows = *read;
   bool unknown_applied = false;
-  auto report = validate(
-      rows, heads, [&](const std::string& id) { return path_of(id).has_value(); },
-      [&](const std::string& id) -> std::optional<CurrentFile> {
-        auto path = path_of(id);
-        if (!path) {
-          unknown_applied = true;
-          return std::nullopt;
-        }
-        auto sums = files_.get(*path);
-        if (!sums) return std::nullopt;
-        return CurrentFile{*path, *sums};
-      });
+  auto report = validate(rows, heads, known, [&](const std::string& id) -> std::optional<CurrentFile> {
+    auto path = path_of(id);
+    if (!path) {
+      unknown_applied = true;
+      return std::nullopt;
+    }
+    auto sums = files_.get(*path);
+    if (!sums) return std::nullopt;
+    return CurrentFile{*path, *sums};
+  });
   files_.save();
   if (unknown_applied) return std::nullopt;
   fail_on(report);

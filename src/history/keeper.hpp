@@ -57,7 +57,9 @@ class HistoryKeeper {
   // giving a revision's file ("" = not in the graph). Returns true when the history is valid and up to date,
   // false when rows are owed (baseline/external: the full path must write them), nullopt when `path_of` did
   // not know an applied revision (the caller retries with the graph). Throws RunError like start().
+  // `known(id)` tells whether a version-table revision is in the graph.
   std::optional<bool> check_noop(const std::function<std::optional<std::string>(const std::string&)>& path_of,
+                                 const std::function<bool(const std::string&)>& known,
                                  const std::set<std::string>& heads);
   // True when start() found rows owed (baseline/external): the no-op path must go the full way to write them.
   bool owes_rows() const { return !owed_.empty(); }

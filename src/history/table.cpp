@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/sql_failure.hpp"
+
 namespace luamig::history {
 
 HistoryTable::HistoryTable(db::Connection& conn, std::string table, std::string schema)
@@ -43,6 +45,19 @@ std::vector<Row> HistoryTable::rows() {
 long long HistoryTable::last_seq() {
   auto r = conn_.fetch(fmt::format("SELECT MAX(seq) FROM {}", qualified_));
   return !r.empty() && r[0][0] && !r[0][0]->empty() ? std::stoll(*r[0][0]) : 0;
+}
+
+std::optional<std::vector<Row>> HistoryTable::rows_if_exists() {
+  if (conn_.in_transaction()) {
+    if (!exists()) return std::nullopt;
+    return rows();
+  }
+  try {
+    return rows();
+  } catch (const SqlFailure& e) {
+    if (e.sqlstate() == "42P01" || !exists()) return std::nullopt;
+    throw;
+  }
 }
 
 Row HistoryTable::append(Row r) {

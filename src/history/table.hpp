@@ -4,6 +4,7 @@
 // Every write happens under the migration lock, so `seq` (the primary key) and the chain are computed from
 // the last row without races; two writers that somehow raced would collide on the primary key instead of
 // forking the chain.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ class HistoryTable {
   std::string create_sql() const;
   // Every row in seq order, with its stored chain. REQUIRES: the table exists.
   std::vector<Row> rows();
+  // The same in one query outside a transaction; nullopt when the table does not exist.
+  std::optional<std::vector<Row>> rows_if_exists();
   // The highest seq, 0 when the table is empty. REQUIRES: the table exists.
   long long last_seq();
   // Sets r.seq and r.chain from the last row, then inserts it. Returns the row as written.

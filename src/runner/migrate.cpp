@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <set>
@@ -457,13 +458,16 @@ class Run {
   bool history_up_to_date() {
     history::HistoryKeeper keeper(*conn_, cfg(), true);
     if (!project_.map) {
-      auto paths = history::paths_from_header_cache(cfg().versions_dir());
+      // At the remembered heads: the heads are in the graph; the header cache is read only when an applied
+      // revision's file is needed.
+      std::optional<std::map<std::string, std::string>> paths;
       auto from_cache = [&](const std::string& id) -> std::optional<std::string> {
-        auto it = paths.find(id);
-        if (it == paths.end()) return std::nullopt;
+        if (!paths) paths = history::paths_from_header_cache(cfg().versions_dir());
+        auto it = paths->find(id);
+        if (it == paths->end()) return std::nullopt;
         return it->second;
       };
-      if (auto ok = keeper.check_noop(from_cache, heads_)) return *ok;
+      if (auto ok = keeper.check_noop(from_cache, [](const std::string&) { return true; }, heads_)) return *ok;
     }
     const auto& map = project_.load_graph();
     auto from_graph = [&](const std::string& id) -> std::optional<std::string> {
@@ -471,7 +475,8 @@ class Run {
       if (!r) return std::nullopt;
       return r->path;
     };
-    return keeper.check_noop(from_graph, heads_).value_or(false);
+    auto known = [&](const std::string& id) { return map.find(id) != nullptr; };
+    return keeper.check_noop(from_graph, known, heads_).value_or(false);
   }
   // ------------------------------------------------------------------------
   bool validating() const {
