@@ -74,12 +74,18 @@ std::vector<Applied> applied_revisions(const std::vector<Row>& rows) {
 
 Report validate(const std::vector<Row>& rows, const std::set<std::string>& version_heads,
                 const graph::RevisionMap& map, const FileLookup& files) {
+  std::vector<std::string> known_heads;
+  for (const auto& h : version_heads)
+    if (map.find(h)) known_heads.push_back(h);
+  const auto applied_now = map.ancestors_inclusive(known_heads);
   return validate(
-      rows, version_heads, [&](const std::string& id) { return map.find(id) != nullptr; }, files);
+      rows, version_heads, [&](const std::string& id) { return map.find(id) != nullptr; }, files,
+      &applied_now);
 }
 
 Report validate(const std::vector<Row>& rows, const std::set<std::string>& version_heads,
-                const std::function<bool(const std::string&)>& known, const FileLookup& files) {
+                const std::function<bool(const std::string&)>& known, const FileLookup& files,
+                const std::set<std::string>* applied_now) {
   Report report;
   report.rows = rows.size();
   if (auto broken = verify_chain(rows)) {
@@ -89,6 +95,7 @@ Report validate(const std::vector<Row>& rows, const std::set<std::string>& versi
     report.findings.push_back(*broken);
   }
   for (const auto& a : applied_revisions(rows)) {
+    if (applied_now && !applied_now->count(a.revision) && known(a.revision)) continue;
     auto file = files(a.revision);
     if (!file) {
       report.findings.push_back(

@@ -62,9 +62,12 @@ std::optional<Finding> verify_chain(const std::vector<Row>& rows);
 // Full validation. `version_heads` = the version table's rows; `map` the graph (for unknown revisions).
 Report validate(const std::vector<Row>& rows, const std::set<std::string>& version_heads,
                 const graph::RevisionMap& map, const FileLookup& files);
-// The same with `known(id)` telling whether a revision is in the graph.
+// The same with `known(id)` telling whether a revision is in the graph, and `applied_now` (when given) the
+// revisions the version table says are applied: a revision of the graph that the history lists as applied but
+// the version table does not (it was stamped away, or the table was dropped) is not compared.
 Report validate(const std::vector<Row>& rows, const std::set<std::string>& version_heads,
-                const std::function<bool(const std::string&)>& known, const FileLookup& files);
+                const std::function<bool(const std::string&)>& known, const FileLookup& files,
+                const std::set<std::string>* applied_now = nullptr);
 
 // "a,b" of a set (sorted), as stored in heads_before/heads_after.
 std::string heads_text(const std::set<std::string>& heads);
