@@ -126,10 +126,7 @@ void repair(const config::GlobalOptions& opts, const std::string& revision, cons
   r.normalised = sums->normalised;
   r.checksum_algorithm = history::kChecksumAlgorithm;
   r.started_at = r.finished_at = history::utc_now();
-  if (conn->dialect().name() == "postgresql") {
-    auto u = conn->fetch("SELECT current_user");
-    if (!u.empty() && u[0][0]) r.db_user = *u[0][0];
-  }
+  r.db_user = history::database_user(*conn);
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   r.client_host = host;
@@ -159,7 +156,7 @@ void applied_history(const config::GlobalOptions& opts) {
     return;
   }
   for (const auto& r : table.rows())
-    out::data(fmt::format("{:>4} {} {} {} {} {} -> {} by {}@{} ({} ms, luamig {}, env {}){}{}\n", r.seq,
+    out::data(fmt::format("{:>4} {} {} {} {} {} -> {} by {}@{} ({} ms, luamig {}, env {}){}{}", r.seq,
                           r.finished_at, r.kind, r.revision.empty() ? "-" : r.revision, r.outcome,
                           r.heads_before.empty() ? "base" : r.heads_before,
                           r.heads_after.empty() ? "base" : r.heads_after, r.db_user, r.client_host,
@@ -175,9 +172,9 @@ void show_applied(runner::Project& project, const std::string& id) {
     if (!table.exists()) return;
     for (const auto& r : table.rows()) {
       if (r.revision != id) continue;
-      out::data(fmt::format("Applied:  {} {} at {} by {}@{} (luamig {}, environment {}){}\n", r.kind,
-                            r.outcome, r.finished_at, r.db_user, r.client_host, r.luamig_version,
-                            r.environment, r.message ? ": " + *r.message : ""));
+      out::data(fmt::format("Applied:  {} {} at {} by {}@{} (luamig {}, environment {}){}", r.kind, r.outcome,
+                            r.finished_at, r.db_user, r.client_host, r.luamig_version, r.environment,
+                            r.message ? ": " + *r.message : ""));
     }
   } catch (const std::exception& e) {
     out::warn(fmt::format("WARNING: could not read the history: {}", e.what()));

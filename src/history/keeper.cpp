@@ -1,6 +1,7 @@
 #include "history/keeper.hpp"
 
 #include <fmt/format.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -12,6 +13,13 @@
 
 namespace luamig::history {
 namespace {
+// SQLite has no database user: the operating-system user running luamig.
+std::string os_user() {
+  if (const auto* pw = getpwuid(geteuid()); pw && pw->pw_name) return pw->pw_name;
+  if (const char* u = std::getenv("USER")) return u;
+  return "";
+}
+
 std::string local_host() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
@@ -28,6 +36,15 @@ std::string time_text(std::chrono::system_clock::time_point t) {
   return fmt::format("{}.{:03d}Z", buf, static_cast<int>(ms));
 }
 }  // namespace
+
+std::string database_user(db::Connection& conn) {
+  if (conn.dialect().name() == "postgresql") {
+    auto r = conn.fetch("SELECT current_user");
+    if (!r.empty() && r[0][0]) return *r[0][0];
+    return "";
+  }
+  return os_user();
+}
 
 HistoryTable open_table(db::Connection& conn, const config::Config& cfg) {
   auto name = cfg.settings.text("history_table").value_or("luamig_history");
@@ -76,13 +93,7 @@ std::optional<FileChecksums> HistoryKeeper::sums_of(const graph::Revision& r) { 
 
 Row HistoryKeeper::base_row(std::chrono::system_clock::time_point started) {
   if (!db_user_) {
-    db_user_ = "";
-    if (conn_.dialect().name() == "postgresql") {
-      auto r = conn_.fetch("SELECT current_user");
-      if (!r.empty() && r[0][0]) db_user_ = *r[0][0];
-    } else if (const char* u = std::getenv("USER")) {
-      db_user_ = u;
-    }
+    db_user_ = database_user(conn_);
   }
   Row row;
   row.outcome = "success";

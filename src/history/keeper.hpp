@@ -37,6 +37,9 @@ namespace luamig::history {
 // (remembered heads guarantee it).
 std::map<std::string, std::string> paths_from_header_cache(const std::filesystem::path& versions_dir);
 
+// The user recorded in history rows: PostgreSQL's current_user; for SQLite, the operating-system user.
+std::string database_user(db::Connection& conn);
+
 HistoryTable open_table(db::Connection& conn, const config::Config& cfg);
 
 // Lines for a validation report; returns whether it passed (errors print as "ERROR: ...", warnings as

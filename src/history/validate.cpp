@@ -66,8 +66,9 @@ std::vector<Applied> applied_revisions(const std::vector<Row>& rows) {
     }
   }
   std::vector<Applied> out;
+  std::set<std::string> seen;
   for (const auto& id : order)
-    if (auto it = applied.find(id); it != applied.end()) out.push_back(it->second);
+    if (auto it = applied.find(id); it != applied.end() && seen.insert(id).second) out.push_back(it->second);
   std::sort(out.begin(), out.end(), [](const Applied& a, const Applied& b) { return a.seq < b.seq; });
   return out;
 }

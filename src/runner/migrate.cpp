@@ -467,7 +467,9 @@ class Run {
         if (it == paths->end()) return std::nullopt;
         return it->second;
       };
-      if (auto ok = keeper.check_noop(from_cache, [](const std::string&) { return true; }, heads_)) return *ok;
+      if (auto ok = keeper.check_noop(
+              from_cache, [](const std::string&) { return true; }, heads_))
+        return *ok;
     }
     const auto& map = project_.load_graph();
     auto from_graph = [&](const std::string& id) -> std::optional<std::string> {
