@@ -1,11 +1,17 @@
 // Pure logic of the history: checksums and their normalisation, the chain, validation, luamig.sum.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "graph/revision_map.hpp"
 #include "history/checksum.hpp"
+#include "history/file_checksums.hpp"
 #include "history/record.hpp"
 #include "history/sum_file.hpp"
 #include "history/validate.hpp"
@@ -246,4 +252,40 @@ TEST_CASE("history sum file: round trip and mismatches", "[unit]") {
   CHECK(m[0].problem == "total");
   CHECK_THROWS_WITH(parse_sum("<<<<<<< HEAD\n"), Contains("line 1"));
   CHECK_THROWS_WITH(parse_sum("luamig-sum 1 x\n<<<<<<< HEAD\n"), Contains("line 2"));
+}
+
+TEST_CASE("history checksum cache: files are hashed again only when their size or mtime changed", "[unit]") {
+  namespace fs = std::filesystem;
+  auto dir = fs::temp_directory_path() / ("luamig-sums-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto file = dir / "a1.lua";
+  auto write = [&](const std::string& text) { std::ofstream(file, std::ios::binary) << text; };
+  write("revision = 'a1'\n");
+  {
+    FileChecksumCache cache(dir);
+    REQUIRE(cache.get(file));
+    CHECK(cache.get(file)->checksum == checksums_of("revision = 'a1'\n").checksum);
+    CHECK(cache.hashed() == 1);
+  }
+  {
+    FileChecksumCache cache(dir);  // read back from .luamig-cache-checksums
+    CHECK(cache.get(file)->checksum == checksums_of("revision = 'a1'\n").checksum);
+    CHECK(cache.hashed() == 0);
+  }
+  write("revision = 'a1' -- edited\n");
+  {
+    FileChecksumCache cache(dir);
+    CHECK(cache.get(file)->checksum == checksums_of("revision = 'a1' -- edited\n").checksum);
+    CHECK(cache.hashed() == 1);
+  }
+  // Same size, different content and mtime
+  write("revision = 'b1' -- edited\n");
+  fs::last_write_time(file, fs::last_write_time(file) + std::chrono::seconds(5));
+  {
+    FileChecksumCache cache(dir);
+    CHECK(cache.get(file)->checksum == checksums_of("revision = 'b1' -- edited\n").checksum);
+    CHECK(cache.hashed() == 1);
+  }
+  CHECK_FALSE(FileChecksumCache(dir).get(dir / "missing.lua"));
+  fs::remove_all(dir);
 }
