@@ -486,7 +486,10 @@ class Run {
            project_.cfg.settings.boolean("validate_on_upgrade");
   }
   void start_history(const graph::RevisionMap& map) {
-    if (options_.dry_run) return;
+    if (options_.dry_run) {   // validates as the real run would, and records nothing
+      if (validating()) history::HistoryKeeper(*conn_, cfg(), true).start(map, heads_);
+      return;
+    }
     if (options_.no_validate && options_.direction == graph::Direction::Up)
       out::warn("Validation of the history skipped (--no-validate)");
     history_ = std::make_unique<history::HistoryKeeper>(*conn_, cfg(), validating());

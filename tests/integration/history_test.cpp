@@ -104,6 +104,9 @@ TEST_CASE("history: an edited applied file stops upgrade; validate names it; rep
   // The no-op path refuses as well
   r = f.run({"upgrade", "b2"});
   CHECK(r.status == 1);
+  r = f.run({"upgrade", "head", "--dry-run"});
+  CHECK(r.status == 1);
+  CHECK_THAT(r.err, Contains("revision a1 was edited"));
   // --no-validate goes ahead and says so
   r = f.run({"upgrade", "head", "--no-validate"});
   INFO(r);
