@@ -486,7 +486,7 @@ class Run {
            project_.cfg.settings.boolean("validate_on_upgrade");
   }
   void start_history(const graph::RevisionMap& map) {
-    if (options_.dry_run) {   // validates as the real run would, and records nothing
+    if (options_.dry_run) {  // validates as the real run would, and records nothing
       if (validating()) history::HistoryKeeper(*conn_, cfg(), true).start(map, heads_);
       return;
     }
