@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -21,6 +22,7 @@
 #include "db/version_table.hpp"
 #include "dialect/dialect.hpp"
 #include "graph/overlap.hpp"
+#include "history/keeper.hpp"
 #include "luahost/engine.hpp"
 #include "runner/hook_calls.hpp"
 #include "runner/hooks.hpp"
@@ -118,6 +120,7 @@ class Run {
     // untouched, without even creating the version table.
     heads_ = to_set(version_table_->heads());
     facts_.start_heads = heads_;
+    start_history(map);
     plan(map);
     prepare_version_table(map);
     if (!steps_.empty() || !hooks_.empty()) start_engine();
@@ -126,6 +129,7 @@ class Run {
     phase_ = "between revisions";
     run_steps(map);
     phase_ = "after the revisions were committed";
+    if (history_) history_->finish();
     after_run();
     hooks_.unload();
     lock_->release();
@@ -196,8 +200,12 @@ class Run {
   void connect_offline() {
     std::string dialect = "postgresql";
     if (!config::resolve_url(project_.opts, project_.cfg).empty()) dialect = project_.database_url().dialect;
-    conn_ = db::script_writer(dialect::make(dialect),
-                              [](const std::string& statement) { out::data(statement + "\n"); });
+    conn_ = db::script_writer(dialect::make(dialect), [this](const std::string& statement) {
+      if (options_.script_sink)
+        options_.script_sink(statement);
+      else
+        out::data(statement + "\n");
+    });
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);
     make_services();
@@ -214,9 +222,10 @@ class Run {
     retry_ = std::make_unique<RetryPolicy>(policy_->retries_lock_timeouts(), cfg().lock_retries,
                                            cfg().lock_retry_delay);
     hook_calls_ = std::make_unique<HookCalls>(hooks_, *conn_, *services_);
-    observers_.add(std::make_unique<TextReport>(options_.sql       ? TextReport::Style::Offline
-                                                : options_.dry_run ? TextReport::Style::DryRun
-                                                                   : TextReport::Style::Online));
+    observers_.add(std::make_unique<TextReport>(options_.script_sink ? TextReport::Style::Silent
+                                                : options_.sql       ? TextReport::Style::Offline
+                                                : options_.dry_run   ? TextReport::Style::DryRun
+                                                                     : TextReport::Style::Online));
     if (options_.observer) observers_.add(std::make_unique<Forward>(*options_.observer));
     facts_.direction = options_.direction;
     facts_.environment = cfg().environment;
@@ -319,8 +328,53 @@ class Run {
       }
       if (!steps_.empty()) return false;
     }
+    if (validating() && !history_up_to_date()) return false;
     out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
     return true;
+  }
+
+  // ---- history (history/keeper.hpp) ----------------------------------------------------------------------
+  // The no-op path validates too: one read of the history table and one stat per applied file (checksums are
+  // cached by size and mtime). Without the graph loaded (remembered heads), file paths come from the header
+  // cache. False when rows are owed (baseline, external): the full path writes them.
+  bool history_up_to_date() {
+    history::HistoryKeeper keeper(*conn_, cfg(), true);
+    if (!project_.map) {
+      // At the remembered heads: the heads are in the graph; the header cache is read only when an applied
+      // revision's file is needed.
+      std::optional<std::map<std::string, std::string>> paths;
+      auto from_cache = [&](const std::string& id) -> std::optional<std::string> {
+        if (!paths) paths = history::paths_from_header_cache(cfg().versions_dir());
+        auto it = paths->find(id);
+        if (it == paths->end()) return std::nullopt;
+        return it->second;
+      };
+      if (auto ok = keeper.check_noop(
+              from_cache, [](const std::string&) { return true; }, heads_))
+        return *ok;
+    }
+    const auto& map = project_.load_graph();
+    auto from_graph = [&](const std::string& id) -> std::optional<std::string> {
+      const auto* r = map.find(id);
+      if (!r) return std::nullopt;
+      return r->path;
+    };
+    auto known = [&](const std::string& id) { return map.find(id) != nullptr; };
+    return keeper.check_noop(from_graph, known, heads_).value_or(false);
+  }
+  bool validating() const {
+    return options_.direction == graph::Direction::Up && !options_.no_validate &&
+           project_.cfg.settings.boolean("validate_on_upgrade");
+  }
+  void start_history(const graph::RevisionMap& map) {
+    if (options_.dry_run) {  // validates as the real run would, and records nothing
+      if (validating()) history::HistoryKeeper(*conn_, cfg(), true).start(map, heads_);
+      return;
+    }
+    if (options_.no_validate && options_.direction == graph::Direction::Up)
+      out::warn("Validation of the history skipped (--no-validate)");
+    history_ = std::make_unique<history::HistoryKeeper>(*conn_, cfg(), validating());
+    history_->start(map, heads_);
   }
 
   // `upgrade head` / `upgrade heads` answered without the graph: the database holds exactly the heads
@@ -436,6 +490,12 @@ class Run {
     const auto& step = steps_[index];
     if (echo_) echo_->set_enabled(false);
     if (!options_.sql) roll_back_attempt(heads_before);
+    // The history keeps failed attempts too (its own transaction), unless the connection is gone.
+    const std::string cause_sqlstate = cause.kind == FailureKind::Hook ? "" : cause.sqlstate.value_or("");
+    if (history_ && conn_->is_open() && !db::is_connection_loss(cause_sqlstate))
+      history_->step_failed(
+          step, heads_, outcome.wall_started, cause_sqlstate,
+          cause.kind == FailureKind::Hook ? cause.message : cause.db_message.value_or(cause.message));
     Failure failure =
         step_failure(step, cause, policy_->consequence(outcome.transactional, outcome.autocommitted));
     if (policy_->reports_database_state()) {
@@ -535,6 +595,11 @@ class Run {
     parts.context = &context_;
     parts.on_plan = options_.on_plan;
     parts.moved_under_us = [this] { return moved_under_us(); };
+    // In the step's transaction, right after its version row: the history row.
+    parts.after_version_row = [this](const graph::Step& step, const std::set<std::string>& heads_before,
+                                     std::chrono::system_clock::time_point wall_started) {
+      if (history_) history_->step_applied(step, heads_before, heads_, wall_started);
+    };
     // The session is reset before the version row is written, then luamig's own SET LOCAL limits again, for
     // the version row and after_migration.
     parts.before_version_row = [this] {
@@ -572,6 +637,12 @@ class Run {
         const Failure& cause = *outcome.failure;
         if (!outcome.loaded) fail_step(i, cause, done, heads_before, outcome);
         if (interrupt::requested()) stop_in_step(step, done, heads_before);
+        if (options_.sql && options_.on_offline_failure) {
+          // The caller takes the failure (the linter reads the plan up to it) and the script goes on.
+          options_.on_offline_failure(step, cause, engine_->plan());
+          executor.record_version_change(step);
+          break;
+        }
         // A failure inside a hook is the hook's, not the revision's lock wait: it is not retried.
         const bool lock_wait = outcome.transactional && cause.kind != FailureKind::Hook &&
                                retry_->should_retry(cause, retries, outcome.autocommitted);
@@ -642,7 +713,10 @@ class Run {
   Hooks hooks_;
   Value context_;
   RunFacts facts_;
-  std::string session_restore_sql_;  // reset_session(): RESET ALL and the settings the revisions start with
+  std::string session_restore_sql_;
+  std::unique_ptr<history::HistoryKeeper>
+      history_;  // null for --sql and --dry-run: they write no history  // reset_session(): RESET ALL and the
+                 // settings the revisions start with
   std::set<std::string> heads_;
   std::vector<graph::Step> steps_;
   Clock::time_point started_;

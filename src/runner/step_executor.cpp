@@ -38,6 +38,7 @@ StepOutcome StepExecutor::attempt(size_t index, int attempt_number, size_t done)
   const auto& step = p_.steps[index];
   StepOutcome outcome;
   const auto started = Clock::now();
+  outcome.wall_started = std::chrono::system_clock::now();
   p_.services.start_attempt();
   std::optional<luahost::Script> script;
   try {
@@ -81,7 +82,9 @@ StepOutcome StepExecutor::attempt(size_t index, int attempt_number, size_t done)
       p_.policy.begin_version_row();
     }
     if (p_.before_version_row) p_.before_version_row();
+    const auto heads_before = p_.heads;
     record_version_change(step);
+    if (p_.after_version_row) p_.after_version_row(step, heads_before, outcome.wall_started);
     p_.hooks.call("after_migration", {step_value(p_.steps, index, ms_since(started)), *p_.context});
     p_.policy.end_step(transactional, done);
     echo(false);

@@ -37,6 +37,7 @@ struct StepOutcome {
   bool transactional = true;   // what the file declared
   bool autocommitted = false;  // the attempt committed part of its work (autocommit_block, op.transaction)
   std::chrono::nanoseconds duration{0};
+  std::chrono::system_clock::time_point wall_started;  // when the attempt began (wall clock, for the history)
 };
 
 // What the executor works with; all owned by the run.
@@ -58,6 +59,9 @@ struct StepParts {
   std::function<bool()> moved_under_us;
   // Right before the version row is written, in its transaction (a session reset).
   std::function<void()> before_version_row;
+  // Right after the version row, in its transaction, with the heads before it and when the attempt started.
+  std::function<void(const graph::Step&, const std::set<std::string>&, std::chrono::system_clock::time_point)>
+      after_version_row;
 };
 
 class StepExecutor {
@@ -66,11 +70,12 @@ class StepExecutor {
   // Runs attempt number `attempt` (0 = first: the step is announced) of step `index`; `done` steps are
   // finished.
   StepOutcome attempt(size_t index, int attempt, size_t done);
+  // Writes the step's version row and moves `heads` on.
+  void record_version_change(const graph::Step& step);
 
  private:
   luahost::Script load_script(const graph::Step& step);
   void run_script(const graph::Step& step, luahost::Script& script);
-  void record_version_change(const graph::Step& step);
   void echo(bool on) {
     if (p_.echo) p_.echo->set_enabled(on);
   }

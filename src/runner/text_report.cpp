@@ -9,6 +9,7 @@
 namespace luamig::runner {
 
 void TextReport::on_step_start(const graph::Step& step) {
+  if (style_ == Style::Silent) return;
   if (style_ == Style::Offline) {
     out::data(fmt::format("-- {}\n", step_description(step)));
     return;
@@ -17,7 +18,7 @@ void TextReport::on_step_start(const graph::Step& step) {
 }
 
 void TextReport::on_step_end(const graph::Step& step, std::chrono::nanoseconds duration) {
-  if (style_ == Style::Offline) return;
+  if (style_ == Style::Offline || style_ == Style::Silent) return;
   report_step_end(step, std::chrono::duration_cast<std::chrono::milliseconds>(duration),
                   style_ == Style::DryRun);
 }

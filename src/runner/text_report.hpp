@@ -8,7 +8,7 @@ namespace luamig::runner {
 
 class TextReport : public StepObserver {
  public:
-  enum class Style { Online, DryRun, Offline };
+  enum class Style { Online, DryRun, Offline, Silent };  // Silent: --sql into a script sink
   explicit TextReport(Style style) : style_(style) {}
   void on_step_start(const graph::Step& step) override;
   void on_step_end(const graph::Step& step, std::chrono::nanoseconds duration) override;
