@@ -30,6 +30,7 @@
 #include "runner/retry.hpp"
 #include "runner/services.hpp"
 #include "runner/session.hpp"
+#include "runner/session_reset.hpp"
 #include "runner/step_executor.hpp"
 #include "runner/step_options.hpp"
 #include "runner/text_report.hpp"
@@ -253,61 +254,17 @@ class Run {
       conn_ = std::move(echo);
     }
     // The version table's schema is fixed now; statements name it as configured (unqualified by default) and
-    // reset_session() restores the search path before each version row is written, so a migration that
-    // changes search_path cannot move it.
-    version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
-                                                        project_.cfg.version_table_schema, pinned_schema());
+    // the session reset (runner/session_reset.hpp) restores the search path before each version row is
+    // written, so a migration that changes search_path cannot move it.
+    version_table_ = std::make_unique<db::VersionTable>(
+        *conn_, project_.cfg.version_table, project_.cfg.version_table_schema,
+        pinned_schema(*conn_, project_.cfg.version_table_schema));
     make_services();
     // On SIGINT/SIGTERM: cancel the running statement and stop the running Lua (see util/interrupt.hpp).
     on_stop_ = std::make_unique<interrupt::OnStop>([conn = conn_.get()] {
       luahost::request_interrupt();
       conn->cancel();
     });
-  }
-
-  // version_table_schema, else the connection's current schema at the start of the run ("" when it has none).
-  std::string pinned_schema() {
-    std::string schema = project_.cfg.version_table_schema;
-    if (!schema.empty()) return schema;
-    if (auto sql = conn_->dialect().current_schema_query(); !sql.empty()) {
-      auto rows = conn_->fetch(sql);
-      if (!rows.empty() && !rows[0].empty() && rows[0][0]) schema = *rows[0][0];
-    }
-    return schema;
-  }
-
-  // Remembers the session settings the revisions start with (those hooks such as before_run set, e.g.
-  // application_name), as the statement that brings them back after a reset. luamig's own timeouts are left
-  // out.
-  void snapshot_session() {
-    if (conn_->offline() || steps_.empty()) return;
-    const auto& d = conn_->dialect();
-    session_restore_sql_ = d.reset_session();
-    if (session_restore_sql_.empty()) return;
-    const bool echoing = echo_ && echo_->enabled();
-    if (echo_) echo_->set_enabled(false);
-    auto rows = conn_->fetch(d.session_settings_query());
-    if (echo_) echo_->set_enabled(echoing);
-    std::string sets;
-    for (const auto& row : rows) {
-      if (row.size() < 2 || !row[0] || !row[1]) continue;
-      const std::string& name = *row[0];
-      if (name == "lock_timeout" || name == "statement_timeout" || name.rfind("transaction_", 0) == 0)
-        continue;
-      sets += fmt::format("{}pg_catalog.set_config({}, {}, false)", sets.empty() ? "SELECT " : ", ",
-                          d.quote_literal(name), d.quote_literal(*row[1]));
-    }
-    if (!sets.empty()) session_restore_sql_ += "; " + sets;
-  }
-
-  // Undoes what the revision set for the session (SET search_path, SET ROLE, set_config...) before its
-  // version row is written, in its transaction: the next revision starts as the first did.
-  void reset_session() {
-    if (conn_->offline() || session_restore_sql_.empty()) return;
-    const bool echoing = echo_ && echo_->enabled();
-    if (echo_) echo_->set_enabled(false);
-    conn_->execute(session_restore_sql_);
-    if (echo_) echo_->set_enabled(echoing);
   }
 
   // The container-entrypoint case: `upgrade head` on a database that is already there. One query reads the
@@ -604,7 +561,7 @@ class Run {
     // The session is reset before the version row is written, then luamig's own SET LOCAL limits again, for
     // the version row and after_migration.
     parts.before_version_row = [this] {
-      reset_session();
+      session_->reset();
       services_->reapply_timeouts();
     };
     return StepExecutor(std::move(parts));
@@ -612,7 +569,8 @@ class Run {
 
   void run_steps(const graph::RevisionMap& map) {
     size_t done = 0;
-    snapshot_session();
+    session_ = std::make_unique<SessionReset>(*conn_, echo_);
+    if (!steps_.empty()) session_->snapshot();
     if (options_.dry_run) out::line("Dry run: every step runs in one transaction, rolled back at the end.");
     // The whole command's transaction, if any, is open already online (prepare_version_table).
     if (!steps_.empty()) policy_->begin_run();
@@ -714,10 +672,8 @@ class Run {
   Hooks hooks_;
   Value context_;
   RunFacts facts_;
-  std::string session_restore_sql_;
-  std::unique_ptr<history::HistoryKeeper>
-      history_;  // null for --sql and --dry-run: they write no history  // reset_session(): RESET ALL and the
-                 // settings the revisions start with
+  std::unique_ptr<SessionReset> session_;            // reset before each version row
+  std::unique_ptr<history::HistoryKeeper> history_;  // null for --sql and --dry-run: they write no history
   std::set<std::string> heads_;
   std::vector<graph::Step> steps_;
   Clock::time_point started_;
