@@ -25,7 +25,7 @@ void* run_main(void* p) {
     a->status = luamig::cli::run(a->argc, a->argv);
   } catch (const std::exception& e) {
     auto failure = luamig::failure_of(e);
-    luamig::out::error(luamig::failure_text(failure));
+    if (auto text = luamig::failure_text(failure); !text.empty()) luamig::out::error(text);
     a->status = luamig::exit_status(failure);
   }
   return nullptr;

@@ -34,6 +34,7 @@ int exit_status(const Failure& failure) {
 
 std::string failure_text(const Failure& failure) {
   if (!failure.report.empty()) return failure.report;
+  if (failure.message.empty()) return "";  // nothing to say (never thrown by luamig itself)
   return "ERROR: " + failure.message;
 }
 }  // namespace luamig

@@ -48,6 +48,6 @@ Failure failure_of(const std::exception& error);
 // + the signal, as a shell reports it.
 int exit_status(const Failure& failure);
 
-// What main prints for it: `report` when set, otherwise "ERROR: <message>".
+// What main prints for it: `report` when set, otherwise "ERROR: <message>" ("" when both are empty).
 std::string failure_text(const Failure& failure);
 }  // namespace luamig
