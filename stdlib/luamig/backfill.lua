@@ -326,7 +326,7 @@ function M.update(spec)
   local NULL = op.NULL
   local pg_array = internal.pg_array
   local read_names = {}
-  for i, c in ipairs(select_list) do read_names[i] = i == 1 and key or columns[i - 1] end
+  for i in ipairs(select_list) do read_names[i] = i == 1 and key or columns[i - 1] end
   local t_read, t_compute, t_write = 0, 0, 0
 
   -- Reads the next batch into C++ (one round trip; the rows are turned into Lua values by compute()).
