@@ -4,6 +4,8 @@
 
 #include <cctype>
 #include <regex>
+#include <utility>
+#include <vector>
 
 #include "util/error.hpp"
 #include "util/output.hpp"
@@ -36,6 +38,47 @@ std::string query_param(std::string_view query, std::string_view key) {
   }
   return "";
 }
+
+// libpq's key=value pairs, as parse_url reads them.
+const std::regex& conninfo_pair() {
+  static const std::regex kv(R"((\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+))");
+  return kv;
+}
+
+// The byte ranges (offset, length) of `url` that parse_url reads as a password: the masking of a URL must follow
+// the parser, not a pattern for free text (a password may hold spaces, '&' or ':' that such a pattern stops at).
+std::vector<std::pair<size_t, size_t>> password_spans(std::string_view url) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) {
+    std::string s(url);
+    for (std::sregex_iterator it(s.begin(), s.end(), conninfo_pair()), end; it != end; ++it)
+      if ((*it)[1] == "password")
+        spans.emplace_back(static_cast<size_t>(it->position(2)), static_cast<size_t>(it->length(2)));
+    return spans;
+  }
+  if (url.substr(0, scheme_end) == "sqlite") return spans;
+  const size_t start = scheme_end + 3;
+  std::string_view rest = url.substr(start), query;
+  size_t query_start = std::string_view::npos;
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    query_start = start + q + 1;
+    rest = rest.substr(0, q);
+  }
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+    if (auto colon = authority.substr(0, at).find(':'); colon != std::string_view::npos && at > colon + 1)
+      spans.emplace_back(start + colon + 1, at - colon - 1);
+  }
+  for (size_t pos = 0; query_start != std::string_view::npos && pos <= query.size();) {
+    size_t amp = std::min(query.find('&', pos), query.size());
+    std::string_view kv = query.substr(pos, amp - pos);
+    if (kv.substr(0, 9) == "password=" && kv.size() > 9) spans.emplace_back(query_start + pos + 9, kv.size() - 9);
+    pos = amp + 1;
+  }
+  return spans;
+}
 }  // namespace
 
 std::string mask_passwords(std::string_view text) {
@@ -47,7 +90,12 @@ std::string mask_passwords(std::string_view text) {
   return out::scrub(s);
 }
 
-std::string DatabaseUrl::masked() const { return mask_passwords(raw); }
+std::string DatabaseUrl::masked() const {
+  std::string s = raw;
+  auto spans = password_spans(raw);
+  for (auto it = spans.rbegin(); it != spans.rend(); ++it) s.replace(it->first, it->second, "***");
+  return mask_passwords(s);
+}
 
 std::string DatabaseUrl::describe() const {
   if (dialect == "sqlite") return fmt::format("SQLite database {}", path);
@@ -63,9 +111,8 @@ DatabaseUrl parse_url(std::string_view url) {
   if (scheme_end == std::string_view::npos) {
     // libpq key=value conninfo, or empty (libpq environment variables).
     u.dialect = "postgresql";
-    static const std::regex kv(R"((\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+))");
     std::string s(url);
-    for (std::sregex_iterator it(s.begin(), s.end(), kv), end; it != end; ++it) {
+    for (std::sregex_iterator it(s.begin(), s.end(), conninfo_pair()), end; it != end; ++it) {
       std::string k = (*it)[1], v = (*it)[2];
       if (!v.empty() && v.front() == '\'') v = v.substr(1, v.size() - 2);
       if (k == "password") u.password = v;
@@ -83,8 +130,8 @@ DatabaseUrl parse_url(std::string_view url) {
     u.dialect = "sqlite";
     if (rest == ":memory:" || rest == "/:memory:") u.path = ":memory:";
     else if (!rest.empty() && rest[0] == '/') u.path = std::string(rest.substr(1));   // sqlite:///rel or ////abs
-    else throw ConfigError(fmt::format("database URL '{}': use sqlite:///relative.db, sqlite:////absolute.db or sqlite://:memory:", url));
-    if (u.path.empty()) throw ConfigError(fmt::format("database URL '{}' names no SQLite file", url));
+    else throw ConfigError(fmt::format("database URL '{}': use sqlite:///relative.db, sqlite:////absolute.db or sqlite://:memory:", mask_passwords(url)));
+    if (u.path.empty()) throw ConfigError(fmt::format("database URL '{}' names no SQLite file", mask_passwords(url)));
     return u;
   }
   if (scheme != "postgresql" && scheme != "postgres")

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -23,7 +24,14 @@ void write_line(FILE* f, std::string_view raw) {
 }  // namespace
 
 void add_secret(std::string secret) {
-  if (secret.size() >= 3) g_secrets.push_back(std::move(secret));
+  if (secret.size() >= 3 && std::find(g_secrets.begin(), g_secrets.end(), secret) == g_secrets.end())
+    g_secrets.push_back(std::move(secret));
+}
+
+size_t secret_count() { return g_secrets.size(); }
+
+void forget_secrets_after(size_t count) {
+  if (count < g_secrets.size()) g_secrets.resize(count);
 }
 
 std::string scrub(std::string_view in) {

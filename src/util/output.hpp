@@ -28,6 +28,10 @@ bool stderr_is_terminal();
 namespace luamig::out {
 // Registers a secret (a database password): every later line written through this module has it replaced by ***.
 void add_secret(std::string secret);
+// How many secrets are registered, and forgetting those registered after the first `count`: for code that parses
+// many URLs in one process and must leave the registry as it found it (the random-input tests).
+size_t secret_count();
+void forget_secrets_after(size_t count);
 // Replaces every registered secret in `text`.
 std::string scrub(std::string_view text);
 }  // namespace luamig::out
