@@ -137,7 +137,7 @@ constexpr int kFetchRows = 2000;
 // Rows of a result already received in full (query_all): nothing more to ask the server.
 class PgHeldStream : public RowStream {
  public:
-  explicit PgHeldStream(pqxx::result r) : result_(std::move(r)) {
+  explicit PgHeldStream(const pqxx::result& r) : result_(r) {  // a result is a shared handle: copying is cheap
     for (pqxx::row::size_type i = 0; i < result_.columns(); ++i) {
       columns_.emplace_back(result_.column_name(i));
       kinds_.push_back(kind_of(result_.column_type(i)));
