@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -150,6 +151,37 @@ void assign_lua(ResolvedSetting& out, const SettingSpec& spec, const luahost::Va
   }
 }
 
+// `lint = { disable = {...}, severity = {...} }`: which rules `luamig lint` reports and how severely.
+void read_lint_table(Config& cfg, const luahost::Value& v, const fs::path& file) {
+  auto bad = [&](const std::string& what) {
+    return ConfigError(fmt::format("{}: lint: {}", file.string(), what));
+  };
+  if (!v.is_table()) throw bad("must be a table { disable = {...}, severity = {...} }");
+  for (const auto& [k, item] : v.table()) {
+    std::string key = k.is_string() ? k.str() : "";
+    if (key == "disable") {
+      if (item.is_string()) {
+        cfg.lint_disable.push_back(item.str());
+        continue;
+      }
+      if (!item.is_table()) throw bad("disable must be a list of rule ids");
+      for (const auto& [i, id] : item.table()) {
+        if (!i.is_number() || !id.is_string()) throw bad("disable must be a list of rule ids");
+        cfg.lint_disable.push_back(id.str());
+      }
+    } else if (key == "severity") {
+      if (!item.is_table()) throw bad("severity must be a table { [\"rule\"] = \"warning\" | \"error\" }");
+      for (const auto& [id, level] : item.table()) {
+        if (!id.is_string() || !level.is_string())
+          throw bad("severity must be a table { [\"rule\"] = \"warning\" | \"error\" }");
+        cfg.lint_severity[id.str()] = level.str();
+      }
+    } else {
+      throw bad(fmt::format("unknown key '{}' (known: disable, severity)", key));
+    }
+  }
+}
+
 std::string environment_label(const std::string& name, const fs::path& file) {
   return fmt::format("environment '{}' in {}", name, file.string());
 }
@@ -267,6 +299,50 @@ Settings resolve(const GlobalOptions& opts, const Config& cfg, const luahost::Va
   return settings;
 }
 
+// An empty URL, or one that env() could not read, is an error: never a silent switch to another URL or to the
+// zero-setup SQLite file. `block_name`: the selected environment's block ("" when none).
+void check_url_given(const Config& cfg, const std::string& source, const std::string& block_name) {
+  const auto& url = cfg.settings.get("url");
+  if (url.text && url.text->empty())
+    throw ConfigError(fmt::format("the database URL set by {} is empty", url.origin));
+  const char* db_url = std::getenv("DATABASE_URL");
+  if (url.source == Source::Default && db_url && !*db_url)
+    throw ConfigError("$DATABASE_URL is set but empty: set it to a database URL, or unset it");
+  bool fallback =
+      !url.text || (!block_name.empty() && (url.source == Source::TopLevel || url.source == Source::EnvVar));
+  if (!fallback || cfg.file.empty()) return;
+  // Was `url` left out because env() found nothing? Evaluate again with unset variables marked.
+  luahost::Value marked;
+  luahost::mark_unset_env(true);
+  try {
+    marked = luahost::eval_config(cfg.file.string(), source);
+  } catch (...) {
+  }
+  luahost::mark_unset_env(false);
+  if (!marked.is_table()) return;
+  // The selected block's url first, then the top level's.
+  const luahost::Value* u = nullptr;
+  if (!block_name.empty()) {
+    const auto* envs = marked.get(kEnvironmentsKey);
+    const auto* b = envs && envs->is_table() ? envs->get(block_name) : nullptr;
+    u = b && b->is_table() ? b->get("url") : nullptr;
+  }
+  if (!u || !u->is_string()) u = marked.get("url");
+  if (!u || !u->is_string()) return;
+  auto pos = u->str().find(luahost::kUnsetEnvMark);
+  if (pos == std::string::npos) return;
+  std::string name = u->str().substr(pos + std::strlen(luahost::kUnsetEnvMark));
+  name = name.substr(0, name.find_first_of(" /:@?'\"\x01"));
+  throw ConfigError(fmt::format(
+      "no database URL{}: {} says url = env(\"{}\"), but ${} is unset or empty{}. Set it, pass --url, or "
+      "give "
+      "env() a default: env(\"{}\", \"postgresql://...\")",
+      block_name.empty() ? "" : fmt::format(" for environment '{}'", block_name), cfg.file.string(), name,
+      name,
+      url.text ? fmt::format("; luamig will not fall back to the URL from {}", url.origin) : std::string(),
+      name));
+}
+
 std::string known_top_level_names() {
   return known_setting_names() + ", " + kEnvironmentsKey + ", " + kDefaultEnvironmentKey;
 }
@@ -334,6 +410,8 @@ Config load(const GlobalOptions& opts) {
           throw ConfigError(fmt::format("{}: 'default_environment' must be an environment name, got a {}",
                                         path.string(), v.type_name()));
         default_env = v.str();
+      } else if (key == "lint") {
+        read_lint_table(cfg, v, path);
       } else if (!find_setting(key)) {
         throw ConfigError(
             fmt::format("{}: unknown setting '{}' (known: {})", path.string(), key, known_top_level_names()));
@@ -352,6 +430,7 @@ Config load(const GlobalOptions& opts) {
   if (auto it = blocks.find(cfg.environment); it != blocks.end()) block = it->second;
   cfg.settings = resolve(effective, cfg, globals.is_table() ? &globals : nullptr, block);
 
+  check_url_given(cfg, cfg.file.empty() ? std::string() : read_file(cfg.file), block ? cfg.environment : "");
   const auto& s = cfg.settings;
   cfg.script_location = s.text("script_location").value_or("migrations");
   if (auto url = s.text("url"); url && !url->empty()) cfg.url = url;

@@ -48,6 +48,8 @@ const std::vector<SettingSpec> kSpecs = {
      "retry connecting for up to this long while the server is not up (0: fail at once)"},
     {"migration_lock_timeout",     Kind::Duration, Scope::Anywhere, "10min",           nullptr,
      "wait this long for another luamig to release the migration lock (0: forever)"},
+    {"lint_on_upgrade",            Kind::Bool,     Scope::Anywhere, "false",           nullptr,
+     "upgrade runs `luamig lint`'s error-level rules first and stops before any change on a finding"},
     {"lock_retries",               Kind::Count,    Scope::Anywhere, "3",               nullptr,
      "re-runs of a revision that failed with lock_not_available (SQLSTATE 55P03)"},
     {"lock_retry_delay",           Kind::Duration, Scope::Anywhere, "1s",              nullptr,

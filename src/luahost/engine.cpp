@@ -1,4 +1,5 @@
 #include "luahost/engine.hpp"
+#include "luahost/statement_origin.hpp"
 
 #include <fmt/format.h>
 
@@ -132,11 +133,18 @@ struct Runtime {
   }
 };
 
+// Where the statement being run comes from (statement_origin()): set by sql_argument, cleared when the database
+// call ends, so that statements the runner sends on its own (the version table) have no origin.
+thread_local SourcePosition g_statement_origin;
+
 // RAII: a database call in progress (see Runtime::pause_clock).
 struct DbWait {
   Runtime* rt;
   explicit DbWait(Runtime* r) : rt(r) { rt->pause_clock(); }
-  ~DbWait() { rt->resume_clock(); }
+  ~DbWait() {
+    rt->resume_clock();
+    g_statement_origin = {};
+  }
   DbWait(const DbWait&) = delete;
   DbWait& operator=(const DbWait&) = delete;
 };
@@ -513,10 +521,13 @@ int guarded(lua_State* L, F&& fn) {
   return lua_error(L);
 }
 
-// The statement every host.* SQL function takes first, copied before anything can raise a Lua error.
+// The statement every host.* SQL function takes first, copied before anything can raise a Lua error. Records where
+// in the migration it comes from (statement_origin()).
 std::string sql_argument(lua_State* L) {
   size_t len;
   const char* sql = luaL_checklstring(L, 1, &len);
+  g_statement_origin = {};
+  user_frame(L, 1, g_statement_origin.file, g_statement_origin.line);
   return std::string(sql, len);
 }
 
@@ -1459,6 +1470,22 @@ bool Script::has_function(const std::string& name) const {
   return is_fn;
 }
 
+int Script::function_line(const std::string& name) const {
+  lua_State* L = engine_->impl_->L;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, env_ref_);
+  lua_pushstring(L, name.c_str());
+  lua_rawget(L, -2);
+  int line = 0;
+  if (lua_isfunction(L, -1)) {
+    lua_Debug ar;
+    if (lua_getinfo(L, ">S", &ar)) line = ar.linedefined;   // pops the function
+    lua_pop(L, 1);
+  } else {
+    lua_pop(L, 2);
+  }
+  return line;
+}
+
 Value Script::global(const std::string& name) const {
   lua_State* L = engine_->impl_->L;
   lua_rawgeti(L, LUA_REGISTRYINDEX, env_ref_);
@@ -1579,6 +1606,8 @@ void check_syntax(const std::string& path, const std::string& source) {
 }
 
 namespace {
+bool g_config_env_mark = false;  // env(NAME) without a default returns kUnsetEnvMark + NAME instead of nil
+
 int config_env(lua_State* L) {
   const char* name = luaL_checkstring(L, 1);
   const char* v = std::getenv(name);
@@ -1587,7 +1616,10 @@ int config_env(lua_State* L) {
   } else if (lua_gettop(L) >= 2) {
     lua_pushvalue(L, 2);
   } else {
-    lua_pushnil(L);
+    if (g_config_env_mark)
+      lua_pushstring(L, (std::string(kUnsetEnvMark) + name).c_str());
+    else
+      lua_pushnil(L);
   }
   return 1;
 }
@@ -1628,6 +1660,20 @@ Value eval_revision_header(const std::string& path, const std::string& source) {
   result.v = table;
   return result;
 }
+
+const SourcePosition& statement_origin() { return g_statement_origin; }
+
+int function_definition_line(const std::string& path, const std::string& source, const std::string& name) {
+  static NoDatabase services;
+  static Engine engine(&services, Context{}, Limits{std::chrono::seconds(10)});
+  engine.set_activity("reading where " + name + "() is defined");
+  auto script = engine.load(path, source);
+  int line = script.function_line(name);
+  engine.unload(script);
+  return line;
+}
+
+void mark_unset_env(bool on) { g_config_env_mark = on; }
 
 Value eval_config(const std::string& path, const std::string& source, const Limits& limits) {
   // The same limits as migrations: the count hook, the deadline, the watchdog and the counting allocator.

@@ -21,7 +21,6 @@
 #include "scripts/header_scan.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
-#include "util/output.hpp"
 
 namespace luamig::fuzz {
 namespace {
@@ -264,11 +263,6 @@ std::vector<std::string> py_seeds() {
 // ---------------------------------------------------------------------------------------------------------------
 
 void check_url(std::string_view input) {
-  // parse_url registers every password it reads for scrubbing: leave the registry as it was.
-  struct KeepSecrets {
-    size_t count = out::secret_count();
-    ~KeepSecrets() { out::forget_secrets_after(count); }
-  } keep;
   const std::string masked_input = config::mask_passwords(input);
   config::DatabaseUrl url;
   try {

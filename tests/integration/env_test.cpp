@@ -81,18 +81,18 @@ TEST_CASE("env: the environment comes from -e, then LUAMIG_ENV, then default_env
 
   auto r = cli({"upgrade", "a1"}, in_project(p));
   REQUIRE(r.status == 0);
-  CHECK(first_line(r.out) == "Environment development, database " + dev.url());
+  CHECK(first_line(r.err) == "Environment development, database " + dev.url());
   CHECK(dev.version_rows() == Strings{"a1"});
 
   r = cli({"upgrade", "b2"}, in_project(p, {{"LUAMIG_ENV", "ci"}}));
   REQUIRE(r.status == 0);
-  CHECK(first_line(r.out) == "Environment ci, database " + ci.url());
+  CHECK(first_line(r.err) == "Environment ci, database " + ci.url());
   CHECK(ci.version_rows() == Strings{"b2"});
 
   // The flag beats the variable.
   r = cli({"-e", "production", "upgrade", "head"}, in_project(p, {{"LUAMIG_ENV", "ci"}}));
   REQUIRE(r.status == 0);
-  CHECK(first_line(r.out) == "Environment production, database " + prod.url());
+  CHECK(first_line(r.err) == "Environment production, database " + prod.url());
   CHECK(prod.version_rows() == Strings{"c3"});
   CHECK(dev.version_rows() == Strings{"a1"});
   CHECK(ci.version_rows() == Strings{"b2"});
@@ -100,10 +100,10 @@ TEST_CASE("env: the environment comes from -e, then LUAMIG_ENV, then default_env
   // --env after the verb, current -v and stamp say where they act too; -q silences the line.
   r = cli({"current", "-v", "--env", "ci"}, in_project(p));
   REQUIRE(r.status == 0);
-  CHECK(first_line(r.out) == "Environment ci, database " + ci.url());
+  CHECK(first_line(r.err) == "Environment ci, database " + ci.url());
   r = cli({"stamp", "c3", "-e", "ci"}, in_project(p));
   REQUIRE(r.status == 0);
-  CHECK(first_line(r.out) == "Environment ci, database " + ci.url());
+  CHECK(first_line(r.err) == "Environment ci, database " + ci.url());
   CHECK(ci.version_rows() == Strings{"c3"});
   r = cli({"-q", "downgrade", "base"}, in_project(p));
   REQUIRE(r.status == 0);
@@ -122,7 +122,7 @@ TEST_CASE("env: the environment comes from -e, then LUAMIG_ENV, then default_env
   p.write_config("");
   r = cli({"upgrade", "a1"}, in_project(p, {{"DATABASE_URL", dev.url()}}));
   REQUIRE(r.status == 0);
-  CHECK(first_line(r.out) == "Environment default, database " + dev.url());
+  CHECK(first_line(r.err) == "Environment default, database " + dev.url());
   CHECK(dev.version_rows() == Strings{"a1"});
 }
 
@@ -141,7 +141,8 @@ TEST_CASE("env: the database line masks the password", "[env]") {
   auto r = cli({"upgrade", "head"}, in_project(p));
   db.exec("DROP OWNED BY envpw");
   REQUIRE(r.status == 0);
-  CHECK_THAT(first_line(r.out), StartsWith("Environment production, database postgresql://envpw:***@"));
+  // The start line names the resolved target, which never holds a password.
+  CHECK_THAT(first_line(r.err), StartsWith("Environment production, database postgresql://envpw@"));
   auto cfg = cli({"config"}, in_project(p));
   CHECK(cfg.status == 0);
   CHECK_THAT(setting(cfg.out, "url").value, Contains("envpw:***@"));
@@ -367,6 +368,7 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
                                                          {"lua_memory_limit", "512MiB"},
                                                          {"wait_for_db", "0"},
                                                          {"migration_lock_timeout", "10min"},
+                                                         {"lint_on_upgrade", "false"},
                                                          {"lock_retries", "3"},
                                                          {"lock_retry_delay", "1s"}};
     for (const auto& [key, value] : defaults) {
@@ -727,7 +729,7 @@ TEST_CASE("env: --no-hooks skips the hooks and says so", "[env]") {
   CHECK(r.status == 2);  // the broken file is found first
   r = cli({"-e", "production", "upgrade", "head", "--no-hooks"}, in_project(p));
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out,
+  CHECK_THAT(r.err,
              Contains("Hooks skipped (--no-hooks): migrations/hooks/stop.lua, migrations/hooks/broken.lua"));
   CHECK_THAT(r.all(), !Contains("hooks ran"));
   CHECK(db.version_rows() == Strings{"c3"});
@@ -801,7 +803,7 @@ TEST_CASE("env: the example config and production hooks", "[env]") {
   // Inside the window: every applied revision is audited, under luamig's application_name.
   r = cli({"-e", "production", "upgrade", "b2", "-x", "maintenance_window=00:00-24:00"}, prod);
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out, Contains("upgrade on production: 2 steps, a1 .. b2"));
+  CHECK_THAT(r.err, Contains("upgrade on production: 2 steps, a1 .. b2"));
   CHECK(db.version_rows() == Strings{"b2"});
   CHECK(db.query_column("SELECT revision || ' ' || direction || ' ' || outcome || ' ' || application_name "
                         "FROM luamig_audit ORDER BY id") ==
@@ -863,10 +865,9 @@ TEST_CASE("env: --sql scripts carry the timeouts, --dry-run runs hooks and keeps
   // Dry run: the hooks run in its one transaction, with the limits, and everything is rolled back.
   r = cli({"-e", "production", "upgrade", "head", "--dry-run"}, in_project(p));
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out,
-             Contains("INSERT INTO hook_log (entry) VALUES ('prod before_migration upgrade a1 first #1');") &&
-                 Contains("INSERT INTO hook_log (entry) VALUES ('prod after_migration upgrade c3');"));
-  CHECK_THAT(r.out, Contains("Dry run finished: 3 steps ran"));
+  CHECK_THAT(r.err, Contains("INSERT INTO hook_log (entry) VALUES ('prod before_migration upgrade a1 first #1');") &&
+                        Contains("INSERT INTO hook_log (entry) VALUES ('prod after_migration upgrade c3');"));
+  CHECK_THAT(r.err, Contains("Dry run finished: 3 steps ran"));
   CHECK(hook_log(db).empty());
   CHECK(db.version_rows().empty());
   CHECK_FALSE(db.table_exists("alembic_version"));
