@@ -12,7 +12,6 @@
 using Catch::Matchers::Contains;
 using luamig::config::parse_url;
 
-
 TEST_CASE("fuzz findings: a rejected sqlite URL is shown masked", "[unit][url]") {
   for (const std::string url : {"sqlite://u:hunter2@host/db", "sqlite://:memoryx:postgresql://u:pw7@h/db"}) {
     try {
@@ -23,6 +22,20 @@ TEST_CASE("fuzz findings: a rejected sqlite URL is shown masked", "[unit][url]")
       CHECK_THAT(e.what(), Contains("***"));
     }
   }
+}
+
+TEST_CASE("fuzz findings: a mistyped URL is not echoed with its password", "[unit][url]") {
+  for (const std::string url : {"postgresql:/u:hunter2@h/db", "postgr/u:p@ss@esql://u:p@ss@h/db"}) {
+    try {
+      parse_url(url);
+      FAIL("accepted " << url);
+    } catch (const luamig::ConfigError& e) {
+      CHECK_THAT(e.what(), !Contains("hunter2") && !Contains("p@ss"));
+      CHECK_THAT(e.what(), Contains("not shown"));
+    }
+  }
+  // Without an '@' the text is shown, to say what was wrong with it.
+  CHECK_THROWS_WITH(parse_url("host=db oops"), Contains("missing \"=\" after \"oops\""));
 }
 
 TEST_CASE("fuzz findings: masked() hides exactly the password the parser read", "[unit][url]") {
