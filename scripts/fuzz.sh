@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${SECONDS_EACH:-60}
 cmake --preset fuzz >/dev/null
-cmake --build build-fuzz -j"${JOBS:-$(nproc)}" >/dev/null
+cmake --build build-fuzz -j"${JOBS:-$(nproc)}" --target fuzz_targets >/dev/null
 if [ "$#" -gt 0 ]; then targets=("$@"); else
   mapfile -t targets < <(ls tests/fuzz/*_fuzz.cpp | sed 's|.*/||; s|_fuzz\.cpp$||')
 fi
