@@ -120,6 +120,8 @@ class Scanner {
                                                 params_.size(), params_.size() == 1 ? " was" : "s were"));
       const Param& p = params_[n - 1];
       o.append(p ? d_.quote_literal(*p) : std::string("NULL"));
+      // NULL followed by an identifier character would read as one longer name (`$1$$` -> `NULL$$`).
+      if (!p && j < s_.size() && ident_char(s_[j])) o.push_back(' ');
       return j;
     }
     // $tag$ where tag is empty or an identifier not starting with a digit.

@@ -7,6 +7,8 @@
 #include "db/statement_shape.hpp"
 #include "dialect/inline_params.hpp"
 #include "dialect/postgresql.hpp"
+#include "importer/py_tokenizer.hpp"
+#include "util/duration.hpp"
 #include "util/error.hpp"
 
 using Catch::Matchers::Contains;
@@ -70,4 +72,30 @@ TEST_CASE("fuzz findings: a placeholder right after a number is a placeholder fo
   // Inside an identifier `$` is part of the name, never a placeholder.
   CHECK(luamig::db::statement_shape("SELECT a9$1").max_placeholder == 0);
   CHECK(luamig::dialect::inline_params(pg, "SELECT a9$1, $1", {"x"}).text == "SELECT a9$1, 'x'");
+}
+
+TEST_CASE("fuzz findings: NULL inlined before an identifier character stays a separate token",
+          "[unit][sql]") {
+  const luamig::dialect::PostgreSQL pg;
+  auto out = luamig::dialect::inline_params(pg, "SELECT $2$$<$1", {"x", std::nullopt}).text;
+  CHECK(out == "SELECT NULL $$<$1");
+  CHECK(luamig::db::statement_shape(out).max_placeholder == 0);
+  CHECK(luamig::dialect::inline_params(pg, "SELECT $1, $1", {std::nullopt}).text == "SELECT NULL, NULL");
+}
+
+TEST_CASE("fuzz findings: a malformed \\x escape in Python is a syntax error", "[unit][import]") {
+  for (const std::string src : {"x = '\\xZZ'\n", "x = '\\x+1'\n", "x = '\\u12g4'\n"}) {
+    INFO(src);
+    CHECK_THROWS_AS(luamig::importer::tokenize(src), luamig::importer::SyntaxError);
+  }
+  CHECK(luamig::importer::tokenize("x = '\\x41'\n")[2].text == "A");
+}
+
+TEST_CASE("fuzz findings: durations a clock deadline cannot hold are refused", "[unit][config]") {
+  using namespace std::chrono;
+  CHECK(luamig::parse_duration("100000h", "t") == hours(100000));
+  CHECK_THROWS_WITH(luamig::parse_duration("44444444444s", "t"), Contains("too long"));
+  // What is accepted converts to nanoseconds and can be added to a clock reading.
+  auto longest = luamig::parse_duration("277777h", "t");
+  CHECK(duration_cast<nanoseconds>(longest).count() > 0);
 }
