@@ -217,6 +217,8 @@ int run(int argc, char** argv) {
   downgrade->add_option("revision", target, "Target: base, an id, -N, id-N; FROM:TO with --sql")->required();
   downgrade->add_flag("--force", migrate_flags.force,
                       "Downgrade even where the environment sets allow_downgrade = false");
+  upgrade->add_flag("--no-validate", migrate_flags.no_validate,
+                    "Skip validating the history against the files (config: validate_on_upgrade)");
   for (auto* verb : {upgrade, downgrade}) {
     verb->add_flag("--sql", migrate_flags.sql, "Print the SQL script instead of connecting (offline mode)");
     verb->add_flag("--dry-run", migrate_flags.dry_run,
@@ -229,6 +231,15 @@ int run(int argc, char** argv) {
   history->add_option("-r,--rev-range", range, "Range A:B (e.g. base:head, -3:, current:)");
   history->add_flag("-v,--verbose", verbose, "Verbose output");
   history->add_flag("-i,--indicate-current", indicate, "Mark the database's current revision (connects)");
+  bool applied = false, files_only = false, update_sum = false;
+  std::string reason;
+  history->add_flag("--applied", applied, "Print the database's history table (applied steps, oldest first)");
+  auto* validate = app.add_subcommand("validate", "Check applied revisions' checksums and the history chain");
+  validate->add_flag("--files", files_only, "Compare the files with migrations/luamig.sum (no database)");
+  validate->add_flag("--update", update_sum, "Rewrite migrations/luamig.sum for the current files");
+  auto* repair = app.add_subcommand("repair", "Accept an edited revision file's new checksum");
+  repair->add_option("--accept", target, "Revision whose current file is accepted")->required();
+  repair->add_option("--reason", reason, "Why (recorded in the history)")->required();
   auto* heads = app.add_subcommand("heads", "Show the heads of the revision graph");
   heads->add_flag("-v,--verbose", verbose, "Verbose output");
   auto* show = app.add_subcommand("show", "Show one revision");
@@ -348,7 +359,13 @@ int run(int argc, char** argv) {
   else if (*upgrade) commands::upgrade(g, target, migrate_flags);
   else if (*downgrade) commands::downgrade(g, target, migrate_flags);
   else if (*current) commands::current(g, verbose);
+  else if (*history && applied)
+    commands::applied_history(g);
   else if (*history) commands::history(g, range, verbose, indicate);
+  else if (*validate)
+    return commands::validate(g, files_only, update_sum);
+  else if (*repair)
+    commands::repair(g, target, reason);
   else if (*heads) commands::heads(g, verbose);
   else if (*show) commands::show(g, target);
   else if (*stamp) commands::stamp(g, revs, purge);

@@ -45,6 +45,7 @@ void run(const config::GlobalOptions& opts, graph::Direction direction, const st
     options.sql = flags.sql;
     options.dry_run = flags.dry_run;
     options.force = flags.force;
+    options.no_validate = flags.no_validate;
     runner::migrate(project, options);
   } catch (const graph::GraphError& e) {
     summary(direction, target, "failed", 2, started, e.what());

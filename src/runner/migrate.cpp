@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <set>
@@ -14,6 +15,7 @@
 #include "db/version_table.hpp"
 #include "dialect/dialect.hpp"
 #include "graph/overlap.hpp"
+#include "history/keeper.hpp"
 #include "luahost/engine.hpp"
 #include "runner/hooks.hpp"
 #include "runner/report.hpp"
@@ -326,6 +328,7 @@ class Run {
     // untouched, without even creating the version table.
     heads_ = to_set(version_table_->heads());
     start_heads_ = heads_;
+    start_history(map);
     plan(map);
     prepare_version_table(map);
     if (!steps_.empty() || !hooks_.empty()) start_engine();
@@ -334,6 +337,7 @@ class Run {
     phase_ = "between revisions";
     run_steps(map);
     phase_ = "after the revisions were committed";
+    if (history_) history_->finish();
     after_run();
     hooks_.unload();
     lock_->release();
@@ -503,8 +507,55 @@ class Run {
       }
       if (!steps_.empty()) return false;
     }
+    if (validating() && !history_up_to_date()) return false;
     out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
     return true;
+  }
+
+  // ---- history (history/keeper.hpp)
+  // The no-op path validates too: one read of the history table and one stat per applied file (checksums are
+  // cached by size and mtime). Without the graph loaded (remembered heads), file paths come from the header
+  // cache. False when rows are owed (baseline, external): the full path writes them.
+  bool history_up_to_date() {
+    history::HistoryKeeper keeper(*conn_, cfg(), true);
+    if (!project_.map) {
+      // At the remembered heads: the heads are in the graph; the header cache is read only when an applied
+      // revision's file is needed.
+      std::optional<std::map<std::string, std::string>> paths;
+      auto from_cache = [&](const std::string& id) -> std::optional<std::string> {
+        if (!paths) paths = history::paths_from_header_cache(cfg().versions_dir());
+        auto it = paths->find(id);
+        if (it == paths->end()) return std::nullopt;
+        return it->second;
+      };
+      if (auto ok = keeper.check_noop(
+              from_cache, [](const std::string&) { return true; }, heads_))
+        return *ok;
+    }
+    const auto& map = project_.load_graph();
+    auto from_graph = [&](const std::string& id) -> std::optional<std::string> {
+      const auto* r = map.find(id);
+      if (!r) return std::nullopt;
+      return r->path;
+    };
+    auto known = [&](const std::string& id) { return map.find(id) != nullptr; };
+    return keeper.check_noop(from_graph, known, heads_).value_or(false);
+  }
+  // ------------------------------------------------------------------------
+  bool validating() const {
+    return options_.record_history && options_.direction == graph::Direction::Up && !options_.no_validate &&
+           project_.cfg.settings.boolean("validate_on_upgrade");
+  }
+  void start_history(const graph::RevisionMap& map) {
+    if (!options_.record_history) return;
+    if (options_.dry_run) {  // validates as the real run would, and records nothing
+      if (validating()) history::HistoryKeeper(*conn_, cfg(), true).start(map, heads_);
+      return;
+    }
+    if (options_.no_validate && options_.direction == graph::Direction::Up)
+      out::warn("Validation of the history skipped (--no-validate)");
+    history_ = std::make_unique<history::HistoryKeeper>(*conn_, cfg(), validating());
+    history_->start(map, heads_);
   }
 
   // `upgrade head` / `upgrade heads` answered without the graph: the database holds exactly the heads
@@ -740,6 +791,8 @@ class Run {
       throw RunError("", 1);
     }
     roll_back_attempt(heads_before);
+    if (history_ && conn_->is_open() && !db::is_connection_loss(sqlstate_of(e)))
+      history_->step_failed(step, heads_, step_wall_started_, sqlstate_of(e), db_message_of(e));
     if (options_.dry_run) {
       report_step_outcome(step, e, "the dry run stopped and rolled everything back; nothing was changed");
       throw RunError("", 1);
@@ -868,6 +921,7 @@ class Run {
       bool replan = false;
       for (;;) {
         auto started = Clock::now();
+        step_wall_started_ = std::chrono::system_clock::now();
         services_->start_attempt();
         std::optional<luahost::Script> script;
         bool transactional = true;
@@ -914,6 +968,7 @@ class Run {
           reset_session();
           services_->reapply_timeouts();
           record_version_change(map, step);
+          if (history_) history_->step_applied(step, heads_before, heads_, step_wall_started_);
           hooks_.call("after_migration", {step_value(i, elapsed_ms(started)), context_});
           if (per_step || !transactional) {
             conn_->commit();
@@ -1009,7 +1064,10 @@ class Run {
   std::set<std::string> heads_, start_heads_;
   std::vector<graph::Step> steps_;
   Clock::time_point started_;
-  size_t committed_steps_ = 0;   // steps whose work is committed (per-step commits, transactional = false steps)
+  size_t committed_steps_ = 0;
+  std::unique_ptr<history::HistoryKeeper> history_;  // null for --sql and --dry-run: they write no history
+  std::chrono::system_clock::time_point
+      step_wall_started_;  // steps whose work is committed (per-step commits, transactional = false steps)
 };
 }  // namespace
 
