@@ -17,7 +17,6 @@
 #include "db/connection.hpp"
 #include "db/postgresql_lock.hpp"
 #include "db/statement_shape.hpp"
-#include "dialect/postgresql.hpp"
 #include "dialect/inline_params.hpp"
 #include "util/error.hpp"
 #include "util/sql_failure.hpp"
