@@ -107,12 +107,6 @@ local function format_count(n)
   return (out:gsub("^,", ""))
 end
 
-local function format_seconds(s)
-  if s < 60 then return string.format("%.0fs", s) end
-  if s < 3600 then return string.format("%dm%02ds", math.floor(s / 60), math.floor(s % 60)) end
-  return string.format("%dh%02dm", math.floor(s / 3600), math.floor(s % 3600 / 60))
-end
-
 function M.update(spec)
   validate(spec)
   if op.offline then
