@@ -20,7 +20,7 @@ status=0
 build-asan/luamig_tests "[unit]" || status=$?
 echo ".ci/sanitize.sh: unit tests done after $(elapsed) s"
 # The integration subset: one ctest run, parallel (each test starts its own throwaway PostgreSQL as needed).
-ctest --test-dir build-asan -j"$jobs" --output-on-failure -R "${SANITIZE_SUBSET:-^(core|sqlite|sandbox|ops):}" \
+ctest --test-dir build-asan -j"$jobs" --output-on-failure -R "${SANITIZE_SUBSET:-^(core:|sqlite |sandbox:|ops:)}" \
   || status=$?
 echo ".ci/sanitize.sh: done in $(elapsed) s: $([ "$status" -eq 0 ] && echo ok || echo FAILED)"
 exit "$status"

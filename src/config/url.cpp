@@ -93,9 +93,14 @@ void parse_keywords(DatabaseUrl& u) {
     while (i < s.size() && s[i] != '=' && !blank(i)) ++i;
     std::string key = s.substr(k0, i - k0);
     while (blank(i)) ++i;
-    if (i >= s.size() || s[i] != '=')
-      throw ConfigError(
-          fmt::format("database URL: missing \"=\" after \"{}\" in the connection string", key));
+    if (i >= s.size() || s[i] != '=') {
+      // A mistyped URL ("postgresql:/u:pw@h/db") lands here whole: never echo what may hold its password.
+      if (key.find('@') != std::string::npos)
+        throw ConfigError("database URL: neither scheme://... nor key=value pairs (not shown: it may hold a "
+                          "password)");
+      throw ConfigError(fmt::format("database URL: missing \"=\" after \"{}\" in the connection string",
+                                    mask_passwords(key)));
+    }
     ++i;
     while (blank(i)) ++i;
     size_t v0 = i;
@@ -336,8 +341,10 @@ DatabaseUrl parse_url(std::string_view url) {
       u.path = std::string(rest.substr(1));  // sqlite:///rel or sqlite:////abs
     else
       throw ConfigError(fmt::format(
-          "database URL '{}': use sqlite:///relative.db, sqlite:////absolute.db or sqlite:///:memory:", url));
-    if (u.path.empty()) throw ConfigError(fmt::format("database URL '{}' names no SQLite file", url));
+          "database URL '{}': use sqlite:///relative.db, sqlite:////absolute.db or sqlite:///:memory:",
+          mask_passwords(url)));
+    if (u.path.empty())
+      throw ConfigError(fmt::format("database URL '{}' names no SQLite file", mask_passwords(url)));
     return u;
   }
   if (base != "postgresql" && base != "postgres") {

@@ -17,7 +17,6 @@
 #include "db/connection.hpp"
 #include "db/postgresql_lock.hpp"
 #include "db/statement_shape.hpp"
-#include "dialect/postgresql.hpp"
 #include "dialect/inline_params.hpp"
 #include "util/error.hpp"
 #include "util/sql_failure.hpp"
@@ -165,7 +164,7 @@ constexpr int kFetchRows = 2000;
 // Rows of a result already received in full (query_all): nothing more to ask the server.
 class PgHeldStream : public RowStream {
  public:
-  explicit PgHeldStream(pqxx::result r) : result_(std::move(r)) {
+  explicit PgHeldStream(const pqxx::result& r) : result_(r) {  // a result is a shared handle: copying is cheap
     for (pqxx::row::size_type i = 0; i < result_.columns(); ++i) {
       columns_.emplace_back(result_.column_name(i));
       kinds_.push_back(kind_of(result_.column_type(i)));

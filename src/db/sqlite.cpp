@@ -13,7 +13,6 @@
 
 #include "db/connection.hpp"
 #include "db/statement_shape.hpp"
-#include "dialect/sqlite.hpp"
 #include "db/sqlite_guard.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"

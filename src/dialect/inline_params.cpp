@@ -44,7 +44,7 @@ class Scanner {
         i = end;
       } else if (c == '/' && i + 1 < s_.size() && s_[i + 1] == '*') {
         i = copy_block_comment(o, i);
-      } else if (c == '$' && (i == 0 || !ident_char(s_[i - 1]))) {
+      } else if (c == '$') {  // identifiers are copied whole below, so this '$' never continues one
         i = dollar(o, i);
       } else if (ident_start(c)) {
         // Copy a whole identifier/keyword so that `a$1` never looks like a placeholder.
@@ -103,8 +103,8 @@ class Scanner {
     return j;
   }
 
-  // At a '$' that does not continue an identifier: a placeholder $n, a dollar quote $tag$...$tag$, or a lone
-  // '$'.
+  // At a '$' outside an identifier: a placeholder $n (also right after a number: `9$1` is 9 then $1, as
+  // PostgreSQL reads it), a dollar quote $tag$...$tag$, or a lone '$'.
   size_t dollar(std::string& o, size_t i) {
     size_t j = i + 1;
     if (j < s_.size() && std::isdigit(static_cast<unsigned char>(s_[j]))) {
@@ -120,6 +120,8 @@ class Scanner {
                                                 params_.size(), params_.size() == 1 ? " was" : "s were"));
       const Param& p = params_[n - 1];
       o.append(p ? d_.quote_literal(*p) : std::string("NULL"));
+      // NULL followed by an identifier character would read as one longer name (`$1$$` -> `NULL$$`).
+      if (!p && j < s_.size() && ident_char(s_[j])) o.push_back(' ');
       return j;
     }
     // $tag$ where tag is empty or an identifier not starting with a digit.

@@ -35,7 +35,7 @@ std::vector<std::string> split_lines(std::string_view s) {
   return out;
 }
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
   size_t a = s.find_first_not_of(" \t\r\n");
   if (a == std::string::npos) return "";
   size_t b = s.find_last_not_of(" \t\r\n");
@@ -806,14 +806,12 @@ class Translator : public ExprEval {
     if (e.items.empty()) throw Unsupported{name + " without SQL"};
     const Expr& sql_e = resolve(*e.items[0]);
     std::string sql;
-    if (sql_e.kind == Expr::Str) {
-      sql = string_of(sql_e);
+    if (sql_e.kind == Expr::Str || sql_e.kind == Expr::Binary ||
+        (sql_e.kind == Expr::Call && sql_e.base->kind == Expr::Attr && sql_e.base->text == "format")) {
+      sql = string_of(sql_e);  // a literal, or string building (string_of throws with what it is)
     } else if (sql_e.kind == Expr::Call && canonical(*sql_e.base) == "sa.text" && !sql_e.items.empty() &&
                sql_e.kwargs.empty()) {
       sql = string_of(*sql_e.items[0]);
-    } else if (sql_e.kind == Expr::Binary ||
-               (sql_e.kind == Expr::Call && sql_e.base->kind == Expr::Attr && sql_e.base->text == "format")) {
-      sql = string_of(sql_e);  // string building: throws with what it is
     } else {
       throw Unsupported{name + " of " + describe(sql_e) + " (an SQLAlchemy expression, not SQL text)"};
     }

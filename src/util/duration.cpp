@@ -46,7 +46,8 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
     ms = v * 3600000;
   else
     throw ConfigError(fmt::format("{}: unknown unit '{}' in '{}' (use ms, s, min or h)", what, unit, t));
-  if (ms > 1e15) throw ConfigError(fmt::format("{}: '{}' is too long", what, t));
+  // A bound that keeps now() + d representable in nanoseconds (clock deadlines): about 31 years.
+  if (ms > 1e12) throw ConfigError(fmt::format("{}: '{}' is too long", what, t));
   return std::chrono::milliseconds(static_cast<long long>(ms));
 }
 

@@ -107,12 +107,6 @@ local function format_count(n)
   return (out:gsub("^,", ""))
 end
 
-local function format_seconds(s)
-  if s < 60 then return string.format("%.0fs", s) end
-  if s < 3600 then return string.format("%dm%02ds", math.floor(s / 60), math.floor(s % 60)) end
-  return string.format("%dh%02dm", math.floor(s / 3600), math.floor(s % 3600 / 60))
-end
-
 function M.update(spec)
   validate(spec)
   if op.offline then
@@ -325,7 +319,7 @@ function M.update(spec)
   local NULL = op.NULL
   local pg_array = internal.pg_array
   local read_names = {}
-  for i, c in ipairs(select_list) do read_names[i] = i == 1 and key or columns[i - 1] end
+  for i in ipairs(select_list) do read_names[i] = i == 1 and key or columns[i - 1] end
   local t_read, t_compute, t_write = 0, 0, 0
 
   -- Reads the next batch into C++ (one round trip; the rows are turned into Lua values by compute()).

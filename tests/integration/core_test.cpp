@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "support/cli.hpp"
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
@@ -24,9 +25,6 @@ using Strings = std::vector<std::string>;
 
 namespace {
 
-// The binary under test (luamig::test::luamig; the bare name would also mean the namespace here).
-RunResult cli(const Strings& args, const RunOptions& opts = {}) { return luamig::test::luamig(args, opts); }
-
 // Revision ids of the standard linear project: r1 creates t1, r2 adds t1.note, r3 creates t3.
 const std::string R1 = "1111aaaa0001";
 const std::string R2 = "2222bbbb0002";
@@ -34,25 +32,6 @@ const std::string R3 = "3333cccc0003";
 
 // Line of the k-th body line of a TempProject migration's upgrade() (see support/project.hpp for the layout).
 constexpr int kUpgradeBodyLine = 13;
-
-RunResult lm(const TempProject& proj, const TempDb& db, const Strings& args, RunOptions opts = {}) {
-  opts.cwd = proj.path();
-  opts.env.emplace_back("DATABASE_URL", db.url());
-  return cli(args, opts);
-}
-RunResult lm(const TempProject& proj, const TestDb& db, const Strings& args, RunOptions opts = {}) {
-  opts.cwd = proj.path();
-  opts.env.emplace_back("DATABASE_URL", db.url());
-  return cli(args, opts);
-}
-
-// One test body, run once per dialect: declares `TestDb& name` on a fresh PostgreSQL database, then on a
-// fresh SQLite file (Catch2 re-enters the test case for each generated value).
-#define BOTH_DIALECTS_DB(name)                                                            \
-  const std::string name##_dialect = GENERATE(as<std::string>{}, "postgresql", "sqlite"); \
-  INFO("dialect: " << name##_dialect);                                                    \
-  const auto name##_owner = TestDb::make(name##_dialect);                                 \
-  const TestDb& name = *name##_owner
 
 void write_linear(const TempProject& proj) {
   proj.write_config();
@@ -118,7 +97,7 @@ TEST_CASE("core: upgrade head then downgrade base and back", "[core]") {
   BOTH_DIALECTS_DB(db);
   write_linear(proj);
 
-  auto up = lm(proj, db, {"upgrade", "head"});
+  auto up = luamig_in(proj, db.url(), {"upgrade", "head"});
   REQUIRE(up.status == 0);
   CHECK(db.version_rows() == Strings{R3});
   CHECK(db.columns("t1") == Strings{"id", "note"});
@@ -131,30 +110,30 @@ TEST_CASE("core: upgrade head then downgrade base and back", "[core]") {
                              "Running upgrade 2222bbbb0002 -> 3333cccc0003, create t3\n  done in \\d+ ms\n"));
   CHECK(up.out.empty());
 
-  auto cur = lm(proj, db, {"current"});
+  auto cur = luamig_in(proj, db.url(), {"current"});
   CHECK(cur.status == 0);
   CHECK(cur.out == R3 + "\n");   // the bare id off a terminal
 
-  auto again = lm(proj, db, {"upgrade", "head"});
+  auto again = luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(again.status == 0);
   CHECK_THAT(again.err, Contains("Nothing to do"));
   CHECK(db.version_rows() == Strings{R3});
 
-  auto down = lm(proj, db, {"downgrade", "base"});
+  auto down = luamig_in(proj, db.url(), {"downgrade", "base"});
   REQUIRE(down.status == 0);
   CHECK_THAT(down.err, Matches(where + "Running downgrade 3333cccc0003 -> 2222bbbb0002, create t3\n  done in \\d+ ms\n"
                                "Running downgrade 2222bbbb0002 -> 1111aaaa0001, add note\n  done in \\d+ ms\n"
                                "Running downgrade 1111aaaa0001 -> , create t1\n  done in \\d+ ms\n"));
   CHECK(db.version_rows().empty());
   CHECK(db.tables() == Strings{"alembic_version"});
-  CHECK(lm(proj, db, {"current"}).out.empty());
+  CHECK(luamig_in(proj, db.url(), {"current"}).out.empty());
 
-  REQUIRE(lm(proj, db, {"upgrade", "head"}).status == 0);
+  REQUIRE(luamig_in(proj, db.url(), {"upgrade", "head"}).status == 0);
   CHECK(db.version_rows() == Strings{R3});
   CHECK(db.tables() == Strings{"alembic_version", "t1", "t3"});
 
   // -q prints errors only.
-  auto quiet = lm(proj, db, {"-q", "downgrade", "base"});
+  auto quiet = luamig_in(proj, db.url(), {"-q", "downgrade", "base"});
   CHECK(quiet.status == 0);
   CHECK(quiet.out.empty());
   CHECK(db.version_rows().empty());
@@ -165,41 +144,41 @@ TEST_CASE("core: relative targets +N -N id+N id-N and prefixes", "[core]") {
   BOTH_DIALECTS_DB(db);
   write_linear(proj);
 
-  CHECK(lm(proj, db, {"upgrade", "+1"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", "+1"}).status == 0);
   CHECK(db.version_rows() == Strings{R1});
   CHECK(db.columns("t1") == Strings{"id"});
-  CHECK(lm(proj, db, {"upgrade", "+2"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", "+2"}).status == 0);
   CHECK(db.version_rows() == Strings{R3});
-  CHECK(lm(proj, db, {"downgrade", "-1"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"downgrade", "-1"}).status == 0);
   CHECK(db.version_rows() == Strings{R2});
   CHECK_FALSE(db.table_exists("t3"));
-  CHECK(lm(proj, db, {"downgrade", "-2"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"downgrade", "-2"}).status == 0);
   CHECK(db.version_rows().empty());
   CHECK_FALSE(db.table_exists("t1"));
 
-  CHECK(lm(proj, db, {"upgrade", R1 + "+2"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", R1 + "+2"}).status == 0);
   CHECK(db.version_rows() == Strings{R3});
-  CHECK(lm(proj, db, {"downgrade", R3 + "-2"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"downgrade", R3 + "-2"}).status == 0);
   CHECK(db.version_rows() == Strings{R1});
-  CHECK(lm(proj, db, {"upgrade", R1 + "+1"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", R1 + "+1"}).status == 0);
   CHECK(db.version_rows() == Strings{R2});
   CHECK(db.columns("t1") == Strings{"id", "note"});
 
   // Unique prefixes of four or more characters.
-  CHECK(lm(proj, db, {"upgrade", "3333"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", "3333"}).status == 0);
   CHECK(db.version_rows() == Strings{R3});
-  CHECK(lm(proj, db, {"downgrade", "1111aa"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"downgrade", "1111aa"}).status == 0);
   CHECK(db.version_rows() == Strings{R1});
 
   // Walking past the head, or down past base, is an error that changes nothing.
-  CHECK(lm(proj, db, {"upgrade", "head"}).status == 0);
-  auto over = lm(proj, db, {"upgrade", "+1"});
+  CHECK(luamig_in(proj, db.url(), {"upgrade", "head"}).status == 0);
+  auto over = luamig_in(proj, db.url(), {"upgrade", "+1"});
   CHECK(over.status == 2);
   CHECK_THAT(over.err, Contains("ERROR"));
-  CHECK(lm(proj, db, {"downgrade", "-4"}).status == 2);
+  CHECK(luamig_in(proj, db.url(), {"downgrade", "-4"}).status == 2);
   CHECK(db.version_rows() == Strings{R3});
   // An upgrade target behind the database says to use downgrade.
-  auto behind = lm(proj, db, {"upgrade", R1});
+  auto behind = luamig_in(proj, db.url(), {"upgrade", R1});
   CHECK(behind.status == 2);
   CHECK_THAT(behind.err, Contains("downgrade"));
   CHECK(db.version_rows() == Strings{R3});
@@ -219,7 +198,7 @@ TEST_CASE("core: a Lua error rolls the failing revision back", "[core]") {
                        "", "broken by Lua");
   proj.write_migration(R3, R2, R"(  op.create_table("t3", { "id", "integer" }))", "", "after the failure");
 
-  auto r = lm(proj, db, {"upgrade", "head"});
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(r.describe());
   CHECK(r.status == 1);
   // The revision before it stays committed; nothing of the failing one remains; the next one never ran.
@@ -237,7 +216,7 @@ TEST_CASE("core: a Lua error rolls the failing revision back", "[core]") {
   CHECK_THAT(r.err, Contains("rolled back"));
   CHECK_THAT(r.err, Contains("The database is at " + R1));
 
-  auto cur = lm(proj, db, {"current"});
+  auto cur = luamig_in(proj, db.url(), {"current"});
   CHECK(cur.status == 0);
   CHECK(cur.out == R1 + "\n");
 }
@@ -256,10 +235,10 @@ TEST_CASE("core: an SQL error rolls the failing revision back and shows statemen
                        "", "broken by SQL");
   // PostgreSQL refuses the text in the integer column; SQLite stores it (type affinity) and fails on the
   // duplicate key of the unique index added here.
-  REQUIRE(lm(proj, db, {"upgrade", R1}).status == 0);
+  REQUIRE(luamig_in(proj, db.url(), {"upgrade", R1}).status == 0);
   db.exec("CREATE UNIQUE INDEX t1_id_unique ON t1 (id)");
 
-  auto r = lm(proj, db, {"upgrade", "head"});
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(r.describe());
   CHECK(r.status == 1);
   CHECK(db.version_rows() == Strings{R1});
@@ -284,7 +263,7 @@ TEST_CASE("core: an SQL error rolls the failing revision back and shows statemen
                        "  op.create_table(\"half_done\", { \"id\", \"integer\" })\n"
                        "  op.add_column(\"no_such_table\", { \"c\", \"text\" })\n",
                        "", "broken by SQL");
-  auto op_fail = lm(proj, db, {"upgrade", "head"});
+  auto op_fail = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(op_fail.describe());
   CHECK(op_fail.status == 1);
   CHECK(db.version_rows() == Strings{R1});
@@ -303,7 +282,7 @@ TEST_CASE("core: an SQL error rolls the failing revision back and shows statemen
                        "  pcall(op.execute, \"SELECT * FROM no_such_table\")\n"
                        "  error(\"the real problem\")\n",
                        "", "broken by SQL");
-  auto caught = lm(proj, db, {"upgrade", "head"});
+  auto caught = luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(caught.status == 1);
   CHECK_THAT(caught.err, Contains("error: the real problem"));
   CHECK_THAT(caught.err, !Contains("SQLSTATE") && !Contains("no_such_table"));
@@ -315,15 +294,15 @@ TEST_CASE("core: a Lua syntax error is reported with file and line before anythi
   BOTH_DIALECTS_DB(db);
   write_linear(proj);
   proj.write_migration(R3, R2, "  op.create_table(\"t3\", { \"id\", \"integer\" }", "", "create t3");
-  auto r = lm(proj, db, {"upgrade", "head"});
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains(file_of(proj, R3) + ":" + std::to_string(kUpgradeBodyLine + 1) + ":"));
   CHECK_THAT(r.err, Contains("')' expected"));
   // Nothing ran, not even the revisions before the broken file.
   CHECK_FALSE(db.table_exists("t1"));
   CHECK_FALSE(db.table_exists("alembic_version"));
-  CHECK(lm(proj, db, {"heads"}).status == 2);
-  CHECK(lm(proj, db, {"history"}).status == 2);
+  CHECK(luamig_in(proj, db.url(), {"heads"}).status == 2);
+  CHECK(luamig_in(proj, db.url(), {"history"}).status == 2);
 }
 
 TEST_CASE("core: revision graph errors name the files involved", "[core]") {
@@ -333,7 +312,7 @@ TEST_CASE("core: revision graph errors name the files involved", "[core]") {
 
   SECTION("duplicate revision id names both files") {
     proj.write("migrations/versions/zz_copy.lua", migration(R2, R1, "", "", "copy"));
-    auto r = lm(proj, db, {"upgrade", "head"});
+    auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Contains("Duplicate revision id '" + R2 + "'"));
     CHECK_THAT(r.err, Contains(file_of(proj, R2)));
@@ -341,7 +320,7 @@ TEST_CASE("core: revision graph errors name the files involved", "[core]") {
   }
   SECTION("missing down_revision") {
     proj.write_migration("4444dddd0004", std::string("nothere00000"), "", "", "orphan");
-    auto r = lm(proj, db, {"heads"});
+    auto r = luamig_in(proj, db.url(), {"heads"});
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Contains("'nothere00000'"));
     CHECK_THAT(r.err, Contains(file_of(proj, "4444dddd0004") + ":7"));
@@ -350,7 +329,7 @@ TEST_CASE("core: revision graph errors name the files involved", "[core]") {
     proj.write_migration("cyc1", std::string("cyc3"), "", "", "c1");
     proj.write_migration("cyc2", std::string("cyc1"), "", "", "c2");
     proj.write_migration("cyc3", std::string("cyc2"), "", "", "c3");
-    auto r = lm(proj, db, {"history"});
+    auto r = luamig_in(proj, db.url(), {"history"});
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Contains("cyc1 -> cyc3 -> cyc2 -> cyc1"));
     CHECK_THAT(r.err, Contains(file_of(proj, "cyc1")));
@@ -359,34 +338,34 @@ TEST_CASE("core: revision graph errors name the files involved", "[core]") {
   }
   SECTION("invalid revision ids") {
     proj.write("migrations/versions/x_bad.lua", migration("bad-id", R3, "", ""));
-    auto r = lm(proj, db, {"heads"});
+    auto r = luamig_in(proj, db.url(), {"heads"});
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Contains("Invalid revision id 'bad-id'"));
     CHECK_THAT(r.err, Contains("migrations/versions/x_bad.lua:7"));
     proj.write("migrations/versions/x_bad.lua", migration(std::string(33, 'a'), R3, "", ""));
-    auto longer = lm(proj, db, {"heads"});
+    auto longer = luamig_in(proj, db.url(), {"heads"});
     CHECK(longer.status == 2);
     CHECK_THAT(longer.err, Contains("longer than 32"));
     proj.write("migrations/versions/x_bad.lua", "-- no header\nfunction upgrade() end\n");
-    auto none = lm(proj, db, {"heads"});
+    auto none = luamig_in(proj, db.url(), {"heads"});
     CHECK(none.status == 2);
     CHECK_THAT(none.err, Contains("migrations/versions/x_bad.lua"));
     CHECK_THAT(none.err, Contains("revision"));
     proj.write("migrations/versions/x_bad.lua", "revision = 42\nfunction upgrade() end\n");
-    auto number = lm(proj, db, {"heads"});
+    auto number = luamig_in(proj, db.url(), {"heads"});
     CHECK(number.status == 2);
     CHECK_THAT(number.err, Contains("migrations/versions/x_bad.lua:1"));
     CHECK_THAT(number.err, Contains("must be a string"));
   }
   SECTION("an ambiguous prefix lists the candidates") {
     proj.write_migration("2222bbbb9999", R3, "", "", "same prefix");
-    auto r = lm(proj, db, {"upgrade", "2222"});
+    auto r = luamig_in(proj, db.url(), {"upgrade", "2222"});
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Contains("'2222bbbb0002'") && Contains("'2222bbbb9999'"));
-    auto show = lm(proj, db, {"show", "2222bbbb"});
+    auto show = luamig_in(proj, db.url(), {"show", "2222bbbb"});
     CHECK(show.status == 2);
     CHECK_THAT(show.err, Contains("'2222bbbb0002'") && Contains("'2222bbbb9999'"));
-    auto unknown = lm(proj, db, {"upgrade", "ffffeeee"});
+    auto unknown = luamig_in(proj, db.url(), {"upgrade", "ffffeeee"});
     CHECK(unknown.status == 2);
     CHECK_THAT(unknown.err, Contains("ffffeeee"));
   }
@@ -400,36 +379,36 @@ TEST_CASE("core: stamp and stamp --purge change only the version table", "[core]
   BOTH_DIALECTS_DB(db);
   write_linear(proj);
 
-  auto r = lm(proj, db, {"stamp", R2});
+  auto r = luamig_in(proj, db.url(), {"stamp", R2});
   CHECK(r.status == 0);
   CHECK_THAT(r.err, Contains("Stamped base -> " + R2));
   CHECK(db.version_rows() == Strings{R2});
   CHECK(db.tables() == Strings{"alembic_version"});  // no migration ran
 
-  CHECK(lm(proj, db, {"stamp", "head"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"stamp", "head"}).status == 0);
   CHECK(db.version_rows() == Strings{R3});
-  CHECK(lm(proj, db, {"stamp", "1111"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"stamp", "1111"}).status == 0);
   CHECK(db.version_rows() == Strings{R1});
-  CHECK(lm(proj, db, {"stamp", "base"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"stamp", "base"}).status == 0);
   CHECK(db.version_rows().empty());
 
   // A row no file knows about: plain stamp refuses and points at --purge; --purge replaces it.
   db.exec("INSERT INTO alembic_version VALUES ('feedfacecafe')");
-  auto refused = lm(proj, db, {"stamp", R1});
+  auto refused = luamig_in(proj, db.url(), {"stamp", R1});
   CHECK(refused.status == 1);
   CHECK_THAT(refused.err, Contains("feedfacecafe") && Contains("--purge"));
   CHECK(db.version_rows() == Strings{"feedfacecafe"});
-  auto cur = lm(proj, db, {"current"});
+  auto cur = luamig_in(proj, db.url(), {"current"});
   CHECK(cur.status == 0);
   CHECK(cur.out == "feedfacecafe\n");
   CHECK_THAT(cur.err, Contains("feedfacecafe") && Contains("unknown"));
 
   // The seeds' workflow for a database whose tables already exist: stamp the baseline, then upgrade from it.
   db.exec("CREATE TABLE t1 (id integer PRIMARY KEY)");
-  auto purged = lm(proj, db, {"stamp", "--purge", R1});
+  auto purged = luamig_in(proj, db.url(), {"stamp", "--purge", R1});
   CHECK(purged.status == 0);
   CHECK(db.version_rows() == Strings{R1});
-  CHECK(lm(proj, db, {"upgrade", "head"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", "head"}).status == 0);
   CHECK(db.version_rows() == Strings{R3});
   CHECK(db.columns("t1") == Strings{"id", "note"});
 }
@@ -447,30 +426,30 @@ TEST_CASE("core: two heads, the multiple-heads error, merge, and the version tab
                        "branch c");
 
   // `upgrade head` with two heads: lists them, suggests `upgrade heads` and `merge`, touches nothing.
-  auto multi = lm(proj, db, {"upgrade", "head"});
+  auto multi = luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(multi.status == 2);
   CHECK_THAT(multi.err, Contains(B) && Contains(C));
   CHECK_THAT(multi.err, Contains("upgrade heads") && Contains("merge"));
   CHECK_FALSE(db.table_exists("alembic_version"));
   CHECK(db.tables().empty());
 
-  auto heads = lm(proj, db, {"heads"});
+  auto heads = luamig_in(proj, db.url(), {"heads"});
   CHECK(heads.status == 0);
   CHECK(heads.out == B + " (head)\n" + C + " (head)\n");
 
   // Step by step: linear update, then a branch-out insert.
-  CHECK(lm(proj, db, {"upgrade", A}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", A}).status == 0);
   CHECK(db.version_rows() == Strings{A});
-  CHECK(lm(proj, db, {"upgrade", B}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", B}).status == 0);
   CHECK(db.version_rows() == Strings{B});
-  CHECK(lm(proj, db, {"upgrade", C}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", C}).status == 0);
   CHECK(db.version_rows() == (Strings{B, C}));
   CHECK(db.tables() == (Strings{"alembic_version", "b_t", "base_t", "c_t"}));
-  auto cur = lm(proj, db, {"current"});
+  auto cur = luamig_in(proj, db.url(), {"current"});
   CHECK_THAT(cur.out, Contains(B + "\n") && Contains(C + "\n"));
 
   // merge heads writes a merge revision whose down_revision lists both heads.
-  auto merge = lm(proj, db, {"merge", "heads", "-m", "merge b and c", "--rev-id", "dddd00000004"});
+  auto merge = luamig_in(proj, db.url(), {"merge", "heads", "-m", "merge b and c", "--rev-id", "dddd00000004"});
   INFO(merge.describe());
   REQUIRE(merge.status == 0);
   CHECK_THAT(merge.err, Contains("Generating migrations/versions/dddd00000004_merge_b_and_c.lua ... done"));
@@ -478,37 +457,37 @@ TEST_CASE("core: two heads, the multiple-heads error, merge, and the version tab
   CHECK_THAT(text, Contains("revision = \"dddd00000004\""));
   CHECK_THAT(text, Contains("down_revision = { \"" + B + "\", \"" + C + "\" }"));
   CHECK_THAT(text, Contains("-- Revises: " + B + ", " + C));
-  auto new_heads = lm(proj, db, {"heads"});
+  auto new_heads = luamig_in(proj, db.url(), {"heads"});
   CHECK(new_heads.out == "dddd00000004 (head) (mergepoint)\n");
 
   // Upgrading through the merge point deletes one row and updates the other.
-  auto up = lm(proj, db, {"upgrade", "head"});
+  auto up = luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(up.status == 0);
   CHECK_THAT(up.err, Contains("Running upgrade " + B + ", " + C + " -> dddd00000004, merge b and c"));
   CHECK(db.version_rows() == Strings{"dddd00000004"});
 
   // Downgrading below the merge point unmerges: both parents become rows again.
-  auto unmerge = lm(proj, db, {"downgrade", B});
+  auto unmerge = luamig_in(proj, db.url(), {"downgrade", B});
   CHECK(unmerge.status == 0);
   CHECK(db.version_rows() == (Strings{B, C}));
   CHECK(db.table_exists("b_t"));
   CHECK(db.table_exists("c_t"));
   // Down to the branch point: both branches go, one row remains.
-  CHECK(lm(proj, db, {"downgrade", B + "-1"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"downgrade", B + "-1"}).status == 0);
   CHECK(db.version_rows() == Strings{A});
   CHECK_FALSE(db.table_exists("b_t"));
   CHECK_FALSE(db.table_exists("c_t"));
 
   // `upgrade heads` brings every branch up.
-  auto all = lm(proj, db, {"upgrade", "heads"});
+  auto all = luamig_in(proj, db.url(), {"upgrade", "heads"});
   CHECK(all.status == 0);
   CHECK(db.version_rows() == Strings{"dddd00000004"});
-  CHECK(lm(proj, db, {"downgrade", "base"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"downgrade", "base"}).status == 0);
   CHECK(db.version_rows().empty());
   CHECK(db.tables() == Strings{"alembic_version"});
 
   // merge needs two revisions.
-  auto single = lm(proj, db, {"merge", "heads", "-m", "nothing"});
+  auto single = luamig_in(proj, db.url(), {"merge", "heads", "-m", "nothing"});
   CHECK(single.status == 2);
   CHECK_THAT(single.err, Contains("single head"));
 }
@@ -527,10 +506,10 @@ TEST_CASE("core: a database whose alembic_version Alembic created is taken over,
         "version_num character varying(32) notnull=true default=- | "
         "alembic_version_pkc p PRIMARY KEY (version_num) | alembic_version_pkc");
 
-  auto cur = lm(proj, alembic_db, {"current"});
+  auto cur = luamig_in(proj, alembic_db.url(), {"current"});
   CHECK(cur.status == 0);
   CHECK(cur.out == R1 + "\n");
-  auto up = lm(proj, alembic_db, {"upgrade", "head"});
+  auto up = luamig_in(proj, alembic_db.url(), {"upgrade", "head"});
   CHECK(up.status == 0);
   CHECK_THAT(up.out, !Contains("-> " + R1));  // r1 is not run again
   CHECK(alembic_db.version_rows() == Strings{R3});
@@ -540,7 +519,7 @@ TEST_CASE("core: a database whose alembic_version Alembic created is taken over,
 
   // A database luamig created: the version table is identical in pg_catalog, so Alembic can take it back.
   TempDb luamig_db;
-  CHECK(lm(proj, luamig_db, {"upgrade", R1}).status == 0);
+  CHECK(luamig_in(proj, luamig_db.url(), {"upgrade", R1}).status == 0);
   CHECK(version_table_catalog(luamig_db) == alembic_catalog);
   CHECK(luamig_db.version_rows() == Strings{R1});
   CHECK(luamig_db.query_value("SELECT count(*) FROM alembic_version") == "1");
@@ -551,7 +530,7 @@ TEST_CASE("core: a database whose alembic_version Alembic created is taken over,
   custom.write_config("version_table = \"my_versions\"\nversion_table_schema = \"meta\"");
   TempDb custom_db;
   custom_db.exec("CREATE SCHEMA meta");
-  CHECK(lm(custom, custom_db, {"upgrade", "head"}).status == 0);
+  CHECK(luamig_in(custom, custom_db.url(), {"upgrade", "head"}).status == 0);
   CHECK(custom_db.version_rows("my_versions", "meta") == Strings{R3});
   CHECK_FALSE(custom_db.table_exists("alembic_version"));
   CHECK(custom_db.query_value(
@@ -571,10 +550,10 @@ TEST_CASE("core: a revision without downgrade() cannot be downgraded past", "[co
   proj.write_migration(R3, R2, R"(  op.create_table("t3", { "id", "integer" }))", R"(  op.drop_table("t3"))",
                        "create t3");
 
-  REQUIRE(lm(proj, db, {"upgrade", "head"}).status == 0);
+  REQUIRE(luamig_in(proj, db.url(), {"upgrade", "head"}).status == 0);
   CHECK(db.version_rows() == Strings{R3});
 
-  auto r = lm(proj, db, {"downgrade", "base"});
+  auto r = luamig_in(proj, db.url(), {"downgrade", "base"});
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("migrations/versions/" + R2 + "_one_way.lua"));
   CHECK_THAT(r.err, Contains("downgrade()"));
@@ -583,7 +562,7 @@ TEST_CASE("core: a revision without downgrade() cannot be downgraded past", "[co
   CHECK(db.tables() == (Strings{"alembic_version", "t1", "t2", "t3"}));
 
   // Down to the file itself is fine: its downgrade() is not needed.
-  CHECK(lm(proj, db, {"downgrade", R2}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"downgrade", R2}).status == 0);
   CHECK(db.version_rows() == Strings{R2});
   CHECK_FALSE(db.table_exists("t3"));
 }
@@ -596,21 +575,21 @@ TEST_CASE("core: current history and heads never create the version table", "[co
        {Strings{"current"}, Strings{"current", "-v"}, Strings{"history"}, Strings{"history", "-v"},
         Strings{"history", "-i"}, Strings{"history", "-r", "current:"}, Strings{"heads"},
         Strings{"heads", "-v"}, Strings{"show", "head"}}) {
-    auto r = lm(proj, db, args);
+    auto r = luamig_in(proj, db.url(), args);
     INFO(join_argv(args) << "\n" << r.describe());
     CHECK(r.status == 0);
   }
   CHECK_FALSE(db.table_exists("alembic_version"));
   CHECK(db.tables().empty());
 
-  auto history = lm(proj, db, {"history"});
+  auto history = luamig_in(proj, db.url(), {"history"});
   CHECK(history.out == R2 + " -> " + R3 + " (head), create t3\n" + R1 + " -> " + R2 +
                            ", add note\n<base> -> " + R1 + ", create t1\n");
-  auto verbose = lm(proj, db, {"current", "-v"});
+  auto verbose = luamig_in(proj, db.url(), {"current", "-v"});
   CHECK_THAT(verbose.err, Contains("does not exist yet"));
 
-  REQUIRE(lm(proj, db, {"upgrade", R2}).status == 0);
-  auto marked = lm(proj, db, {"history", "-i"});
+  REQUIRE(luamig_in(proj, db.url(), {"upgrade", R2}).status == 0);
+  auto marked = luamig_in(proj, db.url(), {"history", "-i"});
   CHECK_THAT(marked.out, Contains(R1 + " -> " + R2 + " (current), add note"));
 }
 
@@ -625,7 +604,7 @@ TEST_CASE("core: -x KEY=VALUE is visible to migrations as context.x.KEY", "[core
       "             context.x.tenant, context.x.note, context.x.missing == nil and 'nil' or 'set')\n"
       "  log.info('tenant is ' .. context.x.tenant)\n",
       "  op.execute(\"DROP TABLE seen\")", "x values");
-  auto r = lm(proj, db, {"-x", "tenant=acme", "-x", "note=a=b c", "upgrade", "head"});
+  auto r = luamig_in(proj, db.url(), {"-x", "tenant=acme", "-x", "note=a=b c", "upgrade", "head"});
   INFO(r.describe());
   REQUIRE(r.status == 0);
   CHECK_THAT(r.err, Contains("tenant is acme"));
@@ -633,11 +612,11 @@ TEST_CASE("core: -x KEY=VALUE is visible to migrations as context.x.KEY", "[core
 
   // context is read-only.
   proj.write_migration(R2, R1, "  context.x = {}", "", "writes context");
-  auto ro = lm(proj, db, {"upgrade", "head"});
+  auto ro = luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(ro.status == 1);
   CHECK_THAT(ro.err, Contains("read-only"));
 
-  auto bad = lm(proj, db, {"-x", "novalue", "upgrade", "head"});
+  auto bad = luamig_in(proj, db.url(), {"-x", "novalue", "upgrade", "head"});
   CHECK(bad.status == 2);
   CHECK_THAT(bad.err, Contains("KEY=VALUE"));
 }
@@ -661,7 +640,7 @@ TEST_CASE("core: op.execute binds hostile strings and identifiers are always quo
   op.drop_table('we"ird name')
   op.drop_table("notes"))LUA",
                        "hostile");
-  auto r = lm(proj, db, {"upgrade", "head"});
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(r.describe());
   REQUIRE(r.status == 0);
   CHECK_THAT(r.err, Contains("inserted 5 rows"));
@@ -672,7 +651,7 @@ TEST_CASE("core: op.execute binds hostile strings and identifiers are always quo
   CHECK(db.query_value("SELECT \"col \"\"q\"\"; DROP TABLE notes\" FROM \"we\"\"ird name\"") == "o'k");
   CHECK(db.table_exists("notes"));
 
-  auto down = lm(proj, db, {"downgrade", "base"});
+  auto down = luamig_in(proj, db.url(), {"downgrade", "base"});
   CHECK(down.status == 0);
   CHECK(db.tables() == Strings{"alembic_version"});
 }
@@ -692,12 +671,12 @@ TEST_CASE("core: operations take a schema option", "[core]") {
                        "billing schema");
   // A table of the same name in public must be left alone by every operation.
   db.exec("CREATE TABLE invoices (id integer, total integer)");
-  auto r = lm(proj, db, {"upgrade", "head"});
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(r.describe());
   REQUIRE(r.status == 0);
   CHECK(db.columns("invoices", "billing") == (Strings{"id", "currency"}));
   CHECK(db.columns("invoices", "public") == (Strings{"id", "total"}));
-  CHECK(lm(proj, db, {"downgrade", "base"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"downgrade", "base"}).status == 0);
   CHECK_FALSE(db.table_exists("invoices", "billing"));
   CHECK(db.query_value("SELECT count(*) FROM pg_namespace WHERE nspname = 'billing'") == "0");
   CHECK(db.columns("invoices", "public") == (Strings{"id", "total"}));
@@ -780,7 +759,7 @@ TEST_CASE("core: transaction_per_migration = false rolls the whole command back"
   proj.write_migration("4444dddd0004", R3, "  op.execute(\"INSERT INTO no_such_table VALUES (1)\")", "",
                        "fails");
 
-  auto r = lm(proj, db, {"upgrade", "head"});
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(r.describe());
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("every step of this command was rolled back"));
@@ -789,18 +768,18 @@ TEST_CASE("core: transaction_per_migration = false rolls the whole command back"
   CHECK(db.tables().empty());
 
   // The same with a version table already there and a revision applied before the command.
-  CHECK(lm(proj, db, {"upgrade", R1}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", R1}).status == 0);
   CHECK(db.version_rows() == Strings{R1});
-  CHECK(lm(proj, db, {"upgrade", "head"}).status == 1);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", "head"}).status == 1);
   CHECK(db.version_rows() == Strings{R1});
   CHECK(db.tables() == (Strings{"alembic_version", "t1"}));
   CHECK(db.columns("t1") == Strings{"id"});
 
   // Without the failing revision the whole command commits at once.
   proj.remove(file_of(proj, "4444dddd0004"));
-  CHECK(lm(proj, db, {"upgrade", "head"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", "head"}).status == 0);
   CHECK(db.version_rows() == Strings{R3});
-  CHECK(lm(proj, db, {"downgrade", "base"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"downgrade", "base"}).status == 0);
   CHECK(db.tables() == Strings{"alembic_version"});
 }
 
@@ -903,35 +882,35 @@ TEST_CASE("core: exit statuses 0 1 and 2", "[core]") {
   TempProject proj;
   BOTH_DIALECTS_DB(db);
   write_linear(proj);
-  auto version = lm(proj, db, {"--version"});
+  auto version = luamig_in(proj, db.url(), {"--version"});
   CHECK(version.status == 0);
   CHECK_THAT(version.out, Matches("luamig \\d+\\.\\d+\\.\\d+\n"));
-  CHECK(lm(proj, db, {"--help"}).status == 0);
-  CHECK(lm(proj, db, {"upgrade", "head"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"--help"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", "head"}).status == 0);
 
   // 2: usage, config and revision-graph errors.
-  CHECK(lm(proj, db, {}).status == 2);
-  CHECK(lm(proj, db, {"frobnicate"}).status == 2);
-  CHECK(lm(proj, db, {"upgrade"}).status == 2);
-  CHECK(lm(proj, db, {"upgrade", "head", "--bogus"}).status == 2);
-  CHECK(lm(proj, db, {"-c", "missing.lua", "heads"}).status == 2);
-  CHECK(lm(proj, db, {"upgrade", "nosuchrev"}).status == 2);
+  CHECK(luamig_in(proj, db.url(), {}).status == 2);
+  CHECK(luamig_in(proj, db.url(), {"frobnicate"}).status == 2);
+  CHECK(luamig_in(proj, db.url(), {"upgrade"}).status == 2);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", "head", "--bogus"}).status == 2);
+  CHECK(luamig_in(proj, db.url(), {"-c", "missing.lua", "heads"}).status == 2);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", "nosuchrev"}).status == 2);
   proj.write_config("colour = true");
-  auto unknown_key = lm(proj, db, {"heads"});
+  auto unknown_key = luamig_in(proj, db.url(), {"heads"});
   CHECK(unknown_key.status == 2);
   CHECK_THAT(unknown_key.err, Contains("'colour'"));
   proj.write_config("transaction_per_migration = 'yes'");
-  CHECK(lm(proj, db, {"heads"}).status == 2);
+  CHECK(luamig_in(proj, db.url(), {"heads"}).status == 2);
   proj.write_config("script_location = ");
-  auto broken = lm(proj, db, {"heads"});
+  auto broken = luamig_in(proj, db.url(), {"heads"});
   CHECK(broken.status == 2);
   CHECK_THAT(broken.err, Contains("luamig.lua:"));
   proj.write_config();
-  CHECK(lm(proj, db, {"heads"}).status == 0);
+  CHECK(luamig_in(proj, db.url(), {"heads"}).status == 0);
 
   // 1: migration and database failures.
   proj.write_migration("4444dddd0004", R3, "  error('boom')", "", "fails");
-  CHECK(lm(proj, db, {"upgrade", "head"}).status == 1);
+  CHECK(luamig_in(proj, db.url(), {"upgrade", "head"}).status == 1);
   RunOptions closed;
   closed.cwd = proj.path();
   closed.env = {{"DATABASE_URL", "postgresql://postgres@127.0.0.1:" + std::to_string(closed_port()) + "/x"}};

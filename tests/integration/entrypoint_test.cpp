@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "db/postgresql_lock.hpp"
+#include "support/cli.hpp"
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
@@ -33,14 +34,6 @@ std::string rev_id(int n) {
 
 long long ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
-RunOptions in(const TempProject& proj, const TempDb& db, int timeout_ms = 120000) {
-  RunOptions opts;
-  opts.cwd = proj.path();
-  opts.env = {{"DATABASE_URL", db.url()}};
-  opts.timeout_ms = timeout_ms;
-  return opts;
 }
 
 // r01 creates the audit table; every revision inserts its id into it and sleeps `sleep` in SQL. Revision
@@ -95,7 +88,8 @@ std::vector<Spawned> start_together(const TempProject& proj, const TempDb& db, i
   std::string cmd = "while [ ! -e go ]; do sleep 0.005; done; exec \"$0\"";
   for (const auto& a : args) cmd += " '" + a + "'";
   std::vector<Spawned> procs;
-  for (int i = 0; i < n; ++i) procs.emplace_back(Strings{"sh", "-c", cmd, luamig_bin()}, in(proj, db));
+  for (int i = 0; i < n; ++i)
+    procs.emplace_back(Strings{"sh", "-c", cmd, luamig_bin()}, with_db(proj, db.url()));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   proj.write("go", "");
   return procs;
@@ -195,7 +189,7 @@ TEST_CASE("entrypoint: kill -9 at random moments leaves the database at a revisi
   {
     TempDb db;
     auto t0 = Clock::now();
-    auto r = luamig::test::luamig({"upgrade", "head"}, in(proj, db));
+    auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
     full_ms = ms_since(t0);
     REQUIRE(r.status == 0);
     REQUIRE(db.columns("t") == expected_columns({"r50"}));
@@ -205,7 +199,7 @@ TEST_CASE("entrypoint: kill -9 at random moments leaves the database at a revisi
   std::map<std::string, int> stopped_at;
   for (int trial = 0; trial < 30; ++trial) {
     TempDb db;
-    Spawned p(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
+    Spawned p(Strings{luamig_bin(), "upgrade", "head"}, with_db(proj, db.url()));
     auto delay = when(rng);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay));
     p.kill(SIGKILL);
@@ -216,7 +210,7 @@ TEST_CASE("entrypoint: kill -9 at random moments leaves the database at a revisi
     CHECK(rows.size() <= 1);
     CHECK(db.columns("t") == expected_columns(rows));
     stopped_at[rows.empty() ? "base" : rows[0]]++;
-    auto again = luamig::test::luamig({"upgrade", "head"}, in(proj, db));
+    auto again = luamig_in(proj, db.url(), {"upgrade", "head"});
     INFO(again.describe());
     CHECK(again.status == 0);
     CHECK(db.version_rows() == Strings{"r50"});
@@ -236,7 +230,7 @@ TEST_CASE("entrypoint: the server closing the connection mid-revision fails clea
   replace_revision(
       proj, 2, "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"SELECT pg_sleep(20)\")");
   auto t0 = Clock::now();
-  Spawned p(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
+  Spawned p(Strings{luamig_bin(), "upgrade", "head"}, with_db(proj, db.url()));
   auto pid = wait_for_value(
       db,
       "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(20)%' AND state = 'active'");
@@ -276,7 +270,7 @@ TEST_CASE("entrypoint: a lost migration lock stops the run before the next revis
   pqxx::nontransaction gtx(gate);
   gtx.exec("BEGIN");
   gtx.exec("LOCK TABLE gate IN ACCESS EXCLUSIVE MODE");
-  Spawned p(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
+  Spawned p(Strings{luamig_bin(), "upgrade", "head"}, with_db(proj, db.url()));
   REQUIRE(!wait_for_value(db,
                           "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'LOCK TABLE gate%' AND "
                           "wait_event_type = 'Lock'")
@@ -307,7 +301,7 @@ TEST_CASE("entrypoint: --wait-for-db waits for a server that starts later", "[en
   column_project(proj, 3, "0");
   pg.stop();
   auto t0 = Clock::now();
-  Spawned p(Strings{luamig_bin(), "--wait-for-db", "30s", "upgrade", "head"}, in(proj, db));
+  Spawned p(Strings{luamig_bin(), "--wait-for-db", "30s", "upgrade", "head"}, with_db(proj, db.url()));
   std::this_thread::sleep_for(std::chrono::seconds(3));
   pg.start();
   auto r = p.wait();
@@ -370,12 +364,12 @@ TEST_CASE("entrypoint: SIGTERM during a long revision rolls back and releases th
   replace_revision(proj, 2,
                    "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n"
                    "  op.execute(\"SELECT pg_sleep(\" .. (context.x.sleep or \"0\") .. \")\")");
-  Spawned a(Strings{luamig_bin(), "-x", "sleep=60", "upgrade", "head"}, in(proj, db));
+  Spawned a(Strings{luamig_bin(), "-x", "sleep=60", "upgrade", "head"}, with_db(proj, db.url()));
   REQUIRE(!wait_for_value(db,
                           "SELECT pid::text FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' "
                           "AND state = 'active'")
                .empty());
-  Spawned b(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
+  Spawned b(Strings{luamig_bin(), "upgrade", "head"}, with_db(proj, db.url()));
   REQUIRE(b.wait_for_output("Waiting for the migration lock, held by pid", 10000));
   auto t0 = Clock::now();
   a.kill(SIGTERM);
@@ -405,7 +399,7 @@ TEST_CASE("entrypoint: SIGINT interrupts a Lua loop and exits 130", "[entrypoint
                    "  log.info(\"spinning\")\n"
                    "  local swallowed = pcall(function() while true do end end)\n"
                    "  while true do end");
-  Spawned a(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
+  Spawned a(Strings{luamig_bin(), "upgrade", "head"}, with_db(proj, db.url()));
   REQUIRE(a.wait_for_output("spinning", 10000));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   auto t0 = Clock::now();
@@ -432,7 +426,7 @@ TEST_CASE("entrypoint: waiting for the lock times out naming the holder", "[entr
   int holder_pid = holder.backendpid();
 
   auto t0 = Clock::now();
-  auto r = luamig::test::luamig({"upgrade", "head", "--lock-timeout", "1s"}, in(proj, db));
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head", "--lock-timeout", "1s"});
   auto took = ms_since(t0);
   INFO(r.describe());
   CHECK(r.status == 1);
@@ -447,7 +441,7 @@ TEST_CASE("entrypoint: waiting for the lock times out naming the holder", "[entr
 
   // A stop while waiting: nothing was changed.
   {
-    Spawned waiting(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
+    Spawned waiting(Strings{luamig_bin(), "upgrade", "head"}, with_db(proj, db.url()));
     REQUIRE(waiting.wait_for_output("Waiting for the migration lock", 10000));
     waiting.kill(SIGINT);
     auto w = waiting.wait(5000);
@@ -459,15 +453,15 @@ TEST_CASE("entrypoint: waiting for the lock times out naming the holder", "[entr
 
   // The config key does the same.
   proj.write_config("migration_lock_timeout = \"500ms\"");
-  r = luamig::test::luamig({"upgrade", "head"}, in(proj, db));
+  r = luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("timed out after 5"));
 
   // stamp and downgrade take the lock too.
-  r = luamig::test::luamig({"stamp", "head", "--lock-timeout", "300ms"}, in(proj, db));
+  r = luamig_in(proj, db.url(), {"stamp", "head", "--lock-timeout", "300ms"});
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("waiting for the migration lock"));
-  r = luamig::test::luamig({"downgrade", "base", "--lock-timeout", "300ms"}, in(proj, db));
+  r = luamig_in(proj, db.url(), {"downgrade", "base", "--lock-timeout", "300ms"});
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("waiting for the migration lock"));
 
@@ -475,13 +469,13 @@ TEST_CASE("entrypoint: waiting for the lock times out naming the holder", "[entr
   TempProject other;
   other.write_config("version_table = \"other_version\"\nmigration_lock_timeout = \"300ms\"");
   other.write_migration("r01", std::nullopt, "  op.execute(\"CREATE TABLE other_t (id int)\")", "", "other");
-  r = luamig::test::luamig({"upgrade", "head"}, in(other, db));
+  r = luamig_in(other, db.url(), {"upgrade", "head"});
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK(db.version_rows("other_version") == Strings{"r01"});
 
   tx.exec("SELECT pg_advisory_unlock(" + std::to_string(key) + ")");
-  r = luamig::test::luamig({"upgrade", "head"}, in(proj, db));
+  r = luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(r.status == 0);
   CHECK(db.version_rows() == Strings{"r02"});
 }
@@ -503,7 +497,7 @@ TEST_CASE("entrypoint: lock_not_available is retried and fails once retries are 
     pqxx::nontransaction tx(blocker);
     tx.exec("BEGIN");
     tx.exec("LOCK TABLE hot IN ACCESS EXCLUSIVE MODE");
-    Spawned p(Strings{luamig_bin(), "upgrade", "head"}, in(proj, db));
+    Spawned p(Strings{luamig_bin(), "upgrade", "head"}, with_db(proj, db.url()));
     REQUIRE(p.wait_for_output("retry 2 of 5", 20000));
     tx.exec("COMMIT");
     auto r = p.wait();
@@ -523,7 +517,7 @@ TEST_CASE("entrypoint: lock_not_available is retried and fails once retries are 
     pqxx::nontransaction tx(blocker);
     tx.exec("BEGIN");
     tx.exec("LOCK TABLE hot IN ACCESS EXCLUSIVE MODE");
-    auto r = luamig::test::luamig({"upgrade", "head"}, in(proj, db));
+    auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
     tx.exec("ROLLBACK");
     INFO(r.describe());
     CHECK(r.status == 1);
@@ -542,14 +536,14 @@ TEST_CASE("entrypoint: check and check --wait", "[entrypoint]") {
   TempProject proj;
   column_project(proj, 3, "0");
 
-  auto r = luamig::test::luamig({"check"}, in(proj, db));
+  auto r = luamig_in(proj, db.url(), {"check"});
   INFO(r.describe());
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("Not at head: the database is at base; head is r03 (3 revisions to apply)"));
   CHECK_FALSE(db.table_exists("alembic_version"));  // check never creates it
 
-  REQUIRE(luamig::test::luamig({"upgrade", "r02"}, in(proj, db)).status == 0);
-  r = luamig::test::luamig({"check"}, in(proj, db));
+  REQUIRE(luamig_in(proj, db.url(), {"upgrade", "r02"}).status == 0);
+  r = luamig_in(proj, db.url(), {"check"});
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("the database is at r02; head is r03 (1 revision to apply)"));
 
@@ -560,32 +554,32 @@ TEST_CASE("entrypoint: check and check --wait", "[entrypoint]") {
     tx.exec("SELECT pg_advisory_lock(" +
             std::to_string(luamig::db::migration_lock_key("public", "alembic_version")) + ")");
     auto t0 = Clock::now();
-    CHECK(luamig::test::luamig({"check"}, in(proj, db)).status == 1);
+    CHECK(luamig_in(proj, db.url(), {"check"}).status == 1);
     CHECK(ms_since(t0) < 2000);
   }
 
-  r = luamig::test::luamig({"check", "--wait", "1s"}, in(proj, db));
+  r = luamig_in(proj, db.url(), {"check", "--wait", "1s"});
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("Not at head after waiting 1"));
 
   // A replica waits while another process migrates.
-  Spawned waiter(Strings{luamig_bin(), "check", "--wait", "30s"}, in(proj, db));
+  Spawned waiter(Strings{luamig_bin(), "check", "--wait", "30s"}, with_db(proj, db.url()));
   REQUIRE(waiter.wait_for_output("Waiting up to 30", 10000));
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
   CHECK(waiter.running());
-  REQUIRE(luamig::test::luamig({"upgrade", "head"}, in(proj, db)).status == 0);
+  REQUIRE(luamig_in(proj, db.url(), {"upgrade", "head"}).status == 0);
   auto w = waiter.wait(10000);
   INFO(w.describe());
   CHECK(w.status == 0);
   CHECK_THAT(w.err, Contains("At head: r03"));
 
-  r = luamig::test::luamig({"check"}, in(proj, db));
+  r = luamig_in(proj, db.url(), {"check"});
   CHECK(r.status == 0);
   CHECK_THAT(r.err, Contains("At head: r03"));
 
   // A revision unknown to these files (a newer release migrated the database).
   db.exec("UPDATE alembic_version SET version_num = 'zz99'");
-  r = luamig::test::luamig({"check"}, in(proj, db));
+  r = luamig_in(proj, db.url(), {"check"});
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("zz99, which no revision file here defines"));
 }

@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "support/cli.hpp"
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
@@ -57,15 +58,6 @@ Shown setting(const std::string& out, const std::string& key) {
   return {};
 }
 
-RunOptions in(const TempProject& p, std::vector<std::pair<std::string, std::string>> env = {}) {
-  RunOptions o;
-  o.cwd = p.path().string();
-  o.env = std::move(env);
-  return o;
-}
-
-RunResult lm(const Strings& args, const RunOptions& opts) { return luamig::test::luamig(args, opts); }
-
 std::string lua_quote(const std::string& s) { return "[[" + s + "]]"; }
 }  // namespace
 
@@ -87,18 +79,18 @@ TEST_CASE("env: the environment comes from -e, then LUAMIG_ENV, then default_env
       " },\n"
       "}\n");
 
-  auto r = lm({"upgrade", "a1"}, in(p));
+  auto r = cli({"upgrade", "a1"}, in_project(p));
   REQUIRE(r.status == 0);
   CHECK(first_line(r.err) == "Environment development, database " + dev.url());
   CHECK(dev.version_rows() == Strings{"a1"});
 
-  r = lm({"upgrade", "b2"}, in(p, {{"LUAMIG_ENV", "ci"}}));
+  r = cli({"upgrade", "b2"}, in_project(p, {{"LUAMIG_ENV", "ci"}}));
   REQUIRE(r.status == 0);
   CHECK(first_line(r.err) == "Environment ci, database " + ci.url());
   CHECK(ci.version_rows() == Strings{"b2"});
 
   // The flag beats the variable.
-  r = lm({"-e", "production", "upgrade", "head"}, in(p, {{"LUAMIG_ENV", "ci"}}));
+  r = cli({"-e", "production", "upgrade", "head"}, in_project(p, {{"LUAMIG_ENV", "ci"}}));
   REQUIRE(r.status == 0);
   CHECK(first_line(r.err) == "Environment production, database " + prod.url());
   CHECK(prod.version_rows() == Strings{"c3"});
@@ -106,14 +98,14 @@ TEST_CASE("env: the environment comes from -e, then LUAMIG_ENV, then default_env
   CHECK(ci.version_rows() == Strings{"b2"});
 
   // --env after the verb, current -v and stamp say where they act too; -q silences the line.
-  r = lm({"current", "-v", "--env", "ci"}, in(p));
+  r = cli({"current", "-v", "--env", "ci"}, in_project(p));
   REQUIRE(r.status == 0);
   CHECK(first_line(r.err) == "Environment ci, database " + ci.url());
-  r = lm({"stamp", "c3", "-e", "ci"}, in(p));
+  r = cli({"stamp", "c3", "-e", "ci"}, in_project(p));
   REQUIRE(r.status == 0);
   CHECK(first_line(r.err) == "Environment ci, database " + ci.url());
   CHECK(ci.version_rows() == Strings{"c3"});
-  r = lm({"-q", "downgrade", "base"}, in(p));
+  r = cli({"-q", "downgrade", "base"}, in_project(p));
   REQUIRE(r.status == 0);
   CHECK(r.out.empty());
   CHECK(dev.version_rows().empty());
@@ -121,14 +113,14 @@ TEST_CASE("env: the environment comes from -e, then LUAMIG_ENV, then default_env
   // Environments without a default and no selection: commands that need a database refuse.
   p.write_config("environments = { ci = { url = " + lua_quote(ci.url()) +
                  " }, production = { url = " + lua_quote(prod.url()) + " } }\n");
-  r = lm({"current"}, in(p));
+  r = cli({"current"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("no environment selected") && Contains("known: ci, production"));
-  CHECK(lm({"heads"}, in(p)).status == 0);  // the graph alone needs no environment
+  CHECK(cli({"heads"}, in_project(p)).status == 0);  // the graph alone needs no environment
 
   // No environments at all: the built-in "default" and $DATABASE_URL.
   p.write_config("");
-  r = lm({"upgrade", "a1"}, in(p, {{"DATABASE_URL", dev.url()}}));
+  r = cli({"upgrade", "a1"}, in_project(p, {{"DATABASE_URL", dev.url()}}));
   REQUIRE(r.status == 0);
   CHECK(first_line(r.err) == "Environment default, database " + dev.url());
   CHECK(dev.version_rows() == Strings{"a1"});
@@ -146,12 +138,12 @@ TEST_CASE("env: the database line masks the password", "[env]") {
   p.write_config("environments = { production = { url = " + lua_quote(with_pw) +
                  " } }\n"
                  "default_environment = 'production'\n");
-  auto r = lm({"upgrade", "head"}, in(p));
+  auto r = cli({"upgrade", "head"}, in_project(p));
   db.exec("DROP OWNED BY envpw");
   REQUIRE(r.status == 0);
   // The start line names the resolved target, which never holds a password.
   CHECK_THAT(first_line(r.err), StartsWith("Environment production, database postgresql://envpw@"));
-  auto cfg = lm({"config"}, in(p));
+  auto cfg = cli({"config"}, in_project(p));
   CHECK(cfg.status == 0);
   CHECK_THAT(setting(cfg.out, "url").value, Contains("envpw:***@"));
   CHECK_THAT(r.all() + cfg.all(), !Contains("hunter2secret"));
@@ -163,61 +155,61 @@ TEST_CASE("env: an unknown environment is an error listing the known ones", "[en
   p.write_config(
       "default_environment = 'development'\n"
       "environments = { development = { url = 'postgresql://x@127.0.0.1:1/x' }, production = {} }\n");
-  auto r = lm({"-e", "staging", "upgrade", "head"}, in(p));
+  auto r = cli({"-e", "staging", "upgrade", "head"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("unknown environment 'staging'") && Contains("-e/--env") &&
                         Contains("known: development, production"));
-  r = lm({"config"}, in(p, {{"LUAMIG_ENV", "qa"}}));
+  r = cli({"config"}, in_project(p, {{"LUAMIG_ENV", "qa"}}));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("unknown environment 'qa'") && Contains("$LUAMIG_ENV"));
 
   p.write_config("default_environment = 'prod'\nenvironments = { production = {} }\n");
-  r = lm({"config"}, in(p));
+  r = cli({"config"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("default_environment 'prod' is not defined") && Contains("known: production"));
 
   p.write_config("");
-  r = lm({"-e", "production", "config"}, in(p));
+  r = cli({"-e", "production", "config"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("unknown environment 'production'") && Contains("defines no environments"));
-  CHECK(lm({"-e", "default", "config"}, in(p)).status == 0);
+  CHECK(cli({"-e", "default", "config"}, in_project(p)).status == 0);
 }
 
 TEST_CASE("env: unknown or misplaced keys in an environment block are errors", "[env]") {
   TempProject p;
   write_three(p);
   p.write_config("environments = { production = { url = 'postgresql://h/db', lock_timout = '5s' } }\n");
-  auto r = lm({"-e", "production", "config"}, in(p));
+  auto r = cli({"-e", "production", "config"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("luamig.lua") && Contains("environment 'production'") &&
                         Contains("unknown setting 'lock_timout'") && Contains("lock_timeout"));
   // Even a command that needs no database reads the whole file.
-  CHECK(lm({"heads"}, in(p)).status == 2);
+  CHECK(cli({"heads"}, in_project(p)).status == 2);
 
   p.write_config("environments = { production = { script_location = 'elsewhere' } }\n");
-  r = lm({"-e", "production", "config"}, in(p));
+  r = cli({"-e", "production", "config"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("environment 'production'") &&
                         Contains("'script_location' can only be set at the top"));
 
   p.write_config("environments = { production = { statement_timeout = true } }\n");
-  r = lm({"-e", "production", "config"}, in(p));
+  r = cli({"-e", "production", "config"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err,
              Contains("environment 'production'") && Contains("statement_timeout") && Contains("duration"));
 
   p.write_config("environments = { production = { lock_timeout = '5 parsecs' } }\n");
-  r = lm({"-e", "production", "config"}, in(p));
+  r = cli({"-e", "production", "config"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("environment 'production'") && Contains("lock_timeout") && Contains("parsecs"));
 
   p.write_config("environments = { production = 'postgresql://h/db' }\n");
-  r = lm({"-e", "production", "config"}, in(p));
+  r = cli({"-e", "production", "config"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("environment 'production' must be a table"));
 
   p.write_config("");
-  r = lm({"config", "--set", "allow_downgrade=perhaps"}, in(p));
+  r = cli({"config", "--set", "allow_downgrade=perhaps"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("--set allow_downgrade") && Contains("'perhaps' is not true or false"));
 }
@@ -299,7 +291,7 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
                                                          {"migration_lock_timeout", "3min"}};
 
   SECTION("environment block over top level") {
-    auto r = lm({"config", "-e", "production"}, in(p));
+    auto r = cli({"config", "-e", "production"}, in_project(p));
     REQUIRE(r.status == 0);
     CHECK_THAT(r.out, Contains("Environment: production (from -e/--env; defined: bare, production)"));
     for (const auto& [key, value] : env_values) {
@@ -312,10 +304,10 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
     CHECK(s.value == "migrations");
     CHECK(s.origin == top_origin);
     // `env show` is the same command.
-    CHECK(lm({"env", "show", "-e", "production"}, in(p)).out == r.out);
+    CHECK(cli({"env", "show", "-e", "production"}, in_project(p)).out == r.out);
   }
   SECTION("top level when the environment block is silent") {
-    auto r = lm({"config"}, in(p, {{"LUAMIG_ENV", "bare"}, {"DATABASE_URL", "postgresql://var@h/var"}}));
+    auto r = cli({"config"}, in_project(p, {{"LUAMIG_ENV", "bare"}, {"DATABASE_URL", "postgresql://var@h/var"}}));
     REQUIRE(r.status == 0);
     for (const auto& [key, value] : top_values) {
       INFO(key << "\n" << r.out);
@@ -330,7 +322,7 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
       args.push_back("--set");
       args.push_back(key + "=" + value);
     }
-    auto r = lm(args, in(p, {{"DATABASE_URL", "postgresql://var@h/var"}}));
+    auto r = cli(args, in_project(p, {{"DATABASE_URL", "postgresql://var@h/var"}}));
     REQUIRE(r.status == 0);
     for (const auto& [key, value] : cli_values) {
       INFO(key << "\n" << r.out);
@@ -342,22 +334,22 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
     CHECK(url.value == "postgresql://cli@h/cli");
     CHECK(url.origin == "--url");
     // Dedicated flags of other settings show under their own name.
-    r = lm({"config", "-e", "production", "--wait-for-db", "30s", "--lock-timeout", "90s"}, in(p));
+    r = cli({"config", "-e", "production", "--wait-for-db", "30s", "--lock-timeout", "90s"}, in_project(p));
     REQUIRE(r.status == 0);
     CHECK(setting(r.out, "wait_for_db").value == "30s");
     CHECK(setting(r.out, "wait_for_db").origin == "--wait-for-db");
     CHECK(setting(r.out, "migration_lock_timeout").value == "90s");
     CHECK(setting(r.out, "migration_lock_timeout").origin == "--lock-timeout");
     // --set url=... is the same as --url; the later of two --set wins.
-    r = lm({"config", "-e", "production", "--set", "url=postgresql://a@h/a", "--set", "lock_timeout=1s",
+    r = cli({"config", "-e", "production", "--set", "url=postgresql://a@h/a", "--set", "lock_timeout=1s",
             "--set", "lock_timeout=3s"},
-           in(p));
+           in_project(p));
     CHECK(setting(r.out, "url").value == "postgresql://a@h/a");
     CHECK(setting(r.out, "lock_timeout").value == "3s");
   }
   SECTION("environment variable, then built-in defaults") {
     p.write("luamig.lua", "-- nothing set\n");
-    auto r = lm({"config"}, in(p, {{"DATABASE_URL", "postgresql://var@h/var"}}));
+    auto r = cli({"config"}, in_project(p, {{"DATABASE_URL", "postgresql://var@h/var"}}));
     REQUIRE(r.status == 0);
     CHECK_THAT(r.out,
                Contains("Environment: default (from built-in: no environments are defined; none defined)"));
@@ -390,7 +382,7 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
     }
     // Every registered setting was checked: the listing has exactly these rows plus url.
     CHECK(std::count(r.out.begin(), r.out.end(), '\n') == static_cast<long>(defaults.size() + 1 + 2));
-    r = lm({"config"}, in(p));
+    r = cli({"config"}, in_project(p));
     CHECK(setting(r.out, "url").value == "(unset: sqlite:///luamig.db)");
   }
 }
@@ -403,10 +395,10 @@ TEST_CASE("env: resolved settings drive the run (version_table from the environm
       "version_table = 'vt_top'\n"
       "environments = { production = { url = " +
       lua_quote(db.url()) + ", version_table = 'vt_env' } }\n");
-  REQUIRE(lm({"-e", "production", "upgrade", "head"}, in(p)).status == 0);
+  REQUIRE(cli({"-e", "production", "upgrade", "head"}, in_project(p)).status == 0);
   CHECK(db.version_rows("vt_env") == Strings{"c3"});
   CHECK_FALSE(db.table_exists("vt_top"));
-  REQUIRE(lm({"-e", "production", "--set", "version_table=vt_cli", "stamp", "a1"}, in(p)).status == 0);
+  REQUIRE(cli({"-e", "production", "--set", "version_table=vt_cli", "stamp", "a1"}, in_project(p)).status == 0);
   CHECK(db.version_rows("vt_cli") == Strings{"a1"});
   CHECK(db.version_rows("vt_env") == Strings{"c3"});
 }
@@ -435,7 +427,7 @@ TEST_CASE("env: lock_timeout and statement_timeout are in force inside migration
       lua_quote(db.url()) +
       " },\n"
       "}\n");
-  auto r = lm({"-e", "production", "upgrade", "head"}, in(p));
+  auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   REQUIRE(r.status == 0);
   auto seen = [&](const std::string& rev, const std::string& name) {
     return db.query_value("SELECT value FROM seen WHERE rev = '" + rev + "' AND name = '" + name + "'");
@@ -448,19 +440,19 @@ TEST_CASE("env: lock_timeout and statement_timeout are in force inside migration
 
   // The command line wins; an environment without them leaves the server's defaults (0 = none).
   db.exec("DELETE FROM seen");
-  REQUIRE(lm({"-e", "production", "--set", "lock_timeout=250ms", "downgrade", "base"}, in(p)).status == 0);
+  REQUIRE(cli({"-e", "production", "--set", "lock_timeout=250ms", "downgrade", "base"}, in_project(p)).status == 0);
   // Options may follow the verb, before or after its argument.
-  REQUIRE(lm({"upgrade", "--set", "lock_timeout=250ms", "a1", "-e", "production"}, in(p)).status == 0);
+  REQUIRE(cli({"upgrade", "--set", "lock_timeout=250ms", "a1", "-e", "production"}, in_project(p)).status == 0);
   CHECK(seen("a1", "lock_timeout") == "250ms");
   CHECK(seen("a1", "statement_timeout") == "10min");
   db.exec("DELETE FROM seen");
-  REQUIRE(lm({"-e", "development", "upgrade", "b2"}, in(p)).status == 0);
+  REQUIRE(cli({"-e", "development", "upgrade", "b2"}, in_project(p)).status == 0);
   CHECK(seen("b2", "lock_timeout") == "0");
   CHECK(seen("b2", "statement_timeout") == "0");
 
   // And they are enforced: a statement longer than statement_timeout is cancelled (SQLSTATE 57014).
   p.write_migration("d4", "c3", "  op.execute('SELECT pg_sleep(3)')", "");
-  r = lm({"-e", "production", "--set", "statement_timeout=200ms", "upgrade", "head"}, in(p));
+  r = cli({"-e", "production", "--set", "statement_timeout=200ms", "upgrade", "head"}, in_project(p));
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("57014") && Contains("revision d4"));
   CHECK(db.version_rows() == Strings{"c3"});
@@ -526,7 +518,7 @@ TEST_CASE("env: hooks run in order around a multi-step upgrade and downgrade", "
   p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
                  ", hooks = { 'hooks/shared.lua', 'hooks/production.lua' } } }\n");
 
-  auto r = lm({"-e", "production", "upgrade", "head"}, in(p));
+  auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   REQUIRE(r.status == 0);
   CHECK(hook_log(db) == Strings{
                             "shared before_run upgrade head from=[] to=[c3] steps=a1,b2,c3",
@@ -552,7 +544,7 @@ TEST_CASE("env: hooks run in order around a multi-step upgrade and downgrade", "
   CHECK(db.version_rows() == Strings{"c3"});
 
   db.exec("TRUNCATE hook_log RESTART IDENTITY");
-  r = lm({"-e", "production", "downgrade", "a1"}, in(p));
+  r = cli({"-e", "production", "downgrade", "a1"}, in_project(p));
   REQUIRE(r.status == 0);
   CHECK(hook_log(db) == Strings{
                             "shared before_run downgrade a1 from=[c3] to=[a1] steps=c3,b2",
@@ -574,7 +566,7 @@ TEST_CASE("env: hooks run in order around a multi-step upgrade and downgrade", "
 
   // Nothing to do: before_run and after_run still run once, with no steps.
   db.exec("TRUNCATE hook_log RESTART IDENTITY");
-  REQUIRE(lm({"-e", "production", "upgrade", "a1"}, in(p)).status == 0);
+  REQUIRE(cli({"-e", "production", "upgrade", "a1"}, in_project(p)).status == 0);
   CHECK(hook_log(db) ==
         Strings{"shared before_run upgrade a1 from=[a1] to=[a1] steps=",
                 "prod before_run upgrade a1 from=[a1] to=[a1] steps=",
@@ -602,7 +594,7 @@ end
   p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
                  ", hooks = 'hooks/audit.lua' } }\n");
 
-  auto r = lm({"-e", "production", "upgrade", "head"}, in(p));
+  auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("revision b2") && Contains("42P01"));
   CHECK(db.version_rows() == Strings{"a1"});
@@ -621,9 +613,9 @@ end
   SECTION("transaction_per_migration = false: everything rolls back, on_error still runs once") {
     TempDb db2;
     db2.exec("CREATE TABLE hook_log (n serial PRIMARY KEY, entry text)");
-    auto r2 = lm({"-e", "production", "--url", db2.url(), "--set", "transaction_per_migration=false",
+    auto r2 = cli({"-e", "production", "--url", db2.url(), "--set", "transaction_per_migration=false",
                   "upgrade", "head"},
-                 in(p));
+                 in_project(p));
     CHECK(r2.status == 1);
     CHECK(db2.version_rows().empty());
     CHECK_FALSE(db2.table_exists("t_a1"));
@@ -652,7 +644,7 @@ TEST_CASE("env: a hook's own error is reported with file, function and line", "[
       "end\n");
   p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
                  ", hooks = 'hooks/guard.lua' } }\n");
-  auto r = lm({"-e", "production", "upgrade", "head"}, in(p));
+  auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("upgrade of revision b2 (second) failed in hook before_migration") &&
                         Contains("migrations/hooks/guard.lua:4 (in before_migration)") &&
@@ -668,7 +660,7 @@ TEST_CASE("env: a hook's own error is reported with file, function and line", "[
           "  op.execute('CREATE TABLE made_by_before_run (id int)')\n"
           "  error({ code = 7 })\n"
           "end\n");
-  r = lm({"-e", "production", "--url", db2.url(), "upgrade", "head"}, in(p));
+  r = cli({"-e", "production", "--url", db2.url(), "upgrade", "head"}, in_project(p));
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("hook before_run of migrations/hooks/guard.lua failed; nothing was changed") &&
                         Contains("guard.lua:3"));
@@ -683,7 +675,7 @@ TEST_CASE("env: a hook's own error is reported with file, function and line", "[
           "  op.execute('CREATE TABLE made_by_on_error (id int)')\n"
           "  error('on_error breaks too')\n"
           "end\n");
-  r = lm({"-e", "production", "--url", db3.url(), "upgrade", "head"}, in(p));
+  r = cli({"-e", "production", "--url", db3.url(), "upgrade", "head"}, in_project(p));
   CHECK(r.status == 1);
   CHECK_THAT(
       r.err,
@@ -695,7 +687,7 @@ TEST_CASE("env: a hook's own error is reported with file, function and line", "[
   write_three(p);
 
   p.write("migrations/hooks/guard.lua", "function after_run(ctx)\n  op.execute('SELECT 1/0')\nend\n");
-  r = lm({"-e", "production", "--url", db2.url(), "upgrade", "head"}, in(p));
+  r = cli({"-e", "production", "--url", db2.url(), "upgrade", "head"}, in_project(p));
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("hook after_run") && Contains("the migrations above were committed") &&
                         Contains("22012") && Contains("SELECT 1/0") && Contains("guard.lua:2"));
@@ -709,21 +701,21 @@ TEST_CASE("env: a hooks file with a syntax error stops the run before it connect
   p.write("migrations/hooks/bad.lua", "function before_run(ctx)\n  local x = \nend\n");
   p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
                  ", hooks = 'hooks/bad.lua' } }\n");
-  auto r = lm({"-e", "production", "upgrade", "head"}, in(p));
+  auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("migrations/hooks/bad.lua:3:") && Contains("syntax error"));
   CHECK(db.tables().empty());  // not even the version table
 
   // A runtime error in the file's top level: exit 1, file:line.
   p.write("migrations/hooks/bad.lua", "local n = nil\nlocal y = n + 1\n");
-  r = lm({"-e", "production", "upgrade", "head"}, in(p));
+  r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("hook top level of migrations/hooks/bad.lua failed") && Contains("bad.lua:2"));
   CHECK(db.version_rows().empty());
 
   // A missing file is a config error naming it.
   p.remove("migrations/hooks/bad.lua");
-  r = lm({"-e", "production", "upgrade", "head"}, in(p));
+  r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("hooks file migrations/hooks/bad.lua not found"));
 }
@@ -736,9 +728,9 @@ TEST_CASE("env: --no-hooks skips the hooks and says so", "[env]") {
   p.write("migrations/hooks/broken.lua", "this is not lua");
   p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
                  ", hooks = { 'hooks/stop.lua', 'hooks/broken.lua' } } }\n");
-  auto r = lm({"-e", "production", "upgrade", "head"}, in(p));
+  auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   CHECK(r.status == 2);  // the broken file is found first
-  r = lm({"-e", "production", "upgrade", "head", "--no-hooks"}, in(p));
+  r = cli({"-e", "production", "upgrade", "head", "--no-hooks"}, in_project(p));
   REQUIRE(r.status == 0);
   CHECK_THAT(r.err,
              Contains("Hooks skipped (--no-hooks): migrations/hooks/stop.lua, migrations/hooks/broken.lua"));
@@ -752,25 +744,25 @@ TEST_CASE("env: allow_downgrade = false refuses a downgrade unless --force", "[e
   write_three(p);
   p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
                  ", allow_downgrade = false } }\n");
-  REQUIRE(lm({"-e", "production", "upgrade", "head"}, in(p)).status == 0);
+  REQUIRE(cli({"-e", "production", "upgrade", "head"}, in_project(p)).status == 0);
 
-  auto r = lm({"-e", "production", "downgrade", "-1"}, in(p));
+  auto r = cli({"-e", "production", "downgrade", "-1"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("downgrade refused") && Contains("environment 'production'") &&
                         Contains("allow_downgrade = false") && Contains("--force"));
   CHECK(db.version_rows() == Strings{"c3"});
   CHECK(db.table_exists("t_c3"));
 
-  r = lm({"-e", "production", "downgrade", "-1", "--force"}, in(p));
+  r = cli({"-e", "production", "downgrade", "-1", "--force"}, in_project(p));
   CHECK(r.status == 0);
   CHECK_THAT(r.err, Contains("allow_downgrade = false") && Contains("--force"));
   CHECK(db.version_rows() == Strings{"b2"});
   CHECK_FALSE(db.table_exists("t_c3"));
 
   // The command line can lift the setting too; upgrades are never affected.
-  CHECK(lm({"-e", "production", "--set", "allow_downgrade=true", "downgrade", "a1"}, in(p)).status == 0);
+  CHECK(cli({"-e", "production", "--set", "allow_downgrade=true", "downgrade", "a1"}, in_project(p)).status == 0);
   CHECK(db.version_rows() == Strings{"a1"});
-  CHECK(lm({"-e", "production", "upgrade", "head"}, in(p)).status == 0);
+  CHECK(cli({"-e", "production", "upgrade", "head"}, in_project(p)).status == 0);
 }
 
 namespace {
@@ -791,28 +783,28 @@ TEST_CASE("env: the example config and production hooks", "[env]") {
   p.write("migrations/hooks/shared.lua", source_file("migrations/hooks/shared.lua"));
   p.write("migrations/hooks/production.lua", source_file("migrations/hooks/production.lua"));
   write_three(p);
-  auto prod = in(p, {{"DATABASE_URL", db.url()}});
+  auto prod = in_project(p, {{"DATABASE_URL", db.url()}});
 
-  auto cfg = lm({"-e", "production", "config"}, prod);
+  auto cfg = cli({"-e", "production", "config"}, prod);
   REQUIRE(cfg.status == 0);
   CHECK(setting(cfg.out, "hooks").value == "hooks/shared.lua, hooks/production.lua");
   CHECK(setting(cfg.out, "lock_timeout").value == "5s");
   CHECK(setting(cfg.out, "allow_downgrade").value == "false");
 
   // Without a maintenance window, or outside it, production refuses before any revision runs.
-  auto r = lm({"-e", "production", "upgrade", "head"}, prod);
+  auto r = cli({"-e", "production", "upgrade", "head"}, prod);
   CHECK(r.status == 1);
   CHECK_THAT(r.err,
              Contains("hook before_run of migrations/hooks/production.lua failed; nothing was changed") &&
                  Contains("maintenance_window=open"));
-  r = lm({"-e", "production", "upgrade", "head", "-x", "maintenance_window=00:00-00:00"}, prod);
+  r = cli({"-e", "production", "upgrade", "head", "-x", "maintenance_window=00:00-00:00"}, prod);
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("outside the maintenance window 00:00-00:00"));
   CHECK(db.version_rows().empty());
   CHECK_FALSE(db.table_exists("luamig_audit"));
 
   // Inside the window: every applied revision is audited, under luamig's application_name.
-  r = lm({"-e", "production", "upgrade", "b2", "-x", "maintenance_window=00:00-24:00"}, prod);
+  r = cli({"-e", "production", "upgrade", "b2", "-x", "maintenance_window=00:00-24:00"}, prod);
   REQUIRE(r.status == 0);
   CHECK_THAT(r.err, Contains("upgrade on production: 2 steps, a1 .. b2"));
   CHECK(db.version_rows() == Strings{"b2"});
@@ -823,7 +815,7 @@ TEST_CASE("env: the example config and production hooks", "[env]") {
 
   // A failing revision leaves no "applied" row, and on_error records the failure after the rollback.
   p.write_migration("d4", "c3", "  op.execute('INSERT INTO missing_table VALUES (1)')", "", "broken");
-  r = lm({"-e", "production", "upgrade", "head", "-x", "maintenance_window=open"}, prod);
+  r = cli({"-e", "production", "upgrade", "head", "-x", "maintenance_window=open"}, prod);
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("upgrade of d4 failed: relation \"missing_table\" does not exist"));
   CHECK(db.version_rows() == Strings{"c3"});
@@ -833,9 +825,9 @@ TEST_CASE("env: the example config and production hooks", "[env]") {
 
   // Nothing to do needs no window; production refuses to downgrade; without DATABASE_URL it has no database.
   p.remove("migrations/versions/d4_broken.lua");
-  CHECK(lm({"-e", "production", "upgrade", "head"}, prod).status == 0);
-  CHECK(lm({"-e", "production", "downgrade", "base"}, prod).status == 2);
-  r = lm({"-e", "production", "upgrade", "head"}, in(p));
+  CHECK(cli({"-e", "production", "upgrade", "head"}, prod).status == 0);
+  CHECK(cli({"-e", "production", "downgrade", "base"}, prod).status == 2);
+  r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("no database URL for environment 'production'"));
   CHECK_FALSE(p.exists("luamig.db"));
@@ -852,7 +844,7 @@ TEST_CASE("env: --sql scripts carry the timeouts, --dry-run runs hooks and keeps
                  "allow_downgrade = false } }\n");
 
   // Offline: the script is stdout alone; each revision's transaction sets the limits; hooks are not run.
-  auto r = lm({"-e", "production", "upgrade", "head", "--sql"}, in(p));
+  auto r = cli({"-e", "production", "upgrade", "head", "--sql"}, in_project(p));
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, !Contains("Environment production"));
   auto count = [](const std::string& text, const std::string& needle) {
@@ -868,13 +860,13 @@ TEST_CASE("env: --sql scripts carry the timeouts, --dry-run runs hooks and keeps
   CHECK_THAT(r.err, Contains("Hooks are not run in --sql mode"));
   CHECK(db.version_rows().empty());
   // allow_downgrade guards scripts too.
-  r = lm({"-e", "production", "downgrade", "c3:base", "--sql"}, in(p));
+  r = cli({"-e", "production", "downgrade", "c3:base", "--sql"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("allow_downgrade = false"));
-  CHECK(lm({"-e", "production", "downgrade", "c3:base", "--sql", "--force"}, in(p)).status == 0);
+  CHECK(cli({"-e", "production", "downgrade", "c3:base", "--sql", "--force"}, in_project(p)).status == 0);
 
   // Dry run: the hooks run in its one transaction, with the limits, and everything is rolled back.
-  r = lm({"-e", "production", "upgrade", "head", "--dry-run"}, in(p));
+  r = cli({"-e", "production", "upgrade", "head", "--dry-run"}, in_project(p));
   REQUIRE(r.status == 0);
   CHECK_THAT(r.err, Contains("INSERT INTO hook_log (entry) VALUES ('prod before_migration upgrade a1 first #1');") &&
                         Contains("INSERT INTO hook_log (entry) VALUES ('prod after_migration upgrade c3');"));
@@ -900,7 +892,7 @@ TEST_CASE("env: a transactional = false revision runs under the session's limits
           "end\n");
   p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
                  ", lock_timeout = '7s', hooks = 'hooks/h.lua' } }\n");
-  auto r = lm({"-e", "production", "upgrade", "head"}, in(p));
+  auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   REQUIRE(r.status == 0);
   CHECK(db.query_value("SELECT value FROM seen WHERE name = 'lock_timeout'") == "7s");
   CHECK(db.query_value("SELECT value FROM seen WHERE name = 'hook'") == "7s");
@@ -908,6 +900,6 @@ TEST_CASE("env: a transactional = false revision runs under the session's limits
   // Reset after the revision: the session's own value is back for whatever follows.
   p.write_migration("b2", "a1",
                     "  op.execute(\"INSERT INTO seen SELECT 'b2', current_setting('lock_timeout')\")", "");
-  REQUIRE(lm({"-e", "production", "--set", "lock_timeout=3s", "upgrade", "head"}, in(p)).status == 0);
+  REQUIRE(cli({"-e", "production", "--set", "lock_timeout=3s", "upgrade", "head"}, in_project(p)).status == 0);
   CHECK(db.query_value("SELECT value FROM seen WHERE name = 'b2'") == "3s");
 }

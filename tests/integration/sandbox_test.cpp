@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "luahost/embedded.hpp"
+#include "support/cli.hpp"
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
@@ -54,13 +55,6 @@ void wait_for_sessions_to_end(const TempDb& db) {
   }
 }
 
-RunResult upgrade_head(const TempProject& proj, const TempDb& db) {
-  RunOptions options;
-  options.cwd = proj.path().string();
-  options.env = {{"DATABASE_URL", db.url()}};
-  return luamig::test::luamig({"upgrade", "head"}, options);
-}
-
 struct Outcome {
   RunResult result;
   std::chrono::milliseconds elapsed;
@@ -80,7 +74,7 @@ Outcome run_attempt(const Attempt& a, const std::string& default_config) {
   }
   std::string text = proj.read(rel);
   auto started = Clock::now();
-  auto r = upgrade_head(proj, db);
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
 
   INFO("attempt: " << a.name << "\n" << text << "\n" << r.describe());
@@ -212,7 +206,7 @@ TEST_CASE("sandbox: bytecode is refused on every loading path", "[sandbox]") {
     TempProject proj;
     proj.write_config();
     proj.write("migrations/versions/r1_escape.lua", bytecode);
-    auto r = upgrade_head(proj, db);
+    auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
     INFO(r.describe());
     CHECK(r.status != 0);
     CHECK_THAT(r.err, Contains("r1_escape.lua"));
@@ -299,7 +293,7 @@ TEST_CASE("sandbox: nothing one migration does is seen by the next", "[sandbox]"
   op.execute("CREATE TABLE second_ran (id int)")
 )LUA";
   proj.write_migration("r2", "r1", check, "", "check");
-  auto r = upgrade_head(proj, db);
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK_THAT(r.err, Contains("second file sees a clean sandbox"));
@@ -574,14 +568,11 @@ TEST_CASE("sandbox: computed revision headers are read inside the sandbox", "[sa
       proj.write("migrations/versions/r1_computed.lua",
                  std::string("-- computed\nrevision = 'r' .. '1'\ndown_revision = nil\n") + c.code +
                      "\nfunction upgrade() end\n");
-      RunOptions options;
-      options.cwd = proj.path().string();
-      options.env = {{"DATABASE_URL", db.url()}};
       std::vector<const char*> verbs = {"history", "upgrade"};
       if (c.name == std::string("an infinite loop")) verbs = {"history"};  // 10 s each
       for (const char* verb : verbs) {
         auto started = Clock::now();
-        auto r = luamig::test::luamig({verb, verb == std::string("upgrade") ? "head" : "-v"}, options);
+        auto r = luamig_in(proj, db.url(), {verb, verb == std::string("upgrade") ? "head" : "-v"});
         INFO(verb << "\n" << r.describe());
         CHECK(r.status != 0);
         CHECK_THAT(r.err, Contains("r1_computed.lua:4"));
@@ -605,7 +596,7 @@ TEST_CASE("sandbox: time_limit in a migration file and database time", "[sandbox
                                  "", "slow") +
                        "\ntime_limit = \"30s\"\n";
     proj.write("migrations/versions/r1_slow.lua", text);
-    auto r = upgrade_head(proj, db);
+    auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
     INFO(r.describe());
     CHECK(r.status == 0);
     CHECK(db.table_exists("slow_but_allowed"));
@@ -620,7 +611,7 @@ TEST_CASE("sandbox: time_limit in a migration file and database time", "[sandbox
         migration("r1", std::nullopt, kCreate + a.code, "", "escape") + "\ntime_limit = \"1s\"\n";
     proj.write("migrations/versions/r1_escape.lua", text);
     auto started = Clock::now();
-    auto r = upgrade_head(proj, db);
+    auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
     INFO(r.describe());
     CHECK(r.status == 1);
     CHECK_THAT(r.err, Contains("time limit exceeded"));
@@ -634,7 +625,7 @@ TEST_CASE("sandbox: time_limit in a migration file and database time", "[sandbox
     proj.write_config();
     proj.write("migrations/versions/r1_escape.lua",
                migration("r1", std::nullopt, kCreate, "", "escape") + "\ntime_limit = \"soon\"\n");
-    auto r = upgrade_head(proj, db);
+    auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
     INFO(r.describe());
     CHECK(r.status == 1);
     CHECK_THAT(r.err, Contains("time_limit"));
@@ -650,7 +641,7 @@ TEST_CASE("sandbox: time_limit in a migration file and database time", "[sandbox
                          "  for row in op.query('SELECT pg_sleep(0.3) FROM generate_series(1, 3)') do end\n"
                          "  op.execute('CREATE TABLE waited (id int)')",
                          "", "wait");
-    auto r = upgrade_head(proj, db);
+    auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
     INFO(r.describe());
     CHECK(r.status == 0);
     CHECK(db.table_exists("waited"));
@@ -749,7 +740,7 @@ return M
   op.execute("CREATE TABLE idioms_ok (id int)")
 )LUA";
   proj.write_migration("r1", std::nullopt, stdlib_check + body, "", "idioms");
-  auto r = upgrade_head(proj, db);
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK_THAT(r.err, Contains("all idioms work"));

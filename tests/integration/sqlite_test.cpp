@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "support/cli.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
 
@@ -47,10 +48,6 @@ std::string schema_of(const TempProject& proj, const std::string& table, const s
   return rows.empty() ? "" : rows[0];
 }
 
-RunResult run_in(const TempProject& proj, const std::vector<std::string>& args) {
-  return lt::luamig(args, {.cwd = proj.path().string()});
-}
-
 const char* kUsers = R"LUA(  op.create_table("users",
     { "id", op.types.serial, primary_key = true },
     { "email", op.types.string(255), nullable = false, unique = true },
@@ -72,7 +69,7 @@ TEST_CASE("sqlite is the zero-setup default and says so", "[sqlite]") {
   proj.write_config();
   proj.write_migration("a1a1a1a1", std::nullopt, kUsers,
                        "  op.drop_table(\"posts\")\n  op.drop_table(\"users\")");
-  auto r = run_in(proj, {"upgrade", "head"});
+  auto r = lt::luamig_in(proj, "", {"upgrade", "head"});
   INFO(r);
   REQUIRE(r.status == 0);
   CHECK(r.err.rfind("No database URL configured: using sqlite:///luamig.db", 0) == 0);
@@ -104,7 +101,7 @@ TEST_CASE("sqlite rebuilds keep every row, index and foreign key", "[sqlite]") {
     b.drop_constraint("uq_users_email_role")
     b.alter_column("age", { type = op.types.integer, nullable = true, default = op.NULL_DEFAULT })
   end))LUA");
-  auto r = run_in(proj, {"upgrade", "head"});
+  auto r = lt::luamig_in(proj, "", {"upgrade", "head"});
   INFO(r);
   REQUIRE(r.status == 0);
   std::string users = schema_of(proj, "users");
@@ -126,7 +123,7 @@ TEST_CASE("sqlite rebuilds keep every row, index and foreign key", "[sqlite]") {
   auto bad = sql_rows(proj, "SELECT count(*) FROM users WHERE age < 0", "app.db");
   CHECK(bad == std::vector<std::string>{"0"});
 
-  auto down = run_in(proj, {"downgrade", "a1a1a1a1"});
+  auto down = lt::luamig_in(proj, "", {"downgrade", "a1a1a1a1"});
   INFO(down);
   REQUIRE(down.status == 0);
   users = schema_of(proj, "users");
@@ -148,7 +145,7 @@ TEST_CASE("sqlite a failing rebuild leaves the table as it was", "[sqlite]") {
                        "  op.execute(\"UPDATE users SET age = NULL WHERE id = 7\")\n"
                        "  op.alter_column(\"users\", \"age\", { nullable = false })",
                        "");
-  auto r = run_in(proj, {"upgrade", "head"});
+  auto r = lt::luamig_in(proj, "", {"upgrade", "head"});
   INFO(r);
   REQUIRE(r.status == 1);
   CHECK(r.err.find("revision b2b2b2b2") != std::string::npos);
@@ -183,7 +180,7 @@ TEST_CASE("sqlite concurrent upgrades of one file apply each revision once", "[s
   for (int i = 0; i < 6; ++i)
     procs.push_back(
         std::make_unique<Spawned>(std::vector<std::string>{luamig::test::luamig_bin(), "upgrade", "head"},
-                                  luamig::test::RunOptions{.cwd = proj.path().string()}));
+                                  lt::in_project(proj)));
   for (auto& p : procs) {
     auto r = p->wait(60000);
     INFO(r);
@@ -202,7 +199,7 @@ TEST_CASE("sqlite urls select the file and memory databases", "[sqlite]") {
                        "  op.create_table(\"t\", { \"id\", \"integer\" })\n"
                        "  log.info(\"dialect=\" .. context.dialect)",
                        "");
-  auto r = lt::luamig({"--url", "sqlite:///sub.db", "upgrade", "head"}, {.cwd = proj.path().string()});
+  auto r = lt::luamig_in(proj, "", {"--url", "sqlite:///sub.db", "upgrade", "head"});
   INFO(r);
   REQUIRE(r.status == 0);
   CHECK(r.err.find("dialect=sqlite") != std::string::npos);
@@ -215,7 +212,7 @@ TEST_CASE("sqlite urls select the file and memory databases", "[sqlite]") {
   REQUIRE(r.status == 0);
   CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "abs.db") ==
         std::vector<std::string>{"a1a1a1a1"});
-  r = lt::luamig({"--url", "sqlite://:memory:", "upgrade", "head"}, {.cwd = proj.path().string()});
+  r = lt::luamig_in(proj, "", {"--url", "sqlite://:memory:", "upgrade", "head"});
   INFO(r);
   CHECK(r.status == 0);
 }

@@ -112,7 +112,7 @@ std::string chain_id(int i) { return fmt::format("r{:05}", i); }
 // ---------------------------------------------------------------------------------------------------------------
 // Construction and queries
 
-TEST_CASE("linear chain: heads, bases, order, lookup", "[graph]") {
+TEST_CASE("linear chain: heads, bases, order, lookup", "[unit][graph]") {
   RevisionMap map(chain5());
   CHECK(map.size() == 5);
   CHECK(map.heads() == Strings{"e"});
@@ -132,7 +132,7 @@ TEST_CASE("linear chain: heads, bases, order, lookup", "[graph]") {
   CHECK(map.descendants_inclusive({"c"}) == Heads{"c", "d", "e"});
 }
 
-TEST_CASE("empty map", "[graph]") {
+TEST_CASE("empty map", "[unit][graph]") {
   RevisionMap map({});
   CHECK(map.size() == 0);
   CHECK(map.heads().empty());
@@ -143,7 +143,7 @@ TEST_CASE("empty map", "[graph]") {
   CHECK(plan_downgrade(map, {}, "base").empty());
 }
 
-TEST_CASE("branches: two heads, one base, deterministic order", "[graph]") {
+TEST_CASE("branches: two heads, one base, deterministic order", "[unit][graph]") {
   RevisionMap map(branched());
   CHECK(map.heads() == Strings{"c2", "d2"});
   CHECK(map.bases() == Strings{"a"});
@@ -151,7 +151,7 @@ TEST_CASE("branches: two heads, one base, deterministic order", "[graph]") {
   CHECK(map.children("b") == Strings{"c1", "d1"});
 }
 
-TEST_CASE("heads are sorted topologically then by id", "[graph]") {
+TEST_CASE("heads are sorted topologically then by id", "[unit][graph]") {
   // zz is a base and a head, y descends from a: a < y < zz in the order.
   RevisionMap map({rev("a"), rev("y", {"a"}), rev("zz")});
   CHECK(ids(map.ordered()) == Strings{"a", "y", "zz"});
@@ -159,7 +159,7 @@ TEST_CASE("heads are sorted topologically then by id", "[graph]") {
   CHECK(map.bases() == Strings{"a", "zz"});
 }
 
-TEST_CASE("merge point: single head, order respects both parents", "[graph]") {
+TEST_CASE("merge point: single head, order respects both parents", "[unit][graph]") {
   RevisionMap map(merged());
   CHECK(map.heads() == Strings{"n"});
   CHECK(map.bases() == Strings{"a"});
@@ -168,14 +168,14 @@ TEST_CASE("merge point: single head, order respects both parents", "[graph]") {
   CHECK(map.ancestors_inclusive({"m"}) == Heads{"a", "b", "c1", "c2", "d1", "d2", "m"});
 }
 
-TEST_CASE("multiple bases", "[graph]") {
+TEST_CASE("multiple bases", "[unit][graph]") {
   RevisionMap map({rev("a1"), rev("a2", {"a1"}), rev("b1"), rev("b2", {"b1"})});
   CHECK(map.bases() == Strings{"a1", "b1"});
   CHECK(map.heads() == Strings{"a2", "b2"});
   CHECK(ids(map.ordered()) == Strings{"a1", "a2", "b1", "b2"});
 }
 
-TEST_CASE("ordered puts every revision after its down_revisions and depends_on", "[graph]") {
+TEST_CASE("ordered puts every revision after its down_revisions and depends_on", "[unit][graph]") {
   RevisionMap map(
       {rev("m", {"k"}), rev("k", {}, {}, {"z"}), rev("z"), rev("b", {"z"}), rev("a", {"b", "m"})});
   auto order = ids(map.ordered());
@@ -188,7 +188,7 @@ TEST_CASE("ordered puts every revision after its down_revisions and depends_on",
   CHECK(order == Strings{"z", "b", "k", "m", "a"});
 }
 
-TEST_CASE("depends_on: labels normalised, not counted for heads", "[graph]") {
+TEST_CASE("depends_on: labels normalised, not counted for heads", "[unit][graph]") {
   RevisionMap map(with_dependency());
   CHECK(map.get("r").depends_on == Strings{"x"});
   CHECK(map.heads() == Strings{"x", "r"});
@@ -199,7 +199,7 @@ TEST_CASE("depends_on: labels normalised, not counted for heads", "[graph]") {
   CHECK(map.descendants_inclusive({"x"}, false) == Heads{"x"});
 }
 
-TEST_CASE("duplicate entries inside one revision are dropped", "[graph]") {
+TEST_CASE("duplicate entries inside one revision are dropped", "[unit][graph]") {
   RevisionMap map({rev("a"), rev("b", {"a", "a"}, {"l", "l"}, {"a", "a"})});
   CHECK(map.get("b").down_revisions == Strings{"a"});
   CHECK(map.get("b").branch_labels == Strings{"l"});
@@ -210,7 +210,7 @@ TEST_CASE("duplicate entries inside one revision are dropped", "[graph]") {
 // ---------------------------------------------------------------------------------------------------------------
 // Validation
 
-TEST_CASE("cycle detection reports the whole path", "[graph]") {
+TEST_CASE("cycle detection reports the whole path", "[unit][graph]") {
   SECTION("three revisions") {
     auto msg = error_of([] { RevisionMap({rev("a", {"b"}), rev("b", {"c"}), rev("c", {"a"})}); });
     CHECK_THAT(msg, Contains("a -> b -> c -> a"));
@@ -237,7 +237,7 @@ TEST_CASE("cycle detection reports the whole path", "[graph]") {
   }
 }
 
-TEST_CASE("duplicate id names both files", "[graph]") {
+TEST_CASE("duplicate id names both files", "[unit][graph]") {
   auto msg = error_of([] {
     RevisionMap({rev_at("abc123", {}, "versions/one.lua", 2), rev_at("abc123", {}, "versions/two.lua", 7)});
   });
@@ -246,7 +246,7 @@ TEST_CASE("duplicate id names both files", "[graph]") {
   CHECK_THAT(msg, Contains("versions/two.lua:7"));
 }
 
-TEST_CASE("missing down_revision or depends_on", "[graph]") {
+TEST_CASE("missing down_revision or depends_on", "[unit][graph]") {
   auto msg = error_of([] {
     RevisionMap({rev_at("a", {}, "v/a.lua", 1), rev_at("b", {"zzz"}, "v/b.lua", 9)});
   });
@@ -262,7 +262,7 @@ TEST_CASE("missing down_revision or depends_on", "[graph]") {
   CHECK_THAT(msg, Contains("depends_on"));
 }
 
-TEST_CASE("invalid revision ids", "[graph]") {
+TEST_CASE("invalid revision ids", "[unit][graph]") {
   auto bad = [](std::string id) { return error_of([&] { RevisionMap({rev_at(id, {}, "v/x.lua", 12)}); }); };
   for (std::string id : Strings{"", "a@b", "a-b", "a+b", "a:b", "a b", "a\tb", "head", "heads", "base",
                                 "current", std::string(33, 'a')}) {
@@ -278,7 +278,7 @@ TEST_CASE("invalid revision ids", "[graph]") {
   CHECK_NOTHROW(RevisionMap({rev("ae1027a6acf_x")}));
 }
 
-TEST_CASE("branch label problems", "[graph]") {
+TEST_CASE("branch label problems", "[unit][graph]") {
   CHECK_THAT(error_of([] {
                RevisionMap({rev("a", {}, {"lbl"}), rev("b", {"a"}, {"lbl"})});
              }),
@@ -292,7 +292,7 @@ TEST_CASE("branch label problems", "[graph]") {
 // ---------------------------------------------------------------------------------------------------------------
 // Identifier and target resolution
 
-TEST_CASE("resolve_id: exact ids, prefixes, labels", "[graph]") {
+TEST_CASE("resolve_id: exact ids, prefixes, labels", "[unit][graph]") {
   RevisionMap map({rev("abc"), rev("aaaa1111", {"abc"}), rev("aaaa2222", {"abc"}, {"feature"}),
                    rev("bbbb3333", {"aaaa1111"}), rev("aaaa9999", {"bbbb3333"})});
   CHECK(map.resolve_id("abc") == "abc");  // exact ids may be short
@@ -317,7 +317,7 @@ TEST_CASE("resolve_id: exact ids, prefixes, labels", "[graph]") {
   CHECK_THAT(error_of([&] { map.resolve_id("nolabel@head"); }), Contains("No such branch 'nolabel'"));
 }
 
-TEST_CASE("resolve_id: label at head and label at revision", "[graph]") {
+TEST_CASE("resolve_id: label at head and label at revision", "[unit][graph]") {
   RevisionMap map(branched());
   CHECK(map.resolve_id("cbranch") == "c1");
   CHECK(map.resolve_id("cbranch@head") == "c2");
@@ -331,7 +331,7 @@ TEST_CASE("resolve_id: label at head and label at revision", "[graph]") {
   CHECK_THAT(multi, Contains("d2"));
 }
 
-TEST_CASE("resolve_target: head, heads, base", "[graph]") {
+TEST_CASE("resolve_target: head, heads, base", "[unit][graph]") {
   RevisionMap chain(chain5());
   CHECK(resolve_target(chain, "head", {}) == Heads{"e"});
   CHECK(resolve_target(chain, "heads", {}) == Heads{"e"});
@@ -346,7 +346,7 @@ TEST_CASE("resolve_target: head, heads, base", "[graph]") {
   CHECK(resolve_target(map, "dbranch", {}) == Heads{"d1"});
 }
 
-TEST_CASE("resolve_target: several heads make head an error that lists them", "[graph]") {
+TEST_CASE("resolve_target: several heads make head an error that lists them", "[unit][graph]") {
   RevisionMap map(branched());
   auto msg = error_of([&] { resolve_target(map, "head", {}); });
   CHECK_THAT(msg, Contains("Multiple head revisions are present for given argument 'head'"));
@@ -357,7 +357,7 @@ TEST_CASE("resolve_target: several heads make head an error that lists them", "[
   CHECK_THAT(error_of([&] { resolve_target(map, "head-1", {}); }), Contains("Multiple head revisions"));
 }
 
-TEST_CASE("resolve_target: relative to the current head", "[graph]") {
+TEST_CASE("resolve_target: relative to the current head", "[unit][graph]") {
   RevisionMap map(chain5());
   CHECK(resolve_target(map, "-1", {"e"}) == Heads{"d"});
   CHECK(resolve_target(map, "-4", {"e"}) == Heads{"a"});
@@ -374,7 +374,7 @@ TEST_CASE("resolve_target: relative to the current head", "[graph]") {
              Contains("Can't locate revision identified by 'zzz'"));
 }
 
-TEST_CASE("resolve_target: relative to a named revision", "[graph]") {
+TEST_CASE("resolve_target: relative to a named revision", "[unit][graph]") {
   RevisionMap map(chain5());
   CHECK(resolve_target(map, "b+2", {}) == Heads{"d"});
   CHECK(resolve_target(map, "d-3", {"e"}) == Heads{"a"});
@@ -387,7 +387,7 @@ TEST_CASE("resolve_target: relative to a named revision", "[graph]") {
   CHECK_THAT(error_of([&] { resolve_target(map, "heads-1", {}); }), Contains("cannot be used"));
 }
 
-TEST_CASE("resolve_target: relative walks on branches and merges", "[graph]") {
+TEST_CASE("resolve_target: relative walks on branches and merges", "[unit][graph]") {
   RevisionMap map(branched());
   CHECK(resolve_target(map, "-1", {"c2"}) == Heads{"c1"});
   CHECK_THAT(error_of([&] { resolve_target(map, "+1", {"b"}); }), Contains("Ambiguous walk"));
@@ -421,7 +421,7 @@ TEST_CASE("resolve_target: relative walks on branches and merges", "[graph]") {
   CHECK_THAT(error_of([&] { resolve_target(bases, "+1", {}); }), Contains("several bases"));
 }
 
-TEST_CASE("resolve_target: bad syntax", "[graph]") {
+TEST_CASE("resolve_target: bad syntax", "[unit][graph]") {
   RevisionMap map(chain5());
   CHECK_THROWS_AS(resolve_target(map, "", {}), GraphError);
   CHECK_THROWS_AS(resolve_target(map, "a b", {}), GraphError);
@@ -434,7 +434,7 @@ TEST_CASE("resolve_target: bad syntax", "[graph]") {
 // ---------------------------------------------------------------------------------------------------------------
 // Version table changes
 
-TEST_CASE("version_change: linear upgrade and downgrade", "[graph]") {
+TEST_CASE("version_change: linear upgrade and downgrade", "[unit][graph]") {
   RevisionMap map(chain5());
   auto up_a = version_change(map, {}, Step{&map.get("a"), Direction::Up});
   CHECK(up_a.inserts == Strings{"a"});
@@ -473,7 +473,7 @@ TEST_CASE("version_change: linear upgrade and downgrade", "[graph]") {
              Contains("Can't locate revision identified by 'nope'"));
 }
 
-TEST_CASE("version_change: branch-out, merge and unmerge", "[graph]") {
+TEST_CASE("version_change: branch-out, merge and unmerge", "[unit][graph]") {
   RevisionMap map(merged());
   SECTION("branch-out inserts") {
     auto vc = version_change(map, {"c2"}, Step{&map.get("d1"), Direction::Up});
@@ -514,7 +514,7 @@ TEST_CASE("version_change: branch-out, merge and unmerge", "[graph]") {
   }
 }
 
-TEST_CASE("version_change: depends_on heads are left alone", "[graph]") {
+TEST_CASE("version_change: depends_on heads are left alone", "[unit][graph]") {
   RevisionMap map(with_dependency());
   auto up = version_change(map, {"q", "x"}, Step{&map.get("r"), Direction::Up});
   REQUIRE(up.update);
@@ -534,7 +534,7 @@ TEST_CASE("version_change: depends_on heads are left alone", "[graph]") {
   CHECK(down2.inserts == Strings{"x"});
 }
 
-TEST_CASE("apply rejects changes that do not fit", "[graph]") {
+TEST_CASE("apply rejects changes that do not fit", "[unit][graph]") {
   Heads h{"a"};
   VersionChange del;
   del.deletes = {"zz"};
@@ -550,7 +550,7 @@ TEST_CASE("apply rejects changes that do not fit", "[graph]") {
 // ---------------------------------------------------------------------------------------------------------------
 // Planning
 
-TEST_CASE("plan_upgrade: linear", "[graph]") {
+TEST_CASE("plan_upgrade: linear", "[unit][graph]") {
   RevisionMap map(chain5());
   auto steps = plan_upgrade(map, {}, "head");
   CHECK(step_ids(steps) == Strings{"a", "b", "c", "d", "e"});
@@ -562,7 +562,7 @@ TEST_CASE("plan_upgrade: linear", "[graph]") {
   CHECK(plan_upgrade(map, {"c"}, "c").empty());
 }
 
-TEST_CASE("plan_upgrade: branched graph", "[graph]") {
+TEST_CASE("plan_upgrade: branched graph", "[unit][graph]") {
   RevisionMap map(branched());
   SECTION("to heads from nothing") {
     auto steps = plan_upgrade(map, {}, "heads");
@@ -586,7 +586,7 @@ TEST_CASE("plan_upgrade: branched graph", "[graph]") {
   }
 }
 
-TEST_CASE("plan_upgrade: through a merge", "[graph]") {
+TEST_CASE("plan_upgrade: through a merge", "[unit][graph]") {
   RevisionMap map(merged());
   auto steps = plan_upgrade(map, {"c1", "d2"}, "head");
   CHECK(step_ids(steps) == Strings{"c2", "m", "n"});
@@ -597,7 +597,7 @@ TEST_CASE("plan_upgrade: through a merge", "[graph]") {
   CHECK(run(map, {"b"}, steps) == Heads{"m"});
 }
 
-TEST_CASE("plan_upgrade: depends_on pulls in the other branch", "[graph]") {
+TEST_CASE("plan_upgrade: depends_on pulls in the other branch", "[unit][graph]") {
   RevisionMap map(with_dependency());
   auto steps = plan_upgrade(map, {"q"}, "r");
   CHECK(step_ids(steps) == Strings{"x", "r"});
@@ -610,7 +610,7 @@ TEST_CASE("plan_upgrade: depends_on pulls in the other branch", "[graph]") {
   CHECK(plan_upgrade(map, {"r"}, "x").empty());  // x is applied through the dependency, nothing follows it
 }
 
-TEST_CASE("plan_upgrade: errors", "[graph]") {
+TEST_CASE("plan_upgrade: errors", "[unit][graph]") {
   RevisionMap map(branched());
   CHECK_THAT(error_of([&] { plan_upgrade(map, {"zzz"}, "heads"); }),
              Contains("Can't locate revision identified by 'zzz'"));
@@ -623,7 +623,7 @@ TEST_CASE("plan_upgrade: errors", "[graph]") {
   CHECK(plan_upgrade(map, {}, "base").empty());
 }
 
-TEST_CASE("plan_downgrade: linear", "[graph]") {
+TEST_CASE("plan_downgrade: linear", "[unit][graph]") {
   RevisionMap map(chain5());
   auto steps = plan_downgrade(map, {"e"}, "base");
   CHECK(step_ids(steps) == Strings{"e", "d", "c", "b", "a"});
@@ -636,7 +636,7 @@ TEST_CASE("plan_downgrade: linear", "[graph]") {
   CHECK(plan_downgrade(map, {}, "base").empty());
 }
 
-TEST_CASE("plan_downgrade: branched and merged graphs", "[graph]") {
+TEST_CASE("plan_downgrade: branched and merged graphs", "[unit][graph]") {
   RevisionMap map(merged());
   SECTION("everything to base") {
     auto steps = plan_downgrade(map, {"n"}, "base");
@@ -676,7 +676,7 @@ TEST_CASE("plan_downgrade: branched and merged graphs", "[graph]") {
   }
 }
 
-TEST_CASE("plan_downgrade: dependencies", "[graph]") {
+TEST_CASE("plan_downgrade: dependencies", "[unit][graph]") {
   RevisionMap map(with_dependency());
   auto steps = plan_downgrade(map, {"x", "r"}, "q");
   CHECK(step_ids(steps) == Strings{"r"});
@@ -690,7 +690,7 @@ TEST_CASE("plan_downgrade: dependencies", "[graph]") {
   CHECK(run(map, {"r"}, steps).empty());
 }
 
-TEST_CASE("upgrade then downgrade round trip on a wide graph", "[graph]") {
+TEST_CASE("upgrade then downgrade round trip on a wide graph", "[unit][graph]") {
   // Three bases, branches, a merge of all three and a dependency across branches.
   std::vector<Revision> revs{
       rev("a1"),       rev("a2", {"a1"}),           rev("b1"),         rev("b2", {"b1"}, {}, {"a1"}),
@@ -714,7 +714,7 @@ TEST_CASE("upgrade then downgrade round trip on a wide graph", "[graph]") {
 // ---------------------------------------------------------------------------------------------------------------
 // History ranges
 
-TEST_CASE("history_range", "[graph]") {
+TEST_CASE("history_range", "[unit][graph]") {
   RevisionMap map(merged());
   const Strings all{"n", "m", "d2", "d1", "c2", "c1", "b", "a"};
   CHECK(ids(history_range(map, "base:head", {})) == all);
@@ -736,7 +736,7 @@ TEST_CASE("history_range", "[graph]") {
   CHECK_THAT(error_of([&] { history_range(map, "current:", {"gone"}); }), Contains("Can't locate"));
 }
 
-TEST_CASE("history_range: relative forms", "[graph]") {
+TEST_CASE("history_range: relative forms", "[unit][graph]") {
   RevisionMap map(chain5());
   CHECK(ids(history_range(map, "-3:", {})) == Strings{"e", "d", "c", "b"});
   CHECK(ids(history_range(map, "-1:current", {"d"})) == Strings{"d"});
@@ -770,7 +770,7 @@ std::vector<Revision> random_dag(std::mt19937& rng, size_t n) {
 
 }  // namespace
 
-TEST_CASE("random graphs: is_ancestor agrees with ancestor_mask", "[graph]") {
+TEST_CASE("random graphs: is_ancestor agrees with ancestor_mask", "[unit][graph]") {
   std::mt19937 rng(12345);
   for (int round = 0; round < 20; ++round) {
     RevisionMap map(random_dag(rng, 60));
@@ -781,7 +781,7 @@ TEST_CASE("random graphs: is_ancestor agrees with ancestor_mask", "[graph]") {
   }
 }
 
-TEST_CASE("random graphs: plans keep the version table consistent", "[graph]") {
+TEST_CASE("random graphs: plans keep the version table consistent", "[unit][graph]") {
   std::mt19937 rng(777);
   for (int round = 0; round < 30; ++round) {
     RevisionMap map(random_dag(rng, 40));
@@ -824,7 +824,7 @@ TEST_CASE("random graphs: plans keep the version table consistent", "[graph]") {
 // ---------------------------------------------------------------------------------------------------------------
 // Scale
 
-TEST_CASE("10000-revision chain constructs and plans without deep recursion", "[graph]") {
+TEST_CASE("10000-revision chain constructs and plans without deep recursion", "[unit][graph]") {
   const int n = 10000;
   std::vector<Revision> revs;
   revs.reserve(n);
@@ -864,7 +864,7 @@ TEST_CASE("10000-revision chain constructs and plans without deep recursion", "[
   CHECK(history_range(map, "base:head", {}).size() == n);
 }
 
-TEST_CASE("cycle in a 10000-revision graph is found without recursion", "[graph]") {
+TEST_CASE("cycle in a 10000-revision graph is found without recursion", "[unit][graph]") {
   const int n = 10000;
   std::vector<Revision> revs;
   for (int i = 0; i < n; ++i) revs.push_back(rev(chain_id(i), {chain_id((i + n - 1) % n)}));
@@ -873,7 +873,7 @@ TEST_CASE("cycle in a 10000-revision graph is found without recursion", "[graph]
   CHECK_THAT(msg, Contains(chain_id(0) + " -> " + chain_id(n - 1) + " -> " + chain_id(n - 2)));
 }
 
-TEST_CASE("two long branches: downgrading one keeps the other", "[graph]") {
+TEST_CASE("two long branches: downgrading one keeps the other", "[unit][graph]") {
   const int n = 2000;
   std::vector<Revision> revs{rev("root")};
   for (int i = 0; i < n; ++i) {

@@ -40,7 +40,7 @@ fs::file_time_type mtime(const fs::path& p) { return fs::last_write_time(p); }
 void tick() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
 }  // namespace
 
-TEST_CASE("header cache: a warm load equals a cold one and does not rewrite the cache", "[cache]") {
+TEST_CASE("header cache: a warm load equals a cold one and does not rewrite the cache", "[unit][cache]") {
   lt::TempProject proj;
   proj.write_migration("a1", std::nullopt, "  op.execute('select 1')", "  op.execute('select 2')", "first");
   proj.write_migration("b2", "a1", "", "", "second");
@@ -59,7 +59,7 @@ TEST_CASE("header cache: a warm load equals a cold one and does not rewrite the 
   CHECK(cold[1].rfind("b2|a1,|second|2026-11-21 10:00:00|b2_second.lua|", 0) == 0);
 }
 
-TEST_CASE("header cache: edited, added and removed files are seen", "[cache]") {
+TEST_CASE("header cache: edited, added and removed files are seen", "[unit][cache]") {
   lt::TempProject proj;
   proj.write_migration("a1", std::nullopt, "", "", "first");
   auto b2 = proj.write_migration("b2", "a1", "", "", "second");
@@ -95,7 +95,7 @@ TEST_CASE("header cache: edited, added and removed files are seen", "[cache]") {
   }
 }
 
-TEST_CASE("header cache: a damaged or foreign cache file is ignored and replaced", "[cache]") {
+TEST_CASE("header cache: a damaged or foreign cache file is ignored and replaced", "[unit][cache]") {
   lt::TempProject proj;
   proj.write_migration("a1", std::nullopt, "", "", "first");
   proj.write_migration("b2", "a1", "", "", "second");
@@ -114,7 +114,7 @@ TEST_CASE("header cache: a damaged or foreign cache file is ignored and replaced
   }
 }
 
-TEST_CASE("header cache: a cache written in another order is still used", "[cache]") {
+TEST_CASE("header cache: a cache written in another order is still used", "[unit][cache]") {
   lt::TempProject proj;
   for (int i = 0; i < 20; ++i) {
     std::optional<std::string> down;
@@ -139,7 +139,7 @@ TEST_CASE("header cache: a cache written in another order is still used", "[cach
 }
 
 TEST_CASE("header cache: a header it cannot store is parsed each time without rewriting the cache",
-          "[cache]") {
+          "[unit][cache]") {
   lt::TempProject proj;
   proj.write_migration("a1", std::nullopt, "", "", "first");
   // The message (first comment line) holds the cache's field separator.
@@ -164,7 +164,7 @@ std::vector<std::string> load_and_remember(const fs::path& versions) {
 }
 }  // namespace
 
-TEST_CASE("remembered heads: valid only for the very files of the validated load", "[cache]") {
+TEST_CASE("remembered heads: valid only for the very files of the validated load", "[unit][cache]") {
   lt::TempProject proj;
   proj.write_migration("a1", std::nullopt, "", "", "first");
   auto b2 = proj.write_migration("b2", "a1", "", "", "second");

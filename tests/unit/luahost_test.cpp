@@ -86,7 +86,7 @@ ScriptFailure run(const std::string& body, Limits l = limits()) {
 
 }  // namespace
 
-TEST_CASE("luahost: refusals name what was refused and where", "[luahost]") {
+TEST_CASE("luahost: refusals name what was refused and where", "[unit][luahost]") {
   struct Case {
     const char* code;
     const char* message;
@@ -119,7 +119,7 @@ TEST_CASE("luahost: refusals name what was refused and where", "[luahost]") {
   }
 }
 
-TEST_CASE("luahost: allowed library parts work", "[luahost]") {
+TEST_CASE("luahost: allowed library parts work", "[unit][luahost]") {
   auto f = run(R"(
     assert(type(os.time()) == "number" and type(os.clock()) == "number" and os.date("%Y") ~= nil)
     assert(collectgarbage("count") > 0)
@@ -133,7 +133,7 @@ TEST_CASE("luahost: allowed library parts work", "[luahost]") {
   CHECK(f.message == "");
 }
 
-TEST_CASE("luahost: metatables of engine values stay hidden", "[luahost]") {
+TEST_CASE("luahost: metatables of engine values stay hidden", "[unit][luahost]") {
   CHECK(run("assert(getmetatable('') == false)").message == "");
   CHECK(run("assert(getmetatable(op) == false and getmetatable(op.text('x')) == false)").message == "");
   CHECK(run("local C = {} ; local o = setmetatable({}, C) ; assert(getmetatable(o) == C)").message == "");
@@ -145,7 +145,7 @@ TEST_CASE("luahost: metatables of engine values stay hidden", "[luahost]") {
   CHECK_THAT(run("setmetatable({}, op)").message, Contains("cannot be used as a metatable"));
 }
 
-TEST_CASE("luahost: one file cannot change what the next one sees", "[luahost]") {
+TEST_CASE("luahost: one file cannot change what the next one sees", "[unit][luahost]") {
   FakeServices services;
   Engine engine(&services, Context{}, limits());
   CHECK(run(engine, R"(
@@ -164,7 +164,7 @@ TEST_CASE("luahost: one file cannot change what the next one sees", "[luahost]")
   CHECK(services.logs.back() == "fine");
 }
 
-TEST_CASE("luahost: time limit stops loops even when pcall catches it", "[luahost]") {
+TEST_CASE("luahost: time limit stops loops even when pcall catches it", "[unit][luahost]") {
   auto started = std::chrono::steady_clock::now();
   auto f = run("while true do pcall(function() while true do end end) end", limits(300ms));
   CHECK(f.timeout);
@@ -174,7 +174,7 @@ TEST_CASE("luahost: time limit stops loops even when pcall catches it", "[luahos
   CHECK(std::chrono::steady_clock::now() - started < 2s);
 }
 
-TEST_CASE("luahost: the engine stays usable after a timeout or memory error", "[luahost]") {
+TEST_CASE("luahost: the engine stays usable after a timeout or memory error", "[unit][luahost]") {
   FakeServices services;
   Engine engine(&services, Context{}, limits(300ms, size_t{32} << 20));
   CHECK(run(engine, "while true do end").timeout);
@@ -187,7 +187,7 @@ TEST_CASE("luahost: the engine stays usable after a timeout or memory error", "[
   CHECK(services.statements == std::vector<std::string>{"SELECT 1", "SELECT 2"});
 }
 
-TEST_CASE("luahost: memory errors cannot be swallowed", "[luahost]") {
+TEST_CASE("luahost: memory errors cannot be swallowed", "[unit][luahost]") {
   auto f = run("for i = 1, 100 do pcall(string.rep, 'x', 2^30) end", limits(5000ms, size_t{32} << 20));
   CHECK(f.memory);
   auto g = run("local t = {} while true do pcall(function() t[#t + 1] = ('x'):rep(2^20) .. #t end) end",
@@ -196,7 +196,7 @@ TEST_CASE("luahost: memory errors cannot be swallowed", "[luahost]") {
   CHECK(g.line == 2);
 }
 
-TEST_CASE("luahost: garbage does not count against the memory limit", "[luahost]") {
+TEST_CASE("luahost: garbage does not count against the memory limit", "[unit][luahost]") {
   auto f = run(R"(
     local live = {}
     for i = 1, 40 do live[i] = string.rep(string.char(64 + i % 26), 2^20) end
@@ -206,7 +206,7 @@ TEST_CASE("luahost: garbage does not count against the memory limit", "[luahost]
   CHECK(f.message == "");
 }
 
-TEST_CASE("luahost: database time does not count against the time limit", "[luahost]") {
+TEST_CASE("luahost: database time does not count against the time limit", "[unit][luahost]") {
   FakeServices services;
   services.execute_delay = 200ms;
   Engine engine(&services, Context{}, limits(300ms));
@@ -214,7 +214,7 @@ TEST_CASE("luahost: database time does not count against the time limit", "[luah
   CHECK(services.statements.size() == 4);
 }
 
-TEST_CASE("luahost: a per-call time limit overrides the default", "[luahost]") {
+TEST_CASE("luahost: a per-call time limit overrides the default", "[unit][luahost]") {
   FakeServices services;
   Engine engine(&services, Context{}, limits(200ms));
   // os.clock() is CPU time and the limit is wall time: the per-call limit leaves room for a loaded machine.
@@ -222,7 +222,7 @@ TEST_CASE("luahost: a per-call time limit overrides the default", "[luahost]") {
   CHECK(run(engine, "local t = os.clock() while os.clock() - t < 0.4 do end").timeout);
 }
 
-TEST_CASE("luahost: hostile error objects", "[luahost]") {
+TEST_CASE("luahost: hostile error objects", "[unit][luahost]") {
   CHECK(run("error({ code = 1 })").message == "(error object is a table value)");
   CHECK_THAT(run("error(setmetatable({}, { __tostring = function() error('no') end }))").message,
              Contains("whose __tostring failed"));
@@ -235,7 +235,7 @@ TEST_CASE("luahost: hostile error objects", "[luahost]") {
   CHECK_THAT(run("error()").message, Contains("without a message"));
 }
 
-TEST_CASE("luahost: error positions", "[luahost]") {
+TEST_CASE("luahost: error positions", "[unit][luahost]") {
   // error(msg, 2) blames the caller; an error raised inside a coroutine keeps its own line.
   auto caller = run("local function check(x) if not x then error('x is required', 2) end end\n\ncheck(nil)");
   CHECK(caller.message == "x is required");
@@ -245,7 +245,7 @@ TEST_CASE("luahost: error positions", "[luahost]") {
   CHECK(in_coroutine.line == 3);
 }
 
-TEST_CASE("luahost: deep recursion of every kind gives an error", "[luahost]") {
+TEST_CASE("luahost: deep recursion of every kind gives an error", "[unit][luahost]") {
   on_big_stack([] {
     for (const char* code : {
              "local function f() return 1 + f() end f()",
@@ -267,7 +267,7 @@ TEST_CASE("luahost: deep recursion of every kind gives an error", "[luahost]") {
   });
 }
 
-TEST_CASE("luahost: values copied out of Lua are bounded", "[luahost]") {
+TEST_CASE("luahost: values copied out of Lua are bounded", "[unit][luahost]") {
   FakeServices services;
   Engine engine(&services, Context{}, limits());
   // Each level refers to the previous one four times: a naive copy would make 4^30 values.
@@ -278,7 +278,7 @@ TEST_CASE("luahost: values copied out of Lua are bounded", "[luahost]") {
   CHECK(std::chrono::steady_clock::now() - started < 5s);
 }
 
-TEST_CASE("luahost: watchdog grace and message", "[luahost]") {
+TEST_CASE("luahost: watchdog grace and message", "[unit][luahost]") {
   CHECK(watchdog_grace(1000ms) == 2000ms);
   CHECK(watchdog_grace(60000ms) == 6000ms);
   CHECK(watchdog_grace(3600000ms) == 30000ms);
@@ -297,7 +297,7 @@ TEST_CASE("luahost: watchdog grace and message", "[luahost]") {
   CHECK_FALSE(w.armed());
 }
 
-TEST_CASE("luahost: tables hung on op are sealed and still work", "[luahost]") {
+TEST_CASE("luahost: tables hung on op are sealed and still work", "[unit][luahost]") {
   FakeServices services;
   Engine engine(&services, Context{}, limits());
   CHECK(run(engine, R"(

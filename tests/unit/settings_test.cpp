@@ -6,7 +6,7 @@
 
 using namespace luamig::config;
 
-TEST_CASE("settings: the registry has unique keys and valid defaults", "[config]") {
+TEST_CASE("settings: the registry has unique keys and valid defaults", "[unit][config]") {
   std::set<std::string> keys;
   for (const auto& s : setting_specs()) {
     INFO(s.key);
@@ -24,7 +24,7 @@ TEST_CASE("settings: the registry has unique keys and valid defaults", "[config]
   CHECK(known_setting_names().find("script_location") != std::string::npos);
 }
 
-TEST_CASE("settings: booleans and counts written as text", "[config]") {
+TEST_CASE("settings: booleans and counts written as text", "[unit][config]") {
   for (const char* t : {"true", "TRUE", "yes", "on", "1"}) CHECK(parse_bool_text(t) == true);
   for (const char* t : {"false", "No", "off", "0"}) CHECK(parse_bool_text(t) == false);
   for (const char* t : {"", "maybe", "2", "tru"}) CHECK_FALSE(parse_bool_text(t).has_value());

@@ -1,0 +1,4 @@
+// libFuzzer target: see check_py_tokenizer in tests/fuzz/properties.hpp for the properties checked.
+#include "fuzz/driver.hpp"
+
+LUAMIG_FUZZ_TARGET(luamig::fuzz::check_py_tokenizer)
