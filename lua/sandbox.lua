@@ -30,16 +30,21 @@ local raw_getmetatable = host.raw_getmetatable
 -- Dependencies point one way: sandbox -> op -> dialect renderer -> values; op records into the plan.
 local op_values = host.engine_module("values", host)
 local recorder = host.engine_module("plan", host, op_values)
-local op = host.engine_module("op", host, op_values, recorder)
+-- The renderer the registry names for this database (src/db/registry.cpp), checked against its interface.
+local renderer = host.engine_module("dialect/interface").check(
+  host.engine_module("dialect/" .. host.renderer, host, op_values), "lua/dialect/" .. host.renderer .. ".lua")
+local op = host.engine_module("op", host, op_values, recorder, renderer)
 
 -- The engine's private helpers for the stdlib (stdlib/luamig/*.lua): handed to those modules only, as their chunk's
 -- second argument. Nothing on `op`, in a file's globals or behind require reaches this table.
 local internal = {
   clock = host.clock, stderr_is_tty = host.stderr_is_tty, progress = host.progress, call_context = host.call_context,
-  pg_array = host.pg_array, query_all = host.query_all, send = host.send, wait_sent = host.wait_sent,
+  caps = renderer.caps, pg_array = host.pg_array, query_all = host.query_all, send = host.send, wait_sent = host.wait_sent,
 }
 
 local M = {}
+-- The renderer's declared capabilities, read by the engine (booleans as parameters) and the stdlib.
+M.caps = renderer.caps
 
 local function refuse(what, level)
   error(what .. " is not available in migrations", level + 1)
