@@ -39,7 +39,7 @@ local op = host.engine_module("op", host, op_values, recorder, renderer)
 -- second argument. Nothing on `op`, in a file's globals or behind require reaches this table.
 local internal = {
   clock = host.clock, stderr_is_tty = host.stderr_is_tty, progress = host.progress, call_context = host.call_context,
-  caps = renderer.caps, pg_array = host.pg_array, query_all = host.query_all, send = host.send, wait_sent = host.wait_sent,
+  caps = renderer.caps, array_literal = host.array_literal, query_all = host.query_all, send = host.send, wait_sent = host.wait_sent,
 }
 
 local M = {}

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <regex>
 
+#include "db/registry.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
 
@@ -49,48 +50,68 @@ std::string mask_passwords(std::string_view text) {
 
 std::string DatabaseUrl::masked() const { return mask_passwords(raw); }
 
-std::string DatabaseUrl::describe() const {
-  if (dialect == "sqlite") return fmt::format("SQLite database {}", path);
-  return fmt::format("host {}, port {}, database {}, user {}", host.empty() ? "(default)" : host,
-                     port.empty() ? "5432" : port, database.empty() ? "(default)" : database,
-                     user.empty() ? "(default)" : user);
+std::string describe_sqlite(const DatabaseUrl& u) { return fmt::format("SQLite database {}", u.path); }
+
+std::string describe_server(const DatabaseUrl& u) {
+  return fmt::format("host {}, port {}, database {}, user {}", u.host.empty() ? "(default)" : u.host,
+                     u.port.empty() ? "5432" : u.port, u.database.empty() ? "(default)" : u.database,
+                     u.user.empty() ? "(default)" : u.user);
 }
+
+std::string DatabaseUrl::describe() const {
+  if (dialect.empty()) return describe_server(*this);
+  return db::database(dialect).describe(*this);
+}
+
+namespace {
+// libpq key=value conninfo, or empty (libpq environment variables).
+void parse_conninfo(DatabaseUrl& u, std::string_view url) {
+  static const std::regex kv(R"((\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+))");
+  std::string s(url);
+  for (std::sregex_iterator it(s.begin(), s.end(), kv), end; it != end; ++it) {
+    std::string k = (*it)[1], v = (*it)[2];
+    if (!v.empty() && v.front() == '\'') v = v.substr(1, v.size() - 2);
+    if (k == "password") u.password = v;
+    else if (k == "host") u.host = v;
+    else if (k == "port") u.port = v;
+    else if (k == "dbname") u.database = v;
+    else if (k == "user") u.user = v;
+  }
+  if (!u.password.empty()) out::add_secret(u.password);
+}
+}  // namespace
 
 DatabaseUrl parse_url(std::string_view url) {
   DatabaseUrl u;
   u.raw = std::string(url);
   auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) {
-    // libpq key=value conninfo, or empty (libpq environment variables).
-    u.dialect = "postgresql";
-    static const std::regex kv(R"((\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+))");
-    std::string s(url);
-    for (std::sregex_iterator it(s.begin(), s.end(), kv), end; it != end; ++it) {
-      std::string k = (*it)[1], v = (*it)[2];
-      if (!v.empty() && v.front() == '\'') v = v.substr(1, v.size() - 2);
-      if (k == "password") u.password = v;
-      else if (k == "host") u.host = v;
-      else if (k == "port") u.port = v;
-      else if (k == "dbname") u.database = v;
-      else if (k == "user") u.user = v;
-    }
-    if (!u.password.empty()) out::add_secret(u.password);
+    u.dialect = std::string(db::default_database().name);
+    parse_conninfo(u, url);
     return u;
   }
   std::string scheme(url.substr(0, scheme_end));
-  std::string_view rest = url.substr(scheme_end + 3);
-  if (scheme == "sqlite") {
-    u.dialect = "sqlite";
-    if (rest == ":memory:" || rest == "/:memory:") u.path = ":memory:";
-    else if (!rest.empty() && rest[0] == '/') u.path = std::string(rest.substr(1));   // sqlite:///rel or ////abs
-    else throw ConfigError(fmt::format("database URL '{}': use sqlite:///relative.db, sqlite:////absolute.db or sqlite://:memory:", url));
-    if (u.path.empty()) throw ConfigError(fmt::format("database URL '{}' names no SQLite file", url));
-    return u;
+  const db::Database* database = db::database_for_scheme(scheme);
+  if (!database) {
+    std::string hints;
+    for (const auto& d : db::databases()) hints += (hints.empty() ? "" : " or ") + std::string(d.url_hint);
+    throw ConfigError(fmt::format("database URL '{}': unknown scheme '{}' (use {})", mask_passwords(url), scheme,
+                                  hints));
   }
-  if (scheme != "postgresql" && scheme != "postgres")
-    throw ConfigError(fmt::format("database URL '{}': unknown scheme '{}' (use postgresql://... or sqlite:///...)",
-                                  mask_passwords(url), scheme));
-  u.dialect = "postgresql";
+  u.dialect = std::string(database->name);
+  database->parse_url(u, url.substr(scheme_end + 3));
+  return u;
+}
+
+void parse_sqlite_url(DatabaseUrl& u, std::string_view rest) {
+  const std::string& url = u.raw;
+  if (rest == ":memory:" || rest == "/:memory:") u.path = ":memory:";
+  else if (!rest.empty() && rest[0] == '/') u.path = std::string(rest.substr(1));   // sqlite:///rel or ////abs
+  else throw ConfigError(fmt::format("database URL '{}': use sqlite:///relative.db, sqlite:////absolute.db or sqlite://:memory:", url));
+  if (u.path.empty()) throw ConfigError(fmt::format("database URL '{}' names no SQLite file", url));
+}
+
+void parse_postgresql_url(DatabaseUrl& u, std::string_view rest) {
   std::string_view query;
   if (auto q = rest.find('?'); q != std::string_view::npos) {
     query = rest.substr(q + 1);
@@ -130,6 +151,5 @@ DatabaseUrl parse_url(std::string_view url) {
     if (auto usr = query_param(query, "user"); !usr.empty()) u.user = usr;
   }
   if (!u.password.empty()) out::add_secret(u.password);
-  return u;
 }
 }  // namespace luamig::config

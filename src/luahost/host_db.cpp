@@ -1,5 +1,5 @@
 // The database bindings of the host table (host.execute, query, query_all, send, wait_sent, copy_rows,
-// pg_array, transaction, autocommit_block, set_protected, in_transaction, log) and the RowStream userdata. Every
+// array_literal, transaction, autocommit_block, set_protected, in_transaction, log) and the RowStream userdata. Every
 // binding copies its arguments through marshal.hpp, charges the copies to the memory budget, stops the Lua clock
 // while the database works (DbWait) and turns C++ exceptions into Lua errors that keep the message and SQLSTATE.
 #include "luahost/host.hpp"
@@ -307,39 +307,31 @@ int host_copy_rows(lua_State* L) {
   });
 }
 
-// host.pg_array(list, n) -> PostgreSQL array literal text of list[1..n] ('{"a","b",NULL}'): one bound parameter
-// carries a whole batch of values (UPDATE ... FROM unnest($1::bigint[], $2::text[])). nil and op.NULL are NULL.
-int host_pg_array(lua_State* L) {
+// host.array_literal(list, n) -> the database's array literal of list[1..n] (PostgreSQL: '{"a","b",NULL}'): one
+// bound parameter carries a whole batch of values (UPDATE ... FROM unnest($1::bigint[], $2::text[])). nil and
+// op.NULL are NULL. The encoding is the database's (Dialect::array_literal, through Services).
+int host_array_literal(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int n = static_cast<int>(luaL_checkinteger(L, 2));
   return guarded(L, [&] {
     HostCopies copies(L);
-    std::string out;
-    copies.charge(static_cast<size_t>(std::max(n, 0)) * 16 + 2);
-    out.reserve(static_cast<size_t>(std::max(n, 0)) * 16 + 2);
-    out.push_back('{');
-    Param value;
+    std::vector<Param> values(static_cast<size_t>(std::max(n, 0)));
+    copies.charge(values.size() * (sizeof(Param) + 16) + 2);
     for (int i = 1; i <= n; ++i) {
-      if (i > 1) out.push_back(',');
+      Param& value = values[static_cast<size_t>(i - 1)];
       lua_rawgeti(L, 1, i);
       if (!to_param(L, -1, value))
         throw std::runtime_error(fmt::format("array element {} is a {}; pass a string, number, boolean, nil or op.NULL",
                                              i, luaL_typename(L, -1)));
       lua_pop(L, 1);
-      if (!value) {
-        out += "NULL";
-        continue;
-      }
-      // The literal's text, and its copy as a bound parameter when the statement runs.
-      copies.charge(2 * value->size() + 3);
-      out.push_back('"');
-      for (char c : *value) {
-        if (c == '"' || c == '\\') out.push_back('\\');
-        out.push_back(c);
-      }
-      out.push_back('"');
+      // The element's copy, its text in the literal, and the literal's copy as a bound parameter.
+      if (value) copies.charge(3 * value->size() + 3);
     }
-    out.push_back('}');
+    std::string out;
+    {
+      DbWait wait(runtime_of(L));
+      out = runtime_of(L)->services->array_literal(values);
+    }
     lua_pushlstring(L, out.data(), out.size());
     return 1;
   });
@@ -400,7 +392,7 @@ const luaL_Reg kDatabaseFunctions[] = {
     {"log", host_log},
     {"autocommit_block", host_autocommit},
     {"copy_rows", host_copy_rows},
-    {"pg_array", host_pg_array},
+    {"array_literal", host_array_literal},
     {"query_all", host_query_all},
     {"send", host_send},
     {"wait_sent", host_wait_sent},

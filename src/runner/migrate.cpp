@@ -12,6 +12,7 @@
 #include "db/echo_connection.hpp"
 #include "db/script_writer.hpp"
 #include "db/version_table.hpp"
+#include "db/registry.hpp"
 #include "dialect/dialect.hpp"
 #include "graph/overlap.hpp"
 #include "luahost/engine.hpp"
@@ -110,6 +111,9 @@ class OnlineServices : public luahost::Services {
   std::unique_ptr<RowStream> query(const std::string& sql, const std::vector<Param>& params) override {
     refuse_after_stop(sql);
     return conn_.stream(sql, params);
+  }
+  std::string array_literal(const std::vector<Param>& values) override {
+    return conn_.dialect().array_literal(values);
   }
   void autocommit_block(const std::function<void()>& block) override {
     if (dry_run_) stop("it calls op.autocommit_block, which commits the work before it; a dry run cannot commit");
@@ -390,9 +394,9 @@ class Run {
 
   // --sql: the script writer instead of a connection; the URL (when there is one) only picks the dialect.
   void connect_offline() {
-    std::string dialect = "postgresql";
-    if (!config::resolve_url(project_.opts, project_.cfg).empty()) dialect = project_.database_url().dialect;
-    conn_ = db::script_writer(dialect::make(dialect), [](const std::string& statement) {
+    const db::Database* database = &db::default_database();
+    if (!config::resolve_url(project_.opts, project_.cfg).empty()) database = &db::database(project_.database_url().dialect);
+    conn_ = db::script_writer(database->make_dialect(), [](const std::string& statement) {
       out::data(statement + "\n");
     });
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
@@ -501,6 +505,7 @@ class Run {
     luahost::Context context;
     context.environment = cfg().environment;
     context.dialect = conn_->dialect().name();
+    context.renderer = std::string(db::database(context.dialect).renderer);
     context.x = project_.opts.x;
     context.offline = options_.sql;
     engine_ = std::make_unique<luahost::Engine>(services_.get(), context, engine_limits(project_.cfg),

@@ -1,4 +1,5 @@
 // SQL quoting and the engine's own statements (src/dialect).
+#include "db/registry.hpp"
 #include "dialect/dialect.hpp"
 
 #include <catch2/catch.hpp>
@@ -77,7 +78,7 @@ TEST_CASE("the version table DDL is Alembic's", "[unit][dialect]") {
 }
 
 TEST_CASE("dialect::make", "[unit][dialect]") {
-  CHECK(make("postgresql")->name() == "postgresql");
-  CHECK(make("sqlite")->name() == "sqlite");
-  CHECK_THROWS_AS(make("mysql"), std::logic_error);
+  CHECK(luamig::db::database("postgresql").make_dialect()->name() == "postgresql");
+  CHECK(luamig::db::database("sqlite").make_dialect()->name() == "sqlite");
+  CHECK_THROWS_AS(luamig::db::database("mysql"), std::logic_error);
 }
