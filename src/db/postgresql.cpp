@@ -13,6 +13,7 @@
 
 #include "config/url.hpp"
 #include "db/connection.hpp"
+#include "db/libpq_loader.hpp"
 #include "dialect/inline_params.hpp"
 #include "db/postgresql_lock.hpp"
 #include "db/statement_shape.hpp"
@@ -441,6 +442,7 @@ class PgConnection : public Connection {
 }  // namespace
 
 std::unique_ptr<Connection> connect_postgresql(const config::DatabaseUrl& url) {
+  load_libpq();
   try {
     return std::make_unique<PgConnection>(url);
   } catch (const pqxx::broken_connection& e) {

@@ -3,6 +3,8 @@
 // blocking pg_advisory_lock) keeps the wait interruptible and lets the time-out message name the holder.
 #include "db/postgresql_lock.hpp"
 
+#include "db/libpq_loader.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -33,6 +35,7 @@ class PgMigrationLock : public MigrationLock {
   PgMigrationLock(const config::DatabaseUrl& url, Connection& main, const LockRequest& request)
       : main_(main) {
     try {
+      load_libpq();
       conn_ = std::make_unique<pqxx::connection>(url.raw);
     } catch (const std::exception& e) {
       throw RunError(fmt::format("cannot open the lock connection to PostgreSQL ({}): {}", url.describe(),
