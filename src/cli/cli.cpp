@@ -5,14 +5,19 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <regex>
 
+#include "cli/docs.hpp"
 #include "commands/commands.hpp"
 #include "commands/import_alembic.hpp"
+#include "commands/verify.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
+#include "util/suggest.hpp"
 
 namespace luamig::cli {
 namespace {
@@ -35,6 +40,115 @@ std::vector<std::string> protect_relative_targets(int argc, char** argv) {
   }
   return out;
 }
+
+std::vector<std::string> option_names(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const auto* o : app.get_options()) {
+    for (const auto& l : o->get_lnames()) names.push_back("--" + l);
+    for (const auto& sn : o->get_snames()) names.push_back("-" + sn);
+  }
+  return names;
+}
+
+bool takes_value(const CLI::App& app, const std::string& arg) {
+  for (const auto* o : app.get_options()) {
+    if (o->get_items_expected_max() == 0) continue;
+    for (const auto& l : o->get_lnames())
+      if (arg == "--" + l) return true;
+    for (const auto& sn : o->get_snames())
+      if (arg == "-" + sn) return true;
+  }
+  return false;
+}
+
+// After a parse error: says what was unknown (a verb or a flag), the nearest known name, and the verbs.
+// Returns false when the error is of another kind (a missing argument...), left to CLI11's own message.
+bool explain_unknown(const CLI::App& app, const std::vector<std::string>& args) {
+  std::vector<std::string> verbs = visible_verbs(app);
+  std::string verbs_line = "Verbs: " + [&] {
+    std::string t;
+    for (const auto& v : verbs) t += (t.empty() ? "" : ", ") + v;
+    return t;
+  }();
+  const CLI::App* verb = nullptr;
+  bool after_dashes = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (after_dashes) break;
+    if (a == "--") {
+      after_dashes = true;
+      continue;
+    }
+    if (a.size() > 1 && a[0] == '-') {
+      std::string name = a.substr(0, a.find('='));
+      bool known = false;
+      std::vector<std::string> candidates = option_names(app);
+      if (verb) {
+        auto more = option_names(*verb);
+        candidates.insert(candidates.end(), more.begin(), more.end());
+      }
+      candidates.push_back("--help");
+      candidates.push_back("--version");
+      for (const auto& c : candidates) known = known || c == name;
+      // Short flags can be bundled ("-qv"): left to CLI11.
+      if (!known && name.rfind("--", 0) != 0 && name.size() > 2) continue;
+      if (!known) {
+        std::string msg = fmt::format("ERROR: unknown flag '{}'", out::escape(name));
+        msg += verb ? fmt::format(" for `luamig {}`", verb->get_name()) : std::string();
+        if (auto n = nearest(name, candidates)) msg += fmt::format("; did you mean '{}'?", *n);
+        out::error(msg);
+        out::error(fmt::format("Run `luamig {}--help` for the flags.", verb ? verb->get_name() + " " : ""));
+        return true;
+      }
+      if (name == a && (takes_value(app, name) || (verb && takes_value(*verb, name)))) ++i;
+      continue;
+    }
+    if (verb) continue;  // a positional argument of the verb
+    for (const auto* sub : app.get_subcommands({}))
+      if (sub->get_name() == a) verb = sub;
+    if (!verb) {
+      std::string msg = fmt::format("ERROR: unknown verb '{}'", out::escape(a));
+      if (auto n = nearest(a, verbs)) msg += fmt::format("; did you mean '{}'?", *n);
+      out::error(msg);
+      out::error(verbs_line);
+      return true;
+    }
+  }
+  if (!verb) {
+    out::error("ERROR: a verb is required (e.g. `luamig upgrade head`)");
+    out::error(verbs_line);
+    return true;
+  }
+  return false;
+}
+
+// The directory of the project for verbs that act on one: -c DIR means DIR/luamig.lua; with neither -c nor
+// $LUAMIG_CONFIG and no luamig.lua here, the nearest parent directory holding one becomes the working
+// directory (as git finds .git), said on stderr.
+void locate_project(config::GlobalOptions& g) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!g.config_path.empty()) {
+    if (fs::is_directory(g.config_path, ec)) {
+      auto file = fs::path(g.config_path) / "luamig.lua";
+      if (!fs::is_regular_file(file, ec))
+        throw UsageError(
+            fmt::format("-c {}: a directory without luamig.lua (-c takes a config file, or a "
+                        "directory holding luamig.lua)",
+                        g.config_path));
+      g.config_path = file.string();
+    }
+    return;
+  }
+  if (const char* env = std::getenv("LUAMIG_CONFIG"); env && *env) return;
+  if (fs::exists("luamig.lua", ec)) return;
+  auto root = find_project_upward(fs::current_path(ec));
+  if (!root) return;
+  fs::current_path(*root, ec);
+  if (ec)
+    throw UsageError(fmt::format("cannot enter the project directory {}: {}", root->string(), ec.message()));
+  out::line(fmt::format("Using the project in {} (luamig.lua found in a parent directory)", root->string()));
+}
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -45,7 +159,10 @@ int run(int argc, char** argv) {
   std::vector<std::string> xs, sets;
   app.set_version_flag("--version", std::string("luamig ") + LUAMIG_VERSION);
   app.add_option("-c,--config", g.config_path, "Config file (default: $LUAMIG_CONFIG or ./luamig.lua)");
-  app.add_option("--url", g.url, "Database URL (overrides the config file and $DATABASE_URL)");
+  app.add_option("--url", g.url, "Database URL (overrides the config file and $DATABASE_URL)")
+      ->check([](const std::string& v) {
+        return v.empty() ? std::string("the database URL is empty") : std::string();
+      });
   app.add_option("-e,--env", g.environment,
                  "Environment from luamig.lua (default: $LUAMIG_ENV, then default_environment)");
   // One value per occurrence: `upgrade --set k=v head` must leave `head` to the verb.
@@ -60,6 +177,10 @@ int run(int argc, char** argv) {
       ->allow_extra_args(false)
       ->take_all();
   app.add_flag("-q,--quiet", g.quiet, "Print errors only");
+  bool json_output = false;
+  app.add_flag("--json", json_output,
+               "Machine-readable output on stdout (current, heads, history, show, check, config, env list; "
+               "upgrade/downgrade as JSON Lines)");
   app.add_flag("--no-color", g.no_color, "Never colour the output");
   std::string wait_for_db, lock_timeout, check_wait;
   app.add_option("--wait-for-db", wait_for_db,
@@ -133,13 +254,67 @@ int run(int argc, char** argv) {
   auto* env_list =
       env->add_subcommand("list", "List the environments of luamig.lua, the selected one marked");
 
+  commands::VerifyOptions verify_opts;
+  auto* verify = app.add_subcommand(
+      "verify", "Prove every revision on a throwaway database: each downgrade must restore the schema before it");
+  verify->add_option("--from", verify_opts.from, "First revision's parent (default: base)");
+  verify->add_option("--to", verify_opts.to, "Last revision (default: head)");
+  verify->add_flag("--data", verify_opts.data, "Fill every table with a few generated rows before each step");
+  verify->add_flag("--json", verify_opts.json, "Print the report as JSON");
+  verify->add_flag("--force", verify_opts.force, "Accept a --url database that is not empty");
+  verify->add_flag("--sqlite", verify_opts.sqlite, "Verify on a temporary SQLite file instead of PostgreSQL");
+
+  commands::TraceOptions trace_opts;
+  auto* trace = app.add_subcommand(
+      "trace", "Run revisions on a throwaway PostgreSQL and report the locks, rewrites and scans of each statement");
+  trace->add_option("range", trace_opts.range, "FROM:TO (default base:head), or one revision");
+  trace->add_option("--data", trace_opts.data_rows, "Fill every empty table with ROWS generated rows first");
+  trace->add_option("--long", trace_opts.long_statement_ms,
+                    "Milliseconds from which a statement under ACCESS EXCLUSIVE is flagged (default 1000)");
+  trace->add_flag("--json", trace_opts.json, "Print the report as JSON");
+  auto* completion = app.add_subcommand("completion", "Print the shell completion script: bash, zsh or fish");
+  std::string shell;
+  completion->add_option("shell", shell, "bash, zsh or fish")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+  auto* editor = app.add_subcommand(
+      "editor-support", "Write Lua type annotations (LuaLS/EmmyLua) and a .luarc.json into DIR for editors");
+  std::string editor_dir = ".";
+  editor->add_option("directory", editor_dir, "Directory (default: the current one)");
+  // Hidden: the man page, and the lists shell completion asks for.
+  auto* man = app.add_subcommand("man", "Print the luamig.1 man page")->group("");
+  auto* list_cmd = app.add_subcommand("list-names", "Names for shell completion")->group("");
+  std::string list_what;
+  list_cmd->add_option("what", list_what, "revisions or environments")->required();
+
   auto args = protect_relative_targets(argc, argv);
-  std::reverse(args.begin(), args.end());   // CLI11 parses a reversed vector
+  const std::vector<std::string> in_order = args;
+  std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
   try {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);
+    if (!explain_unknown(app, in_order)) {
+      out::error(fmt::format("ERROR: {}", e.what()));
+      out::error("Run `luamig --help` for the verbs and flags.");
+    }
+    return 2;
   }
+  out::configure(g.quiet, g.no_color);
+  out::set_json(json_output);
+  if (*man) {
+    out::data(man_page(app));
+    return 0;
+  }
+  if (*completion) {
+    out::data(completion_script(app, shell));
+    return 0;
+  }
+  if (json_output && !(*current || *heads || *history || *show || *check || *config_cmd || *env_show ||
+                       *env_list || *upgrade || *downgrade || *list_cmd))
+    throw UsageError(
+        "--json applies to current, heads, history, show, check, config, env, upgrade and downgrade");
+  if (!*init && !*editor) locate_project(g);
   for (const auto& kv : xs) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) throw UsageError(fmt::format("-x '{}': expected KEY=VALUE", kv));
@@ -155,9 +330,11 @@ int run(int argc, char** argv) {
       throw UsageError(fmt::format("--set '{}': expected KEY=VALUE", kv));
     g.overrides.push_back({kv.substr(0, eq), kv.substr(eq + 1), "--set"});
   }
-  out::configure(g.quiet, g.no_color);
 
-  if (*init) commands::init(g, dir);
+  if (*init) {
+    commands::init(g, dir);
+    commands::editor_support(dir);
+  }
   else if (*revision) commands::revision(g, {message, rev_id, head, splice, labels, depends});
   else if (*merge) commands::merge(g, revs, message, rev_id);
   else if (*upgrade) commands::upgrade(g, target, migrate_flags);
@@ -170,6 +347,10 @@ int run(int argc, char** argv) {
   else if (*config_cmd || *env_show) commands::show_config(g);
   else if (*env_list) commands::list_environments(g);
   else if (*import_alembic) commands::import_alembic(g, import_opts);
+  else if (*verify) return commands::verify(g, verify_opts);
+  else if (*trace) return commands::trace(g, trace_opts);
+  else if (*editor) commands::editor_support(editor_dir);
+  else if (*list_cmd) commands::list_names(g, list_what);
   else if (*check)
     return commands::check(g, check_wait.empty() ? std::nullopt
                                                  : std::optional(parse_duration(check_wait, "check --wait")));

@@ -15,14 +15,44 @@
 #include "runner/session.hpp"
 #include "util/duration.hpp"
 #include "util/interrupt.hpp"
+#include "util/json.hpp"
 #include "util/output.hpp"
 
 namespace luamig::commands {
 namespace {
 using Heads = std::set<std::string>;
 
+// Ids from the database are escaped: a row of alembic_version may hold anything.
 std::string list(const Heads& heads) {
-  return heads.empty() ? "base" : fmt::format("{}", fmt::join(heads, ", "));
+  if (heads.empty()) return "base";
+  std::string text;
+  for (const auto& id : heads) text += (text.empty() ? "" : ", ") + out::escape(id);
+  return text;
+}
+
+// --json: the one object check prints.
+void report_json(const graph::RevisionMap& map, const Heads& current, const Heads& head, bool at_head,
+                 const std::string& error) {
+  if (!out::json()) return;
+  json::Object o;
+  o.add("at_head", at_head)
+      .add("current", std::vector<std::string>(current.begin(), current.end()))
+      .add("heads", std::vector<std::string>(head.begin(), head.end()));
+  bool known = true;
+  for (const auto& id : current) known = known && map.find(id) != nullptr;
+  std::optional<long long> pending;
+  if (known) {
+    try {
+      pending = static_cast<long long>(graph::plan_upgrade(map, current, "heads").size());
+    } catch (const std::exception&) {
+    }
+  }
+  if (pending)
+    o.add("pending", *pending);
+  else
+    o.add_null("pending");
+  if (!error.empty()) o.add("error", error);
+  out::json_line(o.str());
 }
 
 // One line saying how far the database is from head.
@@ -59,8 +89,9 @@ int check(const config::GlobalOptions& opts, std::optional<std::chrono::millisec
   const Heads head(head_ids.begin(), head_ids.end());
 
   if (!wait) {
-    auto conn = runner::connect(project);
+    auto conn = runner::connect(project, true);
     auto current = read_heads(project, *conn);
+    report_json(map, current, head, current == head, "");
     if (current == head) {
       out::line(fmt::format("At head: {}", list(head)));
       return 0;
@@ -72,16 +103,20 @@ int check(const config::GlobalOptions& opts, std::optional<std::chrono::millisec
   // Waiting: an unreachable server or a missing version table is "not yet", not a failure.
   const auto started = Clock::now();
   const auto deadline = started + *wait;
-  const auto url = project.database_url();
+  auto url = project.database_url();
+  url.read_only = true;
   out::line(fmt::format("Waiting up to {} for the database to reach head ({})", format_duration(*wait),
                         list(head)));
   std::unique_ptr<db::Connection> conn;
   std::string last;
+  Heads last_current;
   for (;;) {
     try {
       if (!conn || !conn->is_open()) conn = db::connect(url);
       auto current = read_heads(project, *conn);
+      last_current = current;
       if (current == head) {
+        report_json(map, current, head, true, "");
         out::line(fmt::format("At head: {} (after {})", list(head), format_duration(Clock::now() - started)));
         return 0;
       }
@@ -92,6 +127,7 @@ int check(const config::GlobalOptions& opts, std::optional<std::chrono::millisec
     }
     auto now = Clock::now();
     if (now >= deadline) {
+      report_json(map, last_current, head, false, last);
       out::error(fmt::format("Not at head after waiting {}: {}", format_duration(now - started), last));
       return 1;
     }

@@ -51,4 +51,10 @@ void list_environments(const config::GlobalOptions&);
 // is). With `wait`, polls until it is at head or the time is up, treating an unreachable server as "not yet".
 // Never creates the version table; never takes the migration lock.
 int check(const config::GlobalOptions&, std::optional<std::chrono::milliseconds> wait);
+
+// `luamig editor-support DIR` (and `luamig init`): writes the LuaLS/EmmyLua type annotations of op, context, log
+// and luamig.backfill to DIR/.luamig/types/luamig.lua, and DIR/.luarc.json pointing at them unless one exists.
+void editor_support(const std::string& directory);
+// `luamig list-names revisions|environments` (hidden; for shell completion): one name per line on stdout.
+void list_names(const config::GlobalOptions&, const std::string& what);
 }  // namespace luamig::commands

@@ -19,8 +19,8 @@ namespace luamig::commands {
 void stamp(const config::GlobalOptions& opts, const std::vector<std::string>& revisions, bool purge) {
   auto project = runner::Project::open(opts);
   const auto& map = project.load_graph();
-  project.announce(project.database_url());
   auto conn = runner::connect(project);
+  project.announce(conn->target());
   auto lock = runner::take_migration_lock(project, *conn);
   db::VersionTable vt(*conn, project.cfg.version_table, project.cfg.version_table_schema);
   conn->begin();
@@ -33,9 +33,10 @@ void stamp(const config::GlobalOptions& opts, const std::vector<std::string>& re
       graph::check_rows_do_not_overlap(map, current_rows, project.cfg.version_table);
       for (const auto& h : current)
         if (!map.find(h))
-          throw RunError(fmt::format("the version table holds revision '{}', which no file in {} defines; use "
-                                     "`stamp --purge` to replace it",
-                                     h, project.cfg.versions_dir().string()));
+          throw RunError(
+              fmt::format("the version table holds revision '{}', which no file in {} defines; use "
+                          "`stamp --purge` to replace it",
+                          h, project.cfg.versions_dir().string()));
     }
     std::set<std::string> targets;
     for (const auto& r : revisions) {
@@ -65,7 +66,7 @@ void stamp(const config::GlobalOptions& opts, const std::vector<std::string>& re
     conn->commit();
     std::string from = current.empty() ? "base" : fmt::format("{}", fmt::join(current, ", "));
     std::string to = next.empty() ? "base" : fmt::format("{}", fmt::join(next, ", "));
-    out::line(fmt::format("Stamped {} -> {}", from, to));
+    out::line(fmt::format("Stamped {} -> {}", out::escape(from), out::escape(to)));
   } catch (...) {
     conn->rollback();
     throw;

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -267,6 +268,50 @@ Settings resolve(const GlobalOptions& opts, const Config& cfg, const luahost::Va
   return settings;
 }
 
+// An empty URL, or one that env() could not read, is an error: never a silent switch to another URL or to the
+// zero-setup SQLite file. `block_name`: the selected environment's block ("" when none).
+void check_url_given(const Config& cfg, const std::string& source, const std::string& block_name) {
+  const auto& url = cfg.settings.get("url");
+  if (url.text && url.text->empty())
+    throw ConfigError(fmt::format("the database URL set by {} is empty", url.origin));
+  const char* db_url = std::getenv("DATABASE_URL");
+  if (url.source == Source::Default && db_url && !*db_url)
+    throw ConfigError("$DATABASE_URL is set but empty: set it to a database URL, or unset it");
+  bool fallback =
+      !url.text || (!block_name.empty() && (url.source == Source::TopLevel || url.source == Source::EnvVar));
+  if (!fallback || cfg.file.empty()) return;
+  // Was `url` left out because env() found nothing? Evaluate again with unset variables marked.
+  luahost::Value marked;
+  luahost::mark_unset_env(true);
+  try {
+    marked = luahost::eval_config(cfg.file.string(), source);
+  } catch (...) {
+  }
+  luahost::mark_unset_env(false);
+  if (!marked.is_table()) return;
+  // The selected block's url first, then the top level's.
+  const luahost::Value* u = nullptr;
+  if (!block_name.empty()) {
+    const auto* envs = marked.get(kEnvironmentsKey);
+    const auto* b = envs && envs->is_table() ? envs->get(block_name) : nullptr;
+    u = b && b->is_table() ? b->get("url") : nullptr;
+  }
+  if (!u || !u->is_string()) u = marked.get("url");
+  if (!u || !u->is_string()) return;
+  auto pos = u->str().find(luahost::kUnsetEnvMark);
+  if (pos == std::string::npos) return;
+  std::string name = u->str().substr(pos + std::strlen(luahost::kUnsetEnvMark));
+  name = name.substr(0, name.find_first_of(" /:@?'\"\x01"));
+  throw ConfigError(fmt::format(
+      "no database URL{}: {} says url = env(\"{}\"), but ${} is unset or empty{}. Set it, pass --url, or "
+      "give "
+      "env() a default: env(\"{}\", \"postgresql://...\")",
+      block_name.empty() ? "" : fmt::format(" for environment '{}'", block_name), cfg.file.string(), name,
+      name,
+      url.text ? fmt::format("; luamig will not fall back to the URL from {}", url.origin) : std::string(),
+      name));
+}
+
 std::string known_top_level_names() {
   return known_setting_names() + ", " + kEnvironmentsKey + ", " + kDefaultEnvironmentKey;
 }
@@ -352,6 +397,7 @@ Config load(const GlobalOptions& opts) {
   if (auto it = blocks.find(cfg.environment); it != blocks.end()) block = it->second;
   cfg.settings = resolve(effective, cfg, globals.is_table() ? &globals : nullptr, block);
 
+  check_url_given(cfg, cfg.file.empty() ? std::string() : read_file(cfg.file), block ? cfg.environment : "");
   const auto& s = cfg.settings;
   cfg.script_location = s.text("script_location").value_or("migrations");
   if (auto url = s.text("url"); url && !url->empty()) cfg.url = url;

@@ -54,6 +54,10 @@ class Connection {
   virtual ResultRows fetch(const std::string& sql, const std::vector<Param>& params = {}) = 0;
   // Streams a query's rows in constant memory. REQUIRES: the stream is destroyed before the next statement.
   virtual std::unique_ptr<RowStream> stream(const std::string& sql, const std::vector<Param>& params) = 0;
+  // What this connection reached, resolved (PostgreSQL: libpq's host, port, database and user after it
+  // applied its environment, service file and defaults), never with a password:
+  // "postgresql://app@db:5432/app", "sqlite:///luamig.db". "" when meaningless.
+  virtual std::string target() const { return ""; }
   // Server process id (PostgreSQL backend pid), 0 when meaningless.
   virtual int backend_pid() const { return 0; }
   // Writes `rows` into `table` with COPY ... FROM STDIN (the bulk path: ~30x faster than row-by-row INSERTs).

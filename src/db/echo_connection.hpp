@@ -14,6 +14,7 @@ class EchoConnection : public Connection {
   EchoConnection(std::unique_ptr<Connection> inner, std::function<void(const std::string&)> sink)
       : inner_(std::move(inner)), sink_(std::move(sink)) {}
   void set_enabled(bool on) { enabled_ = on; }
+  bool enabled() const { return enabled_; }
 
   const dialect::Dialect& dialect() const override { return inner_->dialect(); }
   void begin() override { inner_->begin(); }
@@ -26,6 +27,7 @@ class EchoConnection : public Connection {
   long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
                       const std::vector<std::vector<Param>>& rows) override;
   int backend_pid() const override { return inner_->backend_pid(); }
+  std::string target() const override { return inner_->target(); }
   std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) override {
     show(sql, params);
     return inner_->query_all(sql, params);

@@ -1,23 +1,25 @@
 // PostgreSQL through libpqxx 6.4. Statements go through one pqxx::nontransaction; the engine sends BEGIN/COMMIT
 // itself so that autocommit blocks, SET LOCAL and per-revision transactions stay under its control.
+#include "dialect/postgresql.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-
-#include <pqxx/pqxx>
 
 #include <array>
 #include <cstdio>
 #include <optional>
+#include <cstring>
 #include <functional>
+#include <pqxx/pqxx>
 #include <utility>
 
 #include "config/url.hpp"
 #include "db/connection.hpp"
 #include "db/libpq_loader.hpp"
-#include "dialect/inline_params.hpp"
 #include "db/postgresql_lock.hpp"
 #include "db/statement_shape.hpp"
 #include "dialect/postgresql.hpp"
+#include "dialect/inline_params.hpp"
 #include "util/error.hpp"
 #include "util/sql_failure.hpp"
 
@@ -41,6 +43,32 @@ Cell::Kind kind_of(pqxx::oid type) {
     case 16: return Cell::Boolean;
     default: return Cell::Text;
   }
+}
+
+// A URL component as text: the few characters that would change how it reads are percent-encoded.
+std::string url_part(const char* text) {
+  std::string r;
+  for (const char* p = text ? text : ""; *p; ++p) {
+    if (std::strchr("@:/?#%[] ,&=", *p))
+      r += fmt::format("%{:02X}", static_cast<unsigned char>(*p));
+    else
+      r.push_back(*p);
+  }
+  return r;
+}
+
+// "postgresql://app@db:5432/app" from what libpq resolved (its environment, service file and defaults
+// applied).
+std::string resolved_target(pqxx::connection& conn) {
+  std::string host = conn.hostname() ? conn.hostname() : "";
+  std::string port = conn.port() ? conn.port() : "";
+  std::string text = "postgresql://" + url_part(conn.username()) + "@";
+  bool socket = !host.empty() && host[0] == '/';
+  if (!socket) text += host.find(':') != std::string::npos ? "[" + host + "]" : url_part(host.c_str());
+  if (!port.empty()) text += ":" + port;
+  text += "/" + url_part(conn.dbname());
+  if (socket) text += "?host=" + host;
+  return text;
 }
 
 std::string lost_connection_message(const std::string& detail) {
@@ -190,7 +218,13 @@ void write_rows_n(size_t n, pqxx::stream_to& copy, const std::vector<std::vector
 
 class PgConnection : public Connection {
  public:
-  explicit PgConnection(const config::DatabaseUrl& url) : url_(url), conn_(url.raw), ntx_(conn_, "luamig") {}
+  explicit PgConnection(const config::DatabaseUrl& url)
+      : url_(url),
+        conn_(url.conninfo(pg_keepalives())),
+        ntx_(conn_, "luamig"),
+        target_(resolved_target(conn_)) {}
+
+  std::string target() const override { return target_; }
 
   const dialect::Dialect& dialect() const override { return dialect_; }
 
@@ -429,6 +463,7 @@ class PgConnection : public Connection {
   config::DatabaseUrl url_;
   pqxx::connection conn_;
   pqxx::nontransaction ntx_;
+  std::string target_;
   dialect::PostgreSQL dialect_;
   bool in_tx_ = false;
   bool savepoints_ = false;

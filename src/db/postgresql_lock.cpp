@@ -36,11 +36,18 @@ class PgMigrationLock : public MigrationLock {
       : main_(main) {
     try {
       load_libpq();
-      conn_ = std::make_unique<pqxx::connection>(url.raw);
+      // TCP keepalives, so that a peer or proxy that vanished is noticed, unless the URL sets them.
+      conn_ = std::make_unique<pqxx::connection>(url.conninfo(pg_keepalives()));
     } catch (const std::exception& e) {
       throw RunError(fmt::format("cannot open the lock connection to PostgreSQL ({}): {}", url.describe(),
                                  config::mask_passwords(pg_trim_message(e.what()))));
     }
+    // The session sits idle for as long as the longest revision: a server (or role, or database) setting that
+    // ends idle sessions would silently release the lock. Off for this session, on any server version that
+    // has them.
+    exec(
+        "SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name IN "
+        "('idle_session_timeout', 'idle_in_transaction_session_timeout')");
     // The session shows up as "luamig" in pg_stat_activity unless the URL names it.
     auto r = exec(
         "SELECT pg_backend_pid(), current_schema(), CASE WHEN current_setting('application_name') = '' "
@@ -125,8 +132,9 @@ class PgMigrationLock : public MigrationLock {
     if (rows.empty())
       throw RunError(
           fmt::format("the migration lock on {} was lost: its session (pid {}) no longer holds it (the "
-                      "lock connection was closed or reset). Stopping before the next revision. If "
-                      "luamig connects through a pooler: {}",
+                      "lock connection was closed or reset, e.g. terminated by an administrator, a server "
+                      "timeout or a proxy). Stopping before anything more is committed: another luamig may "
+                      "be migrating now. If luamig connects through a pooler: {}",
                       name_, pid_, kPoolerAdvice));
   }
 
@@ -201,6 +209,14 @@ class PgMigrationLock : public MigrationLock {
   std::string name_, match_;
 };
 }  // namespace
+
+const std::vector<std::pair<std::string, std::string>>& pg_keepalives() {
+  static const std::vector<std::pair<std::string, std::string>> k = {{"keepalives", "1"},
+                                                                     {"keepalives_idle", "30"},
+                                                                     {"keepalives_interval", "10"},
+                                                                     {"keepalives_count", "3"}};
+  return k;
+}
 
 long long migration_lock_key(const std::string& schema, const std::string& table) {
   std::string text = std::string("luamig") + '\0' + schema + '\0' + table;

@@ -23,9 +23,9 @@ struct Database {
   std::vector<std::string_view> schemes;  // URL schemes ("postgresql", "postgres")
   std::string_view url_hint;              // for the unknown-scheme message: "postgresql://..."
   std::string_view renderer;              // lua/dialect/<renderer>.lua
-  // Fills `u` (raw is set) from what follows "<scheme>://"; registers a password with out::add_secret.
-  // Throws ConfigError.
-  void (*parse_url)(config::DatabaseUrl& u, std::string_view rest);
+  // Fills `u` (raw and dialect are set) from what follows "<scheme>://" (at offset rest_at of u.raw). Throws
+  // ConfigError. The scheme may carry SQLAlchemy's "+DRIVER" suffix, which is ignored.
+  void (*parse_url)(config::DatabaseUrl& u, size_t rest_at);
   // "host h, port p, ..." or "SQLite database f.db": where connection errors say they tried.
   std::string (*describe)(const config::DatabaseUrl& u);
   std::unique_ptr<Connection> (*connect)(const config::DatabaseUrl& u);

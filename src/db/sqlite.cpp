@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <climits>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 
@@ -15,6 +16,7 @@
 #include "dialect/sqlite.hpp"
 #include "db/sqlite_guard.hpp"
 #include "util/error.hpp"
+#include "util/output.hpp"
 #include "util/sql_failure.hpp"
 
 namespace luamig::db {
@@ -212,9 +214,18 @@ class TransactionLock : public MigrationLock {
 
 class SqliteConnection : public Connection {
  public:
-  explicit SqliteConnection(const config::DatabaseUrl& url) {
-    int rc = sqlite3_open_v2(url.path.c_str(), &db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
+  explicit SqliteConnection(const config::DatabaseUrl& url) : path_(url.path) {
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI;
+    std::string open_path = url.path;
+    if (!url.read_only) {
+      flags |= SQLITE_OPEN_CREATE;
+    } else if (url.path != ":memory:" && !std::filesystem::exists(url.path)) {
+      // A read-only command never creates the file: a missing one reads as an empty database.
+      out::warn(fmt::format(
+          "SQLite database {} does not exist: nothing has been migrated there yet (not created)", url.path));
+      open_path = ":memory:";
+    }
+    int rc = sqlite3_open_v2(open_path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
       std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       sqlite3_close(db_);
@@ -230,6 +241,7 @@ class SqliteConnection : public Connection {
       throw;
     }
   }
+  std::string target() const override { return "sqlite:///" + path_; }
   ~SqliteConnection() override {
     if (in_tx_) {
       SqliteGuard::EngineTransaction engine(*guard_);
@@ -373,6 +385,7 @@ class SqliteConnection : public Connection {
 
   sqlite3* db_ = nullptr;
   std::unique_ptr<SqliteGuard> guard_;
+  std::string path_;
   dialect::SQLite dialect_;
   bool in_tx_ = false;
   TxGeneration tx_generation_ = std::make_shared<unsigned long long>(0);

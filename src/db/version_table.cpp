@@ -12,13 +12,17 @@ namespace {
 const char kUndefinedTable[] = "42P01";
 }  // namespace
 
-VersionTable::VersionTable(Connection& conn, std::string table, std::string schema)
-    : conn_(conn), table_(std::move(table)), schema_(std::move(schema)) {
+VersionTable::VersionTable(Connection& conn, std::string table, std::string schema, std::string lookup_schema)
+    : conn_(conn),
+      table_(std::move(table)),
+      schema_(std::move(schema)),
+      lookup_schema_(std::move(lookup_schema)) {
   qualified_ = conn_.dialect().qualify(table_, schema_);
+  if (lookup_schema_.empty()) lookup_schema_ = schema_;
 }
 
 bool VersionTable::exists() {
-  return !conn_.fetch(conn_.dialect().table_exists_query(), {table_, schema_}).empty();
+  return !conn_.fetch(conn_.dialect().table_exists_query(), {table_, lookup_schema_}).empty();
 }
 
 void VersionTable::ensure() {

@@ -9,8 +9,10 @@ namespace luamig::db {
 
 class VersionTable {
  public:
-  // `schema` "" means the connection's default schema.
-  VersionTable(Connection& conn, std::string table, std::string schema);
+  // `schema` "" means the connection's default schema. `lookup_schema`, when given, is the schema that
+  // default was when the run started: catalog lookups use it, while statements keep the name as configured
+  // (unqualified when `schema` is ""), so that what they print matches Alembic's.
+  VersionTable(Connection& conn, std::string table, std::string schema, std::string lookup_schema = "");
   bool exists();
   // Creates the table when missing (Alembic's DDL). Runs in the caller's transaction if one is open.
   void ensure();
@@ -31,6 +33,6 @@ class VersionTable {
  private:
   void expect_one(long long n, const std::string& what);
   Connection& conn_;
-  std::string table_, schema_, qualified_;
+  std::string table_, schema_, qualified_, lookup_schema_;
 };
 }  // namespace luamig::db

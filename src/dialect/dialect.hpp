@@ -49,6 +49,14 @@ class Dialect {
   // that take a whole batch per parameter (UPDATE ... FROM unnest($1::bigint[], ...)). Throws RunError when the
   // database has no arrays (the default).
   virtual std::string array_literal(const std::vector<std::optional<std::string>>& values) const;
+  // A query returning the schema unqualified names are created in (one row, one column, maybe NULL); "" when
+  // the database has no schemas.
+  virtual std::string current_schema_query() const { return ""; }
+  // Statements that undo what a migration may have set for the session (search_path, role, session settings),
+  // back to the connection's defaults; "" when there is nothing to reset.
+  virtual std::string reset_session() const { return ""; }
+  // A query listing the settings set for the session (name, value as SET would take it).
+  virtual std::string session_settings_query() const { return ""; }
   // Restores a session setting to its default; "" when unsupported.
   virtual std::string reset_setting(std::string_view /*setting*/) const { return ""; }
 };

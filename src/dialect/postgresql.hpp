@@ -9,6 +9,16 @@ class PostgreSQL : public Dialect {
   std::string quote_literal(std::string_view) const override;
   std::string placeholder(int n) const override { return std::string("$").append(std::to_string(n)); }
   std::string table_exists_query() const override;
+  std::string current_schema_query() const override { return "SELECT pg_catalog.current_schema()"; }
+  // RESET ALL leaves the role alone (it is GUC_NO_RESET_ALL): SET SESSION AUTHORIZATION DEFAULT and RESET
+  // ROLE bring back the user luamig logged in as; both may be run by any user.
+  std::string reset_session() const override {
+    return "RESET ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ROLE";
+  }
+  std::string session_settings_query() const override {
+    return "SELECT name, pg_catalog.current_setting(name) FROM pg_catalog.pg_settings WHERE source = "
+           "'session'";
+  }
   std::string set_timeout(std::string_view setting, std::chrono::milliseconds value,
                           bool local) const override;
   std::string reset_setting(std::string_view setting) const override;

@@ -1,5 +1,7 @@
 #include "graph/revision_map.hpp"
 
+#include "util/output.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -268,7 +270,7 @@ std::optional<size_t> RevisionMap::index_of(std::string_view id) const {
 
 size_t RevisionMap::require_index(std::string_view id) const {
   auto i = index_of(id);
-  if (!i) throw GraphError(fmt::format("Can't locate revision identified by '{}'", id));
+  if (!i) throw GraphError(fmt::format("Can't locate revision identified by '{}'", out::escape(id)));
   return *i;
 }
 
@@ -408,7 +410,7 @@ std::string RevisionMap::resolve_branch_ref(std::string_view label, std::string_
                                             std::string_view whole) const {
   if (label.empty() || rest.empty())
     throw GraphError(fmt::format(
-        "Invalid revision identifier '{}': expected '<branch>@head' or '<branch>@<revision>'", whole));
+        "Invalid revision identifier '{}': expected '<branch>@head' or '<branch>@<revision>'", out::escape(whole)));
   size_t anchor;
   if (auto l = label_index(label)) {
     anchor = *l;
@@ -416,7 +418,7 @@ std::string RevisionMap::resolve_branch_ref(std::string_view label, std::string_
     try {
       anchor = require_index(resolve_id(label));
     } catch (const GraphError&) {
-      throw GraphError(fmt::format("No such branch '{}' in '{}'", label, whole));
+      throw GraphError(fmt::format("No such branch '{}' in '{}'", out::escape(label), out::escape(whole)));
     }
   }
   if (rest == "head") {
@@ -448,14 +450,14 @@ std::string RevisionMap::resolve_id(std::string_view ident) const {
     throw GraphError(
         fmt::format("No such revision or branch '{}'; please ensure at least four characters are "
                     "present for partial revision identifier matches",
-                    ident));
+                    out::escape(ident)));
   auto matches = prefix_matches(ident);
-  if (matches.empty()) throw GraphError(fmt::format("No such revision or branch '{}'", ident));
+  if (matches.empty()) throw GraphError(fmt::format("No such revision or branch '{}'", out::escape(ident)));
   if (matches.size() > 1) {
     std::vector<std::string> names;
     for (size_t k = 0; k < matches.size() && k < 10; ++k) names.push_back(revs_[matches[k]].id);
     throw GraphError(
-        fmt::format("Multiple revisions start with '{}': {}{}", ident, quoted_list(names),
+        fmt::format("Multiple revisions start with '{}': {}{}", out::escape(ident), quoted_list(names),
                     matches.size() > 10 ? fmt::format(" and {} more", matches.size() - 10) : ""));
   }
   return revs_[matches.front()].id;

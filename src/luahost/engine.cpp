@@ -255,6 +255,22 @@ bool Script::has_function(const std::string& name) const {
   return is_fn;
 }
 
+int Script::function_line(const std::string& name) const {
+  lua_State* L = state();
+  lua_rawgeti(L, LUA_REGISTRYINDEX, env_ref_);
+  lua_pushstring(L, name.c_str());
+  lua_rawget(L, -2);
+  int line = 0;
+  if (lua_isfunction(L, -1)) {
+    lua_Debug ar;
+    if (lua_getinfo(L, ">S", &ar)) line = ar.linedefined;   // pops the function
+    lua_pop(L, 1);
+  } else {
+    lua_pop(L, 2);
+  }
+  return line;
+}
+
 Value Script::global(const std::string& name) const {
   lua_State* L = state();
   lua_rawgeti(L, LUA_REGISTRYINDEX, env_ref_);

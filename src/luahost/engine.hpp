@@ -73,6 +73,8 @@ class Script {
 
   const std::string& path() const { return path_; }
   bool has_function(const std::string& name) const;
+  // The line where global function `name` was defined (0 when it is not a Lua function).
+  int function_line(const std::string& name) const;
   // A global the file set (after load), copied out; Value nil when absent.
   Value global(const std::string& name) const;
 
@@ -137,6 +139,10 @@ Value eval_revision_header(const std::string& path, const std::string& source);
 // migration does (time limit with the watchdog behind it, memory limit): an endless loop or a memory bomb
 // fails with ScriptFailure::timeout/memory naming the file and line. Throws ScriptError.
 Value eval_config(const std::string& path, const std::string& source, const Limits& limits = Limits{});
+// While on, env(NAME) without a default returns kUnsetEnvMark followed by NAME instead of nil when NAME is
+// unset or empty: a second evaluation of the config then shows which settings an unset variable left out.
+inline constexpr char kUnsetEnvMark[] = "\x01luamig-unset-env:";
+void mark_unset_env(bool on);
 // Makes every engine's running Lua code fail with "interrupted" at its next count-hook check (within ~1000 VM
 // instructions; not inside a long C function). Callable from any thread. Sticky until clear_interrupt().
 void request_interrupt();

@@ -12,6 +12,7 @@
 #include "luahost/lua_state.hpp"
 #include "luahost/marshal.hpp"
 #include "luahost/runtime.hpp"
+#include "luahost/statement_origin.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 
@@ -34,6 +35,8 @@ void check_syntax(const std::string& path, const std::string& source) {
 }
 
 namespace {
+bool g_config_env_mark = false;  // env(NAME) without a default returns kUnsetEnvMark + NAME instead of nil
+
 int config_env(lua_State* L) {
   const char* name = luaL_checkstring(L, 1);
   const char* v = std::getenv(name);
@@ -42,7 +45,10 @@ int config_env(lua_State* L) {
   } else if (lua_gettop(L) >= 2) {
     lua_pushvalue(L, 2);
   } else {
-    lua_pushnil(L);
+    if (g_config_env_mark)
+      lua_pushstring(L, (std::string(kUnsetEnvMark) + name).c_str());
+    else
+      lua_pushnil(L);
   }
   return 1;
 }
@@ -83,6 +89,18 @@ Value eval_revision_header(const std::string& path, const std::string& source) {
   result.v = table;
   return result;
 }
+
+int function_definition_line(const std::string& path, const std::string& source, const std::string& name) {
+  static NoDatabase services;
+  static Engine engine(&services, Context{}, Limits{std::chrono::seconds(10)});
+  engine.set_activity("reading where " + name + "() is defined");
+  auto script = engine.load(path, source);
+  int line = script.function_line(name);
+  engine.unload(script);
+  return line;
+}
+
+void mark_unset_env(bool on) { g_config_env_mark = on; }
 
 Value eval_config(const std::string& path, const std::string& source, const Limits& limits) {
   // The same limits as migrations: the count hook, the deadline, the watchdog and the counting allocator.

@@ -16,9 +16,22 @@
 #include "luahost/error_capture.hpp"
 #include "luahost/marshal.hpp"
 #include "luahost/runtime.hpp"
+#include "luahost/statement_origin.hpp"
 
 namespace luamig::luahost::detail {
 namespace {
+
+// Where the statement being run comes from (statement_origin()): set by sql_argument, cleared when the database
+// call ends, so that statements the runner sends on its own (the version table) have no origin.
+thread_local SourcePosition g_statement_origin;
+
+// A database call in progress: the Lua clock stops (DbWait), and the statement's origin is forgotten after.
+struct DbCall : DbWait {
+  explicit DbCall(LimitState* r) : DbWait(r) {}
+  ~DbCall() { g_statement_origin = {}; }
+  DbCall(const DbCall&) = delete;
+  DbCall& operator=(const DbCall&) = delete;
+};
 
 // Runs `fn`, turning C++ exceptions into Lua errors that keep their message (and SQLSTATE).
 template <typename F>
@@ -45,10 +58,13 @@ int guarded(lua_State* L, F&& fn) {
   return lua_error(L);
 }
 
-// The statement every host.* SQL function takes first, copied before anything can raise a Lua error.
+// The statement every host.* SQL function takes first, copied before anything can raise a Lua error. Records where
+// in the migration it comes from (statement_origin()).
 std::string sql_argument(lua_State* L) {
   size_t len;
   const char* sql = luaL_checklstring(L, 1, &len);
+  g_statement_origin = {};
+  user_frame(L, 1, g_statement_origin.file, g_statement_origin.line);
   return std::string(sql, len);
 }
 
@@ -59,7 +75,7 @@ int host_execute(lua_State* L) {
     copies.charge(statement.size());
     auto params = collect_params(L, 2, "op.execute", copies);
     Runtime* rt = runtime_of(L);
-    DbWait wait(rt);
+    DbCall wait(rt);
     long long n = rt->services->execute(statement, params);
     lua_pushnumber(L, static_cast<lua_Number>(n));
     return 1;
@@ -75,7 +91,7 @@ struct StreamBox {
 int stream_gc(lua_State* L) {
   auto* box = static_cast<StreamBox*>(luaL_checkudata(L, 1, kRowStreamMeta));
   if (!box->stream) return 0;
-  DbWait wait(runtime_of(L));
+  DbCall wait(runtime_of(L));
   delete box->stream;
   box->stream = nullptr;
   return 0;
@@ -89,7 +105,7 @@ int stream_next(lua_State* L) {
     thread_local std::vector<Cell> row;
     bool more;
     {
-      DbWait wait(runtime_of(L));
+      DbCall wait(runtime_of(L));
       more = box->stream->next(row);
     }
     if (!more) {
@@ -134,7 +150,7 @@ int stream_columns_data(lua_State* L) {
     thread_local std::vector<Cell> row;
     int n = 0;
     // Reading a batch is waiting on the database (a cursor FETCHes as it goes), not Lua time.
-    DbWait wait(runtime_of(L));
+    DbCall wait(runtime_of(L));
     while (box->stream->next(row)) {
       ++n;
       for (int c = 0; c < ncols; ++c) {
@@ -179,7 +195,7 @@ int push_query(lua_State* L, std::unique_ptr<RowStream> (Services::*open)(const 
     luaL_getmetatable(L, kRowStreamMeta);
     lua_setmetatable(L, -2);
     Runtime* rt = runtime_of(L);
-    DbWait wait(rt);
+    DbCall wait(rt);
     box->stream = (rt->services->*open)(statement, params).release();
     return 1;
   });
@@ -198,7 +214,7 @@ int host_send(lua_State* L) {
     copies.charge(2 * statement.size());
     auto params = collect_params(L, 2, "op.execute", copies);
     Runtime* rt = runtime_of(L);
-    DbWait wait(rt);
+    DbCall wait(rt);
     rt->services->send(statement, params);
     return 0;
   });
@@ -209,7 +225,7 @@ int host_wait_sent(lua_State* L) {
     Runtime* rt = runtime_of(L);
     long long n;
     {
-      DbWait wait(rt);
+      DbCall wait(rt);
       n = rt->services->wait_sent();
     }
     lua_pushnumber(L, static_cast<lua_Number>(n));
@@ -234,7 +250,7 @@ int host_autocommit(lua_State* L) {
   int status = 0;
   std::string err;
   try {
-    DbWait wait(rt);
+    DbCall wait(rt);
     rt->services->autocommit_block([&] {
       lua_pushvalue(L, 1);
       rt->resume_clock();   // the block's own Lua code counts
@@ -300,7 +316,7 @@ int host_copy_rows(lua_State* L) {
       rows.push_back(std::move(row));
     }
     Runtime* rt = runtime_of(L);
-    DbWait wait(rt);
+    DbCall wait(rt);
     long long n = rt->services->copy_rows(table, columns, rows);
     lua_pushnumber(L, static_cast<lua_Number>(n));
     return 1;
@@ -329,7 +345,7 @@ int host_array_literal(lua_State* L) {
     }
     std::string out;
     {
-      DbWait wait(runtime_of(L));
+      DbCall wait(runtime_of(L));
       out = runtime_of(L)->services->array_literal(values);
     }
     lua_pushlstring(L, out.data(), out.size());
@@ -359,7 +375,7 @@ int host_transaction(lua_State* L) {
   Runtime* rt = runtime_of(L);
   std::string err;
   try {
-    DbWait wait(rt);
+    DbCall wait(rt);
     rt->services->transaction([&] {
       lua_pushvalue(L, 1);
       rt->resume_clock();   // the block's own Lua code counts
@@ -426,3 +442,7 @@ void register_row_stream(lua_State* L) {
 void add_database_functions(lua_State* L) { luaL_register(L, nullptr, kDatabaseFunctions); }
 
 }  // namespace luamig::luahost::detail
+
+namespace luamig::luahost {
+const SourcePosition& statement_origin() { return detail::g_statement_origin; }
+}  // namespace luamig::luahost

@@ -68,9 +68,6 @@ uintptr_t c_stack_floor() {
   return floor;
 }
 
-void count_hook(lua_State* L, lua_Debug*);
-
-// The innermost frame of a user file (chunks named "@path"; engine chunks are named "=lua/...") from `level` down.
 bool user_frame(lua_State* L, int level, std::string& file, int& line) {
   lua_Debug ar;
   for (; lua_getstack(L, level, &ar); ++level) {

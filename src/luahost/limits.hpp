@@ -102,6 +102,10 @@ struct DbWait {
   DbWait& operator=(const DbWait&) = delete;
 };
 
+// The innermost frame of a user file (chunks named "@path"; engine chunks are named "=lua/...") from `level` down;
+// false when there is none.
+bool user_frame(lua_State* L, int level, std::string& file, int& line);
+
 // The lowest address the C stack of the calling thread may reach while Lua runs.
 uintptr_t c_stack_floor();
 

@@ -6,7 +6,6 @@
 #include <algorithm>
 
 #include "util/duration.hpp"
-#include "util/output.hpp"
 
 namespace luamig::luahost {
 namespace {
@@ -91,7 +90,7 @@ void Watchdog::run() {
 
 void Watchdog::fire(std::chrono::milliseconds overrun) {
   // The Lua thread is stuck in a C function: no lock it could hold is taken here, and stdio is bypassed.
-  std::string text = out::scrub(message(overrun));
+  std::string text = message(overrun);
   const char* p = text.data();
   size_t left = text.size();
   while (left > 0) {

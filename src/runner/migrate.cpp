@@ -42,7 +42,7 @@ std::set<std::string> to_set(const std::vector<std::string>& v) { return {v.begi
 
 std::string heads_or_base(const std::set<std::string>& heads) {
   if (heads.empty()) return "base (no revision applied)";
-  return join(std::vector<std::string>(heads.begin(), heads.end()), ", ");
+  return out::escape(join(std::vector<std::string>(heads.begin(), heads.end()), ", "));
 }
 
 using luahost::Value;
@@ -118,6 +118,7 @@ class OnlineServices : public luahost::Services {
   void autocommit_block(const std::function<void()>& block) override {
     if (dry_run_) stop("it calls op.autocommit_block, which commits the work before it; a dry run cannot commit");
     bool was_in_tx = conn_.in_transaction();
+    if (before_commit_) before_commit_();
     if (was_in_tx) {
       autocommitted_ = true;
       conn_.commit();
@@ -128,9 +129,9 @@ class OnlineServices : public luahost::Services {
   void log(const std::string& level, const std::string& message) override {
     // In --sql mode stdout is the script: messages go to stderr.
     if (level == "warn" || level == "error" || conn_.offline())
-      out::warn("  " + message);
+      out::warn("  " + out::escape(message));
     else
-      out::line("  " + message);
+      out::line("  " + out::escape(message));
   }
   long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
                       const std::vector<std::vector<Param>>& rows) override {
@@ -150,6 +151,7 @@ class OnlineServices : public luahost::Services {
       conn_.rollback();
       throw;
     }
+    if (before_commit_) before_commit_();
     conn_.commit();
     autocommitted_ = true;
   }
@@ -170,6 +172,12 @@ class OnlineServices : public luahost::Services {
   bool autocommitted() const { return autocommitted_; }
   // Set when a dry run had to stop: Lua turns the DryRunStop into a script error, this keeps the reason.
   const std::optional<std::string>& stop_reason() const { return stop_reason_; }
+  // After reset_session(): the SET LOCAL limits again, for the version row and after_migration.
+  void reapply_timeouts() {
+    if (conn_.in_transaction() && !conn_.offline()) apply_timeouts(true);
+  }
+  // Called before anything commits on its own (autocommit blocks, op.transaction): checks the migration lock.
+  void set_before_commit(std::function<void()> check) { before_commit_ = std::move(check); }
   void start_attempt() {
     autocommitted_ = false;
     stop_reason_.reset();
@@ -213,6 +221,7 @@ class OnlineServices : public luahost::Services {
   Timeouts timeouts_;
   bool autocommitted_ = false;
   std::optional<std::string> stop_reason_;
+  std::function<void()> before_commit_;
 };
 
 std::string sqlstate_of(const std::exception& e) {
@@ -294,10 +303,7 @@ class Run {
     split_range();   // online, a FROM:TO range is a usage error
     check_downgrade_allowed();
     open_hooks();   // missing files and syntax errors stop the run before it touches the database
-    auto url = project_.database_url();
-    database_masked_ = url.masked();
-    project_.announce(url);
-    announce_hooks();
+    project_.database_url();  // configuration errors before the graph is read
     // With hooks, before_run/after_run run on every command, so there is no answer without the lock.
     const bool fast_path = hooks_.empty() && !options_.dry_run;
     // A project whose graph cannot be built fails before connecting; one validated with these very files
@@ -305,6 +311,9 @@ class Run {
     if (!fast_path || !may_use_remembered_heads() || !project_.remembered_heads()) project_.load_graph();
     phase_ = "while connecting to the database; nothing was changed";
     connect();
+    database_masked_ = conn_->target();
+    project_.announce(database_masked_);
+    announce_hooks();
     // Reading first: a database already at the target is answered without the lock (see already_at_target).
     if (fast_path && already_at_target()) return;
     const auto& map = project_.load_graph();
@@ -313,6 +322,7 @@ class Run {
     phase_ = "while waiting for the migration lock; nothing was changed";
     lock_ = take_migration_lock(project_, *conn_);
     lock_verified_ = Clock::now();
+    services_->set_before_commit([this] { verify_lock(true); });
     phase_ = "before running any revision; nothing was changed";
     // A dry run keeps everything, the version table's creation included, in one transaction rolled back at the end.
     if (options_.dry_run) services_->begin();
@@ -411,6 +421,7 @@ class Run {
 
   void connect() {
     conn_ = runner::connect(project_);
+    if (options_.wrap_connection) conn_ = options_.wrap_connection(std::move(conn_));
     if (options_.dry_run) {
       // Statements are shown as they run, within the steps.
       auto echo = std::make_unique<db::EchoConnection>(std::move(conn_), [](const std::string& sql) {
@@ -419,14 +430,62 @@ class Run {
       echo_ = echo.get();
       conn_ = std::move(echo);
     }
+    // The version table's schema is fixed now; statements name it as configured (unqualified by default) and
+    // reset_session() restores the search path before each version row is written, so a migration that
+    // changes search_path cannot move it.
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
-                                                        project_.cfg.version_table_schema);
+                                                        project_.cfg.version_table_schema, pinned_schema());
     make_services();
     // On SIGINT/SIGTERM: cancel the running statement and stop the running Lua (see util/interrupt.hpp).
     on_stop_ = std::make_unique<interrupt::OnStop>([conn = conn_.get()] {
       luahost::request_interrupt();
       conn->cancel();
     });
+  }
+
+  // version_table_schema, else the connection's current schema at the start of the run ("" when it has none).
+  std::string pinned_schema() {
+    std::string schema = project_.cfg.version_table_schema;
+    if (!schema.empty()) return schema;
+    if (auto sql = conn_->dialect().current_schema_query(); !sql.empty()) {
+      auto rows = conn_->fetch(sql);
+      if (!rows.empty() && !rows[0].empty() && rows[0][0]) schema = *rows[0][0];
+    }
+    return schema;
+  }
+
+  // Remembers the session settings the revisions start with (those hooks such as before_run set, e.g.
+  // application_name), as the statement that brings them back after a reset. luamig's own timeouts are left
+  // out.
+  void snapshot_session() {
+    if (conn_->offline() || steps_.empty()) return;
+    const auto& d = conn_->dialect();
+    session_restore_sql_ = d.reset_session();
+    if (session_restore_sql_.empty()) return;
+    const bool echoing = echo_ && echo_->enabled();
+    if (echo_) echo_->set_enabled(false);
+    auto rows = conn_->fetch(d.session_settings_query());
+    if (echo_) echo_->set_enabled(echoing);
+    std::string sets;
+    for (const auto& row : rows) {
+      if (row.size() < 2 || !row[0] || !row[1]) continue;
+      const std::string& name = *row[0];
+      if (name == "lock_timeout" || name == "statement_timeout" || name.rfind("transaction_", 0) == 0)
+        continue;
+      sets += fmt::format("{}pg_catalog.set_config({}, {}, false)", sets.empty() ? "SELECT " : ", ",
+                          d.quote_literal(name), d.quote_literal(*row[1]));
+    }
+    if (!sets.empty()) session_restore_sql_ += "; " + sets;
+  }
+
+  // Undoes what the revision set for the session (SET search_path, SET ROLE, set_config...) before its
+  // version row is written, in its transaction: the next revision starts as the first did.
+  void reset_session() {
+    if (conn_->offline() || session_restore_sql_.empty()) return;
+    const bool echoing = echo_ && echo_->enabled();
+    if (echo_) echo_->set_enabled(false);
+    conn_->execute(session_restore_sql_);
+    if (echo_) echo_->set_enabled(echoing);
   }
 
   // The container-entrypoint case: `upgrade head` on a database that is already there. One query reads the
@@ -760,13 +819,14 @@ class Run {
            retries_done < project_.cfg.lock_retries && !services_->autocommitted();
   }
 
-  // Checks that the migration lock is still held: before a revision when the last check is 200 ms old (a round trip
-  // per revision would cost ~5% on long histories of quick revisions), and at the end.
-  void verify_lock(bool always) {
-    auto now = Clock::now();
-    if (!always && now - lock_verified_ < std::chrono::milliseconds(200)) return;
+  // Checks that the migration lock is still held (one round trip): before every revision (so before a
+  // `transactional = false` one), before work that commits on its own (op.autocommit_block, op.transaction's
+  // commit) and at the end. A lost lock stops the run there. A revision that started under the lock is
+  // recorded: its own UPDATE of the version row would collide with another process's.
+  void verify_lock(bool /*always*/) {
+    if (!lock_) return;
     lock_->verify();
-    lock_verified_ = now;
+    lock_verified_ = Clock::now();
   }
 
   // True when the version table no longer shows what this run planned from: another process has migrated
@@ -779,17 +839,19 @@ class Run {
     return true;
   }
 
-  // The step line: a dry run shows it before the statements and the duration after; --sql writes a comment.
+  // The step line, before the step runs (its logs appear under it), and its duration when it ends; --sql writes
+  // a comment instead.
   void announce(const graph::Step& step) {
-    if (options_.sql) out::data(fmt::format("-- {}\n", step_description(step)));
-    if (options_.dry_run) out::line(step_description(step));
+    if (options_.sql) {
+      out::data(fmt::format("-- {}\n", step_description(step)));
+      return;
+    }
+    report_step_start(step);
   }
   void finished(const graph::Step& step, Clock::time_point started) {
     if (options_.sql) return;
-    if (options_.dry_run)
-      out::line(fmt::format("    -- {} ({})", step.revision->id, format_duration(Clock::now() - started)));
-    else
-      out::line(fmt::format("{} ({})", step_description(step), format_duration(Clock::now() - started)));
+    report_step_end(step, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started),
+                    options_.dry_run);
   }
 
   void run_steps(const graph::RevisionMap& map) {
@@ -797,6 +859,7 @@ class Run {
     const bool per_step = project_.cfg.transaction_per_migration && !dry;
     const bool one_transaction = !per_step && !dry && !steps_.empty();   // transaction_per_migration = false
     size_t done = 0;
+    snapshot_session();
     if (dry) out::line("Dry run: every step runs in one transaction, rolled back at the end.");
     // The whole-command transaction, if any, was opened by prepare_version_table() (not in --sql mode).
     if (one_transaction && !conn_->in_transaction()) services_->begin();
@@ -852,6 +915,8 @@ class Run {
             services_->outside_transaction(before);
             services_->begin();
           }
+          reset_session();
+          services_->reapply_timeouts();
           record_version_change(map, step);
           hooks_.call("after_migration", {step_value(i, elapsed_ms(started)), context_});
           if (per_step || !transactional) {
@@ -938,6 +1003,7 @@ class Run {
   Hooks hooks_;
   Value context_;
   std::string database_masked_;
+  std::string session_restore_sql_;  // reset_session(): RESET ALL and the settings the revisions start with
   std::set<std::string> heads_, start_heads_;
   std::vector<graph::Step> steps_;
   Clock::time_point started_;
@@ -949,8 +1015,8 @@ std::string step_description(const graph::Step& step) {
   const auto& r = *step.revision;
   std::string downs = join(r.down_revisions, ", ");
   if (step.direction == graph::Direction::Up)
-    return fmt::format("Running upgrade {} -> {}, {}", downs, r.id, r.message);
-  return fmt::format("Running downgrade {} -> {}, {}", r.id, downs, r.message);
+    return out::escape(fmt::format("Running upgrade {} -> {}, {}", downs, r.id, r.message));
+  return out::escape(fmt::format("Running downgrade {} -> {}, {}", r.id, downs, r.message));
 }
 
 void migrate(Project& project, const MigrateOptions& options) {

@@ -1,7 +1,10 @@
 #pragma once
 // The run loop: read heads -> plan -> per step: begin, run the Lua, update the version table, commit.
 #include <functional>
+#include <memory>
 #include <string>
+
+#include "db/connection.hpp"
 
 #include "graph/plan.hpp"
 #include "luahost/plan.hpp"
@@ -22,6 +25,8 @@ struct MigrateOptions {
   // Called after each step's upgrade()/downgrade() returned, with its recorded plan (ops, their SQL,
   // file:line), online and with `sql` alike. Unset (the default): the plan is never copied out of Lua.
   std::function<void(const graph::Step&, const luahost::Plan&)> on_plan;
+  // When set, the run's connection is handed through it once opened (tools that watch every statement: trace).
+  std::function<std::unique_ptr<db::Connection>(std::unique_ptr<db::Connection>)> wrap_connection;
 };
 
 // Runs the planned steps with the environment's hooks (runner/hooks.hpp) and timeouts. Prints which environment

@@ -38,6 +38,9 @@ config::DatabaseUrl Project::database_url() const {
   cfg.require_environment();
   std::string url = config::resolve_url(opts, cfg);
   if (url.empty()) {
+    // As psql does: libpq's own variables (PGHOST, PGUSER, PGDATABASE, PGSERVICE...) name a PostgreSQL
+    // server.
+    if (cfg.environments.empty() && config::libpq_environment_set()) return config::parse_url("");
     // A named environment never falls back to a local file: "production" without a URL is a mistake to
     // report.
     if (!cfg.environments.empty())
@@ -54,7 +57,7 @@ config::DatabaseUrl Project::database_url() const {
   return config::parse_url(url);
 }
 
-void Project::announce(const config::DatabaseUrl& url) const {
-  out::line(fmt::format("Environment {}, database {}", cfg.environment, url.masked()));
+void Project::announce(const std::string& target) const {
+  out::line(fmt::format("Environment {}, database {}", cfg.environment, target));
 }
 }  // namespace luamig::runner

@@ -31,10 +31,12 @@ struct Project {
   const std::optional<std::vector<std::string>>& remembered_heads();
   // The database URL, parsed. Throws ConfigError when environments are defined but none was selected, or when
   // the selected environment (one defined in luamig.lua) has no URL. With no environments and no URL
-  // anywhere: kDefaultUrl, a SQLite file in the working directory.
+  // anywhere: PostgreSQL from libpq's environment when one of PGHOST, PGUSER, PGDATABASE, PGSERVICE... is
+  // set, else kDefaultUrl, a SQLite file in the working directory.
   config::DatabaseUrl database_url() const;
-  // Prints "Environment production, database postgresql://app:***@db/app": the first line of every command
-  // that acts on a database (suppressed by -q).
-  void announce(const config::DatabaseUrl& url) const;
+  // Prints "Environment production, database postgresql://app@db:5432/app" (`target`: the connection's
+  // resolved target, db::Connection::target(), never with a password): the first line of every command that
+  // acts on a database (suppressed by -q).
+  void announce(const std::string& target) const;
 };
 }  // namespace luamig::runner

@@ -6,6 +6,9 @@
 
 #include "luahost/engine.hpp"
 #include "runner/hooks.hpp"
+#include "runner/migrate.hpp"
+#include "util/duration.hpp"
+#include "util/json.hpp"
 #include "util/output.hpp"
 #include "util/sql_failure.hpp"
 
@@ -17,7 +20,7 @@ const char* direction_name(graph::Direction d) { return d == graph::Direction::U
 std::string user_traceback(const std::string& tb) {
   std::istringstream in(tb);
   std::string line, out;
-  bool in_stack = false;   // the message (possibly several lines) comes first, and is shown already
+  bool in_stack = false;  // the message (possibly several lines) comes first, and is shown already
   while (std::getline(in, line)) {
     if (line.find("stack traceback:") != std::string::npos) {
       in_stack = true;
@@ -54,22 +57,63 @@ std::string details(const luahost::ScriptFailure& f, const std::string& fallback
   return text;
 }
 
+size_t g_steps_reported = 0;
+
+json::Object step_object(std::string_view event, const graph::Step& step) {
+  const auto& r = *step.revision;
+  json::Object o;
+  o.add("event", event)
+      .add("direction", direction_name(step.direction))
+      .add("revision", r.id)
+      .add("down_revisions", r.down_revisions)
+      .add("message", r.message)
+      .add("path", r.path);
+  return o;
+}
+
 void print(std::string text) {
   if (!text.empty() && text.back() == '\n') text.pop_back();
   out::error(text);
 }
 }  // namespace
 
+void report_step_start(const graph::Step& step) {
+  if (out::json()) {
+    out::json_line(step_object("step_start", step).str());
+    return;
+  }
+  out::line(step_description(step));
+}
+
+void report_step_end(const graph::Step& step, std::chrono::milliseconds duration, bool dry_run) {
+  ++g_steps_reported;
+  if (out::json()) {
+    out::json_line(
+        step_object("step_end", step).add("duration_ms", static_cast<long long>(duration.count())).str());
+    return;
+  }
+  if (dry_run)
+    out::line(fmt::format("    -- {} ({})", out::escape(step.revision->id), format_duration(duration)));
+  else
+    out::line(fmt::format("  done in {}", format_duration(duration)));
+}
+
+size_t steps_reported() { return g_steps_reported; }
+
 void report_step_outcome(const graph::Step& step, const std::exception& error, std::string_view outcome) {
   const auto& rev = *step.revision;
+  if (out::json())
+    out::json_line(step_object("step_failed", step).add("error", std::string_view(error.what())).str());
   if (const auto* he = dynamic_cast<const HookError*>(&error)) {
-    print(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; {}.\n", direction_name(step.direction),
-                      rev.id, rev.message, he->function, he->file, outcome) +
+    print(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; {}.\n",
+                      direction_name(step.direction), out::escape(rev.id), out::escape(rev.message),
+                      he->function, he->file, outcome) +
           details(he->failure, he->file, he->function));
     return;
   }
-  std::string text = fmt::format("ERROR: {} of revision {} ({}) failed; {}.\n", direction_name(step.direction),
-                                 rev.id, rev.message, outcome);
+  std::string text =
+      fmt::format("ERROR: {} of revision {} ({}) failed; {}.\n", direction_name(step.direction),
+                  out::escape(rev.id), out::escape(rev.message), outcome);
   if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&error)) {
     text += details(se->failure, rev.path, "");
   } else if (const auto* sf = dynamic_cast<const SqlFailure*>(&error)) {
@@ -88,7 +132,7 @@ void report_hook_failure(const HookError& error, const std::string& consequence)
 }
 
 void report_step_failure(const graph::Step& step, const std::exception& error, bool per_step) {
-  report_step_outcome(step, error,
-                      per_step ? "the revision was rolled back" : "every step of this command was rolled back");
+  report_step_outcome(
+      step, error, per_step ? "the revision was rolled back" : "every step of this command was rolled back");
 }
 }  // namespace luamig::runner

@@ -7,8 +7,9 @@
 
 namespace luamig::runner {
 
-std::unique_ptr<db::Connection> connect(const Project& project) {
+std::unique_ptr<db::Connection> connect(const Project& project, bool read_only) {
   auto url = project.database_url();
+  url.read_only = read_only;
   const auto wait = project.cfg.wait_for_db;
   return db::connect_waiting(
       url, wait,

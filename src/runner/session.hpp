@@ -11,7 +11,8 @@ namespace luamig::runner {
 // Opens the project's database connection. With wait_for_db (--wait-for-db) set, retries with growing pauses
 // while the server cannot be reached, printing one line per retry with the reason. Throws RunError naming
 // host, port, database and user (never the password).
-std::unique_ptr<db::Connection> connect(const Project& project);
+// `read_only`: for commands that only read (a missing SQLite file is not created).
+std::unique_ptr<db::Connection> connect(const Project& project, bool read_only = false);
 
 // Takes the migration lock for the project's version table, waiting up to migration_lock_timeout
 // (--lock-timeout) and printing one line when another process holds it. Throws RunError on a time-out, naming

@@ -21,13 +21,17 @@
 -- migration is re-entered on the next `upgrade`: write set() and `where` so that running a row twice is harmless
 -- (e.g. where = "domain IS NULL").
 --
--- Progress goes to stderr: a self-updating line with rows, rows/s and ETA on a terminal, a line every
--- progress_every batches (default 10) otherwise, and a summary line at the end (-q silences all of it).
+-- Progress goes to stderr (luamig.progress): a self-updating bar with rows, total, rows/s and ETA on a terminal;
+-- otherwise a line with the same fields every 5 seconds and every progress_every batches (default 10); and a
+-- summary line at the end (-q silences all of it). The total is `total` when given, else PostgreSQL's estimate
+-- (pg_class.reltuples, shown as "~N"), else on a terminal an exact count.
 --
 -- Returns { rows = rows read, updated = rows written, batches = n, seconds = elapsed, resumed_from = key|nil }.
 -- The engine's private helpers (clock, progress output, batched sends): handed to stdlib modules only, as the
 -- chunk's second argument; never reachable from migrations.
 local _, internal = ...
+local progress = require("luamig.progress")
+
 local M = {}
 
 local PROGRESS_TABLE = "luamig_backfill_progress"
@@ -44,7 +48,7 @@ end
 
 local known = {
   table = true, key = true, batch = true, where = true, columns = true, set = true, schema = true,
-  commit_every_batch = true, name = true, method = true, progress_every = true, label = true,
+  commit_every_batch = true, name = true, method = true, progress_every = true, label = true, total = true,
 }
 
 local function validate(spec)
@@ -67,6 +71,9 @@ local function validate(spec)
   end
   if spec.progress_every ~= nil and (type(spec.progress_every) ~= "number" or spec.progress_every < 1) then
     fail("progress_every must be a number of batches (>= 1)", 3)
+  end
+  if spec.total ~= nil and (type(spec.total) ~= "number" or spec.total < 0) then
+    fail("total must be a number of rows (>= 0)", 3)
   end
 end
 
@@ -167,8 +174,15 @@ function M.update(spec)
   local resumed_from = position
 
   local tty = internal.stderr_is_tty()
-  local total
-  if tty then
+  -- The total for progress: given (spec.total), else PostgreSQL's estimate (pg_class.reltuples, free), else on a
+  -- terminal an exact count (SQLite keeps no estimate).
+  local total, estimated = spec.total, false
+  if total == nil and pg then
+    local est = tonumber(op.query_value("SELECT c.reltuples::bigint FROM pg_catalog.pg_class c WHERE c.oid = " ..
+      "to_regclass($1)", target))
+    if est and est > 0 then total, estimated = est, true end
+  end
+  if total == nil and tty then
     if position ~= nil then
       total = tonumber(op.query_value("SELECT count(*) FROM " .. target .. " WHERE " ..
         (where and ("(" .. where .. ") AND ") or "") .. qkey .. " > $1", position))
@@ -294,35 +308,20 @@ function M.update(spec)
   end
 
   local started = internal.clock()
-  local last_report = started
   local rows_read, rows_written, batches = 0, 0, 0
+  local meter = progress.new{ label = "backfill " .. label, total = total, estimated = estimated, terminal = tty,
+    every = every }
 
   local function report(final)
-    local now = internal.clock()
-    local elapsed = now - started
-    local rate = elapsed > 0 and rows_read / elapsed or 0
     if final then
+      local elapsed = internal.clock() - started
+      local rate = elapsed > 0 and rows_read / elapsed or 0
       internal.progress("backfill " .. label .. ": done, " .. format_count(rows_read) .. " rows read, " ..
         format_count(rows_written) .. " updated in " .. batches .. " batch" .. (batches == 1 and "" or "es") ..
         string.format(" (%.1fs, %s rows/s)", elapsed, format_count(math.floor(rate))))
       return
     end
-    if tty then
-      if now - last_report < 0.1 then return end
-      last_report = now
-      local text = "backfill " .. label .. ": " .. format_count(rows_read)
-      if total and total > 0 then
-        text = text .. " / " .. format_count(total) .. string.format(" rows (%d%%)", math.min(100, math.floor(rows_read * 100 / total)))
-      else
-        text = text .. " rows"
-      end
-      text = text .. ", " .. format_count(math.floor(rate)) .. " rows/s"
-      if total and rate > 0 and total > rows_read then text = text .. ", ETA " .. format_seconds((total - rows_read) / rate) end
-      internal.progress(text, true)
-    elseif batches % every == 0 then
-      internal.progress("backfill " .. label .. ": " .. format_count(rows_read) .. " rows in " .. batches .. " batches, " ..
-        format_count(math.floor(rate)) .. " rows/s")
-    end
+    meter:update(rows_read, batches)
   end
 
   local set = spec.set
@@ -487,7 +486,7 @@ function M.update(spec)
     current = nextb or { n = 0 }
   end
 
-  if tty then internal.progress(nil) end
+  meter:finish()
   -- The temp tables of this transaction go now, so a later backfill in it can reuse their names.
   for _, w in pairs(writers) do
     if w.temp and w.created_in == tx_seq and not own_tx then op.execute("DROP TABLE " .. w.temp) end

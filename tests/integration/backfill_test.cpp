@@ -49,7 +49,7 @@ TEST_CASE("backfill: updates every selected row in bounded set-based batches, wi
       auto r = f.lm({"upgrade", "head"});
       INFO(r.describe());
       REQUIRE(r.status == 0);
-      CHECK_THAT(r.out, Contains("result 22500 22500 23"));
+      CHECK_THAT(r.err, Contains("result 22500 22500 23"));
       CHECK(f.value("SELECT count(*) FROM users WHERE email IS NOT NULL AND domain IS DISTINCT FROM "
                     "split_part(email, '@', 2)") == "0");
       CHECK(f.value("SELECT count(*) FROM users WHERE email IS NULL AND domain IS NOT NULL") == "0");
@@ -185,7 +185,7 @@ TEST_CASE("backfill: commit_every_batch resumes after kill -9 where the last com
   INFO(r.describe());
   REQUIRE(r.status == 0);
   CHECK_THAT(r.err, Contains("backfill users: resuming after id = " + saved));
-  CHECK_THAT(r.out, Contains("resumed from " + saved + " rows " + std::to_string(40000 - position)));
+  CHECK_THAT(r.err, Contains("resumed from " + saved + " rows " + std::to_string(40000 - position)));
   // Every row processed exactly once across both runs.
   CHECK(f.value("SELECT count(*) FROM users WHERE visits = 1 AND domain = split_part(email, '@', 2)") ==
         "40000");
@@ -252,8 +252,8 @@ TEST_CASE("backfill: the same migration on both dialects (SQLite writes one UPDA
   auto r = f.lm({"upgrade", "head"});
   INFO(r.describe());
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out, Contains("users 2250 2250 8"));
-  CHECK_THAT(r.out, Contains("docs 1000 800 15"));
+  CHECK_THAT(r.err, Contains("users 2250 2250 8"));
+  CHECK_THAT(r.err, Contains("docs 1000 800 15"));
   CHECK(
       f.value("SELECT count(*) FROM users WHERE email IS NOT NULL AND (domain IS NULL OR email NOT LIKE '%@' "
               "|| domain OR visits <> id % 3)") == "0");
@@ -287,7 +287,7 @@ TEST_CASE("backfill: the same migration on both dialects (SQLite writes one UPDA
   auto again = f.lm({"upgrade", "head"});
   INFO(again.describe());
   REQUIRE(again.status == 0);
-  CHECK_THAT(again.out, Contains("visits 2500 2500 3"));
+  CHECK_THAT(again.err, Contains("visits 2500 2500 3"));
   CHECK(f.value("SELECT count(*) FROM users WHERE visits < 10") == "0");
   CHECK(f.db.table_exists("luamig_backfill_progress"));
   CHECK(f.value("SELECT count(*) FROM luamig_backfill_progress") == "0");

@@ -28,16 +28,16 @@ TEST_CASE("dry run: runs and shows every step, then leaves nothing behind", "[op
   auto r = f.lm({"upgrade", "head", "--dry-run"});
   INFO(r.describe());
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out, Contains("Dry run: every step runs in one transaction, rolled back at the end."));
+  CHECK_THAT(r.err, Contains("Dry run: every step runs in one transaction, rolled back at the end."));
   CHECK_THAT(
-      r.out,
+      r.err,
       Contains("Running upgrade  -> a1, users\n    CREATE TABLE \"users\" (\n        \"id\" bigserial"));
-  CHECK_THAT(r.out,
+  CHECK_THAT(r.err,
              Contains("    INSERT INTO \"alembic_version\" (version_num) VALUES ('a1');\n    -- a1 ("));
-  CHECK_THAT(r.out, Contains("Running upgrade a1 -> b2, domains\n"));
-  CHECK_THAT(r.out, Contains("    INSERT INTO \"users\" (\"email\") VALUES ('it''s@x');"));
-  CHECK_THAT(r.out, Contains("UPDATE \"users\" AS t SET \"domain\" = s.\"domain\" FROM unnest("));
-  CHECK_THAT(r.out,
+  CHECK_THAT(r.err, Contains("Running upgrade a1 -> b2, domains\n"));
+  CHECK_THAT(r.err, Contains("    INSERT INTO \"users\" (\"email\") VALUES ('it''s@x');"));
+  CHECK_THAT(r.err, Contains("UPDATE \"users\" AS t SET \"domain\" = s.\"domain\" FROM unnest("));
+  CHECK_THAT(r.err,
              Contains("Dry run finished: 2 steps ran; everything was rolled back, nothing was changed."));
   CHECK_THAT(r.err, Contains("backfill users: done, 2,500 rows read, 2,500 updated in 3 batches"));
   // The version table itself was created inside the rolled-back transaction.
@@ -48,9 +48,9 @@ TEST_CASE("dry run: runs and shows every step, then leaves nothing behind", "[op
   r = f.lm({"downgrade", "base", "--dry-run"});
   INFO(r.describe());
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out, Contains("Running downgrade b2 -> a1, domains\n    UPDATE users SET domain = NULL;"));
-  CHECK_THAT(r.out, Contains("    DROP TABLE \"users\";"));
-  CHECK_THAT(r.out, Contains("Dry run finished: 2 steps ran"));
+  CHECK_THAT(r.err, Contains("Running downgrade b2 -> a1, domains\n    UPDATE users SET domain = NULL;"));
+  CHECK_THAT(r.err, Contains("    DROP TABLE \"users\";"));
+  CHECK_THAT(r.err, Contains("Dry run finished: 2 steps ran"));
   CHECK(f.db.version_rows() == Strings{"b2"});
   CHECK(f.value("SELECT count(*) FROM users WHERE domain IS NOT NULL") == "2500");
 }
@@ -68,7 +68,7 @@ TEST_CASE("dry run: stops before transactional = false and autocommit_block step
       r.err,
       Contains("Dry run stopped before revision c3 (concurrent, migrations/versions/c3_concurrent.lua): "
                "it declares `transactional = false`, so it cannot run inside the dry run's transaction."));
-  CHECK_THAT(r.out, Contains("Dry run: 2 of 3 steps ran; everything was rolled back, nothing was changed."));
+  CHECK_THAT(r.err, Contains("Dry run: 2 of 3 steps ran; everything was rolled back, nothing was changed."));
   CHECK(f.db.tables().empty());
 
   f.migration("c3", "b2", R"lua(

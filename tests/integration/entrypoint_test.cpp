@@ -153,9 +153,9 @@ TEST_CASE("entrypoint: 16 processes upgrading at once apply each revision exactl
     auto r = p.wait();
     INFO(r.describe());
     CHECK(r.status == 0);
-    all += r.out;
-    if (r.out.find("Running upgrade") != std::string::npos) ++ran;
-    if (r.out.find("Nothing to do: the database is at r50") != std::string::npos) ++nothing;
+    all += r.err;
+    if (r.err.find("Running upgrade") != std::string::npos) ++ran;
+    if (r.err.find("Nothing to do: the database is at r50") != std::string::npos) ++nothing;
   }
   WARN("16 processes, 50 revisions: " << ms_since(t0) << " ms; " << ran << " process(es) ran revisions, "
                                       << nothing << " found nothing to do");
@@ -250,7 +250,14 @@ TEST_CASE("entrypoint: the server closing the connection mid-revision fails clea
   CHECK_THAT(r.err, Contains("The connection to the database was lost during revision r02"));
   CHECK_THAT(r.err, Contains("does not rerun a half-run revision"));
   CHECK_THAT(r.err, Contains("The database is at r01"));
-  CHECK(count(r.all(), "Running upgrade r01 -> r02") == 0);
+  // r02 was announced before it ran, and never finished.
+  CHECK(count(r.all(), "Running upgrade r01 -> r02") == 1);
+  {
+    std::string all = r.all();
+    auto header = all.find("Running upgrade r01 -> r02");
+    auto next_line = all.find('\n', header);
+    CHECK(all.compare(next_line + 1, 6, "  done") != 0);
+  }
   CHECK(db.version_rows() == Strings{"r01"});
   CHECK(db.columns("t") == expected_columns({"r01"}));
   CHECK(db.query_column(lock_holder_sql()).empty());
@@ -384,7 +391,7 @@ TEST_CASE("entrypoint: SIGTERM during a long revision rolls back and releases th
   auto rb = b.wait();
   INFO(rb.describe());
   CHECK(rb.status == 0);
-  CHECK_THAT(rb.out, Contains("Running upgrade r01 -> r02"));
+  CHECK_THAT(rb.err, Contains("Running upgrade r01 -> r02"));
   CHECK(db.version_rows() == Strings{"r03"});
   WARN("SIGTERM to exit: " << stop_ms << " ms");
 }
@@ -431,7 +438,7 @@ TEST_CASE("entrypoint: waiting for the lock times out naming the holder", "[entr
   CHECK(r.status == 1);
   CHECK(took >= 1000);
   CHECK(took < 4000);
-  CHECK_THAT(r.out, Contains("Waiting for the migration lock, held by pid " + std::to_string(holder_pid)));
+  CHECK_THAT(r.err, Contains("Waiting for the migration lock, held by pid " + std::to_string(holder_pid)));
   CHECK_THAT(r.err, Contains("timed out after 1"));
   CHECK_THAT(r.err, Contains("held by pid " + std::to_string(holder_pid) + " (application_name 'blocker'"));
   CHECK_THAT(r.err, Contains("--lock-timeout"));
@@ -538,13 +545,13 @@ TEST_CASE("entrypoint: check and check --wait", "[entrypoint]") {
   auto r = luamig::test::luamig({"check"}, in(proj, db));
   INFO(r.describe());
   CHECK(r.status == 1);
-  CHECK_THAT(r.out, Contains("Not at head: the database is at base; head is r03 (3 revisions to apply)"));
+  CHECK_THAT(r.err, Contains("Not at head: the database is at base; head is r03 (3 revisions to apply)"));
   CHECK_FALSE(db.table_exists("alembic_version"));  // check never creates it
 
   REQUIRE(luamig::test::luamig({"upgrade", "r02"}, in(proj, db)).status == 0);
   r = luamig::test::luamig({"check"}, in(proj, db));
   CHECK(r.status == 1);
-  CHECK_THAT(r.out, Contains("the database is at r02; head is r03 (1 revision to apply)"));
+  CHECK_THAT(r.err, Contains("the database is at r02; head is r03 (1 revision to apply)"));
 
   // check takes no lock: it answers while another process holds it.
   {
@@ -570,17 +577,17 @@ TEST_CASE("entrypoint: check and check --wait", "[entrypoint]") {
   auto w = waiter.wait(10000);
   INFO(w.describe());
   CHECK(w.status == 0);
-  CHECK_THAT(w.out, Contains("At head: r03"));
+  CHECK_THAT(w.err, Contains("At head: r03"));
 
   r = luamig::test::luamig({"check"}, in(proj, db));
   CHECK(r.status == 0);
-  CHECK_THAT(r.out, Contains("At head: r03"));
+  CHECK_THAT(r.err, Contains("At head: r03"));
 
   // A revision unknown to these files (a newer release migrated the database).
   db.exec("UPDATE alembic_version SET version_num = 'zz99'");
   r = luamig::test::luamig({"check"}, in(proj, db));
   CHECK(r.status == 1);
-  CHECK_THAT(r.out, Contains("zz99, which no revision file here defines"));
+  CHECK_THAT(r.err, Contains("zz99, which no revision file here defines"));
 }
 
 TEST_CASE("entrypoint: lock keys and settings", "[entrypoint]") {

@@ -89,18 +89,18 @@ TEST_CASE("env: the environment comes from -e, then LUAMIG_ENV, then default_env
 
   auto r = lm({"upgrade", "a1"}, in(p));
   REQUIRE(r.status == 0);
-  CHECK(first_line(r.out) == "Environment development, database " + dev.url());
+  CHECK(first_line(r.err) == "Environment development, database " + dev.url());
   CHECK(dev.version_rows() == Strings{"a1"});
 
   r = lm({"upgrade", "b2"}, in(p, {{"LUAMIG_ENV", "ci"}}));
   REQUIRE(r.status == 0);
-  CHECK(first_line(r.out) == "Environment ci, database " + ci.url());
+  CHECK(first_line(r.err) == "Environment ci, database " + ci.url());
   CHECK(ci.version_rows() == Strings{"b2"});
 
   // The flag beats the variable.
   r = lm({"-e", "production", "upgrade", "head"}, in(p, {{"LUAMIG_ENV", "ci"}}));
   REQUIRE(r.status == 0);
-  CHECK(first_line(r.out) == "Environment production, database " + prod.url());
+  CHECK(first_line(r.err) == "Environment production, database " + prod.url());
   CHECK(prod.version_rows() == Strings{"c3"});
   CHECK(dev.version_rows() == Strings{"a1"});
   CHECK(ci.version_rows() == Strings{"b2"});
@@ -108,10 +108,10 @@ TEST_CASE("env: the environment comes from -e, then LUAMIG_ENV, then default_env
   // --env after the verb, current -v and stamp say where they act too; -q silences the line.
   r = lm({"current", "-v", "--env", "ci"}, in(p));
   REQUIRE(r.status == 0);
-  CHECK(first_line(r.out) == "Environment ci, database " + ci.url());
+  CHECK(first_line(r.err) == "Environment ci, database " + ci.url());
   r = lm({"stamp", "c3", "-e", "ci"}, in(p));
   REQUIRE(r.status == 0);
-  CHECK(first_line(r.out) == "Environment ci, database " + ci.url());
+  CHECK(first_line(r.err) == "Environment ci, database " + ci.url());
   CHECK(ci.version_rows() == Strings{"c3"});
   r = lm({"-q", "downgrade", "base"}, in(p));
   REQUIRE(r.status == 0);
@@ -130,7 +130,7 @@ TEST_CASE("env: the environment comes from -e, then LUAMIG_ENV, then default_env
   p.write_config("");
   r = lm({"upgrade", "a1"}, in(p, {{"DATABASE_URL", dev.url()}}));
   REQUIRE(r.status == 0);
-  CHECK(first_line(r.out) == "Environment default, database " + dev.url());
+  CHECK(first_line(r.err) == "Environment default, database " + dev.url());
   CHECK(dev.version_rows() == Strings{"a1"});
 }
 
@@ -149,7 +149,8 @@ TEST_CASE("env: the database line masks the password", "[env]") {
   auto r = lm({"upgrade", "head"}, in(p));
   db.exec("DROP OWNED BY envpw");
   REQUIRE(r.status == 0);
-  CHECK_THAT(first_line(r.out), StartsWith("Environment production, database postgresql://envpw:***@"));
+  // The start line names the resolved target, which never holds a password.
+  CHECK_THAT(first_line(r.err), StartsWith("Environment production, database postgresql://envpw@"));
   auto cfg = lm({"config"}, in(p));
   CHECK(cfg.status == 0);
   CHECK_THAT(setting(cfg.out, "url").value, Contains("envpw:***@"));
@@ -735,7 +736,7 @@ TEST_CASE("env: --no-hooks skips the hooks and says so", "[env]") {
   CHECK(r.status == 2);  // the broken file is found first
   r = lm({"-e", "production", "upgrade", "head", "--no-hooks"}, in(p));
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out,
+  CHECK_THAT(r.err,
              Contains("Hooks skipped (--no-hooks): migrations/hooks/stop.lua, migrations/hooks/broken.lua"));
   CHECK_THAT(r.all(), !Contains("hooks ran"));
   CHECK(db.version_rows() == Strings{"c3"});
@@ -809,7 +810,7 @@ TEST_CASE("env: the example config and production hooks", "[env]") {
   // Inside the window: every applied revision is audited, under luamig's application_name.
   r = lm({"-e", "production", "upgrade", "b2", "-x", "maintenance_window=00:00-24:00"}, prod);
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out, Contains("upgrade on production: 2 steps, a1 .. b2"));
+  CHECK_THAT(r.err, Contains("upgrade on production: 2 steps, a1 .. b2"));
   CHECK(db.version_rows() == Strings{"b2"});
   CHECK(db.query_column("SELECT revision || ' ' || direction || ' ' || outcome || ' ' || application_name "
                         "FROM luamig_audit ORDER BY id") ==
@@ -871,10 +872,9 @@ TEST_CASE("env: --sql scripts carry the timeouts, --dry-run runs hooks and keeps
   // Dry run: the hooks run in its one transaction, with the limits, and everything is rolled back.
   r = lm({"-e", "production", "upgrade", "head", "--dry-run"}, in(p));
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.out,
-             Contains("INSERT INTO hook_log (entry) VALUES ('prod before_migration upgrade a1 first #1');") &&
-                 Contains("INSERT INTO hook_log (entry) VALUES ('prod after_migration upgrade c3');"));
-  CHECK_THAT(r.out, Contains("Dry run finished: 3 steps ran"));
+  CHECK_THAT(r.err, Contains("INSERT INTO hook_log (entry) VALUES ('prod before_migration upgrade a1 first #1');") &&
+                        Contains("INSERT INTO hook_log (entry) VALUES ('prod after_migration upgrade c3');"));
+  CHECK_THAT(r.err, Contains("Dry run finished: 3 steps ran"));
   CHECK(hook_log(db).empty());
   CHECK(db.version_rows().empty());
   CHECK_FALSE(db.table_exists("alembic_version"));

@@ -163,7 +163,7 @@ TEST_CASE("offline: a range starts from a given revision", "[ops][sql]") {
   INFO(applied.describe());
   REQUIRE(applied.status == 0);
   CHECK(f.db.version_rows() == Strings{"c3"});
-  CHECK(f.lm({"current"}).out.find("c3 (head)") != std::string::npos);
+  CHECK(f.lm({"current"}).out == "c3\n");
 
   auto partial = f.lm({"downgrade", "c3:a1", "--sql"});
   REQUIRE(partial.status == 0);

@@ -512,7 +512,7 @@ TEST_CASE("ops: transactional = false runs without a transaction and records the
               "", "transactional = false");
   auto r = f.lm({"upgrade", "head"});
   CHECK(r.status == 1);
-  CHECK_THAT(r.out, Contains("Running upgrade a1 -> b2"));
+  CHECK_THAT(r.err, Contains("Running upgrade a1 -> b2"));
   CHECK_THAT(r.err,
              Contains("it declares `transactional = false`, so the statements it ran before the failure were "
                       "committed and stay; the version table was not updated"));

@@ -302,7 +302,7 @@ TEST_CASE("sandbox: nothing one migration does is seen by the next", "[sandbox]"
   auto r = upgrade_head(proj, db);
   INFO(r.describe());
   CHECK(r.status == 0);
-  CHECK_THAT(r.out, Contains("second file sees a clean sandbox"));
+  CHECK_THAT(r.err, Contains("second file sees a clean sandbox"));
   CHECK(db.table_exists("first_ran"));
   CHECK(db.table_exists("second_ran"));
   CHECK(db.version_rows() == std::vector<std::string>{"r2"});
@@ -752,6 +752,6 @@ return M
   auto r = upgrade_head(proj, db);
   INFO(r.describe());
   CHECK(r.status == 0);
-  CHECK_THAT(r.out, Contains("all idioms work"));
+  CHECK_THAT(r.err, Contains("all idioms work"));
   CHECK(db.table_exists("idioms_ok"));
 }

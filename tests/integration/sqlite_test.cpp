@@ -75,7 +75,7 @@ TEST_CASE("sqlite is the zero-setup default and says so", "[sqlite]") {
   auto r = run_in(proj, {"upgrade", "head"});
   INFO(r);
   REQUIRE(r.status == 0);
-  CHECK(r.out.rfind("No database URL configured: using sqlite:///luamig.db", 0) == 0);
+  CHECK(r.err.rfind("No database URL configured: using sqlite:///luamig.db", 0) == 0);
   CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
   CHECK(sql_rows(proj, "SELECT count(*) FROM users") == std::vector<std::string>{"50"});
   // The version table is Alembic's.
@@ -205,9 +205,8 @@ TEST_CASE("sqlite urls select the file and memory databases", "[sqlite]") {
   auto r = lt::luamig({"--url", "sqlite:///sub.db", "upgrade", "head"}, {.cwd = proj.path().string()});
   INFO(r);
   REQUIRE(r.status == 0);
-  CHECK(r.out.find("dialect=sqlite") != std::string::npos);
-  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "sub.db") ==
-        std::vector<std::string>{"a1a1a1a1"});
+  CHECK(r.err.find("dialect=sqlite") != std::string::npos);
+  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "sub.db") == std::vector<std::string>{"a1a1a1a1"});
   std::string abs = (proj.path() / "abs.db").string();
   r = lt::luamig(
       {"-c", (proj.path() / "luamig.lua").string(), "--url", "sqlite:///" + abs, "upgrade", "head"},

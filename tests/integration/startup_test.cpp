@@ -32,7 +32,7 @@ TEST_CASE("startup: upgrade head twice, the second run has nothing to do", "[sta
 
   r = run_in(proj, db, {"upgrade", "head"});
   REQUIRE(r.status == 0);
-  CHECK(r.out.find("Nothing to do: the database is at b2") != std::string::npos);
+  CHECK(r.err.find("Nothing to do: the database is at b2") != std::string::npos);
   CHECK(db.version_rows() == std::vector<std::string>{"b2"});
 
   SECTION("upgrade to an ancestor is refused as before (the fast path leaves errors to the full run)") {
@@ -45,7 +45,7 @@ TEST_CASE("startup: upgrade head twice, the second run has nothing to do", "[sta
   SECTION("upgrade to the current revision by id") {
     r = run_in(proj, db, {"upgrade", "b2"});
     CHECK(r.status == 0);
-    CHECK(r.out.find("Nothing to do") != std::string::npos);
+    CHECK(r.err.find("Nothing to do") != std::string::npos);
   }
   SECTION("a target that does not resolve is still reported") {
     r = run_in(proj, db, {"upgrade", "zz9"});
@@ -55,7 +55,7 @@ TEST_CASE("startup: upgrade head twice, the second run has nothing to do", "[sta
   SECTION("downgrade to where the database is") {
     r = run_in(proj, db, {"downgrade", "b2"});
     CHECK(r.status == 0);
-    CHECK(r.out.find("Nothing to do") != std::string::npos);
+    CHECK(r.err.find("Nothing to do") != std::string::npos);
   }
   SECTION("new work after the fast path's read is applied") {
     proj.write_migration("c3", "b2", "  op.add_column('t', { 'd', 'integer' })",
@@ -79,7 +79,7 @@ TEST_CASE("startup: with nothing to apply the version table is still created", "
   // And once it exists, the fast path answers.
   r = run_in(proj, db, {"upgrade", "head"});
   CHECK(r.status == 0);
-  CHECK(r.out.find("Nothing to do: the database is at base") != std::string::npos);
+  CHECK(r.err.find("Nothing to do: the database is at base") != std::string::npos);
 }
 
 TEST_CASE("startup: read-only commands on a database without a version table create nothing", "[startup]") {
@@ -127,7 +127,7 @@ TEST_CASE("startup: the remembered heads never hide a change to the project", "[
   REQUIRE(run_in(proj, db, {"upgrade", "head"}).status == 0);
   REQUIRE(proj.exists("migrations/versions/.luamig-cache-heads"));
   auto r = run_in(proj, db, {"upgrade", "head"});
-  CHECK(r.out.find("Nothing to do: the database is at a1") != std::string::npos);
+  CHECK(r.err.find("Nothing to do: the database is at a1") != std::string::npos);
 
   SECTION("a file that breaks the graph is reported, not skipped") {
     proj.write("migrations/versions/b2_broken.lua", "revision = \"b2\"\ndown_revision = \"nope\"\n");
@@ -144,7 +144,7 @@ TEST_CASE("startup: the remembered heads never hide a change to the project", "[
     CHECK(r.status == 0);
     CHECK(db.version_rows() == std::vector<std::string>{"a1", "b2"});
     r = run_in(proj, db, {"upgrade", "heads"});
-    CHECK(r.out.find("Nothing to do") != std::string::npos);
+    CHECK(r.err.find("Nothing to do") != std::string::npos);
   }
   SECTION("a stamped database elsewhere in the graph is upgraded") {
     proj.write_migration("b2", "a1", "  op.add_column('t', { 'c', 'integer' })",
