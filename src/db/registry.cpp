@@ -13,10 +13,22 @@ namespace luamig::db {
 
 const std::vector<Database>& databases() {
   static const std::vector<Database> all = {
-      {"postgresql", {"postgresql", "postgres"}, "postgresql://..., postgresql+DRIVER://...", "postgresql", config::parse_postgresql_url,
-       config::describe_server, connect_postgresql, []() -> std::unique_ptr<dialect::Dialect> { return std::make_unique<dialect::PostgreSQL>(); }},
-      {"sqlite", {"sqlite"}, "sqlite:///...", "sqlite", config::parse_sqlite_url, config::describe_sqlite,
-       connect_sqlite, []() -> std::unique_ptr<dialect::Dialect> { return std::make_unique<dialect::SQLite>(); }},
+      {"postgresql",
+       {"postgresql", "postgres"},
+       "postgresql://..., postgresql+DRIVER://...",
+       "postgresql",
+       config::parse_postgresql_url,
+       config::describe_server,
+       connect_postgresql,
+       []() -> std::unique_ptr<dialect::Dialect> { return std::make_unique<dialect::PostgreSQL>(); }},
+      {"sqlite",
+       {"sqlite"},
+       "sqlite:///...",
+       "sqlite",
+       config::parse_sqlite_url,
+       config::describe_sqlite,
+       connect_sqlite,
+       []() -> std::unique_ptr<dialect::Dialect> { return std::make_unique<dialect::SQLite>(); }},
   };
   return all;
 }

@@ -1,9 +1,10 @@
 #pragma once
-// The databases luamig speaks to: one entry per database ties its URL schemes to its URL parser, its connection
-// factory, its C++ dialect (engine statements: version table, timeouts, the inline-parameter scanner's lexical
-// rules) and its Lua renderer (lua/dialect/<renderer>.lua, interface in lua/dialect/interface.lua). Nothing
-// else in C++ branches on a database's name: adding a database is its connection file, its dialect file, its
-// renderer and one line in registry.cpp (ARCHITECTURE.md, "Adding a database").
+// The databases luamig speaks to: one entry per database ties its URL schemes to its URL parser, its
+// connection factory, its C++ dialect (engine statements: version table, timeouts, the inline-parameter
+// scanner's lexical rules) and its Lua renderer (lua/dialect/<renderer>.lua, interface in
+// lua/dialect/interface.lua). Nothing else in C++ branches on a database's name: adding a database is its
+// connection file, its dialect file, its renderer and one line in registry.cpp (ARCHITECTURE.md, "Adding a
+// database").
 #include <memory>
 #include <string>
 #include <string_view>

@@ -1,13 +1,12 @@
-// The engine API: one lua_State per command (luahost/lua_state.hpp) under the limits (limits.hpp), lua/sandbox.lua
-// bootstrapped with the host table (host.hpp), each migration or hooks file loaded into a fresh sandbox
-// environment and called under the message handler (error_capture.hpp).
+// The engine API: one lua_State per command (luahost/lua_state.hpp) under the limits (limits.hpp),
+// lua/sandbox.lua bootstrapped with the host table (host.hpp), each migration or hooks file loaded into a
+// fresh sandbox environment and called under the message handler (error_capture.hpp).
 #include "luahost/engine.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdint>
-
 #include <lua.hpp>
 
 #include "luahost/error_capture.hpp"
@@ -22,10 +21,10 @@ namespace luamig::luahost {
 namespace detail {
 
 struct EngineState {
-  Runtime rt;   // first: its address is the allocator's user data
+  Runtime rt;  // first: its address is the allocator's user data
   LuaState state{&rt};
   lua_State* L = state.get();
-  int sandbox_ref = LUA_NOREF;   // lua/sandbox.lua's module table
+  int sandbox_ref = LUA_NOREF;  // lua/sandbox.lua's module table
   Context context;
   Limits limits;
   size_t heap_after_full_gc = 0;  // bytes in use after the last full collection (see unload)
@@ -34,9 +33,10 @@ struct EngineState {
   [[noreturn]] void fail(int status, const std::string& fallback_file) {
     ScriptFailure f = failure_from_stack(L, status, fallback_file);
     if (f.timeout) {
-      f.message = fmt::format("time limit exceeded: Lua code ran longer than {} (lua_time_limit, or the file's "
-                              "time_limit)",
-                              format_duration(rt.limit));
+      f.message = fmt::format(
+          "time limit exceeded: Lua code ran longer than {} (lua_time_limit, or the file's "
+          "time_limit)",
+          format_duration(rt.limit));
     } else if (f.memory) {
       f.message = fmt::format(
           "{}: the Lua state and the copies luamig makes of its values for the database would "
@@ -76,7 +76,8 @@ struct EngineState {
   }
 
   // Calls the function below `nargs` arguments on the stack under the message handler and the limits.
-  void protected_call(int nargs, const std::optional<std::chrono::milliseconds>& limit, const std::string& file) {
+  void protected_call(int nargs, const std::optional<std::chrono::milliseconds>& limit,
+                      const std::string& file) {
     auto ms = limit.value_or(std::chrono::milliseconds(-1));
     if (ms.count() < 0) ms = limits.time;
     rt.last_sql_failure.reset();
@@ -263,7 +264,7 @@ int Script::function_line(const std::string& name) const {
   int line = 0;
   if (lua_isfunction(L, -1)) {
     lua_Debug ar;
-    if (lua_getinfo(L, ">S", &ar)) line = ar.linedefined;   // pops the function
+    if (lua_getinfo(L, ">S", &ar)) line = ar.linedefined;  // pops the function
     lua_pop(L, 1);
   } else {
     lua_pop(L, 2);
@@ -357,7 +358,7 @@ void Engine::set_activity(std::string what) { impl_->rt.watchdog.set_activity(st
 
 void Engine::unload(Script& script) {
   lua_State* L = impl_->L;
-  impl_->rt.watchdog.set_activity("");   // what ran is over: a later message must not name it
+  impl_->rt.watchdog.set_activity("");  // what ran is over: a later message must not name it
   script.release();
   // A full collection after every script cost ~80 us per revision: most of the client's CPU time in a
   // 1,000-revision upgrade. The script's environment is left to the incremental collector; a full collection

@@ -6,9 +6,8 @@
 
 #include <cctype>
 #include <cstdlib>
-#include <vector>
-
 #include <lua.hpp>
+#include <vector>
 
 #include "luahost/runtime.hpp"
 
@@ -28,8 +27,8 @@ std::string truncated(std::string s) {
 }
 }  // namespace
 
-// Converts any error value into text. A __tostring metamethod runs (only when `call_metamethods`) under its own short
-// time budget, and whatever it does (error, loop, wrong type) the result is a readable message.
+// Converts any error value into text. A __tostring metamethod runs (only when `call_metamethods`) under its
+// own short time budget, and whatever it does (error, loop, wrong type) the result is a readable message.
 std::string error_text(lua_State* L, int idx, bool call_metamethods) {
   if (idx < 0) idx = lua_gettop(L) + idx + 1;
   if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER) {
@@ -60,9 +59,11 @@ std::string error_text(lua_State* L, int idx, bool call_metamethods) {
       result = fmt::format("(error object is a {} value whose __tostring did not finish)", type);
     } else if (status != 0) {
       std::string inner = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1);
-      result = fmt::format("(error object is a {} value whose __tostring failed: {})", type, truncated(inner));
+      result =
+          fmt::format("(error object is a {} value whose __tostring failed: {})", type, truncated(inner));
     } else if (lua_type(L, -1) != LUA_TSTRING) {
-      result = fmt::format("(error object is a {} value whose __tostring returned a {})", type, luaL_typename(L, -1));
+      result = fmt::format("(error object is a {} value whose __tostring returned a {})", type,
+                           luaL_typename(L, -1));
     } else {
       size_t n;
       const char* s = lua_tolstring(L, -1, &n);
@@ -82,7 +83,8 @@ std::optional<MessagePosition> message_position(const std::string& msg) {
   if (line_colon == std::string::npos || line_colon + 1 == head.size()) return std::nullopt;
   for (size_t i = line_colon + 1; i < head.size(); ++i)
     if (!std::isdigit(static_cast<unsigned char>(head[i]))) return std::nullopt;
-  return MessagePosition{head.substr(0, line_colon), std::atoi(head.c_str() + line_colon + 1), msg.substr(colon + 2)};
+  return MessagePosition{head.substr(0, line_colon), std::atoi(head.c_str() + line_colon + 1),
+                         msg.substr(colon + 2)};
 }
 
 // True when `shown` (a chunk name as error messages show it) names the file `path`.
@@ -93,15 +95,16 @@ bool names_file(const std::string& shown, const std::string& path) {
   return path.size() >= tail.size() && path.compare(path.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-// Message handler: turns the error into "message" + traceback and records its position in a user file. The message's
-// own "file:line: " prefix wins when it names a user file on the stack: it is where the error was raised (inside a
-// coroutine, or at the caller for error(msg, 2)), where the stack only shows where it surfaced.
+// Message handler: turns the error into "message" + traceback and records its position in a user file. The
+// message's own "file:line: " prefix wins when it names a user file on the stack: it is where the error was
+// raised (inside a coroutine, or at the caller for error(msg, 2)), where the stack only shows where it
+// surfaced.
 int message_handler(lua_State* L) {
   Runtime* rt = runtime_of(L);
   bool timeout = rt->timed_out;
   bool interrupted = g_interrupt.load(std::memory_order_relaxed);
   bool stopping = timeout || rt->memory_exceeded || interrupted;
-  if (stopping) lua_sethook(L, nullptr, 0, 0);   // the handler must run to its end (and no __tostring runs)
+  if (stopping) lua_sethook(L, nullptr, 0, 0);  // the handler must run to its end (and no __tostring runs)
   rt->last_file.clear();
   rt->last_line = 0;
   std::vector<std::string> user_files;
@@ -134,8 +137,8 @@ int message_handler(lua_State* L) {
       }
     }
   }
-  // A statement failure caught by pcall earlier is not the cause of this error: only keep the SQL details when the
-  // error being raised still carries the database's message.
+  // A statement failure caught by pcall earlier is not the cause of this error: only keep the SQL details
+  // when the error being raised still carries the database's message.
   if (rt->last_sql_failure && (stopping || msg.find(rt->last_sql_error) == std::string::npos)) {
     rt->last_sql_failure.reset();
     rt->last_sql_error.clear();
@@ -184,7 +187,7 @@ ScriptFailure located_failure(const std::string& path, const std::string& raw, c
 ScriptFailure failure_from_stack(lua_State* L, int status, const std::string& fallback_file) {
   Runtime* rt = runtime_of(L);
   ScriptFailure f;
-  if (lua_istable(L, -1)) {   // from message_handler
+  if (lua_istable(L, -1)) {  // from message_handler
     lua_rawgeti(L, -1, 1);
     f.message = lua_isstring(L, -1) ? lua_tostring(L, -1) : "error";
     lua_pop(L, 1);

@@ -1,11 +1,10 @@
-// The evaluators outside a migration run: syntax checks, revision headers that are not plain literals, and the
-// config file (luamig.lua) in a small environment of its own under the same limits as migrations.
+// The evaluators outside a migration run: syntax checks, revision headers that are not plain literals, and
+// the config file (luamig.lua) in a small environment of its own under the same limits as migrations.
 #include <fmt/format.h>
 
 #include <cstdlib>
-#include <memory>
-
 #include <lua.hpp>
+#include <memory>
 
 #include "luahost/engine.hpp"
 #include "luahost/error_capture.hpp"
@@ -65,8 +64,9 @@ class NoDatabase : public Services {
 
  private:
   [[noreturn]] static void refuse() {
-    throw RunError("the database is not available at the top level of a migration file (luamig runs it to read "
-                   "the revision header); call op in upgrade() or downgrade()");
+    throw RunError(
+        "the database is not available at the top level of a migration file (luamig runs it to read "
+        "the revision header); call op in upgrade() or downgrade()");
   }
 };
 }  // namespace
@@ -114,11 +114,12 @@ Value eval_config(const std::string& path, const std::string& source, const Limi
   open_libraries(L, false);
   auto fail = [&](const std::string& raw) { throw ScriptError(located_failure(path, raw, "")); };
 
-  if (luaL_loadbufferx(L, source.data(), source.size(), ("@" + path).c_str(), "t") != 0) fail(lua_tostring(L, -1));
+  if (luaL_loadbufferx(L, source.data(), source.size(), ("@" + path).c_str(), "t") != 0)
+    fail(lua_tostring(L, -1));
   // The config sees a small environment; its globals are the settings.
   lua_newtable(L);
   int env = lua_gettop(L);
-  lua_newtable(L);   // metatable: reads fall back to a few safe functions
+  lua_newtable(L);  // metatable: reads fall back to a few safe functions
   lua_newtable(L);
   lua_pushcfunction(L, config_env);
   lua_setfield(L, -2, "env");

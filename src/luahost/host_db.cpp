@@ -1,19 +1,18 @@
 // The database bindings of the host table (host.execute, query, query_all, send, wait_sent, copy_rows,
-// array_literal, transaction, autocommit_block, set_protected, in_transaction, log) and the RowStream userdata. Every
-// binding copies its arguments through marshal.hpp, charges the copies to the memory budget, stops the Lua clock
-// while the database works (DbWait) and turns C++ exceptions into Lua errors that keep the message and SQLSTATE.
-#include "luahost/host.hpp"
-
+// array_literal, transaction, autocommit_block, set_protected, in_transaction, log) and the RowStream
+// userdata. Every binding copies its arguments through marshal.hpp, charges the copies to the memory budget,
+// stops the Lua clock while the database works (DbWait) and turns C++ exceptions into Lua errors that keep
+// the message and SQLSTATE.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <lua.hpp>
 #include <memory>
 #include <stdexcept>
 
-#include <lua.hpp>
-
 #include "luahost/error_capture.hpp"
+#include "luahost/host.hpp"
 #include "luahost/marshal.hpp"
 #include "luahost/runtime.hpp"
 #include "luahost/statement_origin.hpp"
@@ -21,8 +20,8 @@
 namespace luamig::luahost::detail {
 namespace {
 
-// Where the statement being run comes from (statement_origin()): set by sql_argument, cleared when the database
-// call ends, so that statements the runner sends on its own (the version table) have no origin.
+// Where the statement being run comes from (statement_origin()): set by sql_argument, cleared when the
+// database call ends, so that statements the runner sends on its own (the version table) have no origin.
 thread_local SourcePosition g_statement_origin;
 
 // A database call in progress: the Lua clock stops (DbWait), and the statement's origin is forgotten after.
@@ -58,8 +57,8 @@ int guarded(lua_State* L, F&& fn) {
   return lua_error(L);
 }
 
-// The statement every host.* SQL function takes first, copied before anything can raise a Lua error. Records where
-// in the migration it comes from (statement_origin()).
+// The statement every host.* SQL function takes first, copied before anything can raise a Lua error. Records
+// where in the migration it comes from (statement_origin()).
 std::string sql_argument(lua_State* L) {
   size_t len;
   const char* sql = luaL_checklstring(L, 1, &len);
@@ -126,13 +125,13 @@ int stream_next(lua_State* L) {
 
 int stream_close(lua_State* L) { return stream_gc(L); }
 
-// stream:columns_data() -> names, data, n: every remaining row, column by column (data[name][i]), without a table
-// per row. For bounded batches (backfills); NULL is op.NULL.
+// stream:columns_data() -> names, data, n: every remaining row, column by column (data[name][i]), without a
+// table per row. For bounded batches (backfills); NULL is op.NULL.
 int stream_columns_data(lua_State* L) {
   auto* box = static_cast<StreamBox*>(luaL_checkudata(L, 1, kRowStreamMeta));
   return guarded(L, [&] {
-    lua_newtable(L);   // names
-    lua_newtable(L);   // data
+    lua_newtable(L);  // names
+    lua_newtable(L);  // data
     if (!box->stream) {
       lua_pushinteger(L, 0);
       return 3;
@@ -145,7 +144,7 @@ int stream_columns_data(lua_State* L) {
     for (int c = 0; c < ncols; ++c) {
       lua_pushlstring(L, cols[static_cast<size_t>(c)].data(), cols[static_cast<size_t>(c)].size());
       lua_rawseti(L, data - 1, c + 1);
-      lua_newtable(L);   // the column's array, at base + 1 + c
+      lua_newtable(L);  // the column's array, at base + 1 + c
     }
     thread_local std::vector<Cell> row;
     int n = 0;
@@ -184,7 +183,8 @@ int stream_columns(lua_State* L) {
 }
 
 // Pushes a RowStream userdata filled by `open` (Services::query or Services::query_all).
-int push_query(lua_State* L, std::unique_ptr<RowStream> (Services::*open)(const std::string&, const std::vector<Param>&)) {
+int push_query(lua_State* L,
+               std::unique_ptr<RowStream> (Services::*open)(const std::string&, const std::vector<Param>&)) {
   std::string statement = sql_argument(L);
   return guarded(L, [&] {
     HostCopies copies(L);
@@ -253,7 +253,7 @@ int host_autocommit(lua_State* L) {
     DbCall wait(rt);
     rt->services->autocommit_block([&] {
       lua_pushvalue(L, 1);
-      rt->resume_clock();   // the block's own Lua code counts
+      rt->resume_clock();  // the block's own Lua code counts
       status = lua_pcall(L, 0, 0, 0);
       rt->pause_clock();
       if (status != 0) {
@@ -276,8 +276,8 @@ int host_autocommit(lua_State* L) {
   return 0;
 }
 
-
-// host.copy_rows(table_sql, {column_sql...}, {{v1, v2...}, ...}) -> rows written. Names arrive quoted (op.lua).
+// host.copy_rows(table_sql, {column_sql...}, {{v1, v2...}, ...}) -> rows written. Names arrive quoted
+// (op.lua).
 int host_copy_rows(lua_State* L) {
   std::string table = luaL_checkstring(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -305,9 +305,10 @@ int host_copy_rows(lua_State* L) {
       for (int c = 1; c <= ncols; ++c) {
         lua_rawgeti(L, -1, c);
         if (!to_param(L, -1, row[static_cast<size_t>(c - 1)]))
-          throw std::runtime_error(fmt::format("op.copy_rows: row {}, column {} is a {}; pass a string, number, "
-                                               "boolean, nil or op.NULL",
-                                               r, columns[static_cast<size_t>(c - 1)], luaL_typename(L, -1)));
+          throw std::runtime_error(
+              fmt::format("op.copy_rows: row {}, column {} is a {}; pass a string, number, "
+                          "boolean, nil or op.NULL",
+                          r, columns[static_cast<size_t>(c - 1)], luaL_typename(L, -1)));
         const Param& cell = row[static_cast<size_t>(c - 1)];
         copies.charge(cell ? cell->size() : 0);
         lua_pop(L, 1);
@@ -323,9 +324,9 @@ int host_copy_rows(lua_State* L) {
   });
 }
 
-// host.array_literal(list, n) -> the database's array literal of list[1..n] (PostgreSQL: '{"a","b",NULL}'): one
-// bound parameter carries a whole batch of values (UPDATE ... FROM unnest($1::bigint[], $2::text[])). nil and
-// op.NULL are NULL. The encoding is the database's (Dialect::array_literal, through Services).
+// host.array_literal(list, n) -> the database's array literal of list[1..n] (PostgreSQL: '{"a","b",NULL}'):
+// one bound parameter carries a whole batch of values (UPDATE ... FROM unnest($1::bigint[], $2::text[])). nil
+// and op.NULL are NULL. The encoding is the database's (Dialect::array_literal, through Services).
 int host_array_literal(lua_State* L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   int n = static_cast<int>(luaL_checkinteger(L, 2));
@@ -337,8 +338,9 @@ int host_array_literal(lua_State* L) {
       Param& value = values[static_cast<size_t>(i - 1)];
       lua_rawgeti(L, 1, i);
       if (!to_param(L, -1, value))
-        throw std::runtime_error(fmt::format("array element {} is a {}; pass a string, number, boolean, nil or op.NULL",
-                                             i, luaL_typename(L, -1)));
+        throw std::runtime_error(
+            fmt::format("array element {} is a {}; pass a string, number, boolean, nil or op.NULL", i,
+                        luaL_typename(L, -1)));
       lua_pop(L, 1);
       // The element's copy, its text in the literal, and the literal's copy as a bound parameter.
       if (value) copies.charge(3 * value->size() + 3);
@@ -368,8 +370,8 @@ int host_in_transaction(lua_State* L) {
   return 1;
 }
 
-// host.transaction(fn): runs fn between BEGIN and COMMIT (ROLLBACK when it fails), as autocommit_block does the
-// reverse.
+// host.transaction(fn): runs fn between BEGIN and COMMIT (ROLLBACK when it fails), as autocommit_block does
+// the reverse.
 int host_transaction(lua_State* L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   Runtime* rt = runtime_of(L);
@@ -378,7 +380,7 @@ int host_transaction(lua_State* L) {
     DbCall wait(rt);
     rt->services->transaction([&] {
       lua_pushvalue(L, 1);
-      rt->resume_clock();   // the block's own Lua code counts
+      rt->resume_clock();  // the block's own Lua code counts
       int status = lua_pcall(L, 0, 0, 0);
       rt->pause_clock();
       if (status != 0) {

@@ -1,18 +1,16 @@
 // The host table's utilities: clock, progress, stderr_is_tty, call_context, compile, module_source,
 // engine_module, raw_getmetatable, where. None touches the database.
-#include "luahost/host.hpp"
-
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <lua.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include <lua.hpp>
-
 #include "luahost/embedded.hpp"
+#include "luahost/host.hpp"
 #include "luahost/module_file.hpp"
 #include "luahost/runtime.hpp"
 #include "util/output.hpp"
@@ -63,7 +61,8 @@ int host_compile(lua_State* L) {
   const char* name = luaL_checkstring(L, 2);
   if (len > 0 && src[0] == LUA_SIGNATURE[0]) {
     lua_pushnil(L);
-    lua_pushfstring(L, "%s is precompiled bytecode; migrations load only Lua source", name + (name[0] == '@'));
+    lua_pushfstring(L, "%s is precompiled bytecode; migrations load only Lua source",
+                    name + (name[0] == '@'));
     return 2;
   }
   if (luaL_loadbufferx(L, src, len, name, "t") != 0) {
@@ -74,7 +73,8 @@ int host_compile(lua_State* L) {
   return 1;
 }
 
-// host.module_source(name) -> source, chunkname | nil. Looks in the embedded stdlib, then <script_location>/lib.
+// host.module_source(name) -> source, chunkname | nil. Looks in the embedded stdlib, then
+// <script_location>/lib.
 int host_module_source(lua_State* L) {
   std::string name = luaL_checkstring(L, 1);
   for (char c : name)
@@ -125,8 +125,8 @@ int host_where(lua_State* L) {
   return 0;
 }
 
-
-// host.raw_getmetatable(v): the metatable itself, even when __metatable hides it (for the sandbox's getmetatable).
+// host.raw_getmetatable(v): the metatable itself, even when __metatable hides it (for the sandbox's
+// getmetatable).
 int host_raw_getmetatable(lua_State* L) {
   luaL_checkany(L, 1);
   if (!lua_getmetatable(L, 1)) lua_pushnil(L);
@@ -148,7 +148,8 @@ const luaL_Reg kUtilityFunctions[] = {
 
 }  // namespace
 
-// host.engine_module(name): runs lua/<name>.lua (trusted engine code, with the real globals) and returns its result.
+// host.engine_module(name): runs lua/<name>.lua (trusted engine code, with the real globals) and returns its
+// result.
 int host_engine_module(lua_State* L) {
   std::string name = luaL_checkstring(L, 1);
   const auto* f = embedded::find("lua/" + name + ".lua");

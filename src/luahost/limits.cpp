@@ -1,14 +1,12 @@
-// Limits of a Lua state: the counting allocator, the count hook (deadline, memory, C stack, nesting, interrupt),
-// and how a stop is raised so that pcall cannot swallow it.
+// Limits of a Lua state: the counting allocator, the count hook (deadline, memory, C stack, nesting,
+// interrupt), and how a stop is raised so that pcall cannot swallow it.
 #include "luahost/limits.hpp"
 
 #include <fmt/format.h>
-
 #include <pthread.h>
 
 #include <algorithm>
 #include <cstdlib>
-
 #include <lua.hpp>
 
 namespace luamig::luahost {
@@ -39,17 +37,17 @@ void* limited_alloc(void* ud, void* ptr, size_t osize, size_t nsize) {
   size_t old = ptr ? osize : 0;
   if (nsize > old && a->enforce && a->hard && a->used - old + nsize > a->hard) {
     a->refused = true;
-    return nullptr;   // LuaJIT raises LUA_ERRMEM; the state stays usable
+    return nullptr;  // LuaJIT raises LUA_ERRMEM; the state stays usable
   }
   void* p = std::realloc(ptr, nsize);
   if (p) a->used = a->used - old + nsize;
   return p;
 }
 
-
-// The lowest address the C stack of the calling thread may reach while Lua runs: a quarter of the room left (at most
-// 32 MiB) stays free. Between two runs of the count hook (1000 instructions) a C recursion such as nested gsub
-// callbacks (~8.5 KB per level, several instructions per level) grows the stack by a few MiB at most.
+// The lowest address the C stack of the calling thread may reach while Lua runs: a quarter of the room left
+// (at most 32 MiB) stays free. Between two runs of the count hook (1000 instructions) a C recursion such as
+// nested gsub callbacks (~8.5 KB per level, several instructions per level) grows the stack by a few MiB at
+// most.
 uintptr_t c_stack_floor() {
   thread_local uintptr_t floor = [] {
     pthread_attr_t attr;
@@ -82,7 +80,7 @@ bool user_frame(lua_State* L, int level, std::string& file, int& line) {
 }
 
 void record_stop_position(lua_State* L, LimitState* rt) {
-  if (rt->timed_out || rt->memory_exceeded) return;   // only the first time
+  if (rt->timed_out || rt->memory_exceeded) return;  // only the first time
   rt->stop_file.clear();
   rt->stop_line = 0;
   user_frame(L, 0, rt->stop_file, rt->stop_line);
@@ -94,7 +92,7 @@ void record_stop_position(lua_State* L, LimitState* rt) {
   // Re-arm at every instruction so that a pcall in the script cannot swallow the stop.
   lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
   luaL_error(L, kTimeoutMessage);
-  std::abort();   // not reached: luaL_error does not return
+  std::abort();  // not reached: luaL_error does not return
 }
 
 [[noreturn]] void raise_memory(lua_State* L, LimitState* rt) {
@@ -102,7 +100,7 @@ void record_stop_position(lua_State* L, LimitState* rt) {
   rt->memory_exceeded = true;
   lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
   luaL_error(L, "%s (lua_memory_limit = %s)", kMemoryMessage, format_size(rt->alloc.limit).c_str());
-  std::abort();   // not reached
+  std::abort();  // not reached
 }
 
 void check_memory(lua_State* L, LimitState* rt) {
@@ -114,7 +112,6 @@ void check_memory(lua_State* L, LimitState* rt) {
   }
   if (a.used > a.limit) raise_memory(L, rt);
 }
-
 
 void count_hook(lua_State* L, lua_Debug*) {
   LimitState* rt = limits_of(L);
@@ -129,8 +126,9 @@ void count_hook(lua_State* L, lua_Debug*) {
   if (rt->alloc.limit && rt->alloc.enforce && rt->alloc.used > rt->alloc.limit / 4 * 3) check_memory(L, rt);
   char here;
   if (reinterpret_cast<uintptr_t>(&here) < rt->c_stack_floor)
-    luaL_error(L, "stack overflow: calls through C functions (string.gsub callbacks, table.sort comparators, "
-                  "__tostring, coroutines...) are nested too deeply");
+    luaL_error(L,
+               "stack overflow: calls through C functions (string.gsub callbacks, table.sort comparators, "
+               "__tostring, coroutines...) are nested too deeply");
   lua_Debug ar;
   if (lua_getstack(L, kMaxLuaDepth, &ar))
     luaL_error(L, "stack overflow: more than %d nested Lua calls (infinite recursion?)", kMaxLuaDepth);

@@ -1,8 +1,11 @@
 #pragma once
-// Internal to luahost/. What bounds a Lua state while sandboxed code runs (the contract is Limits in engine.hpp):
-// - memory: a counting allocator (Allocator) whose budget also pays for the copies the host makes of Lua values
+// Internal to luahost/. What bounds a Lua state while sandboxed code runs (the contract is Limits in
+// engine.hpp):
+// - memory: a counting allocator (Allocator) whose budget also pays for the copies the host makes of Lua
+// values
 //   on a migration's behalf (HostCopies);
-// - time: a deadline checked by the count hook, moved forward while the database is awaited (DbWait), with the
+// - time: a deadline checked by the count hook, moved forward while the database is awaited (DbWait), with
+// the
 //   watchdog behind it for work stuck inside one C function;
 // - nesting: Lua frames and C stack depth, checked by the same hook;
 // - interrupt: request_interrupt() (engine.hpp), checked by the same hook.
@@ -28,8 +31,8 @@ inline const char kTimeoutMessage[] = "time limit exceeded";
 inline const char kMemoryMessage[] = "memory limit exceeded";
 inline const char kInterruptMessage[] = "interrupted: luamig was asked to stop";
 // Lua frames one coroutine may nest before the hook stops it. LuaJIT's own limit (65500 stack slots) raises
-// "stack overflow" without running the message handler, so the position would be lost; this limit comes first for
-// ordinary recursion (a few slots per frame).
+// "stack overflow" without running the message handler, so the position would be lost; this limit comes first
+// for ordinary recursion (a few slots per frame).
 constexpr int kMaxLuaDepth = 7000;
 
 // Set from another thread by request_interrupt(); read by the count hook of every engine.
@@ -37,14 +40,15 @@ extern std::atomic<bool> g_interrupt;
 
 std::string format_size(size_t bytes);
 
-// ---- allocation with a limit --------------------------------------------------------------------------------------
-// `limit` is checked by the count hook, which raises an ordinary error (with file:line) once the live heap exceeds
-// it. The allocator itself refuses growth past `hard` (LuaJIT then raises LUA_ERRMEM and the state stays usable):
-// a single huge request such as string.rep("x", 2^30) never reaches the system allocator.
+// ---- allocation with a limit
+// -------------------------------------------------------------------------------------- `limit` is checked
+// by the count hook, which raises an ordinary error (with file:line) once the live heap exceeds it. The
+// allocator itself refuses growth past `hard` (LuaJIT then raises LUA_ERRMEM and the state stays usable): a
+// single huge request such as string.rep("x", 2^30) never reaches the system allocator.
 struct Allocator {
   size_t used = 0;
-  size_t limit = 0;   // 0 = none
-  size_t hard = 0;    // refused beyond this
+  size_t limit = 0;  // 0 = none
+  size_t hard = 0;   // refused beyond this
   bool enforce = true;
   bool refused = false;
 };
@@ -60,7 +64,7 @@ struct LimitState {
   std::chrono::milliseconds limit{0};
   bool has_deadline = false;
   bool timed_out = false;
-  int db_waits = 0;   // nesting of DbWait
+  int db_waits = 0;  // nesting of DbWait
   Clock::time_point db_wait_started{};
   Watchdog watchdog;
   // Memory: heap size after the last collection the hook ran; set once the limit was exceeded (then, as for a
@@ -102,8 +106,8 @@ struct DbWait {
   DbWait& operator=(const DbWait&) = delete;
 };
 
-// The innermost frame of a user file (chunks named "@path"; engine chunks are named "=lua/...") from `level` down;
-// false when there is none.
+// The innermost frame of a user file (chunks named "@path"; engine chunks are named "=lua/...") from `level`
+// down; false when there is none.
 bool user_frame(lua_State* L, int level, std::string& file, int& line);
 
 // The lowest address the C stack of the calling thread may reach while Lua runs.

@@ -1,6 +1,6 @@
 // A Lua state as every luahost evaluator opens it: only allow-listed libraries (never package, io, debug,
-// jit, ffi; os only where the sandbox trims it), the JIT engine off (hooks do not fire inside compiled traces),
-// string.dump refused, the string metatable locked, and no addresses reachable from Lua code.
+// jit, ffi; os only where the sandbox trims it), the JIT engine off (hooks do not fire inside compiled
+// traces), string.dump refused, the string metatable locked, and no addresses reachable from Lua code.
 #include "luahost/lua_state.hpp"
 
 #include <cstring>
@@ -42,12 +42,20 @@ void replace_by_name(lua_State* L, int idx) {
 int safe_tostring(lua_State* L) {
   luaL_checkany(L, 1);
   lua_settop(L, 1);
-  switch (lua_type(L, 1)) {   // the common cases without a second call
-    case LUA_TSTRING: return 1;
-    case LUA_TNUMBER: lua_tolstring(L, 1, nullptr); return 1;   // LuaJIT's own number formatting
-    case LUA_TBOOLEAN: lua_pushstring(L, lua_toboolean(L, 1) ? "true" : "false"); return 1;
-    case LUA_TNIL: lua_pushliteral(L, "nil"); return 1;
-    default: break;
+  switch (lua_type(L, 1)) {  // the common cases without a second call
+    case LUA_TSTRING:
+      return 1;
+    case LUA_TNUMBER:
+      lua_tolstring(L, 1, nullptr);
+      return 1;  // LuaJIT's own number formatting
+    case LUA_TBOOLEAN:
+      lua_pushstring(L, lua_toboolean(L, 1) ? "true" : "false");
+      return 1;
+    case LUA_TNIL:
+      lua_pushliteral(L, "nil");
+      return 1;
+    default:
+      break;
   }
   replace_by_name(L, 1);
   lua_pushvalue(L, lua_upvalueindex(1));
@@ -108,8 +116,8 @@ void open_libraries(lua_State* L, bool with_os) {
 }
 
 void harden(lua_State* L) {
-  // string.dump would turn functions into bytecode: it is replaced by a refusal (reachable as ("").dump too); the
-  // string metatable must not be reachable.
+  // string.dump would turn functions into bytecode: it is replaced by a refusal (reachable as ("").dump too);
+  // the string metatable must not be reachable.
   lua_getglobal(L, "string");
   lua_pushcfunction(L, refuse_string_dump);
   lua_setfield(L, -2, "dump");

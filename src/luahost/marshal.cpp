@@ -1,5 +1,6 @@
-// The one marshalling path between Lua values and the host's values: bound parameters and COPY fields (Param),
-// result cells (Cell), and Values copied in and out (headers, config, hook arguments, the recorded plan).
+// The one marshalling path between Lua values and the host's values: bound parameters and COPY fields
+// (Param), result cells (Cell), and Values copied in and out (headers, config, hook arguments, the recorded
+// plan).
 #include "luahost/marshal.hpp"
 
 #include <fmt/format.h>
@@ -8,9 +9,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
-
 #include <lua.hpp>
+#include <memory>
 
 #include "luahost/runtime.hpp"
 
@@ -26,13 +26,17 @@ std::string number_text(lua_Number n) {
 
 bool to_param(lua_State* L, int idx, Param& out) {
   switch (lua_type(L, idx)) {
-    case LUA_TNIL: out = std::nullopt; return true;
+    case LUA_TNIL:
+      out = std::nullopt;
+      return true;
     case LUA_TBOOLEAN: {
       const Runtime* rt = runtime_of(L);
       out = lua_toboolean(L, idx) ? rt->true_param : rt->false_param;
       return true;
     }
-    case LUA_TNUMBER: out = number_text(lua_tonumber(L, idx)); return true;
+    case LUA_TNUMBER:
+      out = number_text(lua_tonumber(L, idx));
+      return true;
     case LUA_TSTRING: {
       size_t len;
       const char* s = lua_tolstring(L, idx, &len);
@@ -45,7 +49,8 @@ bool to_param(lua_State* L, int idx, Param& out) {
         return true;
       }
       return false;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -56,18 +61,25 @@ std::vector<Param> collect_params(lua_State* L, int first, const char* fname, Ho
   for (int i = first; i <= top; ++i) {
     int n = i - first + 1;
     switch (lua_type(L, i)) {
-      case LUA_TNUMBER: copies.charge(param_cost(24)); break;
+      case LUA_TNUMBER:
+        copies.charge(param_cost(24));
+        break;
       case LUA_TSTRING: {
         size_t len;
         const char* s = lua_tolstring(L, i, &len);
         copies.charge(param_cost(len));
         // libpq passes text parameters as C strings: a NUL would silently cut the value short.
         if (std::memchr(s, 0, len))
-          luaL_error(L, "%s: parameter $%d contains a NUL byte, which PostgreSQL text cannot hold (use bytea and "
-                     "decode())", fname, n);
+          luaL_error(
+              L,
+              "%s: parameter $%d contains a NUL byte, which PostgreSQL text cannot hold (use bytea and "
+              "decode())",
+              fname, n);
         break;
       }
-      default: copies.charge(kParamOverhead); break;
+      default:
+        copies.charge(kParamOverhead);
+        break;
     }
     Param p;
     if (!to_param(L, i, p))
@@ -80,8 +92,12 @@ std::vector<Param> collect_params(lua_State* L, int first, const char* fname, Ho
 
 void push_cell(lua_State* L, const Cell& c) {
   switch (c.kind) {
-    case Cell::Null: lua_pushlightuserdata(L, &g_null_sentinel); break;
-    case Cell::Boolean: lua_pushboolean(L, c.text == "t" || c.text == "true" || c.text == "1"); break;
+    case Cell::Null:
+      lua_pushlightuserdata(L, &g_null_sentinel);
+      break;
+    case Cell::Boolean:
+      lua_pushboolean(L, c.text == "t" || c.text == "true" || c.text == "1");
+      break;
     case Cell::Integer: {
       // Integers beyond 2^53 stay strings: a double would silently change them.
       char* end = nullptr;
@@ -92,8 +108,12 @@ void push_cell(lua_State* L, const Cell& c) {
         lua_pushlstring(L, c.text.data(), c.text.size());
       break;
     }
-    case Cell::Float: lua_pushnumber(L, std::strtod(c.text.c_str(), nullptr)); break;
-    case Cell::Text: lua_pushlstring(L, c.text.data(), c.text.size()); break;
+    case Cell::Float:
+      lua_pushnumber(L, std::strtod(c.text.c_str(), nullptr));
+      break;
+    case Cell::Text:
+      lua_pushlstring(L, c.text.data(), c.text.size());
+      break;
   }
 }
 
@@ -103,8 +123,12 @@ Value to_value(lua_State* L, int idx, size_t& budget, int depth) {
   if (budget == 0) return v;
   --budget;
   switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN: v.v = static_cast<bool>(lua_toboolean(L, idx)); break;
-    case LUA_TNUMBER: v.v = static_cast<double>(lua_tonumber(L, idx)); break;
+    case LUA_TBOOLEAN:
+      v.v = static_cast<bool>(lua_toboolean(L, idx));
+      break;
+    case LUA_TNUMBER:
+      v.v = static_cast<double>(lua_tonumber(L, idx));
+      break;
     case LUA_TSTRING: {
       size_t n;
       const char* s = lua_tolstring(L, idx, &n);
@@ -125,17 +149,26 @@ Value to_value(lua_State* L, int idx, size_t& budget, int depth) {
     }
     case LUA_TLIGHTUSERDATA:
     case LUA_TNIL:
-    default: break;
+    default:
+      break;
   }
   return v;
 }
 
 void push_value(lua_State* L, const Value& v) {
   switch (v.v.index()) {
-    case 0: lua_pushnil(L); break;
-    case 1: lua_pushboolean(L, v.boolean()); break;
-    case 2: lua_pushnumber(L, v.num()); break;
-    case 3: lua_pushlstring(L, v.str().data(), v.str().size()); break;
+    case 0:
+      lua_pushnil(L);
+      break;
+    case 1:
+      lua_pushboolean(L, v.boolean());
+      break;
+    case 2:
+      lua_pushnumber(L, v.num());
+      break;
+    case 3:
+      lua_pushlstring(L, v.str().data(), v.str().size());
+      break;
     case 4:
       lua_newtable(L);
       for (const auto& [k, val] : v.table()) {

@@ -5,10 +5,9 @@
 // - Cell -> Lua (query results): NULL is op.NULL, integers beyond 2^53 stay strings;
 // - Value <-> Lua (headers, config, hook arguments, the plan), bounded against cyclic tables.
 #include <cstddef>
+#include <lua.hpp>
 #include <string>
 #include <vector>
-
-#include <lua.hpp>
 
 #include "luahost/limits.hpp"
 #include "luahost/services.hpp"
@@ -27,8 +26,9 @@ bool to_param(lua_State* L, int idx, Param& out);
 std::vector<Param> collect_params(lua_State* L, int first, const char* fname, HostCopies& copies);
 void push_cell(lua_State* L, const Cell& c);
 
-// Copies a Lua value at `idx` into a Value (tables recursively, cycles cut at depth 32). At most `budget` values are
-// copied: a file could otherwise hand the host a small cyclic table that expands to billions of copies.
+// Copies a Lua value at `idx` into a Value (tables recursively, cycles cut at depth 32). At most `budget`
+// values are copied: a file could otherwise hand the host a small cyclic table that expands to billions of
+// copies.
 constexpr size_t kValueBudget = 1000000;
 Value to_value(lua_State* L, int idx, size_t& budget, int depth = 0);
 void push_value(lua_State* L, const Value& v);

@@ -17,11 +17,11 @@ struct Runtime : LimitState {
   // Error capture (error_capture.hpp): the statement failure the last error came from, and where the last
   // error happened in a user file.
   std::optional<SqlFailure> last_sql_failure;
-  std::string last_sql_error;   // the Lua error text raised for last_sql_failure
+  std::string last_sql_error;  // the Lua error text raised for last_sql_failure
   std::string last_file;
   int last_line = 0;
   std::string project_lib_dir;
-  std::map<std::string, std::string> call_context;   // revision, direction... of the running call
+  std::map<std::string, std::string> call_context;  // revision, direction... of the running call
   // How a Lua boolean travels as a text parameter: the renderer's declared caps.bool_encoding
   // (lua/dialect/<name>.lua), read when the engine starts.
   std::string true_param = "true";
