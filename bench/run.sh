@@ -429,6 +429,16 @@ inspect_case() {
   summarise "$INSPECT_ID" "$INSPECT_LABEL" "-" "$INSPECT_TARGET"
 }
 
+# luamig lint over 1000 revisions, offline (no URL: the plans come from running the revisions in --sql mode).
+lint_case() {
+  local n=1000 proj=$work/p1000 log=$work/logs/lint_1000.log
+  need_project "$n"
+  run_lm() { : >"$log.out"; timed "$1" "$log.out" "$proj" "$LUAMIG" lint --all; }
+  check_lm() { grep -q "^$n revisions linted" "$log.out" || die "lint did not lint $n revisions (log: $log.out)"; }
+  repeat_case lint_1000
+  summarise lint_1000 "lint --all, 1000 rev, offline" "-" "ms<1000"
+}
+
 version_case() {
   local log=$work/logs/version.log
   HAS_YS=1
@@ -506,6 +516,7 @@ for n in 1000 10000; do
 done
 run_case upgrade_1000 "upgrade head from empty, 1000 rev" full_upgrade_case
 PER_REV_YS=1 run_case upgrade_1000_per_rev "upgrade head from empty, 1000 rev, vs 1 tx/rev" full_upgrade_case
+run_case lint_1000 "lint --all, 1000 rev, offline" lint_case
 ONE_TX=1 run_case upgrade_1000_1tx "upgrade head from empty, 1000 rev, 1 tx" full_upgrade_case
 run_case downgrade_1000 "downgrade base, 1000 rev" downgrade_case
 ONE_TX=1 run_case downgrade_1000_1tx "downgrade base, 1000 rev, 1 tx" downgrade_case

@@ -292,6 +292,14 @@ function op.autocommit_block(fn) end
 ---@param fn fun()
 function op.transaction(fn) end
 
+---Runs fn inside a savepoint and returns its results: when fn raises an error, what it did in the database is
+---undone (ROLLBACK TO SAVEPOINT), the transaction stays usable, and the error goes on to the caller. Nests.
+---Needs an open transaction.
+---@generic R
+---@param fn fun(): R
+---@return R
+function op.savepoint(fn) end
+
 ---@return boolean
 function op.in_transaction() end
 

@@ -30,5 +30,6 @@ script_location = "migrations"
 --     lock_timeout = "5s",                  -- SET LOCAL lock_timeout in every migration transaction
 --     statement_timeout = "10min",
 --     allow_downgrade = false,              -- downgrade needs --force
+--     lint_on_upgrade = true,               -- upgrade runs `luamig lint`'s error rules first
 --   },
 -- }

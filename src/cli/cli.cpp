@@ -14,6 +14,7 @@
 #include "commands/commands.hpp"
 #include "commands/import_alembic.hpp"
 #include "commands/verify.hpp"
+#include "commands/lint.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
@@ -216,6 +217,8 @@ int run(int argc, char** argv) {
   downgrade->add_option("revision", target, "Target: base, an id, -N, id-N; FROM:TO with --sql")->required();
   downgrade->add_flag("--force", migrate_flags.force,
                       "Downgrade even where the environment sets allow_downgrade = false");
+  upgrade->add_flag("--no-validate", migrate_flags.no_validate,
+                    "Skip validating the history against the files (config: validate_on_upgrade)");
   for (auto* verb : {upgrade, downgrade}) {
     verb->add_flag("--sql", migrate_flags.sql, "Print the SQL script instead of connecting (offline mode)");
     verb->add_flag("--dry-run", migrate_flags.dry_run,
@@ -228,6 +231,15 @@ int run(int argc, char** argv) {
   history->add_option("-r,--rev-range", range, "Range A:B (e.g. base:head, -3:, current:)");
   history->add_flag("-v,--verbose", verbose, "Verbose output");
   history->add_flag("-i,--indicate-current", indicate, "Mark the database's current revision (connects)");
+  bool applied = false, files_only = false, update_sum = false;
+  std::string reason;
+  history->add_flag("--applied", applied, "Print the database's history table (applied steps, oldest first)");
+  auto* validate = app.add_subcommand("validate", "Check applied revisions' checksums and the history chain");
+  validate->add_flag("--files", files_only, "Compare the files with migrations/luamig.sum (no database)");
+  validate->add_flag("--update", update_sum, "Rewrite migrations/luamig.sum for the current files");
+  auto* repair = app.add_subcommand("repair", "Accept an edited revision file's new checksum");
+  repair->add_option("--accept", target, "Revision whose current file is accepted")->required();
+  repair->add_option("--reason", reason, "Why (recorded in the history)")->required();
   auto* heads = app.add_subcommand("heads", "Show the heads of the revision graph");
   heads->add_flag("-v,--verbose", verbose, "Verbose output");
   auto* show = app.add_subcommand("show", "Show one revision");
@@ -286,6 +298,13 @@ int run(int argc, char** argv) {
   auto* list_cmd = app.add_subcommand("list-names", "Names for shell completion")->group("");
   std::string list_what;
   list_cmd->add_option("what", list_what, "revisions or environments")->required();
+  commands::LintFlags lint_flags;
+  auto* lint = app.add_subcommand("lint", "Check revisions for operations that lock or break production");
+  lint->add_option("range", lint_flags.range, "Revisions A:B (default: not applied yet; offline: all)");
+  lint->add_flag("--all", lint_flags.all, "Lint every revision, applied or not");
+  lint->add_flag("--json", lint_flags.json, "Print the findings as JSON");
+  lint->add_flag("--rules", lint_flags.rules, "List the rules with examples");
+  lint->add_option("--fail-on", lint_flags.fail_on, "Exit 1 on a finding of this severity or worse: warning|error");
 
   auto args = protect_relative_targets(argc, argv);
   const std::vector<std::string> in_order = args;
@@ -340,7 +359,13 @@ int run(int argc, char** argv) {
   else if (*upgrade) commands::upgrade(g, target, migrate_flags);
   else if (*downgrade) commands::downgrade(g, target, migrate_flags);
   else if (*current) commands::current(g, verbose);
+  else if (*history && applied)
+    commands::applied_history(g);
   else if (*history) commands::history(g, range, verbose, indicate);
+  else if (*validate)
+    return commands::validate(g, files_only, update_sum);
+  else if (*repair)
+    commands::repair(g, target, reason);
   else if (*heads) commands::heads(g, verbose);
   else if (*show) commands::show(g, target);
   else if (*stamp) commands::stamp(g, revs, purge);
@@ -351,6 +376,7 @@ int run(int argc, char** argv) {
   else if (*trace) return commands::trace(g, trace_opts);
   else if (*editor) commands::editor_support(editor_dir);
   else if (*list_cmd) commands::list_names(g, list_what);
+  else if (*lint) return commands::lint(g, lint_flags);
   else if (*check)
     return commands::check(g, check_wait.empty() ? std::nullopt
                                                  : std::optional(parse_duration(check_wait, "check --wait")));

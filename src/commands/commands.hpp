@@ -32,6 +32,7 @@ struct MigrateFlags {
   bool sql = false;
   bool dry_run = false;
   bool force = false;
+  bool no_validate = false;
 };
 void upgrade(const config::GlobalOptions&, const std::string& target, const MigrateFlags& flags = {});
 void downgrade(const config::GlobalOptions&, const std::string& target, const MigrateFlags& flags = {});
@@ -57,4 +58,13 @@ int check(const config::GlobalOptions&, std::optional<std::chrono::milliseconds>
 void editor_support(const std::string& directory);
 // `luamig list-names revisions|environments` (hidden; for shell completion): one name per line on stdout.
 void list_names(const config::GlobalOptions&, const std::string& what);
+// History (history/*.hpp). `validate`: exit 1 on any error finding. With `files_only`, compares the files
+// with <script_location>/luamig.sum and needs no database; `update` rewrites luamig.sum instead.
+int validate(const config::GlobalOptions&, bool files_only, bool update);
+// Records the current checksum of REV's file as a `repair` row. REQUIRES: a non-empty reason.
+void repair(const config::GlobalOptions&, const std::string& revision, const std::string& reason);
+// `history --applied`: the history table's rows, oldest first.
+void applied_history(const config::GlobalOptions&);
+// Rewrites luamig.sum after `revision`/`merge` (best effort: a warning on failure).
+void update_sum_file(const config::Config& cfg);
 }  // namespace luamig::commands

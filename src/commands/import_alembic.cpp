@@ -102,7 +102,7 @@ ImportSummary import_alembic(const config::GlobalOptions& opts, const ImportAlem
   for (const auto& it : items) {
     fs::path shown = fs::proximate(it.to);
     if (io.dry_run) {
-      out::line(fmt::format("Would write {}{}", shown.string(), fs::exists(it.to) ? " (exists)" : ""));
+      out::data(fmt::format("Would write {}{}", shown.string(), fs::exists(it.to) ? " (exists)" : ""));
     } else {
       std::ofstream out(it.to, std::ios::binary | std::ios::trunc);
       out << it.tr.lua;

@@ -5,6 +5,7 @@
 
 #include "commands/commands.hpp"
 #include "commands/describe.hpp"
+#include "commands/history_cmd.hpp"
 #include "db/connection.hpp"
 #include "db/version_table.hpp"
 #include "graph/history.hpp"
@@ -121,6 +122,9 @@ void show(const config::GlobalOptions& opts, const std::string& revision) {
     out::json_line(json::Object().add("revisions", list).str());
     return;
   }
-  for (const auto& id : ids) out::data(verbose_entry(map, map.get(id), {}));
+  for (const auto& id : ids) {
+    out::data(verbose_entry(map, map.get(id), {}));
+    show_applied(project, id);
+  }
 }
 }  // namespace luamig::commands

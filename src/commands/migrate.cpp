@@ -1,3 +1,4 @@
+#include "commands/lint.hpp"
 #include "runner/migrate.hpp"
 
 #include <chrono>
@@ -37,12 +38,14 @@ void run(const config::GlobalOptions& opts, graph::Direction direction, const st
   auto started = std::chrono::steady_clock::now();
   try {
     auto project = runner::Project::open(opts);
+    if (direction == graph::Direction::Up && !flags.sql) lint_before_upgrade(project, target);
     runner::MigrateOptions options;
     options.direction = direction;
     options.target = target;
     options.sql = flags.sql;
     options.dry_run = flags.dry_run;
     options.force = flags.force;
+    options.no_validate = flags.no_validate;
     runner::migrate(project, options);
   } catch (const graph::GraphError& e) {
     summary(direction, target, "failed", 2, started, e.what());

@@ -141,6 +141,7 @@ void generate(runner::Project& project, const std::string& message, std::string 
   fs::path shown = fs::path(project.cfg.script_location) / "versions" / name;
   write_new_file(path, text);
   out::line(fmt::format("Generating {} ... done", shown.string()));
+  update_sum_file(project.cfg);  // luamig.sum follows every new file (see history/sum_file.hpp)
 }
 }  // namespace
 

@@ -151,6 +151,37 @@ void assign_lua(ResolvedSetting& out, const SettingSpec& spec, const luahost::Va
   }
 }
 
+// `lint = { disable = {...}, severity = {...} }`: which rules `luamig lint` reports and how severely.
+void read_lint_table(Config& cfg, const luahost::Value& v, const fs::path& file) {
+  auto bad = [&](const std::string& what) {
+    return ConfigError(fmt::format("{}: lint: {}", file.string(), what));
+  };
+  if (!v.is_table()) throw bad("must be a table { disable = {...}, severity = {...} }");
+  for (const auto& [k, item] : v.table()) {
+    std::string key = k.is_string() ? k.str() : "";
+    if (key == "disable") {
+      if (item.is_string()) {
+        cfg.lint_disable.push_back(item.str());
+        continue;
+      }
+      if (!item.is_table()) throw bad("disable must be a list of rule ids");
+      for (const auto& [i, id] : item.table()) {
+        if (!i.is_number() || !id.is_string()) throw bad("disable must be a list of rule ids");
+        cfg.lint_disable.push_back(id.str());
+      }
+    } else if (key == "severity") {
+      if (!item.is_table()) throw bad("severity must be a table { [\"rule\"] = \"warning\" | \"error\" }");
+      for (const auto& [id, level] : item.table()) {
+        if (!id.is_string() || !level.is_string())
+          throw bad("severity must be a table { [\"rule\"] = \"warning\" | \"error\" }");
+        cfg.lint_severity[id.str()] = level.str();
+      }
+    } else {
+      throw bad(fmt::format("unknown key '{}' (known: disable, severity)", key));
+    }
+  }
+}
+
 std::string environment_label(const std::string& name, const fs::path& file) {
   return fmt::format("environment '{}' in {}", name, file.string());
 }
@@ -379,6 +410,8 @@ Config load(const GlobalOptions& opts) {
           throw ConfigError(fmt::format("{}: 'default_environment' must be an environment name, got a {}",
                                         path.string(), v.type_name()));
         default_env = v.str();
+      } else if (key == "lint") {
+        read_lint_table(cfg, v, path);
       } else if (!find_setting(key)) {
         throw ConfigError(
             fmt::format("{}: unknown setting '{}' (known: {})", path.string(), key, known_top_level_names()));

@@ -62,6 +62,9 @@ struct Config {
   std::vector<std::filesystem::path> hooks;  // resolved against script_dir(), in the order given
   std::optional<std::chrono::milliseconds> lock_timeout, statement_timeout;  // nullopt: leave the server's
   bool allow_downgrade = true;
+  // `lint = { disable = { "rule", ... }, severity = { ["rule"] = "warning" | "error" } }` (top level only).
+  std::vector<std::string> lint_disable;
+  std::map<std::string, std::string> lint_severity;
 
   std::filesystem::path script_dir() const { return root / script_location; }
   std::filesystem::path versions_dir() const { return root / script_location / "versions"; }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <set>
@@ -15,6 +16,7 @@
 #include "db/registry.hpp"
 #include "dialect/dialect.hpp"
 #include "graph/overlap.hpp"
+#include "history/keeper.hpp"
 #include "luahost/engine.hpp"
 #include "runner/hooks.hpp"
 #include "runner/report.hpp"
@@ -330,6 +332,7 @@ class Run {
     // untouched, without even creating the version table.
     heads_ = to_set(version_table_->heads());
     start_heads_ = heads_;
+    start_history(map);
     plan(map);
     prepare_version_table(map);
     if (!steps_.empty() || !hooks_.empty()) start_engine();
@@ -338,6 +341,7 @@ class Run {
     phase_ = "between revisions";
     run_steps(map);
     phase_ = "after the revisions were committed";
+    if (history_) history_->finish();
     after_run();
     hooks_.unload();
     lock_->release();
@@ -405,9 +409,11 @@ class Run {
   // --sql: the script writer instead of a connection; the URL (when there is one) only picks the dialect.
   void connect_offline() {
     const db::Database* database = &db::default_database();
-    if (!config::resolve_url(project_.opts, project_.cfg).empty()) database = &db::database(project_.database_url().dialect);
-    conn_ = db::script_writer(database->make_dialect(), [](const std::string& statement) {
-      out::data(statement + "\n");
+    if (!config::resolve_url(project_.opts, project_.cfg).empty())
+      database = &db::database(project_.database_url().dialect);
+    conn_ = db::script_writer(database->make_dialect(), [this](const std::string& statement) {
+      if (options_.script_sink) options_.script_sink(statement);
+      else out::data(statement + "\n");
     });
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);
@@ -506,8 +512,54 @@ class Run {
       }
       if (!steps_.empty()) return false;
     }
+    if (validating() && !history_up_to_date()) return false;
     out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
     return true;
+  }
+
+  // ---- history (history/keeper.hpp)
+  // The no-op path validates too: one read of the history table and one stat per applied file (checksums are
+  // cached by size and mtime). Without the graph loaded (remembered heads), file paths come from the header
+  // cache. False when rows are owed (baseline, external): the full path writes them.
+  bool history_up_to_date() {
+    history::HistoryKeeper keeper(*conn_, cfg(), true);
+    if (!project_.map) {
+      // At the remembered heads: the heads are in the graph; the header cache is read only when an applied
+      // revision's file is needed.
+      std::optional<std::map<std::string, std::string>> paths;
+      auto from_cache = [&](const std::string& id) -> std::optional<std::string> {
+        if (!paths) paths = history::paths_from_header_cache(cfg().versions_dir());
+        auto it = paths->find(id);
+        if (it == paths->end()) return std::nullopt;
+        return it->second;
+      };
+      if (auto ok = keeper.check_noop(
+              from_cache, [](const std::string&) { return true; }, heads_))
+        return *ok;
+    }
+    const auto& map = project_.load_graph();
+    auto from_graph = [&](const std::string& id) -> std::optional<std::string> {
+      const auto* r = map.find(id);
+      if (!r) return std::nullopt;
+      return r->path;
+    };
+    auto known = [&](const std::string& id) { return map.find(id) != nullptr; };
+    return keeper.check_noop(from_graph, known, heads_).value_or(false);
+  }
+  // ------------------------------------------------------------------------
+  bool validating() const {
+    return options_.direction == graph::Direction::Up && !options_.no_validate &&
+           project_.cfg.settings.boolean("validate_on_upgrade");
+  }
+  void start_history(const graph::RevisionMap& map) {
+    if (options_.dry_run) {  // validates as the real run would, and records nothing
+      if (validating()) history::HistoryKeeper(*conn_, cfg(), true).start(map, heads_);
+      return;
+    }
+    if (options_.no_validate && options_.direction == graph::Direction::Up)
+      out::warn("Validation of the history skipped (--no-validate)");
+    history_ = std::make_unique<history::HistoryKeeper>(*conn_, cfg(), validating());
+    history_->start(map, heads_);
   }
 
   // `upgrade head` / `upgrade heads` answered without the graph: the database holds exactly the heads
@@ -744,6 +796,8 @@ class Run {
       throw RunError("", 1);
     }
     roll_back_attempt(heads_before);
+    if (history_ && conn_->is_open() && !db::is_connection_loss(sqlstate_of(e)))
+      history_->step_failed(step, heads_, step_wall_started_, sqlstate_of(e), db_message_of(e));
     if (options_.dry_run) {
       report_step_outcome(step, e, "the dry run stopped and rolled everything back; nothing was changed");
       throw RunError("", 1);
@@ -843,7 +897,7 @@ class Run {
   // a comment instead.
   void announce(const graph::Step& step) {
     if (options_.sql) {
-      out::data(fmt::format("-- {}\n", step_description(step)));
+      if (!options_.script_sink) out::data(fmt::format("-- {}\n", step_description(step)));
       return;
     }
     report_step_start(step);
@@ -872,6 +926,7 @@ class Run {
       bool replan = false;
       for (;;) {
         auto started = Clock::now();
+        step_wall_started_ = std::chrono::system_clock::now();
         services_->start_attempt();
         std::optional<luahost::Script> script;
         bool transactional = true;
@@ -918,6 +973,7 @@ class Run {
           reset_session();
           services_->reapply_timeouts();
           record_version_change(map, step);
+          if (history_) history_->step_applied(step, heads_before, heads_, step_wall_started_);
           hooks_.call("after_migration", {step_value(i, elapsed_ms(started)), context_});
           if (per_step || !transactional) {
             conn_->commit();
@@ -935,6 +991,12 @@ class Run {
             return;
           }
           if (interrupt::requested()) stop_in_step(step, done, heads_before);
+          if (options_.sql && options_.on_offline_failure) {
+            options_.on_offline_failure(step, e, engine_->plan());
+            engine_->unload(*script);
+            record_version_change(map, step);
+            break;
+          }
           if (!transactional || options_.sql || !should_retry(e, retries)) {
             if (retries > 0)
               out::error(fmt::format("The lock was still not available after {} retr{} (lock_retries = {}).",
@@ -1007,7 +1069,10 @@ class Run {
   std::set<std::string> heads_, start_heads_;
   std::vector<graph::Step> steps_;
   Clock::time_point started_;
-  size_t committed_steps_ = 0;   // steps whose work is committed (per-step commits, transactional = false steps)
+  size_t committed_steps_ = 0;
+  std::unique_ptr<history::HistoryKeeper> history_;  // null for --sql and --dry-run: they write no history
+  std::chrono::system_clock::time_point
+      step_wall_started_;  // steps whose work is committed (per-step commits, transactional = false steps)
 };
 }  // namespace
 

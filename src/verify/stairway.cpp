@@ -162,7 +162,7 @@ std::string indented(const std::string& entry) {
 void print_step(const StepResult& r) {
   const auto& rev = *r.revision;
   if (r.failure.empty()) {
-    out::line(fmt::format("  ok    {} {} ({})", rev.id, rev.message,
+    out::data(fmt::format("  ok    {} {} ({})", rev.id, rev.message,
                           format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(
                               std::chrono::duration<double>(r.seconds)))));
   } else {
@@ -218,7 +218,7 @@ int verify(const config::GlobalOptions& global, const VerifyOptions& options) {
   verify::ScratchDatabase scratch(global.url, options.sqlite, options.force, vt);
   project.opts.url = scratch.url();
   if (!options.json)
-    out::line(fmt::format("Verifying {} revision{} ({} to {}) on {}", steps.size(),
+    out::data(fmt::format("Verifying {} revision{} ({} to {}) on {}", steps.size(),
                           steps.size() == 1 ? "" : "s", options.from, options.to, scratch.description()));
   auto conn = db::connect(config::parse_url(scratch.url()));
   Stairway stairway(project, options, *conn, vt);
@@ -262,7 +262,7 @@ int verify(const config::GlobalOptions& global, const VerifyOptions& options) {
       out::error("  FAIL  round trip: " + failure);
       for (const auto& d : round_diff) out::error(indented(d));
     } else if (!options.json) {
-      out::line(fmt::format("  ok    round trip: upgrade {}, downgrade {}, upgrade {}", options.to,
+      out::data(fmt::format("  ok    round trip: upgrade {}, downgrade {}, upgrade {}", options.to,
                             options.from, options.to));
     }
   }
@@ -278,7 +278,7 @@ int verify(const config::GlobalOptions& global, const VerifyOptions& options) {
                     json_string(options.from), json_string(options.to), total,
                     failure.empty() ? "null" : json_string(failure), json_list(round_diff), steps_json));
   } else if (failure.empty()) {
-    out::line(fmt::format("Verified: every downgrade restores the schema ({} revision{}, {:.2f} s)",
+    out::data(fmt::format("Verified: every downgrade restores the schema ({} revision{}, {:.2f} s)",
                           steps.size(), steps.size() == 1 ? "" : "s", total));
   } else {
     out::error(fmt::format("Verify failed: {}", failure));

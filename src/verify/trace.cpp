@@ -106,27 +106,27 @@ std::string join(const std::vector<std::string>& v) {
 
 void print_revision(const RevisionTrace& r) {
   const auto& rev = *r.revision;
-  out::line(fmt::format("Revision {} ({}), {}", rev.id, rev.message, rev.path));
-  if (!r.note.empty()) out::line("  " + r.note);
+  out::data(fmt::format("Revision {} ({}), {}", rev.id, rev.message, rev.path));
+  if (!r.note.empty()) out::data("  " + r.note);
   if (r.statements.empty()) {
-    if (r.note.empty()) out::line("  no statements");
+    if (r.note.empty()) out::data("  no statements");
     return;
   }
-  out::line(fmt::format("  {:>2}  {:>5}  {:>8}  {:<34}  {:<14}  {:<14}  {}", "#", "line", "time",
+  out::data(fmt::format("  {:>2}  {:>5}  {:>8}  {:<34}  {:<14}  {:<14}  {}", "#", "line", "time",
                         "locks taken", "rewrites", "scans", "statement"));
   for (size_t i = 0; i < r.statements.size(); ++i) {
     const auto& s = r.statements[i];
     std::string sql = one_line(s.sql, 70);
     if (!s.in_transaction) sql = "[outside a transaction] " + sql;
-    out::line(fmt::format("  {:>2}  {:>5}  {:>8}  {:<34}  {:<14}  {:<14}  {}", i + 1, s.line, ms_text(s.ms),
+    out::data(fmt::format("  {:>2}  {:>5}  {:>8}  {:<34}  {:<14}  {:<14}  {}", i + 1, s.line, ms_text(s.ms),
                           locks_text(s), join(s.rewrites), join(s.scans), sql));
   }
   std::string strongest;
   for (const auto& l : r.strongest)
     strongest += fmt::format("{}{} {} (held {})", strongest.empty() ? "" : ", ", l.relation, l.mode,
                              ms_text(l.held_ms));
-  out::line("  strongest lock per table: " + (strongest.empty() ? std::string("none") : strongest));
-  for (const auto& w : r.warnings) out::line("  ! " + w);
+  out::data("  strongest lock per table: " + (strongest.empty() ? std::string("none") : strongest));
+  for (const auto& w : r.warnings) out::data("  ! " + w);
 }
 
 std::string json_strings(const std::vector<std::string>& v) {
@@ -220,7 +220,7 @@ int trace(const config::GlobalOptions& global, const TraceOptions& options) {
   }
   const std::string url = project.opts.url;
   if (!options.json)
-    out::line(fmt::format(
+    out::data(fmt::format(
         "Tracing {} revision{} ({} to {}) on {}", steps.size(), steps.size() == 1 ? "" : "s", from, to,
         on_user_database ? config::parse_url(url).masked() + ", in a transaction rolled back at the end"
                          : scratch->description()));

@@ -68,7 +68,7 @@ TEST_CASE("connect: libpq's variables select PostgreSQL when no URL is configure
   auto r = lm({"upgrade", "head"}, in(p, env));
   INFO(r.describe());
   REQUIRE(r.status == 0);
-  CHECK(first_line(r.out) == "Environment default, database " + resolved(db));
+  CHECK(first_line(r.err) == "Environment default, database " + resolved(db));
   CHECK(db.version_rows() == Strings{"c3"});
   CHECK_FALSE(p.exists("luamig.db"));
 
@@ -103,7 +103,7 @@ TEST_CASE("connect: SQLAlchemy URL forms work and the start line names the resol
     auto r = lm({"upgrade", "head"}, in(p, {{"DATABASE_URL", with(db, scheme, "postgres")}}));
     INFO(scheme << "\n" << r.describe());
     REQUIRE(r.status == 0);
-    CHECK(first_line(r.out) == "Environment default, database " + resolved(db));
+    CHECK(first_line(r.err) == "Environment default, database " + resolved(db));
     CHECK(db.version_rows() == Strings{"c3"});
   }
   TempProject p;
@@ -113,7 +113,7 @@ TEST_CASE("connect: SQLAlchemy URL forms work and the start line names the resol
   auto r = lm({"upgrade", "head"}, in(p, {{"DATABASE_URL", "sqlite+pysqlite:///data/app.db"}}));
   INFO(r.describe());
   CHECK(r.status == 0);
-  CHECK(first_line(r.out) == "Environment default, database sqlite:///data/app.db");
+  CHECK(first_line(r.err) == "Environment default, database sqlite:///data/app.db");
   CHECK(p.exists("data/app.db"));
   auto abs = p.path("abs.db").string();
   r = lm({"upgrade", "head"}, in(p, {{"DATABASE_URL", "sqlite:///" + abs}}));
@@ -134,7 +134,7 @@ TEST_CASE("connect: passwords with unencoded / ? # @ : are never printed", "[con
   INFO(r.describe());
   REQUIRE(r.status == 0);
   CHECK(db.version_rows() == Strings{"c3"});
-  CHECK(first_line(r.out) == "Environment default, database " + resolved(db));
+  CHECK(first_line(r.err) == "Environment default, database " + resolved(db));
   auto cfg = lm({"config"}, in(p));
   INFO(cfg.describe());
   CHECK(cfg.status == 0);

@@ -367,6 +367,9 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
     const std::map<std::string, std::string> defaults = {{"script_location", "migrations"},
                                                          {"version_table", "alembic_version"},
                                                          {"version_table_schema", "(unset)"},
+                                                         {"history_table", "luamig_history"},
+                                                         {"history_table_schema", "(unset)"},
+                                                         {"validate_on_upgrade", "true"},
                                                          {"transaction_per_migration", "true"},
                                                          {"hooks", "(unset)"},
                                                          {"lock_timeout", "(unset)"},
@@ -376,6 +379,7 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
                                                          {"lua_memory_limit", "512MiB"},
                                                          {"wait_for_db", "0"},
                                                          {"migration_lock_timeout", "10min"},
+                                                         {"lint_on_upgrade", "false"},
                                                          {"lock_retries", "3"},
                                                          {"lock_retry_delay", "1s"}};
     for (const auto& [key, value] : defaults) {

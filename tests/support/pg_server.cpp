@@ -577,7 +577,7 @@ std::vector<std::string> TempDb::tables(const std::string& schema) const {
   pqxx::nontransaction tx{c};
   auto r = tx.exec_params(
       "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
-      "c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')",
+      "c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND c.relname <> 'luamig_history'",
       schema);
   std::vector<std::string> out;
   for (const auto& row : r) out.emplace_back(row[0].c_str());

@@ -115,7 +115,8 @@ class TempDb {
   // Column names ordered by attnum (dropped columns excluded).
   std::vector<std::string> columns(const std::string& table,
                                    const std::string& schema = "public") const;
-  // Sorted names of ordinary/partitioned tables in schema.
+  // Sorted names of ordinary/partitioned tables in schema (luamig's own luamig_history excluded: check it
+  // with table_exists).
   std::vector<std::string> tables(const std::string& schema = "public") const;
   // Sorted version_num values; empty if the table does not exist.
   std::vector<std::string> version_rows(const std::string& table = "alembic_version",

@@ -123,7 +123,7 @@ class SqliteTestDb final : public TestDb {
   std::vector<std::string> tables() const override {
     return query_column(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-        "ORDER BY name");
+        "AND name <> 'luamig_history' ORDER BY name");
   }
   bool index_exists(const std::string& name) const override {
     return query_value("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = " +

@@ -41,7 +41,8 @@ class TestDb {
   virtual bool table_exists(const std::string& name) const = 0;
   // Column names in table order.
   virtual std::vector<std::string> columns(const std::string& table) const = 0;
-  // Sorted names of the ordinary tables (SQLite's internal sqlite_* tables excluded).
+  // Sorted names of the ordinary tables (SQLite's internal sqlite_* tables and luamig's own luamig_history
+  // excluded: check that one with table_exists).
   virtual std::vector<std::string> tables() const = 0;
   // Sorted version_num values; empty if the table does not exist.
   std::vector<std::string> version_rows(const std::string& table = "alembic_version") const;

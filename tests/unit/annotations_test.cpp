@@ -41,7 +41,10 @@ host.engine_module = function(name, ...)
   return stub()
 end
 host.execute = function() return 0 end
-local op = assert(loadstring(op_source, "=lua/op.lua"))(host)
+host.where = function() return nil end
+local values = host.engine_module("values", host)
+local recorder = host.engine_module("plan", host, values)
+local op = assert(loadstring(op_source, "=lua/op.lua"))(host, values, recorder)
 local names, options = {}, {}
 for k, v in pairs(op) do
   if type(k) == "string" and k:sub(1, 1) ~= "_" and type(v) == "function" then
