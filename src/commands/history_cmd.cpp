@@ -75,9 +75,8 @@ int validate(const config::GlobalOptions& opts, bool files_only, bool update) {
   }
   if (files_only) return validate_files(project);
   const auto& map = project.load_graph();
-  auto url = project.database_url();
-  project.announce(url);
   auto conn = runner::connect(project);
+  project.announce(conn->target());
   auto heads = heads_of(project, *conn);
   history::FileChecksumCache files(project.cfg.versions_dir());
   auto report = history::validate_database(*conn, project.cfg, map, heads, files);
@@ -97,9 +96,8 @@ void repair(const config::GlobalOptions& opts, const std::string& revision, cons
   auto project = runner::Project::open(opts);
   const auto& map = project.load_graph();
   const auto& rev = map.get(map.resolve_id(revision));
-  auto url = project.database_url();
-  project.announce(url);
   auto conn = runner::connect(project);
+  project.announce(conn->target());
   auto lock = runner::take_migration_lock(project, *conn);
   auto table = history::open_table(*conn, project.cfg);
   auto heads = heads_of(project, *conn);
