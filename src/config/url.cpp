@@ -343,8 +343,8 @@ DatabaseUrl parse_url(std::string_view url) {
   if (!database) {
     std::string hints;
     for (const auto& d : db::databases()) hints += (hints.empty() ? "" : " or ") + std::string(d.url_hint);
-    throw ConfigError(fmt::format("database URL '{}': unknown scheme '{}' (use {})", mask_passwords(url), scheme,
-                                  hints));
+    throw ConfigError(
+        fmt::format("database URL '{}': unknown scheme '{}' (use {})", mask_passwords(url), scheme, hints));
   }
   u.dialect = std::string(database->name);
   database->parse_url(u, scheme_end + 3);

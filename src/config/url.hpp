@@ -49,9 +49,9 @@ DatabaseUrl parse_url(std::string_view url);
 // the server): the userinfo password of every scheme://... token (up to its last '@') and password=... pairs.
 std::string mask_passwords(std::string_view text);
 
-// The URL parsers and descriptions the database registry (db/registry.cpp) names, one per URL family. A parser
-// fills `u` (raw and dialect are set) from what follows "<scheme>://", at offset `rest_at` of u.raw; throws
-// ConfigError (the message masks the password).
+// The URL parsers and descriptions the database registry (db/registry.cpp) names, one per URL family. A
+// parser fills `u` (raw and dialect are set) from what follows "<scheme>://", at offset `rest_at` of u.raw;
+// throws ConfigError (the message masks the password).
 void parse_postgresql_url(DatabaseUrl& u, size_t rest_at);
 void parse_sqlite_url(DatabaseUrl& u, size_t rest_at);
 std::string describe_server(const DatabaseUrl& u);

@@ -1,12 +1,11 @@
 #include "db/connection.hpp"
 
-#include "db/registry.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <random>
 
+#include "db/registry.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"

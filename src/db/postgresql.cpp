@@ -7,9 +7,9 @@
 
 #include <array>
 #include <cstdio>
-#include <optional>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <pqxx/pqxx>
 #include <utility>
 
@@ -18,8 +18,8 @@
 #include "db/libpq_loader.hpp"
 #include "db/postgresql_lock.hpp"
 #include "db/statement_shape.hpp"
-#include "dialect/postgresql.hpp"
 #include "dialect/inline_params.hpp"
+#include "dialect/postgresql.hpp"
 #include "util/error.hpp"
 #include "util/sql_failure.hpp"
 
@@ -228,9 +228,9 @@ class PgConnection : public Connection {
 
   const dialect::Dialect& dialect() const override { return dialect_; }
 
-  // BEGIN travels with the transaction's first statement (one round trip for both, see run_direct): a revision
-  // costs the round trips of its statements, its version update and COMMIT. A transaction in which nothing ran
-  // is never sent at all.
+  // BEGIN travels with the transaction's first statement (one round trip for both, see run_direct): a
+  // revision costs the round trips of its statements, its version update and COMMIT. A transaction in which
+  // nothing ran is never sent at all.
   void begin() override {
     settle();
     begin_pending_ = true;
@@ -496,7 +496,7 @@ class PgConnection : public Connection {
   std::string target_;
   dialect::PostgreSQL dialect_;
   bool in_tx_ = false;
-  bool begin_pending_ = false;   // begin() was called; BEGIN goes out with the next statement
+  bool begin_pending_ = false;  // begin() was called; BEGIN goes out with the next statement
   bool savepoints_ = false;
   int cursor_seq_ = 0;
   unsigned long epoch_ = 0;

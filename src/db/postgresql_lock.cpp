@@ -3,14 +3,13 @@
 // blocking pg_advisory_lock) keeps the wait interruptible and lets the time-out message name the holder.
 #include "db/postgresql_lock.hpp"
 
-#include "db/libpq_loader.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <pqxx/pqxx>
 #include <random>
 
+#include "db/libpq_loader.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"

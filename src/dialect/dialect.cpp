@@ -6,7 +6,6 @@
 
 #include "util/error.hpp"
 
-
 namespace luamig::dialect {
 
 std::string quote_doubling(std::string_view s, char q) {

@@ -10,12 +10,12 @@
 
 namespace luamig::dialect {
 
-// How the inline-parameter scanner (inline_params.hpp) tells code from quoted text. Placeholders are $1..$n on
-// every database (luamig's own convention; each driver binds them).
+// How the inline-parameter scanner (inline_params.hpp) tells code from quoted text. Placeholders are $1..$n
+// on every database (luamig's own convention; each driver binds them).
 struct LexicalRules {
-  bool escape_string_prefix = true;    // E'...' strings take backslash escapes
-  bool dollar_quotes = true;           // $tag$ ... $tag$ bodies are quoted text
-  bool nested_block_comments = true;   // /* /* */ */ nest
+  bool escape_string_prefix = true;   // E'...' strings take backslash escapes
+  bool dollar_quotes = true;          // $tag$ ... $tag$ bodies are quoted text
+  bool nested_block_comments = true;  // /* /* */ */ nest
 };
 
 class Dialect {
@@ -46,8 +46,8 @@ class Dialect {
     return "";
   }
   // An array literal carrying `values` (NULL where a value is absent) as one bound parameter, for statements
-  // that take a whole batch per parameter (UPDATE ... FROM unnest($1::bigint[], ...)). Throws RunError when the
-  // database has no arrays (the default).
+  // that take a whole batch per parameter (UPDATE ... FROM unnest($1::bigint[], ...)). Throws RunError when
+  // the database has no arrays (the default).
   virtual std::string array_literal(const std::vector<std::optional<std::string>>& values) const;
   // A query returning the schema unqualified names are created in (one row, one column, maybe NULL); "" when
   // the database has no schemas.

@@ -13,7 +13,8 @@ bool ident_char(char c) {
 }
 bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || (c & 0x80); }
 
-// The dialect's lexical rules (Dialect::lexical_rules), just far enough to know what is code and what is quoted.
+// The dialect's lexical rules (Dialect::lexical_rules), just far enough to know what is code and what is
+// quoted.
 class Scanner {
  public:
   Scanner(const Dialect& d, std::string_view sql, const std::vector<Param>& params)
@@ -30,7 +31,8 @@ class Scanner {
       line_comment = false;
       if (c == '\'') {
         // E'...' strings take backslash escapes; the prefix letter was copied already.
-        bool escapes = rules_.escape_string_prefix && i > 0 && (s_[i - 1] == 'E' || s_[i - 1] == 'e') && (i < 2 || !ident_char(s_[i - 2]));
+        bool escapes = rules_.escape_string_prefix && i > 0 && (s_[i - 1] == 'E' || s_[i - 1] == 'e') &&
+                       (i < 2 || !ident_char(s_[i - 2]));
         i = copy_quoted(o, i, '\'', escapes);
       } else if (c == '"') {
         i = copy_quoted(o, i, '"', false);

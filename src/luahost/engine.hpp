@@ -61,8 +61,9 @@ namespace detail {
 struct EngineState;
 }
 
-// A loaded migration or hooks file: a move-only handle on its environment, which lives in the engine's registry
-// until Engine::unload() or the handle's destruction (whichever comes first; after the engine is gone, nothing).
+// A loaded migration or hooks file: a move-only handle on its environment, which lives in the engine's
+// registry until Engine::unload() or the handle's destruction (whichever comes first; after the engine is
+// gone, nothing).
 class Script {
  public:
   Script(Script&& other) noexcept;
@@ -82,7 +83,7 @@ class Script {
   friend class Engine;
   Script(std::weak_ptr<detail::EngineState> engine, std::string path, int env_ref);
   void release();
-  lua_State* state() const;   // throws RunError once unloaded
+  lua_State* state() const;  // throws RunError once unloaded
   std::weak_ptr<detail::EngineState> engine_;
   std::string path_;
   int env_ref_;

@@ -11,9 +11,9 @@
 
 #include "db/connection.hpp"
 #include "db/echo_connection.hpp"
+#include "db/registry.hpp"
 #include "db/script_writer.hpp"
 #include "db/version_table.hpp"
-#include "db/registry.hpp"
 #include "dialect/dialect.hpp"
 #include "graph/overlap.hpp"
 #include "history/keeper.hpp"
@@ -412,8 +412,10 @@ class Run {
     if (!config::resolve_url(project_.opts, project_.cfg).empty())
       database = &db::database(project_.database_url().dialect);
     conn_ = db::script_writer(database->make_dialect(), [this](const std::string& statement) {
-      if (options_.script_sink) options_.script_sink(statement);
-      else out::data(statement + "\n");
+      if (options_.script_sink)
+        options_.script_sink(statement);
+      else
+        out::data(statement + "\n");
     });
     version_table_ = std::make_unique<db::VersionTable>(*conn_, project_.cfg.version_table,
                                                         project_.cfg.version_table_schema);

@@ -1,10 +1,10 @@
 // SQL quoting and the engine's own statements (src/dialect).
-#include "db/registry.hpp"
 #include "dialect/dialect.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "db/registry.hpp"
 #include "dialect/postgresql.hpp"
 #include "dialect/sqlite.hpp"
 
