@@ -53,7 +53,7 @@ int validate_files(runner::Project& project) {
                       (project.cfg.versions_dir() / d.file).string(), d.problem, sum_path.string()));
   }
   if (!diffs.empty()) return 1;
-  out::line(fmt::format("{}: {} file{} match", sum_path.string(), current.files.size(),
+  out::data(fmt::format("{}: {} file{} match", sum_path.string(), current.files.size(),
                         current.files.size() == 1 ? "" : "s"));
   return 0;
 }
@@ -86,7 +86,7 @@ int validate(const config::GlobalOptions& opts, bool files_only, bool update) {
                            report.rows == 1 ? "" : "s", report.checked, report.checked == 1 ? "" : "s"));
     return 1;
   }
-  out::line(fmt::format("History valid: {} row{}, chain intact, {} applied revision{} checked", report.rows,
+  out::data(fmt::format("History valid: {} row{}, chain intact, {} applied revision{} checked", report.rows,
                         report.rows == 1 ? "" : "s", report.checked, report.checked == 1 ? "" : "s"));
   return 0;
 }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 
+#include "util/output.hpp"
+
 namespace luamig::history {
 
 bool Report::ok() const {
@@ -35,8 +37,9 @@ std::optional<Finding> verify_chain(const std::vector<Row>& rows) {
   std::string previous = kGenesisChain;
   long long expected_seq = 1;
   for (const auto& r : rows) {
+    // Values read from the database are printed escaped (out::escape): a row cannot forge a line.
     const std::string what = fmt::format("history row seq {} (revision {}, {})", r.seq,
-                                         r.revision.empty() ? "-" : r.revision, r.kind);
+                                         r.revision.empty() ? "-" : out::escape(r.revision), out::escape(r.kind));
     if (r.seq != expected_seq)
       return Finding{
           Finding::Kind::ChainBroken, r.revision, r.seq,
@@ -104,7 +107,7 @@ Report validate(const std::vector<Row>& rows, const std::set<std::string>& versi
            fmt::format(
                "revision {} is applied (history row seq {}) but has no file in the versions directory: "
                "restore the file from version control",
-               a.revision, a.seq)});
+               out::escape(a.revision), a.seq)});
       continue;
     }
     if (!a.checksum) continue;
@@ -143,15 +146,15 @@ Report validate(const std::vector<Row>& rows, const std::set<std::string>& versi
            fmt::format(
                "revision {} is in the version table but not in the revision graph: restore its file, or "
                "`luamig stamp` the database to a known revision",
-               h)});
+               out::escape(h))});
   if (!rows.empty() && heads_from_text(rows.back().heads_after) != version_heads)
     report.findings.push_back(
         {Finding::Kind::External, "", rows.back().seq,
          fmt::format(
              "the version table ({}) moved since the last history row (heads {}) without luamig (Alembic "
              "or `stamp`): the next upgrade records it as external rows",
-             version_heads.empty() ? "empty" : heads_text(version_heads),
-             rows.back().heads_after.empty() ? "base" : rows.back().heads_after)});
+             version_heads.empty() ? "empty" : out::escape(heads_text(version_heads)),
+             rows.back().heads_after.empty() ? "base" : out::escape(rows.back().heads_after))});
   return report;
 }
 }  // namespace luamig::history

@@ -550,10 +550,11 @@ class Run {
   }
   // ------------------------------------------------------------------------
   bool validating() const {
-    return options_.direction == graph::Direction::Up && !options_.no_validate &&
+    return options_.record_history && options_.direction == graph::Direction::Up && !options_.no_validate &&
            project_.cfg.settings.boolean("validate_on_upgrade");
   }
   void start_history(const graph::RevisionMap& map) {
+    if (!options_.record_history) return;
     if (options_.dry_run) {  // validates as the real run would, and records nothing
       if (validating()) history::HistoryKeeper(*conn_, cfg(), true).start(map, heads_);
       return;

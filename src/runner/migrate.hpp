@@ -22,6 +22,8 @@ struct MigrateOptions {
   // Stops (exit 0, nothing changed) before a step that cannot run in a transaction.
   bool dry_run = false;
   bool no_validate = false;  // upgrade: skip the history validation (validate_on_upgrade)
+  // false: neither read nor write the history table (throwaway databases of verify and trace).
+  bool record_history = true;
   bool force = false;   // downgrade even where the environment sets allow_downgrade = false
   // Called after each step's upgrade()/downgrade() returned, with its recorded plan (ops, their SQL,
   // file:line), online and with `sql` alike. Unset (the default): the plan is never copied out of Lua.

@@ -68,6 +68,7 @@ class Stairway {
   // on stderr by the run loop).
   std::string migrate(graph::Direction direction, const std::string& target) {
     runner::MigrateOptions m;
+    m.record_history = false;  // a throwaway database keeps no history
     m.direction = direction;
     m.target = target;
     m.force = true;  // allow_downgrade = false is about production databases, not this one

@@ -237,6 +237,7 @@ int trace(const config::GlobalOptions& global, const TraceOptions& options) {
     conn = db::connect(config::parse_url(url));
     if (from != "base") {
       runner::MigrateOptions m;
+      m.record_history = false;  // a throwaway database keeps no history
       m.target = from;
       failure = run_quietly(project, m);
     }
@@ -253,6 +254,7 @@ int trace(const config::GlobalOptions& global, const TraceOptions& options) {
       }
       recorder.statements.clear();
       runner::MigrateOptions m;
+      m.record_history = false;  // a throwaway database keeps no history
       m.target = t.revision->id;
       m.wrap_connection = wrap;
       failure = run_quietly(project, m);
@@ -261,6 +263,7 @@ int trace(const config::GlobalOptions& global, const TraceOptions& options) {
     }
   } else {
     runner::MigrateOptions m;
+    m.record_history = false;  // a throwaway database keeps no history
     m.target = to;
     m.dry_run = true;
     m.wrap_connection = wrap;
