@@ -1,5 +1,6 @@
-// luamig's entry point: the only place where errors become exit statuses.
-//   0 success, 1 a migration or database failure, 2 a usage, config or revision-graph error.
+// luamig's entry point: the only place where failures are printed and become exit statuses.
+//   0 success, 1 a migration or database failure, 2 a usage, config or revision-graph error, 128 + N a stop
+//   by signal N. Every failure is printed here, once (util/failure.hpp: its report, or "ERROR: <message>").
 #include <pthread.h>
 
 #include <cstdio>
@@ -7,8 +8,7 @@
 #include <exception>
 
 #include "cli/cli.hpp"
-#include "graph/revision.hpp"
-#include "util/error.hpp"
+#include "util/failure.hpp"
 #include "util/interrupt.hpp"
 #include "util/output.hpp"
 
@@ -23,15 +23,10 @@ void* run_main(void* p) {
   auto* a = static_cast<MainArgs*>(p);
   try {
     a->status = luamig::cli::run(a->argc, a->argv);
-  } catch (const luamig::graph::GraphError& e) {
-    luamig::out::error(std::string("ERROR: ") + e.what());
-    a->status = 2;
-  } catch (const luamig::Error& e) {
-    if (*e.what()) luamig::out::error(std::string("ERROR: ") + e.what());
-    a->status = e.exit_code();
   } catch (const std::exception& e) {
-    luamig::out::error(std::string("ERROR: ") + e.what());
-    a->status = 1;
+    auto failure = luamig::failure_of(e);
+    if (auto text = luamig::failure_text(failure); !text.empty()) luamig::out::error(text);
+    a->status = luamig::exit_status(failure);
   }
   return nullptr;
 }
@@ -45,8 +40,8 @@ int main(int argc, char** argv) {
     std::fputs("luamig " LUAMIG_VERSION "\n", stdout);
     return std::fflush(stdout) == 0 ? 0 : 1;
   }
-  // SIGINT/SIGTERM are handled on a watcher thread; blocked here, before any other thread exists, so that no thread
-  // ever takes them asynchronously.
+  // SIGINT/SIGTERM are handled on a watcher thread; blocked here, before any other thread exists, so that no
+  // thread ever takes them asynchronously.
   luamig::interrupt::install();
   // Lua runs on a thread with a large stack: deep recursion in C functions (string.gsub callbacks, sort
   // comparators) must hit Lua's own limits before the C stack runs out. The stack is reserved, not touched.

@@ -21,14 +21,14 @@ void editor_support(const std::string& directory) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw UsageError(fmt::format("{}: not a directory", dir.string()));
   const auto* meta = embedded::find("lua/annotations/luamig.lua");
-  if (!meta) throw Error(1, "the type annotations are missing from this build");
+  if (!meta) throw Error(FailureKind::Internal, "the type annotations are missing from this build");
   fs::path types = dir / kAnnotationsDir;
   fs::create_directories(types, ec);
-  if (ec) throw Error(1, fmt::format("{}: {}", types.string(), ec.message()));
+  if (ec) throw Error(FailureKind::Internal, fmt::format("{}: {}", types.string(), ec.message()));
   auto write = [](const fs::path& p, std::string_view text) {
     std::ofstream f(p, std::ios::binary | std::ios::trunc);
     f.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!f) throw Error(1, fmt::format("{}: cannot write", p.string()));
+    if (!f) throw Error(FailureKind::Internal, fmt::format("{}: cannot write", p.string()));
   };
   write(types / "luamig.lua", meta->content);
   out::line(fmt::format("Wrote {}", (types / "luamig.lua").string()));

@@ -107,10 +107,14 @@ void lint_before_upgrade(runner::Project& project, const std::string& target) {
   size_t errors = 0;
   for (const auto& f : outcome.findings) errors += f.silenced.empty() ? 1 : 0;
   if (errors == 0) return;
-  out::error(
+  Failure failure;
+  failure.kind = FailureKind::Migration;
+  failure.message = "upgrade stopped by lint_on_upgrade before any revision ran: nothing was changed";
+  // The findings and what to do, printed once by main.
+  failure.report =
       lint::format_text(outcome.findings, outcome.linted) +
       "upgrade stopped by lint_on_upgrade before any revision ran: nothing was changed. Fix the revisions, "
-      "silence a finding with `-- luamig: allow <rule> <reason>`, or set lint_on_upgrade = false.");
-  throw RunError("", 1);
+      "silence a finding with `-- luamig: allow <rule> <reason>`, or set lint_on_upgrade = false.";
+  throw RunError(std::move(failure));
 }
 }  // namespace luamig::commands

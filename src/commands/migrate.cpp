@@ -4,9 +4,9 @@
 #include <chrono>
 
 #include "commands/commands.hpp"
-#include "graph/revision.hpp"
 #include "runner/report.hpp"
 #include "util/error.hpp"
+#include "util/failure.hpp"
 #include "util/json.hpp"
 #include "util/output.hpp"
 
@@ -47,14 +47,11 @@ void run(const config::GlobalOptions& opts, graph::Direction direction, const st
     options.force = flags.force;
     options.no_validate = flags.no_validate;
     runner::migrate(project, options);
-  } catch (const graph::GraphError& e) {
-    summary(direction, target, "failed", 2, started, e.what());
-    throw;
-  } catch (const Error& e) {
-    summary(direction, target, "failed", e.exit_code(), started, e.what());
-    throw;
   } catch (const std::exception& e) {
-    summary(direction, target, "failed", 1, started, e.what());
+    // A failure with a report was told as a step_failed event already.
+    auto failure = failure_of(e);
+    summary(direction, target, "failed", exit_status(failure), started,
+            failure.report.empty() ? failure.message.c_str() : nullptr);
     throw;
   }
   summary(direction, target, flags.dry_run ? "rolled_back" : "ok", 0, started, nullptr);

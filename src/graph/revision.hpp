@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/error.hpp"
+
 namespace luamig::graph {
 
 struct Revision {
@@ -28,9 +30,9 @@ struct Revision {
 // Expected failures of the graph (exit status 2 in the CLI). what() is a complete user-facing message that
 // names the files/lines involved when they are known. Unknown targets, ambiguous prefixes and malformed
 // target/range syntax are GraphErrors too.
-class GraphError : public std::runtime_error {
+class GraphError : public Error {
  public:
-  using runtime_error::runtime_error;
+  explicit GraphError(const std::string& message) : Error(FailureKind::Graph, message) {}
 };
 
 inline constexpr std::size_t kMaxRevisionIdLength = 32;

@@ -9,6 +9,7 @@
 #include "runner/migrate.hpp"
 #include "scripts/loader.hpp"
 #include "util/error.hpp"
+#include "util/output.hpp"
 
 namespace luamig::lint {
 
@@ -21,15 +22,14 @@ Collected collect_revisions(const runner::Project& source) {
   project.cfg = source.cfg;
   std::vector<RevisionInput> out;
   runner::MigrateOptions mo;
-  mo.on_offline_failure = [&](const graph::Step& step, const std::exception& e, const luahost::Plan& plan) {
+  mo.on_offline_failure = [&](const graph::Step& step, const Failure& failure, const luahost::Plan& plan) {
     mo.on_plan(step, plan);
     auto& in = out.back();
-    in.incomplete = e.what();
+    in.incomplete = failure.message;
     in.incomplete_file = in.path;
-    if (auto* se = dynamic_cast<const luahost::ScriptError*>(&e)) {
-      in.incomplete = se->failure.message;
-      if (!se->failure.file.empty()) in.incomplete_file = se->failure.file;
-      in.incomplete_line = se->failure.line;
+    if (failure.kind == FailureKind::Script) {
+      if (!failure.file.empty()) in.incomplete_file = failure.file;
+      in.incomplete_line = failure.line;
     }
   };
   mo.sql = true;
@@ -58,8 +58,10 @@ Collected collect_revisions(const runner::Project& source) {
   try {
     runner::migrate(project, mo);
   } catch (const RunError& e) {
-    if (*e.what()) throw;
-    // Already reported by the runner; the step after the last collected one failed.
+    // A failed revision comes with its whole report: told here, once; any other failure is the command's.
+    if (e.failure.report.empty()) throw;
+    out::error(e.failure.report);
+    // The step after the last collected one failed.
     result.stopped_at = "(after " + (out.empty() ? std::string("base") : out.back().id) + ")";
   }
   result.revisions = std::move(out);

@@ -42,19 +42,19 @@ struct Context {
 };
 
 // A failure inside Lua code, with where it happened.
-struct ScriptFailure {
-  std::string message;      // the error message alone, without position
-  std::string file;         // the migration/hook file where it happened ("" if only engine code)
-  int line = 0;
-  std::string traceback;
-  std::optional<std::string> sql, sqlstate, db_message;   // set when a statement failed
-  bool timeout = false, memory = false;
-};
+// (message without position, file "" if only engine code, line, traceback, SQL details when a statement failed,
+// timeout/memory: one Failure value, util/failure.hpp)
+using ScriptFailure = luamig::Failure;
 
-class ScriptError : public std::runtime_error {
+class ScriptError : public Error {
  public:
-  explicit ScriptError(ScriptFailure f) : std::runtime_error(f.message), failure(std::move(f)) {}
-  ScriptFailure failure;
+  explicit ScriptError(ScriptFailure f) : Error(as_script(std::move(f))) {}
+
+ private:
+  static ScriptFailure as_script(ScriptFailure f) {
+    f.kind = FailureKind::Script;
+    return f;
+  }
 };
 
 namespace detail {

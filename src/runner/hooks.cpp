@@ -7,13 +7,20 @@
 
 namespace luamig::runner {
 
-HookError::HookError(std::string file_, std::string function_, luahost::ScriptFailure failure_)
-    : std::runtime_error(failure_.message),
-      file(std::move(file_)),
-      function(std::move(function_)),
-      failure(std::move(failure_)) {
-  if (failure.file.empty()) failure.file = file;
+namespace {
+Failure hook_failure(Failure f, const std::string& file, const std::string& function) {
+  f.kind = FailureKind::Hook;
+  if (f.file.empty()) f.file = file;
+  f.hook = function;
+  f.hook_file = file;
+  return f;
 }
+}  // namespace
+
+HookError::HookError(std::string file_, std::string function_, luahost::ScriptFailure failure_)
+    : Error(hook_failure(std::move(failure_), file_, function_)),
+      file(std::move(file_)),
+      function(std::move(function_)) {}
 
 Hooks Hooks::open(const std::vector<std::filesystem::path>& files) {
   Hooks h;

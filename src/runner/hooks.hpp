@@ -19,13 +19,14 @@
 
 namespace luamig::runner {
 
-// A hooks file's top level or one of its functions failed.
-class HookError : public std::runtime_error {
+// A hooks file's top level or one of its functions failed. Its failure (kind Hook) has hook = the function
+// ("before_migration", ..., or "top level" while the file was loading), hook_file = the file, and the
+// script's message, position, SQL details and traceback.
+class HookError : public Error {
  public:
   HookError(std::string file, std::string function, luahost::ScriptFailure failure);
-  std::string file;                // the hooks file
-  std::string function;            // "before_migration", ..., or "top level" while the file was loading
-  luahost::ScriptFailure failure;  // message, position (file:line), SQL details, traceback
+  std::string file;      // the hooks file
+  std::string function;  // "before_migration", ..., or "top level"
 };
 
 class Hooks {

@@ -5,9 +5,9 @@
 #include <string>
 
 #include "db/connection.hpp"
-
 #include "graph/plan.hpp"
 #include "luahost/plan.hpp"
+#include "runner/observer.hpp"
 #include "runner/project.hpp"
 
 namespace luamig::runner {
@@ -28,20 +28,26 @@ struct MigrateOptions {
   // Called after each step's upgrade()/downgrade() returned, with its recorded plan (ops, their SQL,
   // file:line), online and with `sql` alike. Unset (the default): the plan is never copied out of Lua.
   std::function<void(const graph::Step&, const luahost::Plan&)> on_plan;
+  // Hears about every step (start, end, failure) after the text report does. Not owned; unset: none.
+  StepObserver* observer = nullptr;
+  // Opens the database connection instead of the project's URL (the run loop's unit tests pass a recording
+  // connection). Unset: runner::connect(project).
+  std::function<std::unique_ptr<db::Connection>()> open_connection;
   // When set, the run's connection is handed through it once opened (tools that watch every statement: trace).
   std::function<std::unique_ptr<db::Connection>(std::unique_ptr<db::Connection>)> wrap_connection;
   // With `sql`: where the script's lines go instead of stdout (the linter reads plans and discards the script).
   std::function<void(const std::string&)> script_sink;
   // With `sql`: called instead of stopping when a step's upgrade()/downgrade() fails (an op that needs a live
   // database, a Lua error), with the plan recorded up to the failure; the run goes on with the next step.
-  std::function<void(const graph::Step&, const std::exception&, const luahost::Plan&)> on_offline_failure;
+  std::function<void(const graph::Step&, const Failure&, const luahost::Plan&)> on_offline_failure;
 };
 
-// Runs the planned steps with the environment's hooks (runner/hooks.hpp) and timeouts. Prints which environment
-// and database first, then one line per step. A downgrade where allow_downgrade = false, without `force`, is
-// refused before connecting (RunError, exit 2). On failure: rolls the failing step back, prints the report
-// (revision or hook, file:line, SQL, SQLSTATE, traceback), calls the on_error hooks and throws RunError (exit 1)
-// whose message is already printed (empty).
+// Runs the planned steps with the environment's hooks (runner/hooks.hpp) and timeouts. Prints which
+// environment and database first, then one line per step. A downgrade where allow_downgrade = false, without
+// `force`, is refused before connecting (RunError, FailureKind::Refused). On failure: rolls the failing step
+// back, calls the on_error hooks and throws RunError (FailureKind::Migration) whose Failure carries the whole
+// report (revision or hook, file:line, SQL, SQLSTATE, traceback, what became of the work, where the database
+// is): main prints it.
 void migrate(Project& project, const MigrateOptions& options);
 
 // Formats the per-step line: "Running upgrade a -> b, message".

@@ -4,17 +4,14 @@
 
 #include <sstream>
 
-#include "luahost/engine.hpp"
-#include "runner/hooks.hpp"
+#include "runner/hook_calls.hpp"
 #include "runner/migrate.hpp"
 #include "util/duration.hpp"
 #include "util/json.hpp"
 #include "util/output.hpp"
-#include "util/sql_failure.hpp"
 
 namespace luamig::runner {
 namespace {
-const char* direction_name(graph::Direction d) { return d == graph::Direction::Up ? "upgrade" : "downgrade"; }
 
 // Keeps the traceback lines that point into user files; engine frames ("lua/...", "[C]") are noise to a user.
 std::string user_traceback(const std::string& tb) {
@@ -37,9 +34,9 @@ std::string user_traceback(const std::string& tb) {
   return out;
 }
 
-// The lines after the headline: where, the error, SQLSTATE and SQL, the user part of the Lua traceback.
-std::string details(const luahost::ScriptFailure& f, const std::string& fallback_file,
-                    const std::string& function) {
+// The lines after the headline for Lua code (a migration or a hook): where, the error, SQLSTATE and SQL, the
+// user part of the Lua traceback.
+std::string script_details(const Failure& f, const std::string& fallback_file, const std::string& function) {
   std::string text;
   std::string where = f.file.empty() ? fallback_file : f.file;
   if (f.line > 0) where += fmt::format(":{}", f.line);
@@ -57,6 +54,21 @@ std::string details(const luahost::ScriptFailure& f, const std::string& fallback
   return text;
 }
 
+// The same for a failure outside Lua (a statement luamig ran, the version table, a file that changed).
+std::string other_details(const Failure& f, const std::string& path) {
+  std::string text = fmt::format("  in {}\n  error: {}\n", path, f.db_message.value_or(f.message));
+  if (f.kind == FailureKind::Sql) {
+    if (f.sqlstate) text += fmt::format("  SQLSTATE: {}\n", *f.sqlstate);
+    text += fmt::format("  SQL: {}\n", f.sql.value_or(""));
+  }
+  return text;
+}
+
+std::string without_final_newline(std::string text) {
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  return text;
+}
+
 size_t g_steps_reported = 0;
 
 json::Object step_object(std::string_view event, const graph::Step& step) {
@@ -69,11 +81,6 @@ json::Object step_object(std::string_view event, const graph::Step& step) {
       .add("message", r.message)
       .add("path", r.path);
   return o;
-}
-
-void print(std::string text) {
-  if (!text.empty() && text.back() == '\n') text.pop_back();
-  out::error(text);
 }
 }  // namespace
 
@@ -98,41 +105,44 @@ void report_step_end(const graph::Step& step, std::chrono::milliseconds duration
     out::line(fmt::format("  done in {}", format_duration(duration)));
 }
 
+void report_step_failed(const graph::Step& step, const Failure& failure) {
+  if (out::json()) out::json_line(step_object("step_failed", step).add("error", failure.message).str());
+}
+
 size_t steps_reported() { return g_steps_reported; }
 
-void report_step_outcome(const graph::Step& step, const std::exception& error, std::string_view outcome) {
+Failure step_failure(const graph::Step& step, const Failure& cause, std::string_view outcome) {
   const auto& rev = *step.revision;
-  if (out::json())
-    out::json_line(step_object("step_failed", step).add("error", std::string_view(error.what())).str());
-  if (const auto* he = dynamic_cast<const HookError*>(&error)) {
-    print(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; {}.\n",
-                      direction_name(step.direction), out::escape(rev.id), out::escape(rev.message),
-                      he->function, he->file, outcome) +
-          details(he->failure, he->file, he->function));
-    return;
+  Failure f = cause;
+  f.kind = FailureKind::Migration;
+  if (cause.kind == FailureKind::Hook) {
+    f.report =
+        without_final_newline(fmt::format("ERROR: {} of revision {} ({}) failed in hook {} of {}; {}.\n",
+                                          direction_name(step.direction), out::escape(rev.id),
+                                          out::escape(rev.message), cause.hook, cause.hook_file, outcome) +
+                              script_details(cause, cause.hook_file, cause.hook));
+    return f;
   }
   std::string text =
       fmt::format("ERROR: {} of revision {} ({}) failed; {}.\n", direction_name(step.direction),
                   out::escape(rev.id), out::escape(rev.message), outcome);
-  if (const auto* se = dynamic_cast<const luahost::ScriptError*>(&error)) {
-    text += details(se->failure, rev.path, "");
-  } else if (const auto* sf = dynamic_cast<const SqlFailure*>(&error)) {
-    text += fmt::format("  in {}\n  error: {}\n", rev.path, sf->message());
-    if (!sf->sqlstate().empty()) text += fmt::format("  SQLSTATE: {}\n", sf->sqlstate());
-    text += fmt::format("  SQL: {}\n", sf->sql());
-  } else {
-    text += fmt::format("  in {}\n  error: {}\n", rev.path, error.what());
-  }
-  print(text);
+  text += cause.kind == FailureKind::Script ? script_details(cause, rev.path, "")
+                                            : other_details(cause, rev.path);
+  f.report = without_final_newline(text);
+  return f;
 }
 
-void report_hook_failure(const HookError& error, const std::string& consequence) {
-  print(fmt::format("ERROR: hook {} of {} failed; {}\n", error.function, error.file, consequence) +
-        details(error.failure, error.file, error.function));
+Failure hook_failure(const Failure& cause, const std::string& consequence) {
+  Failure f = cause;
+  f.kind = FailureKind::Migration;
+  f.report = without_final_newline(
+      fmt::format("ERROR: hook {} of {} failed; {}\n", cause.hook, cause.hook_file, consequence) +
+      script_details(cause, cause.hook_file, cause.hook));
+  return f;
 }
 
-void report_step_failure(const graph::Step& step, const std::exception& error, bool per_step) {
-  report_step_outcome(
-      step, error, per_step ? "the revision was rolled back" : "every step of this command was rolled back");
+void append_report(Failure& failure, const std::string& lines) {
+  if (failure.report.empty()) failure.report = failure_text(failure);
+  failure.report += "\n" + lines;
 }
 }  // namespace luamig::runner

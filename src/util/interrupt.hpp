@@ -62,7 +62,19 @@ bool sleep_for(std::chrono::milliseconds d);
 // A stop reported to the user: exit status 128 + signal, message "stopped by SIGTERM <where>".
 class Stopped : public RunError {
  public:
-  Stopped(int sig, const std::string& message) : RunError(message, exit_status(sig)) {}
+  Stopped(int sig, const std::string& message) : RunError(make(sig, message)) {}
+  // With the whole text already composed (where the run stopped, what became of the work).
+  Stopped(int sig, const std::string& message, std::string report) : RunError(make(sig, message, std::move(report))) {}
+
+ private:
+  static Failure make(int sig, const std::string& message, std::string report = "") {
+    Failure f;
+    f.kind = FailureKind::Stopped;
+    f.signal = sig;
+    f.message = message;
+    f.report = std::move(report);
+    return f;
+  }
 };
 
 // Throws Stopped("stopped by SIG... <where>") when a stop was requested.

@@ -77,9 +77,12 @@ class Stairway {
     try {
       runner::migrate(project_, m);
     } catch (const Error& e) {
+      // A failed revision comes with its whole report: printed here, once; its summary line adds nothing.
+      const auto& f = e.failure;
+      if (!f.report.empty()) out::error(f.report);
       out::configure(was_quiet, project_.opts.no_color);
       return fmt::format("{} {} failed{}", direction == graph::Direction::Up ? "upgrade" : "downgrade",
-                         target, std::string(e.what()).empty() ? "" : std::string(": ") + e.what());
+                         target, !f.report.empty() || f.message.empty() ? "" : ": " + f.message);
     } catch (...) {
       out::configure(was_quiet, project_.opts.no_color);
       throw;

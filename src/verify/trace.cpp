@@ -170,8 +170,11 @@ std::string run_quietly(runner::Project& project, runner::MigrateOptions m) {
   try {
     runner::migrate(project, m);
   } catch (const Error& e) {
+    // A failed revision comes with its whole report: printed here, once; its summary line adds nothing.
+    const auto& f = e.failure;
+    if (!f.report.empty()) out::error(f.report);
     failure = fmt::format("upgrade {} failed{}", m.target,
-                          std::string(e.what()).empty() ? "" : std::string(": ") + e.what());
+                          !f.report.empty() || f.message.empty() ? "" : ": " + f.message);
   } catch (...) {
     out::configure(was_quiet, project.opts.no_color);
     throw;

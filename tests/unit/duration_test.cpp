@@ -19,7 +19,7 @@ std::string duration_error(const std::string& text) {
   try {
     parse_duration(text, "luamig.lua: lua_time_limit");
   } catch (const ConfigError& e) {
-    CHECK(e.exit_code() == 2);
+    CHECK(e.failure.kind == luamig::FailureKind::Config);  // exit status 2 (main.cpp)
     return e.what();
   }
   return "<no error>";

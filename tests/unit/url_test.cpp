@@ -81,7 +81,7 @@ TEST_CASE("parse_url: unknown schemes are config errors without the password", "
     FAIL("no error");
   } catch (const luamig::ConfigError& e) {
     std::string m = e.what();
-    CHECK(e.exit_code() == 2);
+    CHECK(e.failure.kind == luamig::FailureKind::Config);  // exit status 2 (main.cpp)
     CHECK_THAT(m, Contains("unknown scheme 'mysql'"));
     CHECK_THAT(m, !Contains("Mysq1pw"));
     CHECK_THAT(m, Contains("mysql://root:***@localhost/db"));
