@@ -4,9 +4,14 @@
 -- lua/dialect/interface.lua) and records in the plan (lua/plan.lua) with the SQL and the migration's file:line.
 -- Every statement goes to the host, which executes it, echoes it (--dry-run) or prints it (--sql).
 -- batch_alter_table (lua/batch.lua) builds its records with the same builders.
-local host, values, recorder = ...
-local D = host.engine_module("dialect/interface").check(
-  host.engine_module("dialect/" .. host.dialect, host, values), "lua/dialect/" .. host.dialect .. ".lua")
+-- D: the database's renderer (lua/dialect/<host.renderer>.lua), loaded and checked by lua/sandbox.lua; loaded here
+-- when op.lua runs on its own.
+local host, values, recorder, D = ...
+if D == nil then
+  local name = type(host.renderer) == "string" and host.renderer or host.dialect
+  D = host.engine_module("dialect/interface").check(host.engine_module("dialect/" .. name, host, values),
+    "lua/dialect/" .. name .. ".lua")
+end
 
 local op = {}
 local type, error, select, tostring, ipairs, pairs, unpack = type, error, select, tostring, ipairs, pairs, unpack

@@ -30,16 +30,22 @@ local raw_getmetatable = host.raw_getmetatable
 -- Dependencies point one way: sandbox -> op -> dialect renderer -> values; op records into the plan.
 local op_values = host.engine_module("values", host)
 local recorder = host.engine_module("plan", host, op_values)
-local op = host.engine_module("op", host, op_values, recorder)
+-- The renderer the registry names for this database (src/db/registry.cpp), checked against its interface.
+local renderer = host.engine_module("dialect/interface").check(
+  host.engine_module("dialect/" .. host.renderer, host, op_values), "lua/dialect/" .. host.renderer .. ".lua")
+local op = host.engine_module("op", host, op_values, recorder, renderer)
 
 -- The engine's private helpers for the stdlib (stdlib/luamig/*.lua): handed to those modules only, as their chunk's
 -- second argument. Nothing on `op`, in a file's globals or behind require reaches this table.
 local internal = {
   clock = host.clock, stderr_is_tty = host.stderr_is_tty, progress = host.progress, call_context = host.call_context,
-  pg_array = host.pg_array, query_all = host.query_all, send = host.send, wait_sent = host.wait_sent,
+  caps = renderer.caps, array_literal = host.array_literal, query_all = host.query_all, send = host.send,
+  wait_sent = host.wait_sent,
 }
 
 local M = {}
+-- The renderer's declared capabilities, read by the engine (booleans as parameters) and the stdlib.
+M.caps = renderer.caps
 
 local function refuse(what, level)
   error(what .. " is not available in migrations", level + 1)
@@ -59,14 +65,16 @@ local sealed = setmetatable({}, { __mode = "k" })
 local user_metatables = setmetatable({}, { __mode = "k" })
 
 -- A table whose reads see `backing` and whose writes fail: for shared, engine-owned values.
+local refuse_write = {}   -- what -> its __newindex (one closure per name, not per table)
 local function readonly(backing, what)
-  local t = setmetatable({}, {
-    __index = backing,
-    __newindex = function(_, k)
+  local newindex = refuse_write[what]
+  if not newindex then
+    newindex = function(_, k)
       error(what .. " is read-only (cannot set '" .. tostring(k) .. "')", 2)
-    end,
-    __metatable = false,
-  })
+    end
+    refuse_write[what] = newindex
+  end
+  local t = setmetatable({}, { __index = backing, __newindex = newindex, __metatable = false })
   sealed[t] = true
   return t
 end
@@ -120,14 +128,10 @@ local forbidden_globals = {
 
 local os_allowed = { time = true, clock = true, date = true }
 
-local function safe_os()
-  local t = {}
-  for k in pairs(os_allowed) do t[k] = real.os[k] end
-  return setmetatable(t, {
-    __index = function(_, k) refuse("os." .. tostring(k), 2) end,
-    __metatable = false,
-  })
-end
+local os_metatable = {
+  __index = function(_, k) refuse("os." .. tostring(k), 2) end,
+  __metatable = false,
+}
 
 local function safe_collectgarbage(opt)
   if opt == "count" then return real.collectgarbage("count") end
@@ -293,13 +297,84 @@ end
 -- Per environment: the backing table behind `context`, updated by set_call_context before each call.
 local context_of = setmetatable({}, { __mode = "k" })
 
+-- ---- per-file environments, from templates built once ----------------------------------------------------------
+-- Building each file's environment from scratch (a copy loop per library, a closure per refused library) was most of
+-- the client's CPU per revision in a long upgrade. What no file can change is built once and shared: the refused
+-- libraries, `op` and `log` (sealed: rawset, setmetatable and the table library refuse them), the environment's
+-- metatable and os's. What a file may change gets its own copy, made by a generated table constructor (one
+-- pre-sized table, no copy loop): the globals table and the string, table, math, bit, coroutine and os tables.
+
+-- constructor(shared, per_file): a function(per_file values...) returning a new table holding the `shared` pairs
+-- (a list of { key, value }, string keys) and the `per_file` keys set to its arguments, in order.
+local function constructor(shared, per_file)
+  local src, vals, params = {}, {}, {}
+  for i, key in ipairs(per_file or {}) do
+    params[i] = "a" .. i
+    src[#src + 1] = string.format("[%q] = a%d,", key, i)
+  end
+  for i, f in ipairs(shared) do
+    vals[i] = f[2]
+    src[#src + 1] = string.format("[%q] = v[%d],", f[1], i)
+  end
+  local code = "local v = ...\nreturn function(" .. table.concat(params, ", ") .. ")\nreturn {\n" ..
+    table.concat(src, "\n") .. "\n}\nend"
+  return assert(loadstring(code, "=lua/sandbox.lua (environment template)"))(vals)
+end
+
+-- A constructor of shallow copies of `t` (string keys only, as the libraries have).
+local function copier(t)
+  local fields = {}
+  for k, v in pairs(t) do
+    if type(k) ~= "string" then return function() return copy(t) end end
+    fields[#fields + 1] = { k, v }
+  end
+  return constructor(fields)
+end
+
+local new_string = copier(real.string)   -- string.dump is the engine's refusal
+local new_table = copier(safe_table)
+local new_math = copier(real.math)
+local new_bit = copier(real.bit)
+local new_coroutine
+do
+  local co = copy(real.coroutine)
+  co.resume = safe_resume
+  co.wrap = safe_wrap
+  new_coroutine = copier(co)
+end
+local new_os
+do
+  local allowed = {}
+  for k in pairs(os_allowed) do allowed[k] = real.os[k] end
+  new_os = copier(allowed)
+end
+
+local shared_log = readonly(log, "log")
+local new_globals = constructor({
+  { "assert", assert }, { "error", error }, { "ipairs", ipairs }, { "next", next }, { "pairs", pairs },
+  { "pcall", safe_pcall }, { "xpcall", safe_xpcall }, { "select", select }, { "tonumber", tonumber },
+  { "tostring", tostring }, { "type", type }, { "unpack", unpack }, { "rawequal", rawequal }, { "rawget", rawget },
+  { "rawset", safe_rawset }, { "setmetatable", safe_setmetatable }, { "getmetatable", safe_getmetatable },
+  { "collectgarbage", safe_collectgarbage },
+  { "io", refused_library("io") }, { "debug", refused_library("debug") }, { "jit", refused_library("jit") },
+  { "package", refused_library("package") }, { "ffi", refused_library("ffi") },
+  { "op", readonly(op, "op") }, { "log", shared_log }, { "print", log.info },
+}, { "string", "table", "math", "bit", "coroutine", "os", "context", "require" })
+
+local env_metatable = {
+  __index = function(_, k)
+    if forbidden_globals[k] then refuse(tostring(k), 2) end
+    return nil
+  end,
+  __metatable = false,
+}
+
 -- `loaded`: the modules already required by this file and the modules it required (shared by the whole tree, so
 -- that a require cycle ends).
 function M.new_env(chunk_path, loaded)
-  local env = {}
+  local env
   local ctx = new_context()
   ctx.file = chunk_path
-  context_of[env] = ctx
   if loaded == nil then
     loaded = {}
     -- Each file starts from the run's seed: math.randomseed in one file does not change what the next one draws.
@@ -327,50 +402,11 @@ function M.new_env(chunk_path, loaded)
     return result
   end
 
-  env.assert = assert
-  env.error = error
-  env.ipairs = ipairs
-  env.next = next
-  env.pairs = pairs
-  env.pcall = safe_pcall
-  env.xpcall = safe_xpcall
-  env.select = select
-  env.tonumber = tonumber
-  env.tostring = tostring
-  env.type = type
-  env.unpack = unpack
-  env.rawequal = rawequal
-  env.rawget = rawget
-  env.rawset = safe_rawset
-  env.setmetatable = safe_setmetatable
-  env.getmetatable = safe_getmetatable
-  env.collectgarbage = safe_collectgarbage
-  env.string = copy(real.string)   -- string.dump is the engine's refusal
-  env.table = copy(safe_table)
-  env.math = copy(real.math)
-  env.bit = copy(real.bit)
-  env.coroutine = copy(real.coroutine)
-  env.coroutine.resume = safe_resume
-  env.coroutine.wrap = safe_wrap
-  env.os = safe_os()
-  env.io = refused_library("io")
-  env.debug = refused_library("debug")
-  env.jit = refused_library("jit")
-  env.package = refused_library("package")
-  env.ffi = refused_library("ffi")
-  env.op = readonly(op, "op")
-  env.context = readonly(ctx, "context")
-  env.log = readonly(log, "log")
-  env.print = log.info
-  env.require = sandbox_require
+  env = new_globals(new_string(), new_table(), new_math(), new_bit(), new_coroutine(),
+    setmetatable(new_os(), os_metatable), readonly(ctx, "context"), sandbox_require)
   env._G = env
-  return setmetatable(env, {
-    __index = function(_, k)
-      if forbidden_globals[k] then refuse(tostring(k), 2) end
-      return nil
-    end,
-    __metatable = false,
-  })
+  context_of[env] = ctx
+  return setmetatable(env, env_metatable)
 end
 
 function M.set_call_context(env, values)

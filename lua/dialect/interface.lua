@@ -23,6 +23,7 @@ I.CAPABILITIES = {
   max_params = "number",           -- bound parameters one statement may carry
   rebuild = "boolean",             -- batch_alter_table becomes one table rebuild ("move and copy")
   copy = "boolean",                -- COPY ... FROM STDIN loads rows
+  array_params = "boolean",        -- one bound parameter may carry an array (host.array_literal; unnest)
   bool_encoding = "table",         -- { [true] = text, [false] = text }: a Lua boolean as a text parameter
   plain_backslashes = "boolean",   -- a backslash in a string literal is just a backslash (no E'' form)
   comments = "boolean",            -- COMMENT ON is available (otherwise comment statements are left out)

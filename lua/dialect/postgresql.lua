@@ -9,6 +9,7 @@ D.caps = {
   max_params = 65535,
   rebuild = false,
   copy = true,
+  array_params = true,
   bool_encoding = { [true] = "true", [false] = "false" },
   plain_backslashes = false,
   comments = true,

@@ -13,6 +13,7 @@ D.caps = {
   max_params = 32766,
   rebuild = true,
   copy = false,
+  array_params = false,
   -- No boolean type: a boolean column has NUMERIC affinity, so booleans travel as 1/0 (as SQLAlchemy stores them).
   bool_encoding = { [true] = "1", [false] = "0" },
   -- No E'' strings: a backslash in a literal is just a backslash.

@@ -8,6 +8,7 @@
 #include <regex>
 #include <vector>
 
+#include "db/registry.hpp"
 #include "util/error.hpp"
 
 namespace luamig::config {
@@ -143,7 +144,9 @@ void parse_keywords(DatabaseUrl& u) {
   }
 }
 
-void parse_postgresql(DatabaseUrl& u, size_t rest_at) {
+}  // namespace
+
+void parse_postgresql_url(DatabaseUrl& u, size_t rest_at) {
   std::string_view raw = u.raw;
   std::string_view rest = raw.substr(rest_at);
   size_t at = userinfo_end(rest, false);
@@ -230,6 +233,7 @@ void parse_postgresql(DatabaseUrl& u, size_t rest_at) {
   }
 }
 
+namespace {
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : fallback;
@@ -302,8 +306,11 @@ std::string DatabaseUrl::conninfo(const std::vector<std::pair<std::string, std::
   return r;
 }
 
-std::string DatabaseUrl::describe() const {
-  if (dialect == "sqlite") return fmt::format("SQLite database {}", path);
+std::string describe_sqlite(const DatabaseUrl& u) { return fmt::format("SQLite database {}", u.path); }
+
+std::string describe_server(const DatabaseUrl& u) {
+  const std::string &host = u.host, &port = u.port, &database = u.database, &user = u.user;
+  const auto& params = u.params;
   std::string service;
   for (const auto& [k, v] : params)
     if (k == "service") service = v;
@@ -317,13 +324,18 @@ std::string DatabaseUrl::describe() const {
   return text;
 }
 
+std::string DatabaseUrl::describe() const {
+  if (dialect.empty()) return describe_server(*this);
+  return db::database(dialect).describe(*this);
+}
+
 DatabaseUrl parse_url(std::string_view url) {
   DatabaseUrl u;
   u.raw = std::string(url);
   auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos || !is_scheme(url.substr(0, scheme_end))) {
     // libpq key=value conninfo, or empty (libpq environment variables).
-    u.dialect = "postgresql";
+    u.dialect = std::string(db::default_database().name);
     u.keyword_form = true;
     parse_keywords(u);
     return u;
@@ -332,30 +344,31 @@ DatabaseUrl parse_url(std::string_view url) {
   for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   // SQLAlchemy's dialect+driver: the driver is Python's business.
   std::string base = scheme.substr(0, scheme.find('+'));
-  std::string_view rest = url.substr(scheme_end + 3);
-  if (base == "sqlite") {
-    u.dialect = "sqlite";
-    if (rest.empty() || rest == ":memory:" || rest == "/:memory:")
-      u.path = ":memory:";
-    else if (rest[0] == '/')
-      u.path = std::string(rest.substr(1));  // sqlite:///rel or sqlite:////abs
-    else
-      throw ConfigError(fmt::format(
-          "database URL '{}': use sqlite:///relative.db, sqlite:////absolute.db or sqlite:///:memory:",
-          mask_passwords(url)));
-    if (u.path.empty())
-      throw ConfigError(fmt::format("database URL '{}' names no SQLite file", mask_passwords(url)));
-    return u;
-  }
-  if (base != "postgresql" && base != "postgres") {
+  const db::Database* database = db::database_for_scheme(base);
+  if (!database) {
+    std::string hints;
+    for (const auto& d : db::databases()) hints += (hints.empty() ? "" : " or ") + std::string(d.url_hint);
     throw ConfigError(
-        fmt::format("database URL '{}': unknown scheme '{}' (use postgresql://..., postgresql+DRIVER://... "
-                    "or sqlite:///...)",
-                    mask_passwords(url), scheme));
+        fmt::format("database URL '{}': unknown scheme '{}' (use {})", mask_passwords(url), scheme, hints));
   }
-  u.dialect = "postgresql";
-  parse_postgresql(u, scheme_end + 3);
+  u.dialect = std::string(database->name);
+  database->parse_url(u, scheme_end + 3);
   return u;
+}
+
+void parse_sqlite_url(DatabaseUrl& u, size_t rest_at) {
+  std::string_view url = u.raw;
+  std::string_view rest = url.substr(rest_at);
+  if (rest.empty() || rest == ":memory:" || rest == "/:memory:")
+    u.path = ":memory:";
+  else if (rest[0] == '/')
+    u.path = std::string(rest.substr(1));  // sqlite:///rel or sqlite:////abs
+  else
+    throw ConfigError(fmt::format(
+        "database URL '{}': use sqlite:///relative.db, sqlite:////absolute.db or sqlite:///:memory:",
+        mask_passwords(url)));
+  if (u.path.empty())
+    throw ConfigError(fmt::format("database URL '{}' names no SQLite file", mask_passwords(url)));
 }
 
 bool libpq_environment_set() {

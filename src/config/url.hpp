@@ -21,7 +21,7 @@ namespace luamig::config {
 
 struct DatabaseUrl {
   std::string raw;                                   // as given; never print it, print masked() instead
-  std::string dialect;                               // "postgresql" or "sqlite"
+  std::string dialect;                               // a registered database's name (db/registry.hpp)
   std::string user, password, host, port, database;  // decoded; host/port may be comma-separated lists
   std::vector<std::pair<std::string, std::string>> params;  // other libpq keywords, in order (URL query)
   std::string path;                                         // sqlite: file path or ":memory:"
@@ -48,6 +48,14 @@ DatabaseUrl parse_url(std::string_view url);
 // Masks passwords inside any text that may contain a URL or a conninfo string (error messages from libpq or
 // the server): the userinfo password of every scheme://... token (up to its last '@') and password=... pairs.
 std::string mask_passwords(std::string_view text);
+
+// The URL parsers and descriptions the database registry (db/registry.cpp) names, one per URL family. A
+// parser fills `u` (raw and dialect are set) from what follows "<scheme>://", at offset `rest_at` of u.raw;
+// throws ConfigError (the message masks the password).
+void parse_postgresql_url(DatabaseUrl& u, size_t rest_at);
+void parse_sqlite_url(DatabaseUrl& u, size_t rest_at);
+std::string describe_server(const DatabaseUrl& u);
+std::string describe_sqlite(const DatabaseUrl& u);
 
 // True when one of libpq's connection variables is set to a non-empty value (PGHOST, PGHOSTADDR, PGPORT,
 // PGUSER, PGDATABASE, PGSERVICE, PGPASSWORD): with no URL configured, they select PostgreSQL as psql would.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "db/registry.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
@@ -16,8 +17,8 @@ long long Connection::copy_rows(const std::string&, const std::vector<std::strin
 }
 
 std::unique_ptr<Connection> connect(const config::DatabaseUrl& url) {
-  if (url.dialect == "sqlite") return connect_sqlite(url);
-  return connect_postgresql(url);
+  const Database& database = url.dialect.empty() ? default_database() : db::database(url.dialect);
+  return database.connect(url);
 }
 
 std::unique_ptr<Connection> connect_waiting(const config::DatabaseUrl& url, std::chrono::milliseconds wait,

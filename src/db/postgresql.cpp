@@ -7,17 +7,19 @@
 
 #include <array>
 #include <cstdio>
-#include <optional>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <pqxx/pqxx>
 #include <utility>
 
 #include "config/url.hpp"
 #include "db/connection.hpp"
+#include "db/libpq_loader.hpp"
 #include "db/postgresql_lock.hpp"
 #include "db/statement_shape.hpp"
 #include "dialect/inline_params.hpp"
+#include "dialect/postgresql.hpp"
 #include "util/error.hpp"
 #include "util/sql_failure.hpp"
 
@@ -226,14 +228,22 @@ class PgConnection : public Connection {
 
   const dialect::Dialect& dialect() const override { return dialect_; }
 
+  // BEGIN travels with the transaction's first statement (one round trip for both, see run_direct): a
+  // revision costs the round trips of its statements, its version update and COMMIT. A transaction in which
+  // nothing ran is never sent at all.
   void begin() override {
     settle();
-    run_direct("BEGIN", {});
+    begin_pending_ = true;
     in_tx_ = true;
   }
   void commit() override {
     settle();
     ++epoch_;
+    if (begin_pending_) {
+      begin_pending_ = false;
+      in_tx_ = false;
+      return;
+    }
     run_direct("COMMIT", {});
     in_tx_ = false;
   }
@@ -241,6 +251,10 @@ class PgConnection : public Connection {
     ++epoch_;
     in_tx_ = false;
     pipeline_.reset();   // a statement still in flight is abandoned with the transaction
+    if (begin_pending_) {
+      begin_pending_ = false;
+      return;
+    }
     // Twice when the first attempt fails on a live connection: a cancel sent for the statement before may land on
     // the first ROLLBACK instead.
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -298,6 +312,7 @@ class PgConnection : public Connection {
                        "07001");
     }
     try {
+      flush_begin();
       pipeline_ = std::make_unique<pqxx::pipeline>(ntx_);
       pipeline_->retain(0);
       pending_id_ = pipeline_->insert(text);
@@ -354,6 +369,7 @@ class PgConnection : public Connection {
     for (const auto& row : rows)
       if (row.size() != columns.size())
         throw std::logic_error(fmt::format("COPY row has {} values for {} columns", row.size(), columns.size()));
+    flush_begin();
     in_savepoint([&] {
       try {
         // stream_to pastes the table and column names as given: the caller quoted them.
@@ -419,8 +435,24 @@ class PgConnection : public Connection {
     }
   }
 
+  // Sends a BEGIN that begin() left pending, on its own.
+  void flush_begin() {
+    if (!begin_pending_) return;
+    begin_pending_ = false;
+    run_direct("BEGIN", {});
+  }
+
   pqxx::result run_direct(const std::string& sql, const std::vector<Param>& params) {
     try {
+      if (begin_pending_) {
+        begin_pending_ = false;
+        // A statement without parameters goes in one simple query behind the BEGIN (its result is the last,
+        // so row counts and rows are the statement's); with parameters (extended protocol, one statement per
+        // message) the BEGIN goes first on its own. A failure is the statement's: BEGIN itself cannot fail on
+        // a live connection outside a transaction.
+        if (params.empty()) return ntx_.exec("BEGIN;\n" + sql);
+        ntx_.exec("BEGIN");
+      }
       if (params.empty()) return ntx_.exec(sql);
       return ntx_.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
     } catch (const pqxx::sql_error& e) {
@@ -464,6 +496,7 @@ class PgConnection : public Connection {
   std::string target_;
   dialect::PostgreSQL dialect_;
   bool in_tx_ = false;
+  bool begin_pending_ = false;  // begin() was called; BEGIN goes out with the next statement
   bool savepoints_ = false;
   int cursor_seq_ = 0;
   unsigned long epoch_ = 0;
@@ -475,6 +508,7 @@ class PgConnection : public Connection {
 }  // namespace
 
 std::unique_ptr<Connection> connect_postgresql(const config::DatabaseUrl& url) {
+  load_libpq();
   try {
     return std::make_unique<PgConnection>(url);
   } catch (const pqxx::broken_connection& e) {

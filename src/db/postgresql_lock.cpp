@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 #include <random>
 
+#include "db/libpq_loader.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
@@ -33,6 +34,7 @@ class PgMigrationLock : public MigrationLock {
   PgMigrationLock(const config::DatabaseUrl& url, Connection& main, const LockRequest& request)
       : main_(main) {
     try {
+      load_libpq();
       // TCP keepalives, so that a peer or proxy that vanished is noticed, unless the URL sets them.
       conn_ = std::make_unique<pqxx::connection>(url.conninfo(pg_keepalives()));
     } catch (const std::exception& e) {

@@ -4,8 +4,7 @@
 
 #include <stdexcept>
 
-#include "dialect/postgresql.hpp"
-#include "dialect/sqlite.hpp"
+#include "util/error.hpp"
 
 namespace luamig::dialect {
 
@@ -21,6 +20,10 @@ std::string quote_doubling(std::string_view s, char q) {
   return out;
 }
 
+std::string Dialect::array_literal(const std::vector<std::optional<std::string>>&) const {
+  throw RunError(fmt::format("{} has no array parameters", name()));
+}
+
 std::string Dialect::qualify(std::string_view table, std::string_view schema) const {
   if (schema.empty()) return quote_ident(table);
   return quote_ident(schema) + "." + quote_ident(table);
@@ -29,11 +32,5 @@ std::string Dialect::qualify(std::string_view table, std::string_view schema) co
 std::string Dialect::create_version_table(std::string_view table, std::string_view schema) const {
   return fmt::format("CREATE TABLE {} (\n    version_num VARCHAR(32) NOT NULL,\n    CONSTRAINT {} PRIMARY KEY (version_num)\n)",
                      qualify(table, schema), quote_ident(std::string(table) + "_pkc"));
-}
-
-std::unique_ptr<Dialect> make(std::string_view name) {
-  if (name == "postgresql") return std::make_unique<PostgreSQL>();
-  if (name == "sqlite") return std::make_unique<SQLite>();
-  throw std::logic_error(fmt::format("unknown dialect '{}'", name));
 }
 }  // namespace luamig::dialect

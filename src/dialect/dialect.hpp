@@ -3,10 +3,20 @@
 // locking, catalog queries). Operations in migrations are rendered by the Lua dialect modules (lua/dialect/*.lua).
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace luamig::dialect {
+
+// How the inline-parameter scanner (inline_params.hpp) tells code from quoted text. Placeholders are $1..$n
+// on every database (luamig's own convention; each driver binds them).
+struct LexicalRules {
+  bool escape_string_prefix = true;   // E'...' strings take backslash escapes
+  bool dollar_quotes = true;          // $tag$ ... $tag$ bodies are quoted text
+  bool nested_block_comments = true;  // /* /* */ */ nest
+};
 
 class Dialect {
  public:
@@ -23,6 +33,8 @@ class Dialect {
   // A query returning one row when the table exists; takes table name as $1 and schema as $2 ("" = default).
   virtual std::string table_exists_query() const = 0;
   virtual bool transactional_ddl() const { return true; }
+  // Default: PostgreSQL's rules.
+  virtual LexicalRules lexical_rules() const { return {}; }
   // True when a write transaction locks the whole database (SQLite): concurrent runs then serialise per revision,
   // and the runner re-reads the version table at the start of each one.
   virtual bool serializes_by_transaction() const { return false; }
@@ -33,6 +45,10 @@ class Dialect {
                                   bool /*local*/) const {
     return "";
   }
+  // An array literal carrying `values` (NULL where a value is absent) as one bound parameter, for statements
+  // that take a whole batch per parameter (UPDATE ... FROM unnest($1::bigint[], ...)). Throws RunError when
+  // the database has no arrays (the default).
+  virtual std::string array_literal(const std::vector<std::optional<std::string>>& values) const;
   // A query returning the schema unqualified names are created in (one row, one column, maybe NULL); "" when
   // the database has no schemas.
   virtual std::string current_schema_query() const { return ""; }
@@ -47,7 +63,5 @@ class Dialect {
 
 // Wraps `s` in `q`, doubling every `q` inside: the quoting rule both dialects share.
 std::string quote_doubling(std::string_view s, char q);
-
-// REQUIRES: name is "postgresql" or "sqlite".
-std::unique_ptr<Dialect> make(std::string_view name);
+// The dialect of a registered database: db::database(name).make_dialect() (db/registry.hpp).
 }  // namespace luamig::dialect

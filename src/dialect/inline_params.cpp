@@ -13,11 +13,12 @@ bool ident_char(char c) {
 }
 bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || (c & 0x80); }
 
-// PostgreSQL's lexical rules, just far enough to know what is code and what is quoted.
+// The dialect's lexical rules (Dialect::lexical_rules), just far enough to know what is code and what is
+// quoted.
 class Scanner {
  public:
   Scanner(const Dialect& d, std::string_view sql, const std::vector<Param>& params)
-      : d_(d), s_(sql), params_(params) {}
+      : d_(d), rules_(d.lexical_rules()), s_(sql), params_(params) {}
 
   InlinedSql run() {
     InlinedSql out;
@@ -30,7 +31,8 @@ class Scanner {
       line_comment = false;
       if (c == '\'') {
         // E'...' strings take backslash escapes; the prefix letter was copied already.
-        bool escapes = i > 0 && (s_[i - 1] == 'E' || s_[i - 1] == 'e') && (i < 2 || !ident_char(s_[i - 2]));
+        bool escapes = rules_.escape_string_prefix && i > 0 && (s_[i - 1] == 'E' || s_[i - 1] == 'e') &&
+                       (i < 2 || !ident_char(s_[i - 2]));
         i = copy_quoted(o, i, '\'', escapes);
       } else if (c == '"') {
         i = copy_quoted(o, i, '"', false);
@@ -94,7 +96,7 @@ class Scanner {
         j += 2;
       } else if (s_[j] == '*' && j + 1 < s_.size() && s_[j + 1] == '/') {
         j += 2;
-        if (--depth == 0) break;
+        if (--depth == 0 || !rules_.nested_block_comments) break;
       } else {
         ++j;
       }
@@ -124,6 +126,10 @@ class Scanner {
       if (!p && j < s_.size() && ident_char(s_[j])) o.push_back(' ');
       return j;
     }
+    if (!rules_.dollar_quotes) {
+      o.push_back('$');
+      return i + 1;
+    }
     // $tag$ where tag is empty or an identifier not starting with a digit.
     while (j < s_.size() &&
            (std::isalnum(static_cast<unsigned char>(s_[j])) || s_[j] == '_' || (s_[j] & 0x80)))
@@ -140,6 +146,7 @@ class Scanner {
   }
 
   const Dialect& d_;
+  LexicalRules rules_;
   std::string_view s_;
   const std::vector<Param>& params_;
 };

@@ -34,4 +34,28 @@ std::string PostgreSQL::set_timeout(std::string_view setting, std::chrono::milli
 std::string PostgreSQL::reset_setting(std::string_view setting) const {
   return fmt::format("RESET {}", setting);
 }
+std::string PostgreSQL::array_literal(const std::vector<std::optional<std::string>>& values) const {
+  size_t size = 2;
+  for (const auto& v : values) size += (v ? v->size() + 3 : 4) + 1;
+  std::string out;
+  out.reserve(size);
+  out.push_back('{');
+  bool first = true;
+  for (const auto& v : values) {
+    if (!first) out.push_back(',');
+    first = false;
+    if (!v) {
+      out += "NULL";
+      continue;
+    }
+    out.push_back('"');
+    for (char c : *v) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
 }  // namespace luamig::dialect

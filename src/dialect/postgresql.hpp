@@ -22,5 +22,7 @@ class PostgreSQL : public Dialect {
   std::string set_timeout(std::string_view setting, std::chrono::milliseconds value,
                           bool local) const override;
   std::string reset_setting(std::string_view setting) const override;
+  // '{"a","b",NULL}': every element quoted, backslashes and quotes escaped.
+  std::string array_literal(const std::vector<std::optional<std::string>>& values) const override;
 };
 }  // namespace luamig::dialect

@@ -11,5 +11,7 @@ class SQLite : public Dialect {
   std::string table_exists_query() const override;
   std::string begin() const override { return "BEGIN IMMEDIATE"; }
   bool serializes_by_transaction() const override { return true; }
+  // No E'' strings, no dollar quotes, and a block comment ends at the first */.
+  LexicalRules lexical_rules() const override { return {false, false, false}; }
 };
 }  // namespace luamig::dialect

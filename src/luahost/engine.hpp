@@ -35,6 +35,8 @@ struct Limits {
 struct Context {
   std::string environment;
   std::string dialect = "postgresql";
+  // The renderer module, lua/dialect/<renderer>.lua ("" = the dialect's name): db/registry.hpp gives it.
+  std::string renderer;
   std::map<std::string, std::string> x;
   bool offline = false;
 };
@@ -55,9 +57,21 @@ class ScriptError : public Error {
   }
 };
 
-// A loaded migration or hooks file: its environment lives in the engine's registry.
+namespace detail {
+struct EngineState;
+}
+
+// A loaded migration or hooks file: a move-only handle on its environment, which lives in the engine's
+// registry until Engine::unload() or the handle's destruction (whichever comes first; after the engine is
+// gone, nothing).
 class Script {
  public:
+  Script(Script&& other) noexcept;
+  Script& operator=(Script&& other) noexcept;
+  Script(const Script&) = delete;
+  Script& operator=(const Script&) = delete;
+  ~Script();
+
   const std::string& path() const { return path_; }
   bool has_function(const std::string& name) const;
   // The line where global function `name` was defined (0 when it is not a Lua function).
@@ -67,8 +81,10 @@ class Script {
 
  private:
   friend class Engine;
-  Script(class Engine* e, std::string path, int env_ref) : engine_(e), path_(std::move(path)), env_ref_(env_ref) {}
-  Engine* engine_;
+  Script(std::weak_ptr<detail::EngineState> engine, std::string path, int env_ref);
+  void release();
+  lua_State* state() const;  // throws RunError once unloaded
+  std::weak_ptr<detail::EngineState> engine_;
   std::string path_;
   int env_ref_;
 };
@@ -106,8 +122,7 @@ class Engine {
 
  private:
   friend class Script;
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<detail::EngineState> impl_;
   Limits limits_;
 };
 

@@ -44,6 +44,11 @@ class Services {
   // statement of any kind waits for it first. Default: runs it at once.
   virtual void send(const std::string& sql, const std::vector<Param>& params) { sent_count_ = execute(sql, params); }
   virtual long long wait_sent() { return sent_count_; }
+  // The database's array literal of `values` (one bound parameter carrying a batch). Default: refused.
+  virtual std::string array_literal(const std::vector<Param>& values) {
+    (void)values;
+    throw RunError("array parameters are not available here");
+  }
   // Migration code entered (true) or left (false) its outermost protected call (pcall, xpcall,
   // coroutine.resume). While inside one, each statement run in an open transaction gets a savepoint of its
   // own, so that a failure the code catches undoes that statement alone and leaves the transaction usable.

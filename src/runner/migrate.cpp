@@ -23,6 +23,7 @@
 
 #include "db/connection.hpp"
 #include "db/echo_connection.hpp"
+#include "db/registry.hpp"
 #include "db/script_writer.hpp"
 #include "db/transaction.hpp"
 #include "db/version_table.hpp"
@@ -205,9 +206,10 @@ class Run {
 
   // --sql: the script writer instead of a connection; the URL (when there is one) only picks the dialect.
   void connect_offline() {
-    std::string dialect = "postgresql";
-    if (!config::resolve_url(project_.opts, project_.cfg).empty()) dialect = project_.database_url().dialect;
-    conn_ = db::script_writer(dialect::make(dialect), [this](const std::string& statement) {
+    const db::Database* database = &db::default_database();
+    if (!config::resolve_url(project_.opts, project_.cfg).empty())
+      database = &db::database(project_.database_url().dialect);
+    conn_ = db::script_writer(database->make_dialect(), [this](const std::string& statement) {
       if (options_.script_sink)
         options_.script_sink(statement);
       else
@@ -398,6 +400,7 @@ class Run {
     luahost::Context context;
     context.environment = cfg().environment;
     context.dialect = conn_->dialect().name();
+    context.renderer = std::string(db::database(context.dialect).renderer);
     context.x = project_.opts.x;
     context.offline = options_.sql;
     engine_ = std::make_unique<luahost::Engine>(services_.get(), context, engine_limits(project_.cfg),

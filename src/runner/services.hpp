@@ -53,6 +53,9 @@ class RunServices : public luahost::Services {
   std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) override;
   void send(const std::string& sql, const std::vector<Param>& params) override;
   long long wait_sent() override { return conn_.wait_sent(); }
+  std::string array_literal(const std::vector<Param>& values) override {
+    return conn_.dialect().array_literal(values);
+  }
   // An --sql script runs nothing here: no savepoints in it for statements that cannot fail now.
   void set_protected(bool on) override { conn_.set_statement_savepoints(on && !conn_.offline()); }
 

@@ -125,8 +125,11 @@ function M.update(spec)
   local key = spec.key or "id"
   local batch = spec.batch or 10000
   local columns = spec.columns or {}
-  local method = spec.method or (pg and "unnest" or "values")
-  if not pg then method = "values" end
+  -- The batched write methods need the database's capabilities (lua/dialect/<name>.lua caps): arrays as
+  -- parameters (unnest), COPY (copy); without them, VALUES.
+  local caps = internal.caps
+  local method = spec.method or (caps.array_params and "unnest" or "values")
+  if (method == "unnest" and not caps.array_params) or (method == "copy" and not caps.copy) then method = "values" end
   local every = spec.progress_every or 10
   local q = op.quote_ident
   local target = spec.schema and (q(spec.schema) .. "." .. q(spec.table)) or q(spec.table)
@@ -317,7 +320,7 @@ function M.update(spec)
 
   local set = spec.set
   local NULL = op.NULL
-  local pg_array = internal.pg_array
+  local array_literal = internal.array_literal
   local read_names = {}
   for i in ipairs(select_list) do read_names[i] = i == 1 and key or columns[i - 1] end
   local t_read, t_compute, t_write = 0, 0, 0
@@ -403,9 +406,9 @@ function M.update(spec)
       local w = writer_for(g.cols)
       if w.method == "unnest" then
         local nargs = #g.cols + 1
-        local args = { pg_array(g.keys, g.n) }
+        local args = { array_literal(g.keys, g.n) }
         for j = 1, #g.cols do
-          local ok, text = pcall(pg_array, g.vals[j], g.n)
+          local ok, text = pcall(array_literal, g.vals[j], g.n)
           if not ok then
             local bad
             for i = 1, g.n do

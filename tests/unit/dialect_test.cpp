@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "db/registry.hpp"
 #include "dialect/postgresql.hpp"
 #include "dialect/sqlite.hpp"
 
@@ -77,7 +78,7 @@ TEST_CASE("the version table DDL is Alembic's", "[unit][dialect]") {
 }
 
 TEST_CASE("dialect::make", "[unit][dialect]") {
-  CHECK(make("postgresql")->name() == "postgresql");
-  CHECK(make("sqlite")->name() == "sqlite");
-  CHECK_THROWS_AS(make("mysql"), std::logic_error);
+  CHECK(luamig::db::database("postgresql").make_dialect()->name() == "postgresql");
+  CHECK(luamig::db::database("sqlite").make_dialect()->name() == "sqlite");
+  CHECK_THROWS_AS(luamig::db::database("mysql"), std::logic_error);
 }

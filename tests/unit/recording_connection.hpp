@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "db/connection.hpp"
+#include "db/registry.hpp"
 #include "dialect/dialect.hpp"
 #include "util/sql_failure.hpp"
 
@@ -34,7 +35,7 @@ class RecordingConnection : public db::Connection {
   };
 
   explicit RecordingConnection(std::shared_ptr<State> state)
-      : state_(std::move(state)), dialect_(dialect::make("postgresql")) {}
+      : state_(std::move(state)), dialect_(luamig::db::database("postgresql").make_dialect()) {}
 
   // Makes the next `times` statements containing `match` fail with `sqlstate`.
   static void fail(State& s, std::string match, std::string sqlstate, std::string message, int times = 1,
