@@ -1,10 +1,10 @@
-// All verbs are bound in this one file: CLI11 is header-only and slow to compile, so one translation unit keeps
-// the build fast. Each verb is a few lines: options into a struct, then one call into commands/.
+// All verbs are bound in this one file: CLI11 is header-only and slow to compile, so one translation unit
+// keeps the build fast. Each verb is a few lines: options into a struct, then one call into commands/.
 #include "cli/cli.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -13,8 +13,8 @@
 #include "cli/docs.hpp"
 #include "commands/commands.hpp"
 #include "commands/import_alembic.hpp"
-#include "commands/verify.hpp"
 #include "commands/lint.hpp"
+#include "commands/verify.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
@@ -212,7 +212,8 @@ int run(int argc, char** argv) {
 
   commands::MigrateFlags migrate_flags;
   auto* upgrade = app.add_subcommand("upgrade", "Upgrade to a later revision");
-  upgrade->add_option("revision", target, "Target: head, heads, an id, +N, id+N; FROM:TO with --sql")->required();
+  upgrade->add_option("revision", target, "Target: head, heads, an id, +N, id+N; FROM:TO with --sql")
+      ->required();
   auto* downgrade = app.add_subcommand("downgrade", "Revert to an earlier revision");
   downgrade->add_option("revision", target, "Target: base, an id, -N, id-N; FROM:TO with --sql")->required();
   downgrade->add_flag("--force", migrate_flags.force,
@@ -248,13 +249,15 @@ int run(int argc, char** argv) {
   stamp->add_option("revisions", revs, "Revision(s)")->required();
   stamp->add_flag("--purge", purge, "Delete every row of the version table first");
   commands::ImportAlembicOptions import_opts;
-  auto* import_alembic =
-      app.add_subcommand("import-alembic", "Convert an Alembic versions/ directory into luamig revision files");
-  import_alembic->add_option("versions", import_opts.versions_dir, "The Alembic project's versions/ directory")
+  auto* import_alembic = app.add_subcommand(
+      "import-alembic", "Convert an Alembic versions/ directory into luamig revision files");
+  import_alembic
+      ->add_option("versions", import_opts.versions_dir, "The Alembic project's versions/ directory")
       ->required();
   import_alembic->add_flag("--dry-run", import_opts.dry_run, "List the files it would write, write nothing");
   import_alembic->add_flag("--force", import_opts.force, "Overwrite existing files");
-  auto* check = app.add_subcommand("check", "Exit 0 when the database is at head, 1 when not (changes nothing)");
+  auto* check =
+      app.add_subcommand("check", "Exit 0 when the database is at head, 1 when not (changes nothing)");
   check->add_option("--wait", check_wait, "Poll until the database is at head, for up to DURATION");
 
   auto* config_cmd =
@@ -268,7 +271,8 @@ int run(int argc, char** argv) {
 
   commands::VerifyOptions verify_opts;
   auto* verify = app.add_subcommand(
-      "verify", "Prove every revision on a throwaway database: each downgrade must restore the schema before it");
+      "verify",
+      "Prove every revision on a throwaway database: each downgrade must restore the schema before it");
   verify->add_option("--from", verify_opts.from, "First revision's parent (default: base)");
   verify->add_option("--to", verify_opts.to, "Last revision (default: head)");
   verify->add_flag("--data", verify_opts.data, "Fill every table with a few generated rows before each step");
@@ -278,7 +282,8 @@ int run(int argc, char** argv) {
 
   commands::TraceOptions trace_opts;
   auto* trace = app.add_subcommand(
-      "trace", "Run revisions on a throwaway PostgreSQL and report the locks, rewrites and scans of each statement");
+      "trace",
+      "Run revisions on a throwaway PostgreSQL and report the locks, rewrites and scans of each statement");
   trace->add_option("range", trace_opts.range, "FROM:TO (default base:head), or one revision");
   trace->add_option("--data", trace_opts.data_rows, "Fill every empty table with ROWS generated rows first");
   trace->add_option("--long", trace_opts.long_statement_ms,
@@ -304,7 +309,8 @@ int run(int argc, char** argv) {
   lint->add_flag("--all", lint_flags.all, "Lint every revision, applied or not");
   lint->add_flag("--json", lint_flags.json, "Print the findings as JSON");
   lint->add_flag("--rules", lint_flags.rules, "List the rules with examples");
-  lint->add_option("--fail-on", lint_flags.fail_on, "Exit 1 on a finding of this severity or worse: warning|error");
+  lint->add_option("--fail-on", lint_flags.fail_on,
+                   "Exit 1 on a finding of this severity or worse: warning|error");
 
   auto args = protect_relative_targets(argc, argv);
   const std::vector<std::string> in_order = args;
@@ -353,33 +359,49 @@ int run(int argc, char** argv) {
   if (*init) {
     commands::init(g, dir);
     commands::editor_support(dir);
-  }
-  else if (*revision) commands::revision(g, {message, rev_id, head, splice, labels, depends});
-  else if (*merge) commands::merge(g, revs, message, rev_id);
-  else if (*upgrade) commands::upgrade(g, target, migrate_flags);
-  else if (*downgrade) commands::downgrade(g, target, migrate_flags);
-  else if (*current) commands::current(g, verbose);
+  } else if (*revision)
+    commands::revision(g, {message, rev_id, head, splice, labels, depends});
+  else if (*merge)
+    commands::merge(g, revs, message, rev_id);
+  else if (*upgrade)
+    commands::upgrade(g, target, migrate_flags);
+  else if (*downgrade)
+    commands::downgrade(g, target, migrate_flags);
+  else if (*current)
+    commands::current(g, verbose);
   else if (*history && applied)
     commands::applied_history(g);
-  else if (*history) commands::history(g, range, verbose, indicate);
+  else if (*history)
+    commands::history(g, range, verbose, indicate);
   else if (*validate)
     return commands::validate(g, files_only, update_sum);
   else if (*repair)
     commands::repair(g, target, reason);
-  else if (*heads) commands::heads(g, verbose);
-  else if (*show) commands::show(g, target);
-  else if (*stamp) commands::stamp(g, revs, purge);
-  else if (*config_cmd || *env_show) commands::show_config(g);
-  else if (*env_list) commands::list_environments(g);
-  else if (*import_alembic) commands::import_alembic(g, import_opts);
-  else if (*verify) return commands::verify(g, verify_opts);
-  else if (*trace) return commands::trace(g, trace_opts);
-  else if (*editor) commands::editor_support(editor_dir);
-  else if (*list_cmd) commands::list_names(g, list_what);
-  else if (*lint) return commands::lint(g, lint_flags);
+  else if (*heads)
+    commands::heads(g, verbose);
+  else if (*show)
+    commands::show(g, target);
+  else if (*stamp)
+    commands::stamp(g, revs, purge);
+  else if (*config_cmd || *env_show)
+    commands::show_config(g);
+  else if (*env_list)
+    commands::list_environments(g);
+  else if (*import_alembic)
+    commands::import_alembic(g, import_opts);
+  else if (*verify)
+    return commands::verify(g, verify_opts);
+  else if (*trace)
+    return commands::trace(g, trace_opts);
+  else if (*editor)
+    commands::editor_support(editor_dir);
+  else if (*list_cmd)
+    commands::list_names(g, list_what);
+  else if (*lint)
+    return commands::lint(g, lint_flags);
   else if (*check)
-    return commands::check(g, check_wait.empty() ? std::nullopt
-                                                 : std::optional(parse_duration(check_wait, "check --wait")));
+    return commands::check(
+        g, check_wait.empty() ? std::nullopt : std::optional(parse_duration(check_wait, "check --wait")));
   return 0;
 }
 }  // namespace luamig::cli

@@ -212,7 +212,8 @@ std::string completion_script(const CLI::App& app, const std::string& shell) {
       std::string d = o->get_description().substr(0, o->get_description().find('('));
       for (auto& c : d)
         if (c == '\'') c = ' ';
-      t += "complete -c luamig" + spec + (o->get_items_expected_max() != 0 ? " -r" : "") + " -d '" + d + "'\n";
+      t +=
+          "complete -c luamig" + spec + (o->get_items_expected_max() != 0 ? " -r" : "") + " -d '" + d + "'\n";
     }
     t += "complete -c luamig -s e -l env -x -a '(luamig list-names environments 2>/dev/null)'\n";
     for (const auto& v : verbs) {

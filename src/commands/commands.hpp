@@ -14,16 +14,16 @@ void init(const config::GlobalOptions&, const std::string& directory);
 
 struct RevisionOptions {
   std::string message;
-  std::string rev_id;             // "" = 12 random hex digits
-  std::string head;               // "" = the single current head
+  std::string rev_id;  // "" = 12 random hex digits
+  std::string head;    // "" = the single current head
   bool splice = false;
   std::vector<std::string> branch_labels;
   std::vector<std::string> depends_on;
 };
 void revision(const config::GlobalOptions&, const RevisionOptions&);
 
-void merge(const config::GlobalOptions&, const std::vector<std::string>& revisions, const std::string& message,
-           const std::string& rev_id);
+void merge(const config::GlobalOptions&, const std::vector<std::string>& revisions,
+           const std::string& message, const std::string& rev_id);
 
 // How upgrade/downgrade run: --sql prints the SQL script without connecting; --dry-run runs everything in one
 // transaction and rolls it back. At most one of them. `force` (downgrade only) overrides
@@ -48,13 +48,14 @@ void show_config(const config::GlobalOptions&);
 // `luamig env list`: the environments the config file defines, the selected one marked.
 void list_environments(const config::GlobalOptions&);
 
-// Returns 0 when the database's version table holds exactly the graph's heads, 1 otherwise (printing how far it
-// is). With `wait`, polls until it is at head or the time is up, treating an unreachable server as "not yet".
-// Never creates the version table; never takes the migration lock.
+// Returns 0 when the database's version table holds exactly the graph's heads, 1 otherwise (printing how far
+// it is). With `wait`, polls until it is at head or the time is up, treating an unreachable server as "not
+// yet". Never creates the version table; never takes the migration lock.
 int check(const config::GlobalOptions&, std::optional<std::chrono::milliseconds> wait);
 
-// `luamig editor-support DIR` (and `luamig init`): writes the LuaLS/EmmyLua type annotations of op, context, log
-// and luamig.backfill to DIR/.luamig/types/luamig.lua, and DIR/.luarc.json pointing at them unless one exists.
+// `luamig editor-support DIR` (and `luamig init`): writes the LuaLS/EmmyLua type annotations of op, context,
+// log and luamig.backfill to DIR/.luamig/types/luamig.lua, and DIR/.luarc.json pointing at them unless one
+// exists.
 void editor_support(const std::string& directory);
 // `luamig list-names revisions|environments` (hidden; for shell completion): one name per line on stdout.
 void list_names(const config::GlobalOptions&, const std::string& what);

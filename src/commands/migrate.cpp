@@ -1,9 +1,9 @@
-#include "commands/lint.hpp"
 #include "runner/migrate.hpp"
 
 #include <chrono>
 
 #include "commands/commands.hpp"
+#include "commands/lint.hpp"
 #include "runner/report.hpp"
 #include "util/error.hpp"
 #include "util/failure.hpp"

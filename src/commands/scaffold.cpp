@@ -44,7 +44,8 @@ std::string lua_list(const std::vector<std::string>& v) {
 
 std::string new_rev_id() {
   std::random_device rd;
-  std::mt19937_64 gen(rd() ^ static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::mt19937_64 gen(rd() ^
+                      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
   return fmt::format("{:012x}", gen() & 0xffffffffffffULL);
 }
 
@@ -103,7 +104,8 @@ void write_new_file(const fs::path& path, const std::string& content) {
   if (!out) throw RunError(fmt::format("{}: cannot write the file", path.string()));
 }
 
-// Writes a new revision file from the project's template (<script_location>/script.lua.tmpl) or the built-in one.
+// Writes a new revision file from the project's template (<script_location>/script.lua.tmpl) or the built-in
+// one.
 void generate(runner::Project& project, const std::string& message, std::string rev_id,
               const std::vector<std::string>& down, const std::vector<std::string>& labels,
               const std::vector<std::string>& depends_on) {
@@ -111,7 +113,8 @@ void generate(runner::Project& project, const std::string& message, std::string 
   if (auto problem = graph::revision_id_problem(rev_id); !problem.empty())
     throw UsageError(fmt::format("--rev-id '{}': {}", rev_id, problem));
   const auto& map = project.load_graph();
-  if (map.find(rev_id)) throw UsageError(fmt::format("revision id '{}' already exists in {}", rev_id, map.get(rev_id).path));
+  if (map.find(rev_id))
+    throw UsageError(fmt::format("revision id '{}' already exists in {}", rev_id, map.get(rev_id).path));
   fs::path tmpl_path = project.cfg.root / project.cfg.script_location / "script.lua.tmpl";
   std::string tmpl;
   if (fs::exists(tmpl_path))
@@ -120,18 +123,19 @@ void generate(runner::Project& project, const std::string& message, std::string 
     tmpl = std::string(embedded::find("lua/templates/migration.lua")->content);
   std::string revises;
   for (size_t i = 0; i < down.size(); ++i) revises += (i ? ", " : "") + down[i];
-  std::string text = substitute(tmpl, {
-                                          {"message", message},
-                                          {"revision", rev_id},
-                                          {"revises", revises},
-                                          {"create_date", now_text()},
-                                          {"revision_lua", lua_string(rev_id)},
-                                          {"down_revision_lua", lua_list(down)},
-                                          {"branch_labels_lua", lua_list(labels)},
-                                          {"depends_on_lua", lua_list(depends_on)},
-                                          {"upgrade_body", "  -- op.add_column(\"table\", { \"column\", \"text\", nullable = true })"},
-                                          {"downgrade_body", "  -- op.drop_column(\"table\", \"column\")"},
-                                      });
+  std::string text = substitute(
+      tmpl, {
+                {"message", message},
+                {"revision", rev_id},
+                {"revises", revises},
+                {"create_date", now_text()},
+                {"revision_lua", lua_string(rev_id)},
+                {"down_revision_lua", lua_list(down)},
+                {"branch_labels_lua", lua_list(labels)},
+                {"depends_on_lua", lua_list(depends_on)},
+                {"upgrade_body", "  -- op.add_column(\"table\", { \"column\", \"text\", nullable = true })"},
+                {"downgrade_body", "  -- op.drop_column(\"table\", \"column\")"},
+            });
   // <rev>_<slug>.lua (no "_" when there is no message). Appended piecewise: g++ 12 warns (-Wrestrict, a false
   // positive) on "_" + std::string temporaries.
   std::string name = rev_id;
@@ -147,16 +151,20 @@ void generate(runner::Project& project, const std::string& message, std::string 
 
 void init(const config::GlobalOptions&, const std::string& directory) {
   fs::path dir(directory);
-  if (fs::exists(dir / "luamig.lua")) throw UsageError(fmt::format("{} already exists", (dir / "luamig.lua").string()));
+  if (fs::exists(dir / "luamig.lua"))
+    throw UsageError(fmt::format("{} already exists", (dir / "luamig.lua").string()));
   if (fs::exists(dir / "migrations" / "versions") && !fs::is_empty(dir / "migrations" / "versions"))
     throw UsageError(fmt::format("{} is not empty", (dir / "migrations" / "versions").string()));
   write_new_file(dir / "luamig.lua", std::string(embedded::find("lua/templates/luamig.lua")->content));
   fs::create_directories(dir / "migrations" / "versions");
-  write_new_file(dir / "migrations" / "versions" / ".gitignore", "# luamig's caches: parsed revision headers, the graph's heads\n.luamig-cache*\n");
+  write_new_file(dir / "migrations" / "versions" / ".gitignore",
+                 "# luamig's caches: parsed revision headers, the graph's heads\n.luamig-cache*\n");
   fs::create_directories(dir / "migrations" / "lib");
-  write_new_file(dir / "migrations" / "script.lua.tmpl", std::string(embedded::find("lua/templates/migration.lua")->content));
-  out::line(fmt::format("Created {}: luamig.lua, migrations/versions/, migrations/lib/, migrations/script.lua.tmpl",
-                        dir.string()));
+  write_new_file(dir / "migrations" / "script.lua.tmpl",
+                 std::string(embedded::find("lua/templates/migration.lua")->content));
+  out::line(
+      fmt::format("Created {}: luamig.lua, migrations/versions/, migrations/lib/, migrations/script.lua.tmpl",
+                  dir.string()));
   out::line("Next: cd " + dir.string() + " && luamig revision -m \"first revision\"");
 }
 
@@ -165,9 +173,10 @@ namespace {
 void check_rev_id(const std::string& rev_id) {
   if (rev_id.empty()) return;
   if (auto problem = graph::revision_id_problem(rev_id); !problem.empty())
-    throw UsageError(fmt::format("--rev-id '{}': {} (ids are 1-{} characters without whitespace or any of '@', "
-                                 "'-', '+', ':')",
-                                 rev_id, problem, graph::kMaxRevisionIdLength));
+    throw UsageError(
+        fmt::format("--rev-id '{}': {} (ids are 1-{} characters without whitespace or any of '@', "
+                    "'-', '+', ':')",
+                    rev_id, problem, graph::kMaxRevisionIdLength));
 }
 }  // namespace
 
@@ -179,13 +188,15 @@ void revision(const config::GlobalOptions& opts, const RevisionOptions& ro) {
   if (ro.head.empty() || ro.head == "head") {
     auto heads = map.heads();
     if (heads.size() > 1)
-      throw UsageError(graph::multiple_heads_message("head", heads) +
-                       "\nPass --head REV to choose where the new revision goes, or `luamig merge heads -m MSG`.");
+      throw UsageError(
+          graph::multiple_heads_message("head", heads) +
+          "\nPass --head REV to choose where the new revision goes, or `luamig merge heads -m MSG`.");
     down = heads;
   } else if (ro.head != "base") {
     std::string id = map.resolve_id(ro.head);
     if (!map.is_head(id) && !ro.splice)
-      throw UsageError(fmt::format("revision {} is not a head; pass --splice to start a new branch from it", id));
+      throw UsageError(
+          fmt::format("revision {} is not a head; pass --splice to start a new branch from it", id));
     down = {id};
   }
   std::vector<std::string> deps;
@@ -193,8 +204,8 @@ void revision(const config::GlobalOptions& opts, const RevisionOptions& ro) {
   generate(project, ro.message, ro.rev_id, down, ro.branch_labels, deps);
 }
 
-void merge(const config::GlobalOptions& opts, const std::vector<std::string>& revisions, const std::string& message,
-           const std::string& rev_id) {
+void merge(const config::GlobalOptions& opts, const std::vector<std::string>& revisions,
+           const std::string& message, const std::string& rev_id) {
   check_rev_id(rev_id);
   auto project = runner::Project::open(opts);
   const auto& map = project.load_graph();
@@ -208,7 +219,8 @@ void merge(const config::GlobalOptions& opts, const std::vector<std::string>& re
   }
   std::sort(down.begin(), down.end());
   down.erase(std::unique(down.begin(), down.end()), down.end());
-  if (down.size() < 2) throw UsageError("merge needs at least two revisions (there is a single head: nothing to merge)");
+  if (down.size() < 2)
+    throw UsageError("merge needs at least two revisions (there is a single head: nothing to merge)");
   generate(project, message, rev_id, down, {}, {});
 }
 }  // namespace luamig::commands

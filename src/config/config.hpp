@@ -21,12 +21,12 @@ struct SettingOverride {
 };
 
 struct GlobalOptions {
-  std::string config_path;   // -c; "" = $LUAMIG_CONFIG or ./luamig.lua
-  std::string url;           // --url (resolved as the command-line value of the `url` setting)
-  std::string environment;   // -e/--env; "" = $LUAMIG_ENV, else default_environment
+  std::string config_path;                 // -c; "" = $LUAMIG_CONFIG or ./luamig.lua
+  std::string url;                         // --url (resolved as the command-line value of the `url` setting)
+  std::string environment;                 // -e/--env; "" = $LUAMIG_ENV, else default_environment
   std::vector<SettingOverride> overrides;  // --set KEY=VALUE and other setting flags; a later one wins
-  std::map<std::string, std::string> x;   // -x KEY=VALUE
-  bool no_hooks = false;                  // --no-hooks
+  std::map<std::string, std::string> x;    // -x KEY=VALUE
+  bool no_hooks = false;                   // --no-hooks
   bool quiet = false;
   bool no_color = false;
 };
@@ -34,15 +34,15 @@ struct GlobalOptions {
 // The resolved configuration for one command: the selected environment's settings. The plain fields below are
 // copies of the resolved settings, for convenience; `settings` holds every value with its source.
 struct Config {
-  std::filesystem::path file;        // the config file read ("" when none exists)
-  std::filesystem::path root;        // its directory: relative paths resolve from here
-  std::string environment = "default";                                       // the selected environment
+  std::filesystem::path file;           // the config file read ("" when none exists)
+  std::filesystem::path root;           // its directory: relative paths resolve from here
+  std::string environment = "default";  // the selected environment
   std::string environment_origin = "built-in: no environments are defined";  // how it was selected
   std::vector<std::string> environments;  // names defined in the file, sorted
   std::string selection_error;            // non-empty when environments exist but none was selected
   Settings settings;
   std::string script_location = "migrations";
-  std::optional<std::string> url;    // from the config file
+  std::optional<std::string> url;  // from the config file
   std::string version_table = "alembic_version";
   std::string version_table_schema;  // "" = default search path
   bool transaction_per_migration = true;
@@ -54,8 +54,8 @@ struct Config {
   // Default: 10 minutes; 0 = forever. Distinct from lock_timeout (PostgreSQL's), which limits lock waits of
   // the statements inside migrations.
   std::chrono::milliseconds migration_lock_timeout{std::chrono::minutes(10)};
-  // A revision failing with lock_not_available (SQLSTATE 55P03) is rolled back and run again up to this many times.
-  // Default: 3.
+  // A revision failing with lock_not_available (SQLSTATE 55P03) is rolled back and run again up to this many
+  // times. Default: 3.
   int lock_retries = 3;
   // Pause before the first such retry; each further pause doubles, with +-25% jitter. Default: 1 s.
   std::chrono::milliseconds lock_retry_delay{1000};

@@ -97,8 +97,9 @@ void parse_keywords(DatabaseUrl& u) {
     if (i >= s.size() || s[i] != '=') {
       // A mistyped URL ("postgresql:/u:pw@h/db") lands here whole: never echo what may hold its password.
       if (key.find('@') != std::string::npos)
-        throw ConfigError("database URL: neither scheme://... nor key=value pairs (not shown: it may hold a "
-                          "password)");
+        throw ConfigError(
+            "database URL: neither scheme://... nor key=value pairs (not shown: it may hold a "
+            "password)");
       throw ConfigError(fmt::format("database URL: missing \"=\" after \"{}\" in the connection string",
                                     mask_passwords(key)));
     }

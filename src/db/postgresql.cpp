@@ -1,5 +1,6 @@
-// PostgreSQL through libpqxx 6.4. Statements go through one pqxx::nontransaction; the engine sends BEGIN/COMMIT
-// itself so that autocommit blocks, SET LOCAL and per-revision transactions stay under its control.
+// PostgreSQL through libpqxx 6.4. Statements go through one pqxx::nontransaction; the engine sends
+// BEGIN/COMMIT itself so that autocommit blocks, SET LOCAL and per-revision transactions stay under its
+// control.
 #include "dialect/postgresql.hpp"
 
 #include <fmt/format.h>
@@ -38,10 +39,18 @@ std::string trim_message(std::string s) { return pg_trim_message(std::move(s)); 
 
 Cell::Kind kind_of(pqxx::oid type) {
   switch (type) {
-    case 20: case 21: case 23: case 26: return Cell::Integer;   // int8 int2 int4 oid
-    case 700: case 701: return Cell::Float;                     // float4 float8
-    case 16: return Cell::Boolean;
-    default: return Cell::Text;
+    case 20:
+    case 21:
+    case 23:
+    case 26:
+      return Cell::Integer;  // int8 int2 int4 oid
+    case 700:
+    case 701:
+      return Cell::Float;  // float4 float8
+    case 16:
+      return Cell::Boolean;
+    default:
+      return Cell::Text;
   }
 }
 
@@ -72,19 +81,19 @@ std::string resolved_target(pqxx::connection& conn) {
 }
 
 std::string lost_connection_message(const std::string& detail) {
-  std::string text = "the connection to the server was lost (the server closed it: the session was terminated, "
-                     "or the server shut down or became unreachable)";
+  std::string text =
+      "the connection to the server was lost (the server closed it: the session was terminated, "
+      "or the server shut down or became unreachable)";
   std::string d = trim_message(detail);
   // libpqxx 6 reports a connection dropped mid-statement as a failure to read the client encoding: no news.
   if (!d.empty() && d.find("client encoding") == std::string::npos) text += ": " + d;
   return text;
 }
 
-
-// Rows of a query through a server-side cursor, FETCH FORWARD `batch` rows at a time: the client holds at most one
-// batch, whatever the result's size. A cursor declared inside a transaction dies with it; `epoch` (bumped by every
-// COMMIT/ROLLBACK) tells the stream so it never sends CLOSE or FETCH into a later, unrelated transaction (where the
-// error would abort that transaction).
+// Rows of a query through a server-side cursor, FETCH FORWARD `batch` rows at a time: the client holds at
+// most one batch, whatever the result's size. A cursor declared inside a transaction dies with it; `epoch`
+// (bumped by every COMMIT/ROLLBACK) tells the stream so it never sends CLOSE or FETCH into a later, unrelated
+// transaction (where the error would abort that transaction).
 class PgStream : public RowStream {
  public:
   // `exec` runs one statement the way the connection runs any (waiting for a statement in flight first, in a
@@ -120,16 +129,18 @@ class PgStream : public RowStream {
         row[i].text.clear();
       } else {
         row[i].kind = kinds_[i];
-        row[i].text.assign(r[static_cast<pqxx::row::size_type>(i)].c_str(), r[static_cast<pqxx::row::size_type>(i)].size());
+        row[i].text.assign(r[static_cast<pqxx::row::size_type>(i)].c_str(),
+                           r[static_cast<pqxx::row::size_type>(i)].size());
       }
     }
     return true;
   }
   void fetch() {
     if (!alive())
-      throw SqlFailure("this query's rows can no longer be read: its transaction has ended (read a result within the "
-                       "revision and transaction that ran the query)",
-                       "FETCH FORWARD FROM " + cursor_, "34000");
+      throw SqlFailure(
+          "this query's rows can no longer be read: its transaction has ended (read a result within the "
+          "revision and transaction that ran the query)",
+          "FETCH FORWARD FROM " + cursor_, "34000");
     result_ = exec_(fmt::format("FETCH FORWARD {} FROM {}", batch_, cursor_));
     pos_ = 0;
     if (columns_.empty()) {
@@ -159,14 +170,15 @@ class PgStream : public RowStream {
   std::vector<Cell::Kind> kinds_;
 };
 
-// Rows per FETCH: large enough that round trips do not dominate, small enough that a batch of wide rows stays a few
-// MiB.
+// Rows per FETCH: large enough that round trips do not dominate, small enough that a batch of wide rows stays
+// a few MiB.
 constexpr int kFetchRows = 2000;
 
 // Rows of a result already received in full (query_all): nothing more to ask the server.
 class PgHeldStream : public RowStream {
  public:
-  explicit PgHeldStream(const pqxx::result& r) : result_(r) {  // a result is a shared handle: copying is cheap
+  explicit PgHeldStream(const pqxx::result& r)
+      : result_(r) {  // a result is a shared handle: copying is cheap
     for (pqxx::row::size_type i = 0; i < result_.columns(); ++i) {
       columns_.emplace_back(result_.column_name(i));
       kinds_.push_back(kind_of(result_.column_type(i)));
@@ -250,13 +262,13 @@ class PgConnection : public Connection {
   void rollback() noexcept override {
     ++epoch_;
     in_tx_ = false;
-    pipeline_.reset();   // a statement still in flight is abandoned with the transaction
+    pipeline_.reset();  // a statement still in flight is abandoned with the transaction
     if (begin_pending_) {
       begin_pending_ = false;
       return;
     }
-    // Twice when the first attempt fails on a live connection: a cancel sent for the statement before may land on
-    // the first ROLLBACK instead.
+    // Twice when the first attempt fails on a live connection: a cancel sent for the statement before may
+    // land on the first ROLLBACK instead.
     for (int attempt = 0; attempt < 2; ++attempt) {
       try {
         ntx_.exec("ROLLBACK");
@@ -293,8 +305,8 @@ class PgConnection : public Connection {
     return std::make_unique<PgHeldStream>(run(sql, params));
   }
 
-  // In flight through a pqxx::pipeline (libpqxx 6.4 has no asynchronous parameterised call): the parameters are
-  // inlined as quoted literals, which the server parses as it would bound text parameters.
+  // In flight through a pqxx::pipeline (libpqxx 6.4 has no asynchronous parameterised call): the parameters
+  // are inlined as quoted literals, which the server parses as it would bound text parameters.
   void send(const std::string& sql, const std::vector<Param>& params) override {
     settle();
     if (savepoints_ && in_tx_) {
@@ -368,7 +380,8 @@ class PgConnection : public Connection {
       throw RunError(fmt::format("COPY takes 1 to {} columns here, not {}", kMaxCopyColumns, columns.size()));
     for (const auto& row : rows)
       if (row.size() != columns.size())
-        throw std::logic_error(fmt::format("COPY row has {} values for {} columns", row.size(), columns.size()));
+        throw std::logic_error(
+            fmt::format("COPY row has {} values for {} columns", row.size(), columns.size()));
     flush_begin();
     in_savepoint([&] {
       try {
@@ -500,10 +513,10 @@ class PgConnection : public Connection {
   bool savepoints_ = false;
   int cursor_seq_ = 0;
   unsigned long epoch_ = 0;
-  std::unique_ptr<pqxx::pipeline> pipeline_;   // the statement in flight (send), if any
+  std::unique_ptr<pqxx::pipeline> pipeline_;  // the statement in flight (send), if any
   pqxx::pipeline::query_id pending_id_ = 0;
   std::string pending_sql_;
-  long long sent_count_ = 0;   // bumped at every COMMIT/ROLLBACK: cursors of an ended transaction are gone
+  long long sent_count_ = 0;  // bumped at every COMMIT/ROLLBACK: cursors of an ended transaction are gone
 };
 }  // namespace
 

@@ -12,8 +12,8 @@
 #include <stdexcept>
 
 #include "db/connection.hpp"
-#include "db/statement_shape.hpp"
 #include "db/sqlite_guard.hpp"
+#include "db/statement_shape.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
 #include "util/sql_failure.hpp"
@@ -135,9 +135,10 @@ class SqliteStream : public RowStream {
     }
     if (done_) return false;
     if (tx_ && *tx_ != tx_at_start_)
-      throw SqlFailure("this query's rows can no longer be read: its transaction has ended (read a result within the "
-                       "revision and transaction that ran the query)",
-                       sql_, "SQLITE_MISUSE");
+      throw SqlFailure(
+          "this query's rows can no longer be read: its transaction has ended (read a result within the "
+          "revision and transaction that ran the query)",
+          sql_, "SQLITE_MISUSE");
     if (!stepped_) step();
     stepped_ = false;
     if (done_) return false;

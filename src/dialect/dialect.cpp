@@ -30,7 +30,9 @@ std::string Dialect::qualify(std::string_view table, std::string_view schema) co
 }
 
 std::string Dialect::create_version_table(std::string_view table, std::string_view schema) const {
-  return fmt::format("CREATE TABLE {} (\n    version_num VARCHAR(32) NOT NULL,\n    CONSTRAINT {} PRIMARY KEY (version_num)\n)",
-                     qualify(table, schema), quote_ident(std::string(table) + "_pkc"));
+  return fmt::format(
+      "CREATE TABLE {} (\n    version_num VARCHAR(32) NOT NULL,\n    CONSTRAINT {} PRIMARY KEY "
+      "(version_num)\n)",
+      qualify(table, schema), quote_ident(std::string(table) + "_pkc"));
 }
 }  // namespace luamig::dialect

@@ -1,6 +1,7 @@
 #pragma once
 // Everything about SQL text that differs between databases, for the engine's own statements (version table,
-// locking, catalog queries). Operations in migrations are rendered by the Lua dialect modules (lua/dialect/*.lua).
+// locking, catalog queries). Operations in migrations are rendered by the Lua dialect modules
+// (lua/dialect/*.lua).
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -21,22 +22,23 @@ struct LexicalRules {
 class Dialect {
  public:
   virtual ~Dialect() = default;
-  virtual std::string name() const = 0;                        // "postgresql", "sqlite"
+  virtual std::string name() const = 0;  // "postgresql", "sqlite"
   virtual std::string quote_ident(std::string_view) const = 0;
   virtual std::string quote_literal(std::string_view) const = 0;
   // Bound parameter placeholder number n (1-based).
   virtual std::string placeholder(int n) const = 0;
   // "schema"."table", or "table" when schema is empty.
   std::string qualify(std::string_view table, std::string_view schema) const;
-  // Alembic's exact table: version_num VARCHAR(32) NOT NULL, CONSTRAINT <table>_pkc PRIMARY KEY (version_num).
+  // Alembic's exact table: version_num VARCHAR(32) NOT NULL, CONSTRAINT <table>_pkc PRIMARY KEY
+  // (version_num).
   virtual std::string create_version_table(std::string_view table, std::string_view schema) const;
   // A query returning one row when the table exists; takes table name as $1 and schema as $2 ("" = default).
   virtual std::string table_exists_query() const = 0;
   virtual bool transactional_ddl() const { return true; }
   // Default: PostgreSQL's rules.
   virtual LexicalRules lexical_rules() const { return {}; }
-  // True when a write transaction locks the whole database (SQLite): concurrent runs then serialise per revision,
-  // and the runner re-reads the version table at the start of each one.
+  // True when a write transaction locks the whole database (SQLite): concurrent runs then serialise per
+  // revision, and the runner re-reads the version table at the start of each one.
   virtual bool serializes_by_transaction() const { return false; }
   virtual std::string begin() const { return "BEGIN"; }
   // Sets a server timeout ("lock_timeout", "statement_timeout") for the current transaction (`local`) or for

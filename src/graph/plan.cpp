@@ -1,10 +1,10 @@
 #include "graph/plan.hpp"
 
-#include "util/output.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
+
+#include "util/output.hpp"
 
 namespace luamig::graph {
 namespace {
@@ -86,14 +86,18 @@ VersionChange version_change(const RevisionMap& map, const std::set<std::string>
 
 void apply(std::set<std::string>& heads, const VersionChange& change) {
   for (const auto& d : change.deletes)
-    if (!heads.erase(d)) throw GraphError(fmt::format("Version table has no row '{}' to delete", out::escape(d)));
+    if (!heads.erase(d))
+      throw GraphError(fmt::format("Version table has no row '{}' to delete", out::escape(d)));
   if (change.update) {
     const auto& [from, to] = *change.update;
-    if (!heads.erase(from)) throw GraphError(fmt::format("Version table has no row '{}' to update", out::escape(from)));
-    if (!heads.insert(to).second) throw GraphError(fmt::format("Version table already has a row '{}'", out::escape(to)));
+    if (!heads.erase(from))
+      throw GraphError(fmt::format("Version table has no row '{}' to update", out::escape(from)));
+    if (!heads.insert(to).second)
+      throw GraphError(fmt::format("Version table already has a row '{}'", out::escape(to)));
   }
   for (const auto& i : change.inserts)
-    if (!heads.insert(i).second) throw GraphError(fmt::format("Version table already has a row '{}'", out::escape(i)));
+    if (!heads.insert(i).second)
+      throw GraphError(fmt::format("Version table already has a row '{}'", out::escape(i)));
 }
 
 std::vector<Step> plan_upgrade(const RevisionMap& map, const std::set<std::string>& current_heads,

@@ -1,13 +1,13 @@
 #include "graph/revision_map.hpp"
 
-#include "util/output.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <functional>
 #include <queue>
 #include <unordered_set>
+
+#include "util/output.hpp"
 
 namespace luamig::graph {
 namespace {
@@ -409,8 +409,9 @@ std::vector<size_t> RevisionMap::prefix_matches(std::string_view prefix) const {
 std::string RevisionMap::resolve_branch_ref(std::string_view label, std::string_view rest,
                                             std::string_view whole) const {
   if (label.empty() || rest.empty())
-    throw GraphError(fmt::format(
-        "Invalid revision identifier '{}': expected '<branch>@head' or '<branch>@<revision>'", out::escape(whole)));
+    throw GraphError(
+        fmt::format("Invalid revision identifier '{}': expected '<branch>@head' or '<branch>@<revision>'",
+                    out::escape(whole)));
   size_t anchor;
   if (auto l = label_index(label)) {
     anchor = *l;

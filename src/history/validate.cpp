@@ -38,8 +38,9 @@ std::optional<Finding> verify_chain(const std::vector<Row>& rows) {
   long long expected_seq = 1;
   for (const auto& r : rows) {
     // Values read from the database are printed escaped (out::escape): a row cannot forge a line.
-    const std::string what = fmt::format("history row seq {} (revision {}, {})", r.seq,
-                                         r.revision.empty() ? "-" : out::escape(r.revision), out::escape(r.kind));
+    const std::string what =
+        fmt::format("history row seq {} (revision {}, {})", r.seq,
+                    r.revision.empty() ? "-" : out::escape(r.revision), out::escape(r.kind));
     if (r.seq != expected_seq)
       return Finding{
           Finding::Kind::ChainBroken, r.revision, r.seq,

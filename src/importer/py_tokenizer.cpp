@@ -38,7 +38,8 @@ std::string unescape(std::string_view s, int line) {
     char e = s[++i];
     auto hex = [&](size_t n) {
       if (i + n >= s.size()) throw SyntaxError(line, "truncated escape in a string");
-      for (size_t k = 1; k <= n; ++k)  // exactly n hex digits, as Python requires (stoul would take "+1" or "1z")
+      for (size_t k = 1; k <= n;
+           ++k)  // exactly n hex digits, as Python requires (stoul would take "+1" or "1z")
         if (!std::isxdigit(static_cast<unsigned char>(s[i + k])))
           throw SyntaxError(line, "invalid \\x, \\u or \\U escape in a string");
       unsigned long v = std::stoul(std::string(s.substr(i + 1, n)), nullptr, 16);

@@ -5,7 +5,7 @@
 
 namespace luamig::embedded {
 struct File {
-  std::string_view path;     // relative to the project root, e.g. "lua/op.lua"
+  std::string_view path;  // relative to the project root, e.g. "lua/op.lua"
   std::string_view content;
 };
 const std::vector<File>& files();

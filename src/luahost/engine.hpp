@@ -17,18 +17,20 @@ struct lua_State;
 namespace luamig::luahost {
 
 // What sandboxed code may use. Every load() and call() runs under them:
-// - time: Lua execution time per load()/call(); time spent waiting on the database (op.execute, queries, commits)
-//   does not count. On expiry the call fails with ScriptFailure::timeout, even if the script catches errors with
-//   pcall. Work stuck inside one C function (a backtracking pattern) cannot be interrupted: a watchdog ends the
-//   process with exit status 1 after the deadline plus watchdog_grace(time) (see watchdog.hpp).
+// - time: Lua execution time per load()/call(); time spent waiting on the database (op.execute, queries,
+// commits)
+//   does not count. On expiry the call fails with ScriptFailure::timeout, even if the script catches errors
+//   with pcall. Work stuck inside one C function (a backtracking pattern) cannot be interrupted: a watchdog
+//   ends the process with exit status 1 after the deadline plus watchdog_grace(time) (see watchdog.hpp).
 // - memory: bytes the Lua state may hold (live data, after a collection). Exceeding it fails the call with
 //   ScriptFailure::memory; a single allocation past memory + 1/8 is refused outright.
 // - deep recursion (Lua calls, or C recursion such as gsub callbacks, sort comparators, __tostring, nested
-//   coroutines) fails the call with "stack overflow: ...". REQUIRES: the engine runs on a thread with a large stack
-//   (luamig's main uses 256 MiB): C recursion is stopped when a quarter of the stack (at most 32 MiB) is left.
+//   coroutines) fails the call with "stack overflow: ...". REQUIRES: the engine runs on a thread with a large
+//   stack (luamig's main uses 256 MiB): C recursion is stopped when a quarter of the stack (at most 32 MiB)
+//   is left.
 struct Limits {
-  std::chrono::milliseconds time{60000};   // Lua execution time per call; 0 = none
-  size_t memory = size_t{512} << 20;       // bytes the Lua state may hold; 0 = none
+  std::chrono::milliseconds time{60000};  // Lua execution time per call; 0 = none
+  size_t memory = size_t{512} << 20;      // bytes the Lua state may hold; 0 = none
 };
 
 // Read-only values a migration sees as `context`.
@@ -42,8 +44,8 @@ struct Context {
 };
 
 // A failure inside Lua code, with where it happened.
-// (message without position, file "" if only engine code, line, traceback, SQL details when a statement failed,
-// timeout/memory: one Failure value, util/failure.hpp)
+// (message without position, file "" if only engine code, line, traceback, SQL details when a statement
+// failed, timeout/memory: one Failure value, util/failure.hpp)
 using ScriptFailure = luamig::Failure;
 
 class ScriptError : public Error {
@@ -99,12 +101,14 @@ class Engine {
 
   // Compiles `source` (text only, never bytecode) and runs its top level in a fresh sandbox environment
   // (lua/sandbox.lua: what a migration may use). Throws ScriptError (syntax errors name file:line).
-  // `time_limit` overrides Limits::time for this call (a file's own `time_limit` applies to call(), read by the
-  // caller after load() with Script::global).
-  Script load(const std::string& path, const std::string& source, const std::optional<std::chrono::milliseconds>& time_limit = {});
+  // `time_limit` overrides Limits::time for this call (a file's own `time_limit` applies to call(), read by
+  // the caller after load() with Script::global).
+  Script load(const std::string& path, const std::string& source,
+              const std::optional<std::chrono::milliseconds>& time_limit = {});
   // Calls a global function of the script with string arguments... and per-call context values
   // (revision ids, direction). Throws ScriptError.
-  void call(const Script& script, const std::string& function, const std::map<std::string, std::string>& call_context,
+  void call(const Script& script, const std::string& function,
+            const std::map<std::string, std::string>& call_context,
             const std::optional<std::chrono::milliseconds>& time_limit = {});
   // Calls a hook function with Lua values built by `push_args` (a list of Values). Throws ScriptError.
   void call_with(const Script& script, const std::string& function, const std::vector<Value>& args,
@@ -113,8 +117,8 @@ class Engine {
   // to and file:line (luahost/plan.hpp). Kept after a failed call (up to the failing op); valid until the
   // next load or call. Throws RunError if the engine's own Lua fails.
   Plan plan();
-  // Names what runs next, e.g. "upgrade of revision ab12 (add users)", for the message the watchdog prints if it
-  // has to end the process (the file is the script being run). unload() clears it.
+  // Names what runs next, e.g. "upgrade of revision ab12 (add users)", for the message the watchdog prints if
+  // it has to end the process (the file is the script being run). unload() clears it.
   void set_activity(std::string what);
   // Releases a script's environment.
   void unload(Script& script);
@@ -129,10 +133,10 @@ class Engine {
 // Checks that `source` compiles as Lua text; throws ScriptError naming path:line on a syntax error.
 void check_syntax(const std::string& path, const std::string& source);
 
-// Runs the top level of a migration file whose header is not plain literals, in the migrations' sandbox (10 s, the
-// default memory limit) and without a database (op calls fail), and returns its header values: revision, down_revision,
-// branch_labels, depends_on (as the file set them) and upgrade, downgrade (true when defined as functions).
-// Throws ScriptError.
+// Runs the top level of a migration file whose header is not plain literals, in the migrations' sandbox (10
+// s, the default memory limit) and without a database (op calls fail), and returns its header values:
+// revision, down_revision, branch_labels, depends_on (as the file set them) and upgrade, downgrade (true when
+// defined as functions). Throws ScriptError.
 Value eval_revision_header(const std::string& path, const std::string& source);
 
 // Evaluates a config file (luamig.lua) in a restricted environment that offers env(name, default), string,

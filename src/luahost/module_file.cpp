@@ -54,8 +54,8 @@ std::optional<std::string> read_module_file(const std::string& lib_dir, const st
     throw refuse(S_ISLNK(link_st.st_mode) ? fmt::format("is a symlink to {} ({})", real, kind_of(st.st_mode))
                                           : fmt::format("is {}", kind_of(st.st_mode)));
   const std::string real_lib = resolved(lib_dir);
-  if (real_lib.empty() || real.size() <= real_lib.size() + 1 || real.compare(0, real_lib.size(), real_lib) != 0 ||
-      real[real_lib.size()] != '/')
+  if (real_lib.empty() || real.size() <= real_lib.size() + 1 ||
+      real.compare(0, real_lib.size(), real_lib) != 0 || real[real_lib.size()] != '/')
     throw refuse(fmt::format("resolves to {}, outside {}", real, lib_dir));
   // O_NONBLOCK: should the file be swapped for a FIFO after the check, the open does not wait for a writer.
   Fd f{::open(real.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)};

@@ -27,9 +27,9 @@ class Services {
   virtual void autocommit_block(const std::function<void()>& block) = 0;
   virtual void log(const std::string& level, const std::string& message) = 0;
 
-  // Writes rows into a table with COPY (the bulk path of backfills and op.copy_rows). `table` and `columns` are SQL
-  // text, already quoted; each row holds one Param per column. Returns the number of rows written. Throws
-  // SqlFailure. Default: refused.
+  // Writes rows into a table with COPY (the bulk path of backfills and op.copy_rows). `table` and `columns`
+  // are SQL text, already quoted; each row holds one Param per column. Returns the number of rows written.
+  // Throws SqlFailure. Default: refused.
   virtual long long copy_rows(const std::string& table, const std::vector<std::string>& columns,
                               const std::vector<std::vector<Param>>& rows) {
     (void)table, (void)columns, (void)rows;
@@ -40,9 +40,11 @@ class Services {
   virtual std::unique_ptr<RowStream> query_all(const std::string& sql, const std::vector<Param>& params) {
     return query(sql, params);
   }
-  // Starts a statement without waiting; wait_sent() returns its row count (or throws its SqlFailure). The next
-  // statement of any kind waits for it first. Default: runs it at once.
-  virtual void send(const std::string& sql, const std::vector<Param>& params) { sent_count_ = execute(sql, params); }
+  // Starts a statement without waiting; wait_sent() returns its row count (or throws its SqlFailure). The
+  // next statement of any kind waits for it first. Default: runs it at once.
+  virtual void send(const std::string& sql, const std::vector<Param>& params) {
+    sent_count_ = execute(sql, params);
+  }
   virtual long long wait_sent() { return sent_count_; }
   // The database's array literal of `values` (one bound parameter carrying a batch). Default: refused.
   virtual std::string array_literal(const std::vector<Param>& values) {
@@ -54,8 +56,8 @@ class Services {
   // own, so that a failure the code catches undoes that statement alone and leaves the transaction usable.
   // Default: nothing to do.
   virtual void set_protected(bool on) { (void)on; }
-  // True while a transaction is open on the migration's connection (false in a `transactional = false` migration
-  // and inside op.autocommit_block).
+  // True while a transaction is open on the migration's connection (false in a `transactional = false`
+  // migration and inside op.autocommit_block).
   virtual bool in_transaction() const { return true; }
   // Runs `block` in a transaction of its own: BEGIN, block, COMMIT; ROLLBACK and rethrow when it throws.
   // REQUIRES: !in_transaction(). Default: refused.

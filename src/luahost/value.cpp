@@ -26,11 +26,16 @@ std::vector<std::string> Value::string_list() const {
 
 const char* Value::type_name() const {
   switch (v.index()) {
-    case 0: return "nil";
-    case 1: return "boolean";
-    case 2: return "number";
-    case 3: return "string";
-    default: return "table";
+    case 0:
+      return "nil";
+    case 1:
+      return "boolean";
+    case 2:
+      return "number";
+    case 3:
+      return "string";
+    default:
+      return "table";
   }
 }
 

@@ -8,7 +8,7 @@
 
 namespace luamig::luahost {
 struct Value;
-using Table = std::vector<std::pair<Value, Value>>;   // in the order Lua's next() gave them
+using Table = std::vector<std::pair<Value, Value>>;  // in the order Lua's next() gave them
 struct Value {
   std::variant<std::monostate, bool, double, std::string, std::shared_ptr<Table>> v;
   bool is_nil() const { return v.index() == 0; }

@@ -17,9 +17,9 @@ extern const char kDefaultUrl[];
 struct Project {
   config::GlobalOptions opts;
   config::Config cfg;
-  std::unique_ptr<graph::RevisionMap> map;   // loaded by load_graph()
-  mutable bool default_url_noted = false;    // the zero-setup SQLite note is printed once per command
-  bool remembered_read = false;              // remembered_heads() looked
+  std::unique_ptr<graph::RevisionMap> map;  // loaded by load_graph()
+  mutable bool default_url_noted = false;   // the zero-setup SQLite note is printed once per command
+  bool remembered_read = false;             // remembered_heads() looked
   std::optional<std::vector<std::string>> remembered;  // and found these
 
   // Reads the config (throws ConfigError).

@@ -24,7 +24,7 @@ std::optional<std::string> parse_string(Cursor& c) {
   char q = c.s[c.i++];
   std::string out;
   while (c.i < c.s.size() && c.s[c.i] != q) {
-    if (c.s[c.i] == '\\') return std::nullopt;   // escapes: let Lua decide
+    if (c.s[c.i] == '\\') return std::nullopt;  // escapes: let Lua decide
     out.push_back(c.s[c.i++]);
   }
   if (c.i >= c.s.size()) return std::nullopt;
@@ -85,7 +85,8 @@ bool defines_function(std::string_view line, std::string_view name) {
   ++i;
   while (i < line.size() && is_blank(line[i])) ++i;
   std::string_view rest = line.substr(i);
-  return starts_with(rest, "function") && (rest.size() == 8 || !(std::isalnum(static_cast<unsigned char>(rest[8])) || rest[8] == '_'));
+  return starts_with(rest, "function") &&
+         (rest.size() == 8 || !(std::isalnum(static_cast<unsigned char>(rest[8])) || rest[8] == '_'));
 }
 
 std::string trim(std::string_view s) {
@@ -101,7 +102,7 @@ Header scan_header(std::string_view src) {
   h.complete = true;
   bool seen_code = false, seen_message = false;
   int line_no = 0;
-  bool in_long = false;   // inside a --[[ ]] block or [[ ]] string: headers there don't count
+  bool in_long = false;  // inside a --[[ ]] block or [[ ]] string: headers there don't count
   size_t pos = 0;
   bool seen_revision = false;
   while (pos <= src.size()) {
@@ -146,11 +147,13 @@ Header scan_header(std::string_view src) {
         continue;
       }
       if (k == "revision") {
-        if (seen_revision) h.complete = false;   // assigned twice: let Lua say what wins
+        if (seen_revision) h.complete = false;  // assigned twice: let Lua say what wins
         seen_revision = true;
         h.revision_line = line_no;
-        if (is_string) h.revision = values[0];
-        else h.revision_not_string = true;
+        if (is_string)
+          h.revision = values[0];
+        else
+          h.revision_not_string = true;
       } else if (k == "down_revision") {
         h.down_revisions = values;
         h.down_revision_set = true;

@@ -9,7 +9,7 @@
 namespace luamig::scripts {
 
 struct Header {
-  bool complete = false;   // false: some header is not a literal; evaluate the file to read it
+  bool complete = false;  // false: some header is not a literal; evaluate the file to read it
   std::optional<std::string> revision;
   int revision_line = 0;
   bool revision_not_string = false;
@@ -17,8 +17,8 @@ struct Header {
   bool down_revision_set = false;
   std::vector<std::string> branch_labels;
   std::vector<std::string> depends_on;
-  std::string message;       // first comment line
-  std::string create_date;   // "-- Create Date: ..." line
+  std::string message;      // first comment line
+  std::string create_date;  // "-- Create Date: ..." line
   bool has_downgrade = false;
   bool has_upgrade = false;
 };

@@ -34,7 +34,8 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
   double v;
   std::string unit;
   if (!split_number(t, v, unit))
-    throw ConfigError(fmt::format("{}: '{}' is not a duration (use e.g. \"500ms\", \"60s\", \"10min\", \"2h\")", what, t));
+    throw ConfigError(
+        fmt::format("{}: '{}' is not a duration (use e.g. \"500ms\", \"60s\", \"10min\", \"2h\")", what, t));
   double ms;
   if (unit.empty() || unit == "s" || unit == "sec" || unit == "secs" || unit == "second" || unit == "seconds")
     ms = v * 1000;

@@ -10,8 +10,8 @@
 //   thread (cancel the running statement, interrupt Lua); the actions repeat every 100 ms until the run calls
 //   acknowledge(), which closes the race of a statement sent just after the flag was read. The run then rolls
 //   back, releases its lock and returns with status 128 + signal.
-// A second signal, or a graceful stop taking longer than 10 s, ends the process at once (the server rolls back
-// the open transaction when the connection drops, so the database stays at a revision boundary).
+// A second signal, or a graceful stop taking longer than 10 s, ends the process at once (the server rolls
+// back the open transaction when the connection drops, so the database stays at a revision boundary).
 #include <chrono>
 #include <functional>
 #include <string>
@@ -64,7 +64,8 @@ class Stopped : public RunError {
  public:
   Stopped(int sig, const std::string& message) : RunError(make(sig, message)) {}
   // With the whole text already composed (where the run stopped, what became of the work).
-  Stopped(int sig, const std::string& message, std::string report) : RunError(make(sig, message, std::move(report))) {}
+  Stopped(int sig, const std::string& message, std::string report)
+      : RunError(make(sig, message, std::move(report))) {}
 
  private:
   static Failure make(int sig, const std::string& message, std::string report = "") {

@@ -105,14 +105,15 @@ TEST_CASE("core: upgrade head then downgrade base and back", "[core]") {
   // Which environment and database first, then one line per step, Alembic's wording, with the time taken.
   const std::string where = "Environment default, database " + db.url() + "\n";
   // Each step is announced before it runs, and its duration given when it ends; all of it on stderr.
-  CHECK_THAT(up.err, Matches(where + "Running upgrade  -> 1111aaaa0001, create t1\n  done in \\d+ ms\n"
+  CHECK_THAT(up.err,
+             Matches(where + "Running upgrade  -> 1111aaaa0001, create t1\n  done in \\d+ ms\n"
                              "Running upgrade 1111aaaa0001 -> 2222bbbb0002, add note\n  done in \\d+ ms\n"
                              "Running upgrade 2222bbbb0002 -> 3333cccc0003, create t3\n  done in \\d+ ms\n"));
   CHECK(up.out.empty());
 
   auto cur = luamig_in(proj, db.url(), {"current"});
   CHECK(cur.status == 0);
-  CHECK(cur.out == R3 + "\n");   // the bare id off a terminal
+  CHECK(cur.out == R3 + "\n");  // the bare id off a terminal
 
   auto again = luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(again.status == 0);
@@ -121,9 +122,10 @@ TEST_CASE("core: upgrade head then downgrade base and back", "[core]") {
 
   auto down = luamig_in(proj, db.url(), {"downgrade", "base"});
   REQUIRE(down.status == 0);
-  CHECK_THAT(down.err, Matches(where + "Running downgrade 3333cccc0003 -> 2222bbbb0002, create t3\n  done in \\d+ ms\n"
-                               "Running downgrade 2222bbbb0002 -> 1111aaaa0001, add note\n  done in \\d+ ms\n"
-                               "Running downgrade 1111aaaa0001 -> , create t1\n  done in \\d+ ms\n"));
+  CHECK_THAT(down.err,
+             Matches(where + "Running downgrade 3333cccc0003 -> 2222bbbb0002, create t3\n  done in \\d+ ms\n"
+                             "Running downgrade 2222bbbb0002 -> 1111aaaa0001, add note\n  done in \\d+ ms\n"
+                             "Running downgrade 1111aaaa0001 -> , create t1\n  done in \\d+ ms\n"));
   CHECK(db.version_rows().empty());
   CHECK(db.tables() == Strings{"alembic_version"});
   CHECK(luamig_in(proj, db.url(), {"current"}).out.empty());
@@ -449,7 +451,8 @@ TEST_CASE("core: two heads, the multiple-heads error, merge, and the version tab
   CHECK_THAT(cur.out, Contains(B + "\n") && Contains(C + "\n"));
 
   // merge heads writes a merge revision whose down_revision lists both heads.
-  auto merge = luamig_in(proj, db.url(), {"merge", "heads", "-m", "merge b and c", "--rev-id", "dddd00000004"});
+  auto merge =
+      luamig_in(proj, db.url(), {"merge", "heads", "-m", "merge b and c", "--rev-id", "dddd00000004"});
   INFO(merge.describe());
   REQUIRE(merge.status == 0);
   CHECK_THAT(merge.err, Contains("Generating migrations/versions/dddd00000004_merge_b_and_c.lua ... done"));

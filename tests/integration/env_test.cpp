@@ -307,7 +307,8 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
     CHECK(cli({"env", "show", "-e", "production"}, in_project(p)).out == r.out);
   }
   SECTION("top level when the environment block is silent") {
-    auto r = cli({"config"}, in_project(p, {{"LUAMIG_ENV", "bare"}, {"DATABASE_URL", "postgresql://var@h/var"}}));
+    auto r =
+        cli({"config"}, in_project(p, {{"LUAMIG_ENV", "bare"}, {"DATABASE_URL", "postgresql://var@h/var"}}));
     REQUIRE(r.status == 0);
     for (const auto& [key, value] : top_values) {
       INFO(key << "\n" << r.out);
@@ -342,8 +343,8 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
     CHECK(setting(r.out, "migration_lock_timeout").origin == "--lock-timeout");
     // --set url=... is the same as --url; the later of two --set wins.
     r = cli({"config", "-e", "production", "--set", "url=postgresql://a@h/a", "--set", "lock_timeout=1s",
-            "--set", "lock_timeout=3s"},
-           in_project(p));
+             "--set", "lock_timeout=3s"},
+            in_project(p));
     CHECK(setting(r.out, "url").value == "postgresql://a@h/a");
     CHECK(setting(r.out, "lock_timeout").value == "3s");
   }
@@ -398,7 +399,8 @@ TEST_CASE("env: resolved settings drive the run (version_table from the environm
   REQUIRE(cli({"-e", "production", "upgrade", "head"}, in_project(p)).status == 0);
   CHECK(db.version_rows("vt_env") == Strings{"c3"});
   CHECK_FALSE(db.table_exists("vt_top"));
-  REQUIRE(cli({"-e", "production", "--set", "version_table=vt_cli", "stamp", "a1"}, in_project(p)).status == 0);
+  REQUIRE(cli({"-e", "production", "--set", "version_table=vt_cli", "stamp", "a1"}, in_project(p)).status ==
+          0);
   CHECK(db.version_rows("vt_cli") == Strings{"a1"});
   CHECK(db.version_rows("vt_env") == Strings{"c3"});
 }
@@ -440,9 +442,12 @@ TEST_CASE("env: lock_timeout and statement_timeout are in force inside migration
 
   // The command line wins; an environment without them leaves the server's defaults (0 = none).
   db.exec("DELETE FROM seen");
-  REQUIRE(cli({"-e", "production", "--set", "lock_timeout=250ms", "downgrade", "base"}, in_project(p)).status == 0);
+  REQUIRE(
+      cli({"-e", "production", "--set", "lock_timeout=250ms", "downgrade", "base"}, in_project(p)).status ==
+      0);
   // Options may follow the verb, before or after its argument.
-  REQUIRE(cli({"upgrade", "--set", "lock_timeout=250ms", "a1", "-e", "production"}, in_project(p)).status == 0);
+  REQUIRE(cli({"upgrade", "--set", "lock_timeout=250ms", "a1", "-e", "production"}, in_project(p)).status ==
+          0);
   CHECK(seen("a1", "lock_timeout") == "250ms");
   CHECK(seen("a1", "statement_timeout") == "10min");
   db.exec("DELETE FROM seen");
@@ -614,8 +619,8 @@ end
     TempDb db2;
     db2.exec("CREATE TABLE hook_log (n serial PRIMARY KEY, entry text)");
     auto r2 = cli({"-e", "production", "--url", db2.url(), "--set", "transaction_per_migration=false",
-                  "upgrade", "head"},
-                 in_project(p));
+                   "upgrade", "head"},
+                  in_project(p));
     CHECK(r2.status == 1);
     CHECK(db2.version_rows().empty());
     CHECK_FALSE(db2.table_exists("t_a1"));
@@ -760,7 +765,8 @@ TEST_CASE("env: allow_downgrade = false refuses a downgrade unless --force", "[e
   CHECK_FALSE(db.table_exists("t_c3"));
 
   // The command line can lift the setting too; upgrades are never affected.
-  CHECK(cli({"-e", "production", "--set", "allow_downgrade=true", "downgrade", "a1"}, in_project(p)).status == 0);
+  CHECK(cli({"-e", "production", "--set", "allow_downgrade=true", "downgrade", "a1"}, in_project(p)).status ==
+        0);
   CHECK(db.version_rows() == Strings{"a1"});
   CHECK(cli({"-e", "production", "upgrade", "head"}, in_project(p)).status == 0);
 }
@@ -868,8 +874,9 @@ TEST_CASE("env: --sql scripts carry the timeouts, --dry-run runs hooks and keeps
   // Dry run: the hooks run in its one transaction, with the limits, and everything is rolled back.
   r = cli({"-e", "production", "upgrade", "head", "--dry-run"}, in_project(p));
   REQUIRE(r.status == 0);
-  CHECK_THAT(r.err, Contains("INSERT INTO hook_log (entry) VALUES ('prod before_migration upgrade a1 first #1');") &&
-                        Contains("INSERT INTO hook_log (entry) VALUES ('prod after_migration upgrade c3');"));
+  CHECK_THAT(r.err,
+             Contains("INSERT INTO hook_log (entry) VALUES ('prod before_migration upgrade a1 first #1');") &&
+                 Contains("INSERT INTO hook_log (entry) VALUES ('prod after_migration upgrade c3');"));
   CHECK_THAT(r.err, Contains("Dry run finished: 3 steps ran"));
   CHECK(hook_log(db).empty());
   CHECK(db.version_rows().empty());
@@ -900,6 +907,7 @@ TEST_CASE("env: a transactional = false revision runs under the session's limits
   // Reset after the revision: the session's own value is back for whatever follows.
   p.write_migration("b2", "a1",
                     "  op.execute(\"INSERT INTO seen SELECT 'b2', current_setting('lock_timeout')\")", "");
-  REQUIRE(cli({"-e", "production", "--set", "lock_timeout=3s", "upgrade", "head"}, in_project(p)).status == 0);
+  REQUIRE(cli({"-e", "production", "--set", "lock_timeout=3s", "upgrade", "head"}, in_project(p)).status ==
+          0);
   CHECK(db.query_value("SELECT value FROM seen WHERE name = 'b2'") == "3s");
 }

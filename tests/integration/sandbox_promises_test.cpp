@@ -2,10 +2,10 @@
 // engine's private helpers are out of reach; C++ copies of Lua values count against lua_memory_limit; modules
 // in lib/ are bounded regular files; sealed tables refuse every write; luamig.lua runs under the limits;
 // revision headers are type-checked; overlapping version rows are refused.
-#include <catch2/catch.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <regex>
@@ -214,7 +214,8 @@ TEST_CASE("promises: C++ copies of Lua values count against lua_memory_limit", "
       CHECK_THAT(r.err, Contains("memory limit exceeded"));
       CHECK_THAT(r.err, Contains("lua_memory_limit"));
       CHECK_THAT(r.err, Contains("64 MiB"));
-      CHECK_THAT(r.err, Contains(fs::path(rel).filename().string() + ":" + std::to_string(line_of(text, "--!"))));
+      CHECK_THAT(r.err,
+                 Contains(fs::path(rel).filename().string() + ":" + std::to_string(line_of(text, "--!"))));
       CHECK_FALSE(db.table_exists("promise_probe"));
       CHECK(db.version_rows().empty());
     }
@@ -261,7 +262,8 @@ TEST_CASE("promises: modules in lib/ must be bounded regular files inside lib/",
          fs::create_symlink(p.path("migrations/lib/fifo"), p.path("migrations/lib/mod.lua"));
        },
        {"(a FIFO)"}},
-      {"directory", [](const TempProject& p) { fs::create_directories(p.path("migrations/lib/mod.lua")); },
+      {"directory",
+       [](const TempProject& p) { fs::create_directories(p.path("migrations/lib/mod.lua")); },
        {"is a directory"}},
       {"symlink outside lib/",
        [](const TempProject& p) {
@@ -276,10 +278,14 @@ TEST_CASE("promises: modules in lib/ must be bounded regular files inside lib/",
        },
        {"outside"}},
       {"dangling symlink",
-       [](const TempProject& p) { fs::create_symlink("/nonexistent/x.lua", p.path("migrations/lib/mod.lua")); },
+       [](const TempProject& p) {
+         fs::create_symlink("/nonexistent/x.lua", p.path("migrations/lib/mod.lua"));
+       },
        {"does not exist"}},
       {"file over the size bound",
-       [](const TempProject& p) { p.write("migrations/lib/mod.lua", "return 1 --" + std::string(5 << 20, 'x')); },
+       [](const TempProject& p) {
+         p.write("migrations/lib/mod.lua", "return 1 --" + std::string(5 << 20, 'x'));
+       },
        {"is larger than"}},
   };
   for (const auto& c : cases) {
@@ -288,7 +294,8 @@ TEST_CASE("promises: modules in lib/ must be bounded regular files inside lib/",
       proj.write_config();
       proj.write("migrations/lib/ok.lua", "return 1\n");
       c.prepare(proj);
-      auto rel = proj.write_migration("a1", std::nullopt, std::string(kProbe) + "  local m = require('mod') --!\n", "");
+      auto rel = proj.write_migration("a1", std::nullopt,
+                                      std::string(kProbe) + "  local m = require('mod') --!\n", "");
       auto started = Clock::now();
       auto r = cli(proj, db, {"upgrade", "head"});
       INFO(r.describe());
@@ -314,7 +321,8 @@ TEST_CASE("promises: modules in lib/ must be bounded regular files inside lib/",
   }
 }
 
-TEST_CASE("promises: sealed tables refuse every write and pass nothing to a later file", "[sandbox][promises]") {
+TEST_CASE("promises: sealed tables refuse every write and pass nothing to a later file",
+          "[sandbox][promises]") {
   BOTH_DIALECTS_DB(db);
   TempProject proj;
   proj.write_config("hooks = \"hooks.lua\"");
@@ -378,7 +386,8 @@ TEST_CASE("promises: luamig.lua runs under the time and memory limits", "[sandbo
   };
   const std::vector<Case> cases = {
       {"endless loop", "while true do end --!", {"--set", "lua_time_limit=1s"}, {"time limit exceeded"}},
-      {"endless loop in a function", "local function f()\n  while true do end --!\nend\nf()",
+      {"endless loop in a function",
+       "local function f()\n  while true do end --!\nend\nf()",
        {"--set", "lua_time_limit=1s"},
        {"time limit exceeded"}},
       {"endless recursion", "local function f() return 1 + f() end --!\nf()", {}, {"stack overflow"}},
@@ -386,7 +395,9 @@ TEST_CASE("promises: luamig.lua runs under the time and memory limits", "[sandbo
        "local t = {}\nfor i = 1, 1e9 do t[i] = ('x'):rep(64) .. i end --!",
        {"--set", "lua_memory_limit=32MiB"},
        {"memory limit exceeded"}},
-      {"single huge string", "local s = ('x'):rep(2 ^ 30) --!", {"--set", "lua_memory_limit=32MiB"},
+      {"single huge string",
+       "local s = ('x'):rep(2 ^ 30) --!",
+       {"--set", "lua_memory_limit=32MiB"},
        {"memory limit exceeded"}},
   };
   for (const auto& c : cases) {
@@ -440,7 +451,8 @@ TEST_CASE("promises: revision headers of the wrong type are refused with file:li
       TempProject proj;
       proj.write_config();
       proj.write_migration("a1", std::nullopt, "", "");
-      std::string header = "revision = \"b2\"\ndown_revision = \"a1\"\nbranch_labels = nil\ndepends_on = nil\n";
+      std::string header =
+          "revision = \"b2\"\ndown_revision = \"a1\"\nbranch_labels = nil\ndepends_on = nil\n";
       header = std::regex_replace(header, std::regex("^" + key + " = [^\n]*\n", std::regex::multiline), "");
       header += bad + "\n";
       std::string text = with_header(header);
@@ -480,9 +492,9 @@ TEST_CASE("promises: revision headers of the wrong type are refused with file:li
 TEST_CASE("promises: misspelled header names draw a warning naming the header meant", "[sandbox][promises]") {
   BOTH_DIALECTS_DB(db);
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"down_revison = \"a1\"", "down_revision"},   {"down_revisions = \"a1\"", "down_revision"},
-      {"Down_Revision = \"a1\"", "down_revision"},  {"branch_label = nil", "branch_labels"},
-      {"depend_on = nil", "depends_on"},            {"transactionl = false", "transactional"},
+      {"down_revison = \"a1\"", "down_revision"},  {"down_revisions = \"a1\"", "down_revision"},
+      {"Down_Revision = \"a1\"", "down_revision"}, {"branch_label = nil", "branch_labels"},
+      {"depend_on = nil", "depends_on"},           {"transactionl = false", "transactional"},
       {"dwon_revision = \"a1\"", "down_revision"},
   };
   for (const auto& [line, meant] : cases) {
@@ -493,7 +505,7 @@ TEST_CASE("promises: misspelled header names draw a warning naming the header me
       std::string text = with_header("revision = \"b2\"\n" + line + "\n");
       proj.write("migrations/versions/b2_typo.lua", text);
       auto name = line.substr(0, line.find(' '));
-      for (int pass = 0; pass < 2; ++pass) {   // the warning survives the header cache
+      for (int pass = 0; pass < 2; ++pass) {  // the warning survives the header cache
         auto r = cli(proj, db, {"history"});
         INFO("pass " << pass << ": " << r.describe());
         CHECK_THAT(r.err, Contains("b2_typo.lua:" + std::to_string(line_of(text, line))));
@@ -505,9 +517,10 @@ TEST_CASE("promises: misspelled header names draw a warning naming the header me
   SECTION("ordinary globals draw no warning") {
     TempProject proj;
     proj.write_config();
-    proj.write("migrations/versions/a1_ok.lua",
-               with_header("revision = \"a1\"\ndown_revision = nil\ntime_limit = \"5s\"\ntransactional = true\n"
-                           "helper = 1\nversion_note = \"x\"\n"));
+    proj.write(
+        "migrations/versions/a1_ok.lua",
+        with_header("revision = \"a1\"\ndown_revision = nil\ntime_limit = \"5s\"\ntransactional = true\n"
+                    "helper = 1\nversion_note = \"x\"\n"));
     auto r = cli(proj, db, {"history"});
     INFO(r.describe());
     CHECK(r.status == 0);
@@ -519,16 +532,23 @@ TEST_CASE("promises: overlapping rows in alembic_version are refused", "[sandbox
   BOTH_DIALECTS_DB(db);
   TempProject proj;
   proj.write_config();
-  proj.write_migration("a1", std::nullopt, "  op.execute('CREATE TABLE t_a1 (id int)')", "  op.execute('DROP TABLE t_a1')");
-  proj.write_migration("b2", "a1", "  op.execute('CREATE TABLE t_b2 (id int)')", "  op.execute('DROP TABLE t_b2')");
-  proj.write_migration("c3", "b2", "  op.execute('CREATE TABLE t_c3 (id int)')", "  op.execute('DROP TABLE t_c3')");
+  proj.write_migration("a1", std::nullopt, "  op.execute('CREATE TABLE t_a1 (id int)')",
+                       "  op.execute('DROP TABLE t_a1')");
+  proj.write_migration("b2", "a1", "  op.execute('CREATE TABLE t_b2 (id int)')",
+                       "  op.execute('DROP TABLE t_b2')");
+  proj.write_migration("c3", "b2", "  op.execute('CREATE TABLE t_c3 (id int)')",
+                       "  op.execute('DROP TABLE t_c3')");
   REQUIRE(cli(proj, db, {"upgrade", "b2"}).status == 0);
   db.exec("INSERT INTO alembic_version (version_num) VALUES ('a1')");
   const std::vector<std::string> before{"a1", "b2"};
   REQUIRE(db.version_rows() == before);
-  for (const auto& verb : std::vector<std::vector<std::string>>{
-           {"upgrade", "head"}, {"upgrade", "+1"}, {"downgrade", "base"}, {"downgrade", "-1"}, {"current"},
-           {"stamp", "head"}, {"check"}}) {
+  for (const auto& verb : std::vector<std::vector<std::string>>{{"upgrade", "head"},
+                                                                {"upgrade", "+1"},
+                                                                {"downgrade", "base"},
+                                                                {"downgrade", "-1"},
+                                                                {"current"},
+                                                                {"stamp", "head"},
+                                                                {"check"}}) {
     DYNAMIC_SECTION(verb[0] + " " + (verb.size() > 1 ? verb[1] : "")) {
       auto r = cli(proj, db, verb);
       INFO(r.describe());

@@ -234,8 +234,11 @@ TEST_CASE("sqlite a failing rebuild of a hostile table rolls back the whole revi
   CHECK(r.err.find("NOT NULL constraint failed") != std::string::npos);
   CHECK(r.err.find("SQL: INSERT INTO \"_luamig_rebuild_p(q\"\"); COMMIT; --\"") != std::string::npos);
   CHECK(rows_of(proj, "SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
-  CHECK(rows_of(proj, "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'luamig_history' ORDER BY name") ==
-        std::vector<std::string>{"alembic_version", name});
+  CHECK(
+      rows_of(
+          proj,
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'luamig_history' ORDER BY name") ==
+      std::vector<std::string>{"alembic_version", name});
   CHECK(rows_of(proj, "SELECT name FROM pragma_table_info(?1) ORDER BY cid", {name}) ==
         std::vector<std::string>{"id", "v"});
 }
@@ -405,7 +408,8 @@ TEST_CASE("sqlite a rebuild outside a transaction is all or nothing", "[sqlite]"
       CHECK(r.err.find("NOT NULL constraint failed") != std::string::npos);
       CHECK(r.err.find("b2b2b2b2") != std::string::npos);
       CHECK(rows_of(proj, "SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
-      CHECK(rows_of(proj, "SELECT name FROM sqlite_master WHERE name NOT LIKE '%luamig_history%' ORDER BY name") ==
+      CHECK(rows_of(proj,
+                    "SELECT name FROM sqlite_master WHERE name NOT LIKE '%luamig_history%' ORDER BY name") ==
             std::vector<std::string>{"alembic_version", "ix_t_v", "sqlite_autoindex_alembic_version_1", "t"});
       CHECK(rows_of(proj, "SELECT name, \"notnull\" FROM pragma_table_info('t')") ==
             std::vector<std::string>{"id|0", "v|0"});

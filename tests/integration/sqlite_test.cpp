@@ -178,9 +178,8 @@ TEST_CASE("sqlite concurrent upgrades of one file apply each revision once", "[s
   }
   std::vector<std::unique_ptr<Spawned>> procs;
   for (int i = 0; i < 6; ++i)
-    procs.push_back(
-        std::make_unique<Spawned>(std::vector<std::string>{luamig::test::luamig_bin(), "upgrade", "head"},
-                                  lt::in_project(proj)));
+    procs.push_back(std::make_unique<Spawned>(
+        std::vector<std::string>{luamig::test::luamig_bin(), "upgrade", "head"}, lt::in_project(proj)));
   for (auto& p : procs) {
     auto r = p->wait(60000);
     INFO(r);
@@ -203,7 +202,8 @@ TEST_CASE("sqlite urls select the file and memory databases", "[sqlite]") {
   INFO(r);
   REQUIRE(r.status == 0);
   CHECK(r.err.find("dialect=sqlite") != std::string::npos);
-  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "sub.db") == std::vector<std::string>{"a1a1a1a1"});
+  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "sub.db") ==
+        std::vector<std::string>{"a1a1a1a1"});
   std::string abs = (proj.path() / "abs.db").string();
   r = lt::luamig(
       {"-c", (proj.path() / "luamig.lua").string(), "--url", "sqlite:///" + abs, "upgrade", "head"},

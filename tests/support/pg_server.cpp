@@ -1,26 +1,27 @@
 #include "support/pg_server.hpp"
 
-#include "support/run.hpp"
-
-#include <algorithm>
 #include <arpa/inet.h>
-#include <cctype>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <fcntl.h>
-#include <filesystem>
-#include <fstream>
 #include <grp.h>
-#include <iostream>
 #include <netinet/in.h>
 #include <pwd.h>
-#include <sstream>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "support/run.hpp"
 
 namespace fs = std::filesystem;
 
@@ -193,8 +194,7 @@ UrlParts parse_url(const std::string& url) {
 // the test process) that stops the server and removes its directory when the
 // pipe's write end closes without "done" being written first - i.e. when the
 // test process died without running its destructors.
-int start_watchdog(const std::string& pg_ctl, const std::string& dir, bool keep,
-                   const std::string& user) {
+int start_watchdog(const std::string& pg_ctl, const std::string& dir, bool keep, const std::string& user) {
   bool change_user = false;
   UserIds ids{::geteuid(), ::getegid(), {}};
   if (!user.empty()) {
@@ -307,8 +307,7 @@ void PgServer::init_local() {
   std::string templ = (fs::path(base) / "luamig-pg-XXXXXX").string();
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
-  if (!::mkdtemp(buf.data()))
-    throw std::runtime_error("mkdtemp " + templ + ": " + std::strerror(errno));
+  if (!::mkdtemp(buf.data())) throw std::runtime_error("mkdtemp " + templ + ": " + std::strerror(errno));
   dir_ = buf.data();
   if (!run_as_.empty() && ::chown(dir_.c_str(), ids.uid, ids.gid) != 0)
     throw std::runtime_error("chown " + dir_ + " to " + run_as_ + ": " + std::strerror(errno));
@@ -321,11 +320,10 @@ void PgServer::init_local() {
   o.run_as_user = run_as_;
   o.timeout_ms = 120000;
   o.env = {{"LC_ALL", "C"}, {"LANG", "C"}, {"TZ", "UTC"}};
-  auto r = run({(fs::path(bin_dir_) / "initdb").string(), "-D", dir_ + "/data", "-A", "trust",
-                "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"},
+  auto r = run({(fs::path(bin_dir_) / "initdb").string(), "-D", dir_ + "/data", "-A", "trust", "-U",
+                "postgres", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"},
                o);
-  if (r.status != 0)
-    throw std::runtime_error("initdb failed (" + dir_ + ")\n" + r.describe());
+  if (r.status != 0) throw std::runtime_error("initdb failed (" + dir_ + ")\n" + r.describe());
 
   std::ofstream conf(dir_ + "/data/postgresql.conf", std::ios::app);
   conf << "\n# --- luamig test harness ---\n"
@@ -349,8 +347,7 @@ void PgServer::init_local() {
 }
 
 std::vector<std::string> PgServer::pg_ctl_argv(const std::vector<std::string>& tail) const {
-  std::vector<std::string> argv = {(fs::path(bin_dir_) / "pg_ctl").string(), "-D",
-                                   dir_ + "/data"};
+  std::vector<std::string> argv = {(fs::path(bin_dir_) / "pg_ctl").string(), "-D", dir_ + "/data"};
   argv.insert(argv.end(), tail.begin(), tail.end());
   return argv;
 }
@@ -366,9 +363,9 @@ void PgServer::start_locked(bool allow_port_retry) {
   const int attempts = allow_port_retry ? 5 : 1;
   for (int attempt = 1;; ++attempt) {
     if (port_ == 0 || attempt > 1) port_ = free_port();
-    auto r = run(pg_ctl_argv({"-l", log_file(), "-w", "-t", "60", "-s", "-o",
-                              "-p " + std::to_string(port_), "start"}),
-                 o);
+    auto r = run(
+        pg_ctl_argv({"-l", log_file(), "-w", "-t", "60", "-s", "-o", "-p " + std::to_string(port_), "start"}),
+        o);
     if (r.status == 0) {
       running_ = true;
       url_ = "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/postgres";
@@ -383,9 +380,9 @@ void PgServer::start_locked(bool allow_port_retry) {
                       log.find("Address already in use") != std::string::npos ||
                       log.find("could not create any TCP/IP sockets") != std::string::npos;
     if (!port_clash || attempt >= attempts)
-      throw std::runtime_error("cannot start PostgreSQL (" + bin_dir_ + ", dir " + dir_ +
-                               ", port " + std::to_string(port_) + ")\n" + r.describe() +
-                               "--- " + log_file() + " (tail) ---\n" + log_tail());
+      throw std::runtime_error("cannot start PostgreSQL (" + bin_dir_ + ", dir " + dir_ + ", port " +
+                               std::to_string(port_) + ")\n" + r.describe() + "--- " + log_file() +
+                               " (tail) ---\n" + log_tail());
   }
 }
 
@@ -404,8 +401,7 @@ void PgServer::stop() {
   o.timeout_ms = 60000;
   auto r = run(pg_ctl_argv({"-m", "fast", "-w", "-t", "50", "-s", "stop"}), o);
   if (r.status != 0)
-    throw std::runtime_error("pg_ctl stop failed\n" + r.describe() + "--- log tail ---\n" +
-                             log_tail());
+    throw std::runtime_error("pg_ctl stop failed\n" + r.describe() + "--- log tail ---\n" + log_tail());
   running_ = false;
 }
 
@@ -474,8 +470,7 @@ std::string PgServer::log_tail(size_t max_bytes) const {
 }
 
 std::string PgServer::create_database(std::string* name_out) {
-  std::string name =
-      "luamig_t_" + std::to_string(::getpid()) + "_" + std::to_string(++counter_);
+  std::string name = "luamig_t_" + std::to_string(::getpid()) + "_" + std::to_string(++counter_);
   {
     pqxx::connection c{admin_url()};
     pqxx::nontransaction tx{c};
@@ -502,8 +497,7 @@ TempDb::~TempDb() {
   try {
     server_->drop_database(name_);
   } catch (const std::exception& e) {
-    std::cerr << "luamig test harness: dropping database " << name_ << " failed: " << e.what()
-              << "\n";
+    std::cerr << "luamig test harness: dropping database " << name_ << " failed: " << e.what() << "\n";
   }
 }
 
@@ -556,8 +550,7 @@ bool TempDb::relation_exists(const std::string& name, const std::string& schema)
   return !r.empty();
 }
 
-std::vector<std::string> TempDb::columns(const std::string& table,
-                                         const std::string& schema) const {
+std::vector<std::string> TempDb::columns(const std::string& table, const std::string& schema) const {
   pqxx::connection c{url_};
   pqxx::nontransaction tx{c};
   auto r = tx.exec_params(
@@ -585,13 +578,11 @@ std::vector<std::string> TempDb::tables(const std::string& schema) const {
   return out;
 }
 
-std::vector<std::string> TempDb::version_rows(const std::string& table,
-                                              const std::string& schema) const {
+std::vector<std::string> TempDb::version_rows(const std::string& table, const std::string& schema) const {
   if (!table_exists(table, schema)) return {};
   pqxx::connection c{url_};
   pqxx::nontransaction tx{c};
-  auto r = tx.exec("SELECT version_num FROM " + tx.quote_name(schema) + "." +
-                   tx.quote_name(table));
+  auto r = tx.exec("SELECT version_num FROM " + tx.quote_name(schema) + "." + tx.quote_name(table));
   std::vector<std::string> out;
   for (const auto& row : r) out.emplace_back(row[0].is_null() ? "<null>" : row[0].c_str());
   std::sort(out.begin(), out.end());

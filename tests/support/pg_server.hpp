@@ -74,7 +74,7 @@ class PgServer {
   mutable std::mutex mu_;
   bool external_ = false;
   std::atomic<bool> running_{false};
-  std::string url_;       // admin URL
+  std::string url_;  // admin URL
   std::string host_ = "127.0.0.1";
   int port_ = 0;
   std::string bin_dir_;
@@ -113,8 +113,7 @@ class TempDb {
   // Any relation (table, view, matview, index, sequence, ...).
   bool relation_exists(const std::string& name, const std::string& schema = "public") const;
   // Column names ordered by attnum (dropped columns excluded).
-  std::vector<std::string> columns(const std::string& table,
-                                   const std::string& schema = "public") const;
+  std::vector<std::string> columns(const std::string& table, const std::string& schema = "public") const;
   // Sorted names of ordinary/partitioned tables in schema (luamig's own luamig_history excluded: check it
   // with table_exists).
   std::vector<std::string> tables(const std::string& schema = "public") const;

@@ -1,5 +1,7 @@
 #include "support/project.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -9,7 +11,6 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -90,8 +91,7 @@ TempProject::TempProject() {
   std::string templ = (base / "luamig-proj-XXXXXX").string();
   std::vector<char> buf(templ.begin(), templ.end());
   buf.push_back('\0');
-  if (!::mkdtemp(buf.data()))
-    throw std::runtime_error("mkdtemp " + templ + ": " + std::strerror(errno));
+  if (!::mkdtemp(buf.data())) throw std::runtime_error("mkdtemp " + templ + ": " + std::strerror(errno));
   root_ = fs::canonical(buf.data());
 }
 
@@ -145,8 +145,8 @@ std::string TempProject::write_migration(std::string rev, std::optional<std::str
                                          std::string upgrade_body, std::string downgrade_body,
                                          std::string message) const {
   std::string rel = "migrations/versions/" + rev + "_" + slugify(message) + ".lua";
-  write(rel, migration(std::move(rev), std::move(down), std::move(upgrade_body),
-                       std::move(downgrade_body), std::move(message)));
+  write(rel, migration(std::move(rev), std::move(down), std::move(upgrade_body), std::move(downgrade_body),
+                       std::move(message)));
   return rel;
 }
 

@@ -65,9 +65,8 @@ class TempProject {
 
   // Writes migrations/versions/<rev>_<slug>.lua (see migration()); returns its
   // path relative to the project root.
-  std::string write_migration(std::string rev, std::optional<std::string> down,
-                              std::string upgrade_body, std::string downgrade_body,
-                              std::string message = "msg") const;
+  std::string write_migration(std::string rev, std::optional<std::string> down, std::string upgrade_body,
+                              std::string downgrade_body, std::string message = "msg") const;
   // Writes luamig.lua: `script_location = "migrations"` plus extra_lua.
   void write_config(std::string extra_lua = "") const;
 

@@ -1,22 +1,23 @@
 #include "support/run.hpp"
 
-#include <algorithm>
-#include <cerrno>
-#include <chrono>
-#include <cstring>
 #include <fcntl.h>
 #include <grp.h>
-#include <ostream>
 #include <poll.h>
 #include <pwd.h>
-#include <sstream>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ostream>
+#include <sstream>
+#include <thread>
 
 #ifndef LUAMIG_BIN
 #error "LUAMIG_BIN must be defined (absolute path of the luamig binary)"
@@ -34,14 +35,12 @@ std::string errno_text(int e) { return std::strerror(e); }
   throw std::runtime_error(what + ": " + errno_text(e));
 }
 
-bool starts_with(const std::string& s, const char* prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 // Variables removed from every child unless explicitly given in opts.env.
 bool is_scrubbed(const std::string& name) {
-  static const char* exact[] = {"DATABASE_URL", "NO_COLOR", "FORCE_COLOR", "CLICOLOR",
-                                "CLICOLOR_FORCE", "SQLALCHEMY_URL"};
+  static const char* exact[] = {"DATABASE_URL", "NO_COLOR",       "FORCE_COLOR",
+                                "CLICOLOR",     "CLICOLOR_FORCE", "SQLALCHEMY_URL"};
   for (const char* e : exact)
     if (name == e) return true;
   return starts_with(name, "LUAMIG_") || starts_with(name, "PG") || starts_with(name, "LUA_");
@@ -59,8 +58,8 @@ std::vector<std::string> build_env(const RunOptions& opts) {
   }
   vars.erase(std::remove_if(vars.begin(), vars.end(),
                             [&](const auto& kv) {
-                              return std::find(opts.unset_env.begin(), opts.unset_env.end(),
-                                               kv.first) != opts.unset_env.end();
+                              return std::find(opts.unset_env.begin(), opts.unset_env.end(), kv.first) !=
+                                     opts.unset_env.end();
                             }),
              vars.end());
   auto set = [&](const std::string& k, const std::string& v) {
@@ -135,9 +134,9 @@ bool wait_pid(pid_t pid, int timeout_ms, int& wstatus) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto remaining = [&]() -> int {
     if (timeout_ms <= 0) return -1;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now())
-                    .count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+            .count();
     return left < 0 ? 0 : static_cast<int>(left);
   };
   int pfd = -1;
@@ -264,7 +263,7 @@ pid_t spawn(const std::vector<std::string>& argv, const RunOptions& opts, const 
     // Die with the test process (set after setuid, which would clear it).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
-    // No stray descriptors: everything above 2 is closed on exec.
+      // No stray descriptors: everything above 2 is closed on exec.
 #if defined(SYS_close_range)
     if (::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) != 0)
 #endif
@@ -294,8 +293,8 @@ pid_t spawn(const std::vector<std::string>& argv, const RunOptions& opts, const 
     std::string detail = stage;
     if (msg[0] == 3) detail += " to '" + opts.cwd + "'";
     if (msg[0] == 2) detail += " to '" + opts.run_as_user + "'";
-    throw std::runtime_error("cannot start " + join_argv(argv) + ": " + detail + " failed: " +
-                             errno_text(msg[1]));
+    throw std::runtime_error("cannot start " + join_argv(argv) + ": " + detail +
+                             " failed: " + errno_text(msg[1]));
   }
   return pid;
 }
@@ -419,9 +418,8 @@ RunResult Spawned::wait(int timeout_ms) {
       reaped_ = true;
       status_ = decode_status(ws);
       std::string out = out_so_far(), err = err_so_far();
-      throw RunTimeout("timeout: " + what_ + " did not finish within " +
-                       std::to_string(timeout_ms) + " ms and was killed\n--- stdout ---\n" +
-                       tail(out) + "\n--- stderr ---\n" + tail(err));
+      throw RunTimeout("timeout: " + what_ + " did not finish within " + std::to_string(timeout_ms) +
+                       " ms and was killed\n--- stdout ---\n" + tail(out) + "\n--- stderr ---\n" + tail(err));
     }
     reaped_ = true;
     status_ = decode_status(ws);
@@ -440,8 +438,7 @@ bool Spawned::wait_for_output(const std::string& needle, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     bool alive = running();
-    if (out_so_far().find(needle) != std::string::npos ||
-        err_so_far().find(needle) != std::string::npos)
+    if (out_so_far().find(needle) != std::string::npos || err_so_far().find(needle) != std::string::npos)
       return true;
     if (!alive || std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

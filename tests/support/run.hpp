@@ -16,11 +16,12 @@
 // run a child without NO_COLOR).
 #pragma once
 
+#include <sys/types.h>
+
 #include <csignal>
 #include <iosfwd>
 #include <stdexcept>
 #include <string>
-#include <sys/types.h>
 #include <utility>
 #include <vector>
 

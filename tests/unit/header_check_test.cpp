@@ -1,8 +1,9 @@
 // Strict header checks: value types, the line of an assignment, misspelled header names.
+#include "scripts/header_check.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "luahost/value.hpp"
-#include "scripts/header_check.hpp"
 
 using namespace luamig::scripts;
 using luamig::luahost::Table;

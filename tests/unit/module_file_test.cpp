@@ -1,11 +1,11 @@
 // Reading modules from lib/: regular files of bounded size inside lib/ only, never blocking.
-#include <catch2/catch.hpp>
+#include "luahost/module_file.hpp"
+
 #include <sys/stat.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-
-#include "luahost/module_file.hpp"
 
 using namespace luamig::luahost;
 namespace fs = std::filesystem;
@@ -41,8 +41,10 @@ TEST_CASE("read_module_file reads regular files and symlinks inside lib", "[unit
   d.write("lib/a.lua", "return 1");
   d.write("lib/sub/b.lua", "return 2");
   fs::create_symlink("sub/b.lua", d.path / "lib/c.lua");
-  CHECK(read_module_file((d.path / "lib").string(), "a.lua", "a", 100) == std::optional<std::string>("return 1"));
-  CHECK(read_module_file((d.path / "lib").string(), "c.lua", "c", 100) == std::optional<std::string>("return 2"));
+  CHECK(read_module_file((d.path / "lib").string(), "a.lua", "a", 100) ==
+        std::optional<std::string>("return 1"));
+  CHECK(read_module_file((d.path / "lib").string(), "c.lua", "c", 100) ==
+        std::optional<std::string>("return 2"));
   CHECK_FALSE(read_module_file((d.path / "lib").string(), "missing.lua", "missing", 100));
 }
 
