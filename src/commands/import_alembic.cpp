@@ -12,6 +12,7 @@
 #include "importer/lua_text.hpp"
 #include "importer/translator.hpp"
 #include "runner/project.hpp"
+#include "scripts/slug.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
 
@@ -74,7 +75,7 @@ ImportSummary import_alembic(const config::GlobalOptions& opts, const ImportAlem
                                        it.tr.revision, pos->second.string()));
         continue;
       }
-      it.to = target / (it.tr.revision + "_" + importer::message_slug(it.tr.message) + ".lua");
+      it.to = target / (it.tr.revision + "_" + scripts::message_slug(it.tr.message) + ".lua");
       items.push_back(std::move(it));
     } catch (const importer::ImportError& e) {
       failures.push_back(fmt::format("{}:{}: {}", file.string(), e.line, e.message));

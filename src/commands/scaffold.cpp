@@ -14,6 +14,7 @@
 #include "luahost/embedded.hpp"
 #include "runner/project.hpp"
 #include "scripts/loader.hpp"
+#include "scripts/slug.hpp"
 #include "util/error.hpp"
 #include "util/output.hpp"
 
@@ -47,35 +48,6 @@ std::string new_rev_id() {
   std::mt19937_64 gen(rd() ^
                       static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
   return fmt::format("{:012x}", gen() & 0xffffffffffffULL);
-}
-
-// Alembic's file-name slug: "_".join(re.findall(r"\w+", message)).lower(), cut to 40 bytes at a word boundary
-// with a trailing "_". Bytes of multi-byte UTF-8 characters count as word characters, as Python's \w does for
-// letters; a cut never splits a character.
-std::string slug(const std::string& message) {
-  constexpr size_t kMax = 40;
-  std::string s;
-  bool in_word = false;
-  for (unsigned char c : message) {
-    bool word = std::isalnum(c) || c == '_' || c >= 0x80;
-    if (word) {
-      if (!in_word && !s.empty()) s.push_back('_');
-      s.push_back(static_cast<char>(c < 0x80 ? std::tolower(c) : c));
-    }
-    in_word = word;
-  }
-  if (s.size() <= kMax) return s;
-  s.resize(kMax);
-  // Drop a UTF-8 character the cut went through.
-  size_t start = s.size();
-  while (start > 0 && (static_cast<unsigned char>(s[start - 1]) & 0xC0) == 0x80) --start;
-  if (start > 0 && static_cast<unsigned char>(s[start - 1]) >= 0xC0) {
-    unsigned char lead = static_cast<unsigned char>(s[start - 1]);
-    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-    if (s.size() - (start - 1) < need) s.resize(start - 1);
-  }
-  if (auto us = s.rfind('_'); us != std::string::npos) s.resize(us);
-  return s + "_";
 }
 
 std::string now_text() {
@@ -139,7 +111,7 @@ void generate(runner::Project& project, const std::string& message, std::string 
   // <rev>_<slug>.lua (no "_" when there is no message). Appended piecewise: g++ 12 warns (-Wrestrict, a false
   // positive) on "_" + std::string temporaries.
   std::string name = rev_id;
-  if (std::string s = slug(message); !s.empty()) name.append("_").append(s);
+  if (std::string s = scripts::message_slug(message); !s.empty()) name.append("_").append(s);
   name.append(".lua");
   fs::path path = project.cfg.versions_dir() / name;
   fs::path shown = fs::path(project.cfg.script_location) / "versions" / name;

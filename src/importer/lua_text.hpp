@@ -12,7 +12,4 @@ std::string lua_quote(std::string_view s);
 // `key` when it is a Lua identifier, otherwise `["key"]`: for table constructors.
 std::string lua_key(std::string_view key);
 
-// Alembic's file-name slug of a message (the same rule as `luamig revision`).
-std::string message_slug(const std::string& message);
-
 }  // namespace luamig::importer

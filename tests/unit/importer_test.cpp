@@ -7,6 +7,7 @@
 #include "importer/py_ast.hpp"
 #include "importer/py_tokenizer.hpp"
 #include "importer/translator.hpp"
+#include "scripts/slug.hpp"
 
 using namespace luamig::importer;
 using Catch::Matchers::Contains;
@@ -140,8 +141,8 @@ TEST_CASE("lua text: quoting reads back exactly", "[unit][import]") {
   CHECK(lua_key("name") == "name");
   CHECK(lua_key("end") == "[\"end\"]");
   CHECK(lua_key("two words") == "[\"two words\"]");
-  CHECK(message_slug("Add users table!") == "add_users_table");
-  CHECK(message_slug("empty message") == "empty_message");
+  CHECK(luamig::scripts::message_slug("Add users table!") == "add_users_table");
+  CHECK(luamig::scripts::message_slug("empty message") == "empty_message");
 }
 
 TEST_CASE("translator: SQLAlchemy types as SQLAlchemy 1.4 renders them on PostgreSQL", "[unit][import]") {
