@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "lint/finding.hpp"
-#include "lint/json.hpp"
 #include "lint/lint.hpp"
 #include "lint/schema.hpp"
 #include "luahost/plan.hpp"
+#include "util/json.hpp"
 
 namespace luamig::lint::detail {
 using luahost::OpField;
@@ -40,9 +40,9 @@ std::string lower(std::string s);
 // A type as an op gives it (string, op.text, or a generic type) as SQL text.
 std::string type_of(const OpField* f);
 const OpField* field(const OpRecord& r, const char* name);
-std::string type_from_json(const Json& t);
+std::string type_from_json(const json::Value& t);
 // A column spec without options is exported as a list { name, type }: make it an object.
-Json column_object(const Json& c);
+json::Value column_object(const json::Value& c);
 const std::set<std::string>& volatile_functions();
 std::string lua_quote(const std::string& s);
 
@@ -74,8 +74,8 @@ class Linter {
   // rules_tables.cpp
   void check(const Item& it, bool existing, bool utc);
   static std::string not_null_column(const std::string& cond);
-  static std::string columns_lua(const std::string& json);
-  static std::string columns_sql(const std::string& json);
+  static std::string columns_lua(const std::string& text);
+  static std::string columns_sql(const std::string& text);
 
   // rules_columns.cpp
   void add_column(const Item& it, const std::string& t, bool existing);

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "lint/json.hpp"
+#include "util/json.hpp"
 
 namespace luamig::lint {
 namespace {
@@ -63,10 +63,10 @@ std::string format_json(const std::vector<Finding>& findings, size_t revisions_l
         "\"effect\": {}, \"statement\": {}, \"alternative\": {}, \"table\": {}, \"column\": {}, \"source\": "
         "{}, "
         "\"silenced\": {}}}",
-        json_quote(f.rule), json_quote(severity_name(f.severity)), json_quote(f.revision), json_quote(f.file),
-        f.line, json_quote(f.message), json_quote(f.effect), json_quote(f.statement),
-        json_quote(f.alternative), json_quote(f.table), json_quote(f.column),
-        json_quote(f.from_sql ? "sql" : "op"), f.silenced.empty() ? "null" : json_quote(f.silenced));
+        json::quote(f.rule), json::quote(severity_name(f.severity)), json::quote(f.revision),
+        json::quote(f.file), f.line, json::quote(f.message), json::quote(f.effect), json::quote(f.statement),
+        json::quote(f.alternative), json::quote(f.table), json::quote(f.column),
+        json::quote(f.from_sql ? "sql" : "op"), f.silenced.empty() ? "null" : json::quote(f.silenced));
   }
   auto c = count(findings);
   out += fmt::format(

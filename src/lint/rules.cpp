@@ -9,11 +9,11 @@
 #include <regex>
 #include <set>
 
-#include "lint/json.hpp"
 #include "lint/lint.hpp"
 #include "lint/linter.hpp"
 #include "lint/silence.hpp"
 #include "lint/sql_parse.hpp"
+#include "util/json.hpp"
 
 namespace luamig::lint {
 namespace detail {
@@ -30,7 +30,7 @@ std::string type_of(const OpField* f) {
   if (!f) return "";
   if (f->type != OpField::Type::json) return f->text;
   try {
-    Json j = parse_json(f->text);
+    json::Value j = json::parse(f->text);
     if (j.is_string()) return j.text;
     if (j["sql"].is_string()) return j["sql"].text;
     std::string g = j["generic"].str();
@@ -53,7 +53,7 @@ const OpField* field(const OpRecord& r, const char* name) {
   return it == r.fields.end() ? nullptr : &it->second;
 }
 
-std::string type_from_json(const Json& t) {
+std::string type_from_json(const json::Value& t) {
   if (t.is_string()) return t.text;
   if (t["sql"].is_string()) return t["sql"].text;
   std::string g = t["generic"].str();
@@ -67,10 +67,10 @@ std::string type_from_json(const Json& t) {
 }
 
 // A column spec without options is exported as a list { name, type }: make it an object.
-Json column_object(const Json& c) {
+json::Value column_object(const json::Value& c) {
   if (!c.is_array()) return c;
-  Json o;
-  o.type = Json::Type::object;
+  json::Value o;
+  o.type = json::Value::Type::object;
   if (!c.items.empty()) o.fields["name"] = c.items[0];
   if (c.items.size() > 1) o.fields["type"] = c.items[1];
   return o;

@@ -6,24 +6,24 @@
 #include <string>
 #include <vector>
 
-#include "lint/json.hpp"
 #include "lint/linter.hpp"
 #include "lint/sql_parse.hpp"
 #include "lint/types.hpp"
+#include "util/json.hpp"
 
 namespace luamig::lint::detail {
 
 void Linter::add_column(const Item& it, const std::string& t, bool existing) {
-  Json c;
+  json::Value c;
   try {
-    c = column_object(parse_json(it.rec.get("column", "{}")));
+    c = column_object(json::parse(it.rec.get("column", "{}")));
   } catch (const std::exception&) {
     return;
   }
   std::string col = c["name"].str(), type = type_from_json(c["type"]);
   schema_.set_column_type(t, col, type);
   if (!existing) return;
-  const Json& def = c["default"];
+  const json::Value& def = c["default"];
   bool has_default = !def.is_null() && !(def.is_object() && def["null_default"].truthy());
   std::string lt = lower(type);
   bool serial =
@@ -52,7 +52,8 @@ void Linter::add_column(const Item& it, const std::string& t, bool existing) {
   if (serial) volatile_fn = type + " (nextval())";
   if (identity) volatile_fn = "an identity column";
   if (c["generated"].truthy()) volatile_fn = "a stored generated column";
-  if (c["nullable"].is_object() || (c["nullable"].type == Json::Type::boolean && !c["nullable"].boolean)) {
+  if (c["nullable"].is_object() ||
+      (c["nullable"].type == json::Value::Type::boolean && !c["nullable"].boolean)) {
     if (!has_default && !serial && !identity && !c["generated"].truthy() && !c["primary_key"].truthy())
       add(it, "adding-required-field",
           fmt::format("ADD COLUMN \"{}\".\"{}\" NOT NULL without a default: fails when \"{}\" has rows", t,

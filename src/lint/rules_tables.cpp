@@ -7,8 +7,8 @@
 #include <regex>
 #include <string>
 
-#include "lint/json.hpp"
 #include "lint/linter.hpp"
+#include "util/json.hpp"
 
 namespace luamig::lint::detail {
 
@@ -19,8 +19,8 @@ void Linter::check(const Item& it, bool existing, bool utc) {
   if (k == "create_table") {
     schema_.create_table(t, index_);
     try {
-      for (const auto& c : parse_json(r.get("columns", "[]")).items) {
-        Json spec = column_object(c);
+      for (const auto& c : json::parse(r.get("columns", "[]")).items) {
+        json::Value spec = column_object(c);
         schema_.set_column_type(t, spec["name"].str(), type_from_json(spec["type"]));
       }
     } catch (const std::exception&) {
@@ -158,11 +158,11 @@ std::string Linter::not_null_column(const std::string& cond) {
   return std::regex_match(cond, m, re) ? m[1].str() : "";
 }
 
-std::string Linter::columns_lua(const std::string& json) {
+std::string Linter::columns_lua(const std::string& text) {
   std::string out = "{ ";
   try {
     bool first = true;
-    for (const auto& c : parse_json(json).items) {
+    for (const auto& c : json::parse(text).items) {
       out += (first ? "" : ", ") +
              (c.is_string() ? lua_quote(c.text) : "op.text(" + lua_quote(c["sql"].str()) + ")");
       first = false;
@@ -172,10 +172,10 @@ std::string Linter::columns_lua(const std::string& json) {
   return out + " }";
 }
 
-std::string Linter::columns_sql(const std::string& json) {
+std::string Linter::columns_sql(const std::string& text) {
   std::string out;
   try {
-    for (const auto& c : parse_json(json).items) out += (out.empty() ? "" : ", ") + c.str();
+    for (const auto& c : json::parse(text).items) out += (out.empty() ? "" : ", ") + c.str();
   } catch (const std::exception&) {
   }
   return out;

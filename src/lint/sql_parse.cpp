@@ -8,7 +8,7 @@
 #include <map>
 #include <regex>
 
-#include "lint/json.hpp"
+#include "util/json.hpp"
 
 namespace luamig::lint {
 namespace {
@@ -58,7 +58,7 @@ std::string parenthesized_after(const std::string& sql, size_t pos) {
 }
 
 // "varchar(20)", "numeric(10,2)", "integer[]" from a TypeName node.
-std::string type_text(const Json& tn) {
+std::string type_text(const json::Value& tn) {
   std::vector<std::string> names;
   for (const auto& n : tn["names"].items) {
     std::string s = n["String"]["sval"].str();
@@ -79,7 +79,7 @@ std::string type_text(const Json& tn) {
     out += "(";
     bool first = true;
     for (const auto& m : tn["typmods"].items) {
-      const Json& c = m["A_Const"];
+      const json::Value& c = m["A_Const"];
       std::string v = c["ival"].is_object() ? c["ival"]["ival"].text : "";
       if (v.empty() && c["ival"].is_object()) v = "0";
       if (c["sval"].is_object()) v = c["sval"]["sval"].str();
@@ -92,13 +92,13 @@ std::string type_text(const Json& tn) {
   return out;
 }
 
-std::string relation_name(const Json& rel) { return rel["relname"].str(); }
+std::string relation_name(const json::Value& rel) { return rel["relname"].str(); }
 
-void put_schema(OpRecord& r, const Json& rel) {
+void put_schema(OpRecord& r, const json::Value& rel) {
   if (rel["schemaname"].is_string()) r.fields["schema"] = str_field(rel["schemaname"].str());
 }
 
-void collect_functions(const Json& node, std::vector<std::string>& out) {
+void collect_functions(const json::Value& node, std::vector<std::string>& out) {
   if (node.is_object()) {
     auto it = node.fields.find("FuncCall");
     if (it != node.fields.end()) {
@@ -118,12 +118,12 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 }
 
 // A column definition as the JSON column spec of an add_column record.
-std::string column_spec(const Json& def, const std::string& sql) {
+std::string column_spec(const json::Value& def, const std::string& sql) {
   std::string type = type_text(def["typeName"]);
-  std::string out = "{\"name\":" + json_quote(def["colname"].str()) + ",\"type\":" + json_quote(type);
+  std::string out = "{\"name\":" + json::quote(def["colname"].str()) + ",\"type\":" + json::quote(type);
   bool not_null = false;
   for (const auto& c : def["constraints"].items) {
-    const Json& con = c["Constraint"];
+    const json::Value& con = c["Constraint"];
     std::string t = con["contype"].str();
     if (t == "CONSTR_NOTNULL" || t == "CONSTR_PRIMARY") not_null = true;
     if (t == "CONSTR_DEFAULT") {
@@ -136,12 +136,12 @@ std::string column_spec(const Json& def, const std::string& sql) {
       text = std::regex_replace(text, tail, "");
       size_t b = text.find_first_not_of(" \t\n");
       text = b == std::string::npos ? "" : text.substr(b);
-      out += ",\"default\":{\"sql\":" + json_quote(text) + "}";
-      out += ",\"default_functions\":" + json_quote(join(fns, ","));
+      out += ",\"default\":{\"sql\":" + json::quote(text) + "}";
+      out += ",\"default_functions\":" + json::quote(join(fns, ","));
     }
     if (t == "CONSTR_IDENTITY") out += ",\"identity\":true";
     if (t == "CONSTR_GENERATED") out += ",\"generated\":true";
-    if (t == "CONSTR_FOREIGN") out += ",\"references\":" + json_quote(relation_name(con["pktable"]));
+    if (t == "CONSTR_FOREIGN") out += ",\"references\":" + json::quote(relation_name(con["pktable"]));
     if (t == "CONSTR_UNIQUE") out += ",\"unique\":true";
     if (t == "CONSTR_PRIMARY") out += ",\"primary_key\":true";
     if (t == "CONSTR_CHECK") out += ",\"check\":true";
@@ -150,7 +150,7 @@ std::string column_spec(const Json& def, const std::string& sql) {
   return out + "}";
 }
 
-OpRecord record(const char* kind, const std::string& table, const Json& rel) {
+OpRecord record(const char* kind, const std::string& table, const json::Value& rel) {
   OpRecord r;
   r.kind = kind;
   if (!table.empty()) r.fields["table"] = str_field(table);
@@ -158,8 +158,8 @@ OpRecord record(const char* kind, const std::string& table, const Json& rel) {
   return r;
 }
 
-void alter_table(const Json& stmt, const std::string& sql, std::vector<OpRecord>& out) {
-  const Json& rel = stmt["relation"];
+void alter_table(const json::Value& stmt, const std::string& sql, std::vector<OpRecord>& out) {
+  const json::Value& rel = stmt["relation"];
   std::string table = relation_name(rel);
   if (stmt["objtype"].str() != "OBJECT_TABLE") {
     auto r = record("alter_table_other", table, rel);
@@ -168,7 +168,7 @@ void alter_table(const Json& stmt, const std::string& sql, std::vector<OpRecord>
     return;
   }
   for (const auto& c : stmt["cmds"].items) {
-    const Json& cmd = c["AlterTableCmd"];
+    const json::Value& cmd = c["AlterTableCmd"];
     std::string sub = cmd["subtype"].str();
     std::string col = cmd["name"].str();
     if (sub == "AT_AddColumn") {
@@ -182,7 +182,7 @@ void alter_table(const Json& stmt, const std::string& sql, std::vector<OpRecord>
     } else if (sub == "AT_AlterColumnType") {
       auto r = record("alter_column", table, rel);
       r.fields["column"] = str_field(col);
-      const Json& def = cmd["def"]["ColumnDef"];
+      const json::Value& def = cmd["def"]["ColumnDef"];
       r.fields["type"] = str_field(type_text(def["typeName"]));
       if (!def["raw_default"].is_null()) {
         size_t using_at = lower(sql).find("using", static_cast<size_t>(def["location"].number));
@@ -195,7 +195,7 @@ void alter_table(const Json& stmt, const std::string& sql, std::vector<OpRecord>
       r.fields["nullable"] = bool_field(sub == "AT_DropNotNull");
       out.push_back(std::move(r));
     } else if (sub == "AT_AddConstraint") {
-      const Json& con = cmd["def"]["Constraint"];
+      const json::Value& con = cmd["def"]["Constraint"];
       std::string t = con["contype"].str();
       const char* kind = t == "CONSTR_FOREIGN"     ? "create_foreign_key"
                          : t == "CONSTR_CHECK"     ? "create_check_constraint"
@@ -213,9 +213,9 @@ void alter_table(const Json& stmt, const std::string& sql, std::vector<OpRecord>
             parenthesized_after(sql, lower(sql).find("check", static_cast<size_t>(con["location"].number))));
       std::string cols;
       for (const auto& k : con["keys"].items)
-        cols += (cols.empty() ? "" : ",") + json_quote(k["String"]["sval"].str());
+        cols += (cols.empty() ? "" : ",") + json::quote(k["String"]["sval"].str());
       for (const auto& k : con["fk_attrs"].items)
-        cols += (cols.empty() ? "" : ",") + json_quote(k["String"]["sval"].str());
+        cols += (cols.empty() ? "" : ",") + json::quote(k["String"]["sval"].str());
       if (!cols.empty()) r.fields["columns"] = {OpField::Type::json, "[" + cols + "]"};
       if (std::string(kind) == "alter_table_other") r.fields["subtype"] = str_field(t);
       out.push_back(std::move(r));
@@ -241,14 +241,14 @@ void alter_table(const Json& stmt, const std::string& sql, std::vector<OpRecord>
   }
 }
 
-std::vector<std::string> object_names(const Json& obj) {
+std::vector<std::string> object_names(const json::Value& obj) {
   std::vector<std::string> parts;
   if (obj["List"].is_object())
     for (const auto& p : obj["List"]["items"].items) parts.push_back(p["String"]["sval"].str());
   return parts;
 }
 
-void translate(const std::string& node, const Json& stmt, const std::string& sql,
+void translate(const std::string& node, const json::Value& stmt, const std::string& sql,
                std::vector<OpRecord>& out) {
   if (node == "IndexStmt") {
     auto r = record("create_index", relation_name(stmt["relation"]), stmt["relation"]);
@@ -258,7 +258,7 @@ void translate(const std::string& node, const Json& stmt, const std::string& sql
     std::string cols;
     for (const auto& e : stmt["indexParams"].items)
       if (e["IndexElem"]["name"].is_string())
-        cols += (cols.empty() ? "" : ",") + json_quote(e["IndexElem"]["name"].str());
+        cols += (cols.empty() ? "" : ",") + json::quote(e["IndexElem"]["name"].str());
     r.fields["columns"] = {OpField::Type::json, "[" + cols + "]"};
     out.push_back(std::move(r));
   } else if (node == "AlterTableStmt") {
@@ -285,7 +285,7 @@ void translate(const std::string& node, const Json& stmt, const std::string& sql
     }
   } else if (node == "RenameStmt") {
     std::string type = stmt["renameType"].str();
-    const Json& rel = stmt["relation"];
+    const json::Value& rel = stmt["relation"];
     if (type == "OBJECT_COLUMN") {
       auto r = record("rename_column", relation_name(rel), rel);
       r.fields["column"] = str_field(stmt["subname"].str());
@@ -314,7 +314,7 @@ void translate(const std::string& node, const Json& stmt, const std::string& sql
     r.fields["name"] = str_field(lower(stmt["name"].str()));
     std::string value;
     for (const auto& a : stmt["args"].items) {
-      const Json& c = a["A_Const"];
+      const json::Value& c = a["A_Const"];
       if (c["sval"].is_object())
         value = c["sval"]["sval"].str();
       else if (c["ival"].is_object())
@@ -373,9 +373,9 @@ SqlParse parse_sql(const std::string& sql) {
     pg_query_free_parse_result(r);
     return out;
   }
-  Json tree;
+  json::Value tree;
   try {
-    tree = parse_json(r.parse_tree ? r.parse_tree : "{}");
+    tree = json::parse(r.parse_tree ? r.parse_tree : "{}");
   } catch (const std::exception& e) {
     out.error = e.what();
   }

@@ -1,8 +1,13 @@
 #pragma once
-// A small JSON writer for --json output: objects and arrays built in order, strings escaped as RFC 8259
-// requires (quote, backslash, control characters as \n, \t or \u00XX); valid UTF-8 passes through unchanged,
-// and a byte that is not valid UTF-8 becomes U+FFFD so that the output is always valid JSON.
+// JSON for luamig: a small writer for --json output and a compact reader.
+// Writer: objects and arrays built in order, strings escaped as RFC 8259 requires (quote, backslash, control
+// characters as \n, \t or \u00XX); valid UTF-8 passes through unchanged, and a byte that is not valid UTF-8
+// becomes U+FFFD so that the output is always valid JSON.
+// Reader: one document into a tree of Values (libpg_query's parse trees, the JSON fields of recorded op
+// plans). It reads what the writer and those producers write; it is not a validator (a number is any run of
+// digits, signs, '.', 'e'; an unknown escape stands for its character).
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,4 +51,30 @@ class Array {
  private:
   std::string body_;
 };
+
+// A parsed JSON value.
+struct Value {
+  enum class Type { null, boolean, number, string, array, object };
+  Type type = Type::null;
+  bool boolean = false;
+  double number = 0;
+  std::string text;                     // string value; for a number, the digits as written
+  std::vector<Value> items;             // array
+  std::map<std::string, Value> fields;  // object
+
+  bool is_null() const { return type == Type::null; }
+  bool is_string() const { return type == Type::string; }
+  bool is_array() const { return type == Type::array; }
+  bool is_object() const { return type == Type::object; }
+  // The member `key` of an object, or a null value (also for non-objects). Never throws.
+  const Value& operator[](const std::string& key) const;
+  // The string value, or `fallback` for anything else.
+  std::string str(const std::string& fallback = "") const { return type == Type::string ? text : fallback; }
+  // false for null and false, true for anything else.
+  bool truthy() const { return type == Type::boolean ? boolean : type != Type::null; }
+};
+
+// Parses one JSON document. Throws std::runtime_error naming the offset on malformed text ("malformed JSON at
+// offset N: ...").
+Value parse(std::string_view text);
 }  // namespace luamig::json

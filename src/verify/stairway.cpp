@@ -19,9 +19,9 @@
 #include "runner/project.hpp"
 #include "util/duration.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 #include "util/output.hpp"
 #include "verify/catalog_snapshot.hpp"
-#include "verify/json.hpp"
 #include "verify/scratch_database.hpp"
 #include "verify/seed.hpp"
 
@@ -29,7 +29,6 @@ namespace luamig::commands {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using verify::json_string;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -183,7 +182,7 @@ void print_step(const StepResult& r) {
 
 std::string json_list(const std::vector<std::string>& v) {
   std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + json_string(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + json::quote(v[i]);
   return out + "]";
 }
 
@@ -192,9 +191,9 @@ std::string step_json(const StepResult& r) {
   return fmt::format(
       "{{\"revision\": {}, \"message\": {}, \"file\": {}, \"ok\": {}, \"seconds\": {:.3f}, \"failure\": {}, "
       "\"downgrade_at\": {}, \"diff\": {}, \"seeding_skipped\": {}}}",
-      json_string(rev.id), json_string(rev.message), json_string(rev.path),
-      r.failure.empty() ? "true" : "false", r.seconds, r.failure.empty() ? "null" : json_string(r.failure),
-      r.downgrade_at.empty() ? "null" : json_string(r.downgrade_at), json_list(r.diff), json_list(r.seeding));
+      json::quote(rev.id), json::quote(rev.message), json::quote(rev.path),
+      r.failure.empty() ? "true" : "false", r.seconds, r.failure.empty() ? "null" : json::quote(r.failure),
+      r.downgrade_at.empty() ? "null" : json::quote(r.downgrade_at), json_list(r.diff), json_list(r.seeding));
 }
 }  // namespace
 
@@ -278,9 +277,9 @@ int verify(const config::GlobalOptions& global, const VerifyOptions& options) {
     out::data(
         fmt::format("{{\n  \"ok\": {},\n  \"database\": {},\n  \"from\": {},\n  \"to\": {},\n  \"seconds\": "
                     "{:.3f},\n  \"failure\": {},\n  \"round_trip_diff\": {},\n  \"steps\": [{}\n  ]\n}}",
-                    failure.empty() ? "true" : "false", json_string(scratch.description()),
-                    json_string(options.from), json_string(options.to), total,
-                    failure.empty() ? "null" : json_string(failure), json_list(round_diff), steps_json));
+                    failure.empty() ? "true" : "false", json::quote(scratch.description()),
+                    json::quote(options.from), json::quote(options.to), total,
+                    failure.empty() ? "null" : json::quote(failure), json_list(round_diff), steps_json));
   } else if (failure.empty()) {
     out::data(fmt::format("Verified: every downgrade restores the schema ({} revision{}, {:.2f} s)",
                           steps.size(), steps.size() == 1 ? "" : "s", total));

@@ -15,8 +15,8 @@
 #include "runner/migrate.hpp"
 #include "runner/project.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 #include "util/output.hpp"
-#include "verify/json.hpp"
 #include "verify/lock_trace.hpp"
 #include "verify/scratch_database.hpp"
 #include "verify/seed.hpp"
@@ -24,7 +24,6 @@
 namespace luamig::commands {
 namespace {
 
-using verify::json_string;
 using verify::RelationLock;
 using verify::StatementTrace;
 
@@ -131,7 +130,7 @@ void print_revision(const RevisionTrace& r) {
 
 std::string json_strings(const std::vector<std::string>& v) {
   std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + json_string(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + json::quote(v[i]);
   return out + "]";
 }
 
@@ -139,7 +138,7 @@ std::string json_locks(const std::vector<RelationLock>& v) {
   std::string out = "[";
   for (size_t i = 0; i < v.size(); ++i)
     out += fmt::format("{}{{\"relation\": {}, \"mode\": {}, \"held_ms\": {:.3f}}}", i ? ", " : "",
-                       json_string(v[i].relation), json_string(v[i].mode), v[i].held_ms);
+                       json::quote(v[i].relation), json::quote(v[i].mode), v[i].held_ms);
   return out + "]";
 }
 
@@ -151,14 +150,14 @@ std::string revision_json(const RevisionTrace& r) {
         "{}\n      {{\"sql\": {}, \"file\": {}, \"line\": {}, \"in_transaction\": {}, \"sampled\": {}, "
         "\"ms\": {:.3f}, "
         "\"lock_timeout\": {}, \"locks\": {}, \"rewrites\": {}, \"scans\": {}}}",
-        i ? "," : "", json_string(s.sql), json_string(s.file), s.line, s.in_transaction, s.sampled, s.ms,
-        json_string(s.lock_timeout), json_locks(s.locks), json_strings(s.rewrites), json_strings(s.scans));
+        i ? "," : "", json::quote(s.sql), json::quote(s.file), s.line, s.in_transaction, s.sampled, s.ms,
+        json::quote(s.lock_timeout), json_locks(s.locks), json_strings(s.rewrites), json_strings(s.scans));
   }
   return fmt::format(
       "{{\"revision\": {}, \"message\": {}, \"file\": {}, \"note\": {}, \"strongest\": {}, \"warnings\": {}, "
       "\"statements\": [{}\n    ]}}",
-      json_string(r.revision->id), json_string(r.revision->message), json_string(r.revision->path),
-      r.note.empty() ? "null" : json_string(r.note), json_locks(r.strongest), json_strings(r.warnings),
+      json::quote(r.revision->id), json::quote(r.revision->message), json::quote(r.revision->path),
+      r.note.empty() ? "null" : json::quote(r.note), json_locks(r.strongest), json_strings(r.warnings),
       statements);
 }
 
@@ -291,8 +290,8 @@ int trace(const config::GlobalOptions& global, const TraceOptions& options) {
     out::data(
         fmt::format("{{\n  \"ok\": {},\n  \"from\": {},\n  \"to\": {},\n  \"failure\": {},\n  \"revisions\": "
                     "[{}\n  ]\n}}",
-                    failure.empty(), json_string(from), json_string(to),
-                    failure.empty() ? "null" : json_string(failure), revs));
+                    failure.empty(), json::quote(from), json::quote(to),
+                    failure.empty() ? "null" : json::quote(failure), revs));
   }
   return failure.empty() ? 0 : 1;
 }

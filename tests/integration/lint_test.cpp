@@ -4,10 +4,10 @@
 #include <catch2/catch.hpp>
 #include <map>
 
-#include "lint/json.hpp"
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
+#include "util/json.hpp"
 
 using namespace luamig::test;
 using Catch::Matchers::Contains;
@@ -41,7 +41,7 @@ TEST_CASE("lint: offline finds the index on an earlier table, with file:line and
   CHECK_THAT(r.out, !Contains("a1.lua:13"));  // a table created in the same revision is empty
 
   auto j = lm({"lint", "--json"}, in(p));
-  auto doc = luamig::lint::parse_json(j.out);
+  auto doc = luamig::json::parse(j.out);
   REQUIRE(doc["findings"].items.size() == 1);
   CHECK(doc["findings"].items[0]["line"].number == 13);
   CHECK(doc["findings"].items[0]["revision"].str() == "b2");
@@ -70,7 +70,7 @@ TEST_CASE("lint: with a database, only revisions not applied, and lint_on_upgrad
   REQUIRE(lm({"upgrade", "a1"}, in(p)).status == 0);
   db.exec("INSERT INTO users SELECT g, 'x' FROM generate_series(1, 1000) g; ANALYZE users");
   auto lint = lm({"lint", "--json"}, in(p));
-  auto doc = luamig::lint::parse_json(lint.out);
+  auto doc = luamig::json::parse(lint.out);
   REQUIRE(doc["findings"].items.size() == 1);
   CHECK_THAT(doc["findings"].items[0]["message"].str(), Contains("~1000 rows"));
 
@@ -108,7 +108,7 @@ TEST_CASE(
   p.write_migration("c3", "a1", "  op.execute('ALTER TABLE t ADD COLUMN')", "", "broken");
   auto r = lm({"lint", "--json"}, in(p));
   CHECK(r.status == 1);
-  auto doc = luamig::lint::parse_json(r.out);
+  auto doc = luamig::json::parse(r.out);
   std::map<std::string, int> lines;
   for (const auto& f : doc["findings"].items) lines[f["rule"].str()] = static_cast<int>(f["line"].number);
   CHECK(lines["changing-column-type"] == 15);
@@ -123,8 +123,8 @@ TEST_CASE(
                     "", "broken");
   auto partial = lm({"lint", "--json"}, in(p));
   CHECK(partial.status == 1);
-  auto pdoc = luamig::lint::parse_json(partial.out);
-  std::map<std::string, const luamig::lint::Json*> by_rule;
+  auto pdoc = luamig::json::parse(partial.out);
+  std::map<std::string, const luamig::json::Value*> by_rule;
   for (const auto& f : pdoc["findings"].items) by_rule[f["rule"].str()] = &f;
   REQUIRE(by_rule.count("lint-incomplete"));
   CHECK((*by_rule["lint-incomplete"])["line"].number == 14);

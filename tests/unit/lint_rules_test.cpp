@@ -2,11 +2,11 @@
 // through op records and through raw SQL in an execute record.
 #include <catch2/catch.hpp>
 
-#include "lint/json.hpp"
 #include "lint/lint.hpp"
 #include "lint/report.hpp"
 #include "lint/sql_parse.hpp"
 #include "lint/types.hpp"
+#include "util/json.hpp"
 
 using namespace luamig;
 using luahost::OpField;
@@ -338,7 +338,7 @@ TEST_CASE("lint: large tables raise warnings to errors", "[unit][lint]") {
 
 TEST_CASE("lint: JSON output parses back", "[unit][lint]") {
   auto f = run({sql("CREATE INDEX ix ON users (email)")});
-  auto doc = lint::parse_json(lint::format_json(f, 2));
+  auto doc = json::parse(lint::format_json(f, 2));
   REQUIRE(doc["findings"].is_array());
   CHECK(doc["findings"].items[0]["rule"].str() == "require-concurrent-index-creation");
   CHECK(doc["findings"].items[0]["source"].str() == "sql");

@@ -2,7 +2,6 @@
 #include <catch2/catch.hpp>
 
 #include "verify/catalog_snapshot.hpp"
-#include "verify/json.hpp"
 #include "verify/lock_trace.hpp"
 
 using luamig::verify::diff_snapshots;
@@ -39,9 +38,4 @@ TEST_CASE("lock_mode: pg_locks names to SQL names and strength", "[unit]") {
   CHECK(lock_mode("ShareLock") == std::pair<std::string, int>{"SHARE", 5});
   CHECK(lock_mode("AccessExclusiveLock") == std::pair<std::string, int>{"ACCESS EXCLUSIVE", 8});
   CHECK(lock_mode("SIReadLock").second == 0);
-}
-
-TEST_CASE("json_string escapes quotes, backslashes and control characters", "[unit]") {
-  using luamig::verify::json_string;
-  CHECK(json_string("a\"b\\c\nd\x01") == "\"a\\\"b\\\\c\\nd\\u0001\"");
 }

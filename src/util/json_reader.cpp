@@ -1,20 +1,21 @@
-#include "lint/json.hpp"
-
+// The JSON reader (util/json.hpp): one document into a tree of Values.
 #include <fmt/format.h>
 
 #include <cctype>
 #include <cstdlib>
 #include <stdexcept>
 
-namespace luamig::lint {
+#include "util/json.hpp"
+
+namespace luamig::json {
 namespace {
-const Json kNull{};
+const Value kNull{};
 
 class Reader {
  public:
   explicit Reader(std::string_view s) : s_(s) {}
-  Json document() {
-    Json v = value(0);
+  Value document() {
+    Value v = value(0);
     skip();
     if (i_ != s_.size()) fail("trailing text");
     return v;
@@ -116,15 +117,15 @@ class Reader {
       }
     }
   }
-  Json value(int depth) {
+  Value value(int depth) {
     if (depth > 2000) fail("nested too deeply");
     skip();
     if (i_ >= s_.size()) fail("unexpected end");
-    Json v;
+    Value v;
     char c = s_[i_];
     if (c == '{') {
       ++i_;
-      v.type = Json::Type::object;
+      v.type = Value::Type::object;
       if (eat('}')) return v;
       do {
         if (!eat('"')) fail("expected a key");
@@ -135,22 +136,22 @@ class Reader {
       if (!eat('}')) fail("expected '}'");
     } else if (c == '[') {
       ++i_;
-      v.type = Json::Type::array;
+      v.type = Value::Type::array;
       if (eat(']')) return v;
       do v.items.push_back(value(depth + 1));
       while (eat(','));
       if (!eat(']')) fail("expected ']'");
     } else if (c == '"') {
       ++i_;
-      v.type = Json::Type::string;
+      v.type = Value::Type::string;
       v.text = string_body();
     } else if (c == 't') {
       expect_word("true");
-      v.type = Json::Type::boolean;
+      v.type = Value::Type::boolean;
       v.boolean = true;
     } else if (c == 'f') {
       expect_word("false");
-      v.type = Json::Type::boolean;
+      v.type = Value::Type::boolean;
     } else if (c == 'n') {
       expect_word("null");
     } else {
@@ -159,7 +160,7 @@ class Reader {
                                 s_[i_] == '+' || s_[i_] == '.' || s_[i_] == 'e' || s_[i_] == 'E'))
         ++i_;
       if (start == i_) fail("unexpected character");
-      v.type = Json::Type::number;
+      v.type = Value::Type::number;
       v.text = std::string(s_.substr(start, i_ - start));
       v.number = std::strtod(v.text.c_str(), nullptr);
     }
@@ -171,40 +172,12 @@ class Reader {
 };
 }  // namespace
 
-const Json& Json::operator[](const std::string& key) const {
+const Value& Value::operator[](const std::string& key) const {
   if (type != Type::object) return kNull;
   auto it = fields.find(key);
   return it == fields.end() ? kNull : it->second;
 }
 
-Json parse_json(std::string_view text) { return Reader(text).document(); }
+Value parse(std::string_view text) { return Reader(text).document(); }
 
-std::string json_quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20)
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        else
-          out += c;
-    }
-  }
-  return out + "\"";
-}
-}  // namespace luamig::lint
+}  // namespace luamig::json
