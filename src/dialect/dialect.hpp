@@ -19,6 +19,12 @@ struct LexicalRules {
   bool nested_block_comments = true;  // /* /* */ */ nest
 };
 
+// The system catalog a database describes its schema in, for the tools that read it: verify's snapshots and
+// seeding, trace's lock, rewrite and scan readings. pg_catalog: PostgreSQL's (with pg_locks and the
+// statistics views); sqlite_schema: SQLite's sqlite_schema table and pragma table functions; none: no catalog
+// luamig reads, and those tools refuse the database.
+enum class Catalog { none, pg_catalog, sqlite_schema };
+
 class Dialect {
  public:
   virtual ~Dialect() = default;
@@ -35,6 +41,8 @@ class Dialect {
   // A query returning one row when the table exists; takes table name as $1 and schema as $2 ("" = default).
   virtual std::string table_exists_query() const = 0;
   virtual bool transactional_ddl() const { return true; }
+  // Default: none (verify and trace refuse the database).
+  virtual Catalog catalog() const { return Catalog::none; }
   // Default: PostgreSQL's rules.
   virtual LexicalRules lexical_rules() const { return {}; }
   // True when a write transaction locks the whole database (SQLite): concurrent runs then serialise per

@@ -9,6 +9,7 @@ class PostgreSQL : public Dialect {
   std::string quote_literal(std::string_view) const override;
   std::string placeholder(int n) const override { return std::string("$").append(std::to_string(n)); }
   std::string table_exists_query() const override;
+  Catalog catalog() const override { return Catalog::pg_catalog; }
   std::string current_schema_query() const override { return "SELECT pg_catalog.current_schema()"; }
   // RESET ALL leaves the role alone (it is GUC_NO_RESET_ALL): SET SESSION AUTHORIZATION DEFAULT and RESET
   // ROLE bring back the user luamig logged in as; both may be run by any user.

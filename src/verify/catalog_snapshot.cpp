@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
+
+#include "util/error.hpp"
+
 namespace luamig::verify {
 namespace {
 
@@ -198,9 +202,24 @@ Snapshot sqlite_snapshot(db::Connection& conn, const VersionTableName& vt) {
 }
 }  // namespace
 
+dialect::Catalog readable_catalog(const dialect::Dialect& d, const char* what) {
+  auto catalog = d.catalog();
+  if (catalog == dialect::Catalog::none)
+    throw UsageError(fmt::format(
+        "{} reads the schema from the database's catalog, and luamig reads none of {}'s", what, d.name()));
+  return catalog;
+}
+
 Snapshot take_snapshot(db::Connection& conn, const VersionTableName& version_table) {
-  if (conn.dialect().name() == "sqlite") return sqlite_snapshot(conn, version_table);
-  return postgres_snapshot(conn, version_table);
+  switch (readable_catalog(conn.dialect(), "verify")) {
+    case dialect::Catalog::pg_catalog:
+      return postgres_snapshot(conn, version_table);
+    case dialect::Catalog::sqlite_schema:
+      return sqlite_snapshot(conn, version_table);
+    case dialect::Catalog::none:
+      break;  // refused by readable_catalog
+  }
+  throw std::logic_error("take_snapshot: no catalog");
 }
 
 std::vector<std::string> diff_snapshots(const Snapshot& before, const Snapshot& after) {

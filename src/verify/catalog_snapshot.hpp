@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "db/connection.hpp"
+#include "dialect/dialect.hpp"
 
 namespace luamig::verify {
 
@@ -24,8 +25,13 @@ struct VersionTableName {
 // generated, collation), constraints (pg_get_constraintdef), indexes (pg_get_indexdef and validity),
 // sequences, views and materialized views (their definitions), functions and procedures (pg_get_functiondef),
 // triggers, enums, domains, composite and range types, extensions, comments. SQLite: tables (columns from
-// pragma table_xinfo, foreign keys), indexes, views and triggers (from sqlite_master). Throws SqlFailure.
+// pragma table_xinfo, foreign keys), indexes, views and triggers (from sqlite_master). Throws SqlFailure, and
+// UsageError for a database whose catalog luamig does not read (readable_catalog).
 Snapshot take_snapshot(db::Connection& conn, const VersionTableName& version_table);
+
+// The catalog `d` declares (dialect::Dialect::catalog()); throws UsageError (exit 2) naming the database when
+// it declares none, since `what` ("verify", "trace --data") reads the schema from it.
+dialect::Catalog readable_catalog(const dialect::Dialect& d, const char* what);
 
 // One line per difference, "+ key: definition" (only in `after`), "- key: ..." (only in `before`), or "~ key"
 // with both definitions; sorted by key. Empty when equal.

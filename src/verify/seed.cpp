@@ -166,7 +166,8 @@ std::string insert_sql(const Table& t, long long first, int rows, bool sqlite) {
 
 SeedReport seed_tables(db::Connection& conn, const VersionTableName& version_table, int rows, long long first,
                        bool only_empty) {
-  const bool sqlite = conn.dialect().name() == "sqlite";
+  // SQLite's catalog comes with its types and SQL: no generate_series, values by type affinity.
+  const bool sqlite = readable_catalog(conn.dialect(), "--data") == dialect::Catalog::sqlite_schema;
   auto tables = sqlite ? sqlite_tables(conn, version_table) : postgres_tables(conn, version_table);
   SeedReport report;
   std::map<std::string, std::string> pending;  // display -> last error

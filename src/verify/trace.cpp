@@ -11,6 +11,8 @@
 
 #include "commands/verify.hpp"
 #include "db/connection.hpp"
+#include "db/registry.hpp"
+#include "dialect/dialect.hpp"
 #include "graph/plan.hpp"
 #include "runner/migrate.hpp"
 #include "runner/project.hpp"
@@ -217,7 +219,8 @@ int trace(const config::GlobalOptions& global, const TraceOptions& options) {
   if (!on_user_database) {
     scratch = std::make_unique<verify::ScratchDatabase>("", false, false, vt);
     project.opts.url = scratch->url();
-  } else if (config::parse_url(global.url).dialect != "postgresql") {
+  } else if (db::database(config::parse_url(global.url).dialect).make_dialect()->catalog() !=
+             dialect::Catalog::pg_catalog) {
     throw UsageError("trace reads PostgreSQL's lock table: --url must be a PostgreSQL database");
   }
   const std::string url = project.opts.url;
