@@ -27,6 +27,17 @@ I.CAPABILITIES = {
   bool_encoding = "table",         -- { [true] = text, [false] = text }: a Lua boolean as a text parameter
   plain_backslashes = "boolean",   -- a backslash in a string literal is just a backslash (no E'' form)
   comments = "boolean",            -- COMMENT ON is available (otherwise comment statements are left out)
+  values_aliases = "boolean",      -- a VALUES list takes column names: (VALUES ...) AS s(a, b)
+  catalog = "table",               -- the catalog queries the stdlib runs (CATALOG_QUERIES below)
+}
+
+-- The queries a renderer declares in caps.catalog, each SQL text, or false where the database has none (the stdlib
+-- then goes without: luamig.backfill skips the check, the casts or the estimate). $1 is a quoted, possibly
+-- schema-qualified table name.
+I.CATALOG_QUERIES = {
+  unique_key = "a row when column $2 of table $1 alone is unique (primary key or single-column unique index)",
+  column_types = "rows (name, type): each column of table $1 with its type as a cast spells it",
+  row_estimate = "one row, one value: the planner's estimate of the rows in table $1 (NULL or 0: none)",
 }
 
 -- Kinds a renderer turns into statements (one function each in D.render).
@@ -56,6 +67,19 @@ function I.check(D, module)
     for cap in pairs(D.caps) do
       if not I.CAPABILITIES[cap] then
         missing[#missing + 1] = "caps." .. tostring(cap) .. " is not a known capability"
+      end
+    end
+    if type(D.caps.catalog) == "table" then
+      for q in pairs(I.CATALOG_QUERIES) do
+        local v = D.caps.catalog[q]
+        if type(v) ~= "string" and v ~= false then
+          missing[#missing + 1] = "caps.catalog." .. q .. " (SQL text or false)"
+        end
+      end
+      for q in pairs(D.caps.catalog) do
+        if not I.CATALOG_QUERIES[q] then
+          missing[#missing + 1] = "caps.catalog." .. tostring(q) .. " is not a known catalog query"
+        end
       end
     end
   end

@@ -13,6 +13,16 @@ D.caps = {
   bool_encoding = { [true] = "true", [false] = "false" },
   plain_backslashes = false,
   comments = true,
+  values_aliases = true,
+  catalog = {
+    unique_key = [[SELECT 1 FROM pg_catalog.pg_index i
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+      WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indnatts = 1 AND i.indpred IS NULL
+        AND i.indexprs IS NULL AND a.attname = $2 LIMIT 1]],
+    column_types = [[SELECT a.attname AS name, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type
+      FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped]],
+    row_estimate = "SELECT c.reltuples::bigint FROM pg_catalog.pg_class c WHERE c.oid = to_regclass($1)",
+  },
 }
 D.NULL = values.NULL
 D.is_text = values.is_text

@@ -19,6 +19,10 @@ D.caps = {
   -- No E'' strings: a backslash in a literal is just a backslash.
   plain_backslashes = true,
   comments = false,
+  -- No column names on a VALUES alias: the backfill updates row by row (its fast path inside a transaction).
+  values_aliases = false,
+  -- No planner estimate of a table's rows; the backfill's key check and casts are PostgreSQL's so far.
+  catalog = { unique_key = false, column_types = false, row_estimate = false },
 }
 
 local q, concat, format = D.quote_ident, table.concat, string.format

@@ -77,23 +77,19 @@ local function validate(spec)
   end
 end
 
--- Column types of the table, for casts in the VALUES method: name -> "bigint", "text"...
-local function column_types(qualified)
+-- The catalog queries come from the database's renderer (caps.catalog, lua/dialect/interface.lua); each is false
+-- where the database has none.
+
+-- Column types of the table, for casts in the VALUES and unnest methods: name -> "bigint", "text"...
+local function column_types(sql, qualified)
   local types = {}
-  for row in op.query([[SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type
-      FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped]],
-      qualified) do
-    types[row.attname] = row.type
-  end
+  for row in op.query(sql, qualified) do types[row.name] = row.type end
   return types
 end
 
 -- Keyset pagination is only exact on a unique key.
-local function key_is_unique(qualified, key)
-  return op.query_value([[SELECT 1 FROM pg_catalog.pg_index i
-      JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-      WHERE i.indrelid = $1::regclass AND i.indisunique AND i.indnatts = 1 AND i.indpred IS NULL
-        AND i.indexprs IS NULL AND a.attname = $2 LIMIT 1]], qualified, key) ~= nil
+local function key_is_unique(sql, qualified, key)
+  return op.query_value(sql, qualified, key) ~= nil
 end
 
 local function ensure_progress_table()
@@ -121,13 +117,13 @@ function M.update(spec)
 
   -- Outside a transaction every batch gets one of its own (a temp table would not outlive its statement).
   local own_tx = commit_each or not op.in_transaction()
-  local pg = op.dialect == "postgresql"
   local key = spec.key or "id"
   local batch = spec.batch or 10000
   local columns = spec.columns or {}
   -- The batched write methods need the database's capabilities (lua/dialect/<name>.lua caps): arrays as
   -- parameters (unnest), COPY (copy); without them, VALUES.
   local caps = internal.caps
+  local catalog = caps.catalog
   local method = spec.method or (caps.array_params and "unnest" or "values")
   if (method == "unnest" and not caps.array_params) or (method == "copy" and not caps.copy) then method = "values" end
   local every = spec.progress_every or 10
@@ -137,11 +133,13 @@ function M.update(spec)
   local where = spec.where and tostring(spec.where.sql or spec.where) or nil
   local qkey = q(key)
 
-  if pg and not key_is_unique(target, key) then
+  if catalog.unique_key and not key_is_unique(catalog.unique_key, target, key) then
     fail("key '" .. key .. "' of " .. label .. " is not a unique column (primary key or single-column unique " ..
       "index): keyset pagination would skip or repeat rows", 2)
   end
-  local types = pg and method ~= "copy" and column_types(target) or nil
+  local types = catalog.column_types and method ~= "copy" and column_types(catalog.column_types, target) or nil
+  -- unnest casts each array to its column's type: without the types, VALUES.
+  if method == "unnest" and not types then method = "values" end
 
   -- The read: key plus the columns set() needs, in key order.
   local select_list, seen = { qkey }, { [key] = true }
@@ -168,12 +166,11 @@ function M.update(spec)
   local resumed_from = position
 
   local tty = internal.stderr_is_tty()
-  -- The total for progress: given (spec.total), else PostgreSQL's estimate (pg_class.reltuples, free), else on a
-  -- terminal an exact count (SQLite keeps no estimate).
+  -- The total for progress: given (spec.total), else the planner's estimate (PostgreSQL's pg_class.reltuples,
+  -- free), else on a terminal an exact count (SQLite keeps no estimate).
   local total, estimated = spec.total, false
-  if total == nil and pg then
-    local est = tonumber(op.query_value("SELECT c.reltuples::bigint FROM pg_catalog.pg_class c WHERE c.oid = " ..
-      "to_regclass($1)", target))
+  if total == nil and catalog.row_estimate then
+    local est = tonumber(op.query_value(catalog.row_estimate, target))
     if est and est > 0 then total, estimated = est, true end
   end
   if total == nil and tty then
@@ -274,7 +271,7 @@ function M.update(spec)
     for _, c in ipairs(w.cols) do names[#names + 1] = q(c) end
     for first = 1, #rows, per_stmt do
       local last = math.min(#rows, first + per_stmt - 1)
-      if pg then
+      if caps.values_aliases then
         local tuples, params, p = {}, {}, 0
         for i = first, last do
           local r = rows[i]
@@ -282,7 +279,7 @@ function M.update(spec)
           for j = 1, ncols do
             p = p + 1
             params[p] = r[j]
-            local ty = types[j == 1 and key or w.cols[j - 1]]
+            local ty = types and types[j == 1 and key or w.cols[j - 1]]
             slots[j] = ty and ("$" .. p .. "::" .. ty) or ("$" .. p)
           end
           tuples[#tuples + 1] = "(" .. table.concat(slots, ", ") .. ")"
@@ -291,7 +288,7 @@ function M.update(spec)
           ") AS s(" .. table.concat(names, ", ") .. ") WHERE t." .. qkey .. " = s." .. qkey
         n = n + op.execute(sql, unpack(params, 1, p))
       else
-        -- SQLite: no column list on a VALUES alias; one UPDATE per row inside the transaction is its fast path.
+        -- No column names on a VALUES alias (SQLite): one UPDATE per row inside the transaction is its fast path.
         local sets = {}
         for j, c in ipairs(w.cols) do sets[j] = q(c) .. " = $" .. (j + 1) end
         local one = "UPDATE " .. target .. " SET " .. table.concat(sets, ", ") .. " WHERE " .. qkey .. " = $1"

@@ -100,3 +100,37 @@ TEST_CASE("dialect interface: an incomplete renderer fails loudly, naming what i
   )~"),
              Contains("caps.max_params (a number)"));
 }
+
+TEST_CASE("dialect interface: caps.catalog declares each catalog query as SQL text or false",
+          "[unit][ops_plan]") {
+  State s;
+  REQUIRE(s.run(kSetup).empty());
+  // PostgreSQL declares all three (luamig.backfill's key check, casts and estimate); SQLite none, and names
+  // its VALUES columns differently.
+  CHECK(s.run(R"~(
+    local pg = host.engine_module("dialect/postgresql", host, values)
+    local lite = host.engine_module("dialect/sqlite", host, values)
+    for q in pairs(I.CATALOG_QUERIES) do
+      assert(type(pg.caps.catalog[q]) == "string", q)
+      assert(lite.caps.catalog[q] == false, q)
+    end
+    assert(pg.caps.catalog.unique_key:find("$2", 1, true) and pg.caps.catalog.column_types:find("AS name", 1, true))
+    assert(pg.caps.values_aliases == true and lite.caps.values_aliases == false)
+  )~") == "");
+  std::string err = s.run(R"~(
+    local D = host.engine_module("dialect/postgresql", host, values)
+    D.caps.catalog = { unique_key = 42, column_types = false, extra = "SELECT 1" }
+    I.check(D, "lua/dialect/broken.lua")
+  )~");
+  CHECK_THAT(err, Contains("caps.catalog.unique_key (SQL text or false)"));
+  CHECK_THAT(err, Contains("caps.catalog.row_estimate (SQL text or false)"));
+  CHECK_THAT(err, Contains("caps.catalog.extra is not a known catalog query"));
+  CHECK_THAT(err, !Contains("caps.catalog.column_types"));
+  CHECK_THAT(s.run(R"~(
+    local D = host.engine_module("dialect/sqlite", host, values)
+    D.caps.catalog = nil
+    D.caps.values_aliases = nil
+    I.check(D, "s")
+  )~"),
+             Contains("caps.catalog (a table)") && Contains("caps.values_aliases (a boolean)"));
+}
