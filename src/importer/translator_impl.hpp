@@ -1,15 +1,13 @@
 #pragma once
 // Internal to the importer: the Translator that the translator*.cpp files share (translator.hpp is the
-// public surface). One Translator reads one Alembic revision file; its members live in one file per idea:
-//   translator.cpp             the module: header assignments, upgrade()/downgrade(), helpers, unparsable
-//   files translator_statements.cpp  the statement walk: assignments, imports, `if` on the dialect, `with`
-//   blocks,
-//                              manual parts
-//   translator_ops.cpp         op.*, batch_op.* and connection.execute() calls to luamig op calls
-//   translator_tables.cpp      sa.Column, table constraints, create_table; alter_column, index and foreign
-//   key
-//                              options (SQLAlchemy types themselves: sa_types.cpp)
-//   translator_values.cpp      expressions evaluated at translation time: names, literals, SQL text, defaults
+// public surface). One Translator reads one Alembic revision file; its members live in one file per idea.
+// - translator.cpp: the module (header assignments, upgrade()/downgrade(), helpers, unparsable files).
+// - translator_statements.cpp: the statement walk (assignments, imports, `if` on the dialect, `with` blocks,
+//   manual parts).
+// - translator_ops.cpp: op.*, batch_op.* and connection.execute() calls to luamig op calls.
+// - translator_tables.cpp: sa.Column, table constraints, create_table; alter_column, index and foreign key
+//   options (SQLAlchemy types themselves: sa_types.cpp).
+// - translator_values.cpp: expressions evaluated at translation time (names, literals, SQL text, defaults).
 #include <fmt/format.h>
 
 #include <functional>

@@ -1,11 +1,10 @@
 #pragma once
 // Internal to the linter: the Linter that walks each revision's plan, shared by the rule files.
-//   rules.cpp          the walk: records expanded (raw SQL parsed), findings added with their severity, and
-//   the
-//                      rules about a revision as a whole (lock_timeout, DDL with backfill, autocommit mixed
-//                      with DDL, missing downgrade, incomplete plan, revision id length, multiple heads)
-//   rules_tables.cpp   the rules per record: tables, indexes and constraints (and the dispatch per record
-//   kind) rules_columns.cpp  the rules on columns: add_column, alter_column (types, NOT NULL), renames
+// - rules.cpp: the walk (records expanded, raw SQL parsed, findings added with their severity) and the rules
+//   about a revision as a whole (lock_timeout, DDL with backfill, autocommit mixed with DDL, missing
+//   downgrade, incomplete plan, revision id length; multiple heads in lint()).
+// - rules_tables.cpp: the rules per record on tables, indexes and constraints, and the dispatch by kind.
+// - rules_columns.cpp: the rules on columns (add_column, alter_column: types, NOT NULL; renames).
 #include <map>
 #include <optional>
 #include <set>
