@@ -124,17 +124,22 @@ class PgMigrationLock : public MigrationLock {
   void verify() override {
     ResultRows rows;
     try {
-      rows = main_.fetch(fmt::format("SELECT 1 FROM pg_locks WHERE {} AND pid = {}", match_, pid_));
+      rows = main_.fetch(held_query());
     } catch (const std::exception&) {
       return;  // the main connection's own failure is reported by whoever uses it next
     }
-    if (rows.empty())
-      throw RunError(
-          fmt::format("the migration lock on {} was lost: its session (pid {}) no longer holds it (the "
-                      "lock connection was closed or reset, e.g. terminated by an administrator, a server "
-                      "timeout or a proxy). Stopping before anything more is committed: another luamig may "
-                      "be migrating now. If luamig connects through a pooler: {}",
-                      name_, pid_, kPoolerAdvice));
+    if (rows.empty()) throw lost(name_, pid_);
+  }
+
+  // Travels with the version row and the history row, in the round trip before COMMIT.
+  void verify_deferred(std::function<void(bool held)> on_result) override {
+    if (!main_.in_transaction()) {
+      MigrationLock::verify_deferred(std::move(on_result));
+      return;
+    }
+    main_.defer(held_query(), {}, true, [on_result = std::move(on_result)](const Connection::Checked& c) {
+      on_result(!c.rows.empty());
+    });
   }
 
   void release() noexcept override {
@@ -199,6 +204,18 @@ class PgMigrationLock : public MigrationLock {
     else if (!row[3].is_null())
       text += fmt::format(", connected for {}", two_decimals(row[3].as<double>()));
     return text + ")";
+  }
+
+  std::string held_query() const {
+    return fmt::format("SELECT 1 FROM pg_locks WHERE {} AND pid = {}", match_, pid_);
+  }
+  static RunError lost(const std::string& name, int pid) {
+    return RunError(
+        fmt::format("the migration lock on {} was lost: its session (pid {}) no longer holds it (the "
+                    "lock connection was closed or reset, e.g. terminated by an administrator, a server "
+                    "timeout or a proxy). Stopping before anything more is committed: another luamig may "
+                    "be migrating now. If luamig connects through a pooler: {}",
+                    name, pid, kPoolerAdvice));
   }
 
   Connection& main_;
