@@ -16,16 +16,6 @@ long long Connection::copy_rows(const std::string&, const std::vector<std::strin
   throw RunError(dialect().name() + " connections cannot COPY rows");
 }
 
-void MigrationLock::verify_deferred(std::function<void(bool held)> on_result) {
-  bool held = true;
-  try {
-    verify();
-  } catch (const RunError&) {
-    held = false;
-  }
-  on_result(held);
-}
-
 void Connection::defer(const std::string& sql, const std::vector<Param>& params, bool want_rows,
                        Check check) {
   Checked result;

@@ -21,12 +21,12 @@ class MigrationLock {
  public:
   virtual ~MigrationLock() = default;
   // Throws RunError when the lock is no longer held (its connection was closed, or a pooler in transaction
-  // mode handed the session to another client).
+  // mode handed the session to another client). Answers from a check start_verify() began, if one is
+  // pending.
   virtual void verify() = 0;
-  // The same check without waiting for it: inside a transaction of the connection the lock guards it is
-  // deferred (Connection::defer) and travels with the statements sent before the COMMIT; `on_result` learns
-  // whether the lock was held then. It never stops that COMMIT. Default: verify() now.
-  virtual void verify_deferred(std::function<void(bool held)> on_result);
+  // Starts the same check in the background (PostgreSQL: on the lock's own connection, beside the main
+  // connection's work); the next verify() reads its answer instead of asking again. Default: nothing.
+  virtual void start_verify() {}
   // Releases the lock now. Never throws.
   virtual void release() noexcept = 0;
 };

@@ -566,10 +566,9 @@ class Run {
     parts.after_version_row = [this](const graph::Step& step, const std::set<std::string>& heads_before,
                                      std::chrono::system_clock::time_point wall_started) {
       if (history_) history_->step_applied(step, heads_before, heads_, wall_started);
-      // The check before the next revision, made now, in the round trip that carries the version and history
-      // rows to COMMIT (Connection::defer). A revision that started under the lock is recorded either way.
-      if (lock_ && conn_->in_transaction())
-        lock_->verify_deferred([this](bool held) { lock_held_at_commit_ = held; });
+      // The check before the next revision starts now, on the lock's own connection, while this step's rows
+      // travel to COMMIT; the next verify_lock() reads its answer.
+      if (lock_) lock_->start_verify();
     };
     // The session is reset before the version row is written, then luamig's own SET LOCAL limits again, for
     // the version row and after_migration.
@@ -591,14 +590,12 @@ class Run {
     for (size_t i = 0; i < steps_.size(); ++i) {
       const auto& step = steps_[i];
       if (interrupt::requested()) stop_before(step, done);
-      // Before every revision; the one before may have checked it on its way to COMMIT already.
-      if (lock_ && !std::exchange(lock_held_at_commit_, false)) verify_lock(false);
+      if (lock_) verify_lock(false);
       const auto heads_before = heads_;
       bool replan = false;
       for (int retries = 0;; ++retries) {
         auto outcome = executor.attempt(i, retries, done);
         using Status = StepOutcome::Status;
-        if (outcome.status != Status::Done) lock_held_at_commit_ = false;
         if (outcome.status == Status::Done) break;
         if (outcome.status == Status::Moved) {
           replan = true;
@@ -676,7 +673,6 @@ class Run {
   db::EchoConnection* echo_ = nullptr;       // set for a dry run: conn_ itself
   std::unique_ptr<db::MigrationLock> lock_;  // destroyed before conn_, which verifies it
   Clock::time_point lock_verified_;
-  bool lock_held_at_commit_ = false;  // the step that just ended found the lock held before its COMMIT
   std::unique_ptr<db::VersionTable> version_table_;
   std::unique_ptr<interrupt::OnStop> on_stop_;  // destroyed before conn_, which it cancels
   std::unique_ptr<RunServices> services_;
