@@ -16,6 +16,16 @@ long long Connection::copy_rows(const std::string&, const std::vector<std::strin
   throw RunError(dialect().name() + " connections cannot COPY rows");
 }
 
+void Connection::defer(const std::string& sql, const std::vector<Param>& params, bool want_rows,
+                       Check check) {
+  Checked result;
+  if (want_rows)
+    result.rows = fetch(sql, params);
+  else
+    result.affected = execute(sql, params);
+  if (check) check(result);
+}
+
 std::unique_ptr<Connection> connect(const config::DatabaseUrl& url) {
   const Database& database = url.dialect.empty() ? default_database() : db::database(url.dialect);
   return database.connect(url);

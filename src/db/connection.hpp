@@ -21,8 +21,12 @@ class MigrationLock {
  public:
   virtual ~MigrationLock() = default;
   // Throws RunError when the lock is no longer held (its connection was closed, or a pooler in transaction
-  // mode handed the session to another client).
+  // mode handed the session to another client). Answers from a check start_verify() began, if one is
+  // pending.
   virtual void verify() = 0;
+  // Starts the same check in the background (PostgreSQL: on the lock's own connection, beside the main
+  // connection's work); the next verify() reads its answer instead of asking again. Default: nothing.
+  virtual void start_verify() {}
   // Releases the lock now. Never throws.
   virtual void release() noexcept = 0;
 };
@@ -84,6 +88,26 @@ class Connection {
   // transaction). Turned on while migration code runs under a protected call (pcall). Default: no-op (SQLite
   // undoes a failed statement on its own and keeps the transaction).
   virtual void set_statement_savepoints(bool on) { (void)on; }
+
+  // A statement whose outcome the caller only checks (the version row, the history row, the session reset,
+  // the lock check before COMMIT): inside a transaction it may wait and travel with the next ones in one
+  // round trip, sent at the latest by commit() or by any other use of the connection, before that use.
+  // `check` (may be empty) sees its affected row count and, when `want_rows`, its rows; what it throws, and
+  // the statement's own SqlFailure, surface from the call that sent it (commit() included, which then does
+  // not commit). Outside a transaction, and by default, the statement runs at once. Deferred statements of a
+  // transaction that is rolled back are dropped.
+  struct Checked {
+    long long affected = 0;
+    ResultRows rows;
+  };
+  using Check = std::function<void(const Checked&)>;
+  virtual void defer(const std::string& sql, const std::vector<Param>& params, bool want_rows, Check check);
+  // Sends what defer() holds now and runs the checks. A no-op when nothing is held.
+  virtual void flush() {}
+  // How many transactions ended without COMMIT on this connection so far (ROLLBACK, a failed COMMIT): what
+  // was read or written inside a transaction and remembered is stale once this moves. nullopt: not counted
+  // (remember nothing).
+  virtual std::optional<unsigned long> rollbacks() const { return std::nullopt; }
 
   // False once the connection to the server is known to be gone (the server closed it, a restart...).
   virtual bool is_open() const = 0;

@@ -37,6 +37,12 @@ class EchoConnection : public Connection {
     inner_->send(sql, params);
   }
   long long wait_sent() override { return inner_->wait_sent(); }
+  void defer(const std::string& sql, const std::vector<Param>& params, bool want_rows, Check check) override {
+    show(sql, params);
+    inner_->defer(sql, params, want_rows, std::move(check));
+  }
+  void flush() override { inner_->flush(); }
+  std::optional<unsigned long> rollbacks() const override { return inner_->rollbacks(); }
   void set_statement_savepoints(bool on) override { inner_->set_statement_savepoints(on); }
   bool is_open() const override { return inner_->is_open(); }
   void cancel() noexcept override { inner_->cancel(); }

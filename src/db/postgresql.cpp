@@ -256,13 +256,45 @@ class PgConnection : public Connection {
       in_tx_ = false;
       return;
     }
-    run_direct("COMMIT", {});
+    try {
+      run_direct("COMMIT", {});
+    } catch (...) {
+      ++rollbacks_;  // a COMMIT that failed ended the transaction without its work
+      in_tx_ = false;
+      throw;
+    }
     in_tx_ = false;
   }
+
+  std::optional<unsigned long> rollbacks() const override { return rollbacks_; }
+
+  // Held until the next statement or COMMIT, then sent with the others through one pqxx::pipeline (one simple
+  // query, one round trip; the parameters inlined as quoted literals, as send() does).
+  void defer(const std::string& sql, const std::vector<Param>& params, bool want_rows, Check check) override {
+    if (!in_tx_) {
+      Connection::defer(sql, params, want_rows, std::move(check));
+      return;
+    }
+    if (pipeline_) wait_sent();
+    if (size_t takes = statement_shape(sql).max_placeholder; takes != params.size())
+      throw SqlFailure(parameter_count_message(takes, params.size()), sql, "07001");
+    std::string text;
+    try {
+      text = params.empty() ? sql : dialect::inline_params(dialect_, sql, params).text;
+    } catch (const std::invalid_argument&) {
+      throw SqlFailure(parameter_count_message(statement_shape(sql).max_placeholder, params.size()), sql,
+                       "07001");
+    }
+    deferred_.push_back(Deferred{std::move(text), sql, want_rows, std::move(check)});
+  }
+
+  void flush() override { settle(); }
   void rollback() noexcept override {
     ++epoch_;
+    ++rollbacks_;
     in_tx_ = false;
     pipeline_.reset();  // a statement still in flight is abandoned with the transaction
+    deferred_.clear();  // and what waited to be sent
     if (begin_pending_) {
       begin_pending_ = false;
       return;
@@ -285,7 +317,10 @@ class PgConnection : public Connection {
   }
 
   ResultRows fetch(const std::string& sql, const std::vector<Param>& params) override {
-    pqxx::result r = run(sql, params);
+    return rows_of(run(sql, params));
+  }
+
+  static ResultRows rows_of(const pqxx::result& r) {
     ResultRows rows;
     rows.reserve(r.size());
     for (const auto& row : r) {
@@ -415,9 +450,49 @@ class PgConnection : public Connection {
   }
 
  private:
-  // Any statement first waits for the one in flight (a failure of that one surfaces here).
+  // Any statement first waits for the one in flight (a failure of that one surfaces here), then sends what
+  // defer() held.
   void settle() {
     if (pipeline_) wait_sent();
+    if (!deferred_.empty()) send_deferred();
+  }
+
+  // One round trip for every held statement (and a pending BEGIN). Results are read in order: the first
+  // failing statement ends it (the server ran none after it) and is reported with its own SQL; the checks run
+  // once every result is in.
+  void send_deferred() {
+    auto items = std::move(deferred_);
+    deferred_.clear();
+    std::vector<pqxx::result> results;
+    results.reserve(items.size());
+    size_t at = 0;
+    try {
+      pqxx::pipeline pipeline(ntx_);
+      pipeline.retain(static_cast<int>(items.size()) + 1);
+      std::optional<pqxx::pipeline::query_id> begin;
+      if (begin_pending_) {
+        begin_pending_ = false;
+        begin = pipeline.insert("BEGIN");
+      }
+      std::vector<pqxx::pipeline::query_id> ids;
+      ids.reserve(items.size());
+      for (const auto& item : items) ids.push_back(pipeline.insert(item.text));
+      pipeline.resume();
+      if (begin) pipeline.retrieve(*begin);
+      for (; at < items.size(); ++at) results.push_back(pipeline.retrieve(ids[at]));
+      pipeline.complete();
+    } catch (const pqxx::sql_error& e) {
+      throw SqlFailure(trim_message(e.what()), items[std::min(at, items.size() - 1)].sql, e.sqlstate());
+    } catch (const pqxx::broken_connection& e) {
+      throw SqlFailure(lost_connection_message(e.what()), items[std::min(at, items.size() - 1)].sql, "08006");
+    }
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!items[i].check) continue;
+      Checked checked;
+      checked.affected = results[i].affected_rows();
+      if (items[i].want_rows) checked.rows = rows_of(results[i]);
+      items[i].check(checked);
+    }
   }
 
   pqxx::result run(const std::string& sql, const std::vector<Param>& params) {
@@ -516,6 +591,13 @@ class PgConnection : public Connection {
   std::unique_ptr<pqxx::pipeline> pipeline_;  // the statement in flight (send), if any
   pqxx::pipeline::query_id pending_id_ = 0;
   std::string pending_sql_;
+  struct Deferred {
+    std::string text, sql;  // as sent (parameters inlined), as written
+    bool want_rows;
+    Check check;
+  };
+  std::vector<Deferred> deferred_;  // defer(): sent with the next statement or COMMIT
+  unsigned long rollbacks_ = 0;
   long long sent_count_ = 0;  // bumped at every COMMIT/ROLLBACK: cursors of an ended transaction are gone
 };
 }  // namespace

@@ -122,23 +122,37 @@ class PgMigrationLock : public MigrationLock {
   ~PgMigrationLock() override { release(); }
 
   void verify() override {
+    if (check_) {
+      if (!finish_check()) throw lost(name_, pid_);
+      return;
+    }
     ResultRows rows;
     try {
-      rows = main_.fetch(fmt::format("SELECT 1 FROM pg_locks WHERE {} AND pid = {}", match_, pid_));
+      rows = main_.fetch(held_query());
     } catch (const std::exception&) {
       return;  // the main connection's own failure is reported by whoever uses it next
     }
-    if (rows.empty())
-      throw RunError(
-          fmt::format("the migration lock on {} was lost: its session (pid {}) no longer holds it (the "
-                      "lock connection was closed or reset, e.g. terminated by an administrator, a server "
-                      "timeout or a proxy). Stopping before anything more is committed: another luamig may "
-                      "be migrating now. If luamig connects through a pooler: {}",
-                      name_, pid_, kPoolerAdvice));
+    if (rows.empty()) throw lost(name_, pid_);
   }
 
+  // Sent on the lock's own session without waiting: the server answers it beside the main connection's
+  // round trips, so the check costs the run nothing.
+  void start_verify() override {
+    if (check_ || !conn_) return;
+    try {
+      check_tx_ = std::make_unique<pqxx::nontransaction>(*conn_, "luamig_lock_check");
+      check_ = std::make_unique<pqxx::pipeline>(*check_tx_);
+      check_->retain(0);
+      check_id_ = check_->insert(fmt::format(
+          "SELECT pg_backend_pid() = {0} AND EXISTS (SELECT 1 FROM pg_locks WHERE {1} AND pid = {0})", pid_,
+          match_));
+    } catch (const std::exception&) {
+      drop_check();  // verify() asks again on the main connection
+    }
+  }
   void release() noexcept override {
     if (!conn_) return;
+    if (check_) (void)finish_check();
     try {
       if (pid_) {
         pqxx::nontransaction tx(*conn_, "luamig_unlock");
@@ -201,8 +215,44 @@ class PgMigrationLock : public MigrationLock {
     return text + ")";
   }
 
+  // The answer of the check start_verify() sent: false when the lock is not held or its session is gone.
+  bool finish_check() noexcept {
+    bool held = false;
+    try {
+      auto r = check_->retrieve(check_id_);
+      check_->complete();
+      held = !r.empty() && r[0][0].as<bool>();
+    } catch (const std::exception&) {
+      held = false;
+    }
+    drop_check();
+    return held;
+  }
+  void drop_check() noexcept {
+    try {
+      check_.reset();
+      check_tx_.reset();
+    } catch (...) {
+    }
+  }
+
+  std::string held_query() const {
+    return fmt::format("SELECT 1 FROM pg_locks WHERE {} AND pid = {}", match_, pid_);
+  }
+  static RunError lost(const std::string& name, int pid) {
+    return RunError(
+        fmt::format("the migration lock on {} was lost: its session (pid {}) no longer holds it (the "
+                    "lock connection was closed or reset, e.g. terminated by an administrator, a server "
+                    "timeout or a proxy). Stopping before anything more is committed: another luamig may "
+                    "be migrating now. If luamig connects through a pooler: {}",
+                    name, pid, kPoolerAdvice));
+  }
+
   Connection& main_;
   std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<pqxx::nontransaction> check_tx_;  // start_verify()'s check in flight, if any
+  std::unique_ptr<pqxx::pipeline> check_;
+  pqxx::pipeline::query_id check_id_ = 0;
   long long key_ = 0;
   int pid_ = 0;
   std::string name_, match_;

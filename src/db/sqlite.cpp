@@ -273,8 +273,10 @@ class SqliteConnection : public Connection {
     }
     in_tx_ = false;
     ++*tx_generation_;
+    ++rollbacks_;
   }
   bool in_transaction() const override { return in_tx_; }
+  std::optional<unsigned long> rollbacks() const override { return rollbacks_; }
 
   long long execute(const std::string& sql, const std::vector<Param>& params) override {
     if (params.empty()) {
@@ -388,6 +390,7 @@ class SqliteConnection : public Connection {
   std::string path_;
   dialect::SQLite dialect_;
   bool in_tx_ = false;
+  unsigned long rollbacks_ = 0;
   TxGeneration tx_generation_ = std::make_shared<unsigned long long>(0);
 };
 }  // namespace

@@ -57,36 +57,40 @@ std::vector<std::string> VersionTable::heads(bool* table_exists) {
   return out;
 }
 
-void VersionTable::expect_one(long long n, const std::string& what) {
+void VersionTable::expect_one(const std::string& table, long long n, const std::string& what) {
   if (n < 0) return;  // an offline (--sql) connection cannot know the count
   if (n != 1)
     throw RunError(
         fmt::format("version table {} out of sync: {} changed {} rows instead of 1 (did another process "
                     "change it?)",
-                    qualified_, what, n));
+                    table, what, n));
+}
+
+// The changes are deferred (Connection::defer): inside the step's transaction they travel with the history
+// row and the lock check in one round trip before COMMIT, and a count other than 1 stops the COMMIT.
+void VersionTable::change(const std::string& sql, std::vector<Param> params, std::string what) {
+  conn_.defer(sql, params, false, [table = qualified_, what = std::move(what)](const Connection::Checked& c) {
+    expect_one(table, c.affected, what);
+  });
 }
 
 void VersionTable::insert(const std::string& rev) {
   const auto& d = conn_.dialect();
-  expect_one(
-      conn_.execute(fmt::format("INSERT INTO {} (version_num) VALUES ({})", qualified_, d.placeholder(1)),
-                    {rev}),
-      "inserting " + rev);
+  change(fmt::format("INSERT INTO {} (version_num) VALUES ({})", qualified_, d.placeholder(1)), {rev},
+         "inserting " + rev);
 }
 
 void VersionTable::remove(const std::string& rev) {
   const auto& d = conn_.dialect();
-  expect_one(conn_.execute(fmt::format("DELETE FROM {} WHERE version_num = {}", qualified_, d.placeholder(1)),
-                           {rev}),
-             "deleting " + rev);
+  change(fmt::format("DELETE FROM {} WHERE version_num = {}", qualified_, d.placeholder(1)), {rev},
+         "deleting " + rev);
 }
 
 void VersionTable::update(const std::string& from, const std::string& to) {
   const auto& d = conn_.dialect();
-  expect_one(conn_.execute(fmt::format("UPDATE {} SET version_num = {} WHERE version_num = {}", qualified_,
-                                       d.placeholder(1), d.placeholder(2)),
-                           {to, from}),
-             fmt::format("updating {} to {}", from, to));
+  change(fmt::format("UPDATE {} SET version_num = {} WHERE version_num = {}", qualified_, d.placeholder(1),
+                     d.placeholder(2)),
+         {to, from}, fmt::format("updating {} to {}", from, to));
 }
 
 void VersionTable::clear() { conn_.execute(fmt::format("DELETE FROM {}", qualified_)); }

@@ -21,7 +21,8 @@ class VersionTable {
   // caught).
   std::vector<std::string> heads(bool* table_exists = nullptr);
   // Single-row changes; each checks that exactly one row changed, as Alembic's HeadMaintainer does, and
-  // throws RunError otherwise ("version table out of sync").
+  // throws RunError otherwise ("version table out of sync"), when the change is sent: inside a transaction it
+  // is deferred (Connection::defer) to the next statement or COMMIT.
   void insert(const std::string& rev);
   void remove(const std::string& rev);
   void update(const std::string& from, const std::string& to);
@@ -31,7 +32,8 @@ class VersionTable {
   const std::string& qualified_name() const { return qualified_; }
 
  private:
-  void expect_one(long long n, const std::string& what);
+  void change(const std::string& sql, std::vector<Param> params, std::string what);
+  static void expect_one(const std::string& table, long long n, const std::string& what);
   Connection& conn_;
   std::string table_, schema_, qualified_, lookup_schema_;
 };

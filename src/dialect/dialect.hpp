@@ -63,8 +63,8 @@ class Dialect {
   // the database has no schemas.
   virtual std::string current_schema_query() const { return ""; }
   // Statements that undo what a migration may have set for the session (search_path, role, session settings),
-  // back to the connection's defaults; "" when there is nothing to reset.
-  virtual std::string reset_session() const { return ""; }
+  // back to the connection's defaults, one statement each; none when there is nothing to reset.
+  virtual std::vector<std::string> reset_session() const { return {}; }
   // A query listing the settings set for the session (name, value as SET would take it).
   virtual std::string session_settings_query() const { return ""; }
   // Restores a session setting to its default; "" when unsupported.

@@ -13,8 +13,8 @@ class PostgreSQL : public Dialect {
   std::string current_schema_query() const override { return "SELECT pg_catalog.current_schema()"; }
   // RESET ALL leaves the role alone (it is GUC_NO_RESET_ALL): SET SESSION AUTHORIZATION DEFAULT and RESET
   // ROLE bring back the user luamig logged in as; both may be run by any user.
-  std::string reset_session() const override {
-    return "RESET ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ROLE";
+  std::vector<std::string> reset_session() const override {
+    return {"RESET ALL", "SET SESSION AUTHORIZATION DEFAULT", "RESET ROLE"};
   }
   std::string session_settings_query() const override {
     return "SELECT name, pg_catalog.current_setting(name) FROM pg_catalog.pg_settings WHERE source = "

@@ -27,8 +27,14 @@ std::string HistoryTable::create_sql() const {
       qualified_);
 }
 
+bool HistoryTable::still_valid(const std::optional<unsigned long>& at) const {
+  return at && conn_.rollbacks() == at;
+}
+
 void HistoryTable::ensure() {
+  if (still_valid(ensured_at_)) return;
   if (!exists()) conn_.execute(create_sql());
+  ensured_at_ = conn_.rollbacks();
 }
 
 std::vector<Row> HistoryTable::rows() {
@@ -61,14 +67,19 @@ std::optional<std::vector<Row>> HistoryTable::rows_if_exists() {
 }
 
 Row HistoryTable::append(Row r) {
-  auto last = conn_.fetch(fmt::format("SELECT seq, chain FROM {} ORDER BY seq DESC LIMIT 1", qualified_));
-  std::string previous = kGenesisChain;
-  r.seq = 1;
-  if (!last.empty() && last[0][0]) {
-    r.seq = std::stoll(*last[0][0]) + 1;
-    previous = last[0][1].value_or("");
+  // The last row is read once per run: every write after it is this run's own, under the migration lock, and
+  // remembered until a transaction ends without COMMIT.
+  if (!still_valid(tail_.at)) {
+    auto last = conn_.fetch(fmt::format("SELECT seq, chain FROM {} ORDER BY seq DESC LIMIT 1", qualified_));
+    tail_ = Tail{};
+    if (!last.empty() && last[0][0]) {
+      tail_.seq = std::stoll(*last[0][0]);
+      tail_.chain = last[0][1].value_or("");
+    }
+    tail_.at = conn_.rollbacks();
   }
-  r.chain = chain_of(previous, r);
+  r.seq = tail_.seq + 1;
+  r.chain = chain_of(tail_.seq == 0 ? std::string(kGenesisChain) : tail_.chain, r);
   const auto& d = conn_.dialect();
   std::string cols, marks;
   std::vector<Param> params;
@@ -82,7 +93,10 @@ Row HistoryTable::append(Row r) {
   cols += "chain";
   marks += d.placeholder(static_cast<int>(n + 1));
   params.push_back(r.chain);
-  conn_.execute(fmt::format("INSERT INTO {} ({}) VALUES ({})", qualified_, cols, marks), params);
+  // Deferred (Connection::defer): in a step's transaction it travels with the version row.
+  conn_.defer(fmt::format("INSERT INTO {} ({}) VALUES ({})", qualified_, cols, marks), params, false, {});
+  tail_.seq = r.seq;
+  tail_.chain = r.chain;
   return r;
 }
 }  // namespace luamig::history

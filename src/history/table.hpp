@@ -27,12 +27,22 @@ class HistoryTable {
   std::optional<std::vector<Row>> rows_if_exists();
   // The highest seq, 0 when the table is empty. REQUIRES: the table exists.
   long long last_seq();
-  // Sets r.seq and r.chain from the last row, then inserts it. Returns the row as written.
+  // Sets r.seq and r.chain from the last row, then inserts it (deferred inside a transaction: see
+  // Connection::defer). Returns the row as written.
   Row append(Row r);
   const std::string& qualified_name() const { return qualified_; }
 
  private:
+  // True while nothing this object remembered from the database can have been rolled back since `at`.
+  bool still_valid(const std::optional<unsigned long>& at) const;
   db::Connection& conn_;
   std::string table_, schema_, qualified_;
+  std::optional<unsigned long> ensured_at_;  // the table is known to exist (Connection::rollbacks() then)
+  struct Tail {
+    long long seq = 0;  // 0: the table is empty
+    std::string chain;
+    std::optional<unsigned long> at;  // when it was read (Connection::rollbacks()); nullopt: not known
+  };
+  Tail tail_;
 };
 }  // namespace luamig::history

@@ -9,9 +9,10 @@
 //   observer            who hears about each step (text report and JSON events, any other StepObserver)
 //   session_reset       each revision starts with the session the first one had
 //   report              the failure texts
-// About 700 lines, over the ~600 aimed at: what is left here is the order of the phases (connect, fast path,
-// lock, history, plan, hooks, steps) and the state they share; splitting it further would pass that state
-// around.
+//   run_history         luamig_history: validation first, then a row per step
+//   command_checks      the command's own arguments: the --sql range, allow_downgrade
+// About 600 lines: what is left here is the order of the phases (connect, fast path, lock, history, plan,
+// hooks, steps) and the state they share; splitting it further would pass that state around.
 #include "runner/migrate.hpp"
 
 #include <fmt/format.h>
@@ -29,12 +30,13 @@
 #include "db/version_table.hpp"
 #include "dialect/dialect.hpp"
 #include "graph/overlap.hpp"
-#include "history/keeper.hpp"
 #include "luahost/engine.hpp"
+#include "runner/command_checks.hpp"
 #include "runner/hook_calls.hpp"
 #include "runner/hooks.hpp"
 #include "runner/report.hpp"
 #include "runner/retry.hpp"
+#include "runner/run_history.hpp"
 #include "runner/services.hpp"
 #include "runner/session.hpp"
 #include "runner/session_reset.hpp"
@@ -83,8 +85,8 @@ class Run {
     if (options_.sql) {
       // Offline: no connection, no lock, no hooks; the script starts from FROM of the range (or base).
       const auto& map = project_.load_graph();
-      std::string start = split_range();
-      check_downgrade_allowed();
+      std::string start = split_range(options_);
+      check_downgrade_allowed(options_, cfg());
       if (!cfg().hooks.empty() && !project_.opts.no_hooks)
         out::warn("Hooks are not run in --sql mode (the script holds the revisions' SQL only)");
       connect_offline();
@@ -97,8 +99,8 @@ class Run {
       run_steps(map);
       return;
     }
-    split_range();  // online, a FROM:TO range is a usage error
-    check_downgrade_allowed();
+    split_range(options_);  // online, a FROM:TO range is a usage error
+    check_downgrade_allowed(options_, cfg());
     open_hooks();             // missing files and syntax errors stop the run before it touches the database
     project_.database_url();  // configuration errors before the graph is read
     // With hooks, before_run/after_run run on every command, so there is no answer without the lock.
@@ -128,7 +130,7 @@ class Run {
     // untouched, without even creating the version table.
     heads_ = to_set(version_table_->heads());
     facts_.start_heads = heads_;
-    start_history(map);
+    history_.start(*conn_, map, heads_);
     plan(map);
     prepare_version_table(map);
     if (!steps_.empty() || !hooks_.empty()) start_engine();
@@ -137,7 +139,7 @@ class Run {
     phase_ = "between revisions";
     run_steps(map);
     phase_ = "after the revisions were committed";
-    if (history_) history_->finish();
+    history_.finish();
     after_run();
     hooks_.unload();
     lock_->release();
@@ -149,20 +151,6 @@ class Run {
  private:
   const config::Config& cfg() const { return project_.cfg; }
 
-  void check_downgrade_allowed() {
-    if (options_.direction != graph::Direction::Down || cfg().allow_downgrade) return;
-    const auto& origin = cfg().settings.get("allow_downgrade").origin;
-    if (!options_.force)
-      throw RunError(
-          fmt::format(
-              "downgrade refused: environment '{}' has allow_downgrade = false (set by {}); nothing was "
-              "changed. Pass --force to downgrade anyway.",
-              cfg().environment, origin),
-          2);
-    out::warn(fmt::format("Environment '{}' sets allow_downgrade = false ({}): downgrading anyway (--force)",
-                          cfg().environment, origin));
-  }
-
   void open_hooks() {
     if (!project_.opts.no_hooks) hooks_ = Hooks::open(cfg().hooks);
   }
@@ -173,35 +161,6 @@ class Run {
     for (const auto& h : cfg().hooks) files.push_back(h.string());
     out::line(files.empty() ? std::string("Hooks skipped (--no-hooks); none are configured")
                             : fmt::format("Hooks skipped (--no-hooks): {}", join(files, ", ")));
-  }
-
-  // "FROM:TO" (offline mode only): keeps TO as the target, returns FROM ("" when no range).
-  std::string split_range() {
-    auto colon = options_.target.find(':');
-    if (colon == std::string::npos) {
-      if (options_.sql && options_.direction == graph::Direction::Down)
-        throw UsageError(
-            fmt::format("downgrade --sql needs a range FROM:TO (e.g. `downgrade head:{}`): offline mode "
-                        "cannot read the database's current revision",
-                        options_.target));
-      return "";
-    }
-    if (!options_.sql)
-      throw UsageError(
-          fmt::format("'{}': a range FROM:TO is only accepted with --sql; online, luamig starts from "
-                      "the database's current revision",
-                      options_.target));
-    std::string start = options_.target.substr(0, colon);
-    options_.target = options_.target.substr(colon + 1);
-    if (start.empty() || options_.target.empty())
-      throw UsageError("--sql range: expected FROM:TO with both sides given (e.g. base:head, a1b2:head)");
-    return start;
-  }
-
-  // The heads an offline run starts from: FROM of the range, or base.
-  std::set<std::string> offline_start(const graph::RevisionMap& map, const std::string& start) {
-    if (start.empty() || start == "base") return {};
-    return graph::resolve_target(map, start, {});
   }
 
   // --sql: the script writer instead of a connection; the URL (when there is one) only picks the dialect.
@@ -235,21 +194,12 @@ class Run {
                                                 : options_.sql       ? TextReport::Style::Offline
                                                 : options_.dry_run   ? TextReport::Style::DryRun
                                                                      : TextReport::Style::Online));
-    if (options_.observer) observers_.add(std::make_unique<Forward>(*options_.observer));
+    if (options_.observer) observers_.add(std::make_unique<ForwardObserver>(*options_.observer));
     facts_.direction = options_.direction;
     facts_.environment = cfg().environment;
     facts_.target = options_.target;
     facts_.x = project_.opts.x;
   }
-
-  // An observer the caller owns, added to the run's observers.
-  struct Forward : StepObserver {
-    explicit Forward(StepObserver& to) : to_(to) {}
-    void on_step_start(const graph::Step& s) override { to_.on_step_start(s); }
-    void on_step_end(const graph::Step& s, std::chrono::nanoseconds d) override { to_.on_step_end(s, d); }
-    void on_failure(const graph::Step& s, const Failure& f) override { to_.on_failure(s, f); }
-    StepObserver& to_;
-  };
 
   void connect() {
     conn_ = options_.open_connection ? options_.open_connection() : runner::connect(project_);
@@ -293,54 +243,9 @@ class Run {
       }
       if (!steps_.empty()) return false;
     }
-    if (validating() && !history_up_to_date()) return false;
+    if (history_.validating() && !history_.up_to_date(*conn_, heads_)) return false;
     out::line(fmt::format("Nothing to do: the database is at {}", heads_or_base(heads_)));
     return true;
-  }
-
-  // ---- history (history/keeper.hpp) ----------------------------------------------------------------------
-  // The no-op path validates too: one read of the history table and one stat per applied file (checksums are
-  // cached by size and mtime). Without the graph loaded (remembered heads), file paths come from the header
-  // cache. False when rows are owed (baseline, external): the full path writes them.
-  bool history_up_to_date() {
-    history::HistoryKeeper keeper(*conn_, cfg(), true);
-    if (!project_.map) {
-      // At the remembered heads: the heads are in the graph; the header cache is read only when an applied
-      // revision's file is needed.
-      std::optional<std::map<std::string, std::string>> paths;
-      auto from_cache = [&](const std::string& id) -> std::optional<std::string> {
-        if (!paths) paths = history::paths_from_header_cache(cfg().versions_dir());
-        auto it = paths->find(id);
-        if (it == paths->end()) return std::nullopt;
-        return it->second;
-      };
-      if (auto ok = keeper.check_noop(
-              from_cache, [](const std::string&) { return true; }, heads_))
-        return *ok;
-    }
-    const auto& map = project_.load_graph();
-    auto from_graph = [&](const std::string& id) -> std::optional<std::string> {
-      const auto* r = map.find(id);
-      if (!r) return std::nullopt;
-      return r->path;
-    };
-    auto known = [&](const std::string& id) { return map.find(id) != nullptr; };
-    return keeper.check_noop(from_graph, known, heads_).value_or(false);
-  }
-  bool validating() const {
-    return options_.record_history && options_.direction == graph::Direction::Up && !options_.no_validate &&
-           project_.cfg.settings.boolean("validate_on_upgrade");
-  }
-  void start_history(const graph::RevisionMap& map) {
-    if (!options_.record_history) return;
-    if (options_.dry_run) {  // validates as the real run would, and records nothing
-      if (validating()) history::HistoryKeeper(*conn_, cfg(), true).start(map, heads_);
-      return;
-    }
-    if (options_.no_validate && options_.direction == graph::Direction::Up)
-      out::warn("Validation of the history skipped (--no-validate)");
-    history_ = std::make_unique<history::HistoryKeeper>(*conn_, cfg(), validating());
-    history_->start(map, heads_);
   }
 
   // `upgrade head` / `upgrade heads` answered without the graph: the database holds exactly the heads
@@ -459,10 +364,9 @@ class Run {
     if (!options_.sql) roll_back_attempt(heads_before);
     // The history keeps failed attempts too (its own transaction), unless the connection is gone.
     const std::string cause_sqlstate = cause.kind == FailureKind::Hook ? "" : cause.sqlstate.value_or("");
-    if (history_ && conn_->is_open() && !db::is_connection_loss(cause_sqlstate))
-      history_->step_failed(
-          step, heads_, outcome.wall_started, cause_sqlstate,
-          cause.kind == FailureKind::Hook ? cause.message : cause.db_message.value_or(cause.message));
+    history_.step_failed(
+        *conn_, step, heads_, outcome.wall_started, cause_sqlstate,
+        cause.kind == FailureKind::Hook ? cause.message : cause.db_message.value_or(cause.message));
     Failure failure =
         step_failure(step, cause, policy_->consequence(outcome.transactional, outcome.autocommitted));
     if (policy_->reports_database_state()) {
@@ -536,10 +440,12 @@ class Run {
                           done, steps_.size(), steps_.size() == 1 ? "" : "s"));
   }
 
-  // Checks that the migration lock is still held (one round trip): before every revision (so before a
-  // `transactional = false` one), before work that commits on its own (op.autocommit_block, op.transaction's
-  // commit) and at the end. A lost lock stops the run there. A revision that started under the lock is
-  // recorded: its own UPDATE of the version row would collide with another process's.
+  // Checks that the migration lock is still held: before every revision (so before a `transactional = false`
+  // one), before work that commits on its own (op.autocommit_block, op.transaction's commit) and at the end.
+  // The check before a revision was sent on the lock's own connection while the revision before it committed
+  // (MigrationLock::start_verify), so it costs no round trip of its own. A lost lock stops the run there. A
+  // revision that started under the lock is recorded: its own UPDATE of the version row would collide with
+  // another process's.
   void verify_lock(bool /*always*/) {
     if (!lock_) return;
     lock_->verify();
@@ -565,7 +471,10 @@ class Run {
     // In the step's transaction, right after its version row: the history row.
     parts.after_version_row = [this](const graph::Step& step, const std::set<std::string>& heads_before,
                                      std::chrono::system_clock::time_point wall_started) {
-      if (history_) history_->step_applied(step, heads_before, heads_, wall_started);
+      history_.step_applied(step, heads_before, heads_, wall_started);
+      // The check before the next revision starts now, on the lock's own connection, while this step's rows
+      // travel to COMMIT; the next verify_lock() reads its answer.
+      if (lock_) lock_->start_verify();
     };
     // The session is reset before the version row is written, then luamig's own SET LOCAL limits again, for
     // the version row and after_migration.
@@ -681,8 +590,8 @@ class Run {
   Hooks hooks_;
   Value context_;
   RunFacts facts_;
-  std::unique_ptr<SessionReset> session_;            // reset before each version row
-  std::unique_ptr<history::HistoryKeeper> history_;  // null for --sql and --dry-run: they write no history
+  std::unique_ptr<SessionReset> session_;  // reset before each version row
+  RunHistory history_{project_, options_};
   std::set<std::string> heads_;
   std::vector<graph::Step> steps_;
   Clock::time_point started_;

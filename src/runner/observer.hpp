@@ -25,6 +25,18 @@ class StepObserver {
   virtual void on_failure(const graph::Step& step, const Failure& failure) { (void)step, (void)failure; }
 };
 
+// Passes every event on to an observer someone else owns (the caller's MigrateOptions::observer).
+class ForwardObserver : public StepObserver {
+ public:
+  explicit ForwardObserver(StepObserver& to) : to_(to) {}
+  void on_step_start(const graph::Step& s) override { to_.on_step_start(s); }
+  void on_step_end(const graph::Step& s, std::chrono::nanoseconds d) override { to_.on_step_end(s, d); }
+  void on_failure(const graph::Step& s, const Failure& f) override { to_.on_failure(s, f); }
+
+ private:
+  StepObserver& to_;
+};
+
 // A fan-out to several observers, in the order they were added.
 class Observers : public StepObserver {
  public:

@@ -113,7 +113,8 @@ void RunServices::apply_timeouts(bool local) {
   for (const auto& [name, value] :
        {std::pair{"lock_timeout", timeouts_.lock}, {"statement_timeout", timeouts_.statement}}) {
     if (!value) continue;
-    if (auto sql = d.set_timeout(name, *value, local); !sql.empty()) conn_.execute(sql);
+    // Deferred: SET LOCAL goes out with the transaction's BEGIN, before its first statement.
+    if (auto sql = d.set_timeout(name, *value, local); !sql.empty()) conn_.defer(sql, {}, false, {});
   }
 }
 

@@ -66,6 +66,8 @@ class RunServices : public luahost::Services {
   const std::optional<std::string>& stop_reason() const { return stop_reason_; }
   // After the session was reset (runner/migrate.cpp reset_session): the SET LOCAL limits again, for the
   // version row and after_migration.
+  // Sends the statements the connection deferred (Connection::flush).
+  void flush() { conn_.flush(); }
   void reapply_timeouts() {
     if (conn_.in_transaction() && !conn_.offline()) apply_timeouts(true);
   }

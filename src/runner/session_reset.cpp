@@ -17,8 +17,8 @@ std::string pinned_schema(db::Connection& conn, const std::string& configured) {
 void SessionReset::snapshot() {
   if (conn_.offline()) return;
   const auto& d = conn_.dialect();
-  restore_sql_ = d.reset_session();
-  if (restore_sql_.empty()) return;
+  restore_ = d.reset_session();
+  if (restore_.empty()) return;
   const bool echoing = echo_ && echo_->enabled();
   if (echo_) echo_->set_enabled(false);
   auto rows = conn_.fetch(d.session_settings_query());
@@ -31,14 +31,15 @@ void SessionReset::snapshot() {
     sets += fmt::format("{}pg_catalog.set_config({}, {}, false)", sets.empty() ? "SELECT " : ", ",
                         d.quote_literal(name), d.quote_literal(*row[1]));
   }
-  if (!sets.empty()) restore_sql_ += "; " + sets;
+  if (!sets.empty()) restore_.push_back(sets);
 }
 
+// Deferred (Connection::defer): the reset travels with the version row, the history row and the lock check.
 void SessionReset::reset() {
-  if (conn_.offline() || restore_sql_.empty()) return;
+  if (conn_.offline() || restore_.empty()) return;
   const bool echoing = echo_ && echo_->enabled();
   if (echo_) echo_->set_enabled(false);
-  conn_.execute(restore_sql_);
+  for (const auto& sql : restore_) conn_.defer(sql, {}, false, {});
   if (echo_) echo_->set_enabled(echoing);
 }
 }  // namespace luamig::runner

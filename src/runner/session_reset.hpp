@@ -4,6 +4,7 @@
 // settings the revisions start with (those hooks such as before_run set, e.g. application_name) are
 // remembered and restored; luamig's own timeouts are left out.
 #include <string>
+#include <vector>
 
 #include "db/connection.hpp"
 #include "db/echo_connection.hpp"
@@ -26,6 +27,6 @@ class SessionReset {
  private:
   db::Connection& conn_;
   db::EchoConnection* echo_;
-  std::string restore_sql_;  // RESET ALL and the settings the revisions start with
+  std::vector<std::string> restore_;  // RESET ALL and the settings the revisions start with
 };
 }  // namespace luamig::runner

@@ -85,8 +85,14 @@ StepOutcome StepExecutor::attempt(size_t index, int attempt_number, size_t done)
     const auto heads_before = p_.heads;
     record_version_change(step);
     if (p_.after_version_row) p_.after_version_row(step, heads_before, outcome.wall_started);
+    // What the version row deferred is sent before Lua code runs again: a failure of it must not surface
+    // inside the hook's own pcall.
+    if (p_.hooks.defines("after_migration")) p_.services.flush();
     p_.hooks.call("after_migration", {step_value(p_.steps, index, ms_since(started)), *p_.context});
     p_.policy.end_step(transactional, done);
+    // Without a COMMIT here (one transaction for the whole command) the deferred rows are sent now, before
+    // the next revision's Lua code runs.
+    p_.services.flush();
     echo(false);
     outcome.duration = since(started);
     p_.observer.on_step_end(step, outcome.duration);
