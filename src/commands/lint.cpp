@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "db/connection.hpp"
+#include "db/registry.hpp"
 #include "graph/target.hpp"
 #include "lint/collect.hpp"
 #include "lint/report.hpp"
@@ -33,7 +34,9 @@ lint::Options lint_options(const runner::Project& project) {
 
 bool online(const runner::Project& project) {
   std::string url = config::resolve_url(project.opts, project.cfg);
-  return !url.empty() && project.database_url().dialect == "postgresql";
+  // Online lint reads the version table and the catalog (pg_catalog: table sizes, existing indexes).
+  return !url.empty() && db::database(project.database_url().dialect).make_dialect()->catalog() ==
+                             dialect::Catalog::pg_catalog;
 }
 
 struct Outcome {

@@ -62,6 +62,9 @@ class Dialect {
   // A query returning the schema unqualified names are created in (one row, one column, maybe NULL); "" when
   // the database has no schemas.
   virtual std::string current_schema_query() const { return ""; }
+  // A query returning the database user the session runs as (one row, one column); "" when the database has
+  // no users (the operating system's user stands in).
+  virtual std::string current_user_query() const { return ""; }
   // Statements that undo what a migration may have set for the session (search_path, role, session settings),
   // back to the connection's defaults, one statement each; none when there is nothing to reset.
   virtual std::vector<std::string> reset_session() const { return {}; }

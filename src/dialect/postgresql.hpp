@@ -11,6 +11,7 @@ class PostgreSQL : public Dialect {
   std::string table_exists_query() const override;
   Catalog catalog() const override { return Catalog::pg_catalog; }
   std::string current_schema_query() const override { return "SELECT pg_catalog.current_schema()"; }
+  std::string current_user_query() const override { return "SELECT current_user"; }
   // RESET ALL leaves the role alone (it is GUC_NO_RESET_ALL): SET SESSION AUTHORIZATION DEFAULT and RESET
   // ROLE bring back the user luamig logged in as; both may be run by any user.
   std::vector<std::string> reset_session() const override {

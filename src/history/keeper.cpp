@@ -38,8 +38,8 @@ std::string time_text(std::chrono::system_clock::time_point t) {
 }  // namespace
 
 std::string database_user(db::Connection& conn) {
-  if (conn.dialect().name() == "postgresql") {
-    auto r = conn.fetch("SELECT current_user");
+  if (auto sql = conn.dialect().current_user_query(); !sql.empty()) {
+    auto r = conn.fetch(sql);
     if (!r.empty() && r[0][0]) return *r[0][0];
     return "";
   }
