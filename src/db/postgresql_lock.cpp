@@ -4,6 +4,7 @@
 #include "db/postgresql_lock.hpp"
 
 #include <fmt/format.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <pqxx/pqxx>
@@ -126,19 +127,29 @@ class PgMigrationLock : public MigrationLock {
       if (!finish_check()) throw lost(name_, pid_);
       return;
     }
+    // Between the server's answers, the lock session's own socket: it sits idle, so anything to read there
+    // (the FATAL a terminated or timed-out session is sent, the end of the stream) means it may be gone, and
+    // the server is asked.
+    if (std::exchange(probe_only_, false) && session_quiet()) return;
     ResultRows rows;
     try {
       rows = main_.fetch(held_query());
+      asked_ = Clock::now();
     } catch (const std::exception&) {
       return;  // the main connection's own failure is reported by whoever uses it next
     }
     if (rows.empty()) throw lost(name_, pid_);
   }
 
-  // Sent on the lock's own session without waiting: the server answers it beside the main connection's
-  // round trips, so the check costs the run nothing.
+  // The server is asked (pg_locks) at most every kAskEvery, on the lock's own session and without waiting: it
+  // answers beside the main connection's round trips, and the next verify() reads the answer. In between, the
+  // next verify() looks at the lock session's socket only.
   void start_verify() override {
     if (check_ || !conn_) return;
+    if (Clock::now() - asked_ < kAskEvery) {
+      probe_only_ = true;
+      return;
+    }
     try {
       check_tx_ = std::make_unique<pqxx::nontransaction>(*conn_, "luamig_lock_check");
       check_ = std::make_unique<pqxx::pipeline>(*check_tx_);
@@ -146,10 +157,12 @@ class PgMigrationLock : public MigrationLock {
       check_id_ = check_->insert(fmt::format(
           "SELECT pg_backend_pid() = {0} AND EXISTS (SELECT 1 FROM pg_locks WHERE {1} AND pid = {0})", pid_,
           match_));
+      asked_ = Clock::now();
     } catch (const std::exception&) {
       drop_check();  // verify() asks again on the main connection
     }
   }
+
   void release() noexcept override {
     if (!conn_) return;
     if (check_) (void)finish_check();
@@ -215,6 +228,12 @@ class PgMigrationLock : public MigrationLock {
     return text + ")";
   }
 
+  // True when the lock session has nothing to read: it is still connected as far as its socket knows.
+  bool session_quiet() const {
+    pollfd p{conn_->sock(), POLLIN, 0};
+    return p.fd >= 0 && ::poll(&p, 1, 0) == 0;
+  }
+
   // The answer of the check start_verify() sent: false when the lock is not held or its session is gone.
   bool finish_check() noexcept {
     bool held = false;
@@ -250,6 +269,9 @@ class PgMigrationLock : public MigrationLock {
 
   Connection& main_;
   std::unique_ptr<pqxx::connection> conn_;
+  static constexpr std::chrono::seconds kAskEvery{1};
+  Clock::time_point asked_ = Clock::now();          // when pg_locks was last asked (taking the lock counts)
+  bool probe_only_ = false;                         // start_verify() left the next verify() to the socket
   std::unique_ptr<pqxx::nontransaction> check_tx_;  // start_verify()'s check in flight, if any
   std::unique_ptr<pqxx::pipeline> check_;
   pqxx::pipeline::query_id check_id_ = 0;
