@@ -72,7 +72,8 @@ StepOutcome StepExecutor::attempt(size_t index, int attempt_number, size_t done)
     // The hooks run inside the attempt: a retried or failed revision takes their SQL with it. Without a
     // transaction (`transactional = false`), before_migration runs as the revision does, outside one.
     auto work = [&] {
-      p_.hooks.call("before_migration", {step_value(p_.steps, index, std::nullopt), *p_.context});
+      if (p_.hooks.defines("before_migration"))
+        p_.hooks.call("before_migration", {step_value(p_.steps, index, std::nullopt), *p_.context});
       run_script(step, *script);
     };
     if (transactional) {
@@ -87,8 +88,10 @@ StepOutcome StepExecutor::attempt(size_t index, int attempt_number, size_t done)
     if (p_.after_version_row) p_.after_version_row(step, heads_before, outcome.wall_started);
     // What the version row deferred is sent before Lua code runs again: a failure of it must not surface
     // inside the hook's own pcall.
-    if (p_.hooks.defines("after_migration")) p_.services.flush();
-    p_.hooks.call("after_migration", {step_value(p_.steps, index, ms_since(started)), *p_.context});
+    if (p_.hooks.defines("after_migration")) {
+      p_.services.flush();
+      p_.hooks.call("after_migration", {step_value(p_.steps, index, ms_since(started)), *p_.context});
+    }
     p_.policy.end_step(transactional, done);
     // Without a COMMIT here (one transaction for the whole command) the deferred rows are sent now, before
     // the next revision's Lua code runs.
