@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "support/pg_server.hpp"
+#include "support/cli.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
 #include "support/test_db.hpp"
@@ -20,7 +21,7 @@ namespace {
 struct Fixture {
   explicit Fixture(const std::string& dialect) : db(lt::TestDb::make(dialect)) { proj.write_config(); }
   RunResult run(std::vector<std::string> args) const {
-    return lt::luamig(args, {.cwd = proj.path().string(), .env = {{"DATABASE_URL", db->url()}}});
+    return lt::luamig_in(proj, db->url(), args);
   }
   std::vector<std::string> rows(const std::string& what = "kind || ' ' || revision || ' ' || outcome") const {
     return db->query_column("SELECT " + what + " FROM luamig_history ORDER BY seq");
@@ -372,7 +373,7 @@ TEST_CASE("history: validate --files checks luamig.sum without a database", "[hi
   TempProject proj;
   proj.write_config();
   proj.write("migrations/versions/.keep", "");
-  auto run = [&](std::vector<std::string> args) { return lt::luamig(args, {.cwd = proj.path().string()}); };
+  auto run = [&](std::vector<std::string> args) { return lt::cli(args, lt::in_project(proj)); };
   REQUIRE(run({"revision", "-m", "first", "--rev-id", "a1"}).status == 0);
   REQUIRE(proj.exists("migrations/luamig.sum"));
   auto r = run({"validate", "--files"});
@@ -399,7 +400,7 @@ TEST_CASE("history: two branches that both add a revision conflict in luamig.sum
   TempProject proj;
   proj.write_config();
   proj.write("migrations/versions/.keep", "");
-  auto run = [&](std::vector<std::string> args) { return lt::luamig(args, {.cwd = proj.path().string()}); };
+  auto run = [&](std::vector<std::string> args) { return lt::cli(args, lt::in_project(proj)); };
   auto git = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {"git", "-c", "user.email=t@example.com", "-c", "user.name=t"};
     argv.insert(argv.end(), args.begin(), args.end());

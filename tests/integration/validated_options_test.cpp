@@ -2,9 +2,10 @@
 // and whose __concat (or a second __tostring) says something else never reaches the SQL.
 #include <catch2/catch.hpp>
 
-#include "integration/ops_support.hpp"
+#include "support/fixture.hpp"
 
-using namespace luamig::test::ops;
+using namespace luamig::test;
+
 
 namespace {
 // A table that prints as an index method and concatenates as an injection.
