@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <string>
 
+#include "support/cli.hpp"
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
-#include "support/cli.hpp"
 #include "support/text.hpp"
 
 using namespace luamig::test;
@@ -18,7 +18,6 @@ using Strings = std::vector<std::string>;
 using Env = std::vector<std::pair<std::string, std::string>>;
 
 namespace {
-
 
 // postgresql://postgres@127.0.0.1:PORT/NAME with the scheme and userinfo replaced.
 std::string with(const TempDb& db, const std::string& scheme, const std::string& userinfo) {
@@ -50,9 +49,9 @@ TEST_CASE("connect: libpq's variables select PostgreSQL when no URL is configure
 
   // Parts missing from a URL come from them too.
   auto cur = cli({"current"}, in_project(p, {{"PGHOST", db.server().host()},
-                                    {"PGPORT", std::to_string(db.server().port())},
-                                    {"PGUSER", "postgres"},
-                                    {"DATABASE_URL", "postgresql+psycopg2:///" + db.name()}}));
+                                             {"PGPORT", std::to_string(db.server().port())},
+                                             {"PGUSER", "postgres"},
+                                             {"DATABASE_URL", "postgresql+psycopg2:///" + db.name()}}));
   INFO(cur.describe());
   CHECK(cur.status == 0);
   CHECK_THAT(cur.out, Contains("c3"));
@@ -61,8 +60,9 @@ TEST_CASE("connect: libpq's variables select PostgreSQL when no URL is configure
   p.write("pg_service.conf", "[testsvc]\nhost=" + db.server().host() +
                                  "\nport=" + std::to_string(db.server().port()) +
                                  "\nuser=postgres\ndbname=" + db.name() + "\n");
-  auto svc = cli({"current"},
-                in_project(p, {{"PGSERVICEFILE", p.path("pg_service.conf").string()}, {"PGSERVICE", "testsvc"}}));
+  auto svc =
+      cli({"current"},
+          in_project(p, {{"PGSERVICEFILE", p.path("pg_service.conf").string()}, {"PGSERVICE", "testsvc"}}));
   INFO(svc.describe());
   CHECK(svc.status == 0);
   CHECK_THAT(svc.out, Contains("c3"));
@@ -124,9 +124,9 @@ TEST_CASE("connect: passwords with unencoded / ? # @ : are never printed", "[con
   TempProject bad;
   write_three_tables(bad);
   bad.write_config();
-  auto e = cli(
-      {"upgrade", "head"},
-      in_project(bad, {{"DATABASE_URL", "postgresql://app:" + password + "@127.0.0.1:1/appdb?connect_timeout=3"}}));
+  auto e = cli({"upgrade", "head"},
+               in_project(bad, {{"DATABASE_URL",
+                                 "postgresql://app:" + password + "@127.0.0.1:1/appdb?connect_timeout=3"}}));
   INFO(e.describe());
   CHECK(e.status != 0);
   CHECK_THAT(e.err, Contains("port 1, database appdb, user app"));
@@ -134,9 +134,9 @@ TEST_CASE("connect: passwords with unencoded / ? # @ : are never printed", "[con
 
   // libpq's variables are never printed either.
   auto pgpw = cli({"upgrade", "head"}, in_project(bad, {{"PGHOST", "127.0.0.1"},
-                                               {"PGPORT", "1"},
-                                               {"PGPASSWORD", "EnvSecret77"},
-                                               {"PGCONNECT_TIMEOUT", "3"}}));
+                                                        {"PGPORT", "1"},
+                                                        {"PGPASSWORD", "EnvSecret77"},
+                                                        {"PGCONNECT_TIMEOUT", "3"}}));
   INFO(pgpw.describe());
   CHECK(pgpw.status != 0);
   CHECK_THAT(pgpw.all(), !Contains("EnvSecret77"));
@@ -263,10 +263,10 @@ TEST_CASE("connect: a migration's search_path, role or settings cannot move the 
     p.append(p.write_migration("a1", std::nullopt, std::string("  op.execute(\"") + v.sql + "\")", "", "m"),
              v.extra);
     p.write_migration("b2", "a1", "  op.execute('CREATE TABLE t_b2 (id int)')", "", "m");
-    p.append(p.write_migration("c3", "b2",
-                               std::string("  op.execute(\"") + v.sql +
-                                   "\")\n  op.execute('CREATE TABLE t_c3 (id int)')",
-                               "", "m"),
+    p.append(p.write_migration(
+                 "c3", "b2",
+                 std::string("  op.execute(\"") + v.sql + "\")\n  op.execute('CREATE TABLE t_c3 (id int)')",
+                 "", "m"),
              v.extra);
     p.write_config();
     auto r = cli({"upgrade", "head"}, in_project(p, {{"DATABASE_URL", db.url()}}));
@@ -294,9 +294,11 @@ TEST_CASE("connect: the lock session survives idle_session_timeout during a long
   db.exec("ALTER DATABASE " + db.name() + " SET idle_in_transaction_session_timeout = '1s'");
   TempProject p;
   p.write_migration("a1", std::nullopt,
-                    "  op.execute('SELECT pg_sleep(2.5)')\n  op.execute('CREATE TABLE t_a1 (id int)')", "", "m");
-  p.write_migration("b2", "a1", "  op.execute('SELECT pg_sleep(2.5)')\n  op.execute('CREATE TABLE t_b2 (id int)')",
-                    "", "m");
+                    "  op.execute('SELECT pg_sleep(2.5)')\n  op.execute('CREATE TABLE t_a1 (id int)')", "",
+                    "m");
+  p.write_migration("b2", "a1",
+                    "  op.execute('SELECT pg_sleep(2.5)')\n  op.execute('CREATE TABLE t_b2 (id int)')", "",
+                    "m");
   p.write_config();
   auto r = cli({"upgrade", "head"}, in_project(p, {{"DATABASE_URL", db.url()}}));
   INFO(r.describe());

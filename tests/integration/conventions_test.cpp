@@ -353,14 +353,15 @@ TEST_CASE("conventions: the project is found upward from a subdirectory, and -c 
   auto dir = luamig_in(proj, db.url(), {"-c", proj.path().string(), "heads"}, {.cwd = empty.path().string()});
   CHECK(dir.status == 0);
   CHECK_THAT(dir.out, Contains(B));
-  auto bad = luamig_in(proj, db.url(), {"-c", empty.path("x").string(), "heads"}, {.cwd = empty.path().string()});
+  auto bad =
+      luamig_in(proj, db.url(), {"-c", empty.path("x").string(), "heads"}, {.cwd = empty.path().string()});
   CHECK(bad.status == 2);
   CHECK_THAT(bad.err,
              StartsWith("ERROR: -c " + empty.path("x").string() + ": a directory without luamig.lua"));
   // LUAMIG_CONFIG pointing at a file still wins; nothing is searched.
-  auto env =
-      luamig_in(proj, db.url(), {"heads"},
-         {.cwd = proj.path("app").string(), .env = {{"LUAMIG_CONFIG", proj.path("luamig.lua").string()}}});
+  auto env = luamig_in(
+      proj, db.url(), {"heads"},
+      {.cwd = proj.path("app").string(), .env = {{"LUAMIG_CONFIG", proj.path("luamig.lua").string()}}});
   CHECK_THAT(env.err, !Contains("Using the project"));
 }
 

@@ -245,7 +245,8 @@ TEST_CASE("core: an SQL error rolls the failing revision back and shows statemen
   CHECK(op_fail.status == 1);
   CHECK(db.version_rows() == Strings{R1});
   CHECK_FALSE(db.table_exists("half_done"));
-  CHECK_THAT(op_fail.err, Contains("at " + proj.migration_file(R2) + ":" + std::to_string(kUpgradeBodyLine + 1)));
+  CHECK_THAT(op_fail.err,
+             Contains("at " + proj.migration_file(R2) + ":" + std::to_string(kUpgradeBodyLine + 1)));
   if (db.is_postgresql()) {
     CHECK_THAT(op_fail.err, Contains("SQLSTATE: 42P01"));
   } else {
@@ -704,13 +705,13 @@ TEST_CASE("core: a password in the database URL is never printed", "[core]") {
   expect_clean(with_url({"current"}, "postgresql://postgres:" + secret + "@127.0.0.1:" +
                                          std::to_string(db.server().port()) + "/no_such_database"),
                1);
-  expect_clean(with_url({"current"},
-                        "postgresql://postgres:s3cret@pw@127.0.0.1:" + std::to_string(unused_tcp_port()) + "/db"),
+  expect_clean(with_url({"current"}, "postgresql://postgres:s3cret@pw@127.0.0.1:" +
+                                         std::to_string(unused_tcp_port()) + "/db"),
                1);
   expect_clean(with_url({"current"}, "mysql://root:" + secret + "@localhost/db"), 2);
-  expect_clean(
-      with_url({"current"}, "host=127.0.0.1 port=" + std::to_string(unused_tcp_port()) + " password=" + secret),
-      1);
+  expect_clean(with_url({"current"},
+                        "host=127.0.0.1 port=" + std::to_string(unused_tcp_port()) + " password=" + secret),
+               1);
 
   RunOptions env;
   env.cwd = proj.path();
@@ -891,7 +892,8 @@ TEST_CASE("core: exit statuses 0 1 and 2", "[core]") {
   CHECK(luamig_in(proj, db.url(), {"upgrade", "head"}).status == 1);
   RunOptions closed;
   closed.cwd = proj.path();
-  closed.env = {{"DATABASE_URL", "postgresql://postgres@127.0.0.1:" + std::to_string(unused_tcp_port()) + "/x"}};
+  closed.env = {
+      {"DATABASE_URL", "postgresql://postgres@127.0.0.1:" + std::to_string(unused_tcp_port()) + "/x"}};
   CHECK(cli({"upgrade", "head"}, closed).status == 1);
   CHECK(db.version_rows() == Strings{R3});
 }

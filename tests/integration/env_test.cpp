@@ -6,10 +6,10 @@
 #include <sstream>
 
 #include "support/cli.hpp"
-#include "support/text.hpp"
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
+#include "support/text.hpp"
 
 using namespace luamig::test;
 using Catch::Matchers::Contains;
@@ -17,7 +17,6 @@ using Catch::Matchers::StartsWith;
 using Strings = std::vector<std::string>;
 
 namespace {
-
 
 // One row of `luamig config`: "  key  value  (origin)".
 struct Shown {

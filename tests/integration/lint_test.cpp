@@ -106,7 +106,8 @@ TEST_CASE(
   std::map<std::string, int> lines;
   // A finding without a line (multiple-heads) counts as line 0.
   for (const auto& f : doc["findings"].array())
-    lines[f["rule"].str()] = f.has("line") && f["line"].is_number() ? static_cast<int>(f["line"].number()) : 0;
+    lines[f["rule"].str()] =
+        f.has("line") && f["line"].is_number() ? static_cast<int>(f["line"].number()) : 0;
   CHECK(lines["changing-column-type"] == 15);
   CHECK(lines["sql-syntax-error"] == 13);
   CHECK(lines.count("multiple-heads") == 1);

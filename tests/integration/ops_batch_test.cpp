@@ -36,7 +36,8 @@ TEST_CASE("ops batch: SQLite rebuilds keep every option of the batch's constrain
   auto r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
   INFO(r);
   REQUIRE(r.status == 0);
-  std::string sql = lt::SqliteFile(proj.path("luamig.db")).query_value("SELECT sql FROM sqlite_master WHERE name = 'users'");
+  std::string sql = lt::SqliteFile(proj.path("luamig.db"))
+                        .query_value("SELECT sql FROM sqlite_master WHERE name = 'users'");
   CHECK_THAT(
       sql,
       Contains("CONSTRAINT \"fk_org\" FOREIGN KEY (\"org_id\") REFERENCES \"orgs\" (\"id\") MATCH FULL ON "
@@ -60,5 +61,6 @@ TEST_CASE("ops batch: an unknown option in a batch is refused with the migration
   CHECK_THAT(r.err, Contains("op.create_foreign_key: unknown option 'on_delete'"));
   // The upgrade body starts on line 13: two create_table lines, then the batch call, then the method.
   CHECK_THAT(r.err, Contains(file + ":16"));
-  CHECK(lt::SqliteFile(proj.path("luamig.db")).query_value("SELECT count(*) FROM sqlite_master WHERE name IN ('users', 'orgs')") == "0");
+  CHECK(lt::SqliteFile(proj.path("luamig.db"))
+            .query_value("SELECT count(*) FROM sqlite_master WHERE name IN ('users', 'orgs')") == "0");
 }

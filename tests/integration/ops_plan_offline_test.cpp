@@ -15,7 +15,6 @@ using namespace luamig;
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
 
-
 TEST_CASE("ops plan: upgrade --sql hands each revision's plan to the caller", "[ops_plan]") {
   auto dialect = GENERATE(std::string("postgresql"), std::string("sqlite"));
   INFO(dialect);
@@ -33,14 +32,15 @@ TEST_CASE("ops plan: upgrade --sql hands each revision's plan to the caller", "[
   std::vector<std::pair<std::string, luahost::Plan>> plans;
   test::on_big_stack(
       [&] {
-        auto project = runner::Project::open(test::project_options(
-            proj, dialect == "sqlite" ? "sqlite:///" + proj.path("x.db").string() : "postgresql://u@localhost/db"));
-    runner::MigrateOptions mo;
-    mo.target = "head";
-    mo.sql = true;
-    mo.on_plan = [&](const graph::Step& step, const luahost::Plan& plan) {
-      plans.emplace_back(step.revision->id, plan);
-    };
+        auto project = runner::Project::open(
+            test::project_options(proj, dialect == "sqlite" ? "sqlite:///" + proj.path("x.db").string()
+                                                            : "postgresql://u@localhost/db"));
+        runner::MigrateOptions mo;
+        mo.target = "head";
+        mo.sql = true;
+        mo.on_plan = [&](const graph::Step& step, const luahost::Plan& plan) {
+          plans.emplace_back(step.revision->id, plan);
+        };
         runner::migrate(project, mo);
       },
       size_t{64} << 20);

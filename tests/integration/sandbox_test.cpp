@@ -11,10 +11,10 @@
 
 #include "luahost/embedded.hpp"
 #include "support/cli.hpp"
-#include "support/text.hpp"
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
+#include "support/text.hpp"
 
 using namespace luamig::test;
 using Catch::Matchers::Contains;

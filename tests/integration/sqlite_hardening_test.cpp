@@ -52,10 +52,12 @@ void expect_refused(const Attack& attack, const std::string& file_that_must_not_
   CHECK(r.err.find(attack.expected) != std::string::npos);
   CHECK(r.err.find("b2b2b2b2") != std::string::npos);
   CHECK(r.err.find("SQL: ") != std::string::npos);
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") ==
+        std::vector<std::string>{"a1a1a1a1"});
   // An autocommit block commits the work before it, by design; the rest of the revision is rolled back.
   if (attack.transactional && attack.lua.find("autocommit_block") == std::string::npos)
-    CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT id, v FROM t") == std::vector<std::string>{"1|one"});
+    CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT id, v FROM t") ==
+          std::vector<std::string>{"1|one"});
   if (!file_that_must_not_exist.empty())
     CHECK_FALSE(std::filesystem::exists(proj.path() / file_that_must_not_exist));
 }
@@ -96,7 +98,9 @@ TEST_CASE("sqlite hardening: ATTACH is refused whatever the path, quoting or spe
       "/* c */ ATTACH -- c\n 'other.db' AS other",
   };
   for (const auto& sql : statements) {
-    DYNAMIC_SECTION(sql) { expect_refused({"  op.execute(" + lt::lua_string(sql) + ")", "ATTACH"}, "other.db"); }
+    DYNAMIC_SECTION(sql) {
+      expect_refused({"  op.execute(" + lt::lua_string(sql) + ")", "ATTACH"}, "other.db");
+    }
   }
   SECTION("with the path as a bound parameter") {
     expect_refused({"  op.execute(\"ATTACH $1 AS other\", \"other.db\")", "ATTACH"}, "other.db");
@@ -227,7 +231,8 @@ TEST_CASE("sqlite hardening: what migrations legitimately use still works", "[sq
   RunResult r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
   INFO(r);
   REQUIRE(r.status == 0);
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"b2b2b2b2"});
+  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") ==
+        std::vector<std::string>{"b2b2b2b2"});
   CHECK(lt::SqliteFile(proj.path("app.db")).rows("PRAGMA user_version") == std::vector<std::string>{"7"});
   r = lt::cli({"downgrade", "a1a1a1a1"}, lt::in_project(proj));
   INFO(r);

@@ -76,7 +76,8 @@ TEST_CASE("sqlite rebuild renames identifiers only: literals, comments and defau
     CHECK(after[i] == expected);
   }
   CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT * FROM t ORDER BY id") == data_before);
-  std::string table = lt::SqliteFile(proj.path("app.db")).rows("SELECT sql FROM sqlite_master WHERE name = 't'").at(0);
+  std::string table =
+      lt::SqliteFile(proj.path("app.db")).rows("SELECT sql FROM sqlite_master WHERE name = 't'").at(0);
   INFO(table);
   // Literals and comments untouched; the column and its references renamed.
   for (const char* kept : {"'status x'", "'it''s status'", "IN ('status', 'done', 'new')", "DEFAULT 0.00001",
@@ -86,13 +87,17 @@ TEST_CASE("sqlite rebuild renames identifiers only: literals, comments and defau
   CHECK(table.find("CHECK (\"state\" <> 'status x' /* status ( */ AND \"state\" <> 'it''s status')") !=
         std::string::npos);
   CHECK(table.find("CHECK (\"state\" IN (") != std::string::npos);
-  std::string index = lt::SqliteFile(proj.path("app.db")).rows("SELECT sql FROM sqlite_master WHERE name = 'ix_t_status'").at(0);
+  std::string index = lt::SqliteFile(proj.path("app.db"))
+                          .rows("SELECT sql FROM sqlite_master WHERE name = 'ix_t_status'")
+                          .at(0);
   CHECK(index == "CREATE INDEX ix_t_status ON t (\"state\") WHERE \"state\" <> 'status'");
-  std::string trigger = lt::SqliteFile(proj.path("app.db")).rows("SELECT sql FROM sqlite_master WHERE name = 'tr_t'").at(0);
+  std::string trigger =
+      lt::SqliteFile(proj.path("app.db")).rows("SELECT sql FROM sqlite_master WHERE name = 'tr_t'").at(0);
   CHECK(trigger.find("UPDATE OF \"state\" ON t") != std::string::npos);
   CHECK(trigger.find("NEW.\"state\" <> 'status'") != std::string::npos);
   // The constraints still hold under the new name.
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
+  CHECK(lt::SqliteFile(proj.path("app.db"))
+            .rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
         std::vector<std::string>{"0"});
 }
 
@@ -131,15 +136,20 @@ TEST_CASE("sqlite rebuild of tables whose names hold parentheses, quotes and SQL
       auto r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
       INFO(r);
       REQUIRE(r.status == 0);
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM sqlite_master WHERE name = 'victim'") ==
+      CHECK(lt::SqliteFile(proj.path("app.db"))
+                .rows("SELECT count(*) FROM sqlite_master WHERE name = 'victim'") ==
             std::vector<std::string>{"1"});
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT name, type, dflt_value FROM pragma_table_info(?1) ORDER BY cid", {name}) ==
+      CHECK(lt::SqliteFile(proj.path("app.db"))
+                .rows("SELECT name, type, dflt_value FROM pragma_table_info(?1) ORDER BY cid", {name}) ==
             std::vector<std::string>{"id|INTEGER|<null>", "v(|BIGINT|0.00001",
                                      "x\" TEXT); DROP TABLE victim; --|TEXT|<null>"});
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT * FROM " + lt::sql_ident(name)) == std::vector<std::string>{"1|5|x"});
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM pragma_index_list(?1) WHERE name = 'ix_w'", {name}) ==
+      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT * FROM " + lt::sql_ident(name)) ==
+            std::vector<std::string>{"1|5|x"});
+      CHECK(lt::SqliteFile(proj.path("app.db"))
+                .rows("SELECT count(*) FROM pragma_index_list(?1) WHERE name = 'ix_w'", {name}) ==
             std::vector<std::string>{"1"});
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
+      CHECK(lt::SqliteFile(proj.path("app.db"))
+                .rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
             std::vector<std::string>{"0"});
     }
   }
@@ -168,11 +178,13 @@ TEST_CASE("sqlite a failing rebuild of a hostile table rolls back the whole revi
   CHECK(r.err.find("revision b2b2b2b2") != std::string::npos);
   CHECK(r.err.find("NOT NULL constraint failed") != std::string::npos);
   CHECK(r.err.find("SQL: INSERT INTO \"_luamig_rebuild_p(q\"\"); COMMIT; --\"") != std::string::npos);
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
-  CHECK(
-      lt::SqliteFile(proj.path("app.db")).rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'luamig_history' ORDER BY name") ==
-      std::vector<std::string>{"alembic_version", name});
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT name FROM pragma_table_info(?1) ORDER BY cid", {name}) ==
+  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") ==
+        std::vector<std::string>{"a1a1a1a1"});
+  CHECK(lt::SqliteFile(proj.path("app.db"))
+            .rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'luamig_history' ORDER BY "
+                  "name") == std::vector<std::string>{"alembic_version", name});
+  CHECK(lt::SqliteFile(proj.path("app.db"))
+            .rows("SELECT name FROM pragma_table_info(?1) ORDER BY cid", {name}) ==
         std::vector<std::string>{"id", "v"});
 }
 
@@ -243,7 +255,8 @@ TEST_CASE("sqlite rebuild fuzz: random hostile names and literals, renamed, rety
       std::string create = "CREATE TABLE " + quoted_any(f, table) + " ( -- " + f.text(2) + "\n";
       for (size_t i = 0; i < ncols; ++i) {
         cols.push_back(fresh(f.text(3)));
-        std::string lit = f.pick(2) ? lt::sql_string(f.text(4) + cols.back()) : literals[f.pick(literals.size())];
+        std::string lit =
+            f.pick(2) ? lt::sql_string(f.text(4) + cols.back()) : literals[f.pick(literals.size())];
         lits.push_back(lit);
         create +=
             "  " + quoted_any(f, cols[i]) + " TEXT DEFAULT " + lit + " /* " + cols[i].substr(0, 1) + " */";
@@ -255,8 +268,9 @@ TEST_CASE("sqlite rebuild fuzz: random hostile names and literals, renamed, rety
       }
       create += "  CONSTRAINT " + quoted_any(f, "ck " + table) + " CHECK (" + quoted_any(f, cols[0]) +
                 " <> " + lt::sql_string(cols[0]) + ")\n)";
-      std::string index = "CREATE INDEX " + lt::sql_ident("ix " + table) + " ON " + quoted_any(f, table) + " (" +
-                          quoted_any(f, cols[1]) + ") WHERE " + quoted_any(f, cols[1]) + " <> " + lt::sql_string(cols[1]);
+      std::string index = "CREATE INDEX " + lt::sql_ident("ix " + table) + " ON " + quoted_any(f, table) +
+                          " (" + quoted_any(f, cols[1]) + ") WHERE " + quoted_any(f, cols[1]) + " <> " +
+                          lt::sql_string(cols[1]);
       std::string up = "  op.create_table(\"victim\", { \"id\", \"integer\" })\n  op.execute(" +
                        lt::lua_string(create) + ")\n  op.execute(" + lt::lua_string(index) + ")\n";
       for (int row = 0; row < 3; ++row) {
@@ -273,11 +287,11 @@ TEST_CASE("sqlite rebuild fuzz: random hostile names and literals, renamed, rety
       TempProject proj;
       proj.write_config("url = \"sqlite:///app.db\"");
       proj.write_migration("a1a1a1a1", std::nullopt, up, "");
-      std::string batch = "  op.batch_alter_table(" + lt::lua_string(table) + ", function(b)\n" +
-                          "    b.alter_column(" + lt::lua_string(cols[retyped]) + ", { type = \"VARCHAR(99)\" })\n" +
-                          "    b.alter_column(" + lt::lua_string(cols[redefaulted]) +
-                          ", { default = \"d'\\\"(\" })\n" + "    b.alter_column(" + lt::lua_string(cols[renamed]) +
-                          ", { new_name = " + lt::lua_string(new_name) + " })\n  end)";
+      std::string batch =
+          "  op.batch_alter_table(" + lt::lua_string(table) + ", function(b)\n" + "    b.alter_column(" +
+          lt::lua_string(cols[retyped]) + ", { type = \"VARCHAR(99)\" })\n" + "    b.alter_column(" +
+          lt::lua_string(cols[redefaulted]) + ", { default = \"d'\\\"(\" })\n" + "    b.alter_column(" +
+          lt::lua_string(cols[renamed]) + ", { new_name = " + lt::lua_string(new_name) + " })\n  end)";
       proj.write_migration("b2b2b2b2", std::string("a1a1a1a1"), batch, "");
       INFO(create);
       INFO(batch);
@@ -286,8 +300,10 @@ TEST_CASE("sqlite rebuild fuzz: random hostile names and literals, renamed, rety
       REQUIRE(r.status == 0);
       const std::string info = "SELECT name, type, dflt_value FROM pragma_table_info(?1) ORDER BY cid";
       auto before = lt::SqliteFile(proj.path("app.db")).rows(info, {table});
-      auto data_before = lt::SqliteFile(proj.path("app.db")).rows("SELECT * FROM " + lt::sql_ident(table) + " ORDER BY rowid");
-      auto objects_before = lt::SqliteFile(proj.path("app.db")).rows("SELECT type, name FROM sqlite_master ORDER BY 1, 2");
+      auto data_before = lt::SqliteFile(proj.path("app.db"))
+                             .rows("SELECT * FROM " + lt::sql_ident(table) + " ORDER BY rowid");
+      auto objects_before =
+          lt::SqliteFile(proj.path("app.db")).rows("SELECT type, name FROM sqlite_master ORDER BY 1, 2");
       r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
       INFO(r);
       REQUIRE(r.status == 0);
@@ -299,19 +315,25 @@ TEST_CASE("sqlite rebuild fuzz: random hostile names and literals, renamed, rety
         std::string dflt = i == redefaulted ? "'d''\"('" : before[i].substr(before[i].rfind("TEXT|") + 5);
         CHECK(after[i] == name + "|" + type + "|" + dflt);
       }
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT * FROM " + lt::sql_ident(table) + " ORDER BY rowid") == data_before);
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT type, name FROM sqlite_master ORDER BY 1, 2") == objects_before);
+      CHECK(lt::SqliteFile(proj.path("app.db"))
+                .rows("SELECT * FROM " + lt::sql_ident(table) + " ORDER BY rowid") == data_before);
+      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT type, name FROM sqlite_master ORDER BY 1, 2") ==
+            objects_before);
       // Every literal of the stored CREATE TABLE is unchanged; only identifiers moved.
-      std::string sql = lt::SqliteFile(proj.path("app.db")).rows("SELECT sql FROM sqlite_master WHERE name = ?1", {table}).at(0);
+      std::string sql = lt::SqliteFile(proj.path("app.db"))
+                            .rows("SELECT sql FROM sqlite_master WHERE name = ?1", {table})
+                            .at(0);
       for (size_t i = 0; i < ncols; ++i)
         if (i != redefaulted) CHECK(sql.find("DEFAULT " + lits[i]) != std::string::npos);
       CHECK(sql.find(" <> " + lt::sql_string(cols[0]) + ")") != std::string::npos);
       std::string ix =
-          lt::SqliteFile(proj.path("app.db")).rows("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1", {"ix " + table})
+          lt::SqliteFile(proj.path("app.db"))
+              .rows("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1", {"ix " + table})
               .at(0);
       CHECK(ix.find(" <> " + lt::sql_string(cols[1])) != std::string::npos);
       // The CHECK constraints still refuse what they refused, under the new names.
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM pragma_table_info(?1)", {"victim"}) ==
+      CHECK(lt::SqliteFile(proj.path("app.db"))
+                .rows("SELECT count(*) FROM pragma_table_info(?1)", {"victim"}) ==
             std::vector<std::string>{"1"});
     }
   }
@@ -340,12 +362,17 @@ TEST_CASE("sqlite a rebuild outside a transaction is all or nothing", "[sqlite]"
       CHECK(r.status == 1);
       CHECK(r.err.find("NOT NULL constraint failed") != std::string::npos);
       CHECK(r.err.find("b2b2b2b2") != std::string::npos);
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT name FROM sqlite_master WHERE name NOT LIKE '%luamig_history%' ORDER BY name") ==
-            std::vector<std::string>{"alembic_version", "ix_t_v", "sqlite_autoindex_alembic_version_1", "t"});
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT name, \"notnull\" FROM pragma_table_info('t')") ==
-            std::vector<std::string>{"id|0", "v|0"});
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM t") == std::vector<std::string>{"2"});
+      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") ==
+            std::vector<std::string>{"a1a1a1a1"});
+      CHECK(
+          lt::SqliteFile(proj.path("app.db"))
+              .rows("SELECT name FROM sqlite_master WHERE name NOT LIKE '%luamig_history%' ORDER BY name") ==
+          std::vector<std::string>{"alembic_version", "ix_t_v", "sqlite_autoindex_alembic_version_1", "t"});
+      CHECK(
+          lt::SqliteFile(proj.path("app.db")).rows("SELECT name, \"notnull\" FROM pragma_table_info('t')") ==
+          std::vector<std::string>{"id|0", "v|0"});
+      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM t") ==
+            std::vector<std::string>{"2"});
     }
   }
 }
@@ -372,5 +399,6 @@ TEST_CASE("sqlite a rebuild is refused while foreign keys are enforced, and noth
   CHECK(r.status == 1);
   CHECK(r.err.find("PRAGMA foreign_keys is ON") != std::string::npos);
   CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM c") == std::vector<std::string>{"1"});
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") ==
+        std::vector<std::string>{"a1a1a1a1"});
 }

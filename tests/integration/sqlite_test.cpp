@@ -17,7 +17,8 @@ using luamig::test::TempProject;
 namespace {
 
 std::string schema_of(const TempProject& proj, const std::string& table, const std::string& db = "app.db") {
-  auto rows = lt::SqliteFile(proj.path(db)).rows("SELECT sql FROM sqlite_master WHERE name = '" + table + "'");
+  auto rows =
+      lt::SqliteFile(proj.path(db)).rows("SELECT sql FROM sqlite_master WHERE name = '" + table + "'");
   return rows.empty() ? "" : rows[0];
 }
 
@@ -46,8 +47,10 @@ TEST_CASE("sqlite is the zero-setup default and says so", "[sqlite]") {
   INFO(r);
   REQUIRE(r.status == 0);
   CHECK(r.err.rfind("No database URL configured: using sqlite:///luamig.db", 0) == 0);
-  CHECK(lt::SqliteFile(proj.path("luamig.db")).rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
-  CHECK(lt::SqliteFile(proj.path("luamig.db")).rows("SELECT count(*) FROM users") == std::vector<std::string>{"50"});
+  CHECK(lt::SqliteFile(proj.path("luamig.db")).rows("SELECT version_num FROM alembic_version") ==
+        std::vector<std::string>{"a1a1a1a1"});
+  CHECK(lt::SqliteFile(proj.path("luamig.db")).rows("SELECT count(*) FROM users") ==
+        std::vector<std::string>{"50"});
   // The version table is Alembic's.
   CHECK(schema_of(proj, "alembic_version", "luamig.db")
             .find("CONSTRAINT \"alembic_version_pkc\" PRIMARY KEY (version_num)") != std::string::npos);
@@ -84,13 +87,16 @@ TEST_CASE("sqlite rebuilds keep every row, index and foreign key", "[sqlite]") {
   CHECK(users.find("CONSTRAINT \"ck_users_age\" CHECK (age >= 0)") != std::string::npos);
   CHECK(users.find("\"nick\"") != std::string::npos);
   // Rows kept, renamed column holds the old values, index follows the rename.
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*), sum(age), count(DISTINCT kind) FROM users") ==
+  CHECK(lt::SqliteFile(proj.path("app.db"))
+            .rows("SELECT count(*), sum(age), count(DISTINCT kind) FROM users") ==
         std::vector<std::string>{"50|1275|2"});
   CHECK(schema_of(proj, "ix_users_role").find("(\"kind\")") != std::string::npos);
   // The foreign key from posts still points at users and still cascades.
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT \"table\", on_delete FROM pragma_foreign_key_list('posts')") ==
+  CHECK(lt::SqliteFile(proj.path("app.db"))
+            .rows("SELECT \"table\", on_delete FROM pragma_foreign_key_list('posts')") ==
         std::vector<std::string>{"users|CASCADE"});
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM posts p JOIN users u ON u.id = p.user_id") ==
+  CHECK(lt::SqliteFile(proj.path("app.db"))
+            .rows("SELECT count(*) FROM posts p JOIN users u ON u.id = p.user_id") ==
         std::vector<std::string>{"50"});
   // The new constraint is enforced.
   auto bad = lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM users WHERE age < 0");
@@ -129,7 +135,8 @@ TEST_CASE("sqlite a failing rebuild leaves the table as it was", "[sqlite]") {
         std::vector<std::string>{"a1a1a1a1"});
   CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*), count(age) FROM users") ==
         std::vector<std::string>{"50|50"});
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
+  CHECK(lt::SqliteFile(proj.path("app.db"))
+            .rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
         std::vector<std::string>{"0"});
 }
 

@@ -9,7 +9,6 @@
 
 namespace lt = luamig::test;
 
-
 TEST_CASE("startup: upgrade head twice, the second run has nothing to do", "[startup]") {
   lt::TempProject proj;
   proj.write_config();

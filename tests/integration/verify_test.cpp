@@ -7,11 +7,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "support/pg_server.hpp"
 #include "support/cli.hpp"
+#include "support/pg_server.hpp"
 #include "support/project.hpp"
-#include "support/text.hpp"
 #include "support/run.hpp"
+#include "support/text.hpp"
 
 namespace lt = luamig::test;
 using Catch::Matchers::Contains;
@@ -19,7 +19,6 @@ using luamig::test::RunResult;
 using luamig::test::TempProject;
 
 namespace {
-
 
 const char* kCreateT = R"LUA(  op.create_table("t",
     { "id", op.types.integer, primary_key = true },

@@ -60,8 +60,8 @@ inline RunResult luamig_in(const TempProject& proj, const std::string& database_
 
 // One test body, run once per dialect: declares `const TestDb& name` on a fresh PostgreSQL database, then on
 // a fresh SQLite file (Catch2 re-enters the test case for each generated value).
-#define BOTH_DIALECTS_DB(name)                                                            \
-  const std::string name##_dialect = GENERATE(as<std::string>{}, "postgresql", "sqlite"); \
-  INFO("dialect: " << name##_dialect);                                                    \
-  const auto name##_owner = ::luamig::test::TestDb::make(name##_dialect);                 \
+#define BOTH_DIALECTS_DB(name)                                            \
+  const std::string name##_dialect = EACH_DIALECT();                      \
+  INFO("dialect: " << name##_dialect);                                    \
+  const auto name##_owner = ::luamig::test::TestDb::make(name##_dialect); \
   const ::luamig::test::TestDb& name = *name##_owner

@@ -35,11 +35,11 @@ namespace luamig::test {
 
 // luahost::Services with no database behind it: records what the engine asks for.
 struct FakeServices : luahost::Services {
-  std::vector<std::string> statements;        // SQL of each execute(), in order
-  std::vector<std::vector<Param>> params;     // the parameters of each execute()
-  std::vector<std::string> logs;              // each log() message
-  std::vector<std::vector<Param>> arrays;     // the values of each array_literal()
-  long long rows_affected = 0;                // what execute() returns (-1: unknown, as offline)
+  std::vector<std::string> statements;         // SQL of each execute(), in order
+  std::vector<std::vector<Param>> params;      // the parameters of each execute()
+  std::vector<std::string> logs;               // each log() message
+  std::vector<std::vector<Param>> arrays;      // the values of each array_literal()
+  long long rows_affected = 0;                 // what execute() returns (-1: unknown, as offline)
   std::chrono::milliseconds execute_delay{0};  // execute() sleeps this long first
   // array_literal() renders with this dialect; nullptr: refused (luahost::Services' default).
   const dialect::Dialect* dialect = nullptr;
@@ -105,7 +105,9 @@ inline luahost::Context context_for(const std::string& name) {
 }
 
 // The source of a file whose upgrade() is `body`: the body starts on line 2.
-inline std::string upgrade_source(const std::string& body) { return "function upgrade()\n" + body + "\nend\n"; }
+inline std::string upgrade_source(const std::string& body) {
+  return "function upgrade()\n" + body + "\nend\n";
+}
 
 // Loads upgrade_source(body) as `path`, calls upgrade() with revision `revision` (and the per-call time
 // limit `time`, if given) and unloads it; exceptions propagate.

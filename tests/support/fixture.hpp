@@ -1,9 +1,9 @@
 // A database and a project whose luamig.lua points at it (`url = "..."`), and PostgreSQL catalog helpers.
 //
-//   Fixture f;                                   // PostgreSQL (TempDb): PostgreSQL-only behaviour, pg_catalog
-//   TEST_CASE(...) { DUAL_FIXTURE(f); ... }      // DualFixture f, on PostgreSQL then on SQLite (TestDb)
-//   f.migration("a1", std::nullopt, up, down, "transactional = false", "msg");   // globals before upgrade()
-//   LM_OK(f, {"upgrade", "head"});               // runs luamig in f.proj, requires exit status 0
+//   Fixture f;                                   // PostgreSQL (TempDb): PostgreSQL-only behaviour,
+//   pg_catalog TEST_CASE(...) { DUAL_FIXTURE(f); ... }      // DualFixture f, on PostgreSQL then on SQLite
+//   (TestDb) f.migration("a1", std::nullopt, up, down, "transactional = false", "msg");   // globals before
+//   upgrade() LM_OK(f, {"upgrade", "head"});               // runs luamig in f.proj, requires exit status 0
 //   auto r = f.lm({"downgrade", "base"});        // RunResult; cwd = f.proj, no DATABASE_URL needed
 //   f.value(sql), f.column(sql)                  // query the database
 //   column_defs(f.db, "t"), constraint_defs(f.db, "public.t"), index_defs(f.db, "t")
@@ -73,9 +73,9 @@ struct DualFixture {
 };
 
 // Declares `DualFixture f` on PostgreSQL, then (Catch2 re-enters the test case) on SQLite.
-#define DUAL_FIXTURE(f)                                                                \
-  const std::string f##_dialect = GENERATE(as<std::string>{}, "postgresql", "sqlite"); \
-  INFO("dialect: " << f##_dialect);                                                    \
+#define DUAL_FIXTURE(f)                           \
+  const std::string f##_dialect = EACH_DIALECT(); \
+  INFO("dialect: " << f##_dialect);               \
   DualFixture f(f##_dialect)
 
 // "name type nullable default" per column, in order.
@@ -102,8 +102,9 @@ inline Strings constraint_defs(const TempDb& db, const std::string& qualified_ta
 
 // "name: definition" of each index, sorted.
 inline Strings index_defs(const TempDb& db, const std::string& table, const std::string& schema = "public") {
-  return db.query_column("SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE tablename = " +
-                         sql_string(table) + " AND schemaname = " + sql_string(schema) + " ORDER BY indexname");
+  return db.query_column(
+      "SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE tablename = " + sql_string(table) +
+      " AND schemaname = " + sql_string(schema) + " ORDER BY indexname");
 }
 
 // Peak RSS in KiB of `argv` run under /usr/bin/time -v; nullopt when /usr/bin/time is missing.

@@ -589,7 +589,9 @@ std::vector<std::string> TempDb::version_rows(const std::string& table, const st
   return out;
 }
 
-std::string pg_tool(const std::string& name) { return (fs::path(PgServer::shared().bin_dir()) / name).string(); }
+std::string pg_tool(const std::string& name) {
+  return (fs::path(PgServer::shared().bin_dir()) / name).string();
+}
 
 std::string pg_dump(const TempDb& db, const std::vector<std::string>& args) {
   std::vector<std::string> argv{pg_tool("pg_dump")};

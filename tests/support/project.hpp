@@ -7,8 +7,8 @@
 //   proj.migration_file("b2");                             // "migrations/versions/b2_msg.lua"
 //   write_three_tables(proj);                              // a1 -> b2 -> c3, each creating t_<rev>
 //
-// migration() gives the source of one revision file in a fixed layout (so tests can name its lines); unit tests
-// use TempProject as a plain temporary directory too (write, read, list, remove).
+// migration() gives the source of one revision file in a fixed layout (so tests can name its lines); unit
+// tests use TempProject as a plain temporary directory too (write, read, list, remove).
 #pragma once
 
 #include <filesystem>

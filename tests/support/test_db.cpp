@@ -118,7 +118,8 @@ class SqliteTestDb final : public TestDb {
 struct Handle {
   sqlite3* db = nullptr;
   explicit Handle(const std::string& file) {
-    if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+    if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+        SQLITE_OK) {
       std::string err = db ? sqlite3_errmsg(db) : "out of memory";
       sqlite3_close(db);
       throw std::runtime_error("sqlite: cannot open " + file + ": " + err);
@@ -172,7 +173,8 @@ SqliteFile::~SqliteFile() {
   }
 }
 
-std::vector<std::string> SqliteFile::rows(const std::string& sql, const std::vector<std::string>& params) const {
+std::vector<std::string> SqliteFile::rows(const std::string& sql,
+                                          const std::vector<std::string>& params) const {
   std::vector<std::string> out;
   each_row(file_.string(), sql, params, [&](sqlite3_stmt* st) {
     std::string row;

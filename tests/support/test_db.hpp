@@ -7,7 +7,7 @@
 //   pg.url(), lite.url()                              // what DATABASE_URL / luamig.lua's url take
 //   lite.rows("SELECT id, v FROM t")                  // {"1|one", ...}: columns joined by '|', NULL "<null>"
 //
-//   auto db = luamig::test::TestDb::make(GENERATE(as<std::string>{}, "postgresql", "sqlite"));
+//   auto db = luamig::test::TestDb::make(EACH_DIALECT());   // the body runs once per dialect
 //   CHECK(db->version_rows() == std::vector<std::string>{"a1"});
 //   (BOTH_DIALECTS_DB in cli.hpp and DUAL_FIXTURE in fixture.hpp wrap this.)
 //
@@ -16,6 +16,7 @@
 // short-lived connection per call, so the database is never held open while luamig runs.
 #pragma once
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -111,3 +112,7 @@ class TestDb {
 };
 
 }  // namespace luamig::test
+
+// Every dialect the shared integration tests run on, as a Catch2 generator: the test case is entered once per
+// name. A new database joins here (and in TestDb::make).
+#define EACH_DIALECT() GENERATE(as<std::string>{}, "postgresql", "sqlite")

@@ -129,11 +129,17 @@ TEST_CASE("Script is a move-only handle on a loaded file", "[unit][luahost]") {
 TEST_CASE("sandbox templates: each file still gets its own libraries and globals", "[unit][luahost]") {
   test::FakeServices services;
   luahost::Engine engine(&services, test::context_for("postgresql"), test::limits(5000ms));
-  test::call_upgrade(engine, "a.lua", "string.mine = 1; table.mine = 1; math.mine = 1; bit.mine = 1; coroutine.mine = 1; os.mine = 1\n"
-      "mine = 1; math.floor = nil", "r");
-  test::call_upgrade(engine, "b.lua", "assert(string.mine == nil and table.mine == nil and math.mine == nil and bit.mine == nil)\n"
-              "assert(coroutine.mine == nil and rawget(os, 'mine') == nil and mine == nil)\n"
-              "assert(math.floor(1.5) == 1 and _G.mine == nil)\n", "r");
+  test::call_upgrade(
+      engine, "a.lua",
+      "string.mine = 1; table.mine = 1; math.mine = 1; bit.mine = 1; coroutine.mine = 1; os.mine = 1\n"
+      "mine = 1; math.floor = nil",
+      "r");
+  test::call_upgrade(
+      engine, "b.lua",
+      "assert(string.mine == nil and table.mine == nil and math.mine == nil and bit.mine == nil)\n"
+      "assert(coroutine.mine == nil and rawget(os, 'mine') == nil and mine == nil)\n"
+      "assert(math.floor(1.5) == 1 and _G.mine == nil)\n",
+      "r");
   // Shared engine values stay read-only for every file.
   for (const char* body : {"op.x = 1", "log.x = 1", "rawset(op, 'x', 1)", "table.insert(log, 1)", "io.x = 1",
                            "setmetatable(op, {})"}) {

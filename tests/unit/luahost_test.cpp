@@ -66,10 +66,14 @@ TEST_CASE("luahost: allowed library parts work", "[unit][luahost]") {
 
 TEST_CASE("luahost: metatables of engine values stay hidden", "[unit][luahost]") {
   CHECK(upgrade_failure("assert(getmetatable('') == false)").message == "");
-  CHECK(upgrade_failure("assert(getmetatable(op) == false and getmetatable(op.text('x')) == false)").message == "");
-  CHECK(upgrade_failure("local C = {} ; local o = setmetatable({}, C) ; assert(getmetatable(o) == C)").message == "");
+  CHECK(
+      upgrade_failure("assert(getmetatable(op) == false and getmetatable(op.text('x')) == false)").message ==
+      "");
+  CHECK(upgrade_failure("local C = {} ; local o = setmetatable({}, C) ; assert(getmetatable(o) == C)")
+            .message == "");
   CHECK(upgrade_failure("assert(getmetatable(setmetatable({}, { __metatable = 1 })) == 1)").message == "");
-  CHECK_THAT(upgrade_failure("rawset(op, 'execute', print)").message, Contains("rawset: cannot change a luamig value"));
+  CHECK_THAT(upgrade_failure("rawset(op, 'execute', print)").message,
+             Contains("rawset: cannot change a luamig value"));
   CHECK_THAT(upgrade_failure("setmetatable(op.text('x'), nil)").message,
              Contains("cannot change the metatable of a luamig value"));
   CHECK_THAT(upgrade_failure("op.NULL_DEFAULT.x = 1").message, Contains("read-only"));
@@ -119,10 +123,12 @@ TEST_CASE("luahost: the engine stays usable after a timeout or memory error", "[
 }
 
 TEST_CASE("luahost: memory errors cannot be swallowed", "[unit][luahost]") {
-  auto f = upgrade_failure("for i = 1, 100 do pcall(string.rep, 'x', 2^30) end", limits(5000ms, size_t{32} << 20));
+  auto f =
+      upgrade_failure("for i = 1, 100 do pcall(string.rep, 'x', 2^30) end", limits(5000ms, size_t{32} << 20));
   CHECK(f.memory);
-  auto g = upgrade_failure("local t = {} while true do pcall(function() t[#t + 1] = ('x'):rep(2^20) .. #t end) end",
-               limits(5000ms, size_t{32} << 20));
+  auto g = upgrade_failure(
+      "local t = {} while true do pcall(function() t[#t + 1] = ('x'):rep(2^20) .. #t end) end",
+      limits(5000ms, size_t{32} << 20));
   CHECK(g.memory);
   CHECK(g.line == 2);
 }
@@ -133,7 +139,7 @@ TEST_CASE("luahost: garbage does not count against the memory limit", "[unit][lu
     for i = 1, 40 do live[i] = string.rep(string.char(64 + i % 26), 2^20) end
     for i = 1, 500 do local garbage = string.rep("y", 2^20) .. i end
   )",
-               limits(10000ms, size_t{64} << 20));
+                           limits(10000ms, size_t{64} << 20));
   CHECK(f.message == "");
 }
 
@@ -149,7 +155,8 @@ TEST_CASE("luahost: a per-call time limit overrides the default", "[unit][luahos
   FakeServices services;
   Engine engine(&services, Context{}, limits(200ms));
   // os.clock() is CPU time and the limit is wall time: the per-call limit leaves room for a loaded machine.
-  CHECK(upgrade_failure(engine, "local t = os.clock() while os.clock() - t < 0.4 do end", 20000ms).message == "");
+  CHECK(upgrade_failure(engine, "local t = os.clock() while os.clock() - t < 0.4 do end", 20000ms).message ==
+        "");
   CHECK(upgrade_failure(engine, "local t = os.clock() while os.clock() - t < 0.4 do end").timeout);
 }
 
@@ -157,18 +164,20 @@ TEST_CASE("luahost: hostile error objects", "[unit][luahost]") {
   CHECK(upgrade_failure("error({ code = 1 })").message == "(error object is a table value)");
   CHECK_THAT(upgrade_failure("error(setmetatable({}, { __tostring = function() error('no') end }))").message,
              Contains("whose __tostring failed"));
-  auto loops =
-      upgrade_failure("error(setmetatable({}, { __tostring = function() while true do end end }))", limits(5000ms));
+  auto loops = upgrade_failure("error(setmetatable({}, { __tostring = function() while true do end end }))",
+                               limits(5000ms));
   CHECK_THAT(loops.message, Contains("whose __tostring did not finish"));
   CHECK_FALSE(loops.timeout);
-  CHECK(upgrade_failure("error(setmetatable({}, { __tostring = function() return 'custom' end }))").message == "custom");
+  CHECK(upgrade_failure("error(setmetatable({}, { __tostring = function() return 'custom' end }))").message ==
+        "custom");
   CHECK_THAT(upgrade_failure("error(string.rep('x', 100000))").message, Contains("more bytes)"));
   CHECK_THAT(upgrade_failure("error()").message, Contains("without a message"));
 }
 
 TEST_CASE("luahost: error positions", "[unit][luahost]") {
   // error(msg, 2) blames the caller; an error raised inside a coroutine keeps its own line.
-  auto caller = upgrade_failure("local function check(x) if not x then error('x is required', 2) end end\n\ncheck(nil)");
+  auto caller = upgrade_failure(
+      "local function check(x) if not x then error('x is required', 2) end end\n\ncheck(nil)");
   CHECK(caller.message == "x is required");
   CHECK(caller.line == 4);
   auto in_coroutine = upgrade_failure("local co = coroutine.wrap(function()\n  error('inside')\nend)\nco()");

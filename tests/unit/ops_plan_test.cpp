@@ -27,23 +27,23 @@ Result run(const std::string& dialect, const std::string& body) {
   Result r;
   lt::on_big_stack(
       [&] {
-        lt::FakeServices services;  // collects the statements, as --sql does
+        lt::FakeServices services;    // collects the statements, as --sql does
         services.rows_affected = -1;  // offline: row counts are unknown
         Context ctx;
-    ctx.dialect = dialect;
-    ctx.offline = true;
-    Engine engine(&services, ctx, Limits{});
-    try {
-      auto script = engine.load("m.lua", lt::upgrade_source(body));
-      engine.call(script, "upgrade", {{"revision", "r1"}});
-      r.plan = engine.plan();
-      engine.unload(script);
-    } catch (const ScriptError& e) {
-      r.error = e.failure.message;
-      r.error_line = e.failure.line;
-      r.plan = engine.plan();
-    }
-    r.statements = services.statements;
+        ctx.dialect = dialect;
+        ctx.offline = true;
+        Engine engine(&services, ctx, Limits{});
+        try {
+          auto script = engine.load("m.lua", lt::upgrade_source(body));
+          engine.call(script, "upgrade", {{"revision", "r1"}});
+          r.plan = engine.plan();
+          engine.unload(script);
+        } catch (const ScriptError& e) {
+          r.error = e.failure.message;
+          r.error_line = e.failure.line;
+          r.plan = engine.plan();
+        }
+        r.statements = services.statements;
       },
       size_t{64} << 20);
   return r;

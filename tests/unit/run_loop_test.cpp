@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <optional>
 
-#include "support/recording_connection.hpp"
 #include "runner/migrate.hpp"
 #include "support/engine.hpp"
 #include "support/project.hpp"
+#include "support/recording_connection.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
 
