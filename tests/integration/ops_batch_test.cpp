@@ -24,6 +24,7 @@ const char* kTables = R"LUA(  op.create_table("orgs", { "id", "integer", primary
 TEST_CASE("ops batch: SQLite rebuilds keep every option of the batch's constraint methods",
           "[sqlite][ops_plan]") {
   TempProject proj;
+  const lt::SqliteFile luamig_db(proj.path("luamig.db"));
   proj.write_config();
   proj.write_migration("a1", std::nullopt,
                        std::string(kTables) + R"LUA(  op.batch_alter_table("users", function(b)
@@ -36,8 +37,7 @@ TEST_CASE("ops batch: SQLite rebuilds keep every option of the batch's constrain
   auto r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
   INFO(r);
   REQUIRE(r.status == 0);
-  std::string sql = lt::SqliteFile(proj.path("luamig.db"))
-                        .query_value("SELECT sql FROM sqlite_master WHERE name = 'users'");
+  std::string sql = luamig_db.query_value("SELECT sql FROM sqlite_master WHERE name = 'users'");
   CHECK_THAT(
       sql,
       Contains("CONSTRAINT \"fk_org\" FOREIGN KEY (\"org_id\") REFERENCES \"orgs\" (\"id\") MATCH FULL ON "
@@ -49,6 +49,7 @@ TEST_CASE("ops batch: SQLite rebuilds keep every option of the batch's constrain
 TEST_CASE("ops batch: an unknown option in a batch is refused with the migration line, nothing applied",
           "[sqlite][ops_plan]") {
   TempProject proj;
+  const lt::SqliteFile luamig_db(proj.path("luamig.db"));
   proj.write_config();
   auto file = proj.write_migration("a1", std::nullopt,
                                    std::string(kTables) + R"LUA(  op.batch_alter_table("users", function(b)
@@ -61,6 +62,5 @@ TEST_CASE("ops batch: an unknown option in a batch is refused with the migration
   CHECK_THAT(r.err, Contains("op.create_foreign_key: unknown option 'on_delete'"));
   // The upgrade body starts on line 13: two create_table lines, then the batch call, then the method.
   CHECK_THAT(r.err, Contains(file + ":16"));
-  CHECK(lt::SqliteFile(proj.path("luamig.db"))
-            .query_value("SELECT count(*) FROM sqlite_master WHERE name IN ('users', 'orgs')") == "0");
+  CHECK(luamig_db.query_value("SELECT count(*) FROM sqlite_master WHERE name IN ('users', 'orgs')") == "0");
 }

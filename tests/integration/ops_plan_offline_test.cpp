@@ -10,13 +10,14 @@
 #include "runner/project.hpp"
 #include "support/engine.hpp"
 #include "support/project.hpp"
+#include "support/test_db.hpp"
 
 using namespace luamig;
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
 
 TEST_CASE("ops plan: upgrade --sql hands each revision's plan to the caller", "[ops_plan]") {
-  auto dialect = GENERATE(std::string("postgresql"), std::string("sqlite"));
+  auto dialect = EACH_DIALECT();
   INFO(dialect);
   test::TempProject proj;
   proj.write_config();

@@ -31,6 +31,7 @@ struct Attack {
 // cleanly.
 void expect_refused(const Attack& attack, const std::string& file_that_must_not_exist = "") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   proj.write_migration(
       "a1a1a1a1", std::nullopt,
@@ -52,12 +53,10 @@ void expect_refused(const Attack& attack, const std::string& file_that_must_not_
   CHECK(r.err.find(attack.expected) != std::string::npos);
   CHECK(r.err.find("b2b2b2b2") != std::string::npos);
   CHECK(r.err.find("SQL: ") != std::string::npos);
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") ==
-        std::vector<std::string>{"a1a1a1a1"});
+  CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
   // An autocommit block commits the work before it, by design; the rest of the revision is rolled back.
   if (attack.transactional && attack.lua.find("autocommit_block") == std::string::npos)
-    CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT id, v FROM t") ==
-          std::vector<std::string>{"1|one"});
+    CHECK(app.rows("SELECT id, v FROM t") == std::vector<std::string>{"1|one"});
   if (!file_that_must_not_exist.empty())
     CHECK_FALSE(std::filesystem::exists(proj.path() / file_that_must_not_exist));
 }
@@ -193,6 +192,7 @@ TEST_CASE("sqlite hardening: a migration cannot end the revision's transaction",
 
 TEST_CASE("sqlite hardening: what migrations legitimately use still works", "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   proj.write_migration("a1a1a1a1", std::nullopt,
                        R"LUA(  op.create_table("p", { "id", "integer", primary_key = true })
@@ -231,11 +231,10 @@ TEST_CASE("sqlite hardening: what migrations legitimately use still works", "[sq
   RunResult r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
   INFO(r);
   REQUIRE(r.status == 0);
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") ==
-        std::vector<std::string>{"b2b2b2b2"});
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("PRAGMA user_version") == std::vector<std::string>{"7"});
+  CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"b2b2b2b2"});
+  CHECK(app.rows("PRAGMA user_version") == std::vector<std::string>{"7"});
   r = lt::cli({"downgrade", "a1a1a1a1"}, lt::in_project(proj));
   INFO(r);
   CHECK(r.status == 0);
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM p") == std::vector<std::string>{"0"});
+  CHECK(app.rows("SELECT count(*) FROM p") == std::vector<std::string>{"0"});
 }

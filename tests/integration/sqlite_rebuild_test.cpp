@@ -41,6 +41,7 @@ const char* kLiteralTable = R"SQL(CREATE TABLE "t" (
 TEST_CASE("sqlite rebuild renames identifiers only: literals, comments and defaults survive exactly",
           "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   proj.write_migration(
       "a1a1a1a1", std::nullopt,
@@ -61,12 +62,12 @@ TEST_CASE("sqlite rebuild renames identifiers only: literals, comments and defau
   REQUIRE(r.status == 0);
   const std::string info =
       "SELECT name, type, dflt_value, \"notnull\" FROM pragma_table_info('t') ORDER BY cid";
-  auto before = lt::SqliteFile(proj.path("app.db")).rows(info);
-  auto data_before = lt::SqliteFile(proj.path("app.db")).rows("SELECT * FROM t ORDER BY id");
+  auto before = app.rows(info);
+  auto data_before = app.rows("SELECT * FROM t ORDER BY id");
   r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
   INFO(r);
   REQUIRE(r.status == 0);
-  auto after = lt::SqliteFile(proj.path("app.db")).rows(info);
+  auto after = app.rows(info);
   REQUIRE(after.size() == before.size());
   for (size_t i = 0; i < before.size(); ++i) {
     std::string expected = before[i];
@@ -75,9 +76,8 @@ TEST_CASE("sqlite rebuild renames identifiers only: literals, comments and defau
     if (expected.rfind("e|", 0) == 0) expected = expected.substr(0, expected.size() - 1) + "1";
     CHECK(after[i] == expected);
   }
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT * FROM t ORDER BY id") == data_before);
-  std::string table =
-      lt::SqliteFile(proj.path("app.db")).rows("SELECT sql FROM sqlite_master WHERE name = 't'").at(0);
+  CHECK(app.rows("SELECT * FROM t ORDER BY id") == data_before);
+  std::string table = app.rows("SELECT sql FROM sqlite_master WHERE name = 't'").at(0);
   INFO(table);
   // Literals and comments untouched; the column and its references renamed.
   for (const char* kept : {"'status x'", "'it''s status'", "IN ('status', 'done', 'new')", "DEFAULT 0.00001",
@@ -87,17 +87,13 @@ TEST_CASE("sqlite rebuild renames identifiers only: literals, comments and defau
   CHECK(table.find("CHECK (\"state\" <> 'status x' /* status ( */ AND \"state\" <> 'it''s status')") !=
         std::string::npos);
   CHECK(table.find("CHECK (\"state\" IN (") != std::string::npos);
-  std::string index = lt::SqliteFile(proj.path("app.db"))
-                          .rows("SELECT sql FROM sqlite_master WHERE name = 'ix_t_status'")
-                          .at(0);
+  std::string index = app.rows("SELECT sql FROM sqlite_master WHERE name = 'ix_t_status'").at(0);
   CHECK(index == "CREATE INDEX ix_t_status ON t (\"state\") WHERE \"state\" <> 'status'");
-  std::string trigger =
-      lt::SqliteFile(proj.path("app.db")).rows("SELECT sql FROM sqlite_master WHERE name = 'tr_t'").at(0);
+  std::string trigger = app.rows("SELECT sql FROM sqlite_master WHERE name = 'tr_t'").at(0);
   CHECK(trigger.find("UPDATE OF \"state\" ON t") != std::string::npos);
   CHECK(trigger.find("NEW.\"state\" <> 'status'") != std::string::npos);
   // The constraints still hold under the new name.
-  CHECK(lt::SqliteFile(proj.path("app.db"))
-            .rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
+  CHECK(app.rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
         std::vector<std::string>{"0"});
 }
 
@@ -108,6 +104,7 @@ TEST_CASE("sqlite rebuild of tables whose names hold parentheses, quotes and SQL
         "名前 (1)", "it's"}) {
     DYNAMIC_SECTION(name) {
       TempProject proj;
+      const lt::SqliteFile app(proj.path("app.db"));
       proj.write_config("url = \"sqlite:///app.db\"");
       proj.write_migration(
           "a1a1a1a1", std::nullopt,
@@ -136,20 +133,15 @@ TEST_CASE("sqlite rebuild of tables whose names hold parentheses, quotes and SQL
       auto r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
       INFO(r);
       REQUIRE(r.status == 0);
-      CHECK(lt::SqliteFile(proj.path("app.db"))
-                .rows("SELECT count(*) FROM sqlite_master WHERE name = 'victim'") ==
+      CHECK(app.rows("SELECT count(*) FROM sqlite_master WHERE name = 'victim'") ==
             std::vector<std::string>{"1"});
-      CHECK(lt::SqliteFile(proj.path("app.db"))
-                .rows("SELECT name, type, dflt_value FROM pragma_table_info(?1) ORDER BY cid", {name}) ==
+      CHECK(app.rows("SELECT name, type, dflt_value FROM pragma_table_info(?1) ORDER BY cid", {name}) ==
             std::vector<std::string>{"id|INTEGER|<null>", "v(|BIGINT|0.00001",
                                      "x\" TEXT); DROP TABLE victim; --|TEXT|<null>"});
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT * FROM " + lt::sql_ident(name)) ==
-            std::vector<std::string>{"1|5|x"});
-      CHECK(lt::SqliteFile(proj.path("app.db"))
-                .rows("SELECT count(*) FROM pragma_index_list(?1) WHERE name = 'ix_w'", {name}) ==
+      CHECK(app.rows("SELECT * FROM " + lt::sql_ident(name)) == std::vector<std::string>{"1|5|x"});
+      CHECK(app.rows("SELECT count(*) FROM pragma_index_list(?1) WHERE name = 'ix_w'", {name}) ==
             std::vector<std::string>{"1"});
-      CHECK(lt::SqliteFile(proj.path("app.db"))
-                .rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
+      CHECK(app.rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
             std::vector<std::string>{"0"});
     }
   }
@@ -158,6 +150,7 @@ TEST_CASE("sqlite rebuild of tables whose names hold parentheses, quotes and SQL
 TEST_CASE("sqlite a failing rebuild of a hostile table rolls back the whole revision and names the statement",
           "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   const std::string name = "p(q\"); COMMIT; --";
   proj.write_migration("a1a1a1a1", std::nullopt,
@@ -178,13 +171,10 @@ TEST_CASE("sqlite a failing rebuild of a hostile table rolls back the whole revi
   CHECK(r.err.find("revision b2b2b2b2") != std::string::npos);
   CHECK(r.err.find("NOT NULL constraint failed") != std::string::npos);
   CHECK(r.err.find("SQL: INSERT INTO \"_luamig_rebuild_p(q\"\"); COMMIT; --\"") != std::string::npos);
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") ==
-        std::vector<std::string>{"a1a1a1a1"});
-  CHECK(lt::SqliteFile(proj.path("app.db"))
-            .rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'luamig_history' ORDER BY "
-                  "name") == std::vector<std::string>{"alembic_version", name});
-  CHECK(lt::SqliteFile(proj.path("app.db"))
-            .rows("SELECT name FROM pragma_table_info(?1) ORDER BY cid", {name}) ==
+  CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+  CHECK(app.rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'luamig_history' ORDER BY "
+                 "name") == std::vector<std::string>{"alembic_version", name});
+  CHECK(app.rows("SELECT name FROM pragma_table_info(?1) ORDER BY cid", {name}) ==
         std::vector<std::string>{"id", "v"});
 }
 
@@ -285,6 +275,7 @@ TEST_CASE("sqlite rebuild fuzz: random hostile names and literals, renamed, rety
       size_t renamed = f.pick(ncols), retyped = f.pick(ncols), redefaulted = f.pick(ncols);
       std::string new_name = fresh(f.text(3) + cols[renamed]);
       TempProject proj;
+      const lt::SqliteFile app(proj.path("app.db"));
       proj.write_config("url = \"sqlite:///app.db\"");
       proj.write_migration("a1a1a1a1", std::nullopt, up, "");
       std::string batch =
@@ -299,15 +290,13 @@ TEST_CASE("sqlite rebuild fuzz: random hostile names and literals, renamed, rety
       INFO(r);
       REQUIRE(r.status == 0);
       const std::string info = "SELECT name, type, dflt_value FROM pragma_table_info(?1) ORDER BY cid";
-      auto before = lt::SqliteFile(proj.path("app.db")).rows(info, {table});
-      auto data_before = lt::SqliteFile(proj.path("app.db"))
-                             .rows("SELECT * FROM " + lt::sql_ident(table) + " ORDER BY rowid");
-      auto objects_before =
-          lt::SqliteFile(proj.path("app.db")).rows("SELECT type, name FROM sqlite_master ORDER BY 1, 2");
+      auto before = app.rows(info, {table});
+      auto data_before = app.rows("SELECT * FROM " + lt::sql_ident(table) + " ORDER BY rowid");
+      auto objects_before = app.rows("SELECT type, name FROM sqlite_master ORDER BY 1, 2");
       r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
       INFO(r);
       REQUIRE(r.status == 0);
-      auto after = lt::SqliteFile(proj.path("app.db")).rows(info, {table});
+      auto after = app.rows(info, {table});
       REQUIRE(after.size() == ncols);
       for (size_t i = 0; i < ncols; ++i) {
         std::string name = i == renamed ? new_name : cols[i];
@@ -315,25 +304,18 @@ TEST_CASE("sqlite rebuild fuzz: random hostile names and literals, renamed, rety
         std::string dflt = i == redefaulted ? "'d''\"('" : before[i].substr(before[i].rfind("TEXT|") + 5);
         CHECK(after[i] == name + "|" + type + "|" + dflt);
       }
-      CHECK(lt::SqliteFile(proj.path("app.db"))
-                .rows("SELECT * FROM " + lt::sql_ident(table) + " ORDER BY rowid") == data_before);
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT type, name FROM sqlite_master ORDER BY 1, 2") ==
-            objects_before);
+      CHECK(app.rows("SELECT * FROM " + lt::sql_ident(table) + " ORDER BY rowid") == data_before);
+      CHECK(app.rows("SELECT type, name FROM sqlite_master ORDER BY 1, 2") == objects_before);
       // Every literal of the stored CREATE TABLE is unchanged; only identifiers moved.
-      std::string sql = lt::SqliteFile(proj.path("app.db"))
-                            .rows("SELECT sql FROM sqlite_master WHERE name = ?1", {table})
-                            .at(0);
+      std::string sql = app.rows("SELECT sql FROM sqlite_master WHERE name = ?1", {table}).at(0);
       for (size_t i = 0; i < ncols; ++i)
         if (i != redefaulted) CHECK(sql.find("DEFAULT " + lits[i]) != std::string::npos);
       CHECK(sql.find(" <> " + lt::sql_string(cols[0]) + ")") != std::string::npos);
       std::string ix =
-          lt::SqliteFile(proj.path("app.db"))
-              .rows("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1", {"ix " + table})
-              .at(0);
+          app.rows("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1", {"ix " + table}).at(0);
       CHECK(ix.find(" <> " + lt::sql_string(cols[1])) != std::string::npos);
       // The CHECK constraints still refuse what they refused, under the new names.
-      CHECK(lt::SqliteFile(proj.path("app.db"))
-                .rows("SELECT count(*) FROM pragma_table_info(?1)", {"victim"}) ==
+      CHECK(app.rows("SELECT count(*) FROM pragma_table_info(?1)", {"victim"}) ==
             std::vector<std::string>{"1"});
     }
   }
@@ -348,6 +330,7 @@ TEST_CASE("sqlite a rebuild outside a transaction is all or nothing", "[sqlite]"
         "end)"}) {
     DYNAMIC_SECTION(call) {
       TempProject proj;
+      const lt::SqliteFile app(proj.path("app.db"));
       proj.write_config("url = \"sqlite:///app.db\"");
       proj.write_migration("a1a1a1a1", std::nullopt,
                            "  op.create_table(\"t\", { \"id\", \"integer\" }, { \"v\", \"text\" })\n"
@@ -362,23 +345,19 @@ TEST_CASE("sqlite a rebuild outside a transaction is all or nothing", "[sqlite]"
       CHECK(r.status == 1);
       CHECK(r.err.find("NOT NULL constraint failed") != std::string::npos);
       CHECK(r.err.find("b2b2b2b2") != std::string::npos);
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") ==
-            std::vector<std::string>{"a1a1a1a1"});
-      CHECK(
-          lt::SqliteFile(proj.path("app.db"))
-              .rows("SELECT name FROM sqlite_master WHERE name NOT LIKE '%luamig_history%' ORDER BY name") ==
-          std::vector<std::string>{"alembic_version", "ix_t_v", "sqlite_autoindex_alembic_version_1", "t"});
-      CHECK(
-          lt::SqliteFile(proj.path("app.db")).rows("SELECT name, \"notnull\" FROM pragma_table_info('t')") ==
-          std::vector<std::string>{"id|0", "v|0"});
-      CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM t") ==
-            std::vector<std::string>{"2"});
+      CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+      CHECK(app.rows("SELECT name FROM sqlite_master WHERE name NOT LIKE '%luamig_history%' ORDER BY name") ==
+            std::vector<std::string>{"alembic_version", "ix_t_v", "sqlite_autoindex_alembic_version_1", "t"});
+      CHECK(app.rows("SELECT name, \"notnull\" FROM pragma_table_info('t')") ==
+            std::vector<std::string>{"id|0", "v|0"});
+      CHECK(app.rows("SELECT count(*) FROM t") == std::vector<std::string>{"2"});
     }
   }
 }
 
 TEST_CASE("sqlite a rebuild is refused while foreign keys are enforced, and nothing is lost", "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   proj.write_migration(
       "a1a1a1a1", std::nullopt,
@@ -398,7 +377,6 @@ TEST_CASE("sqlite a rebuild is refused while foreign keys are enforced, and noth
   INFO(r);
   CHECK(r.status == 1);
   CHECK(r.err.find("PRAGMA foreign_keys is ON") != std::string::npos);
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM c") == std::vector<std::string>{"1"});
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") ==
-        std::vector<std::string>{"a1a1a1a1"});
+  CHECK(app.rows("SELECT count(*) FROM c") == std::vector<std::string>{"1"});
+  CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
 }

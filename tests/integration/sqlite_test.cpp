@@ -40,6 +40,7 @@ const char* kUsers = R"LUA(  op.create_table("users",
 
 TEST_CASE("sqlite is the zero-setup default and says so", "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile luamig_db(proj.path("luamig.db"));
   proj.write_config();
   proj.write_migration("a1a1a1a1", std::nullopt, kUsers,
                        "  op.drop_table(\"posts\")\n  op.drop_table(\"users\")");
@@ -47,10 +48,8 @@ TEST_CASE("sqlite is the zero-setup default and says so", "[sqlite]") {
   INFO(r);
   REQUIRE(r.status == 0);
   CHECK(r.err.rfind("No database URL configured: using sqlite:///luamig.db", 0) == 0);
-  CHECK(lt::SqliteFile(proj.path("luamig.db")).rows("SELECT version_num FROM alembic_version") ==
-        std::vector<std::string>{"a1a1a1a1"});
-  CHECK(lt::SqliteFile(proj.path("luamig.db")).rows("SELECT count(*) FROM users") ==
-        std::vector<std::string>{"50"});
+  CHECK(luamig_db.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+  CHECK(luamig_db.rows("SELECT count(*) FROM users") == std::vector<std::string>{"50"});
   // The version table is Alembic's.
   CHECK(schema_of(proj, "alembic_version", "luamig.db")
             .find("CONSTRAINT \"alembic_version_pkc\" PRIMARY KEY (version_num)") != std::string::npos);
@@ -58,6 +57,7 @@ TEST_CASE("sqlite is the zero-setup default and says so", "[sqlite]") {
 
 TEST_CASE("sqlite rebuilds keep every row, index and foreign key", "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   proj.write_migration("a1a1a1a1", std::nullopt, kUsers,
                        "  op.drop_table(\"posts\")\n  op.drop_table(\"users\")");
@@ -87,19 +87,16 @@ TEST_CASE("sqlite rebuilds keep every row, index and foreign key", "[sqlite]") {
   CHECK(users.find("CONSTRAINT \"ck_users_age\" CHECK (age >= 0)") != std::string::npos);
   CHECK(users.find("\"nick\"") != std::string::npos);
   // Rows kept, renamed column holds the old values, index follows the rename.
-  CHECK(lt::SqliteFile(proj.path("app.db"))
-            .rows("SELECT count(*), sum(age), count(DISTINCT kind) FROM users") ==
+  CHECK(app.rows("SELECT count(*), sum(age), count(DISTINCT kind) FROM users") ==
         std::vector<std::string>{"50|1275|2"});
   CHECK(schema_of(proj, "ix_users_role").find("(\"kind\")") != std::string::npos);
   // The foreign key from posts still points at users and still cascades.
-  CHECK(lt::SqliteFile(proj.path("app.db"))
-            .rows("SELECT \"table\", on_delete FROM pragma_foreign_key_list('posts')") ==
+  CHECK(app.rows("SELECT \"table\", on_delete FROM pragma_foreign_key_list('posts')") ==
         std::vector<std::string>{"users|CASCADE"});
-  CHECK(lt::SqliteFile(proj.path("app.db"))
-            .rows("SELECT count(*) FROM posts p JOIN users u ON u.id = p.user_id") ==
+  CHECK(app.rows("SELECT count(*) FROM posts p JOIN users u ON u.id = p.user_id") ==
         std::vector<std::string>{"50"});
   // The new constraint is enforced.
-  auto bad = lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*) FROM users WHERE age < 0");
+  auto bad = app.rows("SELECT count(*) FROM users WHERE age < 0");
   CHECK(bad == std::vector<std::string>{"0"});
 
   auto down = lt::luamig_in(proj, "", {"downgrade", "a1a1a1a1"});
@@ -110,12 +107,12 @@ TEST_CASE("sqlite rebuilds keep every row, index and foreign key", "[sqlite]") {
   CHECK(users.find("ck_users_age") == std::string::npos);
   CHECK(users.find("\"nick\"") == std::string::npos);
   CHECK(users.find("\"role\"") != std::string::npos);
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*), sum(age) FROM users") ==
-        std::vector<std::string>{"50|1275"});
+  CHECK(app.rows("SELECT count(*), sum(age) FROM users") == std::vector<std::string>{"50|1275"});
 }
 
 TEST_CASE("sqlite a failing rebuild leaves the table as it was", "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   proj.write_migration("a1a1a1a1", std::nullopt, kUsers,
                        "  op.drop_table(\"posts\")\n  op.drop_table(\"users\")");
@@ -131,17 +128,15 @@ TEST_CASE("sqlite a failing rebuild leaves the table as it was", "[sqlite]") {
   CHECK(r.err.find("NOT NULL constraint failed") != std::string::npos);
   CHECK(r.err.find("SQLITE_CONSTRAINT") != std::string::npos);
   CHECK(r.err.find("b2b2b2b2_msg.lua:14") != std::string::npos);  // file:line of the alter_column call
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") ==
-        std::vector<std::string>{"a1a1a1a1"});
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*), count(age) FROM users") ==
-        std::vector<std::string>{"50|50"});
-  CHECK(lt::SqliteFile(proj.path("app.db"))
-            .rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
+  CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+  CHECK(app.rows("SELECT count(*), count(age) FROM users") == std::vector<std::string>{"50|50"});
+  CHECK(app.rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
         std::vector<std::string>{"0"});
 }
 
 TEST_CASE("sqlite concurrent upgrades of one file apply each revision once", "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   std::optional<std::string> prev;
   proj.write_migration("00000000", std::nullopt, "  op.create_table(\"audit\", { \"rev\", \"text\" })", "");
@@ -165,10 +160,8 @@ TEST_CASE("sqlite concurrent upgrades of one file apply each revision once", "[s
     INFO(r);
     CHECK(r.status == 0);
   }
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT count(*), count(DISTINCT rev) FROM audit") ==
-        std::vector<std::string>{"20|20"});
-  CHECK(lt::SqliteFile(proj.path("app.db")).rows("SELECT version_num FROM alembic_version") ==
-        std::vector<std::string>{"00000020"});
+  CHECK(app.rows("SELECT count(*), count(DISTINCT rev) FROM audit") == std::vector<std::string>{"20|20"});
+  CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"00000020"});
 }
 
 TEST_CASE("sqlite urls select the file and memory databases", "[sqlite]") {

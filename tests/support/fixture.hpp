@@ -29,12 +29,11 @@ namespace luamig::test {
 
 using Strings = std::vector<std::string>;
 
-// A fresh PostgreSQL database and a project whose config points at it.
-struct Fixture {
-  TempDb db;
+// What Fixture and DualFixture share: the project, luamig run in it, revision files written into it.
+struct FixtureProject {
   TempProject proj;
-  Fixture() { proj.write_config("url = \"" + db.url() + "\""); }
 
+  // luamig with `args` in the project (cwd = proj; the rest of `opts` is kept).
   RunResult lm(const std::vector<std::string>& args, RunOptions opts = {}) const {
     opts.cwd = proj.path();
     return luamig(args, opts);
@@ -45,29 +44,26 @@ struct Fixture {
                  const std::string& msg = "msg") const {
     proj.write_migration(rev, std::move(down), up, down_body, msg, globals);
   }
+};
+
+// A fresh PostgreSQL database and a project whose config points at it.
+struct Fixture : FixtureProject {
+  TempDb db;
+  Fixture() { proj.write_config("url = \"" + db.url() + "\""); }
+
   std::string value(const std::string& sql) const { return db.query_value(sql); }
   Strings column(const std::string& sql) const { return db.query_column(sql); }
 };
 
 // A fresh database of `dialect` ("postgresql" or "sqlite") and a project whose config points at it.
-struct DualFixture {
+struct DualFixture : FixtureProject {
   std::unique_ptr<TestDb> owner;
   const TestDb& db;
-  TempProject proj;
   explicit DualFixture(const std::string& dialect) : owner(TestDb::make(dialect)), db(*owner) {
     proj.write_config("url = \"" + db.url() + "\"");
   }
   bool sqlite() const { return db.is_sqlite(); }
 
-  RunResult lm(const std::vector<std::string>& args, RunOptions opts = {}) const {
-    opts.cwd = proj.path();
-    return luamig(args, opts);
-  }
-  void migration(const std::string& rev, std::optional<std::string> down, const std::string& up,
-                 const std::string& down_body, const std::string& globals = "",
-                 const std::string& msg = "msg") const {
-    proj.write_migration(rev, std::move(down), up, down_body, msg, globals);
-  }
   std::string value(const std::string& sql) const { return db.query_value(sql); }
   Strings column(const std::string& sql) const { return db.query_column(sql); }
 };

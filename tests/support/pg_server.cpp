@@ -1,3 +1,4 @@
+// The PostgreSQL test server and TempDb (see pg_server.hpp for the interface and its environment variables).
 #include "support/pg_server.hpp"
 
 #include <arpa/inet.h>

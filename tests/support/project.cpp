@@ -1,3 +1,4 @@
+// The project builder (see project.hpp): migration() text, TempProject and its file helpers.
 #include "support/project.hpp"
 
 #include <unistd.h>

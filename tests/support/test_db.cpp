@@ -1,3 +1,4 @@
+// The per-dialect test databases (see test_db.hpp): SqliteFile, and TestDb over TempDb or a SqliteFile.
 #include "support/test_db.hpp"
 
 #include <sqlite3.h>
