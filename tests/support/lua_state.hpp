@@ -55,8 +55,9 @@ class BareLua {
       int nargs = push_args ? push_args(L) : 0;
       r.ok = lua_pcall(L, nargs, 1, 0) == 0;
     }
-    const char* text = lua_tostring(L, -1);
-    r.value = text ? text : "";
+    size_t size = 0;
+    const char* text = lua_tolstring(L, -1, &size);
+    r.value = text ? std::string(text, size) : "";
     if (r.ok && !as_global.empty()) {
       lua_pushvalue(L, -1);
       lua_setglobal(L, as_global.c_str());
