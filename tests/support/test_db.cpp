@@ -9,18 +9,10 @@
 #include <stdexcept>
 
 #include "support/pg_server.hpp"
+#include "support/text.hpp"
 
 namespace luamig::test {
 namespace {
-
-std::string sql_literal(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
 
 class PgTestDb final : public TestDb {
  public:
@@ -35,12 +27,12 @@ class PgTestDb final : public TestDb {
   std::vector<std::string> tables() const override { return db_.tables(); }
   bool index_exists(const std::string& name) const override {
     return db_.query_value("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname = " +
-                           sql_literal(name)) != "0";
+                           sql_string(name)) != "0";
   }
   std::vector<std::string> named_indexes(const std::string& table) const override {
     return db_.query_column(
         "SELECT i.indexname FROM pg_indexes i WHERE i.schemaname = 'public' AND i.tablename = " +
-        sql_literal(table) +
+        sql_string(table) +
         " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname "
         "AND c.conrelid = ('public.' || quote_ident(i.tablename))::regclass) ORDER BY 1");
   }
@@ -49,7 +41,7 @@ class PgTestDb final : public TestDb {
         "SELECT column_name || chr(1) || data_type || chr(1) || is_nullable || chr(1) || "
         "coalesce(column_default, '') FROM information_schema.columns WHERE table_schema = 'public' AND "
         "table_name = " +
-        sql_literal(table) + " ORDER BY ordinal_position");
+        sql_string(table) + " ORDER BY ordinal_position");
     return split_rows(rows);
   }
   const TempDb* pg() const override { return &db_; }
@@ -83,10 +75,10 @@ class SqliteTestDb final : public TestDb {
   void exec(const std::string& sql) const override { file_.exec(sql); }
   bool table_exists(const std::string& name) const override {
     return query_value("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = " +
-                       sql_literal(name)) != "0";
+                       sql_string(name)) != "0";
   }
   std::vector<std::string> columns(const std::string& table) const override {
-    return query_column("SELECT name FROM pragma_table_info(" + sql_literal(table) + ") ORDER BY cid");
+    return query_column("SELECT name FROM pragma_table_info(" + sql_string(table) + ") ORDER BY cid");
   }
   std::vector<std::string> tables() const override {
     return query_column(
@@ -95,19 +87,19 @@ class SqliteTestDb final : public TestDb {
   }
   bool index_exists(const std::string& name) const override {
     return query_value("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = " +
-                       sql_literal(name)) != "0";
+                       sql_string(name)) != "0";
   }
   std::vector<std::string> named_indexes(const std::string& table) const override {
     return query_column(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = " +
-        sql_literal(table) + " ORDER BY name");
+        sql_string(table) + " ORDER BY name");
   }
   std::vector<Column> column_info(const std::string& table) const override {
     auto rows = query_column(
         "SELECT name || char(1) || type || char(1) || (CASE WHEN \"notnull\" OR pk > 0 AND "
         "upper(type) = 'INTEGER' THEN 'NO' ELSE 'YES' END) || char(1) || coalesce(dflt_value, '') "
         "FROM pragma_table_info(" +
-        sql_literal(table) + ") ORDER BY cid");
+        sql_string(table) + ") ORDER BY cid");
     return PgTestDb::split_rows(rows);
   }
 
