@@ -3,10 +3,9 @@
 #include <chrono>
 #include <thread>
 
-#include "integration/ops_support.hpp"
+#include "support/fixture.hpp"
 
 using namespace luamig::test;
-using namespace luamig::test::ops;
 using Catch::Matchers::Contains;
 
 namespace {

@@ -6,10 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "integration/json_reader.hpp"
+#include "support/cli.hpp"
+#include "support/json.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
 #include "support/test_db.hpp"
+#include "support/text.hpp"
 
 using namespace luamig::test;
 using Catch::Matchers::Contains;
@@ -22,14 +24,6 @@ namespace {
 const std::string A = "aaaa00000001";
 const std::string B = "bbbb00000002";
 
-RunResult cli(const Strings& args, const RunOptions& opts = {}) { return luamig::test::luamig(args, opts); }
-
-RunResult lm(const TempProject& proj, const TestDb& db, const Strings& args, RunOptions opts = {}) {
-  if (opts.cwd.empty()) opts.cwd = proj.path();
-  opts.env.emplace_back("DATABASE_URL", db.url());
-  return cli(args, opts);
-}
-
 void write_two(const TempProject& proj) {
   proj.write_config();
   proj.write_migration(
@@ -41,24 +35,13 @@ void write_two(const TempProject& proj) {
                        "add note");
 }
 
-size_t count_lines(const std::string& s) {
-  size_t n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
-
-#define BOTH_DIALECTS_DB(name)                                                            \
-  const std::string name##_dialect = GENERATE(as<std::string>{}, "postgresql", "sqlite"); \
-  INFO("dialect: " << name##_dialect);                                                    \
-  const auto name##_owner = TestDb::make(name##_dialect);                                 \
-  const TestDb& name = *name##_owner
 }  // namespace
 
 TEST_CASE("conventions: data on stdout, notices on stderr, current prints the bare id", "[integration]") {
   BOTH_DIALECTS_DB(db);
   TempProject proj;
   write_two(proj);
-  auto up = lm(proj, db, {"upgrade", "head"});
+  auto up = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(up.describe());
   REQUIRE(up.status == 0);
   CHECK(up.out.empty());
@@ -69,33 +52,33 @@ TEST_CASE("conventions: data on stdout, notices on stderr, current prints the ba
                      ", create t1\\n  creating t1\\n  created t1\\n  done in \\d+ ms\\nRunning upgrade " + A +
                      " -> " + B + ", add note\\n  done in \\d+ ms\\n(.|\\n)*"));
 
-  auto cur = lm(proj, db, {"current"});
+  auto cur = luamig_in(proj, db.url(), {"current"});
   CHECK(cur.status == 0);
   CHECK(cur.out == B + "\n");  // rev=$(luamig current) is the id
-  auto verbose = lm(proj, db, {"current", "-v"});
+  auto verbose = luamig_in(proj, db.url(), {"current", "-v"});
   CHECK_THAT(verbose.out, Contains("Rev: " + B + " (head)"));
   CHECK_THAT(verbose.err, Contains("Environment default"));
   CHECK_THAT(verbose.err, Contains("Version table:"));
 
-  auto heads = lm(proj, db, {"heads"});
-  CHECK(count_lines(heads.out) == 1);
+  auto heads = luamig_in(proj, db.url(), {"heads"});
+  CHECK(count_of(heads.out, "\n") == 1);
   CHECK(heads.err.empty());
-  auto history = lm(proj, db, {"history"});
-  CHECK(count_lines(history.out) == 2);
-  auto check = lm(proj, db, {"check"});
+  auto history = luamig_in(proj, db.url(), {"history"});
+  CHECK(count_of(history.out, "\n") == 2);
+  auto check = luamig_in(proj, db.url(), {"check"});
   CHECK(check.status == 0);
   CHECK(check.out.empty());
   CHECK_THAT(check.err, Contains("At head"));
-  auto nothing = lm(proj, db, {"upgrade", "head"});
+  auto nothing = luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(nothing.out.empty());
   CHECK_THAT(nothing.err, Contains("Nothing to do"));
-  auto down = lm(proj, db, {"downgrade", "base"});
+  auto down = luamig_in(proj, db.url(), {"downgrade", "base"});
   CHECK(down.status == 0);
   CHECK(down.out.empty());
   CHECK_THAT(down.err, Contains("Running downgrade " + B + " -> " + A + ", add note\n  done in "));
-  CHECK(lm(proj, db, {"current"}).out.empty());
+  CHECK(luamig_in(proj, db.url(), {"current"}).out.empty());
   // --sql output stays on stdout (it is the data).
-  auto sql = lm(proj, db, {"upgrade", "head", "--sql"});
+  auto sql = luamig_in(proj, db.url(), {"upgrade", "head", "--sql"});
   CHECK_THAT(sql.out, Contains("-- Running upgrade  -> " + A));
 }
 
@@ -105,9 +88,9 @@ TEST_CASE("conventions: --json on read-only verbs, parsed", "[integration]") {
   write_two(proj);
   proj.write_config("environments = { dev = { url = os.getenv and nil }, ci = {} }\n");
   proj.write_config();
-  REQUIRE(lm(proj, db, {"upgrade", A}).status == 0);
+  REQUIRE(luamig_in(proj, db.url(), {"upgrade", A}).status == 0);
 
-  auto cur = lm(proj, db, {"current", "--json"});
+  auto cur = luamig_in(proj, db.url(), {"current", "--json"});
   INFO(cur.describe());
   REQUIRE(cur.status == 0);
   auto c = tj::parse(cur.out);
@@ -117,13 +100,13 @@ TEST_CASE("conventions: --json on read-only verbs, parsed", "[integration]") {
   CHECK_FALSE(c["current"][0]["is_head"].boolean());
   CHECK(c["current"][0]["message"].str() == "create t1");
 
-  auto heads = tj::parse(lm(proj, db, {"--json", "heads"}).out);
+  auto heads = tj::parse(luamig_in(proj, db.url(), {"--json", "heads"}).out);
   REQUIRE(heads["heads"].array().size() == 1);
   CHECK(heads["heads"][0]["id"].str() == B);
   CHECK(heads["heads"][0]["down_revisions"][0].str() == A);
   CHECK(heads["heads"][0]["is_head"].boolean());
 
-  auto hist = tj::parse(lm(proj, db, {"history", "-i", "--json"}).out);
+  auto hist = tj::parse(luamig_in(proj, db.url(), {"history", "-i", "--json"}).out);
   REQUIRE(hist["revisions"].array().size() == 2);
   CHECK(hist["revisions"][0]["id"].str() == B);
   CHECK(hist["revisions"][1]["id"].str() == A);
@@ -131,10 +114,10 @@ TEST_CASE("conventions: --json on read-only verbs, parsed", "[integration]") {
   CHECK(hist["revisions"][1]["down_revisions"].array().empty());
   CHECK_THAT(hist["revisions"][1]["path"].str(), Contains("migrations/versions/"));
 
-  auto show = tj::parse(lm(proj, db, {"show", A, "--json"}).out);
+  auto show = tj::parse(luamig_in(proj, db.url(), {"show", A, "--json"}).out);
   CHECK(show["revisions"][0]["id"].str() == A);
 
-  auto check = lm(proj, db, {"check", "--json"});
+  auto check = luamig_in(proj, db.url(), {"check", "--json"});
   CHECK(check.status == 1);
   auto ch = tj::parse(check.out);
   CHECK_FALSE(ch["at_head"].boolean());
@@ -142,7 +125,7 @@ TEST_CASE("conventions: --json on read-only verbs, parsed", "[integration]") {
   CHECK(ch["heads"][0].str() == B);
   CHECK(ch["pending"].number() == 1);
 
-  auto config = lm(proj, db, {"config", "--json"});
+  auto config = luamig_in(proj, db.url(), {"config", "--json"});
   REQUIRE(config.status == 0);
   auto cf = tj::parse(config.out);
   CHECK(cf["environment"].str() == "default");
@@ -159,7 +142,7 @@ TEST_CASE("conventions: --json on read-only verbs, parsed", "[integration]") {
   CHECK(saw_url);
 
   // Not every verb has a JSON form.
-  auto stamp = lm(proj, db, {"stamp", "--json", "head"});
+  auto stamp = luamig_in(proj, db.url(), {"stamp", "--json", "head"});
   CHECK(stamp.status == 2);
   CHECK_THAT(stamp.err, StartsWith("ERROR: --json"));
 }
@@ -168,7 +151,7 @@ TEST_CASE("conventions: upgrade --json writes JSON Lines, step events and a summ
   BOTH_DIALECTS_DB(db);
   TempProject proj;
   write_two(proj);
-  auto up = lm(proj, db, {"upgrade", "head", "--json"});
+  auto up = luamig_in(proj, db.url(), {"upgrade", "head", "--json"});
   INFO(up.describe());
   REQUIRE(up.status == 0);
   auto events = tj::parse_lines(up.out);
@@ -190,7 +173,7 @@ TEST_CASE("conventions: upgrade --json writes JSON Lines, step events and a summ
   // The logs stay on stderr.
   CHECK_THAT(up.err, Contains("creating t1"));
 
-  auto down = lm(proj, db, {"downgrade", "base", "--json"});
+  auto down = luamig_in(proj, db.url(), {"downgrade", "base", "--json"});
   auto d = tj::parse_lines(down.out);
   REQUIRE(d.size() == 5);
   CHECK(d[0]["direction"].str() == "downgrade");
@@ -199,7 +182,7 @@ TEST_CASE("conventions: upgrade --json writes JSON Lines, step events and a summ
 
   // A failing step: step_start, step_failed, then a failed summary; exit 1; nothing of it left behind.
   proj.write_migration("cccc00000003", B, "  op.execute('SELECT * FROM no_such_table')", "", "broken");
-  auto failed = lm(proj, db, {"upgrade", "head", "--json"});
+  auto failed = luamig_in(proj, db.url(), {"upgrade", "head", "--json"});
   CHECK(failed.status == 1);
   auto f = tj::parse_lines(failed.out);
   REQUIRE(f.size() >= 3);
@@ -213,7 +196,7 @@ TEST_CASE("conventions: upgrade --json writes JSON Lines, step events and a summ
   CHECK_THAT(failed.err, Contains("ERROR: upgrade of revision cccc00000003"));
 
   // A graph error before any step: only the summary, exit 2.
-  auto bad = lm(proj, db, {"upgrade", "nosuchrev", "--json"});
+  auto bad = luamig_in(proj, db.url(), {"upgrade", "nosuchrev", "--json"});
   CHECK(bad.status == 2);
   auto b = tj::parse_lines(bad.out);
   REQUIRE(b.size() == 1);
@@ -225,7 +208,7 @@ TEST_CASE("conventions: database values are escaped wherever they are printed", 
   BOTH_DIALECTS_DB(db);
   TempProject proj;
   write_two(proj);
-  REQUIRE(lm(proj, db, {"upgrade", A}).status == 0);
+  REQUIRE(luamig_in(proj, db.url(), {"upgrade", A}).status == 0);
   // A row forged to clear the screen and print a fake "(head)" line; and one with a C1 CSI.
   const std::string forged = "x\x1b[2J\x1b[H\n" + B + " (head)";
   const std::string c1 =
@@ -245,7 +228,7 @@ TEST_CASE("conventions: database values are escaped wherever they are printed", 
   for (const Strings& args :
        {Strings{"current"}, Strings{"current", "-v"}, Strings{"check"}, Strings{"history", "-i"},
         Strings{"upgrade", "head"}, Strings{"stamp", "--purge", A}}) {
-    auto r = lm(proj, db, args);
+    auto r = luamig_in(proj, db.url(), args);
     INFO(r.describe());
     CHECK(no_raw_controls(r.out));
     CHECK(no_raw_controls(r.err));
@@ -254,7 +237,7 @@ TEST_CASE("conventions: database values are escaped wherever they are printed", 
     if (args[0] == "current" && args.size() == 1) {
       CHECK_THAT(r.out, Contains("x\\x1b[2J\\x1b[H\\n" + B + " (head)"));
       CHECK_THAT(r.out, Contains("y\\u009b31m"));
-      CHECK(count_lines(r.out) == 3);
+      CHECK(count_of(r.out, "\n") == 3);
     }
     if (args[0] == "stamp") break;  // resets the table
     db.exec("DELETE FROM alembic_version");
@@ -265,7 +248,7 @@ TEST_CASE("conventions: database values are escaped wherever they are printed", 
   // JSON carries the value exactly, escaped as JSON.
   db.exec("DELETE FROM alembic_version");
   db.exec("INSERT INTO alembic_version (version_num) VALUES (" + quoted + ")");
-  auto js = lm(proj, db, {"current", "--json"});
+  auto js = luamig_in(proj, db.url(), {"current", "--json"});
   CHECK(no_raw_controls(js.out));
   auto v = tj::parse(js.out);
   CHECK(v["current"][0]["id"].str() == forged);
@@ -279,7 +262,7 @@ TEST_CASE("conventions: a revision message or log line with control characters i
   proj.write("migrations/versions/e1_evil.lua",
              "-- evil\n\nrevision = 'eeee00000001'\ndown_revision = nil\n"
              "function upgrade() log.info('a\\27[2Jb\\nfake line') end\nfunction downgrade() end\n");
-  auto up = lm(proj, db, {"upgrade", "head"});
+  auto up = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(up.describe());
   CHECK(up.status == 0);
   CHECK_THAT(up.err, Contains("a\\x1b[2Jb\\nfake line"));
@@ -355,29 +338,30 @@ TEST_CASE("conventions: the project is found upward from a subdirectory, and -c 
   TempProject proj;
   write_two(proj);
   std::filesystem::create_directories(proj.path("app/models"));
-  auto up = lm(proj, db, {"upgrade", "head"}, {.cwd = proj.path("app/models").string()});
+  auto up = luamig_in(proj, db.url(), {"upgrade", "head"}, {.cwd = proj.path("app/models").string()});
   INFO(up.describe());
   REQUIRE(up.status == 0);
   CHECK_THAT(up.err, Contains("Using the project in " + proj.path().string()));
   CHECK(db.version_rows() == Strings{B});
-  CHECK(lm(proj, db, {"current"}, {.cwd = proj.path("app").string()}).out == B + "\n");
+  CHECK(luamig_in(proj, db.url(), {"current"}, {.cwd = proj.path("app").string()}).out == B + "\n");
   // No project anywhere upward: the usual message for a missing revision directory.
   TempProject empty;
   std::filesystem::create_directories(empty.path("x"));
-  auto none = lm(empty, db, {"heads"}, {.cwd = empty.path("x").string()});
+  auto none = luamig_in(empty, db.url(), {"heads"}, {.cwd = empty.path("x").string()});
   CHECK_THAT(none.err, !Contains("Using the project"));
   // -c DIR means DIR/luamig.lua; a directory without one is an error.
-  auto dir = lm(proj, db, {"-c", proj.path().string(), "heads"}, {.cwd = empty.path().string()});
+  auto dir = luamig_in(proj, db.url(), {"-c", proj.path().string(), "heads"}, {.cwd = empty.path().string()});
   CHECK(dir.status == 0);
   CHECK_THAT(dir.out, Contains(B));
-  auto bad = lm(proj, db, {"-c", empty.path("x").string(), "heads"}, {.cwd = empty.path().string()});
+  auto bad =
+      luamig_in(proj, db.url(), {"-c", empty.path("x").string(), "heads"}, {.cwd = empty.path().string()});
   CHECK(bad.status == 2);
   CHECK_THAT(bad.err,
              StartsWith("ERROR: -c " + empty.path("x").string() + ": a directory without luamig.lua"));
   // LUAMIG_CONFIG pointing at a file still wins; nothing is searched.
-  auto env =
-      lm(proj, db, {"heads"},
-         {.cwd = proj.path("app").string(), .env = {{"LUAMIG_CONFIG", proj.path("luamig.lua").string()}}});
+  auto env = luamig_in(
+      proj, db.url(), {"heads"},
+      {.cwd = proj.path("app").string(), .env = {{"LUAMIG_CONFIG", proj.path("luamig.lua").string()}}});
   CHECK_THAT(env.err, !Contains("Using the project"));
 }
 
@@ -471,7 +455,7 @@ TEST_CASE("conventions: backfill progress shows the total, estimated from pg_cla
       "  backfill.update{ table = 'items', batch = 100, progress_every = 10, total = 3000,\n"
       "    where = \"v = 'x'\", columns = { 'id' }, set = function(r) return { v = 'y' } end }",
       "", "given");
-  auto r = lm(proj, db, {"upgrade", "head"});
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(r.describe());
   REQUIRE(r.status == 0);
   CHECK(r.out.empty());
@@ -491,7 +475,7 @@ TEST_CASE("conventions: backfill progress shows the total, estimated from pg_cla
                        "  require('luamig.backfill').update{ table = 'items', total = 'lots',\n"
                        "    set = function(r) return nil end }",
                        "", "bad total");
-  auto bad = lm(proj, db, {"upgrade", "head"});
+  auto bad = luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(bad.status == 1);
   CHECK_THAT(bad.err, Contains("total must be a number of rows"));
   CHECK_THAT(bad.err, Contains("cccc00000003_bad_total.lua:13"));

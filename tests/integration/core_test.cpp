@@ -3,10 +3,6 @@
 // Every test builds a small project in a temporary directory, runs `luamig` in it with DATABASE_URL pointing
 // at a fresh database, and checks what the database holds afterwards (tables, columns, alembic_version rows),
 // the exit status, and what was printed.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <regex>
 #include <string>
@@ -42,27 +38,6 @@ void write_linear(const TempProject& proj) {
                        R"(  op.drop_column("t1", "note"))", "add note");
   proj.write_migration(R3, R2, R"(  op.create_table("t3", { "id", "integer" }))", R"(  op.drop_table("t3"))",
                        "create t3");
-}
-
-std::string file_of(const TempProject& proj, const std::string& rev) {
-  for (const auto& name : proj.list("migrations/versions"))
-    if (name.rfind(rev, 0) == 0) return "migrations/versions/" + name;
-  FAIL("no file for " << rev);
-  return "";
-}
-
-// A TCP port on 127.0.0.1 that nothing listens on.
-int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 // The catalog's view of a version table: column, type, nullability, constraints, indexes.
@@ -211,7 +186,7 @@ TEST_CASE("core: a Lua error rolls the failing revision back", "[core]") {
   CHECK_THAT(r.err, Contains("Running upgrade  -> " + R1));
   CHECK_THAT(r.out, !Contains("-> " + R2));
   // The message names the revision, the file and line, and the Lua error.
-  std::string where = file_of(proj, R2) + ":" + std::to_string(kUpgradeBodyLine + 3);
+  std::string where = proj.migration_file(R2) + ":" + std::to_string(kUpgradeBodyLine + 3);
   CHECK_THAT(r.err, Contains("upgrade of revision " + R2 + " (broken by Lua) failed"));
   CHECK_THAT(r.err, Contains("at " + where));
   CHECK_THAT(r.err, Contains("attempt to index local 'settings' (a nil value)"));
@@ -249,12 +224,12 @@ TEST_CASE("core: an SQL error rolls the failing revision back and shows statemen
   CHECK(db.query_value("SELECT count(*) FROM t1") == "0");
   CHECK_THAT(r.err, Contains("upgrade of revision " + R2 + " (broken by SQL) failed"));
   if (db.is_postgresql()) {
-    CHECK_THAT(r.err, Contains("at " + file_of(proj, R2) + ":" + std::to_string(kUpgradeBodyLine + 2)));
+    CHECK_THAT(r.err, Contains("at " + proj.migration_file(R2) + ":" + std::to_string(kUpgradeBodyLine + 2)));
     CHECK_THAT(r.err, Contains("invalid input syntax for type integer"));
     CHECK_THAT(r.err, Contains("SQLSTATE: 22P02"));
     CHECK_THAT(r.err, Contains("SQL: INSERT INTO t1 (id) VALUES ($1)"));
   } else {
-    CHECK_THAT(r.err, Contains("at " + file_of(proj, R2) + ":" + std::to_string(kUpgradeBodyLine + 3)));
+    CHECK_THAT(r.err, Contains("at " + proj.migration_file(R2) + ":" + std::to_string(kUpgradeBodyLine + 3)));
     CHECK_THAT(r.err, Contains("UNIQUE constraint failed: t1.id"));
     CHECK_THAT(r.err, Contains("SQLSTATE: SQLITE_CONSTRAINT (2067)"));
     CHECK_THAT(r.err, Contains("SQL: INSERT INTO t1 (id) VALUES (1), (1)"));
@@ -270,7 +245,8 @@ TEST_CASE("core: an SQL error rolls the failing revision back and shows statemen
   CHECK(op_fail.status == 1);
   CHECK(db.version_rows() == Strings{R1});
   CHECK_FALSE(db.table_exists("half_done"));
-  CHECK_THAT(op_fail.err, Contains("at " + file_of(proj, R2) + ":" + std::to_string(kUpgradeBodyLine + 1)));
+  CHECK_THAT(op_fail.err,
+             Contains("at " + proj.migration_file(R2) + ":" + std::to_string(kUpgradeBodyLine + 1)));
   if (db.is_postgresql()) {
     CHECK_THAT(op_fail.err, Contains("SQLSTATE: 42P01"));
   } else {
@@ -298,7 +274,7 @@ TEST_CASE("core: a Lua syntax error is reported with file and line before anythi
   proj.write_migration(R3, R2, "  op.create_table(\"t3\", { \"id\", \"integer\" }", "", "create t3");
   auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(r.status == 2);
-  CHECK_THAT(r.err, Contains(file_of(proj, R3) + ":" + std::to_string(kUpgradeBodyLine + 1) + ":"));
+  CHECK_THAT(r.err, Contains(proj.migration_file(R3) + ":" + std::to_string(kUpgradeBodyLine + 1) + ":"));
   CHECK_THAT(r.err, Contains("')' expected"));
   // Nothing ran, not even the revisions before the broken file.
   CHECK_FALSE(db.table_exists("t1"));
@@ -317,7 +293,7 @@ TEST_CASE("core: revision graph errors name the files involved", "[core]") {
     auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Contains("Duplicate revision id '" + R2 + "'"));
-    CHECK_THAT(r.err, Contains(file_of(proj, R2)));
+    CHECK_THAT(r.err, Contains(proj.migration_file(R2)));
     CHECK_THAT(r.err, Contains("migrations/versions/zz_copy.lua"));
   }
   SECTION("missing down_revision") {
@@ -325,7 +301,7 @@ TEST_CASE("core: revision graph errors name the files involved", "[core]") {
     auto r = luamig_in(proj, db.url(), {"heads"});
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Contains("'nothere00000'"));
-    CHECK_THAT(r.err, Contains(file_of(proj, "4444dddd0004") + ":7"));
+    CHECK_THAT(r.err, Contains(proj.migration_file("4444dddd0004") + ":7"));
   }
   SECTION("a cycle is shown as the whole path") {
     proj.write_migration("cyc1", std::string("cyc3"), "", "", "c1");
@@ -334,9 +310,9 @@ TEST_CASE("core: revision graph errors name the files involved", "[core]") {
     auto r = luamig_in(proj, db.url(), {"history"});
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Contains("cyc1 -> cyc3 -> cyc2 -> cyc1"));
-    CHECK_THAT(r.err, Contains(file_of(proj, "cyc1")));
-    CHECK_THAT(r.err, Contains(file_of(proj, "cyc2")));
-    CHECK_THAT(r.err, Contains(file_of(proj, "cyc3")));
+    CHECK_THAT(r.err, Contains(proj.migration_file("cyc1")));
+    CHECK_THAT(r.err, Contains(proj.migration_file("cyc2")));
+    CHECK_THAT(r.err, Contains(proj.migration_file("cyc3")));
   }
   SECTION("invalid revision ids") {
     proj.write("migrations/versions/x_bad.lua", migration("bad-id", R3, "", ""));
@@ -695,7 +671,7 @@ TEST_CASE("core: a password in the database URL is never printed", "[core]") {
   std::string url = "postgresql://postgres:" + secret + "@127.0.0.1:" + std::to_string(db.server().port()) +
                     "/" + db.name();
   std::string closed =
-      "postgresql://postgres:" + secret + "@127.0.0.1:" + std::to_string(closed_port()) + "/db";
+      "postgresql://postgres:" + secret + "@127.0.0.1:" + std::to_string(unused_tcp_port()) + "/db";
 
   auto expect_clean = [&](const RunResult& r, int status) {
     INFO(r.describe());
@@ -729,13 +705,13 @@ TEST_CASE("core: a password in the database URL is never printed", "[core]") {
   expect_clean(with_url({"current"}, "postgresql://postgres:" + secret + "@127.0.0.1:" +
                                          std::to_string(db.server().port()) + "/no_such_database"),
                1);
-  expect_clean(with_url({"current"},
-                        "postgresql://postgres:s3cret@pw@127.0.0.1:" + std::to_string(closed_port()) + "/db"),
+  expect_clean(with_url({"current"}, "postgresql://postgres:s3cret@pw@127.0.0.1:" +
+                                         std::to_string(unused_tcp_port()) + "/db"),
                1);
   expect_clean(with_url({"current"}, "mysql://root:" + secret + "@localhost/db"), 2);
-  expect_clean(
-      with_url({"current"}, "host=127.0.0.1 port=" + std::to_string(closed_port()) + " password=" + secret),
-      1);
+  expect_clean(with_url({"current"},
+                        "host=127.0.0.1 port=" + std::to_string(unused_tcp_port()) + " password=" + secret),
+               1);
 
   RunOptions env;
   env.cwd = proj.path();
@@ -779,7 +755,7 @@ TEST_CASE("core: transaction_per_migration = false rolls the whole command back"
   CHECK(db.columns("t1") == Strings{"id"});
 
   // Without the failing revision the whole command commits at once.
-  proj.remove(file_of(proj, "4444dddd0004"));
+  proj.remove(proj.migration_file("4444dddd0004"));
   CHECK(luamig_in(proj, db.url(), {"upgrade", "head"}).status == 0);
   CHECK(db.version_rows() == Strings{R3});
   CHECK(luamig_in(proj, db.url(), {"downgrade", "base"}).status == 0);
@@ -916,7 +892,8 @@ TEST_CASE("core: exit statuses 0 1 and 2", "[core]") {
   CHECK(luamig_in(proj, db.url(), {"upgrade", "head"}).status == 1);
   RunOptions closed;
   closed.cwd = proj.path();
-  closed.env = {{"DATABASE_URL", "postgresql://postgres@127.0.0.1:" + std::to_string(closed_port()) + "/x"}};
+  closed.env = {
+      {"DATABASE_URL", "postgresql://postgres@127.0.0.1:" + std::to_string(unused_tcp_port()) + "/x"}};
   CHECK(cli({"upgrade", "head"}, closed).status == 1);
   CHECK(db.version_rows() == Strings{R3});
 }

@@ -1,9 +1,8 @@
 // --dry-run: every step runs for real in one transaction, statements and durations are shown, and nothing is
 // left behind; steps that would commit stop the run first.
-#include "integration/ops_support.hpp"
+#include "support/fixture.hpp"
 
 using namespace luamig::test;
-using namespace luamig::test::ops;
 using Catch::Matchers::Contains;
 
 namespace {

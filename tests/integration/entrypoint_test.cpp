@@ -2,8 +2,6 @@
 // kill -9, lost connections, lock_not_available retries, and `check`. Real PostgreSQL
 // (tests/support/pg_server.hpp).
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
+#include "support/text.hpp"
 
 using namespace luamig::test;
 using Catch::Matchers::Contains;
@@ -115,24 +114,6 @@ std::string lock_holder_sql() {
          "::oid AND objsubid = 1 AND granted";
 }
 
-int free_port() {
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  ::close(s);
-  return port;
-}
-
-size_t count(const std::string& text, const std::string& needle) {
-  size_t n = 0;
-  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
-  return n;
-}
 }  // namespace
 
 TEST_CASE("entrypoint: 16 processes upgrading at once apply each revision exactly once", "[entrypoint]") {
@@ -156,7 +137,7 @@ TEST_CASE("entrypoint: 16 processes upgrading at once apply each revision exactl
   CHECK(db.query_value("SELECT count(*) FROM audit") == "50");
   CHECK(db.query_value("SELECT count(DISTINCT rev) FROM audit") == "50");
   CHECK(db.version_rows() == Strings{"r50"});
-  CHECK(count(all, "Running upgrade") == 50);
+  CHECK(count_of(all, "Running upgrade") == 50);
   CHECK(ran + nothing == 16);
   // Nobody holds the lock afterwards.
   CHECK(db.query_column(lock_holder_sql()).empty());
@@ -245,7 +226,7 @@ TEST_CASE("entrypoint: the server closing the connection mid-revision fails clea
   CHECK_THAT(r.err, Contains("does not rerun a half-run revision"));
   CHECK_THAT(r.err, Contains("The database is at r01"));
   // r02 was announced before it ran, and never finished.
-  CHECK(count(r.all(), "Running upgrade r01 -> r02") == 1);
+  CHECK(count_of(r.all(), "Running upgrade r01 -> r02") == 1);
   {
     std::string all = r.all();
     auto header = all.find("Running upgrade r01 -> r02");
@@ -312,7 +293,7 @@ TEST_CASE("entrypoint: --wait-for-db waits for a server that starts later", "[en
              Contains("Database not reachable yet: cannot connect to PostgreSQL (host 127.0.0.1, port " +
                       std::to_string(pg.port())));
   CHECK_THAT(r.err, Contains("retrying in"));
-  CHECK(count(r.err, "Database not reachable yet") >= 3);
+  CHECK(count_of(r.err, "Database not reachable yet") >= 3);
   CHECK(db.version_rows() == Strings{"r03"});
 }
 
@@ -320,7 +301,7 @@ TEST_CASE("entrypoint: no server: fails at once or after --wait-for-db and never
           "[entrypoint]") {
   TempProject proj;
   column_project(proj, 1, "0");
-  std::string url = "postgresql://app:s3cr3t-pw@127.0.0.1:" + std::to_string(free_port()) + "/appdb";
+  std::string url = "postgresql://app:s3cr3t-pw@127.0.0.1:" + std::to_string(unused_tcp_port()) + "/appdb";
   RunOptions opts;
   opts.cwd = proj.path();
   opts.env = {{"DATABASE_URL", url}};
@@ -342,7 +323,7 @@ TEST_CASE("entrypoint: no server: fails at once or after --wait-for-db and never
   CHECK(r.status == 1);
   CHECK(took >= 2000);
   CHECK(took < 5000);
-  CHECK(count(r.err, "Database not reachable yet") >= 3);
+  CHECK(count_of(r.err, "Database not reachable yet") >= 3);
   CHECK_THAT(r.err, Contains("gave up waiting for the database after 2"));
   CHECK_THAT(r.all(), !Contains("s3cr3t"));
 
@@ -521,7 +502,7 @@ TEST_CASE("entrypoint: lock_not_available is retried and fails once retries are 
     tx.exec("ROLLBACK");
     INFO(r.describe());
     CHECK(r.status == 1);
-    CHECK(count(r.err, "lock not available") == 2);
+    CHECK(count_of(r.err, "lock not available") == 2);
     CHECK_THAT(r.err, Contains("retry 2 of 2"));
     CHECK_THAT(r.err, Contains("The lock was still not available after 2 retries (lock_retries = 2)"));
     CHECK_THAT(r.err, Contains("SQLSTATE: 55P03"));
@@ -636,7 +617,7 @@ TEST_CASE("entrypoint: PgBouncer in transaction pooling mode is detected", "[ent
       "  op.execute(\"ALTER TABLE t ADD COLUMN c2 int\")\n  op.execute(\"LOCK TABLE gate IN SHARE MODE\")");
   // One server session for every client: what transaction pooling does under load, made certain.
   TempProject dir;
-  int port = free_port();
+  int port = unused_tcp_port();
   dir.write("users.txt", "\"postgres\" \"\"\n");
   dir.write("pgbouncer.ini",
             "[databases]\n* = host=127.0.0.1 port=" + std::to_string(pg.port()) +

@@ -9,6 +9,7 @@
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
+#include "support/text.hpp"
 
 using namespace luamig::test;
 using Catch::Matchers::Contains;
@@ -16,18 +17,6 @@ using Catch::Matchers::StartsWith;
 using Strings = std::vector<std::string>;
 
 namespace {
-
-// Three linear revisions a1 -> b2 -> c3, each creating a table t_<rev>.
-void write_three(const TempProject& p) {
-  p.write_migration("a1", std::nullopt, "  op.create_table('t_a1', {'id', 'int'})", "  op.drop_table('t_a1')",
-                    "first");
-  p.write_migration("b2", "a1", "  op.create_table('t_b2', {'id', 'int'})", "  op.drop_table('t_b2')",
-                    "second");
-  p.write_migration("c3", "b2", "  op.create_table('t_c3', {'id', 'int'})", "  op.drop_table('t_c3')",
-                    "third");
-}
-
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 // One row of `luamig config`: "  key  value  (origin)".
 struct Shown {
@@ -58,24 +47,23 @@ Shown setting(const std::string& out, const std::string& key) {
   return {};
 }
 
-std::string lua_quote(const std::string& s) { return "[[" + s + "]]"; }
 }  // namespace
 
 TEST_CASE("env: the environment comes from -e, then LUAMIG_ENV, then default_environment", "[env]") {
   TempDb dev, ci, prod;
   TempProject p;
-  write_three(p);
+  write_three_tables(p);
   p.write_config(
       "default_environment = 'development'\n"
       "environments = {\n"
       "  development = { url = " +
-      lua_quote(dev.url()) +
+      lua_long_string(dev.url()) +
       " },\n"
       "  ci = { url = " +
-      lua_quote(ci.url()) +
+      lua_long_string(ci.url()) +
       " },\n"
       "  production = { url = " +
-      lua_quote(prod.url()) +
+      lua_long_string(prod.url()) +
       " },\n"
       "}\n");
 
@@ -111,8 +99,8 @@ TEST_CASE("env: the environment comes from -e, then LUAMIG_ENV, then default_env
   CHECK(dev.version_rows().empty());
 
   // Environments without a default and no selection: commands that need a database refuse.
-  p.write_config("environments = { ci = { url = " + lua_quote(ci.url()) +
-                 " }, production = { url = " + lua_quote(prod.url()) + " } }\n");
+  p.write_config("environments = { ci = { url = " + lua_long_string(ci.url()) +
+                 " }, production = { url = " + lua_long_string(prod.url()) + " } }\n");
   r = cli({"current"}, in_project(p));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("no environment selected") && Contains("known: ci, production"));
@@ -134,8 +122,8 @@ TEST_CASE("env: the database line masks the password", "[env]") {
   REQUIRE(at != std::string::npos);
   std::string with_pw = url.substr(0, at) + "envpw:hunter2secret@" + url.substr(at + 9);
   TempProject p;
-  write_three(p);
-  p.write_config("environments = { production = { url = " + lua_quote(with_pw) +
+  write_three_tables(p);
+  p.write_config("environments = { production = { url = " + lua_long_string(with_pw) +
                  " } }\n"
                  "default_environment = 'production'\n");
   auto r = cli({"upgrade", "head"}, in_project(p));
@@ -151,7 +139,7 @@ TEST_CASE("env: the database line masks the password", "[env]") {
 
 TEST_CASE("env: an unknown environment is an error listing the known ones", "[env]") {
   TempProject p;
-  write_three(p);
+  write_three_tables(p);
   p.write_config(
       "default_environment = 'development'\n"
       "environments = { development = { url = 'postgresql://x@127.0.0.1:1/x' }, production = {} }\n");
@@ -177,7 +165,7 @@ TEST_CASE("env: an unknown environment is an error listing the known ones", "[en
 
 TEST_CASE("env: unknown or misplaced keys in an environment block are errors", "[env]") {
   TempProject p;
-  write_three(p);
+  write_three_tables(p);
   p.write_config("environments = { production = { url = 'postgresql://h/db', lock_timout = '5s' } }\n");
   auto r = cli({"-e", "production", "config"}, in_project(p));
   CHECK(r.status == 2);
@@ -216,7 +204,7 @@ TEST_CASE("env: unknown or misplaced keys in an environment block are errors", "
 
 TEST_CASE("env: every setting resolves command line > environment > top level > built-in default", "[env]") {
   TempProject p;
-  write_three(p);
+  write_three_tables(p);
   p.write("migrations/hooks/top.lua", "");
   p.write("migrations/hooks/env.lua", "");
   p.write("migrations/hooks/cli.lua", "");
@@ -391,11 +379,11 @@ TEST_CASE("env: every setting resolves command line > environment > top level > 
 TEST_CASE("env: resolved settings drive the run (version_table from the environment)", "[env]") {
   TempDb db;
   TempProject p;
-  write_three(p);
+  write_three_tables(p);
   p.write_config(
       "version_table = 'vt_top'\n"
       "environments = { production = { url = " +
-      lua_quote(db.url()) + ", version_table = 'vt_env' } }\n");
+      lua_long_string(db.url()) + ", version_table = 'vt_env' } }\n");
   REQUIRE(cli({"-e", "production", "upgrade", "head"}, in_project(p)).status == 0);
   CHECK(db.version_rows("vt_env") == Strings{"c3"});
   CHECK_FALSE(db.table_exists("vt_top"));
@@ -423,10 +411,10 @@ TEST_CASE("env: lock_timeout and statement_timeout are in force inside migration
   p.write_config(
       "environments = {\n"
       "  production = { url = " +
-      lua_quote(db.url()) +
+      lua_long_string(db.url()) +
       ", lock_timeout = '5s', statement_timeout = '10min' },\n"
       "  development = { url = " +
-      lua_quote(db.url()) +
+      lua_long_string(db.url()) +
       " },\n"
       "}\n");
   auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
@@ -520,7 +508,7 @@ TEST_CASE("env: hooks run in order around a multi-step upgrade and downgrade", "
   write_logged_three(p);
   p.write("migrations/hooks/shared.lua", logging_hooks("shared"));
   p.write("migrations/hooks/production.lua", logging_hooks("prod"));
-  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+  p.write_config("environments = { production = { url = " + lua_long_string(db.url()) +
                  ", hooks = { 'hooks/shared.lua', 'hooks/production.lua' } } }\n");
 
   auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
@@ -596,7 +584,7 @@ function on_error(step, err, ctx)
   return true   -- cannot swallow the error
 end
 )LUA");
-  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+  p.write_config("environments = { production = { url = " + lua_long_string(db.url()) +
                  ", hooks = 'hooks/audit.lua' } }\n");
 
   auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
@@ -634,7 +622,7 @@ TEST_CASE("env: a hook's own error is reported with file, function and line", "[
   TempDb db;
   db.exec("CREATE TABLE hook_log (n serial PRIMARY KEY, entry text)");
   TempProject p;
-  write_three(p);
+  write_three_tables(p);
   p.write(
       "migrations/hooks/guard.lua",
       "function before_migration(step, ctx)\n"
@@ -647,7 +635,7 @@ TEST_CASE("env: a hook's own error is reported with file, function and line", "[
       "  op.execute(\"INSERT INTO hook_log (entry) VALUES ($1)\", 'on_error ' .. step.revision .. ' ' ..\n"
       "    err.hook .. ' ' .. err.file .. ':' .. err.line)\n"
       "end\n");
-  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+  p.write_config("environments = { production = { url = " + lua_long_string(db.url()) +
                  ", hooks = 'hooks/guard.lua' } }\n");
   auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   CHECK(r.status == 1);
@@ -689,7 +677,7 @@ TEST_CASE("env: a hook's own error is reported with file, function and line", "[
           Contains("on_error breaks too") && Contains("guard.lua:3"));
   CHECK(db3.version_rows() == Strings{"b2"});
   CHECK_FALSE(db3.table_exists("made_by_on_error"));
-  write_three(p);
+  write_three_tables(p);
 
   p.write("migrations/hooks/guard.lua", "function after_run(ctx)\n  op.execute('SELECT 1/0')\nend\n");
   r = cli({"-e", "production", "--url", db2.url(), "upgrade", "head"}, in_project(p));
@@ -702,9 +690,9 @@ TEST_CASE("env: a hook's own error is reported with file, function and line", "[
 TEST_CASE("env: a hooks file with a syntax error stops the run before it connects", "[env]") {
   TempDb db;
   TempProject p;
-  write_three(p);
+  write_three_tables(p);
   p.write("migrations/hooks/bad.lua", "function before_run(ctx)\n  local x = \nend\n");
-  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+  p.write_config("environments = { production = { url = " + lua_long_string(db.url()) +
                  ", hooks = 'hooks/bad.lua' } }\n");
   auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   CHECK(r.status == 2);
@@ -728,10 +716,10 @@ TEST_CASE("env: a hooks file with a syntax error stops the run before it connect
 TEST_CASE("env: --no-hooks skips the hooks and says so", "[env]") {
   TempDb db;
   TempProject p;
-  write_three(p);
+  write_three_tables(p);
   p.write("migrations/hooks/stop.lua", "function before_run(ctx) error('hooks ran') end\n");
   p.write("migrations/hooks/broken.lua", "this is not lua");
-  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+  p.write_config("environments = { production = { url = " + lua_long_string(db.url()) +
                  ", hooks = { 'hooks/stop.lua', 'hooks/broken.lua' } } }\n");
   auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   CHECK(r.status == 2);  // the broken file is found first
@@ -746,8 +734,8 @@ TEST_CASE("env: --no-hooks skips the hooks and says so", "[env]") {
 TEST_CASE("env: allow_downgrade = false refuses a downgrade unless --force", "[env]") {
   TempDb db;
   TempProject p;
-  write_three(p);
-  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+  write_three_tables(p);
+  p.write_config("environments = { production = { url = " + lua_long_string(db.url()) +
                  ", allow_downgrade = false } }\n");
   REQUIRE(cli({"-e", "production", "upgrade", "head"}, in_project(p)).status == 0);
 
@@ -788,7 +776,7 @@ TEST_CASE("env: the example config and production hooks", "[env]") {
   p.write("luamig.lua", source_file("luamig.lua"));
   p.write("migrations/hooks/shared.lua", source_file("migrations/hooks/shared.lua"));
   p.write("migrations/hooks/production.lua", source_file("migrations/hooks/production.lua"));
-  write_three(p);
+  write_three_tables(p);
   auto prod = in_project(p, {{"DATABASE_URL", db.url()}});
 
   auto cfg = cli({"-e", "production", "config"}, prod);
@@ -845,7 +833,7 @@ TEST_CASE("env: --sql scripts carry the timeouts, --dry-run runs hooks and keeps
   TempProject p;
   write_logged_three(p);
   p.write("migrations/hooks/production.lua", logging_hooks("prod"));
-  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+  p.write_config("environments = { production = { url = " + lua_long_string(db.url()) +
                  ", hooks = 'hooks/production.lua', lock_timeout = '5s', statement_timeout = '10min', "
                  "allow_downgrade = false } }\n");
 
@@ -897,7 +885,7 @@ TEST_CASE("env: a transactional = false revision runs under the session's limits
           "function before_migration(step)\n"
           "  op.execute(\"INSERT INTO seen SELECT 'hook', current_setting('lock_timeout')\")\n"
           "end\n");
-  p.write_config("environments = { production = { url = " + lua_quote(db.url()) +
+  p.write_config("environments = { production = { url = " + lua_long_string(db.url()) +
                  ", lock_timeout = '7s', hooks = 'hooks/h.lua' } }\n");
   auto r = cli({"-e", "production", "upgrade", "head"}, in_project(p));
   REQUIRE(r.status == 0);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "support/cli.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
 #include "support/test_db.hpp"
@@ -20,18 +21,6 @@ const std::string R1 = "aaaa11110001";
 const std::string R2 = "bbbb22220002";
 const std::string R3 = "cccc33330003";
 
-RunResult lm(const TempProject& proj, const TestDb& db, const Strings& args) {
-  RunOptions opts;
-  opts.cwd = proj.path();
-  opts.env.emplace_back("DATABASE_URL", db.url());
-  return luamig::test::luamig(args, opts);
-}
-
-std::string file_of(const TempProject& proj, const std::string& rev) {
-  for (const auto& name : proj.list("migrations/versions"))
-    if (name.rfind(rev, 0) == 0) return "migrations/versions/" + name;
-  return "";
-}
 }  // namespace
 
 TEST_CASE("first statement: its failure names it alone, and the revision is rolled back",
@@ -43,13 +32,13 @@ TEST_CASE("first statement: its failure names it alone, and the revision is roll
   proj.write_migration(R1, std::nullopt, R"(  op.create_table("t1", { "id", "integer" }))", "", "create t1");
   // The failing statement is the revision's first: no parameters (it travels with the BEGIN).
   proj.write_migration(R2, R1, "  op.execute(\"INSERT INTO t1 (id) VALUES ('x')\")\n", "", "first fails");
-  auto r = lm(proj, db, {"upgrade", "head"});
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(r.describe());
   CHECK(r.status == 1);
   CHECK(db.version_rows() == Strings{R1});
   CHECK(db.query_value("SELECT count(*) FROM t1") == "0");
   CHECK_THAT(r.err, Contains("upgrade of revision " + R2 + " (first fails) failed"));
-  CHECK_THAT(r.err, Contains("at " + file_of(proj, R2) + ":"));
+  CHECK_THAT(r.err, Contains("at " + proj.migration_file(R2) + ":"));
   CHECK_THAT(r.err, Contains("SQLSTATE: 22P02"));
   CHECK_THAT(r.err, Contains("SQL: INSERT INTO t1 (id) VALUES ('x')"));
   CHECK_THAT(r.err, !Contains("BEGIN"));
@@ -57,7 +46,7 @@ TEST_CASE("first statement: its failure names it alone, and the revision is roll
   // The same with bound parameters (BEGIN goes on its own first).
   proj.write_migration(R2, R1, "  op.execute(\"INSERT INTO t1 (id) VALUES ($1)\", \"x\")\n", "",
                        "first fails");
-  auto p = lm(proj, db, {"upgrade", "head"});
+  auto p = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(p.describe());
   CHECK(p.status == 1);
   CHECK(db.version_rows() == Strings{R1});
@@ -87,19 +76,19 @@ TEST_CASE("first statement: queries, parameters and empty revisions run in their
                        "  op.execute(\"INSERT INTO t1 (id) VALUES ($1)\", 8)\n"
                        "  error('stop here')\n",
                        "", "params first");
-  auto r = lm(proj, db, {"upgrade", R2});
+  auto r = luamig_in(proj, db.url(), {"upgrade", R2});
   INFO(r.describe());
   REQUIRE(r.status == 0);
   CHECK(db.version_rows() == Strings{R2});
   CHECK(db.query_value("SELECT string_agg(id::text, ',') FROM t1") == "7");
-  auto f = lm(proj, db, {"upgrade", "head"});
+  auto f = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(f.describe());
   CHECK(f.status == 1);
   CHECK_THAT(f.err, Contains("stop here"));
   CHECK(db.version_rows() == Strings{R2});
   CHECK(db.query_value("SELECT string_agg(id::text, ',') FROM t1") == "7");
   // And back down, each revision in its own transaction again.
-  auto d = lm(proj, db, {"downgrade", "base"});
+  auto d = luamig_in(proj, db.url(), {"downgrade", "base"});
   INFO(d.describe());
   CHECK(d.status == 0);
   CHECK(db.version_rows().empty());

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "support/cli.hpp"
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
@@ -19,9 +20,7 @@ using lt::TempProject;
 namespace {
 struct Fixture {
   explicit Fixture(const std::string& dialect) : db(lt::TestDb::make(dialect)) { proj.write_config(); }
-  RunResult run(std::vector<std::string> args) const {
-    return lt::luamig(args, {.cwd = proj.path().string(), .env = {{"DATABASE_URL", db->url()}}});
-  }
+  RunResult run(std::vector<std::string> args) const { return lt::luamig_in(proj, db->url(), args); }
   std::vector<std::string> rows(const std::string& what = "kind || ' ' || revision || ' ' || outcome") const {
     return db->query_column("SELECT " + what + " FROM luamig_history ORDER BY seq");
   }
@@ -42,7 +41,7 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE("history: upgrade writes one row per step with checksums and an intact chain", "[history]") {
-  Fixture f(GENERATE(as<std::string>{}, "postgresql", "sqlite"));
+  Fixture f(EACH_DIALECT());
   f.three();
   auto r = f.run({"upgrade", "b2"});
   INFO(r);
@@ -78,7 +77,7 @@ TEST_CASE("history: upgrade writes one row per step with checksums and an intact
 
 TEST_CASE("history: an edited applied file stops upgrade; validate names it; repair accepts it",
           "[history]") {
-  Fixture f(GENERATE(as<std::string>{}, "postgresql", "sqlite"));
+  Fixture f(EACH_DIALECT());
   f.three();
   f.proj.remove(f.files[2]);
   REQUIRE(f.run({"upgrade", "head"}).status == 0);
@@ -126,7 +125,7 @@ TEST_CASE("history: an edited applied file stops upgrade; validate names it; rep
 }
 
 TEST_CASE("history: CRLF-only and comment-only edits warn and do not stop upgrade", "[history]") {
-  Fixture f(GENERATE(as<std::string>{}, "postgresql", "sqlite"));
+  Fixture f(EACH_DIALECT());
   f.three();
   f.proj.remove(f.files[2]);
   REQUIRE(f.run({"upgrade", "head"}).status == 0);
@@ -169,7 +168,7 @@ TEST_CASE("history: CRLF-only and comment-only edits warn and do not stop upgrad
 }
 
 TEST_CASE("history: tampered rows are detected and the first bad row named", "[history]") {
-  Fixture f(GENERATE(as<std::string>{}, "postgresql", "sqlite"));
+  Fixture f(EACH_DIALECT());
   f.three();
   REQUIRE(f.run({"upgrade", "head"}).status == 0);
   REQUIRE(f.run({"validate"}).status == 0);
@@ -212,7 +211,7 @@ TEST_CASE("history: tampered rows are detected and the first bad row named", "[h
 }
 
 TEST_CASE("history: a failed step leaves one failure row and no partial chain", "[history]") {
-  Fixture f(GENERATE(as<std::string>{}, "postgresql", "sqlite"));
+  Fixture f(EACH_DIALECT());
   const bool whole = GENERATE(false, true);
   if (whole) f.proj.write_config("transaction_per_migration = false");
   f.three();
@@ -237,7 +236,7 @@ TEST_CASE("history: a failed step leaves one failure row and no partial chain", 
 }
 
 TEST_CASE("history: concurrent upgrades write one row per step", "[history]") {
-  Fixture f(GENERATE(as<std::string>{}, "postgresql", "sqlite"));
+  Fixture f(EACH_DIALECT());
   std::optional<std::string> prev;
   for (int i = 1; i <= 8; ++i) {
     std::string rev = "r0" + std::to_string(i);
@@ -261,7 +260,7 @@ TEST_CASE("history: concurrent upgrades write one row per step", "[history]") {
 
 TEST_CASE("history: a database taken over from Alembic gets a baseline row; stamp moves become external rows",
           "[history]") {
-  Fixture f(GENERATE(as<std::string>{}, "postgresql", "sqlite"));
+  Fixture f(EACH_DIALECT());
   f.three();
   f.db->exec("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)");
   f.db->exec("INSERT INTO alembic_version VALUES ('a1')");
@@ -325,7 +324,7 @@ void write_alembic(const TempProject& proj, const std::string& url) {
 
 TEST_CASE("history: Alembic upgrades and downgrades the same database; luamig records external rows",
           "[history]") {
-  Fixture f(GENERATE(as<std::string>{}, "postgresql", "sqlite"));
+  Fixture f(EACH_DIALECT());
   f.three();
   write_alembic(f.proj, f.db->url());  // SQLAlchemy spells both URLs as luamig does
   auto alembic = [&](std::vector<std::string> args) {
@@ -372,7 +371,7 @@ TEST_CASE("history: validate --files checks luamig.sum without a database", "[hi
   TempProject proj;
   proj.write_config();
   proj.write("migrations/versions/.keep", "");
-  auto run = [&](std::vector<std::string> args) { return lt::luamig(args, {.cwd = proj.path().string()}); };
+  auto run = [&](std::vector<std::string> args) { return lt::cli(args, lt::in_project(proj)); };
   REQUIRE(run({"revision", "-m", "first", "--rev-id", "a1"}).status == 0);
   REQUIRE(proj.exists("migrations/luamig.sum"));
   auto r = run({"validate", "--files"});
@@ -399,7 +398,7 @@ TEST_CASE("history: two branches that both add a revision conflict in luamig.sum
   TempProject proj;
   proj.write_config();
   proj.write("migrations/versions/.keep", "");
-  auto run = [&](std::vector<std::string> args) { return lt::luamig(args, {.cwd = proj.path().string()}); };
+  auto run = [&](std::vector<std::string> args) { return lt::cli(args, lt::in_project(proj)); };
   auto git = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {"git", "-c", "user.email=t@example.com", "-c", "user.name=t"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -428,7 +427,7 @@ TEST_CASE("history: two branches that both add a revision conflict in luamig.sum
 
 TEST_CASE("history: --sql scripts and dry runs write no history; history_table is configurable",
           "[history]") {
-  Fixture f(GENERATE(as<std::string>{}, "postgresql", "sqlite"));
+  Fixture f(EACH_DIALECT());
   f.three();
   auto r = f.run({"upgrade", "head", "--sql"});
   CHECK(r.status == 0);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/cli.hpp"
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
@@ -54,12 +55,6 @@ RunResult alembic(const std::string& project, const Strings& args, const std::st
   return run(argv, o);
 }
 
-RunResult lm(const TempProject& proj, const Strings& args, const std::string& url = "") {
-  RunOptions o{.cwd = proj.path().string()};
-  if (!url.empty()) o.env.emplace_back("DATABASE_URL", url);
-  return luamig::test::luamig(args, o);
-}
-
 // history/heads lines without the parenthesised annotations luamig and Alembic render differently (inherited
 // branch labels, "(effective head)", depends_on ids), sorted: the edges and messages, independent of the
 // order in which a graph with branches is listed.
@@ -87,27 +82,13 @@ std::set<std::string> ids(const std::string& out) {
   return s;
 }
 
-// pg_dump -s, without what differs between any two dumps: comment lines, blank lines, and the random key of
-// \restrict (pg_dump 15.14 and later). Nothing else is normalised.
-std::string schema_dump(const TempDb& db) {
-  auto bin = fs::path(PgServer::shared().bin_dir());
-  // luamig's own history table (luamig_history) is not part of the migrated schema.
-  auto r = run({(bin / "pg_dump").string(), "-s", "--no-owner", "-T", "luamig_history*", "-d", db.url()});
-  REQUIRE(r.status == 0);
-  std::string out;
-  std::istringstream in(r.out);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("--", 0) == 0 || line.empty() || line.rfind("\\restrict", 0) == 0 ||
-        line.rfind("\\unrestrict", 0) == 0)
-      continue;
-    out += line + "\n";
-  }
-  return out;
-}
+// pg_dump -s, normalised (support/pg_server.hpp); luamig's own history table (luamig_history) is not part of
+// the migrated schema.
+const Strings kSchemaDump = {"-s", "--no-owner", "-T", "luamig_history*"};
 
 void check_graph_matches_alembic(const TempProject& proj, const std::string& project) {
-  auto lh = lm(proj, {"history"});
-  auto lheads = lm(proj, {"heads"});
+  auto lh = luamig_in(proj, "", {"history"});
+  auto lheads = luamig_in(proj, "", {"heads"});
   REQUIRE(lh.status == 0);
   REQUIRE(lheads.status == 0);
   if (!have_alembic()) return;
@@ -125,7 +106,7 @@ void check_graph_matches_alembic(const TempProject& proj, const std::string& pro
 void round_trip(const std::string& project, size_t revisions) {
   TempProject proj;
   proj.write_config();
-  auto r = lm(proj, {"import-alembic", (fixture(project) / "versions").string()});
+  auto r = luamig_in(proj, "", {"import-alembic", (fixture(project) / "versions").string()});
   INFO(r.describe());
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Contains(std::to_string(revisions) + " of " + std::to_string(revisions) +
@@ -134,7 +115,7 @@ void round_trip(const std::string& project, size_t revisions) {
   check_graph_matches_alembic(proj, project);
 
   TempDb by_luamig;
-  auto up = lm(proj, {"upgrade", "heads"}, by_luamig.url());
+  auto up = luamig_in(proj, by_luamig.url(), {"upgrade", "heads"});
   INFO(up.describe());
   REQUIRE(up.status == 0);
 
@@ -143,12 +124,12 @@ void round_trip(const std::string& project, size_t revisions) {
     auto aup = alembic(project, {"upgrade", "heads"}, by_alembic.url());
     INFO(aup.describe());
     REQUIRE(aup.status == 0);
-    std::string alembic_schema = schema_dump(by_alembic);
+    std::string alembic_schema = pg_dump(by_alembic, kSchemaDump);
     CHECK_THAT(alembic_schema, Contains("CREATE TABLE public."));
-    CHECK(schema_dump(by_luamig) == alembic_schema);
+    CHECK(pg_dump(by_luamig, kSchemaDump) == alembic_schema);
     CHECK(by_luamig.version_rows() == by_alembic.version_rows());
     // luamig reads the version table Alembic wrote.
-    auto lcur = lm(proj, {"current"}, by_alembic.url());
+    auto lcur = luamig_in(proj, by_alembic.url(), {"current"});
     auto acur = alembic(project, {"current"}, by_alembic.url());
     INFO(lcur.describe() << acur.describe());
     REQUIRE(lcur.status == 0);
@@ -157,7 +138,7 @@ void round_trip(const std::string& project, size_t revisions) {
     CHECK(!ids(lcur.out).empty());
   }
 
-  auto down = lm(proj, {"downgrade", "base"}, by_luamig.url());
+  auto down = luamig_in(proj, by_luamig.url(), {"downgrade", "base"});
   INFO(down.describe());
   REQUIRE(down.status == 0);
   CHECK(by_luamig.tables() == Strings{"alembic_version"});
@@ -187,7 +168,7 @@ TEST_CASE("import-alembic: untranslatable Python becomes a marked manual part, a
           "[import]") {
   TempProject proj;
   proj.write_config();
-  auto r = lm(proj, {"import-alembic", (fixture("flask_legacy") / "versions").string()});
+  auto r = luamig_in(proj, "", {"import-alembic", (fixture("flask_legacy") / "versions").string()});
   INFO(r.describe());
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Contains("0 of 3 revision files fully translated"));
@@ -213,7 +194,7 @@ TEST_CASE("import-alembic: untranslatable Python becomes a marked manual part, a
 
   // Running it stops at the first manual part, names the file and line, and leaves the database as it was.
   TempDb db;
-  auto up = lm(proj, {"upgrade", "a0000000000a"}, db.url());
+  auto up = luamig_in(proj, db.url(), {"upgrade", "a0000000000a"});
   CHECK(up.status != 0);
   CHECK_THAT(up.err, Contains("manual port needed: import of app.models.Account (line 25)"));
   CHECK_THAT(up.err, Contains("a0000000000a_create_accounts.lua"));
@@ -224,22 +205,22 @@ TEST_CASE("import-alembic: --dry-run writes nothing, existing files need --force
   TempProject proj;
   proj.write_config();
   std::string versions = (fixture("fastapi_shop") / "versions").string();
-  auto dry = lm(proj, {"import-alembic", "--dry-run", versions});
+  auto dry = luamig_in(proj, "", {"import-alembic", "--dry-run", versions});
   INFO(dry.describe());
   REQUIRE(dry.status == 0);
   CHECK_THAT(dry.out, Contains("Would write migrations/versions/1a2b3c4d5e6f_create_user_table.lua"));
   CHECK(proj.list("migrations/versions").empty());
 
-  REQUIRE(lm(proj, {"import-alembic", versions}).status == 0);
+  REQUIRE(luamig_in(proj, "", {"import-alembic", versions}).status == 0);
   proj.write("migrations/versions/1a2b3c4d5e6f_create_user_table.lua",
              proj.read("migrations/versions/1a2b3c4d5e6f_create_user_table.lua") + "-- edited\n");
-  auto again = lm(proj, {"import-alembic", versions});
+  auto again = luamig_in(proj, "", {"import-alembic", versions});
   CHECK(again.status == 2);
   CHECK_THAT(again.err, Contains("already exist (use --force to overwrite; nothing was written)"));
   CHECK_THAT(again.err, Contains("1a2b3c4d5e6f_create_user_table.lua"));
   CHECK_THAT(proj.read("migrations/versions/1a2b3c4d5e6f_create_user_table.lua"), Contains("-- edited"));
 
-  auto forced = lm(proj, {"import-alembic", "--force", versions});
+  auto forced = luamig_in(proj, "", {"import-alembic", "--force", versions});
   INFO(forced.describe());
   REQUIRE(forced.status == 0);
   CHECK_THAT(proj.read("migrations/versions/1a2b3c4d5e6f_create_user_table.lua"), !Contains("-- edited"));
@@ -253,14 +234,14 @@ TEST_CASE("import-alembic: a file that is not a revision is named with its line,
   proj.write("alembic/versions/bbb_broken.py",
              "\"\"\"broken\"\"\"\nrevision = 'bbb'\ndown_revision = make_id()\n");
   proj.write("alembic/versions/ccc_open.py", "x = '''never closed\n");
-  auto r = lm(proj, {"import-alembic", "alembic/versions"});
+  auto r = luamig_in(proj, "", {"import-alembic", "alembic/versions"});
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Contains("bbb_broken.py:3: down_revision is not a literal string, tuple or None"));
   CHECK_THAT(r.err, Contains("ccc_open.py:1: unterminated string"));
   CHECK_THAT(r.err, Contains("nothing was written"));
   CHECK(proj.list("migrations/versions").empty());
 
-  auto missing = lm(proj, {"import-alembic", "no/such/dir"});
+  auto missing = luamig_in(proj, "", {"import-alembic", "no/such/dir"});
   CHECK(missing.status == 2);
   CHECK_THAT(missing.err, Contains("no/such/dir: not a directory"));
 }

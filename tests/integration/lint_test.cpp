@@ -4,23 +4,17 @@
 #include <catch2/catch.hpp>
 #include <map>
 
+#include "support/cli.hpp"
+#include "support/json.hpp"
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
-#include "util/json.hpp"
 
 using namespace luamig::test;
 using Catch::Matchers::Contains;
+namespace tj = luamig::test::json;
 
 namespace {
-RunResult lm(const std::vector<std::string>& args, const RunOptions& opts) {
-  return luamig::test::luamig(args, opts);
-}
-RunOptions in(const TempProject& p) {
-  RunOptions o;
-  o.cwd = p.path().string();
-  return o;
-}
 // a1 creates users; b2 indexes it without CONCURRENTLY (line 13 of its file).
 void write_two(const TempProject& p) {
   p.write_migration("a1", std::nullopt, "  op.create_table('users', {'id', 'int'}, {'email', 'text'})",
@@ -34,30 +28,30 @@ TEST_CASE("lint: offline finds the index on an earlier table, with file:line and
   TempProject p;
   p.write_config("lock_timeout = '5s'\n");
   write_two(p);
-  auto r = lm({"lint"}, in(p));
+  auto r = cli({"lint"}, in_project(p));
   CHECK(r.status == 1);
   CHECK_THAT(r.out, Contains("b2") && Contains(":13: error [require-concurrent-index-creation]") &&
                         Contains("op.autocommit_block(function()") && Contains("concurrently = true"));
   CHECK_THAT(r.out, !Contains("a1.lua:13"));  // a table created in the same revision is empty
 
-  auto j = lm({"lint", "--json"}, in(p));
-  auto doc = luamig::json::parse(j.out);
-  REQUIRE(doc["findings"].items.size() == 1);
-  CHECK(doc["findings"].items[0]["line"].number == 13);
-  CHECK(doc["findings"].items[0]["revision"].str() == "b2");
+  auto j = cli({"lint", "--json"}, in_project(p));
+  auto doc = tj::parse(j.out);
+  REQUIRE(doc["findings"].array().size() == 1);
+  CHECK(doc["findings"][0]["line"].number() == 13);
+  CHECK(doc["findings"][0]["revision"].str() == "b2");
 
   // Silenced in luamig.lua: exit 0; severity lowered to warning: exit 0 unless --fail-on warning.
   p.write_config("lock_timeout = '5s'\nlint = { disable = { 'require-concurrent-index-creation' } }\n");
-  CHECK(lm({"lint"}, in(p)).status == 0);
+  CHECK(cli({"lint"}, in_project(p)).status == 0);
   p.write_config(
       "lock_timeout = '5s'\nlint = { severity = { ['require-concurrent-index-creation'] = 'warning' } }\n");
-  CHECK(lm({"lint"}, in(p)).status == 0);
-  CHECK(lm({"lint", "--fail-on", "warning"}, in(p)).status == 1);
+  CHECK(cli({"lint"}, in_project(p)).status == 0);
+  CHECK(cli({"lint", "--fail-on", "warning"}, in_project(p)).status == 1);
   p.write_config("lint = { disable = { 'no-such-rule' } }\n");
-  auto bad = lm({"lint"}, in(p));
+  auto bad = cli({"lint"}, in_project(p));
   CHECK(bad.status == 2);
   CHECK_THAT(bad.err, Contains("no-such-rule"));
-  CHECK(lm({"lint", "--rules"}, in(p)).status == 0);
+  CHECK(cli({"lint", "--rules"}, in_project(p)).status == 0);
 }
 
 TEST_CASE("lint: with a database, only revisions not applied, and lint_on_upgrade stops before any change",
@@ -67,14 +61,14 @@ TEST_CASE("lint: with a database, only revisions not applied, and lint_on_upgrad
   p.write_config("url = [[" + db.url() + "]]\nlock_timeout = '5s'\nlint_on_upgrade = true\n");
   write_two(p);
   // a1 is clean; upgrading to it passes the check.
-  REQUIRE(lm({"upgrade", "a1"}, in(p)).status == 0);
+  REQUIRE(cli({"upgrade", "a1"}, in_project(p)).status == 0);
   db.exec("INSERT INTO users SELECT g, 'x' FROM generate_series(1, 1000) g; ANALYZE users");
-  auto lint = lm({"lint", "--json"}, in(p));
-  auto doc = luamig::json::parse(lint.out);
-  REQUIRE(doc["findings"].items.size() == 1);
-  CHECK_THAT(doc["findings"].items[0]["message"].str(), Contains("~1000 rows"));
+  auto lint = cli({"lint", "--json"}, in_project(p));
+  auto doc = tj::parse(lint.out);
+  REQUIRE(doc["findings"].array().size() == 1);
+  CHECK_THAT(doc["findings"][0]["message"].str(), Contains("~1000 rows"));
 
-  auto up = lm({"upgrade", "head"}, in(p));
+  auto up = cli({"upgrade", "head"}, in_project(p));
   CHECK(up.status == 1);
   CHECK_THAT(up.err, Contains("require-concurrent-index-creation") && Contains("b2") &&
                          Contains("nothing was changed") && Contains("concurrently = true"));
@@ -86,7 +80,7 @@ TEST_CASE("lint: with a database, only revisions not applied, and lint_on_upgrad
                     "  -- luamig: allow require-concurrent-index-creation the table is small\n"
                     "  op.create_index('ix_users_email', 'users', {'email'})",
                     "  op.drop_index('ix_users_email')", "index");
-  auto ok = lm({"upgrade", "head"}, in(p));
+  auto ok = cli({"upgrade", "head"}, in_project(p));
   CHECK(ok.status == 0);
   CHECK(db.query_value("SELECT version_num FROM alembic_version") == "b2");
 }
@@ -106,11 +100,14 @@ TEST_CASE(
                     "  ]])",
                     "  op.execute('ALTER TABLE t ALTER COLUMN id TYPE int')", "type");
   p.write_migration("c3", "a1", "  op.execute('ALTER TABLE t ADD COLUMN')", "", "broken");
-  auto r = lm({"lint", "--json"}, in(p));
+  auto r = cli({"lint", "--json"}, in_project(p));
   CHECK(r.status == 1);
-  auto doc = luamig::json::parse(r.out);
+  auto doc = tj::parse(r.out);
   std::map<std::string, int> lines;
-  for (const auto& f : doc["findings"].items) lines[f["rule"].str()] = static_cast<int>(f["line"].number);
+  // A finding without a line (multiple-heads) counts as line 0.
+  for (const auto& f : doc["findings"].array())
+    lines[f["rule"].str()] =
+        f.has("line") && f["line"].is_number() ? static_cast<int>(f["line"].number()) : 0;
   CHECK(lines["changing-column-type"] == 15);
   CHECK(lines["sql-syntax-error"] == 13);
   CHECK(lines.count("multiple-heads") == 1);
@@ -121,13 +118,13 @@ TEST_CASE(
                     "  error('boom')\n"
                     "  op.drop_table('t')",
                     "", "broken");
-  auto partial = lm({"lint", "--json"}, in(p));
+  auto partial = cli({"lint", "--json"}, in_project(p));
   CHECK(partial.status == 1);
-  auto pdoc = luamig::json::parse(partial.out);
-  std::map<std::string, const luamig::json::Value*> by_rule;
-  for (const auto& f : pdoc["findings"].items) by_rule[f["rule"].str()] = &f;
+  auto pdoc = tj::parse(partial.out);
+  std::map<std::string, const tj::Value*> by_rule;
+  for (const auto& f : pdoc["findings"].array()) by_rule[f["rule"].str()] = &f;
   REQUIRE(by_rule.count("lint-incomplete"));
-  CHECK((*by_rule["lint-incomplete"])["line"].number == 14);
+  CHECK((*by_rule["lint-incomplete"])["line"].number() == 14);
   CHECK_THAT((*by_rule["lint-incomplete"])["message"].str(), Contains("boom"));
   CHECK(by_rule.count("require-concurrent-index-creation"));
   CHECK_FALSE(by_rule.count("ban-drop-table"));

@@ -2,10 +2,9 @@
 // online upgrade; operations that need a live database fail with a message that says so.
 #include <regex>
 
-#include "integration/ops_support.hpp"
+#include "support/fixture.hpp"
 
 using namespace luamig::test;
-using namespace luamig::test::ops;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 
@@ -71,27 +70,12 @@ void write_project(const Fixture& f) {
               "", "score");
 }
 
-std::string dump(const TempDb& db) {
-  auto bin = std::filesystem::path(PgServer::shared().bin_dir());
-  // Offline scripts write no history (README, "History and checksums"): the online run's luamig_history is
-  // left out.
-  auto r = run({(bin / "pg_dump").string(), "--no-owner", "--exclude-table=luamig_history", "-d", db.url()});
-  REQUIRE(r.status == 0);
-  // Drop comment lines and what varies between runs.
-  std::string out;
-  std::istringstream in(r.out);
-  for (std::string line; std::getline(in, line);) {
-    // \restrict carries a random key (pg_dump since 15.14).
-    if (line.rfind("--", 0) == 0 || line.empty() || line.rfind("\\restrict", 0) == 0 ||
-        line.rfind("\\unrestrict", 0) == 0)
-      continue;
-    out += line + "\n";
-  }
-  return out;
-}
+// Offline scripts write no history (README, "History and checksums"): the online run's luamig_history is left
+// out of the (normalised, support/pg_server.hpp) dumps.
+const Strings kDump = {"--no-owner", "--exclude-table=luamig_history"};
 
 RunResult run_psql(const TempDb& db, const std::string& script_path) {
-  return run({psql(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db.url(), "-f", script_path});
+  return run({pg_tool("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db.url(), "-f", script_path});
 }
 }  // namespace
 
@@ -127,7 +111,7 @@ TEST_CASE("offline: upgrade head --sql through psql gives the same schema, data 
   INFO(applied.describe());
   REQUIRE(applied.status == 0);
 
-  CHECK(dump(offline.db) == dump(online.db));
+  CHECK(pg_dump(offline.db, kDump) == pg_dump(online.db, kDump));
   for (const auto* q :
        {"SELECT string_agg(email || '|' || COALESCE(bio, '<null>') || '|' || role || '|' || "
         "created_at::text, E'\\n' ORDER BY email) FROM users",

@@ -1,7 +1,5 @@
 // The recorded plan through the run loop, in --sql mode (no database): runner::migrate hands each step's plan
 // to MigrateOptions::on_plan with the records' kinds, fields, SQL and the migration's file:line.
-#include <pthread.h>
-
 #include <catch2/catch.hpp>
 #include <functional>
 #include <map>
@@ -10,42 +8,16 @@
 
 #include "runner/migrate.hpp"
 #include "runner/project.hpp"
+#include "support/engine.hpp"
 #include "support/project.hpp"
+#include "support/test_db.hpp"
 
 using namespace luamig;
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
 
-namespace {
-
-void on_big_stack(const std::function<void()>& fn) {
-  struct Call {
-    const std::function<void()>* fn;
-    std::exception_ptr error;
-  } call{&fn, nullptr};
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, size_t{64} << 20);
-  pthread_t thread;
-  auto body = [](void* p) -> void* {
-    auto* c = static_cast<Call*>(p);
-    try {
-      (*c->fn)();
-    } catch (...) {
-      c->error = std::current_exception();
-    }
-    return nullptr;
-  };
-  REQUIRE(pthread_create(&thread, &attr, body, &call) == 0);
-  pthread_join(thread, nullptr);
-  pthread_attr_destroy(&attr);
-  if (call.error) std::rethrow_exception(call.error);
-}
-
-}  // namespace
-
 TEST_CASE("ops plan: upgrade --sql hands each revision's plan to the caller", "[ops_plan]") {
-  auto dialect = GENERATE(std::string("postgresql"), std::string("sqlite"));
+  auto dialect = EACH_DIALECT();
   INFO(dialect);
   test::TempProject proj;
   proj.write_config();
@@ -59,21 +31,20 @@ TEST_CASE("ops plan: upgrade --sql hands each revision's plan to the caller", "[
                            "  op.drop_column(\"users\", \"email\")");
 
   std::vector<std::pair<std::string, luahost::Plan>> plans;
-  on_big_stack([&] {
-    config::GlobalOptions opts;
-    opts.config_path = proj.path("luamig.lua").string();
-    opts.url =
-        dialect == "sqlite" ? "sqlite:///" + proj.path("x.db").string() : "postgresql://u@localhost/db";
-    opts.quiet = true;
-    auto project = runner::Project::open(opts);
-    runner::MigrateOptions mo;
-    mo.target = "head";
-    mo.sql = true;
-    mo.on_plan = [&](const graph::Step& step, const luahost::Plan& plan) {
-      plans.emplace_back(step.revision->id, plan);
-    };
-    runner::migrate(project, mo);
-  });
+  test::on_big_stack(
+      [&] {
+        auto project = runner::Project::open(
+            test::project_options(proj, dialect == "sqlite" ? "sqlite:///" + proj.path("x.db").string()
+                                                            : "postgresql://u@localhost/db"));
+        runner::MigrateOptions mo;
+        mo.target = "head";
+        mo.sql = true;
+        mo.on_plan = [&](const graph::Step& step, const luahost::Plan& plan) {
+          plans.emplace_back(step.revision->id, plan);
+        };
+        runner::migrate(project, mo);
+      },
+      size_t{64} << 20);
 
   REQUIRE(plans.size() == 2);
   CHECK(plans[0].first == "a1");

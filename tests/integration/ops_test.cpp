@@ -1,10 +1,9 @@
 // The op API on a real PostgreSQL and a real SQLite file: every operation and its downgrade. Tests declared
 // with DUAL_FIXTURE run once per dialect (one body); tests with Fixture check PostgreSQL-only features and
 // pg_catalog details.
-#include "integration/ops_support.hpp"
+#include "support/fixture.hpp"
 
 using namespace luamig::test;
-using namespace luamig::test::ops;
 using Catch::Matchers::Contains;
 
 TEST_CASE("ops: create_table with column attributes, table options and constraints, then drop_table",

@@ -3,10 +3,9 @@
 // given the wrong number of bound values. Each case runs on PostgreSQL and on SQLite.
 #include <catch2/catch.hpp>
 
-#include "integration/ops_support.hpp"
+#include "support/fixture.hpp"
 
 using namespace luamig::test;
-using namespace luamig::test::ops;
 using Catch::Matchers::Contains;
 
 namespace {

@@ -11,9 +11,11 @@
 #include <regex>
 #include <sstream>
 
+#include "support/cli.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
 #include "support/test_db.hpp"
+#include "support/text.hpp"
 
 using namespace luamig::test;
 using Catch::Matchers::Contains;
@@ -21,27 +23,6 @@ using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 namespace {
-
-#define BOTH_DIALECTS_DB(name)                                                            \
-  const std::string name##_dialect = GENERATE(as<std::string>{}, "postgresql", "sqlite"); \
-  INFO("dialect: " << name##_dialect);                                                    \
-  const auto name##_owner = TestDb::make(name##_dialect);                                 \
-  const TestDb& name = *name##_owner
-
-RunResult cli(const TempProject& proj, const TestDb& db, const std::vector<std::string>& args) {
-  RunOptions opts;
-  opts.cwd = proj.path();
-  opts.env.emplace_back("DATABASE_URL", db.url());
-  return luamig::test::luamig(args, opts);
-}
-
-int line_of(const std::string& text, const std::string& needle) {
-  std::istringstream in(text);
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n)
-    if (line.find(needle) != std::string::npos) return n;
-  return 0;
-}
 
 bool shows_address(const std::string& text) {
   static const std::regex address("0x[0-9a-fA-F]{6,}");
@@ -100,7 +81,7 @@ TEST_CASE("promises: no value shows an address", "[sandbox][promises]") {
   end
 )lua",
                        "");
-  auto r = cli(proj, db, {"upgrade", "head"});
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK_FALSE(shows_address(r.all()));
@@ -125,7 +106,7 @@ TEST_CASE("promises: a failing migration's error text shows no address", "[sandb
       TempProject proj;
       proj.write_config();
       proj.write_migration("a1", std::nullopt, std::string(kProbe) + code + "\n", "");
-      auto r = cli(proj, db, {"upgrade", "head"});
+      auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
       INFO(r.describe());
       CHECK(r.status == 1);
       CHECK_FALSE(shows_address(r.all()));
@@ -170,7 +151,7 @@ return found
 )lua",
                        "");
   proj.write("migrations/lib/args.lua", "return select('#', ...)\n");
-  auto r = cli(proj, db, {"upgrade", "head"});
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK(db.table_exists("promise_probe"));
@@ -208,7 +189,7 @@ TEST_CASE("promises: C++ copies of Lua values count against lua_memory_limit", "
       proj.write_config("lua_memory_limit = \"64MiB\"");
       auto rel = proj.write_migration("a1", std::nullopt, std::string(kProbe) + code, "");
       auto text = proj.read(rel);
-      auto r = cli(proj, db, {"upgrade", "head"});
+      auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
       INFO(r.describe());
       CHECK(r.status == 1);
       CHECK_THAT(r.err, Contains("memory limit exceeded"));
@@ -235,7 +216,7 @@ TEST_CASE("promises: C++ copies of Lua values count against lua_memory_limit", "
   for _ = 1, 20 do op.copy_rows('small', { 'v' }, rows) end
 )lua",
                          "");
-    auto r = cli(proj, db, {"upgrade", "head"});
+    auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
     INFO(r.describe());
     CHECK(r.status == 0);
     CHECK(db.query_value("SELECT count(*) FROM small") == "20000");
@@ -297,7 +278,7 @@ TEST_CASE("promises: modules in lib/ must be bounded regular files inside lib/",
       auto rel = proj.write_migration("a1", std::nullopt,
                                       std::string(kProbe) + "  local m = require('mod') --!\n", "");
       auto started = Clock::now();
-      auto r = cli(proj, db, {"upgrade", "head"});
+      auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
       INFO(r.describe());
       CHECK(Clock::now() - started < std::chrono::seconds(20));
       CHECK(r.status == 1);
@@ -315,7 +296,7 @@ TEST_CASE("promises: modules in lib/ must be bounded regular files inside lib/",
     proj.write("migrations/lib/impl/real.lua", "return 42\n");
     fs::create_symlink("impl/real.lua", proj.path("migrations/lib/mod.lua"));
     proj.write_migration("a1", std::nullopt, std::string(kProbe) + "  assert(require('mod') == 42)\n", "");
-    auto r = cli(proj, db, {"upgrade", "head"});
+    auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
     INFO(r.describe());
     CHECK(r.status == 0);
   }
@@ -372,7 +353,7 @@ assert(not ok, "hooks: table.insert(op) was accepted")
   op.execute("CREATE TABLE second_ok (id int)")
 )lua",
                        "");
-  auto r = cli(proj, db, {"upgrade", "head"});
+  auto r = luamig_in(proj, db.url(), {"upgrade", "head"});
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK(db.table_exists("second_ok"));
@@ -408,7 +389,7 @@ TEST_CASE("promises: luamig.lua runs under the time and memory limits", "[sandbo
       std::vector<std::string> args = c.args;
       args.insert(args.end(), {"upgrade", "head"});
       auto started = Clock::now();
-      auto r = cli(proj, db, args);
+      auto r = luamig_in(proj, db.url(), args);
       INFO(r.describe());
       CHECK(Clock::now() - started < std::chrono::seconds(30));
       CHECK(r.status != 0);
@@ -460,7 +441,7 @@ TEST_CASE("promises: revision headers of the wrong type are refused with file:li
       // Twice: the second run goes through the header cache and must refuse the file the same way.
       for (int pass = 0; pass < 2; ++pass) {
         for (const auto& verb : std::vector<std::vector<std::string>>{{"upgrade", "head"}, {"history"}}) {
-          auto r = cli(proj, db, verb);
+          auto r = luamig_in(proj, db.url(), verb);
           INFO("pass " << pass << ": " << r.describe());
           CHECK(r.status == 2);
           CHECK_THAT(r.err, Contains("b2_bad.lua:" + std::to_string(line_of(text, bad))));
@@ -475,14 +456,14 @@ TEST_CASE("promises: revision headers of the wrong type are refused with file:li
     proj.write_config();
     proj.write_migration("a1", std::nullopt, "", "");
     proj.write_migration("b2", "a1", "", "");
-    REQUIRE(cli(proj, db, {"history"}).status == 0);
+    REQUIRE(luamig_in(proj, db.url(), {"history"}).status == 0);
     auto rel = std::string("migrations/versions/") + proj.list("migrations/versions").back();
     for (const auto& n : proj.list("migrations/versions"))
       if (n.rfind("b2", 0) == 0) rel = "migrations/versions/" + n;
     auto text = proj.read(rel);
     text = std::regex_replace(text, std::regex("down_revision = \"a1\""), "down_revision = 1234");
     proj.write(rel, text);
-    auto r = cli(proj, db, {"heads"});
+    auto r = luamig_in(proj, db.url(), {"heads"});
     INFO(r.describe());
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Contains("`down_revision` must be a string, a list of strings or nil (got a number)"));
@@ -506,7 +487,7 @@ TEST_CASE("promises: misspelled header names draw a warning naming the header me
       proj.write("migrations/versions/b2_typo.lua", text);
       auto name = line.substr(0, line.find(' '));
       for (int pass = 0; pass < 2; ++pass) {  // the warning survives the header cache
-        auto r = cli(proj, db, {"history"});
+        auto r = luamig_in(proj, db.url(), {"history"});
         INFO("pass " << pass << ": " << r.describe());
         CHECK_THAT(r.err, Contains("b2_typo.lua:" + std::to_string(line_of(text, line))));
         CHECK_THAT(r.err, Contains("`" + name + "`"));
@@ -521,7 +502,7 @@ TEST_CASE("promises: misspelled header names draw a warning naming the header me
         "migrations/versions/a1_ok.lua",
         with_header("revision = \"a1\"\ndown_revision = nil\ntime_limit = \"5s\"\ntransactional = true\n"
                     "helper = 1\nversion_note = \"x\"\n"));
-    auto r = cli(proj, db, {"history"});
+    auto r = luamig_in(proj, db.url(), {"history"});
     INFO(r.describe());
     CHECK(r.status == 0);
     CHECK_THAT(r.err, !Contains("did you mean"));
@@ -538,7 +519,7 @@ TEST_CASE("promises: overlapping rows in alembic_version are refused", "[sandbox
                        "  op.execute('DROP TABLE t_b2')");
   proj.write_migration("c3", "b2", "  op.execute('CREATE TABLE t_c3 (id int)')",
                        "  op.execute('DROP TABLE t_c3')");
-  REQUIRE(cli(proj, db, {"upgrade", "b2"}).status == 0);
+  REQUIRE(luamig_in(proj, db.url(), {"upgrade", "b2"}).status == 0);
   db.exec("INSERT INTO alembic_version (version_num) VALUES ('a1')");
   const std::vector<std::string> before{"a1", "b2"};
   REQUIRE(db.version_rows() == before);
@@ -550,7 +531,7 @@ TEST_CASE("promises: overlapping rows in alembic_version are refused", "[sandbox
                                                                 {"stamp", "head"},
                                                                 {"check"}}) {
     DYNAMIC_SECTION(verb[0] + " " + (verb.size() > 1 ? verb[1] : "")) {
-      auto r = cli(proj, db, verb);
+      auto r = luamig_in(proj, db.url(), verb);
       INFO(r.describe());
       CHECK(r.status != 0);
       CHECK_THAT(r.err, Contains("Requested revision b2 overlaps with other requested revisions a1"));
@@ -560,11 +541,11 @@ TEST_CASE("promises: overlapping rows in alembic_version are refused", "[sandbox
     }
   }
   SECTION("stamp --purge repairs the table") {
-    auto r = cli(proj, db, {"stamp", "--purge", "b2"});
+    auto r = luamig_in(proj, db.url(), {"stamp", "--purge", "b2"});
     INFO(r.describe());
     CHECK(r.status == 0);
     CHECK(db.version_rows() == std::vector<std::string>{"b2"});
-    CHECK(cli(proj, db, {"upgrade", "head"}).status == 0);
+    CHECK(luamig_in(proj, db.url(), {"upgrade", "head"}).status == 0);
     CHECK(db.table_exists("t_c3"));
   }
 }

@@ -14,6 +14,7 @@
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
+#include "support/text.hpp"
 
 using namespace luamig::test;
 using Catch::Matchers::Contains;
@@ -33,15 +34,6 @@ struct Attempt {
   std::vector<std::pair<std::string, std::string>> files = {};  // extra project files (path, content)
   bool top_level = false;  // `code` runs when the file is loaded, not in upgrade()
 };
-
-// Line number (1-based) of the first line of `text` containing `needle`; 0 when absent.
-int line_of(const std::string& text, const std::string& needle) {
-  std::istringstream in(text);
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n)
-    if (line.find(needle) != std::string::npos) return n;
-  return 0;
-}
 
 // Waits until no other session is connected to the test database: the (killed) luamig's backend has finished
 // rolling back.

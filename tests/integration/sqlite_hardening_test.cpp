@@ -3,55 +3,21 @@
 // (fts3_tokenizer), use pragmas that touch directories, memory or the schema's integrity, or end the
 // revision's transaction. Each refusal fails the revision with a message naming what was refused, the
 // revision and the statement, and leaves the database exactly at the previous revision.
-#include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "support/cli.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
+#include "support/test_db.hpp"
+#include "support/text.hpp"
 
 namespace lt = luamig::test;
 using luamig::test::RunResult;
 using luamig::test::TempProject;
 
 namespace {
-
-std::vector<std::string> rows_of(const TempProject& proj, const std::string& sql) {
-  sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open_v2((proj.path() / "app.db").c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  std::vector<std::string> rows;
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    std::string row;
-    for (int i = 0; i < sqlite3_column_count(st); ++i) {
-      if (i) row += "|";
-      const unsigned char* t = sqlite3_column_text(st, i);
-      row += t ? reinterpret_cast<const char*>(t) : "<null>";
-    }
-    rows.push_back(row);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return rows;
-}
-
-// A Lua string literal holding `s` exactly (decimal escapes for every byte that needs one).
-std::string lua_str(const std::string& s) {
-  std::string out = "\"";
-  char buf[8];
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\' || c < 32 || c >= 127) {
-      std::snprintf(buf, sizeof buf, "\\%03u", static_cast<unsigned>(c));
-      out.append(buf);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
-  return out;
-}
 
 struct Attack {
   std::string lua;       // the body of the second revision
@@ -65,6 +31,7 @@ struct Attack {
 // cleanly.
 void expect_refused(const Attack& attack, const std::string& file_that_must_not_exist = "") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   proj.write_migration(
       "a1a1a1a1", std::nullopt,
@@ -78,7 +45,7 @@ void expect_refused(const Attack& attack, const std::string& file_that_must_not_
     std::string path = "migrations/versions/b2b2b2b2_msg.lua";
     proj.write(path, "transactional = false\n" + proj.read(path));
   }
-  RunResult r = lt::luamig({"upgrade", "head"}, {.cwd = proj.path().string()});
+  RunResult r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
   INFO(attack.lua);
   INFO(r);
   CHECK(r.status == 1);
@@ -86,10 +53,10 @@ void expect_refused(const Attack& attack, const std::string& file_that_must_not_
   CHECK(r.err.find(attack.expected) != std::string::npos);
   CHECK(r.err.find("b2b2b2b2") != std::string::npos);
   CHECK(r.err.find("SQL: ") != std::string::npos);
-  CHECK(rows_of(proj, "SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+  CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
   // An autocommit block commits the work before it, by design; the rest of the revision is rolled back.
   if (attack.transactional && attack.lua.find("autocommit_block") == std::string::npos)
-    CHECK(rows_of(proj, "SELECT id, v FROM t") == std::vector<std::string>{"1|one"});
+    CHECK(app.rows("SELECT id, v FROM t") == std::vector<std::string>{"1|one"});
   if (!file_that_must_not_exist.empty())
     CHECK_FALSE(std::filesystem::exists(proj.path() / file_that_must_not_exist));
 }
@@ -130,7 +97,9 @@ TEST_CASE("sqlite hardening: ATTACH is refused whatever the path, quoting or spe
       "/* c */ ATTACH -- c\n 'other.db' AS other",
   };
   for (const auto& sql : statements) {
-    DYNAMIC_SECTION(sql) { expect_refused({"  op.execute(" + lua_str(sql) + ")", "ATTACH"}, "other.db"); }
+    DYNAMIC_SECTION(sql) {
+      expect_refused({"  op.execute(" + lt::lua_string(sql) + ")", "ATTACH"}, "other.db");
+    }
   }
   SECTION("with the path as a bound parameter") {
     expect_refused({"  op.execute(\"ATTACH $1 AS other\", \"other.db\")", "ATTACH"}, "other.db");
@@ -150,11 +119,11 @@ TEST_CASE("sqlite hardening: VACUUM INTO is refused, inside and outside a transa
   for (const auto& sql : statements) {
     DYNAMIC_SECTION("autocommit block: " << sql) {
       expect_refused(
-          {"  op.autocommit_block(function() op.execute(" + lua_str(sql) + ") end)", "VACUUM INTO"},
+          {"  op.autocommit_block(function() op.execute(" + lt::lua_string(sql) + ") end)", "VACUUM INTO"},
           "copy.db");
     }
     DYNAMIC_SECTION("transactional = false: " << sql) {
-      expect_refused({"  op.execute(" + lua_str(sql) + ")", "VACUUM INTO", false}, "copy.db");
+      expect_refused({"  op.execute(" + lt::lua_string(sql) + ")", "VACUUM INTO", false}, "copy.db");
     }
   }
   SECTION("with the path as a bound parameter") {
@@ -203,7 +172,7 @@ TEST_CASE("sqlite hardening: pragmas that touch files, memory or the schema's in
   };
   for (const auto& c : cases) {
     DYNAMIC_SECTION("op.execute " << c.sql) {
-      expect_refused({"  op.execute(" + lua_str(c.sql) + ")", c.expected});
+      expect_refused({"  op.execute(" + lt::lua_string(c.sql) + ")", c.expected});
     }
   }
   SECTION("through op.query_value") {
@@ -215,7 +184,7 @@ TEST_CASE("sqlite hardening: a migration cannot end the revision's transaction",
   for (const std::string sql :
        {"COMMIT", "end transaction", "ROLLBACK", "BEGIN", "INSERT INTO t VALUES (5, 'x')\n  COMMIT"}) {
     std::string lua = sql.find('\n') == std::string::npos
-                          ? "  op.execute(" + lua_str(sql) + ")"
+                          ? "  op.execute(" + lt::lua_string(sql) + ")"
                           : "  op.execute(\"INSERT INTO t VALUES (5, 'x'); COMMIT\")";
     DYNAMIC_SECTION(sql) { expect_refused({lua, "op.transaction"}); }
   }
@@ -223,6 +192,7 @@ TEST_CASE("sqlite hardening: a migration cannot end the revision's transaction",
 
 TEST_CASE("sqlite hardening: what migrations legitimately use still works", "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   proj.write_migration("a1a1a1a1", std::nullopt,
                        R"LUA(  op.create_table("p", { "id", "integer", primary_key = true })
@@ -258,13 +228,13 @@ TEST_CASE("sqlite hardening: what migrations legitimately use still works", "[sq
                        "  op.execute(\"DELETE FROM p\")");
   proj.write("migrations/versions/b2b2b2b2_msg.lua",
              "transactional = false\n" + proj.read("migrations/versions/b2b2b2b2_msg.lua"));
-  RunResult r = lt::luamig({"upgrade", "head"}, {.cwd = proj.path().string()});
+  RunResult r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
   INFO(r);
   REQUIRE(r.status == 0);
-  CHECK(rows_of(proj, "SELECT version_num FROM alembic_version") == std::vector<std::string>{"b2b2b2b2"});
-  CHECK(rows_of(proj, "PRAGMA user_version") == std::vector<std::string>{"7"});
-  r = lt::luamig({"downgrade", "a1a1a1a1"}, {.cwd = proj.path().string()});
+  CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"b2b2b2b2"});
+  CHECK(app.rows("PRAGMA user_version") == std::vector<std::string>{"7"});
+  r = lt::cli({"downgrade", "a1a1a1a1"}, lt::in_project(proj));
   INFO(r);
   CHECK(r.status == 0);
-  CHECK(rows_of(proj, "SELECT count(*) FROM p") == std::vector<std::string>{"0"});
+  CHECK(app.rows("SELECT count(*) FROM p") == std::vector<std::string>{"0"});
 }

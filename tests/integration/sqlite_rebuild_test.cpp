@@ -3,7 +3,6 @@
 // parentheses, brackets, keywords, unicode) neither break the parse nor inject statements, and a failing
 // rebuild rolls back the whole revision. The last case is a deterministic fuzz over random hostile names and
 // literals.
-#include <sqlite3.h>
 
 // GCC 12 reports false -Wrestrict overlaps in std::string concatenation at -O2 (GCC bug 105329).
 #pragma GCC diagnostic ignored "-Wrestrict"
@@ -12,81 +11,17 @@
 #include <random>
 #include <set>
 
+#include "support/cli.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
+#include "support/test_db.hpp"
+#include "support/text.hpp"
 
 namespace lt = luamig::test;
 using luamig::test::RunResult;
 using luamig::test::TempProject;
 
 namespace {
-
-std::vector<std::string> rows_of(const TempProject& proj, const std::string& sql,
-                                 const std::vector<std::string>& params = {}) {
-  sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open_v2((proj.path() / "app.db").c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  std::vector<std::string> rows;
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    std::string err = sqlite3_errmsg(h);
-    sqlite3_close(h);
-    FAIL("prepare failed: " << err << " in " << sql);
-  }
-  for (size_t i = 0; i < params.size(); ++i)
-    sqlite3_bind_text(st, static_cast<int>(i + 1), params[i].data(), static_cast<int>(params[i].size()),
-                      SQLITE_TRANSIENT);
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    std::string row;
-    for (int i = 0; i < sqlite3_column_count(st); ++i) {
-      if (i) row += "|";
-      const unsigned char* t = sqlite3_column_text(st, i);
-      row +=
-          t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(st, i)))
-            : "<null>";
-    }
-    rows.push_back(row);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return rows;
-}
-
-std::string lua_str(const std::string& s) {
-  std::string out = "\"";
-  char buf[8];
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\' || c < 32 || c >= 127) {
-      std::snprintf(buf, sizeof buf, "\\%03u", static_cast<unsigned>(c));
-      out.append(buf);
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
-std::string dq(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string sq(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
-
-RunResult upgrade(const TempProject& proj, const std::string& target = "head") {
-  return lt::luamig({"upgrade", target}, {.cwd = proj.path().string()});
-}
 
 const char* kLiteralTable = R"SQL(CREATE TABLE "t" (
   id INTEGER PRIMARY KEY,
@@ -106,10 +41,11 @@ const char* kLiteralTable = R"SQL(CREATE TABLE "t" (
 TEST_CASE("sqlite rebuild renames identifiers only: literals, comments and defaults survive exactly",
           "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   proj.write_migration(
       "a1a1a1a1", std::nullopt,
-      "  op.execute(" + lua_str(kLiteralTable) + ")\n" +
+      "  op.execute(" + lt::lua_string(kLiteralTable) + ")\n" +
           "  op.execute(\"CREATE INDEX ix_t_status ON t (status) WHERE status <> 'status'\")\n"
           "  op.execute(\"CREATE TRIGGER tr_t AFTER UPDATE OF status ON t BEGIN UPDATE t SET n = n "
           "+ 1 WHERE id = NEW.id AND NEW.status <> 'status'; END\")\n"
@@ -121,17 +57,17 @@ TEST_CASE("sqlite rebuild renames identifiers only: literals, comments and defau
   end)
   op.alter_column("t", "e", { nullable = false }))LUA",
                        "");
-  auto r = upgrade(proj, "a1a1a1a1");
+  auto r = lt::cli({"upgrade", "a1a1a1a1"}, lt::in_project(proj));
   INFO(r);
   REQUIRE(r.status == 0);
   const std::string info =
       "SELECT name, type, dflt_value, \"notnull\" FROM pragma_table_info('t') ORDER BY cid";
-  auto before = rows_of(proj, info);
-  auto data_before = rows_of(proj, "SELECT * FROM t ORDER BY id");
-  r = upgrade(proj);
+  auto before = app.rows(info);
+  auto data_before = app.rows("SELECT * FROM t ORDER BY id");
+  r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
   INFO(r);
   REQUIRE(r.status == 0);
-  auto after = rows_of(proj, info);
+  auto after = app.rows(info);
   REQUIRE(after.size() == before.size());
   for (size_t i = 0; i < before.size(); ++i) {
     std::string expected = before[i];
@@ -140,8 +76,8 @@ TEST_CASE("sqlite rebuild renames identifiers only: literals, comments and defau
     if (expected.rfind("e|", 0) == 0) expected = expected.substr(0, expected.size() - 1) + "1";
     CHECK(after[i] == expected);
   }
-  CHECK(rows_of(proj, "SELECT * FROM t ORDER BY id") == data_before);
-  std::string table = rows_of(proj, "SELECT sql FROM sqlite_master WHERE name = 't'").at(0);
+  CHECK(app.rows("SELECT * FROM t ORDER BY id") == data_before);
+  std::string table = app.rows("SELECT sql FROM sqlite_master WHERE name = 't'").at(0);
   INFO(table);
   // Literals and comments untouched; the column and its references renamed.
   for (const char* kept : {"'status x'", "'it''s status'", "IN ('status', 'done', 'new')", "DEFAULT 0.00001",
@@ -151,13 +87,13 @@ TEST_CASE("sqlite rebuild renames identifiers only: literals, comments and defau
   CHECK(table.find("CHECK (\"state\" <> 'status x' /* status ( */ AND \"state\" <> 'it''s status')") !=
         std::string::npos);
   CHECK(table.find("CHECK (\"state\" IN (") != std::string::npos);
-  std::string index = rows_of(proj, "SELECT sql FROM sqlite_master WHERE name = 'ix_t_status'").at(0);
+  std::string index = app.rows("SELECT sql FROM sqlite_master WHERE name = 'ix_t_status'").at(0);
   CHECK(index == "CREATE INDEX ix_t_status ON t (\"state\") WHERE \"state\" <> 'status'");
-  std::string trigger = rows_of(proj, "SELECT sql FROM sqlite_master WHERE name = 'tr_t'").at(0);
+  std::string trigger = app.rows("SELECT sql FROM sqlite_master WHERE name = 'tr_t'").at(0);
   CHECK(trigger.find("UPDATE OF \"state\" ON t") != std::string::npos);
   CHECK(trigger.find("NEW.\"state\" <> 'status'") != std::string::npos);
   // The constraints still hold under the new name.
-  CHECK(rows_of(proj, "SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
+  CHECK(app.rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
         std::vector<std::string>{"0"});
 }
 
@@ -168,43 +104,44 @@ TEST_CASE("sqlite rebuild of tables whose names hold parentheses, quotes and SQL
         "名前 (1)", "it's"}) {
     DYNAMIC_SECTION(name) {
       TempProject proj;
+      const lt::SqliteFile app(proj.path("app.db"));
       proj.write_config("url = \"sqlite:///app.db\"");
       proj.write_migration(
           "a1a1a1a1", std::nullopt,
           "  op.create_table(\"victim\", { \"id\", \"integer\" })\n"
           "  op.create_table(" +
-              lua_str(name) +
+              lt::lua_string(name) +
               ", { \"id\", \"integer\", primary_key = true }, "
               "{ \"v(\", \"integer\", default = 0.00001 }, { \"w\", \"text\", check = \"w <> 'v('\" })\n"
               "  op.create_index(\"ix_w\", " +
-              lua_str(name) +
+              lt::lua_string(name) +
               ", { \"w\" })\n"
               "  op.execute(\"INSERT INTO \" .. op.quote_ident(" +
-              lua_str(name) + ") .. \" (id, \\\"v(\\\", w) VALUES (1, 5, 'x')\")",
+              lt::lua_string(name) + ") .. \" (id, \\\"v(\\\", w) VALUES (1, 5, 'x')\")",
           "");
       proj.write_migration(
           "b2b2b2b2", std::string("a1a1a1a1"),
-          "  op.alter_column(" + lua_str(name) +
+          "  op.alter_column(" + lt::lua_string(name) +
               ", \"v(\", { type = \"BIGINT\", nullable = false })\n"
               "  op.batch_alter_table(" +
-              lua_str(name) +
+              lt::lua_string(name) +
               ", function(b)\n"
               "    b.alter_column(\"w\", { new_name = \"x\\\" TEXT); DROP TABLE victim; --\" })\n"
               "    b.alter_column(\"id\", { type = \"INTEGER\" })\n"
               "  end)",
           "");
-      auto r = upgrade(proj);
+      auto r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
       INFO(r);
       REQUIRE(r.status == 0);
-      CHECK(rows_of(proj, "SELECT count(*) FROM sqlite_master WHERE name = 'victim'") ==
+      CHECK(app.rows("SELECT count(*) FROM sqlite_master WHERE name = 'victim'") ==
             std::vector<std::string>{"1"});
-      CHECK(rows_of(proj, "SELECT name, type, dflt_value FROM pragma_table_info(?1) ORDER BY cid", {name}) ==
+      CHECK(app.rows("SELECT name, type, dflt_value FROM pragma_table_info(?1) ORDER BY cid", {name}) ==
             std::vector<std::string>{"id|INTEGER|<null>", "v(|BIGINT|0.00001",
                                      "x\" TEXT); DROP TABLE victim; --|TEXT|<null>"});
-      CHECK(rows_of(proj, "SELECT * FROM " + dq(name)) == std::vector<std::string>{"1|5|x"});
-      CHECK(rows_of(proj, "SELECT count(*) FROM pragma_index_list(?1) WHERE name = 'ix_w'", {name}) ==
+      CHECK(app.rows("SELECT * FROM " + lt::sql_ident(name)) == std::vector<std::string>{"1|5|x"});
+      CHECK(app.rows("SELECT count(*) FROM pragma_index_list(?1) WHERE name = 'ix_w'", {name}) ==
             std::vector<std::string>{"1"});
-      CHECK(rows_of(proj, "SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
+      CHECK(app.rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
             std::vector<std::string>{"0"});
     }
   }
@@ -213,33 +150,31 @@ TEST_CASE("sqlite rebuild of tables whose names hold parentheses, quotes and SQL
 TEST_CASE("sqlite a failing rebuild of a hostile table rolls back the whole revision and names the statement",
           "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   const std::string name = "p(q\"); COMMIT; --";
   proj.write_migration("a1a1a1a1", std::nullopt,
-                       "  op.create_table(" + lua_str(name) +
+                       "  op.create_table(" + lt::lua_string(name) +
                            ", { \"id\", \"integer\" }, { \"v\", \"text\" })\n"
                            "  op.execute(\"INSERT INTO \" .. op.quote_ident(" +
-                           lua_str(name) + ") .. \" VALUES (1, NULL)\")",
+                           lt::lua_string(name) + ") .. \" VALUES (1, NULL)\")",
                        "");
   proj.write_migration("b2b2b2b2", std::string("a1a1a1a1"),
                        "  op.create_table(\"later\", { \"id\", \"integer\" })\n"
                        "  op.alter_column(" +
-                           lua_str(name) +
+                           lt::lua_string(name) +
                            ", \"v\", { new_name = \"w\", type = \"TEXT\", nullable = false })",
                        "");
-  auto r = upgrade(proj);
+  auto r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
   INFO(r);
   CHECK(r.status == 1);
   CHECK(r.err.find("revision b2b2b2b2") != std::string::npos);
   CHECK(r.err.find("NOT NULL constraint failed") != std::string::npos);
   CHECK(r.err.find("SQL: INSERT INTO \"_luamig_rebuild_p(q\"\"); COMMIT; --\"") != std::string::npos);
-  CHECK(rows_of(proj, "SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
-  CHECK(
-      rows_of(
-          proj,
-          "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'luamig_history' ORDER BY name") ==
-      std::vector<std::string>{"alembic_version", name});
-  CHECK(rows_of(proj, "SELECT name FROM pragma_table_info(?1) ORDER BY cid", {name}) ==
+  CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+  CHECK(app.rows("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'luamig_history' ORDER BY "
+                 "name") == std::vector<std::string>{"alembic_version", name});
+  CHECK(app.rows("SELECT name FROM pragma_table_info(?1) ORDER BY cid", {name}) ==
         std::vector<std::string>{"id", "v"});
 }
 
@@ -284,7 +219,7 @@ std::string quoted_any(Fuzz& f, const std::string& name) {
       if (name.find(']') == std::string::npos) return "[" + name + "]";
       [[fallthrough]];
     default:
-      return dq(name);
+      return lt::sql_ident(name);
   }
 }
 
@@ -310,55 +245,58 @@ TEST_CASE("sqlite rebuild fuzz: random hostile names and literals, renamed, rety
       std::string create = "CREATE TABLE " + quoted_any(f, table) + " ( -- " + f.text(2) + "\n";
       for (size_t i = 0; i < ncols; ++i) {
         cols.push_back(fresh(f.text(3)));
-        std::string lit = f.pick(2) ? sq(f.text(4) + cols.back()) : literals[f.pick(literals.size())];
+        std::string lit =
+            f.pick(2) ? lt::sql_string(f.text(4) + cols.back()) : literals[f.pick(literals.size())];
         lits.push_back(lit);
         create +=
             "  " + quoted_any(f, cols[i]) + " TEXT DEFAULT " + lit + " /* " + cols[i].substr(0, 1) + " */";
         // A CHECK that names the column and holds a literal with every column's name in it.
         std::string all;
         for (auto& c : cols) all += c;
-        create += " CHECK (" + quoted_any(f, cols[i]) + " IS NOT " + sq(all + f.text(2)) + ")";
+        create += " CHECK (" + quoted_any(f, cols[i]) + " IS NOT " + lt::sql_string(all + f.text(2)) + ")";
         create += ",\n";
       }
       create += "  CONSTRAINT " + quoted_any(f, "ck " + table) + " CHECK (" + quoted_any(f, cols[0]) +
-                " <> " + sq(cols[0]) + ")\n)";
-      std::string index = "CREATE INDEX " + dq("ix " + table) + " ON " + quoted_any(f, table) + " (" +
-                          quoted_any(f, cols[1]) + ") WHERE " + quoted_any(f, cols[1]) + " <> " + sq(cols[1]);
+                " <> " + lt::sql_string(cols[0]) + ")\n)";
+      std::string index = "CREATE INDEX " + lt::sql_ident("ix " + table) + " ON " + quoted_any(f, table) +
+                          " (" + quoted_any(f, cols[1]) + ") WHERE " + quoted_any(f, cols[1]) + " <> " +
+                          lt::sql_string(cols[1]);
       std::string up = "  op.create_table(\"victim\", { \"id\", \"integer\" })\n  op.execute(" +
-                       lua_str(create) + ")\n  op.execute(" + lua_str(index) + ")\n";
+                       lt::lua_string(create) + ")\n  op.execute(" + lt::lua_string(index) + ")\n";
       for (int row = 0; row < 3; ++row) {
-        std::string insert = "INSERT INTO " + dq(table) + " (";
+        std::string insert = "INSERT INTO " + lt::sql_ident(table) + " (";
         std::string values;
         for (size_t i = 0; i < ncols; ++i) {
-          insert += (i ? ", " : "") + dq(cols[i]);
-          values += (i ? ", " : "") + sq("v" + std::to_string(row) + cols[i]);
+          insert += (i ? ", " : "") + lt::sql_ident(cols[i]);
+          values += (i ? ", " : "") + lt::sql_string("v" + std::to_string(row) + cols[i]);
         }
-        up += "  op.execute(" + lua_str(insert + ") VALUES (" + values + ")") + ")\n";
+        up += "  op.execute(" + lt::lua_string(insert + ") VALUES (" + values + ")") + ")\n";
       }
       size_t renamed = f.pick(ncols), retyped = f.pick(ncols), redefaulted = f.pick(ncols);
       std::string new_name = fresh(f.text(3) + cols[renamed]);
       TempProject proj;
+      const lt::SqliteFile app(proj.path("app.db"));
       proj.write_config("url = \"sqlite:///app.db\"");
       proj.write_migration("a1a1a1a1", std::nullopt, up, "");
-      std::string batch = "  op.batch_alter_table(" + lua_str(table) + ", function(b)\n" +
-                          "    b.alter_column(" + lua_str(cols[retyped]) + ", { type = \"VARCHAR(99)\" })\n" +
-                          "    b.alter_column(" + lua_str(cols[redefaulted]) +
-                          ", { default = \"d'\\\"(\" })\n" + "    b.alter_column(" + lua_str(cols[renamed]) +
-                          ", { new_name = " + lua_str(new_name) + " })\n  end)";
+      std::string batch =
+          "  op.batch_alter_table(" + lt::lua_string(table) + ", function(b)\n" + "    b.alter_column(" +
+          lt::lua_string(cols[retyped]) + ", { type = \"VARCHAR(99)\" })\n" + "    b.alter_column(" +
+          lt::lua_string(cols[redefaulted]) + ", { default = \"d'\\\"(\" })\n" + "    b.alter_column(" +
+          lt::lua_string(cols[renamed]) + ", { new_name = " + lt::lua_string(new_name) + " })\n  end)";
       proj.write_migration("b2b2b2b2", std::string("a1a1a1a1"), batch, "");
       INFO(create);
       INFO(batch);
-      auto r = upgrade(proj, "a1a1a1a1");
+      auto r = lt::cli({"upgrade", "a1a1a1a1"}, lt::in_project(proj));
       INFO(r);
       REQUIRE(r.status == 0);
       const std::string info = "SELECT name, type, dflt_value FROM pragma_table_info(?1) ORDER BY cid";
-      auto before = rows_of(proj, info, {table});
-      auto data_before = rows_of(proj, "SELECT * FROM " + dq(table) + " ORDER BY rowid");
-      auto objects_before = rows_of(proj, "SELECT type, name FROM sqlite_master ORDER BY 1, 2");
-      r = upgrade(proj);
+      auto before = app.rows(info, {table});
+      auto data_before = app.rows("SELECT * FROM " + lt::sql_ident(table) + " ORDER BY rowid");
+      auto objects_before = app.rows("SELECT type, name FROM sqlite_master ORDER BY 1, 2");
+      r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
       INFO(r);
       REQUIRE(r.status == 0);
-      auto after = rows_of(proj, info, {table});
+      auto after = app.rows(info, {table});
       REQUIRE(after.size() == ncols);
       for (size_t i = 0; i < ncols; ++i) {
         std::string name = i == renamed ? new_name : cols[i];
@@ -366,19 +304,18 @@ TEST_CASE("sqlite rebuild fuzz: random hostile names and literals, renamed, rety
         std::string dflt = i == redefaulted ? "'d''\"('" : before[i].substr(before[i].rfind("TEXT|") + 5);
         CHECK(after[i] == name + "|" + type + "|" + dflt);
       }
-      CHECK(rows_of(proj, "SELECT * FROM " + dq(table) + " ORDER BY rowid") == data_before);
-      CHECK(rows_of(proj, "SELECT type, name FROM sqlite_master ORDER BY 1, 2") == objects_before);
+      CHECK(app.rows("SELECT * FROM " + lt::sql_ident(table) + " ORDER BY rowid") == data_before);
+      CHECK(app.rows("SELECT type, name FROM sqlite_master ORDER BY 1, 2") == objects_before);
       // Every literal of the stored CREATE TABLE is unchanged; only identifiers moved.
-      std::string sql = rows_of(proj, "SELECT sql FROM sqlite_master WHERE name = ?1", {table}).at(0);
+      std::string sql = app.rows("SELECT sql FROM sqlite_master WHERE name = ?1", {table}).at(0);
       for (size_t i = 0; i < ncols; ++i)
         if (i != redefaulted) CHECK(sql.find("DEFAULT " + lits[i]) != std::string::npos);
-      CHECK(sql.find(" <> " + sq(cols[0]) + ")") != std::string::npos);
+      CHECK(sql.find(" <> " + lt::sql_string(cols[0]) + ")") != std::string::npos);
       std::string ix =
-          rows_of(proj, "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1", {"ix " + table})
-              .at(0);
-      CHECK(ix.find(" <> " + sq(cols[1])) != std::string::npos);
+          app.rows("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1", {"ix " + table}).at(0);
+      CHECK(ix.find(" <> " + lt::sql_string(cols[1])) != std::string::npos);
       // The CHECK constraints still refuse what they refused, under the new names.
-      CHECK(rows_of(proj, "SELECT count(*) FROM pragma_table_info(?1)", {"victim"}) ==
+      CHECK(app.rows("SELECT count(*) FROM pragma_table_info(?1)", {"victim"}) ==
             std::vector<std::string>{"1"});
     }
   }
@@ -393,6 +330,7 @@ TEST_CASE("sqlite a rebuild outside a transaction is all or nothing", "[sqlite]"
         "end)"}) {
     DYNAMIC_SECTION(call) {
       TempProject proj;
+      const lt::SqliteFile app(proj.path("app.db"));
       proj.write_config("url = \"sqlite:///app.db\"");
       proj.write_migration("a1a1a1a1", std::nullopt,
                            "  op.create_table(\"t\", { \"id\", \"integer\" }, { \"v\", \"text\" })\n"
@@ -402,24 +340,24 @@ TEST_CASE("sqlite a rebuild outside a transaction is all or nothing", "[sqlite]"
       proj.write_migration("b2b2b2b2", std::string("a1a1a1a1"), "  " + call, "");
       std::string path = "migrations/versions/b2b2b2b2_msg.lua";
       proj.write(path, "transactional = false\n" + proj.read(path));
-      auto r = upgrade(proj);
+      auto r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
       INFO(r);
       CHECK(r.status == 1);
       CHECK(r.err.find("NOT NULL constraint failed") != std::string::npos);
       CHECK(r.err.find("b2b2b2b2") != std::string::npos);
-      CHECK(rows_of(proj, "SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
-      CHECK(rows_of(proj,
-                    "SELECT name FROM sqlite_master WHERE name NOT LIKE '%luamig_history%' ORDER BY name") ==
+      CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+      CHECK(app.rows("SELECT name FROM sqlite_master WHERE name NOT LIKE '%luamig_history%' ORDER BY name") ==
             std::vector<std::string>{"alembic_version", "ix_t_v", "sqlite_autoindex_alembic_version_1", "t"});
-      CHECK(rows_of(proj, "SELECT name, \"notnull\" FROM pragma_table_info('t')") ==
+      CHECK(app.rows("SELECT name, \"notnull\" FROM pragma_table_info('t')") ==
             std::vector<std::string>{"id|0", "v|0"});
-      CHECK(rows_of(proj, "SELECT count(*) FROM t") == std::vector<std::string>{"2"});
+      CHECK(app.rows("SELECT count(*) FROM t") == std::vector<std::string>{"2"});
     }
   }
 }
 
 TEST_CASE("sqlite a rebuild is refused while foreign keys are enforced, and nothing is lost", "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   proj.write_migration(
       "a1a1a1a1", std::nullopt,
@@ -435,10 +373,10 @@ TEST_CASE("sqlite a rebuild is refused while foreign keys are enforced, and noth
                        "");
   std::string path = "migrations/versions/b2b2b2b2_msg.lua";
   proj.write(path, "transactional = false\n" + proj.read(path));
-  auto r = upgrade(proj);
+  auto r = lt::cli({"upgrade", "head"}, lt::in_project(proj));
   INFO(r);
   CHECK(r.status == 1);
   CHECK(r.err.find("PRAGMA foreign_keys is ON") != std::string::npos);
-  CHECK(rows_of(proj, "SELECT count(*) FROM c") == std::vector<std::string>{"1"});
-  CHECK(rows_of(proj, "SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+  CHECK(app.rows("SELECT count(*) FROM c") == std::vector<std::string>{"1"});
+  CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
 }

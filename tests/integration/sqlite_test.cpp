@@ -1,6 +1,5 @@
 // SQLite-specific behaviour: table rebuilds with data, indexes and foreign keys surviving them, the
 // zero-setup default, and several processes upgrading one file at once.
-#include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 #include <thread>
@@ -8,6 +7,7 @@
 #include "support/cli.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
+#include "support/test_db.hpp"
 
 namespace lt = luamig::test;
 using luamig::test::RunResult;
@@ -16,35 +16,9 @@ using luamig::test::TempProject;
 
 namespace {
 
-// Runs a query on the project's SQLite file and returns the rows as "a|b|c" lines.
-std::vector<std::string> sql_rows(const TempProject& proj, const std::string& sql,
-                                  const std::string& db = "luamig.db") {
-  sqlite3* h = nullptr;
-  REQUIRE(sqlite3_open((proj.path() / db).c_str(), &h) == SQLITE_OK);
-  std::vector<std::string> rows;
-  sqlite3_stmt* st = nullptr;
-  int rc = sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string err = sqlite3_errmsg(h);
-    sqlite3_close(h);
-    FAIL("sqlite prepare failed: " << err << " in " << sql);
-  }
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    std::string row;
-    for (int i = 0; i < sqlite3_column_count(st); ++i) {
-      if (i) row += "|";
-      const unsigned char* t = sqlite3_column_text(st, i);
-      row += t ? reinterpret_cast<const char*>(t) : "<null>";
-    }
-    rows.push_back(row);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return rows;
-}
-
 std::string schema_of(const TempProject& proj, const std::string& table, const std::string& db = "app.db") {
-  auto rows = sql_rows(proj, "SELECT sql FROM sqlite_master WHERE name = '" + table + "'", db);
+  auto rows =
+      lt::SqliteFile(proj.path(db)).rows("SELECT sql FROM sqlite_master WHERE name = '" + table + "'");
   return rows.empty() ? "" : rows[0];
 }
 
@@ -66,6 +40,7 @@ const char* kUsers = R"LUA(  op.create_table("users",
 
 TEST_CASE("sqlite is the zero-setup default and says so", "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile luamig_db(proj.path("luamig.db"));
   proj.write_config();
   proj.write_migration("a1a1a1a1", std::nullopt, kUsers,
                        "  op.drop_table(\"posts\")\n  op.drop_table(\"users\")");
@@ -73,8 +48,8 @@ TEST_CASE("sqlite is the zero-setup default and says so", "[sqlite]") {
   INFO(r);
   REQUIRE(r.status == 0);
   CHECK(r.err.rfind("No database URL configured: using sqlite:///luamig.db", 0) == 0);
-  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
-  CHECK(sql_rows(proj, "SELECT count(*) FROM users") == std::vector<std::string>{"50"});
+  CHECK(luamig_db.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+  CHECK(luamig_db.rows("SELECT count(*) FROM users") == std::vector<std::string>{"50"});
   // The version table is Alembic's.
   CHECK(schema_of(proj, "alembic_version", "luamig.db")
             .find("CONSTRAINT \"alembic_version_pkc\" PRIMARY KEY (version_num)") != std::string::npos);
@@ -82,6 +57,7 @@ TEST_CASE("sqlite is the zero-setup default and says so", "[sqlite]") {
 
 TEST_CASE("sqlite rebuilds keep every row, index and foreign key", "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   proj.write_migration("a1a1a1a1", std::nullopt, kUsers,
                        "  op.drop_table(\"posts\")\n  op.drop_table(\"users\")");
@@ -111,16 +87,16 @@ TEST_CASE("sqlite rebuilds keep every row, index and foreign key", "[sqlite]") {
   CHECK(users.find("CONSTRAINT \"ck_users_age\" CHECK (age >= 0)") != std::string::npos);
   CHECK(users.find("\"nick\"") != std::string::npos);
   // Rows kept, renamed column holds the old values, index follows the rename.
-  CHECK(sql_rows(proj, "SELECT count(*), sum(age), count(DISTINCT kind) FROM users", "app.db") ==
+  CHECK(app.rows("SELECT count(*), sum(age), count(DISTINCT kind) FROM users") ==
         std::vector<std::string>{"50|1275|2"});
   CHECK(schema_of(proj, "ix_users_role").find("(\"kind\")") != std::string::npos);
   // The foreign key from posts still points at users and still cascades.
-  CHECK(sql_rows(proj, "SELECT \"table\", on_delete FROM pragma_foreign_key_list('posts')", "app.db") ==
+  CHECK(app.rows("SELECT \"table\", on_delete FROM pragma_foreign_key_list('posts')") ==
         std::vector<std::string>{"users|CASCADE"});
-  CHECK(sql_rows(proj, "SELECT count(*) FROM posts p JOIN users u ON u.id = p.user_id", "app.db") ==
+  CHECK(app.rows("SELECT count(*) FROM posts p JOIN users u ON u.id = p.user_id") ==
         std::vector<std::string>{"50"});
   // The new constraint is enforced.
-  auto bad = sql_rows(proj, "SELECT count(*) FROM users WHERE age < 0", "app.db");
+  auto bad = app.rows("SELECT count(*) FROM users WHERE age < 0");
   CHECK(bad == std::vector<std::string>{"0"});
 
   auto down = lt::luamig_in(proj, "", {"downgrade", "a1a1a1a1"});
@@ -131,12 +107,12 @@ TEST_CASE("sqlite rebuilds keep every row, index and foreign key", "[sqlite]") {
   CHECK(users.find("ck_users_age") == std::string::npos);
   CHECK(users.find("\"nick\"") == std::string::npos);
   CHECK(users.find("\"role\"") != std::string::npos);
-  CHECK(sql_rows(proj, "SELECT count(*), sum(age) FROM users", "app.db") ==
-        std::vector<std::string>{"50|1275"});
+  CHECK(app.rows("SELECT count(*), sum(age) FROM users") == std::vector<std::string>{"50|1275"});
 }
 
 TEST_CASE("sqlite a failing rebuild leaves the table as it was", "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   proj.write_migration("a1a1a1a1", std::nullopt, kUsers,
                        "  op.drop_table(\"posts\")\n  op.drop_table(\"users\")");
@@ -152,16 +128,15 @@ TEST_CASE("sqlite a failing rebuild leaves the table as it was", "[sqlite]") {
   CHECK(r.err.find("NOT NULL constraint failed") != std::string::npos);
   CHECK(r.err.find("SQLITE_CONSTRAINT") != std::string::npos);
   CHECK(r.err.find("b2b2b2b2_msg.lua:14") != std::string::npos);  // file:line of the alter_column call
-  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "app.db") ==
-        std::vector<std::string>{"a1a1a1a1"});
-  CHECK(sql_rows(proj, "SELECT count(*), count(age) FROM users", "app.db") ==
-        std::vector<std::string>{"50|50"});
-  CHECK(sql_rows(proj, "SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'", "app.db") ==
+  CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"a1a1a1a1"});
+  CHECK(app.rows("SELECT count(*), count(age) FROM users") == std::vector<std::string>{"50|50"});
+  CHECK(app.rows("SELECT count(*) FROM sqlite_master WHERE name LIKE '_luamig%'") ==
         std::vector<std::string>{"0"});
 }
 
 TEST_CASE("sqlite concurrent upgrades of one file apply each revision once", "[sqlite]") {
   TempProject proj;
+  const lt::SqliteFile app(proj.path("app.db"));
   proj.write_config("url = \"sqlite:///app.db\"");
   std::optional<std::string> prev;
   proj.write_migration("00000000", std::nullopt, "  op.create_table(\"audit\", { \"rev\", \"text\" })", "");
@@ -185,10 +160,8 @@ TEST_CASE("sqlite concurrent upgrades of one file apply each revision once", "[s
     INFO(r);
     CHECK(r.status == 0);
   }
-  CHECK(sql_rows(proj, "SELECT count(*), count(DISTINCT rev) FROM audit", "app.db") ==
-        std::vector<std::string>{"20|20"});
-  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "app.db") ==
-        std::vector<std::string>{"00000020"});
+  CHECK(app.rows("SELECT count(*), count(DISTINCT rev) FROM audit") == std::vector<std::string>{"20|20"});
+  CHECK(app.rows("SELECT version_num FROM alembic_version") == std::vector<std::string>{"00000020"});
 }
 
 TEST_CASE("sqlite urls select the file and memory databases", "[sqlite]") {
@@ -202,7 +175,7 @@ TEST_CASE("sqlite urls select the file and memory databases", "[sqlite]") {
   INFO(r);
   REQUIRE(r.status == 0);
   CHECK(r.err.find("dialect=sqlite") != std::string::npos);
-  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "sub.db") ==
+  CHECK(lt::SqliteFile(proj.path("sub.db")).rows("SELECT version_num FROM alembic_version") ==
         std::vector<std::string>{"a1a1a1a1"});
   std::string abs = (proj.path() / "abs.db").string();
   r = lt::luamig(
@@ -210,7 +183,7 @@ TEST_CASE("sqlite urls select the file and memory databases", "[sqlite]") {
       {.cwd = "/"});
   INFO(r);
   REQUIRE(r.status == 0);
-  CHECK(sql_rows(proj, "SELECT version_num FROM alembic_version", "abs.db") ==
+  CHECK(lt::SqliteFile(proj.path("abs.db")).rows("SELECT version_num FROM alembic_version") ==
         std::vector<std::string>{"a1a1a1a1"});
   r = lt::luamig_in(proj, "", {"--url", "sqlite://:memory:", "upgrade", "head"});
   INFO(r);

@@ -2,21 +2,12 @@
 // version table is still created when there is nothing to apply, and `--version` needs no project.
 #include <catch2/catch.hpp>
 
+#include "support/cli.hpp"
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
 
 namespace lt = luamig::test;
-
-namespace {
-lt::RunResult run_in(const lt::TempProject& proj, const lt::TempDb& db,
-                     const std::vector<std::string>& args) {
-  lt::RunOptions o;
-  o.cwd = proj.path().string();
-  o.env = {{"DATABASE_URL", db.url()}};
-  return lt::luamig(args, o);
-}
-}  // namespace
 
 TEST_CASE("startup: upgrade head twice, the second run has nothing to do", "[startup]") {
   lt::TempProject proj;
@@ -26,41 +17,41 @@ TEST_CASE("startup: upgrade head twice, the second run has nothing to do", "[sta
   proj.write_migration("b2", "a1", "  op.add_column('t', { 'c', 'integer' })", "  op.drop_column('t', 'c')");
   lt::TempDb db;
 
-  auto r = run_in(proj, db, {"upgrade", "head"});
+  auto r = lt::luamig_in(proj, db.url(), {"upgrade", "head"});
   REQUIRE(r.status == 0);
   CHECK(db.version_rows() == std::vector<std::string>{"b2"});
 
-  r = run_in(proj, db, {"upgrade", "head"});
+  r = lt::luamig_in(proj, db.url(), {"upgrade", "head"});
   REQUIRE(r.status == 0);
   CHECK(r.err.find("Nothing to do: the database is at b2") != std::string::npos);
   CHECK(db.version_rows() == std::vector<std::string>{"b2"});
 
   SECTION("upgrade to an ancestor is refused as before (the fast path leaves errors to the full run)") {
-    r = run_in(proj, db, {"upgrade", "a1"});
+    r = lt::luamig_in(proj, db.url(), {"upgrade", "a1"});
     CHECK(r.status == 2);
     INFO(r.err);
     CHECK(r.err.find("a1") != std::string::npos);
     CHECK(db.version_rows() == std::vector<std::string>{"b2"});
   }
   SECTION("upgrade to the current revision by id") {
-    r = run_in(proj, db, {"upgrade", "b2"});
+    r = lt::luamig_in(proj, db.url(), {"upgrade", "b2"});
     CHECK(r.status == 0);
     CHECK(r.err.find("Nothing to do") != std::string::npos);
   }
   SECTION("a target that does not resolve is still reported") {
-    r = run_in(proj, db, {"upgrade", "zz9"});
+    r = lt::luamig_in(proj, db.url(), {"upgrade", "zz9"});
     CHECK(r.status == 2);
     CHECK(db.version_rows() == std::vector<std::string>{"b2"});
   }
   SECTION("downgrade to where the database is") {
-    r = run_in(proj, db, {"downgrade", "b2"});
+    r = lt::luamig_in(proj, db.url(), {"downgrade", "b2"});
     CHECK(r.status == 0);
     CHECK(r.err.find("Nothing to do") != std::string::npos);
   }
   SECTION("new work after the fast path's read is applied") {
     proj.write_migration("c3", "b2", "  op.add_column('t', { 'd', 'integer' })",
                          "  op.drop_column('t', 'd')");
-    r = run_in(proj, db, {"upgrade", "head"});
+    r = lt::luamig_in(proj, db.url(), {"upgrade", "head"});
     CHECK(r.status == 0);
     CHECK(db.version_rows() == std::vector<std::string>{"c3"});
     CHECK(db.columns("t") == std::vector<std::string>{"id", "c", "d"});
@@ -72,12 +63,12 @@ TEST_CASE("startup: with nothing to apply the version table is still created", "
   proj.write_config();
   proj.write("migrations/versions/.keep", "");
   lt::TempDb db;
-  auto r = run_in(proj, db, {"upgrade", "head"});
+  auto r = lt::luamig_in(proj, db.url(), {"upgrade", "head"});
   REQUIRE(r.status == 0);
   CHECK(db.table_exists("alembic_version"));
   CHECK(db.version_rows().empty());
   // And once it exists, the fast path answers.
-  r = run_in(proj, db, {"upgrade", "head"});
+  r = lt::luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(r.status == 0);
   CHECK(r.err.find("Nothing to do: the database is at base") != std::string::npos);
 }
@@ -87,10 +78,10 @@ TEST_CASE("startup: read-only commands on a database without a version table cre
   proj.write_config();
   proj.write_migration("a1", std::nullopt, "", "");
   lt::TempDb db;
-  auto r = run_in(proj, db, {"current"});
+  auto r = lt::luamig_in(proj, db.url(), {"current"});
   CHECK(r.status == 0);
   CHECK(r.out.empty());
-  r = run_in(proj, db, {"history", "-i"});
+  r = lt::luamig_in(proj, db.url(), {"history", "-i"});
   CHECK(r.status == 0);
   CHECK(!db.table_exists("alembic_version"));
 }
@@ -103,7 +94,7 @@ TEST_CASE("startup: a version table luamig cannot read is an error, not an empty
   // A table of that name without the version_num column: the SELECT fails with another SQLSTATE than
   // undefined_table, and the table exists, so luamig must not treat the database as empty.
   db.exec("CREATE TABLE alembic_version (v text)");
-  auto r = run_in(proj, db, {"upgrade", "head"});
+  auto r = lt::luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(r.status != 0);
   CHECK(r.err.find("version_num") != std::string::npos);
 }
@@ -124,35 +115,35 @@ TEST_CASE("startup: the remembered heads never hide a change to the project", "[
   proj.write_migration("a1", std::nullopt, "  op.create_table('t', { 'id', 'integer' })",
                        "  op.drop_table('t')");
   lt::TempDb db;
-  REQUIRE(run_in(proj, db, {"upgrade", "head"}).status == 0);
+  REQUIRE(lt::luamig_in(proj, db.url(), {"upgrade", "head"}).status == 0);
   REQUIRE(proj.exists("migrations/versions/.luamig-cache-heads"));
-  auto r = run_in(proj, db, {"upgrade", "head"});
+  auto r = lt::luamig_in(proj, db.url(), {"upgrade", "head"});
   CHECK(r.err.find("Nothing to do: the database is at a1") != std::string::npos);
 
   SECTION("a file that breaks the graph is reported, not skipped") {
     proj.write("migrations/versions/b2_broken.lua", "revision = \"b2\"\ndown_revision = \"nope\"\n");
-    r = run_in(proj, db, {"upgrade", "head"});
+    r = lt::luamig_in(proj, db.url(), {"upgrade", "head"});
     CHECK(r.status == 2);
     CHECK(r.err.find("nope") != std::string::npos);
   }
   SECTION("a second head makes `upgrade head` ask for a choice") {
     proj.write_migration("b2", std::nullopt, "", "", "other base");
-    r = run_in(proj, db, {"upgrade", "head"});
+    r = lt::luamig_in(proj, db.url(), {"upgrade", "head"});
     CHECK(r.status == 2);
     CHECK(r.err.find("Multiple head") != std::string::npos);
-    r = run_in(proj, db, {"upgrade", "heads"});
+    r = lt::luamig_in(proj, db.url(), {"upgrade", "heads"});
     CHECK(r.status == 0);
     CHECK(db.version_rows() == std::vector<std::string>{"a1", "b2"});
-    r = run_in(proj, db, {"upgrade", "heads"});
+    r = lt::luamig_in(proj, db.url(), {"upgrade", "heads"});
     CHECK(r.err.find("Nothing to do") != std::string::npos);
   }
   SECTION("a stamped database elsewhere in the graph is upgraded") {
     proj.write_migration("b2", "a1", "  op.add_column('t', { 'c', 'integer' })",
                          "  op.drop_column('t', 'c')");
-    REQUIRE(run_in(proj, db, {"upgrade", "head"}).status == 0);
-    REQUIRE(run_in(proj, db, {"stamp", "a1"}).status == 0);
+    REQUIRE(lt::luamig_in(proj, db.url(), {"upgrade", "head"}).status == 0);
+    REQUIRE(lt::luamig_in(proj, db.url(), {"stamp", "a1"}).status == 0);
     db.exec("ALTER TABLE t DROP COLUMN c");
-    r = run_in(proj, db, {"upgrade", "head"});
+    r = lt::luamig_in(proj, db.url(), {"upgrade", "head"});
     CHECK(r.status == 0);
     CHECK(db.version_rows() == std::vector<std::string>{"b2"});
   }

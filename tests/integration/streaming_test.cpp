@@ -1,10 +1,9 @@
 // op.query streams through a cursor: the luamig process's peak memory does not grow with the result's size.
 #include <unistd.h>
 
-#include "integration/ops_support.hpp"
+#include "support/fixture.hpp"
 
 using namespace luamig::test;
-using namespace luamig::test::ops;
 
 namespace {
 // Peak RSS (KiB) of `luamig upgrade head` over a migration that reads `rows` rows of ~100 bytes.

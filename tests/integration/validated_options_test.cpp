@@ -2,9 +2,9 @@
 // and whose __concat (or a second __tostring) says something else never reaches the SQL.
 #include <catch2/catch.hpp>
 
-#include "integration/ops_support.hpp"
+#include "support/fixture.hpp"
 
-using namespace luamig::test::ops;
+using namespace luamig::test;
 
 namespace {
 // A table that prints as an index method and concatenates as an injection.
@@ -17,7 +17,7 @@ const char* kTwoFaced = R"LUA(  local evil = setmetatable({}, {
 
 TEST_CASE("validated options: create_index using and alter_column using splice only what was checked",
           "[ops]") {
-  auto dialect = GENERATE(as<std::string>{}, "postgresql", "sqlite");
+  auto dialect = EACH_DIALECT();
   DualFixture f(dialect);
   f.migration("a1a1a1a1", std::nullopt,
               "  op.create_table(\"victim\", { \"id\", \"integer\" })\n"

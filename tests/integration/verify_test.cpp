@@ -7,9 +7,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/cli.hpp"
 #include "support/pg_server.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
+#include "support/text.hpp"
 
 namespace lt = luamig::test;
 using Catch::Matchers::Contains;
@@ -17,20 +19,6 @@ using luamig::test::RunResult;
 using luamig::test::TempProject;
 
 namespace {
-
-RunResult run_in(const TempProject& proj, const std::vector<std::string>& args,
-                 std::vector<std::pair<std::string, std::string>> env = {}) {
-  return lt::luamig(args, {.cwd = proj.path().string(), .env = std::move(env)});
-}
-
-// The line of `function <name>(` in a project file, found by reading the file.
-int line_of(const TempProject& proj, const std::string& relpath, const std::string& text) {
-  std::istringstream in(proj.read(relpath));
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n)
-    if (line.find(text) != std::string::npos) return n;
-  return 0;
-}
 
 const char* kCreateT = R"LUA(  op.create_table("t",
     { "id", op.types.integer, primary_key = true },
@@ -50,7 +38,7 @@ void write_chain(const TempProject& proj) {
 TEST_CASE("verify: a correct chain passes the stairway and the round trip", "[verify]") {
   TempProject proj;
   write_chain(proj);
-  auto r = run_in(proj, {"verify"});
+  auto r = lt::cli({"verify"}, lt::in_project(proj));
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK_THAT(r.out, Contains("ok    a1") && Contains("ok    b2") && Contains("ok    c3"));
@@ -68,9 +56,9 @@ TEST_CASE("verify: a downgrade that forgets an index names the revision, downgra
   write_chain(proj);
   auto file = proj.write_migration("b2", "a1", "  op.create_index(\"t_name_idx\", \"t\", { \"name\" })",
                                    "  -- the index is forgotten", "index name");
-  int line = line_of(proj, file, "function downgrade(");
+  int line = lt::line_of(proj.read(file), "function downgrade(");
   REQUIRE(line > 0);
-  auto r = run_in(proj, {"verify"});
+  auto r = lt::cli({"verify"}, lt::in_project(proj));
   INFO(r.describe());
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("FAIL  b2"));
@@ -80,7 +68,7 @@ TEST_CASE("verify: a downgrade that forgets an index names the revision, downgra
   // The stairway stops at the first broken revision: c3 is never run.
   CHECK_THAT(r.all(), !Contains("c3"));
 
-  auto j = run_in(proj, {"verify", "--json"});
+  auto j = lt::cli({"verify", "--json"}, lt::in_project(proj));
   CHECK(j.status == 1);
   CHECK_THAT(j.out, Contains("\"ok\": false") && Contains("\"revision\": \"b2\"") &&
                         Contains("\"downgrade_at\": \"" + file + ":" + std::to_string(line) + "\"") &&
@@ -95,7 +83,7 @@ TEST_CASE("verify: other schema differences are named (a column type, a constrai
                        "  op.alter_column(\"t\", \"n\", { type = op.types.bigint, server_default = \"0\" })\n"
                        "  op.create_check_constraint(\"t_n_pos\", \"t\", \"n >= 0\")",
                        "  op.alter_column(\"t\", \"n\", { type = op.types.integer })", "widen n");
-  auto r = run_in(proj, {"verify"});
+  auto r = lt::cli({"verify"}, lt::in_project(proj));
   INFO(r.describe());
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("FAIL  b2"));
@@ -109,7 +97,7 @@ TEST_CASE("verify: a downgrade that drops more than the upgrade created is found
   proj.write_migration("a1", std::nullopt, kCreateT, "  op.drop_table(\"t\")", "create t");
   proj.write_migration("b2", "a1", "  op.add_column(\"t\", { \"x\", op.types.integer })",
                        "  op.drop_column(\"t\", \"x\")\n  op.drop_column(\"t\", \"name\")", "add x");
-  auto r = run_in(proj, {"verify"});
+  auto r = lt::cli({"verify"}, lt::in_project(proj));
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("- column public.t.name: character varying(20) NULL"));
 }
@@ -119,10 +107,10 @@ TEST_CASE("verify --data: ADD COLUMN NOT NULL without a default fails on filled 
   write_chain(proj);
   proj.write_migration("d4", "c3", "  op.add_column(\"t\", { \"age\", op.types.integer, nullable = false })",
                        "  op.drop_column(\"t\", \"age\")", "add age");
-  auto plain = run_in(proj, {"verify"});
+  auto plain = lt::cli({"verify"}, lt::in_project(proj));
   INFO(plain.describe());
   CHECK(plain.status == 0);  // empty tables hide the problem
-  auto r = run_in(proj, {"verify", "--data"});
+  auto r = lt::cli({"verify", "--data"}, lt::in_project(proj));
   INFO(r.describe());
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("FAIL  d4") && Contains("generated rows"));
@@ -140,8 +128,8 @@ TEST_CASE("verify --data: a unique index over duplicated values is found", "[ver
   proj.write_migration("b2", "a1",
                        "  op.create_index(\"flags_on\", \"flags\", { \"on\" }, { unique = true })",
                        "  op.drop_index(\"flags_on\")", "unique on");
-  CHECK(run_in(proj, {"verify"}).status == 0);
-  auto r = run_in(proj, {"verify", "--data"});
+  CHECK(lt::cli({"verify"}, lt::in_project(proj)).status == 0);
+  auto r = lt::cli({"verify", "--data"}, lt::in_project(proj));
   INFO(r.describe());
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("FAIL  b2") && Contains("23505"));
@@ -150,7 +138,7 @@ TEST_CASE("verify --data: a unique index over duplicated values is found", "[ver
 TEST_CASE("verify --from/--to walk part of the chain", "[verify]") {
   TempProject proj;
   write_chain(proj);
-  auto r = run_in(proj, {"verify", "--from", "a1", "--to", "b2"});
+  auto r = lt::cli({"verify", "--from", "a1", "--to", "b2"}, lt::in_project(proj));
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK_THAT(r.out,
@@ -161,12 +149,12 @@ TEST_CASE("verify --url refuses a database that is not empty unless --force", "[
   lt::TempDb db;
   TempProject proj;
   write_chain(proj);
-  auto empty = run_in(proj, {"verify", "--url", db.url()});
+  auto empty = lt::cli({"verify", "--url", db.url()}, lt::in_project(proj));
   INFO(empty.describe());
   CHECK(empty.status == 0);
   // The round trip leaves the chain applied.
   CHECK(db.version_rows() == std::vector<std::string>{"c3"});
-  auto refused = run_in(proj, {"verify", "--url", db.url()});
+  auto refused = lt::cli({"verify", "--url", db.url()}, lt::in_project(proj));
   CHECK(refused.status == 2);
   CHECK_THAT(refused.err, Contains("is not empty") && Contains("--force"));
 }
@@ -174,14 +162,14 @@ TEST_CASE("verify --url refuses a database that is not empty unless --force", "[
 TEST_CASE("verify --sqlite: the stairway on a temporary SQLite file", "[verify]") {
   TempProject proj;
   write_chain(proj);
-  auto ok = run_in(proj, {"verify", "--sqlite"});
+  auto ok = lt::cli({"verify", "--sqlite"}, lt::in_project(proj));
   INFO(ok.describe());
   CHECK(ok.status == 0);
   CHECK_THAT(ok.out, Contains("temporary SQLite file") && Contains("ok    c3"));
   CHECK(!proj.exists("luamig.db"));
   proj.write_migration("b2", "a1", "  op.create_index(\"t_name_idx\", \"t\", { \"name\" })", "",
                        "index name");
-  auto bad = run_in(proj, {"verify", "--sqlite"});
+  auto bad = lt::cli({"verify", "--sqlite"}, lt::in_project(proj));
   CHECK(bad.status == 1);
   CHECK_THAT(bad.err, Contains("FAIL  b2") && Contains("+ index t_name_idx"));
 }
@@ -199,19 +187,19 @@ TEST_CASE("trace: ALTER COLUMN TYPE on a filled table takes ACCESS EXCLUSIVE and
   proj.write_migration("a1", std::nullopt, kCreateT, "  op.drop_table(\"t\")", "create t");
   auto file = proj.write_migration("b2", "a1", "  op.alter_column(\"t\", \"n\", { type = op.types.bigint })",
                                    "  op.alter_column(\"t\", \"n\", { type = op.types.integer })", "widen n");
-  int line = line_of(proj, file, "op.alter_column(\"t\", \"n\", { type = op.types.bigint })");
-  auto r = run_in(proj, {"trace", "b2", "--data", "5000", "--json"});
+  int line = lt::line_of(proj.read(file), "op.alter_column(\"t\", \"n\", { type = op.types.bigint })");
+  auto r = lt::cli({"trace", "b2", "--data", "5000", "--json"}, lt::in_project(proj));
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK_THAT(r.out, Contains("\"sql\": \"ALTER TABLE \\\"t\\\" ALTER COLUMN \\\"n\\\" TYPE bigint\""));
   CHECK_THAT(r.out, Contains("\"line\": " + std::to_string(line)));
   CHECK_THAT(r.out, Contains("{\"relation\": \"t\", \"mode\": \"ACCESS EXCLUSIVE\""));
   CHECK_THAT(r.out, Contains("\"rewrites\": [\"t\", \"index t_pkey\"]"));
-  auto text = run_in(proj, {"trace", "b2", "--data", "5000"});
+  auto text = lt::cli({"trace", "b2", "--data", "5000"}, lt::in_project(proj));
   CHECK_THAT(text.out, Contains("t ACCESS EXCLUSIVE") && Contains("rewrites t: a full copy"));
   CHECK_THAT(text.out, Contains("with no lock_timeout in force"));
   // With --long 0 every statement counts as long: ACCESS EXCLUSIVE during it is flagged.
-  auto strict = run_in(proj, {"trace", "b2", "--long", "0"});
+  auto strict = lt::cli({"trace", "b2", "--long", "0"}, lt::in_project(proj));
   CHECK_THAT(strict.out, Contains("ACCESS EXCLUSIVE on t (taken by #1) is held during long statement #1"));
 }
 
@@ -224,7 +212,7 @@ TEST_CASE("trace: ACCESS EXCLUSIVE held across several statements is flagged", "
                        "  op.execute(\"UPDATE t SET x = n\")\n"
                        "  op.execute(\"SELECT pg_sleep(0.05)\")",
                        "  op.drop_column(\"t\", \"x\")", "add x and fill it");
-  auto r = run_in(proj, {"trace", "b2", "--data", "100"});
+  auto r = lt::cli({"trace", "b2", "--data", "100"}, lt::in_project(proj));
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK_THAT(r.out,
@@ -236,7 +224,7 @@ TEST_CASE("trace: a failing revision is reported and the exit status is 1", "[tr
   proj.write_config();
   proj.write_migration("a1", std::nullopt, kCreateT, "  op.drop_table(\"t\")", "create t");
   proj.write_migration("b2", "a1", "  op.execute(\"ALTER TABLE nope ADD COLUMN x integer\")", "", "broken");
-  auto r = run_in(proj, {"trace"});
+  auto r = lt::cli({"trace"}, lt::in_project(proj));
   INFO(r.describe());
   CHECK(r.status == 1);
   CHECK_THAT(r.out, Contains("FAILED: upgrade b2 failed"));
@@ -249,7 +237,7 @@ TEST_CASE("trace: a lock_timeout in force is not flagged", "[trace]") {
   proj.write_migration("a1", std::nullopt, kCreateT, "  op.drop_table(\"t\")", "create t");
   proj.write_migration("b2", "a1", "  op.add_column(\"t\", { \"x\", op.types.integer })",
                        "  op.drop_column(\"t\", \"x\")", "add x");
-  auto r = run_in(proj, {"trace", "a1:b2"});
+  auto r = lt::cli({"trace", "a1:b2"}, lt::in_project(proj));
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK_THAT(r.out, Contains("t ACCESS EXCLUSIVE"));
@@ -268,7 +256,7 @@ TEST_CASE("trace: create_index concurrently takes no ACCESS EXCLUSIVE and no SHA
                        "  op.drop_index(\"t_name_idx\")", "index concurrently");
   proj.write_migration("c3", "b2", "  op.create_index(\"t_n_idx\", \"t\", { \"n\" })",
                        "  op.drop_index(\"t_n_idx\")", "plain index");
-  auto r = run_in(proj, {"trace", "a1:c3", "--data", "20000", "--json"});
+  auto r = lt::cli({"trace", "a1:c3", "--data", "20000", "--json"}, lt::in_project(proj));
   INFO(r.describe());
   REQUIRE(r.status == 0);
   auto b2 = r.out.substr(r.out.find("\"revision\": \"b2\""),
@@ -279,7 +267,7 @@ TEST_CASE("trace: create_index concurrently takes no ACCESS EXCLUSIVE and no SHA
   CHECK_THAT(b2, !Contains("\"mode\": \"ACCESS EXCLUSIVE\"") && !Contains("\"mode\": \"SHARE\""));
   // The same index built in a transaction takes SHARE: the difference is measured, not assumed.
   CHECK_THAT(c3, Contains("\"mode\": \"SHARE\""));
-  auto text = run_in(proj, {"trace", "b2", "--data", "100"});
+  auto text = lt::cli({"trace", "b2", "--data", "100"}, lt::in_project(proj));
   CHECK_THAT(text.out, Contains("[outside a transaction] CREATE INDEX CONCURRENTLY"));
 }
 
@@ -289,7 +277,7 @@ TEST_CASE("trace: SET NOT NULL reports the validating scan, DROP NOT NULL none",
   proj.write_migration("a1", std::nullopt, kCreateT, "  op.drop_table(\"t\")", "create t");
   proj.write_migration("b2", "a1", "  op.alter_column(\"t\", \"n\", { nullable = false })",
                        "  op.alter_column(\"t\", \"n\", { nullable = true })", "n not null");
-  auto r = run_in(proj, {"trace", "b2", "--data", "1000", "--json"});
+  auto r = lt::cli({"trace", "b2", "--data", "1000", "--json"}, lt::in_project(proj));
   INFO(r.describe());
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out,
@@ -299,7 +287,7 @@ TEST_CASE("trace: SET NOT NULL reports the validating scan, DROP NOT NULL none",
   p2.write_config();
   p2.write_migration("a1", std::nullopt, kCreateT, "  op.drop_table(\"t\")", "create t");
   p2.write_migration("b2", "a1", "  op.alter_column(\"t\", \"n\", { nullable = true })", "", "n nullable");
-  auto d = run_in(p2, {"trace", "b2", "--data", "1000", "--json"});
+  auto d = lt::cli({"trace", "b2", "--data", "1000", "--json"}, lt::in_project(p2));
   REQUIRE(d.status == 0);
   CHECK_THAT(d.out, Contains("DROP NOT NULL") && Contains("\"scans\": []"));
 }
@@ -308,8 +296,8 @@ TEST_CASE("trace --url runs in a transaction that is rolled back", "[trace]") {
   lt::TempDb db;
   TempProject proj;
   write_chain(proj);
-  REQUIRE(run_in(proj, {"upgrade", "a1", "--url", db.url()}).status == 0);
-  auto r = run_in(proj, {"trace", "a1:c3", "--url", db.url()});
+  REQUIRE(lt::cli({"upgrade", "a1", "--url", db.url()}, lt::in_project(proj)).status == 0);
+  auto r = lt::cli({"trace", "a1:c3", "--url", db.url()}, lt::in_project(proj));
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK_THAT(r.out,
@@ -361,7 +349,7 @@ TEST_CASE("verify: every kind of catalog object left behind by a downgrade is na
     start = end + 1;
   }
   proj.write_migration("b2", "a1", body, "  -- forgets to undo it", "leaves something");
-  auto r = run_in(proj, {"verify"});
+  auto r = lt::cli({"verify"}, lt::in_project(proj));
   INFO(sql << "\n" << r.describe());
   CHECK(r.status == 1);
   CHECK_THAT(r.err, Contains("FAIL  b2") && Contains(c.expected));
@@ -381,7 +369,7 @@ TEST_CASE("verify: an object the downgrade recreates exactly is not a difference
   // OIDs.
   proj.write_migration("b2", "a1", "  op.execute('DROP VIEW t_names')",
                        "  op.execute([[CREATE VIEW t_names AS SELECT name FROM t]])", "drop view");
-  auto r = run_in(proj, {"verify"});
+  auto r = lt::cli({"verify"}, lt::in_project(proj));
   INFO(r.describe());
   CHECK(r.status == 0);
 }
@@ -400,14 +388,14 @@ TEST_CASE("verify: branches and a merge are walked revision by revision", "[veri
   REQUIRE(at != std::string::npos);
   merge.replace(at, std::string("down_revision = \"b2\"").size(), "down_revision = { \"b2\", \"c3\" }");
   proj.write("migrations/versions/m4_merge.lua", merge);
-  auto r = run_in(proj, {"verify"});
+  auto r = lt::cli({"verify"}, lt::in_project(proj));
   INFO(r.describe());
   CHECK(r.status == 0);
   CHECK_THAT(r.out,
              Contains("ok    b2") && Contains("ok    c3") && Contains("ok    m4") && Contains("round trip"));
   // A broken downgrade on the second branch is still found and named.
   proj.write_migration("c3", "a1", "  op.add_column(\"t\", { \"c\", op.types.integer })", "", "branch c");
-  auto bad = run_in(proj, {"verify"});
+  auto bad = lt::cli({"verify"}, lt::in_project(proj));
   CHECK(bad.status == 1);
   CHECK_THAT(bad.err, Contains("FAIL  c3") && Contains("+ column public.t.c"));
 }

@@ -1,3 +1,4 @@
+// The PostgreSQL test server and TempDb (see pg_server.hpp for the interface and its environment variables).
 #include "support/pg_server.hpp"
 
 #include <arpa/inet.h>
@@ -588,5 +589,28 @@ std::vector<std::string> TempDb::version_rows(const std::string& table, const st
   std::sort(out.begin(), out.end());
   return out;
 }
+
+std::string pg_tool(const std::string& name) {
+  return (fs::path(PgServer::shared().bin_dir()) / name).string();
+}
+
+std::string pg_dump(const TempDb& db, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{pg_tool("pg_dump")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"-d", db.url()});
+  auto r = run(argv);
+  if (r.status != 0) throw std::runtime_error("pg_dump failed: " + r.describe());
+  std::string out;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("--", 0) == 0 || line.empty() || line.rfind("\\restrict", 0) == 0 ||
+        line.rfind("\\unrestrict", 0) == 0)
+      continue;
+    out += line + "\n";
+  }
+  return out;
+}
+
+int unused_tcp_port() { return free_port(); }
 
 }  // namespace luamig::test

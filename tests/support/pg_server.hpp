@@ -1,9 +1,10 @@
-// A real PostgreSQL server for integration tests.
+// A real PostgreSQL server for integration tests, and the PostgreSQL fixture: TempDb, a fresh database.
 //
 //   luamig::test::TempDb db;                       // fresh empty database
-//   auto r = luamig::test::luamig({"upgrade", "head"},
-//                                 {.cwd = proj.path(), .env = {{"DATABASE_URL", db.url()}}});
+//   auto r = luamig_in(proj, db.url(), {"upgrade", "head"});          // (cli.hpp)
 //   CHECK(db.version_rows() == std::vector<std::string>{"a1"});
+//   std::string schema = pg_dump(db, {"-s", "--no-owner"});          // normalised pg_dump output
+//   run({pg_tool("psql"), "-X", "-d", db.url(), "-f", script});        // the server's client programs
 //
 // PgServer::shared() lazily initdb's and starts one private server per test
 // process (127.0.0.1 only, free port, fsync=off, trust auth, superuser
@@ -126,5 +127,16 @@ class TempDb {
   std::string name_;
   std::string url_;
 };
+
+// The path of the PostgreSQL client program `name` (psql, pg_dump...) beside the server's binaries.
+std::string pg_tool(const std::string& name);
+
+// `pg_dump <args> -d <db>` without what differs between any two dumps: comment lines, blank lines, and the
+// \restrict / \unrestrict lines (a random key, pg_dump 15.14 and later). Nothing else is normalised. Throws
+// std::runtime_error (with pg_dump's output) when pg_dump fails.
+std::string pg_dump(const TempDb& db, const std::vector<std::string>& args);
+
+// A TCP port on 127.0.0.1 that nothing listens on (bound, then released). Throws if none can be bound.
+int unused_tcp_port();
 
 }  // namespace luamig::test

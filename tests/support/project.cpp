@@ -1,3 +1,4 @@
+// The project builder (see project.hpp): migration() text, TempProject and its file helpers.
 #include "support/project.hpp"
 
 #include <unistd.h>
@@ -141,13 +142,39 @@ void TempProject::remove(const std::string& relpath) const {
   fs::remove_all(root_ / relpath, ec);
 }
 
+void TempProject::append(const std::string& relpath, const std::string& content) const {
+  fs::path p = root_ / relpath;
+  if (p.has_parent_path()) fs::create_directories(p.parent_path());
+  std::ofstream out(p, std::ios::binary | std::ios::app);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  out.close();
+  if (!out) throw std::runtime_error("cannot append to " + p.string());
+}
+
 std::string TempProject::write_migration(std::string rev, std::optional<std::string> down,
                                          std::string upgrade_body, std::string downgrade_body,
-                                         std::string message) const {
+                                         std::string message, const std::string& globals) const {
   std::string rel = "migrations/versions/" + rev + "_" + slugify(message) + ".lua";
-  write(rel, migration(std::move(rev), std::move(down), std::move(upgrade_body), std::move(downgrade_body),
-                       std::move(message)));
+  std::string src = migration(std::move(rev), std::move(down), std::move(upgrade_body),
+                              std::move(downgrade_body), std::move(message));
+  if (!globals.empty()) src.insert(src.find("function upgrade()"), globals + "\n");
+  write(rel, src);
   return rel;
+}
+
+std::string TempProject::migration_file(const std::string& rev) const {
+  for (const auto& name : list("migrations/versions"))
+    if (name.rfind(rev, 0) == 0) return "migrations/versions/" + name;
+  throw std::runtime_error("no revision file for " + rev + " in " + (root_ / "migrations/versions").string());
+}
+
+void write_three_tables(const TempProject& proj) {
+  proj.write_migration("a1", std::nullopt, "  op.create_table('t_a1', {'id', 'int'})",
+                       "  op.drop_table('t_a1')", "first");
+  proj.write_migration("b2", "a1", "  op.create_table('t_b2', {'id', 'int'})", "  op.drop_table('t_b2')",
+                       "second");
+  proj.write_migration("c3", "b2", "  op.create_table('t_c3', {'id', 'int'})", "  op.drop_table('t_c3')",
+                       "third");
 }
 
 void TempProject::write_config(std::string extra_lua) const {

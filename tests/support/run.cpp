@@ -1,3 +1,4 @@
+// Child processes for the tests (see run.hpp): hermetic environment, captured output, time-outs, Spawned.
 #include "support/run.hpp"
 
 #include <fcntl.h>

@@ -1,6 +1,8 @@
-// Child-process helpers for integration tests.
+// Child processes for the tests, and the one helper that runs the luamig binary: luamig(args, RunOptions)
+// with the arguments, environment, working directory and stdin; the RunResult keeps the exit status, stdout
+// and stderr apart (all() joins them). Integration tests reach it through cli.hpp (luamig_in, cli).
 //
-//   auto r = luamig::test::luamig({"upgrade", "head"}, {.cwd = proj.path()});
+//   auto r = luamig::test::luamig({"upgrade", "head"}, {.cwd = proj.path(), .stdin_data = "y\n"});
 //   CHECK(r.status == 0);
 //
 // Children are hermetic by default: NO_COLOR=1 is set and DATABASE_URL, every

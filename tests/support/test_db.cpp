@@ -1,3 +1,4 @@
+// The per-dialect test databases (see test_db.hpp): SqliteFile, and TestDb over TempDb or a SqliteFile.
 #include "support/test_db.hpp"
 
 #include <sqlite3.h>
@@ -8,18 +9,10 @@
 #include <stdexcept>
 
 #include "support/pg_server.hpp"
+#include "support/text.hpp"
 
 namespace luamig::test {
 namespace {
-
-std::string sql_literal(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
 
 class PgTestDb final : public TestDb {
  public:
@@ -34,12 +27,12 @@ class PgTestDb final : public TestDb {
   std::vector<std::string> tables() const override { return db_.tables(); }
   bool index_exists(const std::string& name) const override {
     return db_.query_value("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname = " +
-                           sql_literal(name)) != "0";
+                           sql_string(name)) != "0";
   }
   std::vector<std::string> named_indexes(const std::string& table) const override {
     return db_.query_column(
         "SELECT i.indexname FROM pg_indexes i WHERE i.schemaname = 'public' AND i.tablename = " +
-        sql_literal(table) +
+        sql_string(table) +
         " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname "
         "AND c.conrelid = ('public.' || quote_ident(i.tablename))::regclass) ORDER BY 1");
   }
@@ -48,7 +41,7 @@ class PgTestDb final : public TestDb {
         "SELECT column_name || chr(1) || data_type || chr(1) || is_nullable || chr(1) || "
         "coalesce(column_default, '') FROM information_schema.columns WHERE table_schema = 'public' AND "
         "table_name = " +
-        sql_literal(table) + " ORDER BY ordinal_position");
+        sql_string(table) + " ORDER BY ordinal_position");
     return split_rows(rows);
   }
   const TempDb* pg() const override { return &db_; }
@@ -72,53 +65,20 @@ class PgTestDb final : public TestDb {
 
 class SqliteTestDb final : public TestDb {
  public:
-  SqliteTestDb() : TestDb("sqlite") {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "luamig_sqlite_XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-    file_ = dir_ + "/test.db";
-  }
-  ~SqliteTestDb() override {
-    if (!::getenv("LUAMIG_KEEP_TMP")) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
-    }
-  }
-  std::string url() const override { return "sqlite:///" + file_; }
-  std::string file() const override { return file_; }
+  SqliteTestDb() : TestDb("sqlite") {}
+  std::string url() const override { return file_.url(); }
+  std::string file() const override { return file_.path().string(); }
 
   std::vector<std::string> query_column(const std::string& sql) const override {
-    Handle h(file_);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(h.db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
-      throw std::runtime_error("sqlite: " + std::string(sqlite3_errmsg(h.db)) + " in: " + sql);
-    std::vector<std::string> rows;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-      const unsigned char* t = sqlite3_column_text(st, 0);
-      rows.push_back(t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(st, 0))
-                       : std::string("<null>"));
-    }
-    std::string err = rc == SQLITE_DONE ? "" : sqlite3_errmsg(h.db);
-    sqlite3_finalize(st);
-    if (!err.empty()) throw std::runtime_error("sqlite: " + err + " in: " + sql);
-    return rows;
+    return file_.query_column(sql);
   }
-  void exec(const std::string& sql) const override {
-    Handle h(file_);
-    char* msg = nullptr;
-    if (sqlite3_exec(h.db, sql.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
-      std::string err = msg ? msg : "error";
-      sqlite3_free(msg);
-      throw std::runtime_error("sqlite: " + err + " in: " + sql);
-    }
-  }
+  void exec(const std::string& sql) const override { file_.exec(sql); }
   bool table_exists(const std::string& name) const override {
     return query_value("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = " +
-                       sql_literal(name)) != "0";
+                       sql_string(name)) != "0";
   }
   std::vector<std::string> columns(const std::string& table) const override {
-    return query_column("SELECT name FROM pragma_table_info(" + sql_literal(table) + ") ORDER BY cid");
+    return query_column("SELECT name FROM pragma_table_info(" + sql_string(table) + ") ORDER BY cid");
   }
   std::vector<std::string> tables() const override {
     return query_column(
@@ -127,41 +87,120 @@ class SqliteTestDb final : public TestDb {
   }
   bool index_exists(const std::string& name) const override {
     return query_value("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = " +
-                       sql_literal(name)) != "0";
+                       sql_string(name)) != "0";
   }
   std::vector<std::string> named_indexes(const std::string& table) const override {
     return query_column(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = " +
-        sql_literal(table) + " ORDER BY name");
+        sql_string(table) + " ORDER BY name");
   }
   std::vector<Column> column_info(const std::string& table) const override {
     auto rows = query_column(
         "SELECT name || char(1) || type || char(1) || (CASE WHEN \"notnull\" OR pk > 0 AND "
         "upper(type) = 'INTEGER' THEN 'NO' ELSE 'YES' END) || char(1) || coalesce(dflt_value, '') "
         "FROM pragma_table_info(" +
-        sql_literal(table) + ") ORDER BY cid");
+        sql_string(table) + ") ORDER BY cid");
     return PgTestDb::split_rows(rows);
   }
 
  private:
-  struct Handle {
-    sqlite3* db = nullptr;
-    explicit Handle(const std::string& file) {
-      if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-          SQLITE_OK) {
-        std::string err = db ? sqlite3_errmsg(db) : "out of memory";
-        sqlite3_close(db);
-        throw std::runtime_error("sqlite: cannot open " + file + ": " + err);
-      }
-      sqlite3_busy_timeout(db, 10000);
-    }
-    ~Handle() { sqlite3_close(db); }
-  };
-  std::string dir_;
-  std::string file_;
+  SqliteFile file_;
 };
 
+// One short-lived connection.
+struct Handle {
+  sqlite3* db = nullptr;
+  explicit Handle(const std::string& file) {
+    if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+        SQLITE_OK) {
+      std::string err = db ? sqlite3_errmsg(db) : "out of memory";
+      sqlite3_close(db);
+      throw std::runtime_error("sqlite: cannot open " + file + ": " + err);
+    }
+    sqlite3_busy_timeout(db, 10000);
+  }
+  ~Handle() { sqlite3_close(db); }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+};
+
+// Runs `sql` and calls `row` with each result row's statement.
+template <typename Row>
+void each_row(const std::string& file, const std::string& sql, const std::vector<std::string>& params,
+              Row&& row) {
+  Handle h(file);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(h.db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+    throw std::runtime_error("sqlite: " + std::string(sqlite3_errmsg(h.db)) + " in: " + sql);
+  for (size_t i = 0; i < params.size(); ++i)
+    sqlite3_bind_text(st, static_cast<int>(i + 1), params[i].data(), static_cast<int>(params[i].size()),
+                      SQLITE_TRANSIENT);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) row(st);
+  std::string err = rc == SQLITE_DONE ? "" : sqlite3_errmsg(h.db);
+  sqlite3_finalize(st);
+  if (!err.empty()) throw std::runtime_error("sqlite: " + err + " in: " + sql);
+}
+
+std::string cell(sqlite3_stmt* st, int i) {
+  const unsigned char* t = sqlite3_column_text(st, i);
+  return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(sqlite3_column_bytes(st, i)))
+           : std::string("<null>");
+}
+
 }  // namespace
+
+SqliteFile::SqliteFile() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "luamig_sqlite_XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  file_ = dir_ / "test.db";
+}
+
+SqliteFile::SqliteFile(std::filesystem::path file) : file_(std::move(file)) {}
+
+SqliteFile::~SqliteFile() {
+  if (!dir_.empty() && !::getenv("LUAMIG_KEEP_TMP")) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+std::vector<std::string> SqliteFile::rows(const std::string& sql,
+                                          const std::vector<std::string>& params) const {
+  std::vector<std::string> out;
+  each_row(file_.string(), sql, params, [&](sqlite3_stmt* st) {
+    std::string row;
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      if (i) row += "|";
+      row += cell(st, i);
+    }
+    out.push_back(std::move(row));
+  });
+  return out;
+}
+
+std::vector<std::string> SqliteFile::query_column(const std::string& sql) const {
+  std::vector<std::string> out;
+  each_row(file_.string(), sql, {}, [&](sqlite3_stmt* st) { out.push_back(cell(st, 0)); });
+  return out;
+}
+
+std::string SqliteFile::query_value(const std::string& sql) const {
+  auto col = query_column(sql);
+  if (col.empty()) throw std::runtime_error("query returned no row: " + sql);
+  return col.front();
+}
+
+void SqliteFile::exec(const std::string& sql) const {
+  Handle h(file_.string());
+  char* msg = nullptr;
+  if (sqlite3_exec(h.db, sql.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
+    std::string err = msg ? msg : "error";
+    sqlite3_free(msg);
+    throw std::runtime_error("sqlite: " + err + " in: " + sql);
+  }
+}
 
 std::unique_ptr<TestDb> TestDb::make(const std::string& dialect) {
   if (dialect == "postgresql") return std::make_unique<PgTestDb>();

@@ -1,16 +1,23 @@
-// A dialect-neutral test database, so one integration test body runs on PostgreSQL and SQLite.
+// The test databases, one fixture per dialect, and a dialect-neutral view over both, so that one
+// integration test body runs on PostgreSQL and SQLite.
 //
-//   auto db = luamig::test::TestDb::make(GENERATE(as<std::string>{}, "postgresql", "sqlite"));
-//   auto r = luamig::test::luamig({"upgrade", "head"},
-//                                 {.cwd = proj.path(), .env = {{"DATABASE_URL", db->url()}}});
+//   TempDb pg;                                        // PostgreSQL (pg_server.hpp): a fresh database
+//   SqliteFile lite;                                  // SQLite: a fresh file in a fresh temporary directory
+//   SqliteFile app(proj.path("app.db"));              // SQLite: a file a project keeps (not removed)
+//   pg.url(), lite.url()                              // what DATABASE_URL / luamig.lua's url take
+//   lite.rows("SELECT id, v FROM t")                  // {"1|one", ...}: columns joined by '|', NULL "<null>"
+//
+//   auto db = luamig::test::TestDb::make(EACH_DIALECT());   // the body runs once per dialect
 //   CHECK(db->version_rows() == std::vector<std::string>{"a1"});
+//   (BOTH_DIALECTS_DB in cli.hpp and DUAL_FIXTURE in fixture.hpp wrap this.)
 //
-// "postgresql" wraps a TempDb (a fresh database on the per-process server, see pg_server.hpp); "sqlite" is a
-// file in a fresh temporary directory, addressed as sqlite:////abs/path/test.db, removed with the object
-// (unless $LUAMIG_KEEP_TMP is set). Every helper opens a short-lived connection per call, so the database is
-// never held open while luamig runs.
+// TestDb "postgresql" wraps a TempDb; "sqlite" a temporary SqliteFile, addressed as
+// sqlite:////abs/path/test.db, removed with the object (unless $LUAMIG_KEEP_TMP is set). Every helper opens a
+// short-lived connection per call, so the database is never held open while luamig runs.
 #pragma once
 
+#include <catch2/catch.hpp>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +25,37 @@
 namespace luamig::test {
 
 class TempDb;
+
+// A SQLite database file, opened anew by each call (read-write, created if missing; 10 s busy timeout).
+class SqliteFile {
+ public:
+  // A fresh file test.db in a fresh temporary directory, removed (with the directory) by the destructor.
+  SqliteFile();
+  // An existing (or future) file, e.g. one a project's luamig.lua names; left in place by the destructor.
+  explicit SqliteFile(std::filesystem::path file);
+  ~SqliteFile();
+  SqliteFile(const SqliteFile&) = delete;
+  SqliteFile& operator=(const SqliteFile&) = delete;
+
+  const std::filesystem::path& path() const { return file_; }
+  // sqlite:////abs/path
+  std::string url() const { return "sqlite:///" + file_.string(); }
+
+  // Every row of `sql` (with `params` bound as text to ?1, ?2...), its columns joined by '|' ("<null>" for
+  // NULL, embedded NUL bytes kept). Throws std::runtime_error when the file cannot be opened or the statement
+  // fails.
+  std::vector<std::string> rows(const std::string& sql, const std::vector<std::string>& params = {}) const;
+  // First column of each row as text ("<null>" for NULL).
+  std::vector<std::string> query_column(const std::string& sql) const;
+  // First column of the first row ("<null>" for NULL); throws std::runtime_error if no row.
+  std::string query_value(const std::string& sql) const;
+  // Runs SQL (may contain several statements).
+  void exec(const std::string& sql) const;
+
+ private:
+  std::filesystem::path dir_;  // the temporary directory we own ("" for an existing file)
+  std::filesystem::path file_;
+};
 
 class TestDb {
  public:
@@ -74,3 +112,7 @@ class TestDb {
 };
 
 }  // namespace luamig::test
+
+// Every dialect the shared integration tests run on, as a Catch2 generator: the test case is entered once per
+// name. A new database joins here (and in TestDb::make).
+#define EACH_DIALECT() GENERATE(as<std::string>{}, "postgresql", "sqlite")

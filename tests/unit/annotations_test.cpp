@@ -13,6 +13,7 @@
 #include <string>
 
 #include "luahost/embedded.hpp"
+#include "support/lua_state.hpp"
 
 namespace {
 // A stand-in host: every field is a function that returns a fresh stand-in; engine_module loads the embedded
@@ -74,31 +75,24 @@ for _, n in ipairs(names) do lines[#lines + 1] = n .. "=" .. (options[n] or "") 
 return table.concat(lines, "\n")
 )LUA";
 
-std::string embedded(const char* path) {
-  const auto* f = luamig::embedded::find(path);
-  REQUIRE(f != nullptr);
-  return std::string(f->content);
-}
 }  // namespace
 
 TEST_CASE("annotations name every public op function and option of the implementation", "[unit]") {
-  lua_State* L = luaL_newstate();
-  REQUIRE(L != nullptr);
-  luaL_openlibs(L);
-  REQUIRE(luaL_loadbuffer(L, kProbe, std::strlen(kProbe), "=probe") == 0);
-  std::string op_source = embedded("lua/op.lua");
-  lua_pushlstring(L, op_source.data(), op_source.size());
-  lua_newtable(L);
-  for (const auto& f : luamig::embedded::files()) {
-    lua_pushlstring(L, f.path.data(), f.path.size());
-    lua_pushlstring(L, f.content.data(), f.content.size());
-    lua_settable(L, -3);
-  }
-  int rc = lua_pcall(L, 2, 1, 0);
-  std::string result = lua_tostring(L, -1) ? lua_tostring(L, -1) : "";
-  lua_close(L);
+  luamig::test::BareLua lua;
+  std::string op_source = luamig::test::embedded_source("lua/op.lua");
+  auto probe = lua.call(kProbe, "=probe", [&](lua_State* L) {
+    lua_pushlstring(L, op_source.data(), op_source.size());
+    lua_newtable(L);
+    for (const auto& f : luamig::embedded::files()) {
+      lua_pushlstring(L, f.path.data(), f.path.size());
+      lua_pushlstring(L, f.content.data(), f.content.size());
+      lua_settable(L, -3);
+    }
+    return 2;
+  });
+  std::string result = probe.value;
   INFO(result);
-  REQUIRE(rc == 0);
+  REQUIRE(probe.ok);
 
   std::map<std::string, std::set<std::string>>
       implemented;  // function -> its options ("" list when none found)
@@ -121,7 +115,7 @@ TEST_CASE("annotations name every public op function and option of the implement
   REQUIRE(implemented.count("execute"));
   REQUIRE(with_options >= 10);
 
-  const std::string meta = embedded("lua/annotations/luamig.lua");
+  const std::string meta = luamig::test::embedded_source("lua/annotations/luamig.lua");
   for (const auto& [fn, opts] : implemented) {
     INFO("op." << fn);
     CHECK(meta.find("function op." + fn + "(") != std::string::npos);

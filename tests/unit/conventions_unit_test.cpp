@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "integration/json_reader.hpp"
+#include "support/json.hpp"
 #include "util/json.hpp"
 #include "util/output.hpp"
 #include "util/suggest.hpp"

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "luahost/embedded.hpp"
+#include "support/lua_state.hpp"
 
 using Catch::Matchers::Contains;
 
@@ -23,22 +24,18 @@ int engine_module(lua_State* L) {
   return 1;
 }
 
-struct State {
-  lua_State* L = luaL_newstate();
+// A bare state with the bridge above as host.engine_module.
+struct State : luamig::test::BareLua {
   State() {
-    luaL_openlibs(L);
     lua_newtable(L);
     lua_pushcfunction(L, engine_module);
     lua_setfield(L, -2, "engine_module");
     lua_setglobal(L, "host");
   }
-  ~State() { lua_close(L); }
-  // Runs `code`; returns "" or the error message.
+  // Runs `code` as luaL_dostring does (the code is its own chunk name); returns "" or the error message.
   std::string run(const std::string& code) {
-    if (luaL_dostring(L, code.c_str()) == 0) return "";
-    std::string err = lua_tostring(L, -1);
-    lua_pop(L, 1);
-    return err;
+    auto r = call(code, code);
+    return r.ok ? "" : r.value;
   }
 };
 

@@ -1,5 +1,4 @@
 // Pure logic of the history: checksums and their normalisation, the chain, validation, luamig.sum.
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -15,6 +14,7 @@
 #include "history/record.hpp"
 #include "history/sum_file.hpp"
 #include "history/validate.hpp"
+#include "support/project.hpp"
 #include "util/sha256.hpp"
 
 using namespace luamig::history;
@@ -256,10 +256,10 @@ TEST_CASE("history sum file: round trip and mismatches", "[unit]") {
 
 TEST_CASE("history checksum cache: files are hashed again only when their size or mtime changed", "[unit]") {
   namespace fs = std::filesystem;
-  auto dir = fs::temp_directory_path() / ("luamig-sums-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  luamig::test::TempProject tmp;  // a fresh directory, removed at the end
+  const fs::path dir = tmp.path();
   auto file = dir / "a1.lua";
-  auto write = [&](const std::string& text) { std::ofstream(file, std::ios::binary) << text; };
+  auto write = [&](const std::string& text) { tmp.write("a1.lua", text); };
   write("revision = 'a1'\n");
   {
     FileChecksumCache cache(dir);
@@ -287,5 +287,4 @@ TEST_CASE("history checksum cache: files are hashed again only when their size o
     CHECK(cache.hashed() == 1);
   }
   CHECK_FALSE(FileChecksumCache(dir).get(dir / "missing.lua"));
-  fs::remove_all(dir);
 }

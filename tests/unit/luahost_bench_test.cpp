@@ -9,19 +9,13 @@
 #include <fstream>
 
 #include "luahost/engine.hpp"
+#include "support/engine.hpp"
 #include "support/project.hpp"
 #include "support/run.hpp"
 
 using namespace luamig::luahost;
 
 namespace {
-
-struct NoServices : Services {
-  long long execute(const std::string&, const std::vector<Param>&) override { return 0; }
-  std::unique_ptr<RowStream> query(const std::string&, const std::vector<Param>&) override { return nullptr; }
-  void autocommit_block(const std::function<void()>& block) override { block(); }
-  void log(const std::string&, const std::string&) override {}
-};
 
 // Each workload is a function body returning a checksum.
 const char kBackfillLoop[] = R"(
@@ -51,10 +45,10 @@ double thread_cpu_seconds() {
 double engine_seconds(const std::string& body) {
   double best = 1e9;
   for (int run = 0; run < 5; ++run) {
-    NoServices services;
+    luamig::test::FakeServices services;
     Limits limits;  // the defaults: 60 s, 512 MiB
     Engine engine(&services, Context{}, limits);
-    auto script = engine.load("bench.lua", "function upgrade()\n" + body + "\nend\n");
+    auto script = engine.load("bench.lua", luamig::test::upgrade_source(body));
     double t0 = thread_cpu_seconds();
     engine.call(script, "upgrade", {});
     best = std::min(best, thread_cpu_seconds() - t0);

@@ -15,55 +15,12 @@
 #include "dialect/sqlite.hpp"
 #include "luahost/embedded.hpp"
 #include "luahost/engine.hpp"
+#include "support/engine.hpp"
 #include "util/error.hpp"
 
 using namespace luamig;
 using Catch::Matchers::Contains;
 using namespace std::chrono_literals;
-
-namespace {
-
-struct RecordingServices : luahost::Services {
-  std::vector<std::vector<Param>> params;
-  std::vector<std::vector<Param>> arrays;
-  const dialect::Dialect* dialect = nullptr;
-  long long execute(const std::string&, const std::vector<Param>& p) override {
-    params.push_back(p);
-    return 0;
-  }
-  std::unique_ptr<RowStream> query(const std::string&, const std::vector<Param>&) override {
-    throw RunError("no database in unit tests");
-  }
-  void autocommit_block(const std::function<void()>& block) override { block(); }
-  void log(const std::string&, const std::string&) override {}
-  std::string array_literal(const std::vector<Param>& values) override {
-    arrays.push_back(values);
-    if (!dialect) return Services::array_literal(values);
-    return dialect->array_literal(values);
-  }
-};
-
-luahost::Context context_for(const std::string& name) {
-  luahost::Context c;
-  c.dialect = name;
-  c.renderer = std::string(db::database(name).renderer);
-  return c;
-}
-
-luahost::Limits small_limits() {
-  luahost::Limits l;
-  l.time = 5000ms;
-  l.memory = size_t{64} << 20;
-  return l;
-}
-
-void run_upgrade(luahost::Engine& engine, const std::string& path, const std::string& body) {
-  auto script = engine.load(path, "function upgrade()\n" + body + "\nend\n");
-  engine.call(script, "upgrade", {{"revision", "r"}});
-  engine.unload(script);
-}
-
-}  // namespace
 
 TEST_CASE("registry: every database names its schemes, dialect and renderer", "[unit][registry]") {
   REQUIRE(!db::databases().empty());
@@ -136,9 +93,9 @@ TEST_CASE("booleans as parameters use the renderer's declared encoding", "[unit]
   for (const auto& [name, t, f] :
        {std::tuple{"postgresql", "true", "false"}, std::tuple{"sqlite", "1", "0"}}) {
     INFO(name);
-    RecordingServices services;
-    luahost::Engine engine(&services, context_for(name), small_limits());
-    run_upgrade(engine, "b.lua", "op.execute('SELECT $1, $2', true, false)");
+    test::FakeServices services;
+    luahost::Engine engine(&services, test::context_for(name), test::limits(5000ms));
+    test::call_upgrade(engine, "b.lua", "op.execute('SELECT $1, $2', true, false)", "r");
     REQUIRE(services.params.size() == 1);
     REQUIRE(services.params[0].size() == 2);
     CHECK(services.params[0][0] == std::optional<std::string>(t));
@@ -150,8 +107,8 @@ TEST_CASE("Script is a move-only handle on a loaded file", "[unit][luahost]") {
   STATIC_REQUIRE(!std::is_copy_constructible_v<luahost::Script>);
   STATIC_REQUIRE(!std::is_copy_assignable_v<luahost::Script>);
   STATIC_REQUIRE(std::is_nothrow_move_constructible_v<luahost::Script>);
-  RecordingServices services;
-  luahost::Engine engine(&services, context_for("postgresql"), small_limits());
+  test::FakeServices services;
+  luahost::Engine engine(&services, test::context_for("postgresql"), test::limits(5000ms));
   auto first = engine.load("m.lua", "x = 42\nfunction upgrade() op.execute('SELECT 1') end\n");
   luahost::Script moved = std::move(first);
   CHECK(moved.has_function("upgrade"));
@@ -165,33 +122,36 @@ TEST_CASE("Script is a move-only handle on a loaded file", "[unit][luahost]") {
     // A handle dropped without unload() releases its environment; the engine goes on.
     auto dropped = engine.load("d.lua", "function upgrade() end\n");
   }
-  run_upgrade(engine, "n.lua", "op.execute('SELECT 2')");
+  test::call_upgrade(engine, "n.lua", "op.execute('SELECT 2')", "r");
   CHECK(services.params.size() == 2);
 }
 
 TEST_CASE("sandbox templates: each file still gets its own libraries and globals", "[unit][luahost]") {
-  RecordingServices services;
-  luahost::Engine engine(&services, context_for("postgresql"), small_limits());
-  run_upgrade(
+  test::FakeServices services;
+  luahost::Engine engine(&services, test::context_for("postgresql"), test::limits(5000ms));
+  test::call_upgrade(
       engine, "a.lua",
       "string.mine = 1; table.mine = 1; math.mine = 1; bit.mine = 1; coroutine.mine = 1; os.mine = 1\n"
-      "mine = 1; math.floor = nil");
-  run_upgrade(engine, "b.lua",
-              "assert(string.mine == nil and table.mine == nil and math.mine == nil and bit.mine == nil)\n"
-              "assert(coroutine.mine == nil and rawget(os, 'mine') == nil and mine == nil)\n"
-              "assert(math.floor(1.5) == 1 and _G.mine == nil)\n");
+      "mine = 1; math.floor = nil",
+      "r");
+  test::call_upgrade(
+      engine, "b.lua",
+      "assert(string.mine == nil and table.mine == nil and math.mine == nil and bit.mine == nil)\n"
+      "assert(coroutine.mine == nil and rawget(os, 'mine') == nil and mine == nil)\n"
+      "assert(math.floor(1.5) == 1 and _G.mine == nil)\n",
+      "r");
   // Shared engine values stay read-only for every file.
   for (const char* body : {"op.x = 1", "log.x = 1", "rawset(op, 'x', 1)", "table.insert(log, 1)", "io.x = 1",
                            "setmetatable(op, {})"}) {
     INFO(body);
     bool failed = false;
     try {
-      run_upgrade(engine, "c.lua", body);
+      test::call_upgrade(engine, "c.lua", body, "r");
     } catch (const luahost::ScriptError&) {
       failed = true;
     }
     CHECK(failed);
   }
   // Each file's context names the file.
-  run_upgrade(engine, "d.lua", "assert(context.file == 'd.lua', context.file)");
+  test::call_upgrade(engine, "d.lua", "assert(context.file == 'd.lua', context.file)", "r");
 }

@@ -1,7 +1,5 @@
 // The Lua engine driven directly, with a fake Services (no database): sandbox behaviour, limits, error
 // reporting. The escape suite against the real binary and PostgreSQL is tests/integration/sandbox_test.cpp.
-#include <pthread.h>
-
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <functional>
@@ -9,82 +7,15 @@
 
 #include "luahost/engine.hpp"
 #include "luahost/watchdog.hpp"
+#include "support/engine.hpp"
 
 using namespace luamig::luahost;
 using Catch::Matchers::Contains;
 using namespace std::chrono_literals;
-
-namespace {
-
-struct FakeServices : Services {
-  std::vector<std::string> statements;
-  std::vector<std::string> logs;
-  std::chrono::milliseconds execute_delay{0};
-  long long execute(const std::string& sql, const std::vector<Param>&) override {
-    if (execute_delay.count() > 0) std::this_thread::sleep_for(execute_delay);
-    statements.push_back(sql);
-    return 0;
-  }
-  std::unique_ptr<RowStream> query(const std::string&, const std::vector<Param>&) override {
-    throw std::runtime_error("no database in unit tests");
-  }
-  void autocommit_block(const std::function<void()>& block) override { block(); }
-  void log(const std::string&, const std::string& message) override { logs.push_back(message); }
-};
-
-// The engine needs a large stack for deep C recursion, as in luamig's main.
-void on_big_stack(const std::function<void()>& fn) {
-  struct Call {
-    const std::function<void()>* fn;
-    std::exception_ptr error;
-  } call{&fn, nullptr};
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, size_t{256} << 20);
-  pthread_t thread;
-  auto body = [](void* p) -> void* {
-    auto* c = static_cast<Call*>(p);
-    try {
-      (*c->fn)();
-    } catch (...) {
-      c->error = std::current_exception();
-    }
-    return nullptr;
-  };
-  REQUIRE(pthread_create(&thread, &attr, body, &call) == 0);
-  pthread_join(thread, nullptr);
-  pthread_attr_destroy(&attr);
-  if (call.error) std::rethrow_exception(call.error);
-}
-
-Limits limits(std::chrono::milliseconds time = 2000ms, size_t memory = size_t{64} << 20) {
-  Limits l;
-  l.time = time;
-  l.memory = memory;
-  return l;
-}
-
-// Loads `body` as the upgrade() of a file named m.lua (body starts on line 2) and calls it; returns the
-// failure (message "" when it succeeded).
-ScriptFailure run(Engine& engine, const std::string& body,
-                  std::optional<std::chrono::milliseconds> time = {}) {
-  try {
-    auto script = engine.load("m.lua", "function upgrade()\n" + body + "\nend\n");
-    engine.call(script, "upgrade", {{"revision", "r1"}}, time);
-    engine.unload(script);
-  } catch (const ScriptError& e) {
-    return e.failure;
-  }
-  return {};
-}
-
-ScriptFailure run(const std::string& body, Limits l = limits()) {
-  FakeServices services;
-  Engine engine(&services, Context{}, l);
-  return run(engine, body);
-}
-
-}  // namespace
+using luamig::test::FakeServices;
+using luamig::test::limits;
+using luamig::test::on_big_stack;
+using luamig::test::upgrade_failure;
 
 TEST_CASE("luahost: refusals name what was refused and where", "[unit][luahost]") {
   struct Case {
@@ -112,7 +43,7 @@ TEST_CASE("luahost: refusals name what was refused and where", "[unit][luahost]"
         Case{"collectgarbage('collect')", "collectgarbage(\"collect\") is not available in migrations"},
         Case{"require('ffi')", "module 'ffi' is not available in migrations"}}) {
     INFO(c.code);
-    auto f = run(c.code);
+    auto f = upgrade_failure(c.code);
     CHECK(f.message.rfind(c.message, 0) == 0);
     CHECK(f.file == "m.lua");
     CHECK(f.line == 2);
@@ -120,7 +51,7 @@ TEST_CASE("luahost: refusals name what was refused and where", "[unit][luahost]"
 }
 
 TEST_CASE("luahost: allowed library parts work", "[unit][luahost]") {
-  auto f = run(R"(
+  auto f = upgrade_failure(R"(
     assert(type(os.time()) == "number" and type(os.clock()) == "number" and os.date("%Y") ~= nil)
     assert(collectgarbage("count") > 0)
     assert(bit.bor(1, 2) == 3 and math.sqrt(16) == 4 and string.rep("ab", 2) == "abab")
@@ -134,28 +65,32 @@ TEST_CASE("luahost: allowed library parts work", "[unit][luahost]") {
 }
 
 TEST_CASE("luahost: metatables of engine values stay hidden", "[unit][luahost]") {
-  CHECK(run("assert(getmetatable('') == false)").message == "");
-  CHECK(run("assert(getmetatable(op) == false and getmetatable(op.text('x')) == false)").message == "");
-  CHECK(run("local C = {} ; local o = setmetatable({}, C) ; assert(getmetatable(o) == C)").message == "");
-  CHECK(run("assert(getmetatable(setmetatable({}, { __metatable = 1 })) == 1)").message == "");
-  CHECK_THAT(run("rawset(op, 'execute', print)").message, Contains("rawset: cannot change a luamig value"));
-  CHECK_THAT(run("setmetatable(op.text('x'), nil)").message,
+  CHECK(upgrade_failure("assert(getmetatable('') == false)").message == "");
+  CHECK(
+      upgrade_failure("assert(getmetatable(op) == false and getmetatable(op.text('x')) == false)").message ==
+      "");
+  CHECK(upgrade_failure("local C = {} ; local o = setmetatable({}, C) ; assert(getmetatable(o) == C)")
+            .message == "");
+  CHECK(upgrade_failure("assert(getmetatable(setmetatable({}, { __metatable = 1 })) == 1)").message == "");
+  CHECK_THAT(upgrade_failure("rawset(op, 'execute', print)").message,
+             Contains("rawset: cannot change a luamig value"));
+  CHECK_THAT(upgrade_failure("setmetatable(op.text('x'), nil)").message,
              Contains("cannot change the metatable of a luamig value"));
-  CHECK_THAT(run("op.NULL_DEFAULT.x = 1").message, Contains("read-only"));
-  CHECK_THAT(run("setmetatable({}, op)").message, Contains("cannot be used as a metatable"));
+  CHECK_THAT(upgrade_failure("op.NULL_DEFAULT.x = 1").message, Contains("read-only"));
+  CHECK_THAT(upgrade_failure("setmetatable({}, op)").message, Contains("cannot be used as a metatable"));
 }
 
 TEST_CASE("luahost: one file cannot change what the next one sees", "[unit][luahost]") {
   FakeServices services;
   Engine engine(&services, Context{}, limits());
-  CHECK(run(engine, R"(
+  CHECK(upgrade_failure(engine, R"(
     string.upper = nil
     leaked = true
     pcall(rawset, log, "info", error)
     math.randomseed(1)
   )")
             .message == "");
-  CHECK(run(engine, R"(
+  CHECK(upgrade_failure(engine, R"(
     assert(string.upper("a") == "A" and ("a"):upper() == "A")
     assert(leaked == nil)
     log.info("fine")
@@ -166,7 +101,7 @@ TEST_CASE("luahost: one file cannot change what the next one sees", "[unit][luah
 
 TEST_CASE("luahost: time limit stops loops even when pcall catches it", "[unit][luahost]") {
   auto started = std::chrono::steady_clock::now();
-  auto f = run("while true do pcall(function() while true do end end) end", limits(300ms));
+  auto f = upgrade_failure("while true do pcall(function() while true do end end) end", limits(300ms));
   CHECK(f.timeout);
   CHECK_THAT(f.message, Contains("time limit exceeded"));
   CHECK(f.file == "m.lua");
@@ -177,32 +112,34 @@ TEST_CASE("luahost: time limit stops loops even when pcall catches it", "[unit][
 TEST_CASE("luahost: the engine stays usable after a timeout or memory error", "[unit][luahost]") {
   FakeServices services;
   Engine engine(&services, Context{}, limits(300ms, size_t{32} << 20));
-  CHECK(run(engine, "while true do end").timeout);
-  CHECK(run(engine, "op.execute('SELECT 1')").message == "");
-  auto m = run(engine, "local t = {} for i = 1, 1e9 do t[i] = i end");
+  CHECK(upgrade_failure(engine, "while true do end").timeout);
+  CHECK(upgrade_failure(engine, "op.execute('SELECT 1')").message == "");
+  auto m = upgrade_failure(engine, "local t = {} for i = 1, 1e9 do t[i] = i end");
   CHECK(m.memory);
   CHECK_THAT(m.message, Contains("memory limit exceeded"));
   CHECK_THAT(m.message, Contains("32 MiB"));
-  CHECK(run(engine, "op.execute('SELECT 2')").message == "");
+  CHECK(upgrade_failure(engine, "op.execute('SELECT 2')").message == "");
   CHECK(services.statements == std::vector<std::string>{"SELECT 1", "SELECT 2"});
 }
 
 TEST_CASE("luahost: memory errors cannot be swallowed", "[unit][luahost]") {
-  auto f = run("for i = 1, 100 do pcall(string.rep, 'x', 2^30) end", limits(5000ms, size_t{32} << 20));
+  auto f =
+      upgrade_failure("for i = 1, 100 do pcall(string.rep, 'x', 2^30) end", limits(5000ms, size_t{32} << 20));
   CHECK(f.memory);
-  auto g = run("local t = {} while true do pcall(function() t[#t + 1] = ('x'):rep(2^20) .. #t end) end",
-               limits(5000ms, size_t{32} << 20));
+  auto g = upgrade_failure(
+      "local t = {} while true do pcall(function() t[#t + 1] = ('x'):rep(2^20) .. #t end) end",
+      limits(5000ms, size_t{32} << 20));
   CHECK(g.memory);
   CHECK(g.line == 2);
 }
 
 TEST_CASE("luahost: garbage does not count against the memory limit", "[unit][luahost]") {
-  auto f = run(R"(
+  auto f = upgrade_failure(R"(
     local live = {}
     for i = 1, 40 do live[i] = string.rep(string.char(64 + i % 26), 2^20) end
     for i = 1, 500 do local garbage = string.rep("y", 2^20) .. i end
   )",
-               limits(10000ms, size_t{64} << 20));
+                           limits(10000ms, size_t{64} << 20));
   CHECK(f.message == "");
 }
 
@@ -210,7 +147,7 @@ TEST_CASE("luahost: database time does not count against the time limit", "[unit
   FakeServices services;
   services.execute_delay = 200ms;
   Engine engine(&services, Context{}, limits(300ms));
-  CHECK(run(engine, "for i = 1, 4 do op.execute('SELECT pg_sleep(0.2)') end").message == "");
+  CHECK(upgrade_failure(engine, "for i = 1, 4 do op.execute('SELECT pg_sleep(0.2)') end").message == "");
   CHECK(services.statements.size() == 4);
 }
 
@@ -218,29 +155,32 @@ TEST_CASE("luahost: a per-call time limit overrides the default", "[unit][luahos
   FakeServices services;
   Engine engine(&services, Context{}, limits(200ms));
   // os.clock() is CPU time and the limit is wall time: the per-call limit leaves room for a loaded machine.
-  CHECK(run(engine, "local t = os.clock() while os.clock() - t < 0.4 do end", 20000ms).message == "");
-  CHECK(run(engine, "local t = os.clock() while os.clock() - t < 0.4 do end").timeout);
+  CHECK(upgrade_failure(engine, "local t = os.clock() while os.clock() - t < 0.4 do end", 20000ms).message ==
+        "");
+  CHECK(upgrade_failure(engine, "local t = os.clock() while os.clock() - t < 0.4 do end").timeout);
 }
 
 TEST_CASE("luahost: hostile error objects", "[unit][luahost]") {
-  CHECK(run("error({ code = 1 })").message == "(error object is a table value)");
-  CHECK_THAT(run("error(setmetatable({}, { __tostring = function() error('no') end }))").message,
+  CHECK(upgrade_failure("error({ code = 1 })").message == "(error object is a table value)");
+  CHECK_THAT(upgrade_failure("error(setmetatable({}, { __tostring = function() error('no') end }))").message,
              Contains("whose __tostring failed"));
-  auto loops =
-      run("error(setmetatable({}, { __tostring = function() while true do end end }))", limits(5000ms));
+  auto loops = upgrade_failure("error(setmetatable({}, { __tostring = function() while true do end end }))",
+                               limits(5000ms));
   CHECK_THAT(loops.message, Contains("whose __tostring did not finish"));
   CHECK_FALSE(loops.timeout);
-  CHECK(run("error(setmetatable({}, { __tostring = function() return 'custom' end }))").message == "custom");
-  CHECK_THAT(run("error(string.rep('x', 100000))").message, Contains("more bytes)"));
-  CHECK_THAT(run("error()").message, Contains("without a message"));
+  CHECK(upgrade_failure("error(setmetatable({}, { __tostring = function() return 'custom' end }))").message ==
+        "custom");
+  CHECK_THAT(upgrade_failure("error(string.rep('x', 100000))").message, Contains("more bytes)"));
+  CHECK_THAT(upgrade_failure("error()").message, Contains("without a message"));
 }
 
 TEST_CASE("luahost: error positions", "[unit][luahost]") {
   // error(msg, 2) blames the caller; an error raised inside a coroutine keeps its own line.
-  auto caller = run("local function check(x) if not x then error('x is required', 2) end end\n\ncheck(nil)");
+  auto caller = upgrade_failure(
+      "local function check(x) if not x then error('x is required', 2) end end\n\ncheck(nil)");
   CHECK(caller.message == "x is required");
   CHECK(caller.line == 4);
-  auto in_coroutine = run("local co = coroutine.wrap(function()\n  error('inside')\nend)\nco()");
+  auto in_coroutine = upgrade_failure("local co = coroutine.wrap(function()\n  error('inside')\nend)\nco()");
   CHECK(in_coroutine.message == "inside");
   CHECK(in_coroutine.line == 3);
 }
@@ -258,7 +198,7 @@ TEST_CASE("luahost: deep recursion of every kind gives an error", "[unit][luahos
              "else s:gsub('.', function() f(s, d + 1) end) end end f('a', 1)",
          }) {
       INFO(code);
-      auto f = run(code, limits(20000ms, size_t{256} << 20));
+      auto f = upgrade_failure(code, limits(20000ms, size_t{256} << 20));
       CHECK_FALSE(f.message.empty());
       CHECK((f.message.find("stack overflow") != std::string::npos ||
              f.message.find("nested too deeply") != std::string::npos));
@@ -300,16 +240,16 @@ TEST_CASE("luahost: watchdog grace and message", "[unit][luahost]") {
 TEST_CASE("luahost: tables hung on op are sealed and still work", "[unit][luahost]") {
   FakeServices services;
   Engine engine(&services, Context{}, limits());
-  CHECK(run(engine, R"(
+  CHECK(upgrade_failure(engine, R"(
     assert(op.types.integer.generic == "integer")
     op.create_table("t", { "id", op.types.integer }, { "name", op.types.string(20) })
   )")
             .message == "");
   REQUIRE(services.statements.size() == 1);
   CHECK_THAT(services.statements[0], Contains("varchar(20)"));
-  CHECK_THAT(run(engine, "op.types.integer.generic = 'text'").message, Contains("read-only"));
-  CHECK_THAT(run(engine, "op.types.integer = 'text'").message, Contains("read-only"));
-  CHECK_THAT(run(engine, "rawset(op.types, 'integer', 'text')").message,
+  CHECK_THAT(upgrade_failure(engine, "op.types.integer.generic = 'text'").message, Contains("read-only"));
+  CHECK_THAT(upgrade_failure(engine, "op.types.integer = 'text'").message, Contains("read-only"));
+  CHECK_THAT(upgrade_failure(engine, "rawset(op.types, 'integer', 'text')").message,
              Contains("cannot change a luamig value"));
-  CHECK(run(engine, "assert(op.types.integer.generic == 'integer')").message == "");
+  CHECK(upgrade_failure(engine, "assert(op.types.integer.generic == 'integer')").message == "");
 }

@@ -7,28 +7,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/project.hpp"
+
 using namespace luamig::luahost;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
 namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/luamig_modfile_XXXXXX";
-    path = ::mkdtemp(tmpl);
-    fs::create_directories(path / "lib");
-  }
-  ~TempDir() { fs::remove_all(path); }
-  void write(const std::string& rel, const std::string& content) const {
-    fs::create_directories((path / rel).parent_path());
-    std::ofstream(path / rel) << content;
-  }
-};
-
-std::string refusal(const TempDir& d, const std::string& rel, size_t max = 1000) {
+std::string refusal(const luamig::test::TempProject& d, const std::string& rel, size_t max = 1000) {
   try {
-    read_module_file((d.path / "lib").string(), rel, "m", max);
+    read_module_file(d.path("lib").string(), rel, "m", max);
   } catch (const ModuleFileError& e) {
     return e.what();
   }
@@ -37,27 +25,27 @@ std::string refusal(const TempDir& d, const std::string& rel, size_t max = 1000)
 }  // namespace
 
 TEST_CASE("read_module_file reads regular files and symlinks inside lib", "[unit][sandbox]") {
-  TempDir d;
+  luamig::test::TempProject d;
   d.write("lib/a.lua", "return 1");
   d.write("lib/sub/b.lua", "return 2");
-  fs::create_symlink("sub/b.lua", d.path / "lib/c.lua");
-  CHECK(read_module_file((d.path / "lib").string(), "a.lua", "a", 100) ==
+  fs::create_symlink("sub/b.lua", d.path("lib/c.lua"));
+  CHECK(read_module_file(d.path("lib").string(), "a.lua", "a", 100) ==
         std::optional<std::string>("return 1"));
-  CHECK(read_module_file((d.path / "lib").string(), "c.lua", "c", 100) ==
+  CHECK(read_module_file(d.path("lib").string(), "c.lua", "c", 100) ==
         std::optional<std::string>("return 2"));
-  CHECK_FALSE(read_module_file((d.path / "lib").string(), "missing.lua", "missing", 100));
+  CHECK_FALSE(read_module_file(d.path("lib").string(), "missing.lua", "missing", 100));
 }
 
 TEST_CASE("read_module_file refuses what is not a bounded regular file inside lib", "[unit][sandbox]") {
-  TempDir d;
+  luamig::test::TempProject d;
   d.write("outside.lua", "return 1");
   d.write("lib/big.lua", std::string(1001, 'x'));
   d.write("lib/exact.lua", std::string(1000, 'x'));
-  fs::create_symlink("/dev/zero", d.path / "lib/zero.lua");
-  fs::create_symlink("../outside.lua", d.path / "lib/out.lua");
-  fs::create_symlink("nowhere.lua", d.path / "lib/dangling.lua");
-  fs::create_directories(d.path / "lib/dir.lua");
-  REQUIRE(::mkfifo((d.path / "lib/fifo.lua").c_str(), 0600) == 0);
+  fs::create_symlink("/dev/zero", d.path("lib/zero.lua"));
+  fs::create_symlink("../outside.lua", d.path("lib/out.lua"));
+  fs::create_symlink("nowhere.lua", d.path("lib/dangling.lua"));
+  fs::create_directories(d.path("lib/dir.lua"));
+  REQUIRE(::mkfifo(d.path("lib/fifo.lua").c_str(), 0600) == 0);
   CHECK_THAT(refusal(d, "zero.lua"), Contains("is a symlink to /dev/zero (a character device)"));
   CHECK_THAT(refusal(d, "zero.lua"), Contains("require 'm'"));
   CHECK_THAT(refusal(d, "out.lua"), Contains("outside"));

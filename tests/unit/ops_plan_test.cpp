@@ -1,58 +1,19 @@
 // Operations as data, without a server: the renderer modules (lua/dialect/*.lua) turn op records into SQL for
 // both dialects, and the recorded plan of a call carries each op's kind, fields, SQL and file:line. The
 // engine runs with an offline Services that only collects statements, as --sql does.
-#include <pthread.h>
-
 #include <catch2/catch.hpp>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "luahost/engine.hpp"
+#include "support/engine.hpp"
 
 using namespace luamig::luahost;
+namespace lt = luamig::test;
 using Catch::Matchers::Contains;
 
 namespace {
-
-struct OfflineServices : Services {
-  std::vector<std::string> statements;
-  long long execute(const std::string& sql, const std::vector<Param>&) override {
-    statements.push_back(sql);
-    return -1;
-  }
-  std::unique_ptr<RowStream> query(const std::string&, const std::vector<Param>&) override {
-    throw std::runtime_error("no database: offline");
-  }
-  void autocommit_block(const std::function<void()>& block) override { block(); }
-  void log(const std::string&, const std::string&) override {}
-  bool in_transaction() const override { return true; }
-};
-
-// The engine needs a large stack (see luahost_test.cpp).
-void on_big_stack(const std::function<void()>& fn) {
-  struct Call {
-    const std::function<void()>* fn;
-    std::exception_ptr error;
-  } call{&fn, nullptr};
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setstacksize(&attr, size_t{64} << 20);
-  pthread_t thread;
-  auto body = [](void* p) -> void* {
-    auto* c = static_cast<Call*>(p);
-    try {
-      (*c->fn)();
-    } catch (...) {
-      c->error = std::current_exception();
-    }
-    return nullptr;
-  };
-  REQUIRE(pthread_create(&thread, &attr, body, &call) == 0);
-  pthread_join(thread, nullptr);
-  pthread_attr_destroy(&attr);
-  if (call.error) std::rethrow_exception(call.error);
-}
 
 struct Result {
   Plan plan;
@@ -64,24 +25,27 @@ struct Result {
 // Runs `body` as the upgrade() of m.lua (the body starts on line 2) on `dialect`, offline.
 Result run(const std::string& dialect, const std::string& body) {
   Result r;
-  on_big_stack([&] {
-    OfflineServices services;
-    Context ctx;
-    ctx.dialect = dialect;
-    ctx.offline = true;
-    Engine engine(&services, ctx, Limits{});
-    try {
-      auto script = engine.load("m.lua", "function upgrade()\n" + body + "\nend\n");
-      engine.call(script, "upgrade", {{"revision", "r1"}});
-      r.plan = engine.plan();
-      engine.unload(script);
-    } catch (const ScriptError& e) {
-      r.error = e.failure.message;
-      r.error_line = e.failure.line;
-      r.plan = engine.plan();
-    }
-    r.statements = services.statements;
-  });
+  lt::on_big_stack(
+      [&] {
+        lt::FakeServices services;    // collects the statements, as --sql does
+        services.rows_affected = -1;  // offline: row counts are unknown
+        Context ctx;
+        ctx.dialect = dialect;
+        ctx.offline = true;
+        Engine engine(&services, ctx, Limits{});
+        try {
+          auto script = engine.load("m.lua", lt::upgrade_source(body));
+          engine.call(script, "upgrade", {{"revision", "r1"}});
+          r.plan = engine.plan();
+          engine.unload(script);
+        } catch (const ScriptError& e) {
+          r.error = e.failure.message;
+          r.error_line = e.failure.line;
+          r.plan = engine.plan();
+        }
+        r.statements = services.statements;
+      },
+      size_t{64} << 20);
   return r;
 }
 

@@ -5,15 +5,14 @@
 #include <string>
 
 #include "luahost/embedded.hpp"
+#include "support/lua_state.hpp"
 
 namespace {
 // Runs `script` with the module as `progress`, a settable clock `t` and the emitted lines in `out` (transient
 // ones prefixed "~ ", the end of a live line as "<end>"); returns out joined by newlines.
 std::string drive(const std::string& script) {
-  const auto* mod = luamig::embedded::find("stdlib/luamig/progress.lua");
-  REQUIRE(mod != nullptr);
-  lua_State* L = luaL_newstate();
-  luaL_openlibs(L);
+  const std::string mod = luamig::test::embedded_source("stdlib/luamig/progress.lua");
+  luamig::test::BareLua lua;
   std::string prelude = R"(
 local src = ...
 local progress = assert(loadstring(src, "=progress"))()
@@ -26,14 +25,13 @@ end
 )";
   std::string epilogue = "\nreturn table.concat(out, '\\n')\n";
   std::string code = prelude + script + epilogue;
-  REQUIRE(luaL_loadbuffer(L, code.data(), code.size(), "=test") == 0);
-  lua_pushlstring(L, mod->content.data(), mod->content.size());
-  int rc = lua_pcall(L, 1, 1, 0);
-  std::string result = lua_tostring(L, -1) ? lua_tostring(L, -1) : "";
-  lua_close(L);
-  INFO(result);
-  REQUIRE(rc == 0);
-  return result;
+  auto r = lua.call(code, "=test", [&](lua_State* L) {
+    lua_pushlstring(L, mod.data(), mod.size());
+    return 1;
+  });
+  INFO(r.value);
+  REQUIRE(r.ok);
+  return r.value;
 }
 }  // namespace
 

@@ -5,9 +5,10 @@
 #include <filesystem>
 #include <optional>
 
-#include "recording_connection.hpp"
 #include "runner/migrate.hpp"
+#include "support/engine.hpp"
 #include "support/project.hpp"
+#include "support/recording_connection.hpp"
 #include "util/error.hpp"
 #include "util/interrupt.hpp"
 
@@ -41,10 +42,7 @@ struct Loop {
 
   // Runs the command; the failure it ended with, if any.
   std::optional<Failure> run(runner::MigrateOptions options = {}) {
-    luamig::config::GlobalOptions opts;
-    opts.config_path = (proj.path() / "luamig.lua").string();
-    opts.url = "postgresql://app@db.invalid/app";
-    opts.quiet = true;
+    auto opts = luamig::test::project_options(proj, "postgresql://app@db.invalid/app");
     if (options.target.empty()) options.target = "head";
     auto state = db;
     options.open_connection = [state] { return std::make_unique<RecordingConnection>(state); };

@@ -9,26 +9,18 @@
 
 #include "db/sqlite_guard.hpp"
 #include "luahost/embedded.hpp"
+#include "support/lua_state.hpp"
 
 namespace {
 
 // Runs `script` with `ddl` bound to the module; returns "" or the error message.
 std::string run_lua(const std::string& script) {
-  lua_State* L = luaL_newstate();
-  luaL_openlibs(L);
-  const auto* f = luamig::embedded::find("lua/sqlite_ddl.lua");
-  REQUIRE(f != nullptr);
-  std::string err;
-  if (luaL_loadbuffer(L, f->content.data(), f->content.size(), "=lua/sqlite_ddl.lua") ||
-      lua_pcall(L, 0, 1, 0)) {
-    err = lua_tostring(L, -1);
-  } else {
-    lua_setglobal(L, "ddl");
-    if (luaL_loadbuffer(L, script.data(), script.size(), "=test") || lua_pcall(L, 0, 0, 0))
-      err = lua_tostring(L, -1);
-  }
-  lua_close(L);
-  return err;
+  luamig::test::BareLua lua;
+  auto module =
+      lua.call(luamig::test::embedded_source("lua/sqlite_ddl.lua"), "=lua/sqlite_ddl.lua", {}, "ddl");
+  if (!module.ok) return module.value;
+  auto r = lua.call(script, "=test");
+  return r.ok ? "" : r.value;
 }
 
 }  // namespace

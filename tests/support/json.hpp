@@ -1,6 +1,12 @@
-// A strict JSON parser for tests of --json output (RFC 8259: objects, arrays, strings with every escape and
-// \u surrogate pairs, numbers, true/false/null). Throws std::runtime_error on anything that is not one valid
-// JSON document.
+// The JSON reader of the tests: a strict parser for checking --json output and the JSON writer (RFC 8259:
+// objects, arrays, strings with every escape and \u surrogate pairs, numbers, true/false/null). Throws
+// std::runtime_error on anything that is not one valid JSON document. It shares no code with luamig's own
+// readers, so it checks them rather than agreeing with them.
+//
+//   namespace tj = luamig::test::json;
+//   auto doc = tj::parse(r.out);                  // one document
+//   auto events = tj::parse_lines(r.out);         // JSON Lines
+//   doc["heads"][0].str(), doc.has("ok"), doc["count"].number()
 #pragma once
 #include <cstdint>
 #include <map>

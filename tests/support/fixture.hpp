@@ -1,9 +1,15 @@
-// Shared by the [ops] integration tests: a database + project pair and catalog helpers.
+// A database and a project whose luamig.lua points at it (`url = "..."`), and PostgreSQL catalog helpers.
 //
-// Fixture is a PostgreSQL database (TempDb, for tests of PostgreSQL-only behaviour and pg_catalog details);
-// DualFixture is the same on either dialect (TestDb), for the tests that run once per dialect:
+//   Fixture f;                                   // PostgreSQL (TempDb): PostgreSQL-only behaviour,
+//   pg_catalog TEST_CASE(...) { DUAL_FIXTURE(f); ... }      // DualFixture f, on PostgreSQL then on SQLite
+//   (TestDb) f.migration("a1", std::nullopt, up, down, "transactional = false", "msg");   // globals before
+//   upgrade() LM_OK(f, {"upgrade", "head"});               // runs luamig in f.proj, requires exit status 0
+//   auto r = f.lm({"downgrade", "base"});        // RunResult; cwd = f.proj, no DATABASE_URL needed
+//   f.value(sql), f.column(sql)                  // query the database
+//   column_defs(f.db, "t"), constraint_defs(f.db, "public.t"), index_defs(f.db, "t")
 //
-//   DualFixture f(GENERATE(as<std::string>{}, "postgresql", "sqlite"));
+// For a project that reaches its database through DATABASE_URL instead, see cli.hpp (luamig_in,
+// BOTH_DIALECTS_DB).
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -17,27 +23,17 @@
 #include "support/project.hpp"
 #include "support/run.hpp"
 #include "support/test_db.hpp"
+#include "support/text.hpp"
 
-namespace luamig::test::ops {
+namespace luamig::test {
 
 using Strings = std::vector<std::string>;
 
-// Writes migrations/versions/<rev>_<slug>.lua; `globals` are top-level lines placed before upgrade().
-inline void write_migration_file(const TempProject& proj, const std::string& rev,
-                                 std::optional<std::string> down, const std::string& up,
-                                 const std::string& down_body, const std::string& globals,
-                                 const std::string& msg) {
-  std::string src = test::migration(rev, std::move(down), up, down_body, msg);
-  if (!globals.empty()) src.insert(src.find("function upgrade()"), globals + "\n");
-  proj.write("migrations/versions/" + rev + "_" + slugify(msg) + ".lua", src);
-}
-
-// A fresh PostgreSQL database and a project whose config points at it.
-struct Fixture {
-  TempDb db;
+// What Fixture and DualFixture share: the project, luamig run in it, revision files written into it.
+struct FixtureProject {
   TempProject proj;
-  Fixture() { proj.write_config("url = \"" + db.url() + "\""); }
 
+  // luamig with `args` in the project (cwd = proj; the rest of `opts` is kept).
   RunResult lm(const std::vector<std::string>& args, RunOptions opts = {}) const {
     opts.cwd = proj.path();
     return luamig(args, opts);
@@ -46,49 +42,37 @@ struct Fixture {
   void migration(const std::string& rev, std::optional<std::string> down, const std::string& up,
                  const std::string& down_body, const std::string& globals = "",
                  const std::string& msg = "msg") const {
-    write_migration_file(proj, rev, std::move(down), up, down_body, globals, msg);
+    proj.write_migration(rev, std::move(down), up, down_body, msg, globals);
   }
+};
+
+// A fresh PostgreSQL database and a project whose config points at it.
+struct Fixture : FixtureProject {
+  TempDb db;
+  Fixture() { proj.write_config("url = \"" + db.url() + "\""); }
+
   std::string value(const std::string& sql) const { return db.query_value(sql); }
   Strings column(const std::string& sql) const { return db.query_column(sql); }
 };
 
 // A fresh database of `dialect` ("postgresql" or "sqlite") and a project whose config points at it.
-struct DualFixture {
+struct DualFixture : FixtureProject {
   std::unique_ptr<TestDb> owner;
   const TestDb& db;
-  TempProject proj;
   explicit DualFixture(const std::string& dialect) : owner(TestDb::make(dialect)), db(*owner) {
     proj.write_config("url = \"" + db.url() + "\"");
   }
   bool sqlite() const { return db.is_sqlite(); }
 
-  RunResult lm(const std::vector<std::string>& args, RunOptions opts = {}) const {
-    opts.cwd = proj.path();
-    return luamig(args, opts);
-  }
-  void migration(const std::string& rev, std::optional<std::string> down, const std::string& up,
-                 const std::string& down_body, const std::string& globals = "",
-                 const std::string& msg = "msg") const {
-    write_migration_file(proj, rev, std::move(down), up, down_body, globals, msg);
-  }
   std::string value(const std::string& sql) const { return db.query_value(sql); }
   Strings column(const std::string& sql) const { return db.query_column(sql); }
 };
 
 // Declares `DualFixture f` on PostgreSQL, then (Catch2 re-enters the test case) on SQLite.
-#define DUAL_FIXTURE(f)                                                                \
-  const std::string f##_dialect = GENERATE(as<std::string>{}, "postgresql", "sqlite"); \
-  INFO("dialect: " << f##_dialect);                                                    \
+#define DUAL_FIXTURE(f)                           \
+  const std::string f##_dialect = EACH_DIALECT(); \
+  INFO("dialect: " << f##_dialect);               \
   DualFixture f(f##_dialect)
-
-inline std::string quote_lit(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
 
 // "name type nullable default" per column, in order.
 inline Strings column_defs(const TempDb& db, const std::string& table, const std::string& schema = "public") {
@@ -100,7 +84,7 @@ inline Strings column_defs(const TempDb& db, const std::string& table, const std
       "THEN ' IDENTITY' WHEN 'a' THEN ' IDENTITY ALWAYS' ELSE '' END "
       "FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
       "WHERE a.attrelid = " +
-      quote_lit(schema + "." + table) +
+      sql_string(schema + "." + table) +
       "::regclass AND a.attnum > 0 AND NOT a.attisdropped "
       "ORDER BY a.attnum");
 }
@@ -109,16 +93,15 @@ inline Strings column_defs(const TempDb& db, const std::string& table, const std
 inline Strings constraint_defs(const TempDb& db, const std::string& qualified_table) {
   return db.query_column(
       "SELECT conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = " +
-      quote_lit(qualified_table) + "::regclass ORDER BY conname");
+      sql_string(qualified_table) + "::regclass ORDER BY conname");
 }
 
 // "name: definition" of each index, sorted.
 inline Strings index_defs(const TempDb& db, const std::string& table, const std::string& schema = "public") {
-  return db.query_column("SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE tablename = " +
-                         quote_lit(table) + " AND schemaname = " + quote_lit(schema) + " ORDER BY indexname");
+  return db.query_column(
+      "SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE tablename = " + sql_string(table) +
+      " AND schemaname = " + sql_string(schema) + " ORDER BY indexname");
 }
-
-inline std::string psql() { return (std::filesystem::path(PgServer::shared().bin_dir()) / "psql").string(); }
 
 // Peak RSS in KiB of `argv` run under /usr/bin/time -v; nullopt when /usr/bin/time is missing.
 inline std::optional<long> peak_rss_kib(const RunResult& timed) {
@@ -126,7 +109,7 @@ inline std::optional<long> peak_rss_kib(const RunResult& timed) {
   if (pos == std::string::npos) return std::nullopt;
   return std::stol(timed.err.substr(pos + 36));
 }
-}  // namespace luamig::test::ops
+}  // namespace luamig::test
 
 // Runs luamig in the fixture's project and requires success, showing its output when it fails.
 #define LM_OK(fixture, ...)                      \
