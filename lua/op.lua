@@ -6,6 +6,9 @@
 -- batch_alter_table (lua/batch.lua) builds its records with the same builders.
 -- D: the database's renderer (lua/dialect/<host.renderer>.lua), loaded and checked by lua/sandbox.lua; loaded here
 -- when op.lua runs on its own.
+--
+-- About 600 lines, on purpose: every builder of the op vocabulary in one place, next to the one validation they
+-- share.
 local host, values, recorder, D = ...
 if D == nil then
   local name = type(host.renderer) == "string" and host.renderer or host.dialect

@@ -1,6 +1,8 @@
 // Running luamig from container entrypoints: many processes at once, a server that is not up yet, signals,
 // kill -9, lost connections, lock_not_available retries, and `check`. Real PostgreSQL
 // (tests/support/pg_server.hpp).
+//
+// Over 600 lines, on purpose: every entrypoint situation (concurrency, waiting, signals, poolers) side by side.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>

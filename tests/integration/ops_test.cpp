@@ -1,6 +1,8 @@
 // The op API on a real PostgreSQL and a real SQLite file: every operation and its downgrade. Tests declared
 // with DUAL_FIXTURE run once per dialect (one body); tests with Fixture check PostgreSQL-only features and
 // pg_catalog details.
+//
+// Over 600 lines, on purpose: one case per operation and its downgrade, the vocabulary in one place.
 #include "support/fixture.hpp"
 
 using namespace luamig::test;

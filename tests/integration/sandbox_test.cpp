@@ -2,6 +2,8 @@
 // migration whose upgrade() first creates a table and then tries one forbidden thing. Each must fail with
 // exit status 1 and a message naming the file (and line, where Lua can know it) and what was refused, and the
 // table must not exist afterwards (the revision was rolled back).
+//
+// Over 600 lines, on purpose: one case per escape attempt, so that the promise reads as a list.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>

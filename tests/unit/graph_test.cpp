@@ -1,5 +1,7 @@
 // Unit tests for src/graph: RevisionMap validation and queries, target resolution, version-table changes,
 // upgrade/downgrade planning and history ranges.
+//
+// Over 600 lines, on purpose: one case per graph rule (validation, targets, plans, version-table changes).
 #include <fmt/format.h>
 
 #include <catch2/catch.hpp>
