@@ -4,8 +4,8 @@
 // at a fresh database, and checks what the database holds afterwards (tables, columns, alembic_version rows),
 // the exit status, and what was printed.
 //
-// Over 600 lines, on purpose: one self-contained case per core command and failure; a reader looks for a command
-// here.
+// Over 600 lines, on purpose: one self-contained case per core command and failure; a reader looks for a
+// command here.
 #include <catch2/catch.hpp>
 #include <regex>
 #include <string>

@@ -2,7 +2,8 @@
 // kill -9, lost connections, lock_not_available retries, and `check`. Real PostgreSQL
 // (tests/support/pg_server.hpp).
 //
-// Over 600 lines, on purpose: every entrypoint situation (concurrency, waiting, signals, poolers) side by side.
+// Over 600 lines, on purpose: every entrypoint situation (concurrency, waiting, signals, poolers) side by
+// side.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,6 +1,7 @@
 // The PostgreSQL test server and TempDb (see pg_server.hpp for the interface and its environment variables).
 //
-// About 600 lines: the whole life of the test server (find, initdb, start as a non-root user, stop) in one place.
+// About 600 lines: the whole life of the test server (find, initdb, start as a non-root user, stop) in one
+// place.
 #include "support/pg_server.hpp"
 
 #include <arpa/inet.h>
