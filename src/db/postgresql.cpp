@@ -20,7 +20,6 @@
 #include "db/postgresql_lock.hpp"
 #include "db/statement_shape.hpp"
 #include "dialect/inline_params.hpp"
-#include "dialect/postgresql.hpp"
 #include "util/error.hpp"
 #include "util/sql_failure.hpp"
 
