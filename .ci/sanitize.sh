@@ -9,8 +9,8 @@
 # connection's tests (authorizer, table rebuilds) and one core test of an SQL error (the failure record with
 # statement and SQLSTATE). The other core tests and the rest of the suite (env, lint, history, verify, import,
 # query...) drive the same run loop through other verbs; they run in the release build of the test step, and
-# here they would take several times the subset's time for little new coverage. The preset builds only the integration test files of
-# the subset (LUAMIG_INTEGRATION_TESTS).
+# here they would take several times the subset's time for little new coverage. The preset builds only the
+# integration test files of the subset (LUAMIG_INTEGRATION_TESTS).
 # -O0 rather than -O1: the build is most of this step's time and -O0 compiles 2-4x faster; the tests are bound by
 # PostgreSQL and process start-up, not by luamig's speed.
 #
@@ -42,7 +42,8 @@ echo ".ci/sanitize.sh: built in $(elapsed) s"
 
 reports=$(mktemp -d)
 chmod 1777 "$reports"  # the integration tests may run luamig as another user
-export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=0:log_path=$reports/report
+export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=0
+ASAN_OPTIONS+=:log_path=$reports/report
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
 export LSAN_OPTIONS=suppressions=$PWD/.ci/lsan.supp:print_suppressions=0
 status=0
