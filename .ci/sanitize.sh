@@ -12,7 +12,9 @@
 # here they would take several times the subset's time for little new coverage. The preset builds only the
 # integration test files of the subset (LUAMIG_INTEGRATION_TESTS).
 # -O0 rather than -O1: the build is most of this step's time and -O0 compiles 2-4x faster; the tests are bound by
-# PostgreSQL and process start-up, not by luamig's speed.
+# PostgreSQL and process start-up, not by luamig's speed. The test code itself is compiled without instrumentation
+# (CMakeLists.txt; half the compile time of those files): src/ and the luamig binary are instrumented, and the
+# runtime still checks every heap and string call made from the test code.
 #
 # How reports are caught: ASan and UBSan abort the process (abort_on_error, halt_on_error), so a report in the
 # test binary or in a luamig child makes its test fail (nearly all tests check exact exit statuses; a sanitizer
