@@ -12,7 +12,7 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_EXPORT_COMPILE_COMMAND
 mapfile -t files < <(find src -name '*.cpp' | sort)
 log=$(mktemp)
 status=0
-printf '%s\n' "${files[@]}" | xargs -P "$jobs" -n 2 clang-tidy -p "$build" --quiet >"$log" 2>&1 || status=$?
+printf '%s\n' "${files[@]}" | xargs -P "$jobs" -n 1 clang-tidy -p "$build" --quiet >"$log" 2>&1 || status=$?
 grep -v -E '^[0-9]+ warnings? (and [0-9]+ errors? )?generated\.$|^Suppressed [0-9]+ warnings|^Use -header-filter|^Error while processing' \
   "$log" || true
 rm -f "$log"

@@ -7,7 +7,7 @@
 namespace luamig::cli {
 namespace {
 // Escapes text for roff: backslashes, and a leading dot or quote.
-std::string roff(std::string text) {
+std::string roff(const std::string& text) {
   std::string out;
   for (char c : text) {
     if (c == '\\')

@@ -21,7 +21,6 @@
 #include "db/postgresql_stream.hpp"
 #include "db/statement_shape.hpp"
 #include "dialect/inline_params.hpp"
-#include "dialect/postgresql.hpp"
 #include "util/error.hpp"
 #include "util/sql_failure.hpp"
 

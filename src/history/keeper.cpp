@@ -193,7 +193,6 @@ void HistoryKeeper::start(const graph::RevisionMap& map, const std::set<std::str
     if (!map.find(id)) return;
   before = map.ancestors_inclusive(last_v);
   after = map.ancestors_inclusive(now_v);
-  std::set<std::string> moving = last;
   auto ordered = map.ordered();
   // Downgrades first, newest first; then upgrades, oldest first.
   for (auto it = ordered.rbegin(); it != ordered.rend(); ++it) {
@@ -202,7 +201,7 @@ void HistoryKeeper::start(const graph::RevisionMap& map, const std::set<std::str
     Row r = base_row(now);
     r.kind = "external-downgrade";
     r.revision = id;
-    r.heads_before = heads_text(moving);
+    r.heads_before = heads_text(last);
     r.heads_after = heads_text(heads);
     r.message = "applied without luamig (Alembic, --sql script or stamp)";
     owed_.push_back(r);

@@ -111,13 +111,13 @@ TEST_CASE("luahost: time limit stops loops even when pcall catches it", "[unit][
 
 TEST_CASE("luahost: the engine stays usable after a timeout or memory error", "[unit][luahost]") {
   FakeServices services;
-  Engine engine(&services, Context{}, limits(300ms, size_t{32} << 20));
+  Engine engine(&services, Context{}, limits(300ms, size_t{8} << 20));
   CHECK(upgrade_failure(engine, "while true do end").timeout);
   CHECK(upgrade_failure(engine, "op.execute('SELECT 1')").message == "");
   auto m = upgrade_failure(engine, "local t = {} for i = 1, 1e9 do t[i] = i end");
   CHECK(m.memory);
   CHECK_THAT(m.message, Contains("memory limit exceeded"));
-  CHECK_THAT(m.message, Contains("32 MiB"));
+  CHECK_THAT(m.message, Contains("8 MiB"));
   CHECK(upgrade_failure(engine, "op.execute('SELECT 2')").message == "");
   CHECK(services.statements == std::vector<std::string>{"SELECT 1", "SELECT 2"});
 }
