@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
 
 #include "db/registry.hpp"
 #include "util/duration.hpp"
@@ -23,7 +24,8 @@ void Connection::defer(const std::string& sql, const std::vector<Param>& params,
     result.rows = fetch(sql, params);
   else
     result.affected = execute(sql, params);
-  if (check) check(result);
+  // Taken by value so that connections that hold it can keep it; here it runs once and is gone.
+  if (const Check run = std::move(check)) run(result);
 }
 
 std::unique_ptr<Connection> connect(const config::DatabaseUrl& url) {

@@ -68,7 +68,7 @@ void VersionTable::expect_one(const std::string& table, long long n, const std::
 
 // The changes are deferred (Connection::defer): inside the step's transaction they travel with the history
 // row and the lock check in one round trip before COMMIT, and a count other than 1 stops the COMMIT.
-void VersionTable::change(const std::string& sql, std::vector<Param> params, std::string what) {
+void VersionTable::change(const std::string& sql, const std::vector<Param>& params, std::string what) {
   conn_.defer(sql, params, false, [table = qualified_, what = std::move(what)](const Connection::Checked& c) {
     expect_one(table, c.affected, what);
   });

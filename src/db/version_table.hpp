@@ -32,7 +32,7 @@ class VersionTable {
   const std::string& qualified_name() const { return qualified_; }
 
  private:
-  void change(const std::string& sql, std::vector<Param> params, std::string what);
+  void change(const std::string& sql, const std::vector<Param>& params, std::string what);
   static void expect_one(const std::string& table, long long n, const std::string& what);
   Connection& conn_;
   std::string table_, schema_, qualified_, lookup_schema_;
