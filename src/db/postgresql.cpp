@@ -140,15 +140,7 @@ class PgConnection : public Connection {
       return;
     }
     if (pipeline_) wait_sent();
-    if (size_t takes = statement_shape(sql).max_placeholder; takes != params.size())
-      throw SqlFailure(parameter_count_message(takes, params.size()), sql, "07001");
-    std::string text;
-    try {
-      text = params.empty() ? sql : dialect::inline_params(dialect_, sql, params).text;
-    } catch (const std::invalid_argument&) {
-      throw SqlFailure(parameter_count_message(statement_shape(sql).max_placeholder, params.size()), sql,
-                       "07001");
-    }
+    std::string text = inlined(sql, params);
     deferred_.push_back(Deferred{std::move(text), sql, want_rows, std::move(check)});
   }
 
@@ -213,15 +205,7 @@ class PgConnection : public Connection {
       sent_count_ = execute(sql, params);
       return;
     }
-    if (size_t takes = statement_shape(sql).max_placeholder; takes != params.size())
-      throw SqlFailure(parameter_count_message(takes, params.size()), sql, "07001");
-    std::string text;
-    try {
-      text = params.empty() ? sql : dialect::inline_params(dialect_, sql, params).text;
-    } catch (const std::invalid_argument&) {
-      throw SqlFailure(parameter_count_message(statement_shape(sql).max_placeholder, params.size()), sql,
-                       "07001");
-    }
+    std::string text = inlined(sql, params);
     try {
       flush_begin();
       pipeline_ = std::make_unique<pqxx::pipeline>(ntx_);
@@ -314,6 +298,19 @@ class PgConnection : public Connection {
   }
 
  private:
+  // The statement with its parameters inlined as quoted literals, for the simple-query protocol a
+  // pqxx::pipeline uses (send, defer). A wrong number of parameters is SQLSTATE 07001, as when bound.
+  std::string inlined(const std::string& sql, const std::vector<Param>& params) const {
+    if (size_t takes = statement_shape(sql).max_placeholder; takes != params.size())
+      throw SqlFailure(parameter_count_message(takes, params.size()), sql, "07001");
+    try {
+      return params.empty() ? sql : dialect::inline_params(dialect_, sql, params).text;
+    } catch (const std::invalid_argument&) {
+      throw SqlFailure(parameter_count_message(statement_shape(sql).max_placeholder, params.size()), sql,
+                       "07001");
+    }
+  }
+
   // Any statement first waits for the one in flight (a failure of that one surfaces here), then sends what
   // defer() held.
   void settle() {
